@@ -1,0 +1,49 @@
+/**
+ * document-analyzer: takes a document as text, asks once what to focus on (→ INPUT_REQUIRED),
+ * then produces an `analysis` artifact (counts and the lines that mention the focus) and
+ * completes. Shows the pause/resume contract.
+ */
+import { defineAgent } from '../src/agents/contract';
+import { textOf } from '../src/engine/turnContext';
+
+function analyse(document: string, focus: string) {
+  const words = document.split(/\s+/).filter(Boolean);
+  const lines = document.split('\n');
+  const needle = focus.toLowerCase();
+  return {
+    focus,
+    words: words.length,
+    lines: lines.length,
+    characters: document.length,
+    mentions: needle ? lines.filter((line) => line.toLowerCase().includes(needle)) : [],
+  };
+}
+
+export default defineAgent({
+  id: 'document-analyzer',
+  name: 'Document analyzer',
+  description: 'Analyzes a text document; asks once what to focus on, then returns an analysis artifact.',
+  skills: [
+    { id: 'analyze', name: 'Analyze a document', description: 'Counts and focus lines.' },
+  ],
+  async handle(ctx) {
+    const asked = ctx.history.some((message) => message.role === 'agent');
+    if (!asked) {
+      await ctx.requestInput('What should the analysis focus on? Reply with a word or phrase.', {
+        reason: 'focus needed',
+        requiredInput: { type: 'text', description: 'the topic to look for' },
+      });
+      return;
+    }
+    const firstAgent = ctx.history.findIndex((message) => message.role === 'agent');
+    const document = textOf(ctx.history.slice(0, firstAgent).filter((m) => m.role === 'user'));
+    const focus = ctx.text().trim();
+    const analysis = analyse(document, focus);
+    await ctx.addArtifact({
+      name: 'analysis',
+      description: `Analysis of the document, focused on "${focus}"`,
+      parts: [{ type: 'DataPart', content: analysis, mimeType: 'application/json' }],
+    });
+    return `Analysis done: ${analysis.words} words, ${analysis.mentions.length} lines mention "${focus}".`;
+  },
+});

@@ -1,0 +1,15 @@
+/**
+ * echo: replies with exactly the parts it was sent (text, data, files alike) and completes.
+ * The smallest useful agent, and the model for writing your own.
+ */
+import { defineAgent } from '../src/agents/contract';
+
+export default defineAgent({
+  id: 'echo',
+  name: 'Echo',
+  description: 'Replies with its input, part for part, and completes.',
+  skills: [{ id: 'echo', name: 'Echo', description: 'Returns what it receives.' }],
+  handle(ctx) {
+    return { parts: ctx.input.flatMap((message) => message.parts) };
+  },
+});

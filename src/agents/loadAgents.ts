@@ -1,0 +1,43 @@
+/**
+ * Loads agent modules from a folder: every .js/.cjs file (and .ts when arcd itself runs as
+ * TypeScript), each exporting an AgentDefinition as `default` or `agent`. A broken module stops
+ * the start with its file name rather than being skipped silently.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { AgentDefinition } from './contract';
+import type { AgentRegistry } from './registry';
+
+const runningAsTypeScript = __filename.endsWith('.ts');
+
+function isAgentFile(name: string): boolean {
+  if (name.endsWith('.d.ts') || name.startsWith('.')) return false;
+  if (/\.(c?js)$/.test(name)) return true;
+  return runningAsTypeScript && name.endsWith('.ts');
+}
+
+function exportedAgent(loaded: unknown): unknown {
+  const mod = loaded as { default?: unknown; agent?: unknown } | undefined;
+  return mod?.default ?? mod?.agent ?? loaded;
+}
+
+export function loadAgentsFromDir(dir: string, registry: AgentRegistry): string[] {
+  const absolute = path.resolve(dir);
+  if (!fs.existsSync(absolute)) throw new Error(`agents folder not found: ${absolute}`);
+  const loaded: string[] = [];
+  for (const name of fs.readdirSync(absolute).sort()) {
+    if (!isAgentFile(name)) continue;
+    const file = path.join(absolute, name);
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const agent = exportedAgent(require(file)) as AgentDefinition;
+      registry.register(agent);
+      loaded.push(agent.id);
+    } catch (error) {
+      throw new Error(`cannot load agent from ${file}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+  return loaded;
+}

@@ -1,0 +1,137 @@
+/**
+ * Builds the TurnContext a handler receives, from what is stored (so a turn after a restart
+ * sees exactly what a turn before it would have). Each ctx call is validated against the ARC
+ * schemas and stored as one event at once, but only while this turn still holds the task.
+ */
+import type { ArtifactInput, InputRequest, OutgoingMessage, TurnContext } from '../agents/contract';
+import type { Artifact, Message, Part, Role } from '../types';
+import type { MessageRecord, Mutation, TaskRecord } from '../store/records';
+import type { Store } from '../store/store';
+import type { SchemaRegistry } from '../rpc/schemas';
+import { type Clock, isoNow } from '../clock';
+import { newId } from '../ids';
+import * as changes from '../tasks/changes';
+import { toWireArtifact, toWireMessage, toWireTask } from '../tasks/toWire';
+import { isTerminal } from '../tasks/states';
+
+/** The handler broke the agent contract (bad message, call after the turn ended, …). */
+export class ContractError extends Error {}
+
+/** The turn no longer holds its task (canceled, or its lease passed to another process). */
+export class TurnEndedError extends Error {}
+
+export interface TurnState {
+  /** Set once the handler asked for input: the turn ends without completing the task. */
+  paused: boolean;
+  /** Set when the handler returned or threw: later ctx calls are contract breaches. */
+  finished: boolean;
+}
+
+export interface TurnDeps {
+  store: Store;
+  schemas: SchemaRegistry;
+  clock: Clock;
+  owner: string;
+}
+
+const isTextPart = (part: Part) => part.type === 'TextPart' || part.type === 'text';
+
+/** The caller's messages since the agent last spoke (the whole history on a first turn). */
+export function turnInput(history: readonly Message[]): Message[] {
+  let lastAgent = -1;
+  history.forEach((m, i) => {
+    if (m.role === 'agent') lastAgent = i;
+  });
+  return history.slice(lastAgent + 1).filter((m) => m.role !== 'agent');
+}
+
+export function textOf(messages: readonly Message[]): string {
+  return messages
+    .flatMap((m) => m.parts.filter(isTextPart).map((p) => String(p.content)))
+    .join('\n');
+}
+
+export function toAgentMessage(
+  deps: TurnDeps,
+  agentId: string,
+  outgoing: OutgoingMessage,
+): Omit<MessageRecord, 'seq'> {
+  const draft =
+    typeof outgoing === 'string'
+      ? { role: 'agent' as Role, parts: [{ type: 'TextPart', content: outgoing }] }
+      : { role: outgoing?.role ?? ('agent' as Role), parts: outgoing?.parts };
+  const problems = deps.schemas.check('arc:objects/message', draft);
+  if (problems.length > 0) {
+    const first = problems[0];
+    throw new ContractError(`invalid message from agent: ${first?.field} ${first?.message}`);
+  }
+  return {
+    messageId: newId('msg'),
+    role: draft.role,
+    parts: draft.parts as Part[],
+    agentId,
+    timestamp: isoNow(deps.clock),
+  };
+}
+
+export async function createTurnContext(
+  deps: TurnDeps,
+  task: TaskRecord,
+  signal: AbortSignal,
+  state: TurnState,
+): Promise<TurnContext> {
+  const history = (await deps.store.listMessages(task.taskId)).map(toWireMessage);
+  const input = turnInput(history);
+  const agentId = task.assignedAgent;
+
+  /** Applies a change only while this turn still holds a live task. */
+  const write = async (plan: (current: TaskRecord, at: string) => Mutation) => {
+    if (state.finished) throw new ContractError('the turn has ended: its context is closed');
+    if (state.paused) throw new ContractError('the turn asked for input: it must return now');
+    if (signal.aborted) throw new TurnEndedError('the turn was aborted');
+    const at = isoNow(deps.clock);
+    const applied = await deps.store.mutateTask(task.taskId, (current) => {
+      if (current.leaseOwner !== deps.owner || isTerminal(current.status)) {
+        throw new TurnEndedError('the task is no longer held by this turn');
+      }
+      return plan(current, at);
+    });
+    if (!applied) throw new TurnEndedError('the task no longer exists');
+  };
+
+  return {
+    task: toWireTask(task),
+    history,
+    input,
+    attempt: 1,
+    signal,
+    text: () => textOf(input),
+    async reply(outgoing) {
+      const message = toAgentMessage(deps, agentId, outgoing);
+      await write((current, at) => changes.messageAdded(current, message, at));
+    },
+    async addArtifact(artifactInput: ArtifactInput): Promise<Artifact> {
+      const problems = deps.schemas.check('arc:objects/artifact', artifactInput);
+      if (problems.length > 0) {
+        const first = problems[0];
+        throw new ContractError(`invalid artifact from agent: ${first?.field} ${first?.message}`);
+      }
+      const artifact = {
+        ...artifactInput,
+        artifactId: newId('art'),
+        createdBy: agentId,
+        createdAt: isoNow(deps.clock),
+      };
+      await write((current, at) => changes.artifactAdded(current, artifact, at));
+      return toWireArtifact(artifact);
+    },
+    async requestInput(prompt: OutgoingMessage, request: InputRequest = {}) {
+      const message = toAgentMessage(deps, agentId, prompt);
+      const reason = request.reason ?? (textOf([message]) || 'input required');
+      await write((current, at) =>
+        changes.paused(current, at, reason, request.requiredInput ?? null, message),
+      );
+      state.paused = true;
+    },
+  };
+}

@@ -1,0 +1,31 @@
+/**
+ * The express app: the ARC route, discovery, and plain JSON 404/500 for everything else. No
+ * business logic lives here; only http/ knows express.
+ */
+import express, { type ErrorRequestHandler, type Express } from 'express';
+import type { Logger } from 'pino';
+import { type ArcRouteOptions, arcRouter } from './arcRoute';
+import { type DiscoveryOptions, discoveryRouter } from './discovery';
+
+export interface AppOptions {
+  arc: ArcRouteOptions;
+  discovery: DiscoveryOptions;
+  logger: Logger;
+}
+
+export function createApp(options: AppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(discoveryRouter(options.discovery));
+  app.use(arcRouter(options.arc));
+  app.use((req, res) => {
+    res.status(404).json({ error: `no route ${req.method} ${req.path}`, arc: '/arc' });
+  });
+  const lastResort: ErrorRequestHandler = (error, _req, res, _next) => {
+    options.logger.error({ err: error }, 'unhandled HTTP error');
+    if (!res.headersSent) res.status(500).json({ error: 'internal error' });
+  };
+  app.use(lastResort);
+  return app;
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+/**
+ * The `arcd` command line: `arcd [serve] [options]` starts the server with every setting from
+ * flags, then the environment, then defaults (see config.ts). SIGINT/SIGTERM shut it down
+ * gracefully; a second signal exits at once.
+ */
+import { Command, Option } from 'commander';
+import { type Config, DEFAULTS, SETTINGS, loadConfig } from './config';
+import { createServer } from './server';
+
+async function serve(flags: Partial<Record<keyof Config, string>>): Promise<void> {
+  const config = loadConfig(process.env, flags);
+  const server = createServer(config);
+  process.on('unhandledRejection', (reason) => {
+    server.logger.error({ err: reason }, 'unhandled rejection (kept running)');
+  });
+  await server.listen();
+  let signals = 0;
+  const stop = (signal: string) => {
+    signals += 1;
+    if (signals > 1) process.exit(1);
+    server.logger.info({ signal }, 'shutting down');
+    void server.close().then(() => process.exit(0));
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+function addSettings(command: Command): Command {
+  for (const setting of SETTINGS) {
+    const flag = `${setting.flag} <${setting.kind === 'int' ? 'n' : 'value'}>`;
+    command.addOption(
+      new Option(flag, `${setting.describe} [env ${setting.env}, default ${JSON.stringify(DEFAULTS[setting.key])}]`),
+    );
+  }
+  return command;
+}
+
+const program = new Command('arcd').description('ARC 1.0 agent-to-agent task endpoint');
+addSettings(program.command('serve', { isDefault: true }).description('start the server')).action(
+  (flags: Partial<Record<keyof Config, string>>) =>
+    serve(flags).catch((error: unknown) => {
+      console.error(`arcd: ${(error as Error).message}`);
+      process.exit(1);
+    }),
+);
+program.parse();

@@ -1,0 +1,15 @@
+/** task.create: store a SUBMITTED task for the target agent and answer at once. */
+import type { JsonObject, Message, Priority } from '../types';
+import { defineMethod } from './method';
+
+export const taskCreate = defineMethod<{
+  initialMessage: Message;
+  priority?: Priority;
+  metadata?: JsonObject;
+}>({
+  name: 'task.create',
+  schema: 'arc:methods/task.create',
+  async handle(params, call, { tasks }) {
+    return { type: 'task', task: await tasks.create(call, params) };
+  },
+});

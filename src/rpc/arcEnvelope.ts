@@ -1,0 +1,104 @@
+/**
+ * The ARC 1.0 envelope: checks a parsed body in the protocol's order (object and fields
+ * -32600, version -45001), hands the call to the dispatcher, and writes the response envelope
+ * with the id echoed as sent, both `result` and `error` keys, and `details` always an object.
+ */
+import type { AgentRegistry } from '../agents/registry';
+import type { Dispatcher } from './dispatcher';
+import type { SchemaRegistry } from './schemas';
+import { type ArcError, InvalidRequestError, InvalidVersionError } from './errors';
+
+export interface RpcDeps {
+  dispatcher: Dispatcher;
+  schemas: SchemaRegistry;
+  agents: AgentRegistry;
+  serverName: string;
+}
+
+export interface ArcResponse {
+  arc: '1.0';
+  id: string | number | null;
+  responseAgent: string;
+  targetAgent: string | null;
+  result: unknown;
+  error: { code: number; message: string; details: Record<string, unknown> } | null;
+  traceId?: string;
+}
+
+/** What can be echoed from a request, however broken it is. */
+interface Echo {
+  id: string | number | null;
+  requestAgent: string | null;
+  targetAgent: string | null;
+  traceId?: string;
+}
+
+function str(value: unknown): string | null {
+  return typeof value === 'string' ? value : null;
+}
+
+export function echoOf(body: unknown): Echo {
+  const b = (body && typeof body === 'object' && !Array.isArray(body) ? body : {}) as Record<
+    string,
+    unknown
+  >;
+  const id = typeof b.id === 'string' || typeof b.id === 'number' ? b.id : null;
+  const traceId = str(b.traceId);
+  return {
+    id,
+    requestAgent: str(b.requestAgent),
+    targetAgent: str(b.targetAgent),
+    ...(traceId !== null ? { traceId } : {}),
+  };
+}
+
+function responseAgent(echo: Echo, deps: RpcDeps): string {
+  return echo.targetAgent !== null && deps.agents.has(echo.targetAgent)
+    ? echo.targetAgent
+    : deps.serverName;
+}
+
+function envelope(echo: Echo, deps: RpcDeps, result: unknown, error: ArcError | null): ArcResponse {
+  return {
+    arc: '1.0',
+    id: echo.id,
+    responseAgent: responseAgent(echo, deps),
+    targetAgent: echo.requestAgent,
+    result: error ? null : result,
+    error: error ? { code: error.code, message: error.message, details: { ...error.details } } : null,
+    ...(echo.traceId !== undefined ? { traceId: echo.traceId } : {}),
+  };
+}
+
+export function arcErrorResponse(error: ArcError, body: unknown, deps: RpcDeps): ArcResponse {
+  return envelope(echoOf(body), deps, null, error);
+}
+
+export async function handleArcRequest(body: unknown, deps: RpcDeps): Promise<ArcResponse> {
+  const echo = echoOf(body);
+  if (!body || typeof body !== 'object' || Array.isArray(body)) {
+    return envelope(echo, deps, null, new InvalidRequestError('The request must be a JSON object'));
+  }
+  const problems = deps.schemas.check('arc:envelope', body);
+  if (problems.length > 0) {
+    const first = problems[0];
+    return envelope(
+      echo,
+      deps,
+      null,
+      new InvalidRequestError(`Invalid request: ${first?.field} ${first?.message}`, {
+        errors: problems,
+      }),
+    );
+  }
+  const request = body as Record<string, unknown>;
+  if (request.arc !== '1.0') return envelope(echo, deps, null, new InvalidVersionError(request.arc));
+  const outcome = await deps.dispatcher.dispatch({
+    method: request.method as string,
+    params: request.params,
+    requestAgent: request.requestAgent as string,
+    targetAgent: request.targetAgent as string,
+    ...(echo.traceId !== undefined ? { traceId: echo.traceId } : {}),
+  });
+  return envelope(echo, deps, outcome.result, outcome.error ?? null);
+}

@@ -1,0 +1,90 @@
+/**
+ * Routes one call to its method: method lookup (-32601), then the target agent (-41001), then
+ * the params schema (-32602), then the method. Knows nothing of HTTP or of which envelope
+ * (ARC or JSON-RPC) carried the call; anything not an ArcError becomes -32603 with an error id.
+ */
+import type { Logger } from 'pino';
+import type { CallContext } from '../types';
+import type { MethodDefinition, Services } from '../methods/method';
+import type { AgentRegistry } from '../agents/registry';
+import type { SchemaRegistry } from './schemas';
+import { newId } from '../ids';
+import {
+  type ArcError,
+  AgentNotFoundError,
+  InternalError,
+  InvalidParamsError,
+  MethodNotFoundError,
+  isArcError,
+} from './errors';
+
+export interface Call extends CallContext {
+  method: string;
+  params: unknown;
+}
+
+export type Outcome = { result: unknown; error?: undefined } | { result?: undefined; error: ArcError };
+
+export interface DispatcherOptions {
+  methods: readonly MethodDefinition[];
+  aliases: Readonly<Record<string, string>>;
+  agents: AgentRegistry;
+  schemas: SchemaRegistry;
+  services: Services;
+  logger: Logger;
+}
+
+export class Dispatcher {
+  private readonly table = new Map<string, MethodDefinition>();
+
+  constructor(private readonly options: DispatcherOptions) {
+    for (const method of options.methods) {
+      if (!options.schemas.has(method.schema)) {
+        throw new Error(`method ${method.name} names a missing schema ${method.schema}`);
+      }
+      this.table.set(method.name, method);
+    }
+  }
+
+  supportedMethods(): string[] {
+    return [...this.table.keys()];
+  }
+
+  private lookup(name: string): MethodDefinition | undefined {
+    return this.table.get(this.options.aliases[name] ?? name);
+  }
+
+  /** Never throws: every failure comes back as an ArcError the caller can serialize. */
+  async dispatch(call: Call): Promise<Outcome> {
+    try {
+      return { result: await this.run(call) };
+    } catch (error) {
+      return { error: this.toArcError(error, call) };
+    }
+  }
+
+  private async run(call: Call): Promise<unknown> {
+    const { agents, schemas, services } = this.options;
+    const method = this.lookup(call.method);
+    if (!method) throw new MethodNotFoundError(call.method, this.supportedMethods());
+    if (!agents.has(call.targetAgent)) throw new AgentNotFoundError(call.targetAgent, agents.ids());
+    const problems = schemas.check(method.schema, call.params);
+    if (problems.length > 0) throw new InvalidParamsError(problems);
+    const context: CallContext = {
+      requestAgent: call.requestAgent,
+      targetAgent: call.targetAgent,
+      ...(call.traceId !== undefined ? { traceId: call.traceId } : {}),
+    };
+    return method.handle(call.params, context, services);
+  }
+
+  private toArcError(error: unknown, call: Call): ArcError {
+    if (isArcError(error)) return error;
+    const errorId = newId('err');
+    this.options.logger.error(
+      { err: error, errorId, method: call.method, targetAgent: call.targetAgent },
+      'internal error while handling a call',
+    );
+    return new InternalError(errorId);
+  }
+}

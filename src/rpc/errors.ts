@@ -1,0 +1,121 @@
+/**
+ * The one table of ARC errors: each class knows its code, its default message and the
+ * `details` keys real clients dereference. Methods throw these; only rpc/ serializes them.
+ * Nothing here may put a stack or an internal message on the wire.
+ */
+
+export type ErrorDetails = Record<string, unknown>;
+
+export class ArcError extends Error {
+  readonly code: number;
+  readonly details: ErrorDetails;
+
+  constructor(code: number, message: string, details: ErrorDetails = {}, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+    this.details = details;
+  }
+}
+
+export class ParseError extends ArcError {
+  constructor(reason: string) {
+    super(-32700, 'Parse error: the body is not valid JSON', { reason });
+  }
+}
+
+export class InvalidRequestError extends ArcError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super(-32600, message, details);
+  }
+}
+
+export class MethodNotFoundError extends ArcError {
+  constructor(method: string, supportedMethods: string[]) {
+    super(-32601, `Method not found: ${method}`, { method, supportedMethods });
+  }
+}
+
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+export class InvalidParamsError extends ArcError {
+  constructor(errors: FieldProblem[]) {
+    const first = errors[0];
+    const summary = first ? `${first.field || 'params'} ${first.message}` : 'invalid params';
+    super(-32602, `Invalid params: ${summary}`, { errors });
+  }
+}
+
+export class InternalError extends ArcError {
+  constructor(errorId: string) {
+    super(-32603, `Internal error (error id ${errorId})`, { errorId });
+  }
+}
+
+export class AgentNotFoundError extends ArcError {
+  constructor(agentId: string, availableAgents: string[]) {
+    super(-41001, `Agent not found: ${agentId}`, { agentId, availableAgents });
+  }
+}
+
+export class AgentNotAvailableError extends ArcError {
+  constructor(agentId: string, reason: string) {
+    super(-41002, `Agent not available: ${agentId} (${reason})`, { agentId, reason });
+  }
+}
+
+export class TaskNotFoundError extends ArcError {
+  constructor(taskId: string) {
+    super(-42001, `Task not found: ${taskId}`, { taskId });
+  }
+}
+
+export class TaskAlreadyCompletedError extends ArcError {
+  constructor(taskId: string) {
+    super(-42002, `Task already completed: ${taskId}`, { taskId, status: 'COMPLETED' });
+  }
+}
+
+export class TaskAlreadyCanceledError extends ArcError {
+  constructor(taskId: string) {
+    super(-42003, `Task already canceled: ${taskId}`, { taskId, status: 'CANCELED' });
+  }
+}
+
+export class TaskExecutionError extends ArcError {
+  constructor(taskId: string, message: string) {
+    super(-42004, message, { taskId });
+  }
+}
+
+export class InvalidTransitionError extends ArcError {
+  constructor(taskId: string, from: string, to: string, message?: string) {
+    super(-42006, message ?? `Invalid task status transition: ${from} → ${to}`, {
+      taskId,
+      currentStatus: from,
+      requestedStatus: to,
+    });
+  }
+}
+
+export class InvalidVersionError extends ArcError {
+  constructor(received: unknown) {
+    super(-45001, 'Invalid ARC version: this server speaks ARC 1.0', {
+      supportedVersion: '1.0',
+      receivedVersion: received,
+    });
+  }
+}
+
+export class MessageTooLargeError extends ArcError {
+  constructor(limitBytes: number) {
+    super(-45004, `Message too large: the limit is ${limitBytes} bytes`, { limitBytes });
+  }
+}
+
+export function isArcError(value: unknown): value is ArcError {
+  return value instanceof ArcError;
+}

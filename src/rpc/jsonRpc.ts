@@ -1,0 +1,104 @@
+/**
+ * Plain JSON-RPC 2.0 on the same route, to the letter of the spec: batches (one response per
+ * non-notification, in an array even for one element; `[]` → one -32600), notifications get
+ * no response, errors carry `data` instead of `details`. arcd's routing fields
+ * (`targetAgent`, `requestAgent`, `traceId`) travel as extra members of each request.
+ */
+import type { ArcError } from './errors';
+import { InvalidParamsError, InvalidRequestError } from './errors';
+import type { RpcDeps } from './arcEnvelope';
+
+type Id = string | number | null;
+
+export interface JsonRpcResponse {
+  jsonrpc: '2.0';
+  id: Id;
+  result?: unknown;
+  error?: { code: number; message: string; data: Record<string, unknown> };
+}
+
+export function jsonRpcError(id: Id, error: ArcError): JsonRpcResponse {
+  return {
+    jsonrpc: '2.0',
+    id,
+    error: { code: error.code, message: error.message, data: { ...error.details } },
+  };
+}
+
+function idOf(value: unknown): Id {
+  const id = (value as { id?: unknown } | null)?.id;
+  return typeof id === 'string' || typeof id === 'number' ? id : null;
+}
+
+function isNotification(value: unknown): boolean {
+  return !!value && typeof value === 'object' && !Array.isArray(value) && !('id' in value);
+}
+
+/** One request object → its response, or undefined for a valid notification. */
+async function handleOne(value: unknown, deps: RpcDeps): Promise<JsonRpcResponse | undefined> {
+  const id = idOf(value);
+  if (!value || typeof value !== 'object' || Array.isArray(value)) {
+    return jsonRpcError(null, new InvalidRequestError('A request must be a JSON object'));
+  }
+  const problems = deps.schemas.check('arc:jsonrpc-request', value);
+  if (problems.length > 0) {
+    const first = problems[0];
+    return jsonRpcError(
+      id,
+      new InvalidRequestError(`Invalid request: ${first?.field} ${first?.message}`, {
+        errors: problems,
+      }),
+    );
+  }
+  const request = value as Record<string, unknown>;
+  if (Array.isArray(request.params)) {
+    const error = new InvalidParamsError([
+      { field: 'params', message: 'must be an object (by-name parameters)' },
+    ]);
+    return isNotification(value) ? undefined : jsonRpcError(id, error);
+  }
+  const outcome = await deps.dispatcher.dispatch({
+    method: request.method as string,
+    params: request.params ?? {},
+    requestAgent: request.requestAgent as string,
+    targetAgent: request.targetAgent as string,
+    ...(typeof request.traceId === 'string' ? { traceId: request.traceId } : {}),
+  });
+  if (isNotification(value)) return undefined;
+  return outcome.error
+    ? jsonRpcError(id, outcome.error)
+    : { jsonrpc: '2.0', id, result: outcome.result };
+}
+
+/** The whole body → the response body, or undefined when nothing is to be answered (204). */
+export async function handleJsonRpc(
+  body: unknown,
+  deps: RpcDeps,
+  maxBatch: number,
+): Promise<JsonRpcResponse | JsonRpcResponse[] | undefined> {
+  if (!Array.isArray(body)) return handleOne(body, deps);
+  if (body.length === 0) {
+    return jsonRpcError(null, new InvalidRequestError('An empty batch is not a request'));
+  }
+  if (body.length > maxBatch) {
+    return jsonRpcError(
+      null,
+      new InvalidRequestError(`A batch may hold at most ${maxBatch} requests`, {
+        maxBatch,
+        received: body.length,
+      }),
+    );
+  }
+  const responses: JsonRpcResponse[] = [];
+  for (const item of body) {
+    const response = await handleOne(item, deps);
+    if (response) responses.push(response);
+  }
+  return responses.length > 0 ? responses : undefined;
+}
+
+/** Is this parsed body meant as JSON-RPC 2.0 rather than an ARC envelope? */
+export function isJsonRpcBody(body: unknown): boolean {
+  if (Array.isArray(body)) return true;
+  return !!body && typeof body === 'object' && 'jsonrpc' in body;
+}

@@ -1,0 +1,141 @@
+/**
+ * createServer(config) wires store, agents, engine, dispatcher and HTTP into one arcd
+ * instance. Importing this module starts nothing; listen() opens the port and starts the
+ * engine, close() stops taking requests, aborts handlers and closes the database.
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
+import type { Logger } from 'pino';
+import type { AgentDefinition } from './agents/contract';
+import { AgentRegistry } from './agents/registry';
+import { loadAgentsFromDir } from './agents/loadAgents';
+import { type Clock, systemClock } from './clock';
+import { type Config, loadConfig } from './config';
+import { Runner } from './engine/runner';
+import { createApp } from './http/app';
+import { createLogger } from './log';
+import { METHODS, METHOD_ALIASES } from './methods';
+import { projectRoot } from './paths';
+import { Dispatcher } from './rpc/dispatcher';
+import { SchemaRegistry } from './rpc/schemas';
+import { SqliteStore } from './store/sqliteStore';
+import { TaskService } from './tasks/taskService';
+
+export interface ServerOptions {
+  /** Agents registered in code, beside those loaded from `config.agentsDir`. */
+  agents?: AgentDefinition[];
+  /** Skip the agents folder (tests that host only their own agents). */
+  loadAgentsDir?: boolean;
+  logger?: Logger;
+  clock?: Clock;
+}
+
+export interface ArcdServer {
+  app: Express;
+  config: Config;
+  agents: AgentRegistry;
+  store: SqliteStore;
+  runner: Runner;
+  tasks: TaskService;
+  logger: Logger;
+  listen(): Promise<{ port: number; host: string; url: string }>;
+  close(): Promise<void>;
+}
+
+const version = (
+  JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string }
+).version;
+
+export function createServer(
+  config: Config = loadConfig(),
+  options: ServerOptions = {},
+): ArcdServer {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const clock = options.clock ?? systemClock;
+  const schemas = new SchemaRegistry();
+  const agents = new AgentRegistry();
+  if (options.loadAgentsDir !== false) loadAgentsFromDir(config.agentsDir, agents);
+  for (const agent of options.agents ?? []) agents.register(agent);
+
+  const store = new SqliteStore(config.db);
+  const runner = new Runner({ store, registry: agents, schemas, clock, logger, ...config });
+  const tasks = new TaskService(store, clock, {
+    turnOwed: () => runner.poke(),
+    canceled: (taskId, reason) => runner.abort(taskId, reason),
+  });
+  const dispatcher = new Dispatcher({
+    methods: METHODS,
+    aliases: METHOD_ALIASES,
+    agents,
+    schemas,
+    services: { tasks },
+    logger,
+  });
+  const startedAt = Date.now();
+  const app = createApp({
+    logger,
+    arc: {
+      deps: { dispatcher, schemas, agents, serverName: config.serverName },
+      maxBodyBytes: config.maxBodyBytes,
+      maxBatch: config.maxBatch,
+    },
+    discovery: {
+      agents,
+      serverName: config.serverName,
+      version,
+      supportedMethods: () => dispatcher.supportedMethods(),
+      health: () => ({
+        version,
+        uptimeMs: Date.now() - startedAt,
+        agents: agents.ids().length,
+        activeTurns: runner.activeTurns,
+      }),
+    },
+  });
+
+  let httpServer: http.Server | undefined;
+  let closing: Promise<void> | undefined;
+
+  async function listen() {
+    httpServer = http.createServer(app);
+    const server = httpServer;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => resolve());
+    });
+    runner.start();
+    const { port } = server.address() as AddressInfo;
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    const url = `http://${host}:${port}`;
+    logger.info({ url, db: config.db, agents: agents.ids() }, 'arcd listening');
+    return { port, host: config.host, url };
+  }
+
+  async function shutdown() {
+    const server = httpServer;
+    const stopped = server
+      ? new Promise<void>((resolve) => server.close(() => resolve()))
+      : Promise.resolve();
+    server?.closeIdleConnections();
+    await runner.stop();
+    server?.closeAllConnections();
+    await stopped;
+    await store.close();
+    logger.info('arcd stopped');
+  }
+
+  return {
+    app,
+    config,
+    agents,
+    store,
+    runner,
+    tasks,
+    logger,
+    listen,
+    close: () => (closing ??= shutdown()),
+  };
+}

@@ -1,0 +1,155 @@
+/**
+ * A task's history rows: messages, artifacts and the event log, with their mappings.
+ * Rows are append-only; their order is the task's per-task sequence number.
+ */
+import type { Db } from './openDatabase';
+import type { ArtifactRecord, EventRecord, MessageRecord } from './records';
+import type { EventType, JsonObject, Part, Role } from '../types';
+import { compact, fromJson, optional, toJson } from './rowMapping';
+
+interface MessageRow {
+  message_id: string;
+  task_id: string;
+  seq: number;
+  role: string;
+  parts: string;
+  agent_id: string | null;
+  timestamp: string;
+}
+
+interface ArtifactRow {
+  artifact_id: string;
+  task_id: string;
+  seq: number;
+  name: string;
+  description: string | null;
+  parts: string;
+  created_by: string | null;
+  version: string | null;
+  metadata: string | null;
+  created_at: string;
+}
+
+interface EventRow {
+  task_id: string;
+  seq: number;
+  event_id: string;
+  type: string;
+  data: string;
+  created_at: string;
+}
+
+function fromMessageRow(row: MessageRow): MessageRecord {
+  return compact({
+    messageId: row.message_id,
+    seq: row.seq,
+    role: row.role as Role,
+    parts: JSON.parse(row.parts) as Part[],
+    agentId: optional(row.agent_id),
+    timestamp: row.timestamp,
+  });
+}
+
+function fromArtifactRow(row: ArtifactRow): ArtifactRecord {
+  return compact({
+    artifactId: row.artifact_id,
+    seq: row.seq,
+    name: row.name,
+    description: optional(row.description),
+    parts: JSON.parse(row.parts) as Part[],
+    createdBy: optional(row.created_by),
+    version: optional(row.version),
+    metadata: fromJson(row.metadata),
+    createdAt: row.created_at,
+  });
+}
+
+function fromEventRow(row: EventRow): EventRecord {
+  return {
+    taskId: row.task_id,
+    seq: row.seq,
+    eventId: row.event_id,
+    type: row.type as EventType,
+    data: JSON.parse(row.data) as JsonObject,
+    createdAt: row.created_at,
+  };
+}
+
+export class HistoryTables {
+  private readonly insertMessage;
+  private readonly insertArtifact;
+  private readonly insertEvent;
+  private readonly selectMessages;
+  private readonly selectArtifacts;
+  private readonly selectEvents;
+
+  constructor(db: Db) {
+    this.insertMessage = db.prepare(`INSERT INTO messages
+      (message_id, task_id, seq, role, parts, agent_id, timestamp)
+      VALUES (?, ?, ?, ?, ?, ?, ?)`);
+    this.insertArtifact = db.prepare(`INSERT INTO artifacts (artifact_id, task_id, seq, name,
+      description, parts, created_by, version, metadata, created_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.insertEvent = db.prepare(`INSERT INTO events (task_id, seq, event_id, type, data,
+      created_at) VALUES (?, ?, ?, ?, ?, ?)`);
+    this.selectMessages = db.prepare<[string], MessageRow>(
+      'SELECT * FROM messages WHERE task_id = ? ORDER BY seq',
+    );
+    this.selectArtifacts = db.prepare<[string], ArtifactRow>(
+      'SELECT * FROM artifacts WHERE task_id = ? ORDER BY seq',
+    );
+    this.selectEvents = db.prepare<[string, number], EventRow>(
+      'SELECT * FROM events WHERE task_id = ? AND seq > ? ORDER BY seq',
+    );
+  }
+
+  addMessage(taskId: string, message: MessageRecord): void {
+    this.insertMessage.run(
+      message.messageId,
+      taskId,
+      message.seq,
+      message.role,
+      JSON.stringify(message.parts),
+      message.agentId ?? null,
+      message.timestamp,
+    );
+  }
+
+  addArtifact(taskId: string, artifact: ArtifactRecord): void {
+    this.insertArtifact.run(
+      artifact.artifactId,
+      taskId,
+      artifact.seq,
+      artifact.name,
+      artifact.description ?? null,
+      JSON.stringify(artifact.parts),
+      artifact.createdBy ?? null,
+      artifact.version ?? null,
+      toJson(artifact.metadata),
+      artifact.createdAt,
+    );
+  }
+
+  addEvent(event: EventRecord): void {
+    this.insertEvent.run(
+      event.taskId,
+      event.seq,
+      event.eventId,
+      event.type,
+      JSON.stringify(event.data),
+      event.createdAt,
+    );
+  }
+
+  messages(taskId: string): MessageRecord[] {
+    return this.selectMessages.all(taskId).map(fromMessageRow);
+  }
+
+  artifacts(taskId: string): ArtifactRecord[] {
+    return this.selectArtifacts.all(taskId).map(fromArtifactRow);
+  }
+
+  events(taskId: string, afterSeq: number): EventRecord[] {
+    return this.selectEvents.all(taskId, afterSeq).map(fromEventRow);
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * Applies migrations/NNNN_name.sql in order, each in its own IMMEDIATE transaction together
+ * with its row in schema_migrations. Forward-only: an applied file is never run again, and a
+ * second process racing on the same file waits for the lock, then sees it applied.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type Database from 'better-sqlite3';
+import { migrationsDir } from '../paths';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export function readMigrations(dir: string = migrationsDir): Migration[] {
+  return fs
+    .readdirSync(dir)
+    .filter((file) => /^\d{4}_[\w-]+\.sql$/.test(file))
+    .sort()
+    .map((file) => ({
+      version: Number(file.slice(0, 4)),
+      name: file,
+      sql: fs.readFileSync(path.join(dir, file), 'utf8'),
+    }));
+}
+
+export function migrate(db: Database.Database, migrations: Migration[] = readMigrations()): number {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT`);
+  const applied = db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?');
+  const record = db.prepare(
+    'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)',
+  );
+  let count = 0;
+  for (const migration of migrations) {
+    const apply = db.transaction(() => {
+      if (applied.get(migration.version)) return false;
+      db.exec(migration.sql);
+      record.run(migration.version, migration.name, new Date().toISOString());
+      return true;
+    });
+    if (apply.immediate()) count += 1;
+  }
+  return count;
+}

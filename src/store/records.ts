@@ -1,0 +1,119 @@
+/**
+ * The store's records: what a backend keeps and hands back, in camelCase, independent of SQL.
+ * tasks/toWire.ts turns them into ARC objects; store/*Rows.ts map them to and from rows.
+ */
+import type {
+  Artifact,
+  EventType,
+  JsonObject,
+  Message,
+  Priority,
+  TaskStatus,
+} from '../types';
+
+export interface TaskRecord {
+  taskId: string;
+  status: TaskStatus;
+  priority: Priority;
+  assignedAgent: string;
+  requestAgent: string;
+  metadata?: JsonObject;
+  reason?: string;
+  error?: JsonObject;
+  traceId?: string;
+  createdAt: string;
+  updatedAt: string;
+  startedAt?: string;
+  pausedAt?: string;
+  completedAt?: string;
+  canceledAt?: string;
+  failedAt?: string;
+  messageCount: number;
+  artifactCount: number;
+  lastSeq: number;
+  pendingTurn: boolean;
+  leaseOwner?: string;
+  leaseUntil?: number;
+}
+
+/** The fields a change may set on a task; `null` clears an optional one. */
+export type TaskPatch = Partial<{
+  status: TaskStatus;
+  priority: Priority;
+  reason: string | null;
+  error: JsonObject | null;
+  updatedAt: string;
+  startedAt: string;
+  pausedAt: string | null;
+  completedAt: string;
+  canceledAt: string;
+  failedAt: string;
+  pendingTurn: boolean;
+  leaseOwner: string | null;
+  leaseUntil: number | null;
+}>;
+
+export interface MessageRecord extends Message {
+  messageId: string;
+  seq: number;
+  timestamp: string;
+}
+
+export interface ArtifactRecord extends Artifact {
+  seq: number;
+}
+
+export interface EventDraft {
+  type: EventType;
+  data: JsonObject;
+}
+
+export interface EventRecord extends EventDraft {
+  taskId: string;
+  seq: number;
+  eventId: string;
+  createdAt: string;
+}
+
+/**
+ * One change to one task, applied atomically: patch the row, add messages and artifacts, and
+ * append the events in order (each message/artifact is announced by its own event).
+ */
+export interface Mutation {
+  patch: TaskPatch;
+  messages?: Array<Omit<MessageRecord, 'seq'>>;
+  artifacts?: Array<Omit<ArtifactRecord, 'seq'>>;
+  events: EventDraft[];
+}
+
+export interface SubscriptionRecord {
+  subscriptionId: string;
+  taskId: string;
+  ownerAgent: string;
+  callbackUrl: string;
+  events: EventType[];
+  secret: string;
+  active: boolean;
+  createdAt: string;
+}
+
+export interface NotificationRecord {
+  notificationId: string;
+  taskId: string;
+  fromAgent: string;
+  event: string;
+  timestamp: string;
+  data: JsonObject;
+  receivedAt: string;
+}
+
+export interface DeliveryRecord {
+  deliveryId: string;
+  subscriptionId: string;
+  taskId: string;
+  eventSeq: number;
+  status: 'pending' | 'delivered' | 'dead';
+  attempts: number;
+  nextAttemptAt: string;
+  createdAt: string;
+}

@@ -1,0 +1,173 @@
+/**
+ * The SQLite backend (better-sqlite3, WAL). Every public call is one synchronous transaction
+ * behind an async signature; IMMEDIATE transactions take the write lock up front so that two
+ * processes on one file never interleave a read-check-write.
+ */
+import type { AppliedChange, ChangePlan, Store } from './store';
+import type {
+  ArtifactRecord,
+  DeliveryRecord,
+  EventRecord,
+  MessageRecord,
+  Mutation,
+  NotificationRecord,
+  SubscriptionRecord,
+  TaskRecord,
+} from './records';
+import { type Db, openDatabase } from './openDatabase';
+import { type TaskRow, TaskTable, fromTaskRow, PRIORITY_RANK } from './taskRows';
+import { HistoryTables } from './historyRows';
+import { SubscriptionTables } from './subscriptionRows';
+import { newId } from '../ids';
+
+export class SqliteStore implements Store {
+  readonly db: Db;
+  private readonly tasks: TaskTable;
+  private readonly history: HistoryTables;
+  private readonly subs: SubscriptionTables;
+  private readonly claim;
+  private readonly renew;
+  private readonly release;
+
+  constructor(file: string) {
+    this.db = openDatabase(file);
+    this.tasks = new TaskTable(this.db);
+    this.history = new HistoryTables(this.db);
+    this.subs = new SubscriptionTables(this.db);
+    this.claim = this.db.prepare<[string, number, number, number], TaskRow>(`UPDATE tasks
+      SET lease_owner = ?, lease_until = ?
+      WHERE task_id IN (SELECT task_id FROM tasks
+        WHERE pending_turn = 1 AND (lease_until IS NULL OR lease_until < ?)
+        ORDER BY priority_rank DESC, created_at, task_id LIMIT ?)
+      RETURNING *`);
+    this.renew = this.db.prepare(
+      'UPDATE tasks SET lease_until = ? WHERE task_id = ? AND lease_owner = ?',
+    );
+    this.release = this.db.prepare(
+      'UPDATE tasks SET lease_owner = NULL, lease_until = NULL WHERE task_id = ? AND lease_owner = ?',
+    );
+  }
+
+  async insertTask(task: TaskRecord, initial: Mutation): Promise<AppliedChange> {
+    return this.db
+      .transaction(() => {
+        this.tasks.insert(task);
+        return this.apply(task, initial);
+      })
+      .immediate();
+  }
+
+  async mutateTask(taskId: string, plan: ChangePlan): Promise<AppliedChange | undefined> {
+    return this.db
+      .transaction(() => {
+        const task = this.tasks.get(taskId);
+        if (!task) return undefined;
+        const mutation = plan(task);
+        if (!mutation) return { task, events: [] };
+        return this.apply(task, mutation);
+      })
+      .immediate();
+  }
+
+  /** Writes one mutation; must run inside a transaction. */
+  private apply(task: TaskRecord, mutation: Mutation): AppliedChange {
+    const at = mutation.patch.updatedAt ?? new Date().toISOString();
+    this.tasks.patch(task.taskId, { ...mutation.patch, updatedAt: at });
+    const messages = mutation.messages ?? [];
+    messages.forEach((message, i) =>
+      this.history.addMessage(task.taskId, { ...message, seq: task.messageCount + i + 1 }),
+    );
+    const artifacts = mutation.artifacts ?? [];
+    artifacts.forEach((artifact, i) =>
+      this.history.addArtifact(task.taskId, { ...artifact, seq: task.artifactCount + i + 1 }),
+    );
+    const events: EventRecord[] = mutation.events.map((draft, i) => ({
+      ...draft,
+      taskId: task.taskId,
+      seq: task.lastSeq + i + 1,
+      eventId: newId('evt'),
+      createdAt: at,
+    }));
+    for (const event of events) this.history.addEvent(event);
+    this.tasks.addCounts(
+      task.taskId,
+      messages.length,
+      artifacts.length,
+      task.lastSeq + events.length,
+    );
+    this.subs.enqueueDeliveries(task.taskId, events);
+    const updated = this.tasks.get(task.taskId);
+    if (!updated) throw new Error(`task ${task.taskId} vanished inside its own transaction`);
+    return { task: updated, events };
+  }
+
+  async getTask(taskId: string): Promise<TaskRecord | undefined> {
+    return this.tasks.get(taskId);
+  }
+
+  async listMessages(taskId: string): Promise<MessageRecord[]> {
+    return this.history.messages(taskId);
+  }
+
+  async listArtifacts(taskId: string): Promise<ArtifactRecord[]> {
+    return this.history.artifacts(taskId);
+  }
+
+  async listEvents(taskId: string, afterSeq = 0): Promise<EventRecord[]> {
+    return this.history.events(taskId, afterSeq);
+  }
+
+  async insertSubscription(subscription: SubscriptionRecord): Promise<void> {
+    this.subs.addSubscription(subscription);
+  }
+
+  async listSubscriptions(taskId: string): Promise<SubscriptionRecord[]> {
+    return this.subs.subscriptions(taskId);
+  }
+
+  async listDeliveries(taskId: string): Promise<DeliveryRecord[]> {
+    return this.subs.deliveries(taskId);
+  }
+
+  async insertNotification(notification: NotificationRecord): Promise<void> {
+    this.subs.addNotification(notification);
+  }
+
+  async listNotifications(taskId: string): Promise<NotificationRecord[]> {
+    return this.subs.notifications(taskId);
+  }
+
+  async claimTurns(
+    owner: string,
+    limit: number,
+    nowMs: number,
+    leaseMs: number,
+  ): Promise<TaskRecord[]> {
+    if (limit <= 0) return [];
+    const rows = this.db
+      .transaction(() => this.claim.all(owner, nowMs + leaseMs, nowMs, limit))
+      .immediate();
+    return rows
+      .map(fromTaskRow)
+      .sort(
+        (a, b) =>
+          PRIORITY_RANK[b.priority] - PRIORITY_RANK[a.priority] ||
+          a.createdAt.localeCompare(b.createdAt) ||
+          a.taskId.localeCompare(b.taskId),
+      );
+  }
+
+  async renewLeases(owner: string, taskIds: string[], untilMs: number): Promise<void> {
+    this.db.transaction(() => {
+      for (const taskId of taskIds) this.renew.run(untilMs, taskId, owner);
+    })();
+  }
+
+  async releaseLease(taskId: string, owner: string): Promise<void> {
+    this.release.run(taskId, owner);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * The storage interface every backend implements. Async so that a networked database can take
+ * SQLite's place without touching methods, engine or webhooks. Each call is one transaction.
+ */
+import type {
+  ArtifactRecord,
+  DeliveryRecord,
+  EventRecord,
+  MessageRecord,
+  Mutation,
+  NotificationRecord,
+  SubscriptionRecord,
+  TaskRecord,
+} from './records';
+
+export interface AppliedChange {
+  task: TaskRecord;
+  events: EventRecord[];
+}
+
+/** Decides a change from the task as it is inside the transaction; throw to refuse, null for none. */
+export type ChangePlan = (task: TaskRecord) => Mutation | null;
+
+export interface Store {
+  /** Inserts a new task with its first change (its creation events, first message). */
+  insertTask(task: TaskRecord, initial: Mutation): Promise<AppliedChange>;
+  /**
+   * The one way a task changes: reads the row, asks `plan`, and writes the patch, messages,
+   * artifacts, events (numbered after the task's last) and the outbox rows of every matching
+   * active subscription — all in one transaction. Undefined when the task does not exist.
+   */
+  mutateTask(taskId: string, plan: ChangePlan): Promise<AppliedChange | undefined>;
+  getTask(taskId: string): Promise<TaskRecord | undefined>;
+  listMessages(taskId: string): Promise<MessageRecord[]>;
+  listArtifacts(taskId: string): Promise<ArtifactRecord[]>;
+  listEvents(taskId: string, afterSeq?: number): Promise<EventRecord[]>;
+
+  insertSubscription(subscription: SubscriptionRecord): Promise<void>;
+  listSubscriptions(taskId: string): Promise<SubscriptionRecord[]>;
+  listDeliveries(taskId: string): Promise<DeliveryRecord[]>;
+  insertNotification(notification: NotificationRecord): Promise<void>;
+  listNotifications(taskId: string): Promise<NotificationRecord[]>;
+
+  /** Leases up to `limit` tasks that owe a turn and hold no live lease, most urgent first. */
+  claimTurns(owner: string, limit: number, nowMs: number, leaseMs: number): Promise<TaskRecord[]>;
+  renewLeases(owner: string, taskIds: string[], untilMs: number): Promise<void>;
+  releaseLease(taskId: string, owner: string): Promise<void>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,146 @@
+/**
+ * Task rows: the SQL that reads and writes the tasks table, and the row ↔ record mapping.
+ */
+import type { Statement } from 'better-sqlite3';
+import type { Db } from './openDatabase';
+import type { TaskPatch, TaskRecord } from './records';
+import type { Priority, TaskStatus } from '../types';
+import { compact, fromJson, optional, toJson } from './rowMapping';
+
+export interface TaskRow {
+  task_id: string;
+  status: string;
+  priority: string;
+  priority_rank: number;
+  assigned_agent: string;
+  request_agent: string;
+  metadata: string | null;
+  reason: string | null;
+  error: string | null;
+  trace_id: string | null;
+  created_at: string;
+  updated_at: string;
+  started_at: string | null;
+  paused_at: string | null;
+  completed_at: string | null;
+  canceled_at: string | null;
+  failed_at: string | null;
+  message_count: number;
+  artifact_count: number;
+  last_seq: number;
+  pending_turn: number;
+  lease_owner: string | null;
+  lease_until: number | null;
+}
+
+export const PRIORITY_RANK: Record<Priority, number> = { LOW: 0, NORMAL: 1, HIGH: 2, URGENT: 3 };
+
+export function fromTaskRow(row: TaskRow): TaskRecord {
+  return compact({
+    taskId: row.task_id,
+    status: row.status as TaskStatus,
+    priority: row.priority as Priority,
+    assignedAgent: row.assigned_agent,
+    requestAgent: row.request_agent,
+    metadata: fromJson(row.metadata),
+    reason: optional(row.reason),
+    error: fromJson(row.error),
+    traceId: optional(row.trace_id),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    startedAt: optional(row.started_at),
+    pausedAt: optional(row.paused_at),
+    completedAt: optional(row.completed_at),
+    canceledAt: optional(row.canceled_at),
+    failedAt: optional(row.failed_at),
+    messageCount: row.message_count,
+    artifactCount: row.artifact_count,
+    lastSeq: row.last_seq,
+    pendingTurn: row.pending_turn === 1,
+    leaseOwner: optional(row.lease_owner),
+    leaseUntil: optional(row.lease_until),
+  });
+}
+
+const PATCH_COLUMNS: Record<keyof TaskPatch, string> = {
+  status: 'status',
+  priority: 'priority',
+  reason: 'reason',
+  error: 'error',
+  updatedAt: 'updated_at',
+  startedAt: 'started_at',
+  pausedAt: 'paused_at',
+  completedAt: 'completed_at',
+  canceledAt: 'canceled_at',
+  failedAt: 'failed_at',
+  pendingTurn: 'pending_turn',
+  leaseOwner: 'lease_owner',
+  leaseUntil: 'lease_until',
+};
+
+function toColumnValue(key: keyof TaskPatch, value: unknown): unknown {
+  if (value === null || value === undefined) return null;
+  if (key === 'error') return toJson(value);
+  if (key === 'pendingTurn') return value ? 1 : 0;
+  return value;
+}
+
+export class TaskTable {
+  private readonly updates = new Map<string, Statement<unknown[]>>();
+  private readonly selectOne;
+  private readonly insertOne;
+  private readonly bumpCounts;
+
+  constructor(private readonly db: Db) {
+    this.selectOne = db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE task_id = ?');
+    this.insertOne = db.prepare(`INSERT INTO tasks (task_id, status, priority, priority_rank,
+      assigned_agent, request_agent, metadata, trace_id, created_at, updated_at, pending_turn)
+      VALUES (@task_id, @status, @priority, @priority_rank, @assigned_agent, @request_agent,
+      @metadata, @trace_id, @created_at, @updated_at, @pending_turn)`);
+    this.bumpCounts = db.prepare(`UPDATE tasks SET message_count = message_count + ?,
+      artifact_count = artifact_count + ?, last_seq = ? WHERE task_id = ?`);
+  }
+
+  get(taskId: string): TaskRecord | undefined {
+    const row = this.selectOne.get(taskId);
+    return row ? fromTaskRow(row) : undefined;
+  }
+
+  insert(task: TaskRecord): void {
+    this.insertOne.run({
+      task_id: task.taskId,
+      status: task.status,
+      priority: task.priority,
+      priority_rank: PRIORITY_RANK[task.priority],
+      assigned_agent: task.assignedAgent,
+      request_agent: task.requestAgent,
+      metadata: toJson(task.metadata),
+      trace_id: task.traceId ?? null,
+      created_at: task.createdAt,
+      updated_at: task.updatedAt,
+      pending_turn: task.pendingTurn ? 1 : 0,
+    });
+  }
+
+  patch(taskId: string, patch: TaskPatch): void {
+    const keys = (Object.keys(patch) as Array<keyof TaskPatch>).filter(
+      (key) => patch[key] !== undefined,
+    );
+    if (keys.length === 0) return;
+    const signature = keys.join(',');
+    let statement = this.updates.get(signature);
+    if (!statement) {
+      const sets = keys.map((key) => `${PATCH_COLUMNS[key]} = ?`);
+      if (keys.includes('priority')) sets.push('priority_rank = ?');
+      statement = this.db.prepare<unknown[]>(`UPDATE tasks SET ${sets.join(', ')} WHERE task_id = ?`);
+      this.updates.set(signature, statement);
+    }
+    const values = keys.map((key) => toColumnValue(key, patch[key]));
+    if (patch.priority) values.push(PRIORITY_RANK[patch.priority]);
+    statement.run(...values, taskId);
+  }
+
+  addCounts(taskId: string, messages: number, artifacts: number, lastSeq: number): void {
+    this.bumpCounts.run(messages, artifacts, lastSeq, taskId);
+  }
+}

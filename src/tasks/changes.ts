@@ -1,0 +1,179 @@
+/**
+ * Every change a task can undergo, as a pure planner: task as stored + input → Mutation (row
+ * patch, new messages/artifacts, events with their ARC `data`). The store applies a plan in one
+ * transaction. Status moves are checked against states.ts here, inside that transaction.
+ */
+import type { EventType, JsonObject, JsonValue, TaskStatus } from '../types';
+import type {
+  ArtifactRecord,
+  EventDraft,
+  MessageRecord,
+  Mutation,
+  TaskPatch,
+  TaskRecord,
+} from '../store/records';
+import { assertTransition } from './states';
+import { toWireArtifact, toWireMessage } from './toWire';
+
+type NewMessage = Omit<MessageRecord, 'seq'>;
+type NewArtifact = Omit<ArtifactRecord, 'seq'>;
+
+function msBetween(from: string | undefined, to: string): number {
+  return from ? Math.max(0, Date.parse(to) - Date.parse(from)) : 0;
+}
+
+function event(type: EventType, status: TaskStatus, message: string, data: JsonObject): EventDraft {
+  return { type, data: { status, message, ...data } };
+}
+
+/** A status move: the specific event, then STATUS_CHANGE, both carrying the new status. */
+function move(
+  task: TaskRecord,
+  to: TaskStatus,
+  at: string,
+  specific: { type: EventType; message: string; data: JsonObject },
+  reason?: string,
+): EventDraft[] {
+  assertTransition(task.taskId, task.status, to);
+  return [
+    event(specific.type, to, specific.message, specific.data),
+    event('STATUS_CHANGE', to, `Task status changed from ${task.status} to ${to}`, {
+      changedAt: at,
+      previousStatus: task.status,
+      reason: reason ?? specific.message,
+    }),
+  ];
+}
+
+function messageEvent(status: TaskStatus, message: NewMessage): EventDraft {
+  return event('NEW_MESSAGE', status, `New ${message.role} message`, {
+    messageContent: toWireMessage(message) as unknown as JsonObject,
+  });
+}
+
+export function created(task: TaskRecord, first: NewMessage): Mutation {
+  return {
+    patch: { updatedAt: task.createdAt },
+    messages: [first],
+    events: [
+      event('TASK_CREATED', task.status, `Task created for ${task.assignedAgent}`, {
+        priority: task.priority,
+        assignedAgent: task.assignedAgent,
+        createdAt: task.createdAt,
+      }),
+      messageEvent(task.status, first),
+    ],
+  };
+}
+
+export function started(task: TaskRecord, at: string): Mutation {
+  return {
+    patch: { status: 'WORKING', startedAt: at, updatedAt: at },
+    events: move(task, 'WORKING', at, {
+      type: 'TASK_STARTED',
+      message: `${task.assignedAgent} started working on the task`,
+      data: { startedAt: at },
+    }),
+  };
+}
+
+export function messageAdded(task: TaskRecord, message: NewMessage, at: string): Mutation {
+  return { patch: { updatedAt: at }, messages: [message], events: [messageEvent(task.status, message)] };
+}
+
+export function artifactAdded(task: TaskRecord, artifact: NewArtifact, at: string): Mutation {
+  return {
+    patch: { updatedAt: at },
+    artifacts: [artifact],
+    events: [
+      event('NEW_ARTIFACT', task.status, `New artifact: ${artifact.name}`, {
+        artifact: toWireArtifact(artifact) as unknown as JsonObject,
+        createdAt: artifact.createdAt,
+      }),
+    ],
+  };
+}
+
+export function paused(
+  task: TaskRecord,
+  at: string,
+  reason: string,
+  requiredInput: JsonValue,
+  prompt?: NewMessage,
+): Mutation {
+  const events = move(task, 'INPUT_REQUIRED', at, {
+    type: 'TASK_PAUSED',
+    message: 'The agent needs input to continue',
+    data: { pausedAt: at, reason, requiredInput },
+  }, reason);
+  return {
+    patch: { status: 'INPUT_REQUIRED', pausedAt: at, pendingTurn: false, updatedAt: at },
+    messages: prompt ? [prompt] : [],
+    events: prompt ? [messageEvent('INPUT_REQUIRED', prompt), ...events] : events,
+  };
+}
+
+export function resumed(task: TaskRecord, input: NewMessage, at: string): Mutation {
+  const events = move(task, 'WORKING', at, {
+    type: 'TASK_RESUMED',
+    message: 'Input received; the task continues',
+    data: { resumedAt: at, pauseDuration: msBetween(task.pausedAt, at) },
+  });
+  return {
+    patch: { status: 'WORKING', pausedAt: null, pendingTurn: true, updatedAt: at },
+    messages: [input],
+    events: [messageEvent(task.status, input), ...events],
+  };
+}
+
+export function completed(task: TaskRecord, at: string): Mutation {
+  return {
+    patch: { status: 'COMPLETED', completedAt: at, pendingTurn: false, updatedAt: at },
+    events: move(task, 'COMPLETED', at, {
+      type: 'TASK_COMPLETED',
+      message: 'Task completed',
+      data: {
+        completedAt: at,
+        duration: msBetween(task.startedAt ?? task.createdAt, at),
+        artifactCount: task.artifactCount,
+        messageCount: task.messageCount,
+      },
+    }),
+  };
+}
+
+export interface TaskFailure {
+  code: number;
+  message: string;
+  [key: string]: JsonValue;
+}
+
+export function failed(task: TaskRecord, error: TaskFailure, at: string): Mutation {
+  const patch: TaskPatch = {
+    status: 'FAILED',
+    failedAt: at,
+    reason: error.message,
+    error,
+    pendingTurn: false,
+    updatedAt: at,
+  };
+  return {
+    patch,
+    events: move(task, 'FAILED', at, {
+      type: 'TASK_FAILED',
+      message: `Task failed: ${error.message}`,
+      data: { failedAt: at, duration: msBetween(task.startedAt ?? task.createdAt, at), error },
+    }, error.message),
+  };
+}
+
+export function canceled(task: TaskRecord, at: string, reason: string, by: string): Mutation {
+  return {
+    patch: { status: 'CANCELED', canceledAt: at, reason, pendingTurn: false, updatedAt: at },
+    events: move(task, 'CANCELED', at, {
+      type: 'TASK_CANCELED',
+      message: `Task canceled: ${reason}`,
+      data: { canceledAt: at, canceledBy: by, reason },
+    }, reason),
+  };
+}

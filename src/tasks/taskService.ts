@@ -1,0 +1,175 @@
+/**
+ * The caller's side of tasks: create, send, read, cancel, subscribe, notify. Every write goes
+ * through store.mutateTask with a plan from changes.ts; visibility is checked in that same
+ * read. It tells the engine when a turn is owed or a running turn must stop, nothing more.
+ */
+import { randomBytes } from 'node:crypto';
+import type { CallContext, EventType, JsonObject, Message, Priority, Task } from '../types';
+import type { MessageRecord, SubscriptionRecord, TaskRecord } from '../store/records';
+import type { ChangePlan, Store } from '../store/store';
+import { type Clock, isoNow } from '../clock';
+import { newId } from '../ids';
+import { TaskNotFoundError } from '../rpc/errors';
+import { toUtcIso } from '../rpc/schemas';
+import * as changes from './changes';
+import { transitionError } from './states';
+import { toWireSubscription, toWireTask } from './toWire';
+
+export interface EngineHooks {
+  /** A task now owes a turn (created, or resumed by input). */
+  turnOwed(taskId: string): void;
+  /** A task was canceled: abort its running turn, if any. */
+  canceled(taskId: string, reason: string): void;
+}
+
+export const DEFAULT_EVENTS: EventType[] = ['TASK_COMPLETED', 'TASK_FAILED'];
+
+export function toMessageRecord(message: Message, at: string): Omit<MessageRecord, 'seq'> {
+  return {
+    messageId: newId('msg'),
+    role: message.role,
+    parts: message.parts,
+    timestamp: message.timestamp ? toUtcIso(message.timestamp) : at,
+    ...(message.agentId ? { agentId: message.agentId } : {}),
+  };
+}
+
+/** The task exists, belongs to the target agent, and the caller created it or runs it. */
+export function isVisible(task: TaskRecord, call: CallContext): boolean {
+  return (
+    task.assignedAgent === call.targetAgent &&
+    (task.requestAgent === call.requestAgent || task.assignedAgent === call.requestAgent)
+  );
+}
+
+export class TaskService {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly hooks: EngineHooks,
+  ) {}
+
+  private visiblePlan(call: CallContext, taskId: string, plan: ChangePlan): ChangePlan {
+    return (task) => {
+      if (!isVisible(task, call)) throw new TaskNotFoundError(taskId);
+      return plan(task);
+    };
+  }
+
+  private async mutateVisible(call: CallContext, taskId: string, plan: ChangePlan) {
+    const applied = await this.store.mutateTask(taskId, this.visiblePlan(call, taskId, plan));
+    if (!applied) throw new TaskNotFoundError(taskId);
+    return applied;
+  }
+
+  async getVisible(call: CallContext, taskId: string): Promise<TaskRecord> {
+    const task = await this.store.getTask(taskId);
+    if (!task || !isVisible(task, call)) throw new TaskNotFoundError(taskId);
+    return task;
+  }
+
+  async create(
+    call: CallContext,
+    params: { initialMessage: Message; priority?: Priority; metadata?: JsonObject },
+  ): Promise<Task> {
+    const at = isoNow(this.clock);
+    const task: TaskRecord = {
+      taskId: newId('task'),
+      status: 'SUBMITTED',
+      priority: params.priority ?? 'NORMAL',
+      assignedAgent: call.targetAgent,
+      requestAgent: call.requestAgent,
+      ...(params.metadata ? { metadata: params.metadata } : {}),
+      ...(call.traceId ? { traceId: call.traceId } : {}),
+      createdAt: at,
+      updatedAt: at,
+      messageCount: 0,
+      artifactCount: 0,
+      lastSeq: 0,
+      pendingTurn: true,
+    };
+    const applied = await this.store.insertTask(
+      task,
+      changes.created(task, toMessageRecord(params.initialMessage, at)),
+    );
+    this.hooks.turnOwed(task.taskId);
+    return toWireTask(applied.task);
+  }
+
+  async send(call: CallContext, params: { taskId: string; message: Message }): Promise<void> {
+    const at = isoNow(this.clock);
+    const message = toMessageRecord(params.message, at);
+    const applied = await this.mutateVisible(call, params.taskId, (task) => {
+      switch (task.status) {
+        case 'INPUT_REQUIRED':
+          return changes.resumed(task, message, at);
+        case 'SUBMITTED':
+        case 'WORKING':
+          return changes.messageAdded(task, message, at);
+        default:
+          throw transitionError(task.taskId, task.status, 'WORKING');
+      }
+    });
+    if (applied.task.pendingTurn) this.hooks.turnOwed(params.taskId);
+  }
+
+  async info(
+    call: CallContext,
+    params: { taskId: string; includeMessages?: boolean; includeArtifacts?: boolean },
+  ): Promise<Task> {
+    const task = await this.getVisible(call, params.taskId);
+    const [messages, artifacts] = await Promise.all([
+      params.includeMessages === false ? undefined : this.store.listMessages(task.taskId),
+      params.includeArtifacts === false ? undefined : this.store.listArtifacts(task.taskId),
+    ]);
+    return toWireTask(task, {
+      ...(messages ? { messages } : {}),
+      ...(artifacts ? { artifacts } : {}),
+    });
+  }
+
+  async cancel(call: CallContext, params: { taskId: string; reason?: string }): Promise<Task> {
+    const at = isoNow(this.clock);
+    const reason = params.reason ?? `Canceled by ${call.requestAgent}`;
+    const applied = await this.mutateVisible(call, params.taskId, (task) =>
+      changes.canceled(task, at, reason, call.requestAgent),
+    );
+    this.hooks.canceled(params.taskId, reason);
+    return toWireTask(applied.task);
+  }
+
+  async subscribe(
+    call: CallContext,
+    params: { taskId: string; callbackUrl: string; events?: EventType[] },
+  ) {
+    const task = await this.getVisible(call, params.taskId);
+    const subscription: SubscriptionRecord = {
+      subscriptionId: newId('sub'),
+      taskId: task.taskId,
+      ownerAgent: call.requestAgent,
+      callbackUrl: params.callbackUrl,
+      events: params.events ?? DEFAULT_EVENTS,
+      secret: `whsec_${randomBytes(32).toString('base64')}`,
+      active: true,
+      createdAt: isoNow(this.clock),
+    };
+    await this.store.insertSubscription(subscription);
+    return { ...toWireSubscription(subscription), secret: subscription.secret };
+  }
+
+  async notify(
+    call: CallContext,
+    params: { taskId: string; event: string; timestamp: string; data: JsonObject },
+  ): Promise<void> {
+    const task = await this.getVisible(call, params.taskId);
+    await this.store.insertNotification({
+      notificationId: newId('ntf'),
+      taskId: task.taskId,
+      fromAgent: call.requestAgent,
+      event: params.event,
+      timestamp: toUtcIso(params.timestamp),
+      data: params.data,
+      receivedAt: isoNow(this.clock),
+    });
+  }
+}
