@@ -1,0 +1,217 @@
+/**
+ * The agent contract from the engine's side: handlers that throw or misbehave fail their task
+ * with a readable reason and never crash the server or strand a task in WORKING; input sent
+ * while a task waits or works joins the history the next turn sees.
+ */
+import { defineAgent, type TurnContext } from '../../src/agents/contract';
+import {
+  type Running,
+  arcResult,
+  createTask,
+  startArcd,
+  taskInfo,
+  textMessage,
+  waitFor,
+  waitForStatus,
+} from '../helpers/arcServer';
+
+/** An agent whose behaviour each test supplies. */
+function scripted(id: string, handle: (ctx: TurnContext) => unknown) {
+  return defineAgent({ id, description: `test agent ${id}`, handle: handle as never });
+}
+
+/** A promise the test resolves by hand. */
+function gate() {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { open, opened };
+}
+
+let arcd: Running;
+afterEach(async () => arcd?.close());
+
+describe('handlers that break the contract', () => {
+  const cases: Array<[string, (ctx: TurnContext) => unknown, RegExp]> = [
+    ['throws a string', () => Promise.reject('plain string'), /plain string/],
+    [
+      'throws an error without a message',
+      () => {
+        throw new Error('');
+      },
+      /handler threw/,
+    ],
+    ['returns a number', () => 42, /agent broke the contract: invalid message from agent/],
+    [
+      'replies with an invalid part',
+      (ctx) => ctx.reply({ parts: [{ type: 'TextPart' } as never] }),
+      /invalid message from agent: parts\.0\.content is required/,
+    ],
+    [
+      'adds an artifact without parts',
+      (ctx) => ctx.addArtifact({ name: 'x' } as never),
+      /invalid artifact from agent: parts is required/,
+    ],
+    [
+      'replies after asking for input',
+      async (ctx) => {
+        await ctx.requestInput('what?');
+        await ctx.reply('ignoring the rule');
+      },
+      /the turn asked for input/,
+    ],
+  ];
+
+  test.each(cases)(
+    'a handler that %s fails its task with a readable reason',
+    async (_name, handle, reason) => {
+      arcd = await startArcd({ bundled: false, agents: [scripted('bad', handle)] });
+      const task = await createTask(arcd.url, 'bad', 'go');
+      const failed = await waitForStatus(arcd.url, 'bad', task.taskId, ['FAILED']);
+      expect(failed.reason).toMatch(reason);
+      expect(failed.error).toMatchObject({ code: -42004 });
+      // The server is still answering, and no turn is left running.
+      expect((await fetch(`${arcd.url}/health`)).status).toBe(200);
+      await waitFor('no active turns', async () =>
+        arcd.server.runner.activeTurns === 0 ? true : undefined,
+      );
+    },
+  );
+
+  test('ctx calls after the handler returned are refused', async () => {
+    let saved: TurnContext | undefined;
+    arcd = await startArcd({
+      bundled: false,
+      agents: [
+        scripted('leaky', (ctx) => {
+          saved = ctx;
+        }),
+      ],
+    });
+    const task = await createTask(arcd.url, 'leaky', 'go');
+    await waitForStatus(arcd.url, 'leaky', task.taskId, ['COMPLETED']);
+    await expect(saved?.reply('late')).rejects.toThrow(/turn has ended/);
+    expect((await taskInfo(arcd.url, 'leaky', task.taskId)).messages).toHaveLength(1);
+  });
+
+  test('a handler that ignores cancel cannot complete the canceled task', async () => {
+    const release = gate();
+    arcd = await startArcd({
+      bundled: false,
+      agents: [
+        scripted('stubborn', async () => {
+          await release.opened;
+          return 'finished anyway';
+        }),
+      ],
+    });
+    const task = await createTask(arcd.url, 'stubborn', 'go');
+    await waitForStatus(arcd.url, 'stubborn', task.taskId, ['WORKING']);
+    await arcResult(arcd.url, 'task.cancel', { taskId: task.taskId }, { targetAgent: 'stubborn' });
+    release.open();
+    await waitFor('the turn to end', async () =>
+      arcd.server.runner.activeTurns === 0 ? true : undefined,
+    );
+    const info = await taskInfo(arcd.url, 'stubborn', task.taskId);
+    expect(info.status).toBe('CANCELED');
+    expect(info.messages).toHaveLength(1);
+  });
+});
+
+describe('input and history', () => {
+  test('messages sent while SUBMITTED and WORKING join the history of the turn', async () => {
+    const release = gate();
+    const seen: Array<{ input: string; history: number }> = [];
+    const blocker = scripted('blocker', async () => {
+      await release.opened;
+    });
+    const listener = scripted('listener', (ctx) => {
+      seen.push({ input: ctx.text(), history: ctx.history.length });
+    });
+    arcd = await startArcd({
+      bundled: false,
+      agents: [blocker, listener],
+      config: { concurrency: 1 },
+    });
+    const first = await createTask(arcd.url, 'blocker', 'hold the only slot');
+    await waitForStatus(arcd.url, 'blocker', first.taskId, ['WORKING']);
+    await arcResult(
+      arcd.url,
+      'task.send',
+      { taskId: first.taskId, message: textMessage('while working') },
+      { targetAgent: 'blocker' },
+    );
+    const second = await createTask(arcd.url, 'listener', 'one');
+    await arcResult(
+      arcd.url,
+      'task.send',
+      { taskId: second.taskId, message: textMessage('two') },
+      { targetAgent: 'listener' },
+    );
+    expect((await taskInfo(arcd.url, 'listener', second.taskId)).status).toBe('SUBMITTED');
+    release.open();
+    await waitForStatus(arcd.url, 'listener', second.taskId, ['COMPLETED']);
+    expect(seen).toEqual([{ input: 'one\ntwo', history: 2 }]);
+    const blocked = await waitForStatus(arcd.url, 'blocker', first.taskId, ['COMPLETED']);
+    expect(
+      blocked.messages.map((m: { parts: Array<{ content: string }> }) => m.parts[0]?.content),
+    ).toEqual(['hold the only slot', 'while working']);
+  });
+
+  test('a resumed turn sees only the new input, and the whole history', async () => {
+    const turns: Array<{ input: string; history: number }> = [];
+    const asker = scripted('asker', async (ctx) => {
+      turns.push({ input: ctx.text(), history: ctx.history.length });
+      if (turns.length < 3) await ctx.requestInput(`question ${turns.length}`);
+      else return 'all answered';
+      return undefined;
+    });
+    arcd = await startArcd({ bundled: false, agents: [asker] });
+    const task = await createTask(arcd.url, 'asker', 'start');
+    for (const answer of ['a1', 'a2']) {
+      await waitForStatus(arcd.url, 'asker', task.taskId, ['INPUT_REQUIRED']);
+      await arcResult(
+        arcd.url,
+        'task.send',
+        { taskId: task.taskId, message: textMessage(answer) },
+        { targetAgent: 'asker' },
+      );
+    }
+    await waitForStatus(arcd.url, 'asker', task.taskId, ['COMPLETED']);
+    expect(turns).toEqual([
+      { input: 'start', history: 1 },
+      { input: 'a1', history: 3 },
+      { input: 'a2', history: 5 },
+    ]);
+  });
+
+  test('with one slot, queued tasks start most urgent first, then oldest', async () => {
+    const release = gate();
+    const order: string[] = [];
+    const blocker = scripted('blocker', async () => {
+      await release.opened;
+    });
+    const recorder = scripted('recorder', (ctx) => {
+      order.push(ctx.text());
+    });
+    arcd = await startArcd({
+      bundled: false,
+      agents: [blocker, recorder],
+      config: { concurrency: 1 },
+    });
+    const first = await createTask(arcd.url, 'blocker', 'hold');
+    await waitForStatus(arcd.url, 'blocker', first.taskId, ['WORKING']);
+    const ids = [];
+    for (const [text, priority] of [
+      ['low', 'LOW'],
+      ['normal', 'NORMAL'],
+      ['urgent', 'URGENT'],
+      ['high', 'HIGH'],
+      ['normal-2', 'NORMAL'],
+    ]) {
+      ids.push((await createTask(arcd.url, 'recorder', text as string, { priority })).taskId);
+    }
+    release.open();
+    for (const id of ids) await waitForStatus(arcd.url, 'recorder', id, ['COMPLETED']);
+    expect(order).toEqual(['urgent', 'high', 'normal', 'normal-2', 'low']);
+  });
+});
