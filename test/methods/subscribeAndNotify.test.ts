@@ -1,0 +1,179 @@
+/**
+ * task.subscribe stores what webhook delivery needs (and writes an outbox row per matching
+ * event from then on, in the event's transaction); task.notification is stored on its task.
+ */
+import { defineAgent } from '../../src/agents/contract';
+import {
+  type Running,
+  arcCall,
+  arcResult,
+  createTask,
+  startArcd,
+  textMessage,
+  waitForStatus,
+} from '../helpers/arcServer';
+
+let arcd: Running;
+let release: () => void;
+
+beforeEach(async () => {
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const waiter = defineAgent({
+    id: 'waiter',
+    description: 'waits for the test (or for its task to be aborted)',
+    handle: async (ctx) => {
+      const aborted = new Promise<void>((resolve) =>
+        ctx.signal.addEventListener('abort', () => resolve()),
+      );
+      await Promise.race([held, aborted]);
+      return 'released';
+    },
+  });
+  arcd = await startArcd({ agents: [waiter] });
+});
+
+afterEach(() => release());
+
+describe('task.subscribe', () => {
+  test('stores the subscription and returns it with a one-time secret', async () => {
+    const task = await createTask(arcd.url, 'waiter', 'x');
+    const result = await arcResult(
+      arcd.url,
+      'task.subscribe',
+      { taskId: task.taskId, callbackUrl: 'https://hooks.example.com/arc' },
+      { targetAgent: 'waiter' },
+    );
+    expect(result.type).toBe('subscription');
+    expect(result.subscription).toMatchObject({
+      subscriptionId: expect.stringMatching(/^sub-/),
+      taskId: task.taskId,
+      callbackUrl: 'https://hooks.example.com/arc',
+      events: ['TASK_COMPLETED', 'TASK_FAILED'],
+      active: true,
+      createdAt: expect.stringMatching(/Z$/),
+      secret: expect.stringMatching(/^whsec_/),
+    });
+    const stored = await arcd.server.store.listSubscriptions(task.taskId);
+    expect(stored).toHaveLength(1);
+    expect(stored[0]?.secret).toBe(result.subscription.secret);
+  });
+
+  test('outbox rows follow the subscribed events; STATUS_CHANGE catches all', async () => {
+    const task = await createTask(arcd.url, 'waiter', 'x');
+    await waitForStatus(arcd.url, 'waiter', task.taskId, ['WORKING']);
+    const subscribe = (events?: string[]) =>
+      arcResult(
+        arcd.url,
+        'task.subscribe',
+        {
+          taskId: task.taskId,
+          callbackUrl: 'http://127.0.0.1:9/hook',
+          ...(events ? { events } : {}),
+        },
+        { targetAgent: 'waiter' },
+      );
+    const narrow = (await subscribe()).subscription;
+    const all = (await subscribe(['STATUS_CHANGE'])).subscription;
+    const messages = (await subscribe(['NEW_MESSAGE'])).subscription;
+    const seqBefore = (await arcd.server.store.listEvents(task.taskId)).length;
+    release();
+    await waitForStatus(arcd.url, 'waiter', task.taskId, ['COMPLETED']);
+
+    const events = await arcd.server.store.listEvents(task.taskId);
+    const after = events.filter((e) => e.seq > seqBefore);
+    expect(after.map((e) => e.type)).toEqual(['NEW_MESSAGE', 'TASK_COMPLETED', 'STATUS_CHANGE']);
+    const deliveries = await arcd.server.store.listDeliveries(task.taskId);
+    const seqsFor = (id: string) =>
+      deliveries.filter((d) => d.subscriptionId === id).map((d) => d.eventSeq);
+    const seqOf = (type: string) => after.find((e) => e.type === type)?.seq;
+    expect(seqsFor(narrow.subscriptionId)).toEqual([seqOf('TASK_COMPLETED')]);
+    expect(seqsFor(all.subscriptionId)).toEqual(after.map((e) => e.seq));
+    expect(seqsFor(messages.subscriptionId)).toEqual([seqOf('NEW_MESSAGE')]);
+    expect(deliveries.every((d) => d.status === 'pending' && d.attempts === 0)).toBe(true);
+  });
+
+  test.each([
+    ['mailto:someone@example.com', 'callbackUrl'],
+    ['http://user:pass@example.com/hook', 'callbackUrl'],
+    ['https://', 'callbackUrl'],
+  ])('refuses callbackUrl %s', async (callbackUrl, field) => {
+    const task = await createTask(arcd.url, 'waiter', 'x');
+    const reply = await arcCall(
+      arcd.url,
+      'task.subscribe',
+      { taskId: task.taskId, callbackUrl },
+      { targetAgent: 'waiter' },
+    );
+    expect(reply.body.error.code).toBe(-32602);
+    expect(reply.body.error.details.errors[0].field).toBe(field);
+  });
+
+  test('refuses an empty or repeated event list', async () => {
+    const task = await createTask(arcd.url, 'waiter', 'x');
+    for (const events of [[], ['TASK_FAILED', 'TASK_FAILED']]) {
+      const reply = await arcCall(
+        arcd.url,
+        'task.subscribe',
+        { taskId: task.taskId, callbackUrl: 'https://x.example/h', events },
+        { targetAgent: 'waiter' },
+      );
+      expect(reply.body.error).toMatchObject({
+        code: -32602,
+        details: { errors: [{ field: 'events' }] },
+      });
+    }
+  });
+});
+
+describe('task.notification', () => {
+  test('is stored against the task it names', async () => {
+    const task = await createTask(arcd.url, 'waiter', 'x');
+    const result = await arcResult(
+      arcd.url,
+      'task.notification',
+      {
+        taskId: task.taskId,
+        event: 'TASK_COMPLETED',
+        timestamp: '2026-01-02T03:04:05',
+        data: { status: 'COMPLETED', note: 'remote side done' },
+      },
+      { targetAgent: 'waiter', requestAgent: 'waiter' },
+    );
+    expect(result).toEqual({ success: true });
+    const stored = await arcd.server.store.listNotifications(task.taskId);
+    expect(stored).toEqual([
+      expect.objectContaining({
+        fromAgent: 'waiter',
+        event: 'TASK_COMPLETED',
+        timestamp: '2026-01-02T03:04:05.000Z',
+        data: { status: 'COMPLETED', note: 'remote side done' },
+      }),
+    ]);
+  });
+
+  test('needs a data object and a timestamp', async () => {
+    const task = await createTask(arcd.url, 'waiter', 'x');
+    const reply = await arcCall(
+      arcd.url,
+      'task.notification',
+      { taskId: task.taskId, event: 'X', data: 'nope' },
+      { targetAgent: 'waiter' },
+    );
+    const fields = reply.body.error.details.errors.map((e: { field: string }) => e.field).sort();
+    expect(fields).toEqual(['data', 'timestamp']);
+  });
+});
+
+test('a message sent to a running task is not a resume', async () => {
+  const task = await createTask(arcd.url, 'waiter', 'x');
+  await waitForStatus(arcd.url, 'waiter', task.taskId, ['WORKING']);
+  await arcResult(
+    arcd.url,
+    'task.send',
+    { taskId: task.taskId, message: textMessage('fyi') },
+    { targetAgent: 'waiter' },
+  );
+  const types = (await arcd.server.store.listEvents(task.taskId)).map((e) => e.type);
+  expect(types.slice(-1)).toEqual(['NEW_MESSAGE']);
+  expect(types).not.toContain('TASK_RESUMED');
+});
