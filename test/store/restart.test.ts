@@ -1,0 +1,122 @@
+/**
+ * What the server acknowledged survives a restart on the same file: tasks, messages,
+ * artifacts, events, subscriptions, notifications; and work interrupted by a graceful
+ * shutdown is picked up and finished by the next start.
+ */
+import {
+  type Running,
+  arcResult,
+  createTask,
+  startArcd,
+  taskInfo,
+  textMessage,
+  waitForStatus,
+} from '../helpers/arcServer';
+import { tempDbFile } from '../helpers/tempDb';
+
+describe('restart on the same file', () => {
+  let first: Running;
+  let second: Running | undefined;
+
+  afterEach(async () => {
+    await second?.close();
+    second = undefined;
+  });
+
+  test('everything stored reads back the same, and a waiting task finishes after restart', async () => {
+    const db = tempDbFile('restart');
+    first = await startArcd({ db });
+    const echo = await createTask(first.url, 'echo', 'persist me');
+    await waitForStatus(first.url, 'echo', echo.taskId, ['COMPLETED']);
+    const waiting = await createTask(first.url, 'document-analyzer', 'alpha beta\nbeta gamma');
+    await waitForStatus(first.url, 'document-analyzer', waiting.taskId, ['INPUT_REQUIRED']);
+    const { subscription } = await arcResult(
+      first.url,
+      'task.subscribe',
+      {
+        taskId: waiting.taskId,
+        callbackUrl: 'https://hooks.example.com/x',
+        events: ['STATUS_CHANGE'],
+      },
+      { targetAgent: 'document-analyzer' },
+    );
+    await arcResult(
+      first.url,
+      'task.notification',
+      {
+        taskId: waiting.taskId,
+        event: 'NOTE',
+        timestamp: new Date().toISOString(),
+        data: { ok: true },
+      },
+      { targetAgent: 'document-analyzer' },
+    );
+
+    const before = {
+      echo: await taskInfo(first.url, 'echo', echo.taskId),
+      waiting: await taskInfo(first.url, 'document-analyzer', waiting.taskId),
+      events: await first.server.store.listEvents(waiting.taskId),
+      subscriptions: await first.server.store.listSubscriptions(waiting.taskId),
+      notifications: await first.server.store.listNotifications(waiting.taskId),
+    };
+    await first.close();
+
+    second = await startArcd({ db });
+    expect(await taskInfo(second.url, 'echo', echo.taskId)).toEqual(before.echo);
+    expect(await taskInfo(second.url, 'document-analyzer', waiting.taskId)).toEqual(before.waiting);
+    expect(await second.server.store.listEvents(waiting.taskId)).toEqual(before.events);
+    expect(await second.server.store.listSubscriptions(waiting.taskId)).toEqual(
+      before.subscriptions,
+    );
+    expect(await second.server.store.listNotifications(waiting.taskId)).toEqual(
+      before.notifications,
+    );
+
+    await arcResult(
+      second.url,
+      'task.send',
+      { taskId: waiting.taskId, message: textMessage('beta') },
+      { targetAgent: 'document-analyzer' },
+    );
+    const done = await waitForStatus(second.url, 'document-analyzer', waiting.taskId, [
+      'COMPLETED',
+    ]);
+    expect(done.artifacts[0].parts[0].content).toMatchObject({
+      focus: 'beta',
+      mentions: ['alpha beta', 'beta gamma'],
+    });
+    // The subscription made before the restart still gets its outbox rows.
+    const deliveries = await second.server.store.listDeliveries(waiting.taskId);
+    expect(
+      deliveries.filter((d) => d.subscriptionId === subscription.subscriptionId).length,
+    ).toBeGreaterThan(0);
+  });
+
+  test('a turn interrupted by shutdown is run again by the next start', async () => {
+    const db = tempDbFile('interrupted');
+    first = await startArcd({ db });
+    const task = await createTask(first.url, 'slow', 'steps=3');
+    await waitForStatus(first.url, 'slow', task.taskId, ['WORKING']);
+    await first.close();
+
+    second = await startArcd({ db });
+    const done = await waitForStatus(second.url, 'slow', task.taskId, ['COMPLETED']);
+    expect(done.messages.at(-1).parts[0].content).toBe('done after 3 steps');
+    const stored = await second.server.store.getTask(task.taskId);
+    expect(stored).toMatchObject({ pendingTurn: false });
+    expect(stored?.leaseOwner).toBeUndefined();
+  });
+
+  test('queued tasks left at shutdown start after restart', async () => {
+    const db = tempDbFile('queued');
+    first = await startArcd({ db, config: { concurrency: 1 } });
+    const blocker = await createTask(first.url, 'slow', 'steps=50');
+    const queued = await createTask(first.url, 'echo', 'wait for me');
+    await waitForStatus(first.url, 'slow', blocker.taskId, ['WORKING']);
+    await first.close();
+
+    second = await startArcd({ db });
+    await waitForStatus(second.url, 'echo', queued.taskId, ['COMPLETED']);
+    await arcResult(second.url, 'task.cancel', { taskId: blocker.taskId }, { targetAgent: 'slow' });
+  });
+});

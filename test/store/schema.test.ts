@@ -1,0 +1,49 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { projectRoot } from '../../src/paths';
+import { dumpSchema } from '../../src/store/schemaDump';
+import { migrate, readMigrations } from '../../src/store/migrate';
+import { tempDbFile } from '../helpers/tempDb';
+
+describe('schema', () => {
+  test('schema.sql matches what the migrations build (run `npm run schema:dump`)', () => {
+    const committed = fs.readFileSync(path.join(projectRoot, 'schema.sql'), 'utf8');
+    expect(dumpSchema()).toBe(committed);
+  });
+
+  test('migrations apply once; a second run and a second connection change nothing', () => {
+    const file = tempDbFile('migrate');
+    const first = new Database(file);
+    const second = new Database(file);
+    try {
+      expect(migrate(first)).toBe(readMigrations().length);
+      expect(migrate(second)).toBe(0);
+      expect(migrate(first)).toBe(0);
+      const applied = first.prepare('SELECT version FROM schema_migrations').all();
+      expect(applied).toHaveLength(readMigrations().length);
+    } finally {
+      first.close();
+      second.close();
+    }
+  });
+
+  test('a failing migration leaves nothing half-applied', () => {
+    const db = new Database(tempDbFile('broken'));
+    try {
+      const broken = [
+        {
+          version: 9999,
+          name: '9999_broken.sql',
+          sql: 'CREATE TABLE half (x); CREATE TABLE oops (',
+        },
+      ];
+      expect(() => migrate(db, broken)).toThrow();
+      const tables = db.prepare("SELECT name FROM sqlite_master WHERE name = 'half'").all();
+      expect(tables).toEqual([]);
+      expect(db.prepare('SELECT count(*) AS n FROM schema_migrations').get()).toEqual({ n: 0 });
+    } finally {
+      db.close();
+    }
+  });
+});
