@@ -22,10 +22,9 @@ function analyse(document: string, focus: string) {
 export default defineAgent({
   id: 'document-analyzer',
   name: 'Document analyzer',
-  description: 'Analyzes a text document; asks once what to focus on, then returns an analysis artifact.',
-  skills: [
-    { id: 'analyze', name: 'Analyze a document', description: 'Counts and focus lines.' },
-  ],
+  description:
+    'Analyzes a text document; asks once what to focus on, then returns an analysis artifact.',
+  skills: [{ id: 'analyze', name: 'Analyze a document', description: 'Counts and focus lines.' }],
   async handle(ctx) {
     const asked = ctx.history.some((message) => message.role === 'agent');
     if (!asked) {

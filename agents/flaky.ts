@@ -7,7 +7,8 @@ import { defineAgent } from '../src/agents/contract';
 export default defineAgent({
   id: 'flaky',
   name: 'Flaky worker',
-  description: 'Fails on purpose; with succeed-after=N it fails its first N attempts, then succeeds.',
+  description:
+    'Fails on purpose; with succeed-after=N it fails its first N attempts, then succeeds.',
   handle(ctx) {
     const match = /succeed-after\s*=\s*(\d+)/i.exec(ctx.text());
     const failures = match ? Number(match[1]) : Number.POSITIVE_INFINITY;

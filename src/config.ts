@@ -31,18 +31,90 @@ export interface Setting {
 }
 
 export const SETTINGS: readonly Setting[] = [
-  { key: 'port', env: 'ARCD_PORT', flag: '--port', kind: 'int', describe: 'TCP port (0 picks a free one)' },
-  { key: 'host', env: 'ARCD_HOST', flag: '--host', kind: 'string', describe: 'address to listen on' },
-  { key: 'db', env: 'ARCD_DB', flag: '--db', kind: 'string', describe: 'SQLite file (":memory:" for a throwaway one)' },
-  { key: 'agentsDir', env: 'ARCD_AGENTS_DIR', flag: '--agents-dir', kind: 'string', describe: 'folder of agent modules to host (replaces the bundled ones)' },
-  { key: 'serverName', env: 'ARCD_SERVER_NAME', flag: '--server-name', kind: 'string', describe: 'responseAgent on routing errors, name in /agent-info' },
-  { key: 'maxBodyBytes', env: 'ARCD_MAX_BODY_BYTES', flag: '--max-body-bytes', kind: 'int', describe: 'largest request body accepted (larger → -45004)' },
-  { key: 'maxBatch', env: 'ARCD_MAX_BATCH', flag: '--max-batch', kind: 'int', describe: 'most requests in one JSON-RPC batch' },
-  { key: 'concurrency', env: 'ARCD_CONCURRENCY', flag: '--concurrency', kind: 'int', describe: 'turns run at once, all agents together' },
-  { key: 'leaseMs', env: 'ARCD_LEASE_MS', flag: '--lease-ms', kind: 'int', describe: 'how long a crashed process holds a task before another reclaims it' },
-  { key: 'pollMs', env: 'ARCD_POLL_MS', flag: '--poll-ms', kind: 'int', describe: 'how often the engine looks for work written by other processes' },
-  { key: 'shutdownGraceMs', env: 'ARCD_SHUTDOWN_GRACE_MS', flag: '--shutdown-grace-ms', kind: 'int', describe: 'how long shutdown waits for aborted handlers' },
-  { key: 'logLevel', env: 'ARCD_LOG_LEVEL', flag: '--log-level', kind: 'string', describe: 'pino level: trace, debug, info, warn, error, silent' },
+  {
+    key: 'port',
+    env: 'ARCD_PORT',
+    flag: '--port',
+    kind: 'int',
+    describe: 'TCP port (0 picks a free one)',
+  },
+  {
+    key: 'host',
+    env: 'ARCD_HOST',
+    flag: '--host',
+    kind: 'string',
+    describe: 'address to listen on',
+  },
+  {
+    key: 'db',
+    env: 'ARCD_DB',
+    flag: '--db',
+    kind: 'string',
+    describe: 'SQLite file (":memory:" for a throwaway one)',
+  },
+  {
+    key: 'agentsDir',
+    env: 'ARCD_AGENTS_DIR',
+    flag: '--agents-dir',
+    kind: 'string',
+    describe: 'folder of agent modules to host (replaces the bundled ones)',
+  },
+  {
+    key: 'serverName',
+    env: 'ARCD_SERVER_NAME',
+    flag: '--server-name',
+    kind: 'string',
+    describe: 'responseAgent on routing errors, name in /agent-info',
+  },
+  {
+    key: 'maxBodyBytes',
+    env: 'ARCD_MAX_BODY_BYTES',
+    flag: '--max-body-bytes',
+    kind: 'int',
+    describe: 'largest request body accepted (larger → -45004)',
+  },
+  {
+    key: 'maxBatch',
+    env: 'ARCD_MAX_BATCH',
+    flag: '--max-batch',
+    kind: 'int',
+    describe: 'most requests in one JSON-RPC batch',
+  },
+  {
+    key: 'concurrency',
+    env: 'ARCD_CONCURRENCY',
+    flag: '--concurrency',
+    kind: 'int',
+    describe: 'turns run at once, all agents together',
+  },
+  {
+    key: 'leaseMs',
+    env: 'ARCD_LEASE_MS',
+    flag: '--lease-ms',
+    kind: 'int',
+    describe: 'how long a crashed process holds a task before another reclaims it',
+  },
+  {
+    key: 'pollMs',
+    env: 'ARCD_POLL_MS',
+    flag: '--poll-ms',
+    kind: 'int',
+    describe: 'how often the engine looks for work written by other processes',
+  },
+  {
+    key: 'shutdownGraceMs',
+    env: 'ARCD_SHUTDOWN_GRACE_MS',
+    flag: '--shutdown-grace-ms',
+    kind: 'int',
+    describe: 'how long shutdown waits for aborted handlers',
+  },
+  {
+    key: 'logLevel',
+    env: 'ARCD_LOG_LEVEL',
+    flag: '--log-level',
+    kind: 'string',
+    describe: 'pino level: trace, debug, info, warn, error, silent',
+  },
 ];
 
 export const DEFAULTS: Config = {
@@ -65,7 +137,9 @@ function parseValue(setting: Setting, raw: string): string | number {
   const value = Number(raw);
   const min = setting.key === 'port' ? 0 : 1;
   if (!Number.isInteger(value) || value < min) {
-    throw new Error(`${setting.env}/${setting.flag}: expected a whole number ≥ ${min}, got "${raw}"`);
+    throw new Error(
+      `${setting.env}/${setting.flag}: expected a whole number ≥ ${min}, got "${raw}"`,
+    );
   }
   return value;
 }

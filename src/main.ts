@@ -30,7 +30,10 @@ function addSettings(command: Command): Command {
   for (const setting of SETTINGS) {
     const flag = `${setting.flag} <${setting.kind === 'int' ? 'n' : 'value'}>`;
     command.addOption(
-      new Option(flag, `${setting.describe} [env ${setting.env}, default ${JSON.stringify(DEFAULTS[setting.key])}]`),
+      new Option(
+        flag,
+        `${setting.describe} [env ${setting.env}, default ${JSON.stringify(DEFAULTS[setting.key])}]`,
+      ),
     );
   }
   return command;

@@ -12,7 +12,8 @@ function findProjectRoot(start: string): string {
       return dir;
     }
     const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`arcd: cannot find migrations/ and schemas/ above ${start}`);
+    if (parent === dir)
+      throw new Error(`arcd: cannot find migrations/ and schemas/ above ${start}`);
     dir = parent;
   }
 }

@@ -12,7 +12,9 @@ export class AgentRegistry {
   register(agent: AgentDefinition): void {
     if (!agent || typeof agent !== 'object') throw new TypeError('an agent must be an object');
     if (typeof agent.id !== 'string' || !AGENT_ID.test(agent.id)) {
-      throw new TypeError(`invalid agent id ${JSON.stringify(agent.id)}: use letters, digits, . _ -`);
+      throw new TypeError(
+        `invalid agent id ${JSON.stringify(agent.id)}: use letters, digits, . _ -`,
+      );
     }
     if (typeof agent.handle !== 'function') {
       throw new TypeError(`agent ${agent.id} has no handle(ctx) function`);

@@ -45,7 +45,10 @@ export function arcRouter(options: ArcRouteOptions): Router {
   for (const path of ['/arc', '/']) {
     router.post(path, readBody, handle, bodyErrors);
     router.all(path, (req, res) => {
-      res.set('Allow', 'POST').status(405).json({ error: `use POST ${path}` });
+      res
+        .set('Allow', 'POST')
+        .status(405)
+        .json({ error: `use POST ${path}` });
     });
   }
   return router;

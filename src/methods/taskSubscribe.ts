@@ -14,7 +14,9 @@ function checkCallbackUrl(value: string): void {
     throw new InvalidParamsError([{ field: 'callbackUrl', message: 'must be an absolute URL' }]);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new InvalidParamsError([{ field: 'callbackUrl', message: 'must be an http or https URL' }]);
+    throw new InvalidParamsError([
+      { field: 'callbackUrl', message: 'must be an http or https URL' },
+    ]);
   }
   if (url.username || url.password) {
     throw new InvalidParamsError([

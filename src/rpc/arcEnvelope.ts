@@ -65,7 +65,9 @@ function envelope(echo: Echo, deps: RpcDeps, result: unknown, error: ArcError | 
     responseAgent: responseAgent(echo, deps),
     targetAgent: echo.requestAgent,
     result: error ? null : result,
-    error: error ? { code: error.code, message: error.message, details: { ...error.details } } : null,
+    error: error
+      ? { code: error.code, message: error.message, details: { ...error.details } }
+      : null,
     ...(echo.traceId !== undefined ? { traceId: echo.traceId } : {}),
   };
 }
@@ -92,7 +94,8 @@ export async function handleArcRequest(body: unknown, deps: RpcDeps): Promise<Ar
     );
   }
   const request = body as Record<string, unknown>;
-  if (request.arc !== '1.0') return envelope(echo, deps, null, new InvalidVersionError(request.arc));
+  if (request.arc !== '1.0')
+    return envelope(echo, deps, null, new InvalidVersionError(request.arc));
   const outcome = await deps.dispatcher.dispatch({
     method: request.method as string,
     params: request.params,

@@ -23,7 +23,8 @@ export interface Call extends CallContext {
   params: unknown;
 }
 
-export type Outcome = { result: unknown; error?: undefined } | { result?: undefined; error: ArcError };
+export type Outcome =
+  { result: unknown; error?: undefined } | { result?: undefined; error: ArcError };
 
 export interface DispatcherOptions {
   methods: readonly MethodDefinition[];

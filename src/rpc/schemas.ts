@@ -30,7 +30,8 @@ function listSchemaFiles(dir: string): string[] {
 }
 
 function fieldOf(error: ErrorObject): string {
-  const missing = error.keyword === 'required' ? (error.params as { missingProperty?: string }) : {};
+  const missing =
+    error.keyword === 'required' ? (error.params as { missingProperty?: string }) : {};
   const pointer = missing.missingProperty
     ? `${error.instancePath}/${missing.missingProperty}`
     : error.instancePath;
@@ -72,7 +73,12 @@ export class SchemaRegistry {
   private readonly compiled = new Map<string, ValidateFunction>();
 
   constructor(dir: string = schemasDir) {
-    this.ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, strictRequired: false });
+    this.ajv = new Ajv({
+      allErrors: true,
+      strict: true,
+      allowUnionTypes: true,
+      strictRequired: false,
+    });
     this.ajv.addFormat('date-time', { type: 'string', validate: isDateTime });
     const ids: string[] = [];
     for (const file of listSchemaFiles(dir)) {

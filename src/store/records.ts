@@ -2,14 +2,7 @@
  * The store's records: what a backend keeps and hands back, in camelCase, independent of SQL.
  * tasks/toWire.ts turns them into ARC objects; store/*Rows.ts map them to and from rows.
  */
-import type {
-  Artifact,
-  EventType,
-  JsonObject,
-  Message,
-  Priority,
-  TaskStatus,
-} from '../types';
+import type { Artifact, EventType, JsonObject, Message, Priority, TaskStatus } from '../types';
 
 export interface TaskRecord {
   taskId: string;

@@ -132,7 +132,9 @@ export class TaskTable {
     if (!statement) {
       const sets = keys.map((key) => `${PATCH_COLUMNS[key]} = ?`);
       if (keys.includes('priority')) sets.push('priority_rank = ?');
-      statement = this.db.prepare<unknown[]>(`UPDATE tasks SET ${sets.join(', ')} WHERE task_id = ?`);
+      statement = this.db.prepare<unknown[]>(
+        `UPDATE tasks SET ${sets.join(', ')} WHERE task_id = ?`,
+      );
       this.updates.set(signature, statement);
     }
     const values = keys.map((key) => toColumnValue(key, patch[key]));

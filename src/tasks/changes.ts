@@ -78,7 +78,11 @@ export function started(task: TaskRecord, at: string): Mutation {
 }
 
 export function messageAdded(task: TaskRecord, message: NewMessage, at: string): Mutation {
-  return { patch: { updatedAt: at }, messages: [message], events: [messageEvent(task.status, message)] };
+  return {
+    patch: { updatedAt: at },
+    messages: [message],
+    events: [messageEvent(task.status, message)],
+  };
 }
 
 export function artifactAdded(task: TaskRecord, artifact: NewArtifact, at: string): Mutation {
@@ -101,11 +105,17 @@ export function paused(
   requiredInput: JsonValue,
   prompt?: NewMessage,
 ): Mutation {
-  const events = move(task, 'INPUT_REQUIRED', at, {
-    type: 'TASK_PAUSED',
-    message: 'The agent needs input to continue',
-    data: { pausedAt: at, reason, requiredInput },
-  }, reason);
+  const events = move(
+    task,
+    'INPUT_REQUIRED',
+    at,
+    {
+      type: 'TASK_PAUSED',
+      message: 'The agent needs input to continue',
+      data: { pausedAt: at, reason, requiredInput },
+    },
+    reason,
+  );
   return {
     patch: { status: 'INPUT_REQUIRED', pausedAt: at, pendingTurn: false, updatedAt: at },
     messages: prompt ? [prompt] : [],
@@ -159,21 +169,33 @@ export function failed(task: TaskRecord, error: TaskFailure, at: string): Mutati
   };
   return {
     patch,
-    events: move(task, 'FAILED', at, {
-      type: 'TASK_FAILED',
-      message: `Task failed: ${error.message}`,
-      data: { failedAt: at, duration: msBetween(task.startedAt ?? task.createdAt, at), error },
-    }, error.message),
+    events: move(
+      task,
+      'FAILED',
+      at,
+      {
+        type: 'TASK_FAILED',
+        message: `Task failed: ${error.message}`,
+        data: { failedAt: at, duration: msBetween(task.startedAt ?? task.createdAt, at), error },
+      },
+      error.message,
+    ),
   };
 }
 
 export function canceled(task: TaskRecord, at: string, reason: string, by: string): Mutation {
   return {
     patch: { status: 'CANCELED', canceledAt: at, reason, pendingTurn: false, updatedAt: at },
-    events: move(task, 'CANCELED', at, {
-      type: 'TASK_CANCELED',
-      message: `Task canceled: ${reason}`,
-      data: { canceledAt: at, canceledBy: by, reason },
-    }, reason),
+    events: move(
+      task,
+      'CANCELED',
+      at,
+      {
+        type: 'TASK_CANCELED',
+        message: `Task canceled: ${reason}`,
+        data: { canceledAt: at, canceledBy: by, reason },
+      },
+      reason,
+    ),
   };
 }

@@ -2,7 +2,12 @@
  * The same route speaks plain JSON-RPC 2.0, driven here by the json-rpc-2.0 package's own
  * JSONRPCClient (routing fields added as extra members), plus the spec's corner cases sent raw.
  */
-import { JSONRPCClient, JSONRPCErrorException, type JSONRPCRequest } from 'json-rpc-2.0';
+import {
+  JSONRPCClient,
+  JSONRPCErrorException,
+  type JSONRPCRequest,
+  type JSONRPCResponse,
+} from 'json-rpc-2.0';
 import { type Running, post, startArcd, textMessage, waitFor } from '../helpers/arcServer';
 
 let arcd: Running;
@@ -22,7 +27,7 @@ function clientFor(url: string, targetAgent: string, statuses: number[] = []): J
         body: JSON.stringify(body),
       });
       statuses.push(response.status);
-      if (response.status === 200) client.receive(await response.json());
+      if (response.status === 200) client.receive((await response.json()) as JSONRPCResponse);
       else if (response.status !== 204) throw new Error(`HTTP ${response.status}`);
     },
   );
@@ -46,16 +51,16 @@ describe('JSON-RPC 2.0 mode', () => {
 
   test('ARC errors come back as JSON-RPC errors with data, same codes', async () => {
     const client = clientFor(arcd.url, 'echo');
-    const error = await client
-      .request('task.info', { taskId: 'task-missing' })
-      .catch((e: unknown) => e);
+    const error = await Promise.resolve(
+      client.request('task.info', { taskId: 'task-missing' }),
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(JSONRPCErrorException);
     expect((error as JSONRPCErrorException).code).toBe(-42001);
     expect((error as JSONRPCErrorException).data).toEqual({ taskId: 'task-missing' });
 
-    const unknown = await clientFor(arcd.url, 'ghost')
-      .request('task.info', { taskId: 'x' })
-      .catch((e: unknown) => e);
+    const unknown = await Promise.resolve(
+      clientFor(arcd.url, 'ghost').request('task.info', { taskId: 'x' }),
+    ).catch((e: unknown) => e);
     expect((unknown as JSONRPCErrorException).code).toBe(-41001);
     expect((unknown as JSONRPCErrorException).data).toMatchObject({ agentId: 'ghost' });
   });
@@ -63,7 +68,9 @@ describe('JSON-RPC 2.0 mode', () => {
   test('a notification is executed and answered with 204 and no body', async () => {
     const statuses: number[] = [];
     const client = clientFor(arcd.url, 'slow', statuses);
-    const created = await client.request('task.create', { initialMessage: textMessage('steps=50') });
+    const created = await client.request('task.create', {
+      initialMessage: textMessage('steps=50'),
+    });
     client.notify('task.cancel', { taskId: created.task.taskId, reason: 'by notification' });
     const canceled = await waitFor('cancel by notification', async () => {
       const info = await client.request('task.info', { taskId: created.task.taskId });

@@ -1,0 +1,36 @@
+import { DEFAULTS, loadConfig } from '../src/config';
+
+describe('config', () => {
+  test('defaults are the documented ones', () => {
+    const config = loadConfig({});
+    expect(config).toEqual(DEFAULTS);
+    expect(config).toMatchObject({ port: 8080, host: '127.0.0.1', maxBodyBytes: 1048576 });
+    expect(config.db.replace(/\\/g, '/')).toBe('data/arcd.db');
+  });
+
+  test('environment overrides defaults, explicit values override both', () => {
+    const env = {
+      ARCD_PORT: '9000',
+      ARCD_HOST: '0.0.0.0',
+      ARCD_DB: '/tmp/x.db',
+      ARCD_AGENTS_DIR: '/agents',
+      ARCD_CONCURRENCY: '3',
+    };
+    expect(loadConfig(env)).toMatchObject({
+      port: 9000,
+      host: '0.0.0.0',
+      db: '/tmp/x.db',
+      agentsDir: '/agents',
+      concurrency: 3,
+    });
+    expect(loadConfig(env, { port: '9001' }).port).toBe(9001);
+  });
+
+  test.each([
+    ['ARCD_PORT', 'eighty'],
+    ['ARCD_CONCURRENCY', '0'],
+    ['ARCD_MAX_BODY_BYTES', '1.5'],
+  ])('%s=%s is refused clearly', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}.*whole number`));
+  });
+});
