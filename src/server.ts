@@ -111,6 +111,10 @@ export function createServer(
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const url = `http://${host}:${port}`;
     logger.info({ url, db: config.db, agents: agents.ids() }, 'arcd listening');
+    logger.warn(
+      { host: config.host },
+      'authentication is not enforced: anyone who can reach this address can call every agent',
+    );
     return { port, host: config.host, url };
   }
 
