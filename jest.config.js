@@ -11,4 +11,5 @@ module.exports = {
   },
   transformIgnorePatterns: [],
   testTimeout: 20000,
+  globalSetup: '<rootDir>/test/globalSetup.js',
 };

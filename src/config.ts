@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { bundledAgentsDir } from './paths';
+import { DEFAULT_SCHEDULE_MS } from './webhooks/backoff';
 
 export interface Config {
   port: number;
@@ -18,9 +19,18 @@ export interface Config {
   pollMs: number;
   shutdownGraceMs: number;
   logLevel: string;
+  webhookAllowlist: string;
+  webhookScheduleMs: number[];
+  webhookTimeoutMs: number;
+  webhookConcurrency: number;
+  webhookPerHostConcurrency: number;
+  webhookLeaseMs: number;
+  webhookPollMs: number;
+  webhookDisableAfterMs: number;
+  webhookMaxResponseBytes: number;
 }
 
-type Kind = 'int' | 'string';
+type Kind = 'int' | 'string' | 'intList';
 
 export interface Setting {
   key: keyof Config;
@@ -30,91 +40,59 @@ export interface Setting {
   describe: string;
 }
 
+/** A setting's environment variable and flag follow from its key: dbPath → ARCD_DB_PATH, --db-path. */
+function setting(key: keyof Config, kind: Kind, describe: string): Setting {
+  const words = key
+    .replace(/([A-Z])/g, ' $1')
+    .toLowerCase()
+    .split(' ');
+  return {
+    key,
+    kind,
+    describe,
+    env: `ARCD_${words.join('_').toUpperCase()}`,
+    flag: `--${words.join('-')}`,
+  };
+}
+
 export const SETTINGS: readonly Setting[] = [
-  {
-    key: 'port',
-    env: 'ARCD_PORT',
-    flag: '--port',
-    kind: 'int',
-    describe: 'TCP port (0 picks a free one)',
-  },
-  {
-    key: 'host',
-    env: 'ARCD_HOST',
-    flag: '--host',
-    kind: 'string',
-    describe: 'address to listen on',
-  },
-  {
-    key: 'db',
-    env: 'ARCD_DB',
-    flag: '--db',
-    kind: 'string',
-    describe: 'SQLite file (":memory:" for a throwaway one)',
-  },
-  {
-    key: 'agentsDir',
-    env: 'ARCD_AGENTS_DIR',
-    flag: '--agents-dir',
-    kind: 'string',
-    describe: 'folder of agent modules to host (replaces the bundled ones)',
-  },
-  {
-    key: 'serverName',
-    env: 'ARCD_SERVER_NAME',
-    flag: '--server-name',
-    kind: 'string',
-    describe: 'responseAgent on routing errors, name in /agent-info',
-  },
-  {
-    key: 'maxBodyBytes',
-    env: 'ARCD_MAX_BODY_BYTES',
-    flag: '--max-body-bytes',
-    kind: 'int',
-    describe: 'largest request body accepted (larger → -45004)',
-  },
-  {
-    key: 'maxBatch',
-    env: 'ARCD_MAX_BATCH',
-    flag: '--max-batch',
-    kind: 'int',
-    describe: 'most requests in one JSON-RPC batch',
-  },
-  {
-    key: 'concurrency',
-    env: 'ARCD_CONCURRENCY',
-    flag: '--concurrency',
-    kind: 'int',
-    describe: 'turns run at once, all agents together',
-  },
-  {
-    key: 'leaseMs',
-    env: 'ARCD_LEASE_MS',
-    flag: '--lease-ms',
-    kind: 'int',
-    describe: 'how long a crashed process holds a task before another reclaims it',
-  },
-  {
-    key: 'pollMs',
-    env: 'ARCD_POLL_MS',
-    flag: '--poll-ms',
-    kind: 'int',
-    describe: 'how often the engine looks for work written by other processes',
-  },
-  {
-    key: 'shutdownGraceMs',
-    env: 'ARCD_SHUTDOWN_GRACE_MS',
-    flag: '--shutdown-grace-ms',
-    kind: 'int',
-    describe: 'how long shutdown waits for aborted handlers',
-  },
-  {
-    key: 'logLevel',
-    env: 'ARCD_LOG_LEVEL',
-    flag: '--log-level',
-    kind: 'string',
-    describe: 'pino level: trace, debug, info, warn, error, silent',
-  },
+  setting('port', 'int', 'TCP port (0 picks a free one)'),
+  setting('host', 'string', 'address to listen on'),
+  setting('db', 'string', 'SQLite file (":memory:" for a throwaway one)'),
+  setting('agentsDir', 'string', 'folder of agent modules to host (replaces the bundled ones)'),
+  setting('serverName', 'string', 'responseAgent on routing errors, name in /agent-info'),
+  setting('maxBodyBytes', 'int', 'largest request body accepted (larger → -45004)'),
+  setting('maxBatch', 'int', 'most requests in one JSON-RPC batch'),
+  setting('concurrency', 'int', 'turns run at once, all agents together'),
+  setting('leaseMs', 'int', 'how long a crashed process holds a task before another reclaims it'),
+  setting('pollMs', 'int', 'how often the engine looks for work written by other processes'),
+  setting('shutdownGraceMs', 'int', 'how long shutdown waits for aborted handlers'),
+  setting('logLevel', 'string', 'pino level: trace, debug, info, warn, error, silent'),
+  setting(
+    'webhookAllowlist',
+    'string',
+    'hosts, IPs or CIDRs webhooks may reach although private (comma-separated)',
+  ),
+  setting(
+    'webhookScheduleMs',
+    'intList',
+    'wait before each delivery attempt in ms, comma-separated (its length is the attempt budget)',
+  ),
+  setting('webhookTimeoutMs', 'int', 'timeout of one delivery attempt'),
+  setting('webhookConcurrency', 'int', 'deliveries in flight at once'),
+  setting('webhookPerHostConcurrency', 'int', 'deliveries in flight to one receiver host'),
+  setting(
+    'webhookLeaseMs',
+    'int',
+    'how long a claimed delivery is held before another sender may send it',
+  ),
+  setting('webhookPollMs', 'int', 'how often due deliveries are looked for'),
+  setting(
+    'webhookDisableAfterMs',
+    'int',
+    'a subscription whose deliveries fail this long is disabled',
+  ),
+  setting('webhookMaxResponseBytes', 'int', "how much of a receiver's answer is read and kept"),
 ];
 
 export const DEFAULTS: Config = {
@@ -130,16 +108,31 @@ export const DEFAULTS: Config = {
   pollMs: 1_000,
   shutdownGraceMs: 5_000,
   logLevel: 'info',
+  webhookAllowlist: '',
+  webhookScheduleMs: [...DEFAULT_SCHEDULE_MS],
+  webhookTimeoutMs: 10_000,
+  webhookConcurrency: 32,
+  webhookPerHostConcurrency: 4,
+  webhookLeaseMs: 60_000,
+  webhookPollMs: 1_000,
+  webhookDisableAfterMs: 5 * 24 * 3_600_000,
+  webhookMaxResponseBytes: 4_096,
 };
 
-function parseValue(setting: Setting, raw: string): string | number {
+function parseValue(setting: Setting, raw: string): string | number | number[] {
   if (setting.kind === 'string') return raw;
+  const name = `${setting.env}/${setting.flag}`;
+  if (setting.kind === 'intList') {
+    const values = raw.split(',').map((item) => Number(item.trim()));
+    if (raw.trim() === '' || values.some((v) => !Number.isInteger(v) || v < 0)) {
+      throw new Error(`${name}: expected whole numbers ≥ 0, comma-separated, got "${raw}"`);
+    }
+    return values;
+  }
   const value = Number(raw);
   const min = setting.key === 'port' ? 0 : 1;
   if (!Number.isInteger(value) || value < min) {
-    throw new Error(
-      `${setting.env}/${setting.flag}: expected a whole number ≥ ${min}, got "${raw}"`,
-    );
+    throw new Error(`${name}: expected a whole number ≥ ${min}, got "${raw}"`);
   }
   return value;
 }
@@ -147,14 +140,19 @@ function parseValue(setting: Setting, raw: string): string | number {
 /** Defaults, overlaid by the environment, overlaid by explicit values (flags or code). */
 export function loadConfig(
   env: NodeJS.ProcessEnv = process.env,
-  explicit: Partial<Record<keyof Config, string | number>> = {},
+  explicit: Partial<Record<keyof Config, string | number | number[]>> = {},
 ): Config {
   const config: Record<string, unknown> = { ...DEFAULTS };
   for (const setting of SETTINGS) {
     const fromEnv = env[setting.env];
     if (fromEnv !== undefined && fromEnv !== '') config[setting.key] = parseValue(setting, fromEnv);
     const given = explicit[setting.key];
-    if (given !== undefined) config[setting.key] = parseValue(setting, String(given));
+    if (given !== undefined) {
+      config[setting.key] = parseValue(
+        setting,
+        Array.isArray(given) ? given.join(',') : String(given),
+      );
+    }
   }
   return config as unknown as Config;
 }

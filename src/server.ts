@@ -23,6 +23,9 @@ import { Dispatcher } from './rpc/dispatcher';
 import { SchemaRegistry } from './rpc/schemas';
 import { SqliteStore } from './store/sqliteStore';
 import { TaskService } from './tasks/taskService';
+import { DeliveryWorker } from './webhooks/deliveryWorker';
+import { parseAllowlist } from './webhooks/ssrf';
+import { SubscriptionService } from './webhooks/subscriptionService';
 
 export interface ServerOptions {
   /** Agents registered in code, beside those loaded from `config.agentsDir`. */
@@ -39,6 +42,7 @@ export interface ArcdServer {
   agents: AgentRegistry;
   store: SqliteStore;
   runner: Runner;
+  deliveries: DeliveryWorker;
   tasks: TaskService;
   logger: Logger;
   listen(): Promise<{ port: number; host: string; url: string }>;
@@ -66,12 +70,32 @@ export function createServer(
     turnOwed: () => runner.poke(),
     canceled: (taskId, reason) => runner.abort(taskId, reason),
   });
+  const policy = parseAllowlist(config.webhookAllowlist);
+  const deliveries = new DeliveryWorker({
+    store,
+    clock,
+    logger,
+    policy,
+    scheduleMs: config.webhookScheduleMs,
+    timeoutMs: config.webhookTimeoutMs,
+    concurrency: config.webhookConcurrency,
+    perHostConcurrency: config.webhookPerHostConcurrency,
+    leaseMs: config.webhookLeaseMs,
+    pollMs: config.webhookPollMs,
+    disableAfterMs: config.webhookDisableAfterMs,
+    maxResponseBytes: config.webhookMaxResponseBytes,
+    userAgent: `arcd/${version}`,
+  });
+  store.onCommit(() => deliveries.poke());
+  const subscriptions = new SubscriptionService(store, tasks, clock, policy, () =>
+    deliveries.poke(),
+  );
   const dispatcher = new Dispatcher({
     methods: METHODS,
     aliases: METHOD_ALIASES,
     agents,
     schemas,
-    services: { tasks },
+    services: { tasks, subscriptions },
     logger,
   });
   const startedAt = Date.now();
@@ -107,6 +131,7 @@ export function createServer(
       server.listen(config.port, config.host, () => resolve());
     });
     runner.start();
+    deliveries.start();
     const { port } = server.address() as AddressInfo;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const url = `http://${host}:${port}`;
@@ -125,6 +150,7 @@ export function createServer(
       : Promise.resolve();
     server?.closeIdleConnections();
     await runner.stop();
+    await deliveries.stop();
     server?.closeAllConnections();
     await stopped;
     await store.close();
@@ -137,6 +163,7 @@ export function createServer(
     agents,
     store,
     runner,
+    deliveries,
     tasks,
     logger,
     listen,

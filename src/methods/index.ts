@@ -6,6 +6,10 @@ import { taskInfo } from './taskInfo';
 import { taskNotification } from './taskNotification';
 import { taskSend } from './taskSend';
 import { taskSubscribe } from './taskSubscribe';
+import { subscriptionList } from './subscriptionList';
+import { subscriptionCancel } from './subscriptionCancel';
+import { deliveryList } from './deliveryList';
+import { deliveryRetry } from './deliveryRetry';
 
 export const METHODS: readonly MethodDefinition[] = [
   taskCreate,
@@ -14,6 +18,10 @@ export const METHODS: readonly MethodDefinition[] = [
   taskCancel,
   taskSubscribe,
   taskNotification,
+  subscriptionList,
+  subscriptionCancel,
+  deliveryList,
+  deliveryRetry,
 ];
 
 export const METHOD_ALIASES: Readonly<Record<string, string>> = { 'task.get': 'task.info' };

@@ -4,9 +4,11 @@
  */
 import type { CallContext } from '../types';
 import type { TaskService } from '../tasks/taskService';
+import type { SubscriptionService } from '../webhooks/subscriptionService';
 
 export interface Services {
   tasks: TaskService;
+  subscriptions: SubscriptionService;
 }
 
 export interface MethodDefinition<P = unknown> {

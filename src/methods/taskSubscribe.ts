@@ -1,6 +1,7 @@
 /**
  * task.subscribe: store a webhook subscription for some of a task's events. The result carries
- * the subscription's signing secret; it is shown only here.
+ * the subscription's signing secret; it is shown only here. Extensions: `secret` (bring your
+ * own, whsec_…) and `replay: true` (deliver the task's past events first, in order).
  */
 import type { EventType } from '../types';
 import { InvalidParamsError } from '../rpc/errors';
@@ -29,11 +30,13 @@ export const taskSubscribe = defineMethod<{
   taskId: string;
   callbackUrl: string;
   events?: EventType[];
+  secret?: string;
+  replay?: boolean;
 }>({
   name: 'task.subscribe',
   schema: 'arc:methods/task.subscribe',
-  async handle(params, call, { tasks }) {
+  async handle(params, call, { subscriptions }) {
     checkCallbackUrl(params.callbackUrl);
-    return { type: 'subscription', subscription: await tasks.subscribe(call, params) };
+    return { type: 'subscription', subscription: await subscriptions.subscribe(call, params) };
   },
 });

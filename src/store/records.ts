@@ -88,6 +88,9 @@ export interface SubscriptionRecord {
   secret: string;
   active: boolean;
   createdAt: string;
+  failingSince?: string;
+  deactivatedAt?: string;
+  deactivatedReason?: string;
 }
 
 export interface NotificationRecord {
@@ -100,13 +103,55 @@ export interface NotificationRecord {
   receivedAt: string;
 }
 
+export type DeliveryStatus = 'pending' | 'delivered' | 'dead' | 'canceled';
+
 export interface DeliveryRecord {
   deliveryId: string;
   subscriptionId: string;
   taskId: string;
   eventSeq: number;
-  status: 'pending' | 'delivered' | 'dead';
+  status: DeliveryStatus;
   attempts: number;
+  maxAttempts?: number;
   nextAttemptAt: string;
+  leaseOwner?: string;
+  leaseUntil?: number;
+  lastStatus?: number;
+  lastError?: string;
+  deliveredAt?: string;
   createdAt: string;
+  updatedAt: string;
+}
+
+export interface AttemptRecord {
+  deliveryId: string;
+  attempt: number;
+  attemptedAt: string;
+  statusCode?: number;
+  latencyMs: number;
+  error?: string;
+  responseBody?: string;
+}
+
+/** A claimed delivery with everything needed to send it. */
+export interface DeliveryJob {
+  delivery: DeliveryRecord;
+  subscription: SubscriptionRecord;
+  event: EventRecord;
+  /** The agent the task belongs to: the webhook's `requestAgent`. */
+  taskAgent: string;
+  traceId?: string;
+}
+
+/** What to write after an attempt, decided from the rows as they are in the transaction. */
+export interface AttemptPlan {
+  delivery: {
+    status: DeliveryStatus;
+    nextAttemptAt?: string;
+    deliveredAt?: string;
+  };
+  /** null clears failing_since; a string sets it if unset; undefined leaves it. */
+  failingSince?: string | null;
+  /** Deactivates the subscription (and cancels its pending deliveries) with this reason. */
+  deactivate?: string;
 }

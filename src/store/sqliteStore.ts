@@ -5,6 +5,8 @@
  */
 import type { AppliedChange, ChangePlan, Store } from './store';
 import type {
+  AttemptPlan,
+  AttemptRecord,
   ArtifactRecord,
   DeliveryRecord,
   EventRecord,
@@ -18,6 +20,7 @@ import { type Db, openDatabase } from './openDatabase';
 import { type TaskRow, TaskTable, fromTaskRow, PRIORITY_RANK } from './taskRows';
 import { HistoryTables } from './historyRows';
 import { SubscriptionTables } from './subscriptionRows';
+import { type DeliveryFilter, DeliveryTables } from './deliveryRows';
 import { newId } from '../ids';
 
 export class SqliteStore implements Store {
@@ -25,15 +28,18 @@ export class SqliteStore implements Store {
   private readonly tasks: TaskTable;
   private readonly history: HistoryTables;
   private readonly subs: SubscriptionTables;
+  private readonly deliveries: DeliveryTables;
   private readonly claim;
   private readonly renew;
   private readonly release;
+  private readonly listeners: Array<(taskId: string) => void> = [];
 
   constructor(file: string) {
     this.db = openDatabase(file);
     this.tasks = new TaskTable(this.db);
     this.history = new HistoryTables(this.db);
     this.subs = new SubscriptionTables(this.db);
+    this.deliveries = new DeliveryTables(this.db);
     this.claim = this.db.prepare<[string, number, number, number], TaskRow>(`UPDATE tasks
       SET lease_owner = ?, lease_until = ?
       WHERE task_id IN (SELECT task_id FROM tasks
@@ -48,17 +54,27 @@ export class SqliteStore implements Store {
     );
   }
 
+  onCommit(listener: (taskId: string) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private committed(taskId: string): void {
+    for (const listener of this.listeners) listener(taskId);
+  }
+
   async insertTask(task: TaskRecord, initial: Mutation): Promise<AppliedChange> {
-    return this.db
+    const applied = this.db
       .transaction(() => {
         this.tasks.insert(task);
         return this.apply(task, initial);
       })
       .immediate();
+    this.committed(task.taskId);
+    return applied;
   }
 
   async mutateTask(taskId: string, plan: ChangePlan): Promise<AppliedChange | undefined> {
-    return this.db
+    const applied = this.db
       .transaction(() => {
         const task = this.tasks.get(taskId);
         if (!task) return undefined;
@@ -67,6 +83,8 @@ export class SqliteStore implements Store {
         return this.apply(task, mutation);
       })
       .immediate();
+    if (applied && applied.events.length > 0) this.committed(taskId);
+    return applied;
   }
 
   /** Writes one mutation; must run inside a transaction. */
@@ -117,16 +135,73 @@ export class SqliteStore implements Store {
     return this.history.events(taskId, afterSeq);
   }
 
-  async insertSubscription(subscription: SubscriptionRecord): Promise<void> {
-    this.subs.addSubscription(subscription);
+  async insertSubscription(subscription: SubscriptionRecord, replay = false): Promise<void> {
+    this.db
+      .transaction(() => {
+        this.subs.addSubscription(subscription);
+        if (replay) {
+          this.subs.enqueueFor([subscription], this.history.events(subscription.taskId, 0));
+        }
+      })
+      .immediate();
+    if (replay) this.committed(subscription.taskId);
+  }
+
+  async getSubscription(subscriptionId: string): Promise<SubscriptionRecord | undefined> {
+    return this.subs.subscription(subscriptionId);
   }
 
   async listSubscriptions(taskId: string): Promise<SubscriptionRecord[]> {
     return this.subs.subscriptions(taskId);
   }
 
+  async listSubscriptionsByOwner(
+    owner: string,
+    filter: { taskId?: string; agent?: string },
+  ): Promise<SubscriptionRecord[]> {
+    return this.subs.byOwner(owner, filter.taskId, filter.agent);
+  }
+
+  async deactivateSubscription(subscriptionId: string, reason: string, at: string) {
+    return this.db
+      .transaction(() => this.deliveries.deactivateSubscription(subscriptionId, reason, at))
+      .immediate();
+  }
+
   async listDeliveries(taskId: string): Promise<DeliveryRecord[]> {
-    return this.subs.deliveries(taskId);
+    return this.deliveries.byTask(taskId);
+  }
+
+  async findDeliveries(filter: DeliveryFilter): Promise<DeliveryRecord[]> {
+    return this.deliveries.filtered(filter);
+  }
+
+  async getDelivery(deliveryId: string): Promise<DeliveryRecord | undefined> {
+    return this.deliveries.get(deliveryId);
+  }
+
+  async listAttempts(deliveryId: string): Promise<AttemptRecord[]> {
+    return this.deliveries.attempts(deliveryId);
+  }
+
+  async claimDeliveries(owner: string, limit: number, now: Date, leaseMs: number) {
+    return this.deliveries.claimDue(owner, limit, now.toISOString(), now.getTime(), leaseMs);
+  }
+
+  async recordAttempt(
+    owner: string,
+    attempt: Omit<AttemptRecord, 'attempt'>,
+    plan: (delivery: DeliveryRecord, failingSince: string | undefined) => AttemptPlan,
+  ): Promise<DeliveryRecord | undefined> {
+    return this.deliveries.record(owner, attempt, plan);
+  }
+
+  async releaseDelivery(deliveryId: string, owner: string): Promise<void> {
+    this.deliveries.releaseLease(deliveryId, owner);
+  }
+
+  async retryDelivery(deliveryId: string, at: string): Promise<void> {
+    this.deliveries.retryNow(deliveryId, at);
   }
 
   async insertNotification(notification: NotificationRecord): Promise<void> {

@@ -3,7 +3,10 @@
  * SQLite's place without touching methods, engine or webhooks. Each call is one transaction.
  */
 import type {
+  AttemptPlan,
+  AttemptRecord,
   ArtifactRecord,
+  DeliveryJob,
   DeliveryRecord,
   EventRecord,
   MessageRecord,
@@ -12,6 +15,7 @@ import type {
   SubscriptionRecord,
   TaskRecord,
 } from './records';
+import type { DeliveryFilter } from './deliveryRows';
 
 export interface AppliedChange {
   task: TaskRecord;
@@ -35,9 +39,31 @@ export interface Store {
   listArtifacts(taskId: string): Promise<ArtifactRecord[]>;
   listEvents(taskId: string, afterSeq?: number): Promise<EventRecord[]>;
 
-  insertSubscription(subscription: SubscriptionRecord): Promise<void>;
+  /** Stores a subscription; with `replay`, its outbox gets the task's past events too. */
+  insertSubscription(subscription: SubscriptionRecord, replay?: boolean): Promise<void>;
+  getSubscription(subscriptionId: string): Promise<SubscriptionRecord | undefined>;
   listSubscriptions(taskId: string): Promise<SubscriptionRecord[]>;
+  listSubscriptionsByOwner(
+    owner: string,
+    filter: { taskId?: string; agent?: string },
+  ): Promise<SubscriptionRecord[]>;
+  /** Deactivates and cancels what it still owed; false when it was not active. */
+  deactivateSubscription(subscriptionId: string, reason: string, at: string): Promise<boolean>;
+
   listDeliveries(taskId: string): Promise<DeliveryRecord[]>;
+  findDeliveries(filter: DeliveryFilter): Promise<DeliveryRecord[]>;
+  getDelivery(deliveryId: string): Promise<DeliveryRecord | undefined>;
+  listAttempts(deliveryId: string): Promise<AttemptRecord[]>;
+  /** Leases due deliveries: per subscription only its oldest pending one. */
+  claimDeliveries(owner: string, limit: number, now: Date, leaseMs: number): Promise<DeliveryJob[]>;
+  recordAttempt(
+    owner: string,
+    attempt: Omit<AttemptRecord, 'attempt'>,
+    plan: (delivery: DeliveryRecord, failingSince: string | undefined) => AttemptPlan,
+  ): Promise<DeliveryRecord | undefined>;
+  releaseDelivery(deliveryId: string, owner: string): Promise<void>;
+  retryDelivery(deliveryId: string, at: string): Promise<void>;
+
   insertNotification(notification: NotificationRecord): Promise<void>;
   listNotifications(taskId: string): Promise<NotificationRecord[]>;
 
@@ -45,6 +71,9 @@ export interface Store {
   claimTurns(owner: string, limit: number, nowMs: number, leaseMs: number): Promise<TaskRecord[]>;
   renewLeases(owner: string, taskIds: string[], untilMs: number): Promise<void>;
   releaseLease(taskId: string, owner: string): Promise<void>;
+
+  /** Called after every commit that appended events or outbox rows (wakes senders, streams). */
+  onCommit(listener: (taskId: string) => void): void;
 
   close(): Promise<void>;
 }

@@ -3,16 +3,12 @@
  * inside the transaction of the event they announce; sending them is the webhooks' job.
  */
 import type { Db } from './openDatabase';
-import type {
-  DeliveryRecord,
-  EventRecord,
-  NotificationRecord,
-  SubscriptionRecord,
-} from './records';
+import type { EventRecord, NotificationRecord, SubscriptionRecord } from './records';
 import type { EventType, JsonObject } from '../types';
 import { newId } from '../ids';
+import { compact, optional } from './rowMapping';
 
-interface SubscriptionRow {
+export interface SubscriptionRow {
   subscription_id: string;
   task_id: string;
   owner_agent: string;
@@ -21,17 +17,9 @@ interface SubscriptionRow {
   secret: string;
   active: number;
   created_at: string;
-}
-
-interface DeliveryRow {
-  delivery_id: string;
-  subscription_id: string;
-  task_id: string;
-  event_seq: number;
-  status: string;
-  attempts: number;
-  next_attempt_at: string;
-  created_at: string;
+  failing_since: string | null;
+  deactivated_at: string | null;
+  deactivated_reason: string | null;
 }
 
 interface NotificationRow {
@@ -44,8 +32,8 @@ interface NotificationRow {
   received_at: string;
 }
 
-function fromSubscriptionRow(row: SubscriptionRow): SubscriptionRecord {
-  return {
+export function fromSubscriptionRow(row: SubscriptionRow): SubscriptionRecord {
+  return compact({
     subscriptionId: row.subscription_id,
     taskId: row.task_id,
     ownerAgent: row.owner_agent,
@@ -54,20 +42,10 @@ function fromSubscriptionRow(row: SubscriptionRow): SubscriptionRecord {
     secret: row.secret,
     active: row.active === 1,
     createdAt: row.created_at,
-  };
-}
-
-function fromDeliveryRow(row: DeliveryRow): DeliveryRecord {
-  return {
-    deliveryId: row.delivery_id,
-    subscriptionId: row.subscription_id,
-    taskId: row.task_id,
-    eventSeq: row.event_seq,
-    status: row.status as DeliveryRecord['status'],
-    attempts: row.attempts,
-    nextAttemptAt: row.next_attempt_at,
-    createdAt: row.created_at,
-  };
+    failingSince: optional(row.failing_since),
+    deactivatedAt: optional(row.deactivated_at),
+    deactivatedReason: optional(row.deactivated_reason),
+  });
 }
 
 function fromNotificationRow(row: NotificationRow): NotificationRecord {
@@ -92,7 +70,8 @@ export class SubscriptionTables {
   private readonly selectSubscriptions;
   private readonly selectActive;
   private readonly insertDelivery;
-  private readonly selectDeliveries;
+  private readonly selectOne;
+  private readonly selectByOwner;
   private readonly insertNotification;
   private readonly selectNotifications;
 
@@ -107,9 +86,18 @@ export class SubscriptionTables {
       'SELECT * FROM subscriptions WHERE task_id = ? AND active = 1',
     );
     this.insertDelivery = db.prepare(`INSERT INTO deliveries (delivery_id, subscription_id,
-      task_id, event_seq, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?)`);
-    this.selectDeliveries = db.prepare<[string], DeliveryRow>(
-      'SELECT * FROM deliveries WHERE task_id = ? ORDER BY event_seq, subscription_id',
+      task_id, event_seq, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`);
+    this.selectOne = db.prepare<[string], SubscriptionRow>(
+      'SELECT * FROM subscriptions WHERE subscription_id = ?',
+    );
+    this.selectByOwner = db.prepare<
+      [{ owner: string; taskId: string | null; agent: string | null }],
+      SubscriptionRow
+    >(
+      `SELECT * FROM subscriptions WHERE owner_agent = @owner
+       AND (@taskId IS NULL OR task_id = @taskId)
+       AND (@agent IS NULL OR task_id IN (SELECT task_id FROM tasks WHERE assigned_agent = @agent))
+       ORDER BY created_at, subscription_id`,
     );
     this.insertNotification = db.prepare(`INSERT INTO notifications (notification_id, task_id,
       from_agent, event, timestamp, data, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)`);
@@ -135,27 +123,39 @@ export class SubscriptionTables {
     return this.selectSubscriptions.all(taskId).map(fromSubscriptionRow);
   }
 
+  subscription(subscriptionId: string): SubscriptionRecord | undefined {
+    const row = this.selectOne.get(subscriptionId);
+    return row ? fromSubscriptionRow(row) : undefined;
+  }
+
+  byOwner(owner: string, taskId?: string, agent?: string): SubscriptionRecord[] {
+    return this.selectByOwner
+      .all({ owner, taskId: taskId ?? null, agent: agent ?? null })
+      .map(fromSubscriptionRow);
+  }
+
   /** Writes one outbox row per (event, active subscription that wants it). */
   enqueueDeliveries(taskId: string, events: EventRecord[]): void {
     if (events.length === 0) return;
-    const active = this.selectActive.all(taskId).map(fromSubscriptionRow);
+    this.enqueueFor(this.selectActive.all(taskId).map(fromSubscriptionRow), events);
+  }
+
+  /** Outbox rows for these subscriptions only (a replay of past events for a new one). */
+  enqueueFor(subscriptions: SubscriptionRecord[], events: EventRecord[]): void {
     for (const event of events) {
-      for (const subscription of active) {
+      for (const subscription of subscriptions) {
         if (!subscriptionWants(subscription.events, event.type)) continue;
         this.insertDelivery.run(
           newId('dlv'),
           subscription.subscriptionId,
-          taskId,
+          event.taskId,
           event.seq,
+          event.createdAt,
           event.createdAt,
           event.createdAt,
         );
       }
     }
-  }
-
-  deliveries(taskId: string): DeliveryRecord[] {
-    return this.selectDeliveries.all(taskId).map(fromDeliveryRow);
   }
 
   addNotification(n: NotificationRecord): void {

@@ -3,9 +3,8 @@
  * through store.mutateTask with a plan from changes.ts; visibility is checked in that same
  * read. It tells the engine when a turn is owed or a running turn must stop, nothing more.
  */
-import { randomBytes } from 'node:crypto';
-import type { CallContext, EventType, JsonObject, Message, Priority, Task } from '../types';
-import type { MessageRecord, SubscriptionRecord, TaskRecord } from '../store/records';
+import type { CallContext, JsonObject, Message, Priority, Task } from '../types';
+import type { MessageRecord, TaskRecord } from '../store/records';
 import type { ChangePlan, Store } from '../store/store';
 import { type Clock, isoNow } from '../clock';
 import { newId } from '../ids';
@@ -13,7 +12,7 @@ import { TaskNotFoundError } from '../rpc/errors';
 import { toUtcIso } from '../rpc/schemas';
 import * as changes from './changes';
 import { transitionError } from './states';
-import { toWireSubscription, toWireTask } from './toWire';
+import { toWireTask } from './toWire';
 
 export interface EngineHooks {
   /** A task now owes a turn (created, or resumed by input). */
@@ -21,8 +20,6 @@ export interface EngineHooks {
   /** A task was canceled: abort its running turn, if any. */
   canceled(taskId: string, reason: string): void;
 }
-
-export const DEFAULT_EVENTS: EventType[] = ['TASK_COMPLETED', 'TASK_FAILED'];
 
 export function toMessageRecord(message: Message, at: string): Omit<MessageRecord, 'seq'> {
   return {
@@ -136,25 +133,6 @@ export class TaskService {
     );
     this.hooks.canceled(params.taskId, reason);
     return toWireTask(applied.task);
-  }
-
-  async subscribe(
-    call: CallContext,
-    params: { taskId: string; callbackUrl: string; events?: EventType[] },
-  ) {
-    const task = await this.getVisible(call, params.taskId);
-    const subscription: SubscriptionRecord = {
-      subscriptionId: newId('sub'),
-      taskId: task.taskId,
-      ownerAgent: call.requestAgent,
-      callbackUrl: params.callbackUrl,
-      events: params.events ?? DEFAULT_EVENTS,
-      secret: `whsec_${randomBytes(32).toString('base64')}`,
-      active: true,
-      createdAt: isoNow(this.clock),
-    };
-    await this.store.insertSubscription(subscription);
-    return { ...toWireSubscription(subscription), secret: subscription.secret };
   }
 
   async notify(

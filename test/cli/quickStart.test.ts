@@ -3,61 +3,12 @@
  * child process with its settings from the environment and flags, used over HTTP, then stopped
  * with SIGTERM; a task it was working on is finished by the next start on the same file.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import path from 'node:path';
-import { projectRoot } from '../../src/paths';
+import { execFileSync, spawn } from 'node:child_process';
+import { compiledMain, startChild } from '../helpers/childArcd';
 import { createTask, waitForStatus } from '../helpers/arcServer';
 import { tempDbFile } from '../helpers/tempDb';
 
-const main = path.join(projectRoot, 'dist', 'src', 'main.js');
-
-interface Child {
-  process: ChildProcess;
-  url: string;
-  logs: string[];
-  exited: Promise<number | null>;
-}
-
-function startChild(args: string[], env: Record<string, string>): Promise<Child> {
-  const child = spawn(process.execPath, [main, ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  const logs: string[] = [];
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    let buffer = '';
-    child.stderr.on('data', (chunk: Buffer) => logs.push(chunk.toString()));
-    child.stdout.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const lines = buffer.split('\n');
-      buffer = lines.pop() ?? '';
-      for (const line of lines) {
-        logs.push(line);
-        const entry = JSON.parse(line) as { msg?: string; url?: string };
-        if (entry.msg === 'arcd listening' && entry.url) {
-          resolve({ process: child, url: entry.url, logs, exited });
-        }
-      }
-    });
-    void exited.then((code) =>
-      reject(new Error(`arcd exited early (${code}): ${logs.join('\n')}`)),
-    );
-  });
-}
-
-const children = new Set<ChildProcess>();
-
-// Leak guard: no child server outlives its test, whatever happened in it.
-afterEach(() => {
-  for (const child of children) child.kill('SIGKILL');
-});
-
-beforeAll(() => {
-  execFileSync('npm', ['run', 'build', '--silent'], { cwd: projectRoot, stdio: 'inherit' });
-}, 120_000);
+const main = compiledMain;
 
 describe('arcd command line', () => {
   test('starts from env and flags, serves the bundled agents, stops on SIGTERM, resumes work', async () => {

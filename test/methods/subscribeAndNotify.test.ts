@@ -67,7 +67,7 @@ describe('task.subscribe', () => {
         'task.subscribe',
         {
           taskId: task.taskId,
-          callbackUrl: 'http://127.0.0.1:9/hook',
+          callbackUrl: 'http://hooks.invalid/hook',
           ...(events ? { events } : {}),
         },
         { targetAgent: 'waiter' },
@@ -89,7 +89,6 @@ describe('task.subscribe', () => {
     expect(seqsFor(narrow.subscriptionId)).toEqual([seqOf('TASK_COMPLETED')]);
     expect(seqsFor(all.subscriptionId)).toEqual(after.map((e) => e.seq));
     expect(seqsFor(messages.subscriptionId)).toEqual([seqOf('NEW_MESSAGE')]);
-    expect(deliveries.every((d) => d.status === 'pending' && d.attempts === 0)).toBe(true);
   });
 
   test.each([

@@ -1,0 +1,310 @@
+/**
+ * The outbox as the webhook dispatcher sees it: claiming due deliveries under a lease (one
+ * at a time per subscription, oldest event first, so a receiver sees a task's events in
+ * order), recording attempts, and the operators' views. Sending is not done here.
+ */
+import type { Db } from './openDatabase';
+import type {
+  AttemptPlan,
+  AttemptRecord,
+  DeliveryRecord,
+  DeliveryStatus,
+  DeliveryJob,
+  EventRecord,
+} from './records';
+import type { EventType, JsonObject } from '../types';
+import { compact, optional } from './rowMapping';
+import { type SubscriptionRow, fromSubscriptionRow } from './subscriptionRows';
+
+interface DeliveryRow {
+  delivery_id: string;
+  subscription_id: string;
+  task_id: string;
+  event_seq: number;
+  status: string;
+  attempts: number;
+  max_attempts: number | null;
+  next_attempt_at: string;
+  lease_owner: string | null;
+  lease_until: number | null;
+  last_status: number | null;
+  last_error: string | null;
+  delivered_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+interface AttemptRow {
+  delivery_id: string;
+  attempt: number;
+  attempted_at: string;
+  status_code: number | null;
+  latency_ms: number;
+  error: string | null;
+  response_body: string | null;
+}
+
+function fromDeliveryRow(row: DeliveryRow): DeliveryRecord {
+  return compact({
+    deliveryId: row.delivery_id,
+    subscriptionId: row.subscription_id,
+    taskId: row.task_id,
+    eventSeq: row.event_seq,
+    status: row.status as DeliveryStatus,
+    attempts: row.attempts,
+    maxAttempts: optional(row.max_attempts),
+    nextAttemptAt: row.next_attempt_at,
+    leaseOwner: optional(row.lease_owner),
+    leaseUntil: optional(row.lease_until),
+    lastStatus: optional(row.last_status),
+    lastError: optional(row.last_error),
+    deliveredAt: optional(row.delivered_at),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  });
+}
+
+function fromAttemptRow(row: AttemptRow): AttemptRecord {
+  return compact({
+    deliveryId: row.delivery_id,
+    attempt: row.attempt,
+    attemptedAt: row.attempted_at,
+    statusCode: optional(row.status_code),
+    latencyMs: row.latency_ms,
+    error: optional(row.error),
+    responseBody: optional(row.response_body),
+  });
+}
+
+export interface DeliveryFilter {
+  ownerAgent: string;
+  taskId?: string;
+  subscriptionId?: string;
+  status?: DeliveryStatus;
+  limit: number;
+}
+
+export class DeliveryTables {
+  private readonly claim;
+  private readonly jobParts;
+  private readonly selectOne;
+  private readonly selectByTask;
+  private readonly selectFiltered;
+  private readonly selectAttempts;
+  private readonly insertAttempt;
+  private readonly updateAfterAttempt;
+  private readonly release;
+  private readonly setFailingSince;
+  private readonly deactivate;
+  private readonly cancelPending;
+  private readonly requeue;
+  private readonly failingSinceOf;
+
+  constructor(private readonly db: Db) {
+    // The head of each subscription's queue only: no earlier pending delivery may exist.
+    this.claim = db.prepare<
+      [{ owner: string; until: number; nowIso: string; nowMs: number; limit: number }],
+      DeliveryRow
+    >(`
+      UPDATE deliveries SET lease_owner = @owner, lease_until = @until
+      WHERE delivery_id IN (
+        SELECT d.delivery_id FROM deliveries d
+        JOIN subscriptions s ON s.subscription_id = d.subscription_id AND s.active = 1
+        WHERE d.status = 'pending' AND d.next_attempt_at <= @nowIso
+          AND (d.lease_until IS NULL OR d.lease_until < @nowMs)
+          AND NOT EXISTS (SELECT 1 FROM deliveries e
+            WHERE e.subscription_id = d.subscription_id AND e.status = 'pending'
+              AND e.event_seq < d.event_seq)
+        ORDER BY d.next_attempt_at, d.event_seq LIMIT @limit)
+      RETURNING *`);
+    this.jobParts = db.prepare<
+      [{ taskId: string; seq: number; subscriptionId: string }],
+      SubscriptionRow & {
+        e_type: string;
+        e_data: string;
+        e_event_id: string;
+        e_created_at: string;
+        t_agent: string;
+        t_trace: string | null;
+      }
+    >(`SELECT s.*, e.type AS e_type, e.data AS e_data, e.event_id AS e_event_id,
+        e.created_at AS e_created_at, t.assigned_agent AS t_agent, t.trace_id AS t_trace
+      FROM subscriptions s JOIN events e ON e.task_id = @taskId AND e.seq = @seq
+      JOIN tasks t ON t.task_id = @taskId WHERE s.subscription_id = @subscriptionId`);
+    this.selectOne = db.prepare<[string], DeliveryRow>(
+      'SELECT * FROM deliveries WHERE delivery_id = ?',
+    );
+    this.selectByTask = db.prepare<[string], DeliveryRow>(
+      'SELECT * FROM deliveries WHERE task_id = ? ORDER BY event_seq, subscription_id',
+    );
+    this.selectFiltered = db.prepare<
+      [
+        {
+          owner: string;
+          taskId: string | null;
+          subscriptionId: string | null;
+          status: string | null;
+          limit: number;
+        },
+      ],
+      DeliveryRow
+    >(`SELECT d.* FROM deliveries d JOIN subscriptions s ON s.subscription_id = d.subscription_id
+      WHERE s.owner_agent = @owner AND (@taskId IS NULL OR d.task_id = @taskId)
+        AND (@subscriptionId IS NULL OR d.subscription_id = @subscriptionId)
+        AND (@status IS NULL OR d.status = @status)
+      ORDER BY d.created_at DESC, d.event_seq DESC LIMIT @limit`);
+    this.selectAttempts = db.prepare<[string], AttemptRow>(
+      'SELECT * FROM delivery_attempts WHERE delivery_id = ? ORDER BY attempt',
+    );
+    this.insertAttempt = db.prepare(`INSERT INTO delivery_attempts (delivery_id, attempt,
+      attempted_at, status_code, latency_ms, error, response_body) VALUES (?, ?, ?, ?, ?, ?, ?)`);
+    this.updateAfterAttempt = db.prepare(`UPDATE deliveries SET status = ?, attempts = ?,
+      next_attempt_at = COALESCE(?, next_attempt_at), delivered_at = COALESCE(?, delivered_at),
+      last_status = ?, last_error = ?, lease_owner = NULL, lease_until = NULL, updated_at = ?
+      WHERE delivery_id = ?`);
+    this.release = db.prepare(`UPDATE deliveries SET lease_owner = NULL, lease_until = NULL
+      WHERE delivery_id = ? AND lease_owner = ?`);
+    this.setFailingSince = db.prepare(
+      'UPDATE subscriptions SET failing_since = ? WHERE subscription_id = ?',
+    );
+    this.deactivate = db.prepare(`UPDATE subscriptions SET active = 0, deactivated_at = ?,
+      deactivated_reason = ? WHERE subscription_id = ? AND active = 1`);
+    this.cancelPending = db.prepare(`UPDATE deliveries SET status = 'canceled', updated_at = ?,
+      lease_owner = NULL, lease_until = NULL WHERE subscription_id = ? AND status = 'pending'`);
+    this.failingSinceOf = db.prepare<[string], { failing_since: string | null }>(
+      'SELECT failing_since FROM subscriptions WHERE subscription_id = ?',
+    );
+    this.requeue = db.prepare(`UPDATE deliveries SET status = 'pending', next_attempt_at = ?,
+      max_attempts = attempts + 1, updated_at = ? WHERE delivery_id = ?`);
+  }
+
+  claimDue(
+    owner: string,
+    limit: number,
+    nowIso: string,
+    nowMs: number,
+    leaseMs: number,
+  ): DeliveryJob[] {
+    if (limit <= 0) return [];
+    const rows = this.db
+      .transaction(() => this.claim.all({ owner, until: nowMs + leaseMs, nowIso, nowMs, limit }))
+      .immediate();
+    return rows.flatMap((row) => {
+      const parts = this.jobParts.get({
+        taskId: row.task_id,
+        seq: row.event_seq,
+        subscriptionId: row.subscription_id,
+      });
+      if (!parts) return [];
+      const event: EventRecord = {
+        taskId: row.task_id,
+        seq: row.event_seq,
+        eventId: parts.e_event_id,
+        type: parts.e_type as EventType,
+        data: JSON.parse(parts.e_data) as JsonObject,
+        createdAt: parts.e_created_at,
+      };
+      return [
+        compact({
+          delivery: fromDeliveryRow(row),
+          subscription: fromSubscriptionRow(parts),
+          event,
+          taskAgent: parts.t_agent,
+          traceId: optional(parts.t_trace),
+        }),
+      ];
+    });
+  }
+
+  get(deliveryId: string): DeliveryRecord | undefined {
+    const row = this.selectOne.get(deliveryId);
+    return row ? fromDeliveryRow(row) : undefined;
+  }
+
+  byTask(taskId: string): DeliveryRecord[] {
+    return this.selectByTask.all(taskId).map(fromDeliveryRow);
+  }
+
+  filtered(filter: DeliveryFilter): DeliveryRecord[] {
+    return this.selectFiltered
+      .all({
+        owner: filter.ownerAgent,
+        taskId: filter.taskId ?? null,
+        subscriptionId: filter.subscriptionId ?? null,
+        status: filter.status ?? null,
+        limit: filter.limit,
+      })
+      .map(fromDeliveryRow);
+  }
+
+  attempts(deliveryId: string): AttemptRecord[] {
+    return this.selectAttempts.all(deliveryId).map(fromAttemptRow);
+  }
+
+  /**
+   * Records one attempt and its consequences in one transaction. `plan` sees the delivery and
+   * subscription as stored; nothing is written if this owner no longer holds the lease.
+   */
+  record(
+    owner: string,
+    attempt: Omit<AttemptRecord, 'attempt'>,
+    plan: (delivery: DeliveryRecord, failingSince: string | undefined) => AttemptPlan,
+  ): DeliveryRecord | undefined {
+    return this.db
+      .transaction(() => {
+        const delivery = this.get(attempt.deliveryId);
+        if (!delivery || delivery.leaseOwner !== owner) return undefined;
+        const subscriptionRow = this.failingSinceOf.get(delivery.subscriptionId);
+        const decided = plan(delivery, optional(subscriptionRow?.failing_since));
+        const number = delivery.attempts + 1;
+        this.insertAttempt.run(
+          delivery.deliveryId,
+          number,
+          attempt.attemptedAt,
+          attempt.statusCode ?? null,
+          attempt.latencyMs,
+          attempt.error ?? null,
+          attempt.responseBody ?? null,
+        );
+        this.updateAfterAttempt.run(
+          decided.delivery.status,
+          number,
+          decided.delivery.nextAttemptAt ?? null,
+          decided.delivery.deliveredAt ?? null,
+          attempt.statusCode ?? null,
+          attempt.error ?? null,
+          attempt.attemptedAt,
+          delivery.deliveryId,
+        );
+        if (decided.failingSince === null) this.setFailingSince.run(null, delivery.subscriptionId);
+        else if (decided.failingSince !== undefined && !subscriptionRow?.failing_since) {
+          this.setFailingSince.run(decided.failingSince, delivery.subscriptionId);
+        }
+        if (decided.deactivate) {
+          this.deactivateSubscription(
+            delivery.subscriptionId,
+            decided.deactivate,
+            attempt.attemptedAt,
+          );
+        }
+        return this.get(delivery.deliveryId);
+      })
+      .immediate();
+  }
+
+  releaseLease(deliveryId: string, owner: string): void {
+    this.release.run(deliveryId, owner);
+  }
+
+  /** Deactivates a subscription and cancels what it still owed; false if it was not active. */
+  deactivateSubscription(subscriptionId: string, reason: string, at: string): boolean {
+    const changed = this.deactivate.run(at, reason, subscriptionId).changes > 0;
+    if (changed) this.cancelPending.run(at, subscriptionId);
+    return changed;
+  }
+
+  /** Sends a delivery again now, with a budget of one more attempt. */
+  retryNow(deliveryId: string, at: string): void {
+    this.requeue.run(at, at, deliveryId);
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * The SSRF guard: webhook callbacks may only reach public unicast addresses, unless an
+ * operator allowlists hosts or CIDRs. Checked twice: at subscribe time on the literal or
+ * resolved address (a clear -32602), and at send time on the address actually connected to
+ * (request-filtering-agent), so DNS rebinding cannot slip past the first check.
+ */
+import dns from 'node:dns/promises';
+import net from 'node:net';
+import type http from 'node:http';
+import type https from 'node:https';
+import ipaddr from 'ipaddr.js';
+import { RequestFilteringHttpAgent, RequestFilteringHttpsAgent } from 'request-filtering-agent';
+
+export interface AddressPolicy {
+  /** Hosts (exact, lower case) whose callbacks skip the guard. */
+  hosts: Set<string>;
+  /** IP addresses and CIDR ranges that are allowed although private. */
+  ranges: string[];
+}
+
+export function parseAllowlist(value: string): AddressPolicy {
+  const hosts = new Set<string>();
+  const ranges: string[] = [];
+  for (const raw of value
+    .split(',')
+    .map((item) => item.trim().toLowerCase())
+    .filter(Boolean)) {
+    const bare = raw.replace(/^\[(.*)\]$/, '$1');
+    if (net.isIP(bare) || ipaddr.isValidCIDR(bare)) ranges.push(bare);
+    else hosts.add(bare);
+  }
+  return { hosts, ranges };
+}
+
+function inRange(address: ipaddr.IPv4 | ipaddr.IPv6, range: string): boolean {
+  if (!range.includes('/'))
+    return address.toNormalizedString() === ipaddr.parse(range).toNormalizedString();
+  const [network, bits] = ipaddr.parseCIDR(range);
+  return address.kind() === network.kind() && address.match([network, bits] as never);
+}
+
+/** Why this address may not be called back, or undefined when it may. */
+export function forbiddenReason(ip: string, policy: AddressPolicy): string | undefined {
+  if (!ipaddr.isValid(ip)) return `${ip} is not an IP address`;
+  let address = ipaddr.parse(ip);
+  if (address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress()) {
+    address = (address as ipaddr.IPv6).toIPv4Address();
+  }
+  if (policy.ranges.some((range) => inRange(address, range))) return undefined;
+  const range = address.range();
+  return range === 'unicast' ? undefined : `${ip} is a ${range} address`;
+}
+
+function hostOf(url: URL): string {
+  return url.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+}
+
+/**
+ * The subscribe-time check: refuses a callback whose host is, or resolves to, an address the
+ * policy forbids. A host that does not resolve now is accepted: the send-time guard still
+ * applies whenever it starts resolving.
+ */
+export async function callbackProblem(
+  callbackUrl: string,
+  policy: AddressPolicy,
+): Promise<string | undefined> {
+  const url = new URL(callbackUrl);
+  const host = hostOf(url);
+  if (policy.hosts.has(host)) return undefined;
+  if (net.isIP(host)) return forbiddenReason(host, policy);
+  let addresses: Array<{ address: string }>;
+  try {
+    addresses = await dns.lookup(host, { all: true, verbatim: true });
+  } catch {
+    return undefined;
+  }
+  for (const { address } of addresses) {
+    const reason = forbiddenReason(address, policy);
+    if (reason) return `${host} resolves to ${reason.replace(`${address} is`, `${address},`)}`;
+  }
+  return undefined;
+}
+
+export interface GuardedAgents {
+  http: http.Agent;
+  https: https.Agent;
+}
+
+/** Connection agents that refuse forbidden addresses at connect time. */
+export function createGuardedAgents(policy: AddressPolicy): GuardedAgents {
+  const options = {
+    keepAlive: true,
+    allowPrivateIPAddress: false,
+    allowMetaIPAddress: false,
+    allowIPAddressList: policy.ranges,
+  };
+  return {
+    http: new RequestFilteringHttpAgent(options),
+    https: new RequestFilteringHttpsAgent(options),
+  };
+}
+
+/** Whether sends to this URL skip the connect-time guard (an allowlisted host name). */
+export function isAllowlistedHost(callbackUrl: string, policy: AddressPolicy): boolean {
+  return policy.hosts.has(hostOf(new URL(callbackUrl)));
+}

@@ -1,0 +1,381 @@
+/**
+ * Webhook delivery against real HTTP receivers on port 0: every event of each bundled agent's
+ * lifecycle in order, the body and headers of the protocol, retries with the same delivery id,
+ * 410, Retry-After, dead deliveries and delivery.retry, and per-host concurrency.
+ */
+import { createHmac } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
+import {
+  type Running,
+  arcCall,
+  arcResult,
+  createTask,
+  startArcd,
+  textMessage,
+  waitFor,
+  waitForStatus,
+} from '../helpers/arcServer';
+import { type Receiver, startReceiver } from '../helpers/receiver';
+
+const fast = {
+  webhookAllowlist: '127.0.0.1',
+  webhookPollMs: 25,
+  webhookScheduleMs: '0,40,40,40',
+};
+
+let arcd: Running;
+
+async function subscribe(
+  agent: string,
+  taskId: string,
+  receiver: Receiver,
+  extra: Record<string, unknown> = {},
+) {
+  const { subscription } = await arcResult(
+    arcd.url,
+    'task.subscribe',
+    { taskId, callbackUrl: receiver.url, events: ['STATUS_CHANGE'], replay: true, ...extra },
+    { targetAgent: agent },
+  );
+  return subscription as { subscriptionId: string; secret: string };
+}
+
+async function storedEventTypes(taskId: string) {
+  return (await arcd.server.store.listEvents(taskId)).map((e) => e.type);
+}
+
+async function deliveriesOf(agent: string, taskId: string) {
+  const result = await arcResult(arcd.url, 'delivery.list', { taskId }, { targetAgent: agent });
+  return result.deliveries as Array<{
+    deliveryId: string;
+    status: string;
+    attempts: number;
+    sequence: number;
+    attemptLog: Array<{
+      statusCode?: number;
+      error?: string;
+      attemptedAt: string;
+      latencyMs: number;
+    }>;
+    nextAttemptAt?: string;
+  }>;
+}
+
+function waitForCount(receiver: Receiver, count: number) {
+  return waitFor(`${count} webhook requests`, async () =>
+    receiver.received.length >= count ? receiver.received : undefined,
+  );
+}
+
+describe('every event reaches a STATUS_CHANGE subscriber in sequence order', () => {
+  beforeEach(async () => {
+    arcd = await startArcd({ config: fast });
+  });
+
+  const lifecycles: Array<[string, string, (taskId: string) => Promise<void>, string]> = [
+    ['echo', 'hello', async () => undefined, 'COMPLETED'],
+    ['slow', 'steps=2', async () => undefined, 'COMPLETED'],
+    ['flaky', 'fail', async () => undefined, 'FAILED'],
+    [
+      'document-analyzer',
+      'alpha\nbeta',
+      async (taskId) => {
+        await waitForStatus(arcd.url, 'document-analyzer', taskId, ['INPUT_REQUIRED']);
+        await arcResult(
+          arcd.url,
+          'task.send',
+          { taskId, message: textMessage('beta') },
+          { targetAgent: 'document-analyzer' },
+        );
+      },
+      'COMPLETED',
+    ],
+  ];
+
+  test.each(lifecycles)('%s', async (agent, input, drive, final) => {
+    const receiver = await startReceiver();
+    const task = await createTask(arcd.url, agent, input);
+    const subscription = await subscribe(agent, task.taskId, receiver);
+    await drive(task.taskId);
+    await waitForStatus(arcd.url, agent, task.taskId, [final]);
+    const types = await storedEventTypes(task.taskId);
+    const received = await waitForCount(receiver, types.length);
+    expect(received.map((r) => r.body.sequence)).toEqual(types.map((_, i) => i + 1));
+    expect(received.map((r) => r.body.event)).toEqual(types);
+    for (const request of received) {
+      expect(request.body).toMatchObject({
+        arc: '1.0',
+        method: 'task.notification',
+        requestAgent: agent,
+        taskId: task.taskId,
+        timestamp: expect.stringMatching(/Z$/),
+        subscriptionId: subscription.subscriptionId,
+        data: { status: expect.any(String), message: expect.any(String) },
+      });
+      expect(request.headers['x-arc-event']).toBe(request.body.event);
+      expect(request.headers['x-arc-delivery']).toEqual(expect.stringMatching(/^dlv-/));
+      expect(request.headers['content-type']).toMatch(/^application\/json/);
+    }
+    if (agent === 'document-analyzer') {
+      expect(types).toEqual(
+        expect.arrayContaining(['TASK_PAUSED', 'TASK_RESUMED', 'NEW_ARTIFACT']),
+      );
+    }
+  });
+});
+
+describe('signatures', () => {
+  test('both schemes verify over the exact body bytes with independent verifiers', async () => {
+    arcd = await startArcd({ config: fast });
+    const receiver = await startReceiver();
+    const task = await createTask(arcd.url, 'echo', 'sign me');
+    const subscription = await subscribe('echo', task.taskId, receiver);
+    await waitForStatus(arcd.url, 'echo', task.taskId, ['COMPLETED']);
+    const received = await waitForCount(receiver, 7);
+    for (const request of received) {
+      const expected = createHmac('sha256', subscription.secret)
+        .update(request.raw)
+        .digest('base64');
+      expect(request.headers['x-arc-signature']).toBe(`sha256=${expected}`);
+      const verified = new Webhook(subscription.secret).verify(request.raw, {
+        'webhook-id': request.headers['webhook-id'] as string,
+        'webhook-timestamp': request.headers['webhook-timestamp'] as string,
+        'webhook-signature': request.headers['webhook-signature'] as string,
+      });
+      expect(verified).toEqual(request.body);
+      expect(request.headers['webhook-id']).toBe(request.headers['x-arc-delivery']);
+    }
+    // A tampered body fails the Standard Webhooks check.
+    const first = received[0]!;
+    expect(() =>
+      new Webhook(subscription.secret).verify(first.raw.replace('"arc"', '"arx"'), {
+        'webhook-id': first.headers['webhook-id'] as string,
+        'webhook-timestamp': first.headers['webhook-timestamp'] as string,
+        'webhook-signature': first.headers['webhook-signature'] as string,
+      }),
+    ).toThrow();
+  });
+
+  test('a caller-chosen secret is used, and a malformed one refused', async () => {
+    arcd = await startArcd({ config: fast });
+    const receiver = await startReceiver();
+    const task = await createTask(arcd.url, 'echo', 'x');
+    const secret = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+    const subscription = await subscribe('echo', task.taskId, receiver, {
+      secret,
+      events: ['TASK_COMPLETED'],
+    });
+    expect(subscription.secret).toBe(secret);
+    const [request] = await waitForCount(receiver, 1);
+    expect(request!.headers['x-arc-signature']).toBe(
+      `sha256=${createHmac('sha256', secret).update(request!.raw).digest('base64')}`,
+    );
+    const bad = await arcCall(arcd.url, 'task.subscribe', {
+      taskId: task.taskId,
+      callbackUrl: receiver.url,
+      secret: 'hunter2',
+    });
+    expect(bad.body.error).toMatchObject({
+      code: -32602,
+      details: { errors: [{ field: 'secret' }] },
+    });
+  });
+});
+
+describe('retries and outcomes', () => {
+  beforeEach(async () => {
+    arcd = await startArcd({ config: fast });
+  });
+
+  async function completedTaskWith(receiver: Receiver, events = ['TASK_COMPLETED']) {
+    const task = await createTask(arcd.url, 'echo', 'x');
+    await waitForStatus(arcd.url, 'echo', task.taskId, ['COMPLETED']);
+    const subscription = await subscribe('echo', task.taskId, receiver, { events });
+    return { task, subscription };
+  }
+
+  test('a receiver failing twice gets the event once more per attempt, with the same id', async () => {
+    const receiver = await startReceiver((_request, index) => ({ status: index < 2 ? 500 : 204 }));
+    const { task } = await completedTaskWith(receiver);
+    const received = await waitForCount(receiver, 3);
+    const ids = new Set(received.map((r) => r.headers['x-arc-delivery']));
+    expect(ids.size).toBe(1);
+    expect(new Set(received.map((r) => r.raw)).size).toBe(1);
+    const [delivery] = await waitFor('delivered', async () => {
+      const list = await deliveriesOf('echo', task.taskId);
+      return list[0]?.status === 'delivered' ? list : undefined;
+    });
+    expect(delivery!.attempts).toBe(3);
+    expect(delivery!.attemptLog.map((a) => a.statusCode)).toEqual([500, 500, 204]);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(receiver.received).toHaveLength(3);
+  });
+
+  test('410 Gone deactivates the subscription', async () => {
+    const receiver = await startReceiver(() => ({ status: 410 }));
+    const task = await createTask(arcd.url, 'slow', 'steps=3');
+    const subscription = await subscribe('slow', task.taskId, receiver);
+    await waitForStatus(arcd.url, 'slow', task.taskId, ['COMPLETED']);
+    await waitForCount(receiver, 1);
+    const { subscriptions } = await arcResult(
+      arcd.url,
+      'subscription.list',
+      { taskId: task.taskId },
+      { targetAgent: 'slow' },
+    );
+    expect(subscriptions).toEqual([
+      expect.objectContaining({
+        subscriptionId: subscription.subscriptionId,
+        active: false,
+        deactivatedReason: expect.stringMatching(/410/),
+      }),
+    ]);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(receiver.received).toHaveLength(1);
+    const statuses = (await deliveriesOf('slow', task.taskId)).map((d) => d.status);
+    expect(statuses.every((s) => s === 'canceled')).toBe(true);
+  });
+
+  test('429 with Retry-After waits as told before the next attempt', async () => {
+    const receiver = await startReceiver((_request, index) =>
+      index === 0 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 200 },
+    );
+    const { task } = await completedTaskWith(receiver);
+    const received = await waitForCount(receiver, 2);
+    expect(received[1]!.at - received[0]!.at).toBeGreaterThanOrEqual(1000);
+    const [delivery] = await deliveriesOf('echo', task.taskId);
+    expect(delivery!.attemptLog.map((a) => a.statusCode)).toEqual([429, 200]);
+  });
+
+  test('after the last attempt a delivery is dead, listed, and delivery.retry sends it', async () => {
+    let healthy = false;
+    const receiver = await startReceiver(() => ({
+      status: healthy ? 200 : 500,
+      body: 'down for maintenance',
+    }));
+    const { task } = await completedTaskWith(receiver);
+    await waitForCount(receiver, 4);
+    const dead = await waitFor('dead delivery', async () => {
+      const { deliveries } = await arcResult(
+        arcd.url,
+        'delivery.list',
+        { status: 'dead' },
+        { targetAgent: 'echo' },
+      );
+      return deliveries.length === 1 ? deliveries[0] : undefined;
+    });
+    expect(dead).toMatchObject({
+      taskId: task.taskId,
+      attempts: 4,
+      status: 'dead',
+      lastStatusCode: 500,
+    });
+    expect(dead.attemptLog[0]).toMatchObject({
+      statusCode: 500,
+      responseBody: 'down for maintenance',
+      latencyMs: expect.any(Number),
+    });
+
+    healthy = true;
+    const retried = await arcResult(
+      arcd.url,
+      'delivery.retry',
+      { deliveryId: dead.deliveryId },
+      { targetAgent: 'echo' },
+    );
+    expect(retried).toEqual({ success: true, deliveryId: dead.deliveryId });
+    const received = await waitForCount(receiver, 5);
+    expect(received[4]!.headers['x-arc-delivery']).toBe(dead.deliveryId);
+    const [after] = await waitFor('redelivered', async () => {
+      const list = await deliveriesOf('echo', task.taskId);
+      return list[0]?.status === 'delivered' ? list : undefined;
+    });
+    expect(after!.attempts).toBe(5);
+  });
+
+  test('connection failures are recorded and retried', async () => {
+    const receiver = await startReceiver();
+    const url = receiver.url;
+    await receiver.close();
+    const task = await createTask(arcd.url, 'echo', 'x');
+    await waitForStatus(arcd.url, 'echo', task.taskId, ['COMPLETED']);
+    await arcResult(
+      arcd.url,
+      'task.subscribe',
+      { taskId: task.taskId, callbackUrl: url, replay: true },
+      { targetAgent: 'echo' },
+    );
+    const [delivery] = await waitFor('dead after connection errors', async () => {
+      const list = await deliveriesOf('echo', task.taskId);
+      return list[0]?.status === 'dead' ? list : undefined;
+    });
+    expect(delivery!.attemptLog).toHaveLength(4);
+    expect(delivery!.attemptLog[0]!.error).toMatch(/ECONNREFUSED/);
+  });
+
+  test('without replay, a late subscriber gets nothing of the past', async () => {
+    const receiver = await startReceiver();
+    const task = await createTask(arcd.url, 'echo', 'x');
+    await waitForStatus(arcd.url, 'echo', task.taskId, ['COMPLETED']);
+    await arcResult(
+      arcd.url,
+      'task.subscribe',
+      { taskId: task.taskId, callbackUrl: receiver.url, events: ['STATUS_CHANGE'] },
+      { targetAgent: 'echo' },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(receiver.received).toHaveLength(0);
+    expect(await deliveriesOf('echo', task.taskId)).toEqual([]);
+  });
+
+  test('subscription.cancel stops further deliveries', async () => {
+    const receiver = await startReceiver();
+    const task = await createTask(arcd.url, 'slow', 'steps=50');
+    const subscription = await subscribe('slow', task.taskId, receiver);
+    await waitForCount(receiver, 2);
+    const { subscription: canceled } = await arcResult(
+      arcd.url,
+      'subscription.cancel',
+      { subscriptionId: subscription.subscriptionId },
+      { targetAgent: 'slow' },
+    );
+    expect(canceled.active).toBe(false);
+    const count = receiver.received.length;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(receiver.received.length).toBeLessThanOrEqual(count + 1); // at most the one in flight
+    const other = await arcCall(
+      arcd.url,
+      'subscription.cancel',
+      { subscriptionId: subscription.subscriptionId },
+      { targetAgent: 'slow', requestAgent: 'mallory' },
+    );
+    expect(other.body.error).toMatchObject({
+      code: -32602,
+      details: { subscriptionId: subscription.subscriptionId },
+    });
+    await arcResult(arcd.url, 'task.cancel', { taskId: task.taskId }, { targetAgent: 'slow' });
+  });
+});
+
+describe('isolation between receivers', () => {
+  test('a slow receiver does not hold up a fast one', async () => {
+    arcd = await startArcd({ config: { ...fast, webhookPerHostConcurrency: 1 } });
+    const slowReceiver = await startReceiver(() => ({ status: 200, delayMs: 1500 }));
+    const fastReceiver = await startReceiver();
+    const tasks = [];
+    for (let i = 0; i < 3; i += 1) {
+      const task = await createTask(arcd.url, 'echo', `slow ${i}`);
+      await waitForStatus(arcd.url, 'echo', task.taskId, ['COMPLETED']);
+      tasks.push(task);
+    }
+    for (const task of tasks)
+      await subscribe('echo', task.taskId, slowReceiver, { events: ['TASK_COMPLETED'] });
+    const quick = await createTask(arcd.url, 'echo', 'fast');
+    await waitForStatus(arcd.url, 'echo', quick.taskId, ['COMPLETED']);
+    await subscribe('echo', quick.taskId, fastReceiver, { events: ['TASK_COMPLETED'] });
+    await waitForCount(fastReceiver, 1);
+    // The fast one arrived while the slow host, one at a time, had not finished its first.
+    expect(slowReceiver.received.length).toBeLessThanOrEqual(1);
+    await waitForCount(slowReceiver, 3);
+  });
+});
