@@ -45,6 +45,8 @@ export function parseRetryAfterMs(
   let ms: number;
   if (/^\d+$/.test(trimmed)) ms = Number(trimmed) * 1000;
   else {
+    // An HTTP-date names its weekday and month; anything else (e.g. "-5") is unreadable.
+    if (!/[a-z]{3}/i.test(trimmed)) return undefined;
     const at = Date.parse(trimmed);
     if (Number.isNaN(at)) return undefined;
     ms = at - now.getTime();

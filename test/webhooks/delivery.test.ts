@@ -313,6 +313,42 @@ describe('retries and outcomes', () => {
     expect(delivery!.attemptLog[0]!.error).toMatch(/ECONNREFUSED/);
   });
 
+  test('a subscription failing longer than allowed is disabled', async () => {
+    await arcd.close();
+    arcd = await startArcd({
+      config: { ...fast, webhookScheduleMs: '0,60,60,60,60,60,60,60', webhookDisableAfterMs: 150 },
+    });
+    const receiver = await startReceiver(() => ({ status: 500 }));
+    const { task, subscription } = await completedTaskWith(receiver);
+    const disabled = await waitFor('disabled subscription', async () => {
+      const { subscriptions } = await arcResult(
+        arcd.url,
+        'subscription.list',
+        { taskId: task.taskId },
+        { targetAgent: 'echo' },
+      );
+      return subscriptions[0]?.active === false ? subscriptions[0] : undefined;
+    });
+    expect(disabled).toMatchObject({
+      subscriptionId: subscription.subscriptionId,
+      failingSince: expect.any(String),
+      deactivatedReason: expect.stringMatching(/failing since/),
+    });
+    const count = receiver.received.length;
+    expect(count).toBeGreaterThanOrEqual(2);
+    expect(count).toBeLessThan(8);
+    const retry = await arcCall(
+      arcd.url,
+      'delivery.retry',
+      { deliveryId: (await deliveriesOf('echo', task.taskId))[0]!.deliveryId },
+      { targetAgent: 'echo' },
+    );
+    expect(retry.body.error).toMatchObject({
+      code: -32602,
+      details: { errors: [{ field: 'deliveryId' }] },
+    });
+  });
+
   test('without replay, a late subscriber gets nothing of the past', async () => {
     const receiver = await startReceiver();
     const task = await createTask(arcd.url, 'echo', 'x');

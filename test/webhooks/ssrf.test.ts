@@ -1,0 +1,119 @@
+/**
+ * The SSRF guard at both checkpoints: task.subscribe refuses private, loopback, link-local,
+ * multicast and unspecified callbacks (literal or resolved), and the sender refuses them at
+ * connect time even when a subscription slipped in under a looser policy.
+ */
+import { callbackProblem, forbiddenReason, parseAllowlist } from '../../src/webhooks/ssrf';
+import {
+  arcCall,
+  arcResult,
+  createTask,
+  startArcd,
+  waitFor,
+  waitForStatus,
+} from '../helpers/arcServer';
+import { startReceiver } from '../helpers/receiver';
+import { tempDbFile } from '../helpers/tempDb';
+
+const none = parseAllowlist('');
+
+describe('address policy', () => {
+  test.each([
+    ['127.0.0.1', 'loopback'],
+    ['10.1.2.3', 'private'],
+    ['192.168.0.10', 'private'],
+    ['172.16.5.5', 'private'],
+    ['169.254.169.254', 'linkLocal'],
+    ['0.0.0.0', 'unspecified'],
+    ['224.0.0.1', 'multicast'],
+    ['::1', 'loopback'],
+    ['fe80::1', 'linkLocal'],
+    ['fc00::1', 'uniqueLocal'],
+    ['::', 'unspecified'],
+    ['::ffff:127.0.0.1', 'loopback'],
+  ])('%s is refused (%s)', (ip, range) => {
+    expect(forbiddenReason(ip, none)).toContain(range);
+  });
+
+  test.each(['93.184.216.34', '2606:4700:4700::1111', '8.8.8.8'])('%s is allowed', (ip) => {
+    expect(forbiddenReason(ip, none)).toBeUndefined();
+  });
+
+  test('the allowlist opens single addresses, CIDRs and host names', async () => {
+    const policy = parseAllowlist('127.0.0.1, 10.0.0.0/8, [::1], hooks.internal');
+    expect(forbiddenReason('127.0.0.1', policy)).toBeUndefined();
+    expect(forbiddenReason('10.200.1.1', policy)).toBeUndefined();
+    expect(forbiddenReason('::1', policy)).toBeUndefined();
+    expect(forbiddenReason('192.168.1.1', policy)).toContain('private');
+    expect(await callbackProblem('http://hooks.internal/x', policy)).toBeUndefined();
+  });
+
+  test('a host name is judged by what it resolves to', async () => {
+    expect(await callbackProblem('http://localhost:8080/hook', none)).toMatch(
+      /localhost resolves to 127\.0\.0\.1, a loopback address/,
+    );
+    expect(await callbackProblem('http://[::1]:8080/hook', none)).toMatch(/loopback/);
+  });
+});
+
+describe('task.subscribe refuses forbidden callbacks', () => {
+  test.each([
+    'http://127.0.0.1:9/h',
+    'http://localhost/h',
+    'https://169.254.169.254/latest/meta-data',
+    'http://[::1]/h',
+    'http://10.0.0.7/h',
+  ])('%s', async (callbackUrl) => {
+    const arcd = await startArcd();
+    const task = await createTask(arcd.url, 'echo', 'x');
+    const reply = await arcCall(arcd.url, 'task.subscribe', { taskId: task.taskId, callbackUrl });
+    expect(reply.status).toBe(200);
+    expect(reply.body.error).toMatchObject({
+      code: -32602,
+      details: {
+        errors: [{ field: 'callbackUrl', message: expect.stringMatching(/not allowed/) }],
+      },
+    });
+    expect(await arcd.server.store.listSubscriptions(task.taskId)).toEqual([]);
+  });
+});
+
+describe('the sender checks the connected address', () => {
+  test('a subscription stored under an allowlist is not sent once the allowlist is gone', async () => {
+    const db = tempDbFile('ssrf');
+    const receiver = await startReceiver();
+    const first = await startArcd({
+      db,
+      config: { webhookAllowlist: '127.0.0.1', webhookPollMs: 25 },
+    });
+    const task = await createTask(first.url, 'echo', 'x');
+    await waitForStatus(first.url, 'echo', task.taskId, ['COMPLETED']);
+    await first.close();
+
+    // Re-open with the guard closed, then subscribe through the store (as an older process would have).
+    const second = await startArcd({
+      db,
+      config: { webhookPollMs: 25, webhookScheduleMs: '0,20' },
+    });
+    await second.server.store.insertSubscription(
+      {
+        subscriptionId: 'sub-legacy',
+        taskId: task.taskId,
+        ownerAgent: 'tester',
+        callbackUrl: receiver.url,
+        events: ['TASK_COMPLETED'],
+        secret: `whsec_${Buffer.alloc(32).toString('base64')}`,
+        active: true,
+        createdAt: new Date().toISOString(),
+      },
+      true,
+    );
+    second.server.deliveries.poke();
+    const { deliveries } = await waitFor('dead delivery', async () => {
+      const result = await arcResult(second.url, 'delivery.list', { taskId: task.taskId });
+      return result.deliveries[0]?.status === 'dead' ? result : undefined;
+    });
+    expect(deliveries[0].attemptLog[0].error).toMatch(/^ERR_WEBHOOK_FORBIDDEN_ADDRESS/);
+    expect(receiver.received).toHaveLength(0);
+  });
+});
