@@ -91,7 +91,7 @@ CREATE TABLE subscriptions (
   secret          TEXT NOT NULL,
   active          INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
   created_at      TEXT NOT NULL
-, failing_since TEXT, deactivated_at TEXT, deactivated_reason TEXT) STRICT;
+, callback_host TEXT NOT NULL DEFAULT '', failing_since TEXT, deactivated_at TEXT, deactivated_reason TEXT) STRICT;
 
 CREATE TABLE tasks (
   task_id        TEXT PRIMARY KEY,
@@ -122,6 +122,9 @@ CREATE TABLE tasks (
 CREATE INDEX deliveries_by_task ON deliveries (task_id, event_seq);
 
 CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';
+
+CREATE INDEX deliveries_pending_heads ON deliveries (subscription_id, event_seq)
+  WHERE status = 'pending';
 
 CREATE INDEX notifications_by_task ON notifications (task_id, received_at);
 

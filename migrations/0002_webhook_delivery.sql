@@ -34,6 +34,9 @@ ALTER TABLE deliveries_new RENAME TO deliveries;
 
 CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';
 CREATE INDEX deliveries_by_task ON deliveries (task_id, event_seq);
+-- Each subscription's oldest pending delivery (the only one a claim may take).
+CREATE INDEX deliveries_pending_heads ON deliveries (subscription_id, event_seq)
+  WHERE status = 'pending';
 
 CREATE TABLE delivery_attempts (
   delivery_id   TEXT NOT NULL REFERENCES deliveries (delivery_id) ON DELETE CASCADE,
@@ -46,6 +49,12 @@ CREATE TABLE delivery_attempts (
   PRIMARY KEY (delivery_id, attempt)
 ) STRICT, WITHOUT ROWID;
 
+-- The receiver's host:port, so a claim can skip receivers that are already saturated.
+ALTER TABLE subscriptions ADD COLUMN callback_host TEXT NOT NULL DEFAULT '';
+UPDATE subscriptions SET callback_host = lower(substr(callback_url, instr(callback_url, '://') + 3,
+  CASE WHEN instr(substr(callback_url, instr(callback_url, '://') + 3), '/') > 0
+       THEN instr(substr(callback_url, instr(callback_url, '://') + 3), '/') - 1
+       ELSE length(callback_url) END));
 ALTER TABLE subscriptions ADD COLUMN failing_since TEXT;
 ALTER TABLE subscriptions ADD COLUMN deactivated_at TEXT;
 ALTER TABLE subscriptions ADD COLUMN deactivated_reason TEXT;

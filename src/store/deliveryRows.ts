@@ -76,6 +76,22 @@ function fromAttemptRow(row: AttemptRow): AttemptRecord {
   });
 }
 
+/** How many more deliveries each receiver host may take now; absent hosts take `perHost`. */
+export interface HostRoom {
+  perHost: number;
+  room: Record<string, number>;
+}
+
+interface ClaimParams {
+  owner: string;
+  until: number;
+  nowIso: string;
+  nowMs: number;
+  limit: number;
+  perHost: number;
+  room: string;
+}
+
 export interface DeliveryFilter {
   ownerAgent: string;
   taskId?: string;
@@ -101,21 +117,26 @@ export class DeliveryTables {
   private readonly failingSinceOf;
 
   constructor(private readonly db: Db) {
-    // The head of each subscription's queue only: no earlier pending delivery may exist.
-    this.claim = db.prepare<
-      [{ owner: string; until: number; nowIso: string; nowMs: number; limit: number }],
-      DeliveryRow
-    >(`
+    // The head of each subscription's queue only (no earlier pending delivery may exist), and
+    // per receiver host no more than the room the sender has left for it.
+    this.claim = db.prepare<[ClaimParams], DeliveryRow>(`
+      WITH heads AS (
+        SELECT subscription_id, MIN(event_seq) AS seq FROM deliveries
+        WHERE status = 'pending' GROUP BY subscription_id
+      ), due AS (
+        SELECT d.delivery_id, d.next_attempt_at, d.event_seq, s.callback_host AS host,
+          ROW_NUMBER() OVER (PARTITION BY s.callback_host
+                             ORDER BY d.next_attempt_at, d.event_seq) AS rank
+        FROM heads h
+        JOIN deliveries d ON d.subscription_id = h.subscription_id AND d.event_seq = h.seq
+        JOIN subscriptions s ON s.subscription_id = h.subscription_id AND s.active = 1
+        WHERE d.next_attempt_at <= @nowIso AND (d.lease_until IS NULL OR d.lease_until < @nowMs)
+      )
       UPDATE deliveries SET lease_owner = @owner, lease_until = @until
       WHERE delivery_id IN (
-        SELECT d.delivery_id FROM deliveries d
-        JOIN subscriptions s ON s.subscription_id = d.subscription_id AND s.active = 1
-        WHERE d.status = 'pending' AND d.next_attempt_at <= @nowIso
-          AND (d.lease_until IS NULL OR d.lease_until < @nowMs)
-          AND NOT EXISTS (SELECT 1 FROM deliveries e
-            WHERE e.subscription_id = d.subscription_id AND e.status = 'pending'
-              AND e.event_seq < d.event_seq)
-        ORDER BY d.next_attempt_at, d.event_seq LIMIT @limit)
+        SELECT delivery_id FROM due
+        WHERE rank <= COALESCE(json_extract(@room, '$."' || host || '"'), @perHost)
+        ORDER BY next_attempt_at, event_seq LIMIT @limit)
       RETURNING *`);
     this.jobParts = db.prepare<
       [{ taskId: string; seq: number; subscriptionId: string }],
@@ -181,14 +202,22 @@ export class DeliveryTables {
   claimDue(
     owner: string,
     limit: number,
-    nowIso: string,
-    nowMs: number,
+    now: Date,
     leaseMs: number,
+    hosts: HostRoom,
   ): DeliveryJob[] {
     if (limit <= 0) return [];
-    const rows = this.db
-      .transaction(() => this.claim.all({ owner, until: nowMs + leaseMs, nowIso, nowMs, limit }))
-      .immediate();
+    const nowMs = now.getTime();
+    const params: ClaimParams = {
+      owner,
+      until: nowMs + leaseMs,
+      nowIso: now.toISOString(),
+      nowMs,
+      limit,
+      perHost: hosts.perHost,
+      room: JSON.stringify(hosts.room),
+    };
+    const rows = this.db.transaction(() => this.claim.all(params)).immediate();
     return rows.flatMap((row) => {
       const parts = this.jobParts.get({
         taskId: row.task_id,

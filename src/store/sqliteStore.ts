@@ -20,7 +20,7 @@ import { type Db, openDatabase } from './openDatabase';
 import { type TaskRow, TaskTable, fromTaskRow, PRIORITY_RANK } from './taskRows';
 import { HistoryTables } from './historyRows';
 import { SubscriptionTables } from './subscriptionRows';
-import { type DeliveryFilter, DeliveryTables } from './deliveryRows';
+import { type DeliveryFilter, DeliveryTables, type HostRoom } from './deliveryRows';
 import { newId } from '../ids';
 
 export class SqliteStore implements Store {
@@ -184,8 +184,8 @@ export class SqliteStore implements Store {
     return this.deliveries.attempts(deliveryId);
   }
 
-  async claimDeliveries(owner: string, limit: number, now: Date, leaseMs: number) {
-    return this.deliveries.claimDue(owner, limit, now.toISOString(), now.getTime(), leaseMs);
+  async claimDeliveries(owner: string, limit: number, now: Date, leaseMs: number, hosts: HostRoom) {
+    return this.deliveries.claimDue(owner, limit, now, leaseMs, hosts);
   }
 
   async recordAttempt(

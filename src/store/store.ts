@@ -15,7 +15,7 @@ import type {
   SubscriptionRecord,
   TaskRecord,
 } from './records';
-import type { DeliveryFilter } from './deliveryRows';
+import type { DeliveryFilter, HostRoom } from './deliveryRows';
 
 export interface AppliedChange {
   task: TaskRecord;
@@ -54,8 +54,17 @@ export interface Store {
   findDeliveries(filter: DeliveryFilter): Promise<DeliveryRecord[]>;
   getDelivery(deliveryId: string): Promise<DeliveryRecord | undefined>;
   listAttempts(deliveryId: string): Promise<AttemptRecord[]>;
-  /** Leases due deliveries: per subscription only its oldest pending one. */
-  claimDeliveries(owner: string, limit: number, now: Date, leaseMs: number): Promise<DeliveryJob[]>;
+  /**
+   * Leases due deliveries: per subscription only its oldest pending one, and per receiver
+   * host no more than `hosts` allows.
+   */
+  claimDeliveries(
+    owner: string,
+    limit: number,
+    now: Date,
+    leaseMs: number,
+    hosts: HostRoom,
+  ): Promise<DeliveryJob[]>;
   recordAttempt(
     owner: string,
     attempt: Omit<AttemptRecord, 'attempt'>,

@@ -77,8 +77,8 @@ export class SubscriptionTables {
 
   constructor(db: Db) {
     this.insertSubscription = db.prepare(`INSERT INTO subscriptions (subscription_id, task_id,
-      owner_agent, callback_url, events, secret, active, created_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
+      owner_agent, callback_url, callback_host, events, secret, active, created_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.selectSubscriptions = db.prepare<[string], SubscriptionRow>(
       'SELECT * FROM subscriptions WHERE task_id = ? ORDER BY created_at, subscription_id',
     );
@@ -112,6 +112,7 @@ export class SubscriptionTables {
       s.taskId,
       s.ownerAgent,
       s.callbackUrl,
+      new URL(s.callbackUrl).host,
       JSON.stringify(s.events),
       s.secret,
       s.active ? 1 : 0,

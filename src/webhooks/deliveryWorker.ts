@@ -89,6 +89,7 @@ export class DeliveryWorker {
   private readonly agents: GuardedAgents;
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly perHost = new Map<string, number>();
+
   private timer?: NodeJS.Timeout;
   private stopped = true;
   private pumping = false;
@@ -111,8 +112,10 @@ export class DeliveryWorker {
       this.pumpAgain = true;
       return;
     }
+    // Pokes of one turn of the event loop (several completions, several commits) share a claim.
     this.pumping = true;
-    void this.pump()
+    void new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.pump())
       .catch((error: unknown) => this.options.logger.error({ err: error }, 'delivery claim failed'))
       .finally(() => {
         this.pumping = false;
@@ -132,31 +135,33 @@ export class DeliveryWorker {
   }
 
   private async pump(): Promise<void> {
-    const { store, clock, concurrency, leaseMs } = this.options;
+    const { store, clock, concurrency, leaseMs, perHostConcurrency } = this.options;
     const free = concurrency - this.inFlight.size;
     if (free <= 0 || this.stopped) return;
-    const jobs = await store.claimDeliveries(this.owner, free, clock(), leaseMs);
-    for (const job of jobs) {
-      const host = new URL(job.subscription.callbackUrl).host;
-      if ((this.perHost.get(host) ?? 0) >= this.options.perHostConcurrency) {
-        await store.releaseDelivery(job.delivery.deliveryId, this.owner);
-        continue;
-      }
-      this.perHost.set(host, (this.perHost.get(host) ?? 0) + 1);
-      const id = job.delivery.deliveryId;
-      const done = this.deliver(job)
-        .catch((error: unknown) =>
-          this.options.logger.error({ err: error, deliveryId: id }, 'delivery bookkeeping failed'),
-        )
-        .finally(() => {
-          this.inFlight.delete(id);
-          const left = (this.perHost.get(host) ?? 1) - 1;
-          if (left > 0) this.perHost.set(host, left);
-          else this.perHost.delete(host);
-          this.poke();
-        });
-      this.inFlight.set(id, done);
-    }
+    const room: Record<string, number> = {};
+    for (const [host, busy] of this.perHost) room[host] = Math.max(0, perHostConcurrency - busy);
+    const jobs = await store.claimDeliveries(this.owner, free, clock(), leaseMs, {
+      perHost: perHostConcurrency,
+      room,
+    });
+    for (const job of jobs) this.launch(new URL(job.subscription.callbackUrl).host, job);
+  }
+
+  private launch(host: string, job: DeliveryJob): void {
+    this.perHost.set(host, (this.perHost.get(host) ?? 0) + 1);
+    const id = job.delivery.deliveryId;
+    const done = this.deliver(job)
+      .catch((error: unknown) =>
+        this.options.logger.error({ err: error, deliveryId: id }, 'delivery bookkeeping failed'),
+      )
+      .finally(() => {
+        this.inFlight.delete(id);
+        const left = (this.perHost.get(host) ?? 1) - 1;
+        if (left > 0) this.perHost.set(host, left);
+        else this.perHost.delete(host);
+        this.poke();
+      });
+    this.inFlight.set(id, done);
   }
 
   private async deliver(job: DeliveryJob): Promise<void> {
