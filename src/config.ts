@@ -19,6 +19,7 @@ export interface Config {
   pollMs: number;
   shutdownGraceMs: number;
   logLevel: string;
+  agentConcurrency: Record<string, number>;
   webhookAllowlist: string;
   webhookScheduleMs: number[];
   webhookTimeoutMs: number;
@@ -30,7 +31,7 @@ export interface Config {
   webhookMaxResponseBytes: number;
 }
 
-type Kind = 'int' | 'string' | 'intList';
+type Kind = 'int' | 'string' | 'intList' | 'intMap';
 
 export interface Setting {
   key: keyof Config;
@@ -108,6 +109,7 @@ export const DEFAULTS: Config = {
   pollMs: 1_000,
   shutdownGraceMs: 5_000,
   logLevel: 'info',
+  agentConcurrency: {},
   webhookAllowlist: '',
   webhookScheduleMs: [...DEFAULT_SCHEDULE_MS],
   webhookTimeoutMs: 10_000,
@@ -119,9 +121,27 @@ export const DEFAULTS: Config = {
   webhookMaxResponseBytes: 4_096,
 };
 
-function parseValue(setting: Setting, raw: string): string | number | number[] {
+function parseValue(
+  setting: Setting,
+  raw: string,
+): string | number | number[] | Record<string, number> {
   if (setting.kind === 'string') return raw;
   const name = `${setting.env}/${setting.flag}`;
+  if (setting.kind === 'intMap') {
+    const map: Record<string, number> = {};
+    for (const pair of raw
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean)) {
+      const [key, value] = pair.split('=').map((part) => part.trim());
+      const n = Number(value);
+      if (!key || !Number.isInteger(n) || n < 1) {
+        throw new Error(`${name}: expected name=number pairs (number ≥ 1), got "${raw}"`);
+      }
+      map[key] = n;
+    }
+    return map;
+  }
   if (setting.kind === 'intList') {
     const values = raw.split(',').map((item) => Number(item.trim()));
     if (raw.trim() === '' || values.some((v) => !Number.isInteger(v) || v < 0)) {
@@ -137,10 +157,20 @@ function parseValue(setting: Setting, raw: string): string | number | number[] {
   return value;
 }
 
+function flatten(given: string | number | number[] | Record<string, number>): string {
+  if (Array.isArray(given)) return given.join(',');
+  if (typeof given === 'object') {
+    return Object.entries(given)
+      .map(([key, value]) => `${key}=${value}`)
+      .join(',');
+  }
+  return String(given);
+}
+
 /** Defaults, overlaid by the environment, overlaid by explicit values (flags or code). */
 export function loadConfig(
   env: NodeJS.ProcessEnv = process.env,
-  explicit: Partial<Record<keyof Config, string | number | number[]>> = {},
+  explicit: Partial<Record<keyof Config, string | number | number[] | Record<string, number>>> = {},
 ): Config {
   const config: Record<string, unknown> = { ...DEFAULTS };
   for (const setting of SETTINGS) {
@@ -148,10 +178,7 @@ export function loadConfig(
     if (fromEnv !== undefined && fromEnv !== '') config[setting.key] = parseValue(setting, fromEnv);
     const given = explicit[setting.key];
     if (given !== undefined) {
-      config[setting.key] = parseValue(
-        setting,
-        Array.isArray(given) ? given.join(',') : String(given),
-      );
+      config[setting.key] = parseValue(setting, flatten(given));
     }
   }
   return config as unknown as Config;

@@ -69,6 +69,7 @@ export function createServer(
   const tasks = new TaskService(store, clock, {
     turnOwed: () => runner.poke(),
     canceled: (taskId, reason) => runner.abort(taskId, reason),
+    maxQueued: (agent) => agents.get(agent)?.limits?.maxQueued,
   });
   const policy = parseAllowlist(config.webhookAllowlist);
   const deliveries = new DeliveryWorker({

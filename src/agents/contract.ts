@@ -31,8 +31,15 @@ export interface TurnContext {
   readonly history: readonly Message[];
   /** The caller's messages this turn answers: all since the agent last spoke. */
   readonly input: readonly Message[];
-  /** Which attempt at this turn this is, from 1 (a turn is retried only when its settings say so). */
+  /**
+   * Which attempt at this turn this is, from 1: a failed turn is retried when the task's
+   * settings allow, and a turn interrupted by a crash or shutdown is started again.
+   */
   readonly attempt: number;
+  /** The id of this attempt's run (task.runs lists them). */
+  readonly runId: string;
+  /** The data of the task's last checkpoint (unless settings.enableMemory is false). */
+  readonly lastCheckpoint?: JsonValue;
   /** Aborted when the task is canceled or the server shuts down: stop promptly. */
   readonly signal: AbortSignal;
   /** The text parts of `input`, joined by newlines. */
@@ -44,6 +51,14 @@ export interface TurnContext {
    * as an agent message. Return right after: further calls in this turn are refused.
    */
   requestInput(prompt: OutgoingMessage, request?: InputRequest): Promise<void>;
+  /** Saves where the work stands, so a retried or resumed turn can continue from there. */
+  checkpoint(data: JsonValue): Promise<void>;
+  /** Adds to the usage of this run and of the task. */
+  reportUsage(usage: { tokens?: number; cost?: number }): Promise<void>;
+  /** A short free-text status task.info shows (≤ 255 characters), e.g. "page 3 of 10". */
+  setStatus(text: string): Promise<void>;
+  /** Progress as a fraction from 0 to 1, shown by task.info. */
+  progress(fraction: number): Promise<void>;
 }
 
 /** A returned string or message is stored as the agent's final reply before completion. */
@@ -57,6 +72,16 @@ export interface AgentSkill {
   examples?: string[];
 }
 
+/** What an agent declares about its own capacity and time; config can override concurrency. */
+export interface AgentLimits {
+  /** Turns of this agent running at once (default: only the global limit). */
+  concurrency?: number;
+  /** Tasks waiting SUBMITTED for this agent beyond which task.create answers -41011. */
+  maxQueued?: number;
+  /** Default per-turn time limit, when a task's settings name none. */
+  timeoutMs?: number;
+}
+
 export interface AgentDefinition {
   /** The routing key callers put in `targetAgent`: letters, digits, `.`, `_`, `-`. */
   id: string;
@@ -64,6 +89,7 @@ export interface AgentDefinition {
   description: string;
   version?: string;
   skills?: AgentSkill[];
+  limits?: AgentLimits;
   handle(ctx: TurnContext): Promise<TurnResult> | TurnResult;
 }
 

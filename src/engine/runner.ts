@@ -1,20 +1,20 @@
 /**
- * The engine: claims tasks that owe a turn from the store (most urgent first, under a global
- * concurrency limit), holds a renewed lease on each, runs the agent's handler and turns its
- * outcome into events. It never changes a task it does not hold, and never lets a handler's
- * failure escape: the task fails with a readable reason instead.
+ * The engine's scheduler: claims tasks that owe a turn from the store (most urgent first,
+ * then oldest, under the global limit and each agent's own), keeps their leases alive while
+ * their turns run, fails tasks whose deadline passed, and aborts turns on cancel, timeout,
+ * deadline or shutdown. What a turn does is TurnExecutor's business.
  */
 import type { Logger } from 'pino';
 import type { AgentRegistry } from '../agents/registry';
-import type { TurnResult } from '../agents/contract';
-import type { Mutation, TaskRecord } from '../store/records';
+import type { AgentLimits, TaskRecord } from '../store/records';
 import type { Store } from '../store/store';
 import type { SchemaRegistry } from '../rpc/schemas';
 import { type Clock, isoNow } from '../clock';
 import { newId } from '../ids';
 import * as changes from '../tasks/changes';
 import { isTerminal } from '../tasks/states';
-import { ContractError, type TurnState, createTurnContext, toAgentMessage } from './turnContext';
+import { TurnStopped } from './stopReason';
+import { TurnExecutor } from './turnExecutor';
 
 export interface RunnerOptions {
   store: Store;
@@ -23,6 +23,8 @@ export interface RunnerOptions {
   clock: Clock;
   logger: Logger;
   concurrency: number;
+  /** Per-agent turn limits from config, over what agents declare. */
+  agentConcurrency: Record<string, number>;
   leaseMs: number;
   pollMs: number;
   /** How long stop() waits for aborted handlers to return. */
@@ -34,24 +36,31 @@ interface RunningTurn {
   done: Promise<void>;
 }
 
-const SHUTDOWN = 'server shutting down';
+const DEADLINE_BATCH = 100;
 
 export class Runner {
   readonly owner = newId('runner');
   private readonly running = new Map<string, RunningTurn>();
+  private readonly executor: TurnExecutor;
   private pumping = false;
   private pumpAgain = false;
   private stopped = true;
   private pollTimer?: NodeJS.Timeout;
   private heartbeatTimer?: NodeJS.Timeout;
 
-  constructor(private readonly options: RunnerOptions) {}
+  constructor(private readonly options: RunnerOptions) {
+    this.executor = new TurnExecutor({ ...options, owner: this.owner });
+  }
 
   start(): void {
     this.stopped = false;
-    this.pollTimer = setInterval(() => this.poke(), this.options.pollMs);
+    this.pollTimer = setInterval(() => {
+      this.poke();
+      void this.sweepDeadlines();
+    }, this.options.pollMs);
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.options.leaseMs / 3);
     this.poke();
+    void this.sweepDeadlines();
   }
 
   /** Looks for owed turns now (called after every write that makes one). */
@@ -75,7 +84,7 @@ export class Runner {
 
   /** Aborts the running turn of a canceled task; its handler sees `signal.aborted`. */
   abort(taskId: string, reason: string): void {
-    this.running.get(taskId)?.controller.abort(new Error(reason));
+    this.running.get(taskId)?.controller.abort(new TurnStopped('canceled', reason));
   }
 
   get activeTurns(): number {
@@ -86,7 +95,9 @@ export class Runner {
     this.stopped = true;
     clearInterval(this.pollTimer);
     clearInterval(this.heartbeatTimer);
-    for (const turn of this.running.values()) turn.controller.abort(new Error(SHUTDOWN));
+    for (const turn of this.running.values()) {
+      turn.controller.abort(new TurnStopped('shutdown', 'server shutting down'));
+    }
     const all = Promise.all([...this.running.values()].map((turn) => turn.done));
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise<void>((resolve) => {
@@ -96,12 +107,28 @@ export class Runner {
     clearTimeout(timer);
   }
 
+  /** The limit of each agent: config first, then what the agent declares. */
+  private agentLimits(): AgentLimits {
+    const limits: Record<string, number> = {};
+    for (const agent of this.options.registry.list()) {
+      const limit = this.options.agentConcurrency[agent.id] ?? agent.limits?.concurrency;
+      if (limit !== undefined) limits[agent.id] = limit;
+    }
+    return { defaultLimit: this.options.concurrency, limits };
+  }
+
   private async pump(): Promise<void> {
     const { store, concurrency, leaseMs, clock } = this.options;
     for (;;) {
       const free = concurrency - this.running.size;
       if (free <= 0 || this.stopped) return;
-      const claimed = await store.claimTurns(this.owner, free, clock().getTime(), leaseMs);
+      const claimed = await store.claimTurns(
+        this.owner,
+        free,
+        clock().getTime(),
+        leaseMs,
+        this.agentLimits(),
+      );
       if (claimed.length === 0) return;
       for (const task of claimed) this.launch(task);
     }
@@ -115,9 +142,39 @@ export class Runner {
       .catch((error: unknown) => this.options.logger.error({ err: error }, 'lease renewal failed'));
   }
 
+  /** Fails every live task whose deadline has passed, queued, running or waiting alike. */
+  private async sweepDeadlines(): Promise<void> {
+    if (this.stopped) return;
+    const { store, clock, logger } = this.options;
+    try {
+      const overdue = await store.overdueTasks(isoNow(clock), DEADLINE_BATCH);
+      for (const taskId of overdue) {
+        const at = isoNow(clock);
+        const applied = await store.mutateTask(taskId, (task: TaskRecord) =>
+          isTerminal(task.status) || !task.deadline || task.deadline > at
+            ? null
+            : changes.failed(
+                task,
+                { code: -42011, message: 'deadline exceeded', deadline: task.deadline },
+                at,
+              ),
+        );
+        if (applied?.task.status === 'FAILED') {
+          this.running
+            .get(taskId)
+            ?.controller.abort(new TurnStopped('deadline', 'deadline exceeded'));
+        }
+      }
+    } catch (error) {
+      logger.error({ err: error }, 'deadline sweep failed');
+    }
+  }
+
   private launch(task: TaskRecord): void {
     const controller = new AbortController();
-    const done = this.runTurn(task, controller)
+    const agent = this.options.registry.get(task.assignedAgent);
+    const done = this.executor
+      .run(task, agent, controller)
       .catch((error: unknown) =>
         this.options.logger.error({ err: error, taskId: task.taskId }, 'turn bookkeeping failed'),
       )
@@ -127,65 +184,5 @@ export class Runner {
         this.poke();
       });
     this.running.set(task.taskId, { controller, done });
-  }
-
-  /** Applies a change only if this runner still holds the task; false when it does not. */
-  private async applyHeld(
-    taskId: string,
-    plan: (task: TaskRecord, at: string) => Mutation | null,
-  ): Promise<TaskRecord | undefined> {
-    const at = isoNow(this.options.clock);
-    const applied = await this.options.store.mutateTask(taskId, (current) =>
-      current.leaseOwner === this.owner ? plan(current, at) : null,
-    );
-    return applied?.task;
-  }
-
-  private async runTurn(claimed: TaskRecord, controller: AbortController): Promise<void> {
-    const { registry, logger } = this.options;
-    const agent = registry.get(claimed.assignedAgent);
-    if (!agent) {
-      await this.failTask(claimed.taskId, `agent ${claimed.assignedAgent} is not hosted here`);
-      return;
-    }
-    const task = await this.applyHeld(claimed.taskId, (current, at) =>
-      current.status === 'SUBMITTED' ? changes.started(current, at) : null,
-    );
-    if (!task || task.status !== 'WORKING') return;
-
-    const state: TurnState = { paused: false, finished: false };
-    const deps = { ...this.options, owner: this.owner };
-    let result: TurnResult;
-    try {
-      const ctx = await createTurnContext(deps, task, controller.signal, state);
-      result = await agent.handle(ctx);
-      if (!state.paused && result !== undefined && !controller.signal.aborted) {
-        const reply = toAgentMessage(deps, agent.id, result as Exclude<TurnResult, void>);
-        await this.applyHeld(task.taskId, (current, at) =>
-          current.status === 'WORKING' ? changes.messageAdded(current, reply, at) : null,
-        );
-      }
-    } catch (error) {
-      state.finished = true;
-      if (controller.signal.aborted) return; // canceled or shutting down: nothing to record
-      const message = error instanceof Error ? error.message : String(error);
-      const prefix = error instanceof ContractError ? 'agent broke the contract: ' : '';
-      logger.warn({ err: error, taskId: task.taskId, agent: agent.id }, 'handler failed');
-      await this.failTask(task.taskId, `${prefix}${message || 'handler threw'}`);
-      return;
-    }
-    state.finished = true;
-    if (controller.signal.aborted || state.paused) return;
-    await this.applyHeld(task.taskId, (current, at) =>
-      current.status === 'WORKING' ? changes.completed(current, at) : null,
-    );
-  }
-
-  private async failTask(taskId: string, reason: string): Promise<void> {
-    await this.applyHeld(taskId, (current, at) =>
-      !isTerminal(current.status)
-        ? changes.failed(current, { code: -42004, message: reason }, at)
-        : null,
-    );
   }
 }

@@ -4,7 +4,7 @@
  * schemas and stored as one event at once, but only while this turn still holds the task.
  */
 import type { ArtifactInput, InputRequest, OutgoingMessage, TurnContext } from '../agents/contract';
-import type { Artifact, Message, Part, Role } from '../types';
+import type { Artifact, JsonValue, Message, Part, Role } from '../types';
 import type { MessageRecord, Mutation, TaskRecord } from '../store/records';
 import type { Store } from '../store/store';
 import type { SchemaRegistry } from '../rpc/schemas';
@@ -74,21 +74,32 @@ export function toAgentMessage(
   };
 }
 
+export interface TurnAttempt {
+  attempt: number;
+  runId: string;
+  lastCheckpoint?: JsonValue;
+}
+
 export async function createTurnContext(
   deps: TurnDeps,
   task: TaskRecord,
   signal: AbortSignal,
   state: TurnState,
+  run: TurnAttempt,
 ): Promise<TurnContext> {
   const history = (await deps.store.listMessages(task.taskId)).map(toWireMessage);
   const input = turnInput(history);
   const agentId = task.assignedAgent;
 
-  /** Applies a change only while this turn still holds a live task. */
-  const write = async (plan: (current: TaskRecord, at: string) => Mutation) => {
+  const assertOpen = () => {
     if (state.finished) throw new ContractError('the turn has ended: its context is closed');
     if (state.paused) throw new ContractError('the turn asked for input: it must return now');
     if (signal.aborted) throw new TurnEndedError('the turn was aborted');
+  };
+
+  /** Applies a change only while this turn still holds a live task. */
+  const write = async (plan: (current: TaskRecord, at: string) => Mutation) => {
+    assertOpen();
     const at = isoNow(deps.clock);
     const applied = await deps.store.mutateTask(task.taskId, (current) => {
       if (current.leaseOwner !== deps.owner || isTerminal(current.status)) {
@@ -103,7 +114,9 @@ export async function createTurnContext(
     task: toWireTask(task),
     history,
     input,
-    attempt: 1,
+    attempt: run.attempt,
+    runId: run.runId,
+    ...(run.lastCheckpoint !== undefined ? { lastCheckpoint: run.lastCheckpoint } : {}),
     signal,
     text: () => textOf(input),
     async reply(outgoing) {
@@ -132,6 +145,34 @@ export async function createTurnContext(
         changes.paused(current, at, reason, request.requiredInput ?? null, message),
       );
       state.paused = true;
+    },
+    async checkpoint(data: JsonValue) {
+      assertOpen();
+      if (data === undefined) throw new ContractError('a checkpoint needs JSON data');
+      await deps.store.saveCheckpoint(task.taskId, run.runId, data, isoNow(deps.clock));
+    },
+    async reportUsage(usage: { tokens?: number; cost?: number }) {
+      assertOpen();
+      const tokens = usage.tokens ?? 0;
+      const cost = usage.cost ?? 0;
+      if (!Number.isInteger(tokens) || tokens < 0 || !Number.isFinite(cost) || cost < 0) {
+        throw new ContractError('usage must be a whole number of tokens and a cost, both ≥ 0');
+      }
+      await deps.store.addUsage(task.taskId, run.runId, tokens, cost);
+    },
+    async setStatus(text: string) {
+      assertOpen();
+      if (typeof text !== 'string' || text.length > 255) {
+        throw new ContractError('a status is a string of at most 255 characters');
+      }
+      await deps.store.setProgress(task.taskId, { internalStatus: text });
+    },
+    async progress(fraction: number) {
+      assertOpen();
+      if (typeof fraction !== 'number' || !(fraction >= 0 && fraction <= 1)) {
+        throw new ContractError('progress is a number from 0 to 1');
+      }
+      await deps.store.setProgress(task.taskId, { progress: fraction });
     },
   };
 }

@@ -6,6 +6,7 @@ import { taskInfo } from './taskInfo';
 import { taskNotification } from './taskNotification';
 import { taskSend } from './taskSend';
 import { taskSubscribe } from './taskSubscribe';
+import { taskRuns } from './taskRuns';
 import { subscriptionList } from './subscriptionList';
 import { subscriptionCancel } from './subscriptionCancel';
 import { deliveryList } from './deliveryList';
@@ -18,6 +19,7 @@ export const METHODS: readonly MethodDefinition[] = [
   taskCancel,
   taskSubscribe,
   taskNotification,
+  taskRuns,
   subscriptionList,
   subscriptionCancel,
   deliveryList,

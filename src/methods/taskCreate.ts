@@ -1,11 +1,14 @@
 /** task.create: store a SUBMITTED task for the target agent and answer at once. */
 import type { JsonObject, Message, Priority } from '../types';
+import type { TaskSettings } from '../store/records';
 import { defineMethod } from './method';
 
 export const taskCreate = defineMethod<{
   initialMessage: Message;
   priority?: Priority;
   metadata?: JsonObject;
+  settings?: TaskSettings;
+  deadline?: string;
 }>({
   name: 'task.create',
   schema: 'arc:methods/task.create',

@@ -5,6 +5,7 @@ export const taskInfo = defineMethod<{
   taskId: string;
   includeMessages?: boolean;
   includeArtifacts?: boolean;
+  includeRuns?: boolean;
 }>({
   name: 'task.info',
   schema: 'arc:methods/task.info',

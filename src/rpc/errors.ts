@@ -67,6 +67,15 @@ export class AgentNotAvailableError extends ArcError {
   }
 }
 
+export class AgentCapacityExceededError extends ArcError {
+  constructor(agentId: string, maxQueued: number) {
+    super(-41011, `Agent capacity exceeded: ${agentId} has ${maxQueued} tasks waiting`, {
+      agentId,
+      maxQueued,
+    });
+  }
+}
+
 export class TaskNotFoundError extends ArcError {
   constructor(taskId: string) {
     super(-42001, `Task not found: ${taskId}`, { taskId });

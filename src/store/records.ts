@@ -2,7 +2,27 @@
  * The store's records: what a backend keeps and hands back, in camelCase, independent of SQL.
  * tasks/toWire.ts turns them into ARC objects; store/*Rows.ts map them to and from rows.
  */
-import type { Artifact, EventType, JsonObject, Message, Priority, TaskStatus } from '../types';
+import type {
+  Artifact,
+  EventType,
+  JsonObject,
+  JsonValue,
+  Message,
+  Priority,
+  TaskStatus,
+} from '../types';
+
+/** Per-task engine settings (extension params of task.create, stored with the task). */
+export interface TaskSettings {
+  /** Further attempts of a failed turn (default 0: fail at once). */
+  maxRetries?: number;
+  /** The first wait before a retry; later waits double, with jitter. */
+  retryDelayMs?: number;
+  /** Per-turn time limit; the handler's signal aborts when it passes. */
+  timeoutMs?: number;
+  /** Whether a retried turn sees the last checkpoint (default true). */
+  enableMemory?: boolean;
+}
 
 export interface TaskRecord {
   taskId: string;
@@ -27,6 +47,17 @@ export interface TaskRecord {
   pendingTurn: boolean;
   leaseOwner?: string;
   leaseUntil?: number;
+  settings?: TaskSettings;
+  deadline?: string;
+  /** Attempts made at the current turn (0 before the first). */
+  attempt: number;
+  /** Epoch ms before which the owed turn may not start (a retry's wait). */
+  nextAttemptAt?: number;
+  lastError?: JsonObject;
+  internalStatus?: string;
+  progress?: number;
+  tokensUsed: number;
+  cost: number;
 }
 
 /** The fields a change may set on a task; `null` clears an optional one. */
@@ -44,7 +75,49 @@ export type TaskPatch = Partial<{
   pendingTurn: boolean;
   leaseOwner: string | null;
   leaseUntil: number | null;
+  attempt: number;
+  nextAttemptAt: number | null;
+  lastError: JsonObject | null;
 }>;
+
+export type RunOutcome =
+  | 'running'
+  | 'completed'
+  | 'input-required'
+  | 'failed'
+  | 'retrying'
+  | 'timed-out'
+  | 'canceled'
+  | 'deadline-exceeded'
+  | 'interrupted';
+
+export interface RunRecord {
+  runId: string;
+  taskId: string;
+  attempt: number;
+  owner: string;
+  startedAt: string;
+  completedAt?: string;
+  durationMs?: number;
+  outcome: RunOutcome;
+  error?: JsonObject;
+  tokensUsed: number;
+  cost: number;
+}
+
+export interface CheckpointRecord {
+  taskId: string;
+  seq: number;
+  runId: string;
+  data: JsonValue;
+  createdAt: string;
+}
+
+/** Per-agent turn limits for a claim: `limits[agent]` or `defaultLimit` turns at once. */
+export interface AgentLimits {
+  defaultLimit: number;
+  limits: Record<string, number>;
+}
 
 export interface MessageRecord extends Message {
   messageId: string;

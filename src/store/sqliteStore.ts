@@ -5,6 +5,9 @@
  */
 import type { AppliedChange, ChangePlan, Store } from './store';
 import type {
+  AgentLimits,
+  CheckpointRecord,
+  RunRecord,
   AttemptPlan,
   AttemptRecord,
   ArtifactRecord,
@@ -21,6 +24,17 @@ import { type TaskRow, TaskTable, fromTaskRow, PRIORITY_RANK } from './taskRows'
 import { HistoryTables } from './historyRows';
 import { SubscriptionTables } from './subscriptionRows';
 import { type DeliveryFilter, DeliveryTables, type HostRoom } from './deliveryRows';
+import { type RunEnd, RunTables } from './runRows';
+import type { JsonValue } from '../types';
+
+interface ClaimParams {
+  owner: string;
+  until: number;
+  nowMs: number;
+  limit: number;
+  limits: string;
+  defaultLimit: number;
+}
 import { newId } from '../ids';
 
 export class SqliteStore implements Store {
@@ -32,6 +46,9 @@ export class SqliteStore implements Store {
   private readonly claim;
   private readonly renew;
   private readonly release;
+  private readonly overdue;
+  private readonly queued;
+  private readonly runs: RunTables;
   private readonly listeners: Array<(taskId: string) => void> = [];
 
   constructor(file: string) {
@@ -40,12 +57,35 @@ export class SqliteStore implements Store {
     this.history = new HistoryTables(this.db);
     this.subs = new SubscriptionTables(this.db);
     this.deliveries = new DeliveryTables(this.db);
-    this.claim = this.db.prepare<[string, number, number, number], TaskRow>(`UPDATE tasks
-      SET lease_owner = ?, lease_until = ?
-      WHERE task_id IN (SELECT task_id FROM tasks
-        WHERE pending_turn = 1 AND (lease_until IS NULL OR lease_until < ?)
-        ORDER BY priority_rank DESC, created_at, task_id LIMIT ?)
+    this.runs = new RunTables(this.db);
+    // Owed turns, most urgent then oldest, each agent taking no more than its limit minus the
+    // turns already leased to it (by any process on this file).
+    this.claim = this.db.prepare<[ClaimParams], TaskRow>(`
+      WITH busy AS (
+        SELECT assigned_agent, COUNT(*) AS n FROM tasks
+        WHERE lease_owner IS NOT NULL AND lease_until >= @nowMs GROUP BY assigned_agent
+      ), ranked AS (
+        SELECT task_id, priority_rank, created_at, assigned_agent,
+          ROW_NUMBER() OVER (PARTITION BY assigned_agent
+                             ORDER BY priority_rank DESC, created_at, task_id) AS rank
+        FROM tasks
+        WHERE pending_turn = 1 AND (lease_until IS NULL OR lease_until < @nowMs)
+          AND (next_attempt_at IS NULL OR next_attempt_at <= @nowMs)
+      )
+      UPDATE tasks SET lease_owner = @owner, lease_until = @until
+      WHERE task_id IN (
+        SELECT r.task_id FROM ranked r LEFT JOIN busy b ON b.assigned_agent = r.assigned_agent
+        WHERE r.rank <= COALESCE(json_extract(@limits, '$."' || r.assigned_agent || '"'),
+                                 @defaultLimit) - COALESCE(b.n, 0)
+        ORDER BY r.priority_rank DESC, r.created_at, r.task_id LIMIT @limit)
       RETURNING *`);
+    this.overdue = this.db.prepare<[string, number], { task_id: string }>(`SELECT task_id
+      FROM tasks WHERE deadline IS NOT NULL AND deadline <= ?
+        AND status IN ('SUBMITTED','WORKING','INPUT_REQUIRED')
+      ORDER BY deadline LIMIT ?`);
+    this.queued = this.db.prepare<[string], { n: number }>(
+      "SELECT COUNT(*) AS n FROM tasks WHERE assigned_agent = ? AND status = 'SUBMITTED'",
+    );
     this.renew = this.db.prepare(
       'UPDATE tasks SET lease_until = ? WHERE task_id = ? AND lease_owner = ?',
     );
@@ -217,11 +257,18 @@ export class SqliteStore implements Store {
     limit: number,
     nowMs: number,
     leaseMs: number,
+    agents: AgentLimits,
   ): Promise<TaskRecord[]> {
     if (limit <= 0) return [];
-    const rows = this.db
-      .transaction(() => this.claim.all(owner, nowMs + leaseMs, nowMs, limit))
-      .immediate();
+    const params: ClaimParams = {
+      owner,
+      until: nowMs + leaseMs,
+      nowMs,
+      limit,
+      limits: JSON.stringify(agents.limits),
+      defaultLimit: agents.defaultLimit,
+    };
+    const rows = this.db.transaction(() => this.claim.all(params)).immediate();
     return rows
       .map(fromTaskRow)
       .sort(
@@ -230,6 +277,49 @@ export class SqliteStore implements Store {
           a.createdAt.localeCompare(b.createdAt) ||
           a.taskId.localeCompare(b.taskId),
       );
+  }
+
+  async overdueTasks(nowIso: string, limit: number): Promise<string[]> {
+    return this.overdue.all(nowIso, limit).map((row) => row.task_id);
+  }
+
+  async countQueued(agent: string): Promise<number> {
+    return this.queued.get(agent)?.n ?? 0;
+  }
+
+  async startRun(run: Pick<RunRecord, 'runId' | 'taskId' | 'attempt' | 'owner' | 'startedAt'>) {
+    this.runs.start(run);
+  }
+
+  async endRun(runId: string, end: RunEnd): Promise<void> {
+    this.runs.end(runId, end);
+  }
+
+  async interruptRuns(taskId: string, at: string): Promise<void> {
+    this.runs.interruptRunning(taskId, at);
+  }
+
+  async listRuns(taskId: string): Promise<RunRecord[]> {
+    return this.runs.runs(taskId);
+  }
+
+  async addUsage(taskId: string, runId: string, tokens: number, cost: number): Promise<void> {
+    this.db.transaction(() => this.runs.addUsage(taskId, runId, tokens, cost))();
+  }
+
+  async saveCheckpoint(taskId: string, runId: string, data: JsonValue, at: string) {
+    this.runs.saveCheckpoint(taskId, runId, data, at);
+  }
+
+  async lastCheckpoint(taskId: string): Promise<CheckpointRecord | undefined> {
+    return this.runs.lastCheckpoint(taskId);
+  }
+
+  async setProgress(
+    taskId: string,
+    update: { internalStatus?: string | null; progress?: number | null },
+  ): Promise<void> {
+    this.runs.setProgress(taskId, update);
   }
 
   async renewLeases(owner: string, taskIds: string[], untilMs: number): Promise<void> {

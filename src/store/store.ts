@@ -3,6 +3,9 @@
  * SQLite's place without touching methods, engine or webhooks. Each call is one transaction.
  */
 import type {
+  AgentLimits,
+  CheckpointRecord,
+  RunRecord,
   AttemptPlan,
   AttemptRecord,
   ArtifactRecord,
@@ -16,6 +19,8 @@ import type {
   TaskRecord,
 } from './records';
 import type { DeliveryFilter, HostRoom } from './deliveryRows';
+import type { RunEnd } from './runRows';
+import type { JsonValue } from '../types';
 
 export interface AppliedChange {
   task: TaskRecord;
@@ -76,8 +81,34 @@ export interface Store {
   insertNotification(notification: NotificationRecord): Promise<void>;
   listNotifications(taskId: string): Promise<NotificationRecord[]>;
 
-  /** Leases up to `limit` tasks that owe a turn and hold no live lease, most urgent first. */
-  claimTurns(owner: string, limit: number, nowMs: number, leaseMs: number): Promise<TaskRecord[]>;
+  /**
+   * Leases up to `limit` tasks that owe a turn now and hold no live lease, most urgent first,
+   * then oldest, without exceeding any agent's limit of leased tasks (counted across processes).
+   */
+  claimTurns(
+    owner: string,
+    limit: number,
+    nowMs: number,
+    leaseMs: number,
+    agents: AgentLimits,
+  ): Promise<TaskRecord[]>;
+  /** Live tasks whose deadline has passed. */
+  overdueTasks(nowIso: string, limit: number): Promise<string[]>;
+  countQueued(agent: string): Promise<number>;
+
+  startRun(
+    run: Pick<RunRecord, 'runId' | 'taskId' | 'attempt' | 'owner' | 'startedAt'>,
+  ): Promise<void>;
+  endRun(runId: string, end: RunEnd): Promise<void>;
+  interruptRuns(taskId: string, at: string): Promise<void>;
+  listRuns(taskId: string): Promise<RunRecord[]>;
+  addUsage(taskId: string, runId: string, tokens: number, cost: number): Promise<void>;
+  saveCheckpoint(taskId: string, runId: string, data: JsonValue, at: string): Promise<void>;
+  lastCheckpoint(taskId: string): Promise<CheckpointRecord | undefined>;
+  setProgress(
+    taskId: string,
+    update: { internalStatus?: string | null; progress?: number | null },
+  ): Promise<void>;
   renewLeases(owner: string, taskIds: string[], untilMs: number): Promise<void>;
   releaseLease(taskId: string, owner: string): Promise<void>;
 

@@ -31,6 +31,15 @@ export interface TaskRow {
   pending_turn: number;
   lease_owner: string | null;
   lease_until: number | null;
+  settings: string | null;
+  deadline: string | null;
+  attempt: number;
+  next_attempt_at: number | null;
+  last_error: string | null;
+  internal_status: string | null;
+  progress: number | null;
+  tokens_used: number;
+  cost: number;
 }
 
 export const PRIORITY_RANK: Record<Priority, number> = { LOW: 0, NORMAL: 1, HIGH: 2, URGENT: 3 };
@@ -59,6 +68,15 @@ export function fromTaskRow(row: TaskRow): TaskRecord {
     pendingTurn: row.pending_turn === 1,
     leaseOwner: optional(row.lease_owner),
     leaseUntil: optional(row.lease_until),
+    settings: fromJson(row.settings),
+    deadline: optional(row.deadline),
+    attempt: row.attempt,
+    nextAttemptAt: optional(row.next_attempt_at),
+    lastError: fromJson(row.last_error),
+    internalStatus: optional(row.internal_status),
+    progress: optional(row.progress),
+    tokensUsed: row.tokens_used,
+    cost: row.cost,
   });
 }
 
@@ -76,11 +94,14 @@ const PATCH_COLUMNS: Record<keyof TaskPatch, string> = {
   pendingTurn: 'pending_turn',
   leaseOwner: 'lease_owner',
   leaseUntil: 'lease_until',
+  attempt: 'attempt',
+  nextAttemptAt: 'next_attempt_at',
+  lastError: 'last_error',
 };
 
 function toColumnValue(key: keyof TaskPatch, value: unknown): unknown {
   if (value === null || value === undefined) return null;
-  if (key === 'error') return toJson(value);
+  if (key === 'error' || key === 'lastError') return toJson(value);
   if (key === 'pendingTurn') return value ? 1 : 0;
   return value;
 }
@@ -94,9 +115,10 @@ export class TaskTable {
   constructor(private readonly db: Db) {
     this.selectOne = db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE task_id = ?');
     this.insertOne = db.prepare(`INSERT INTO tasks (task_id, status, priority, priority_rank,
-      assigned_agent, request_agent, metadata, trace_id, created_at, updated_at, pending_turn)
+      assigned_agent, request_agent, metadata, trace_id, created_at, updated_at, pending_turn,
+      settings, deadline)
       VALUES (@task_id, @status, @priority, @priority_rank, @assigned_agent, @request_agent,
-      @metadata, @trace_id, @created_at, @updated_at, @pending_turn)`);
+      @metadata, @trace_id, @created_at, @updated_at, @pending_turn, @settings, @deadline)`);
     this.bumpCounts = db.prepare(`UPDATE tasks SET message_count = message_count + ?,
       artifact_count = artifact_count + ?, last_seq = ? WHERE task_id = ?`);
   }
@@ -119,6 +141,8 @@ export class TaskTable {
       created_at: task.createdAt,
       updated_at: task.updatedAt,
       pending_turn: task.pendingTurn ? 1 : 0,
+      settings: toJson(task.settings),
+      deadline: task.deadline ?? null,
     });
   }
 

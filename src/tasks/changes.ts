@@ -68,12 +68,30 @@ export function created(task: TaskRecord, first: NewMessage): Mutation {
 
 export function started(task: TaskRecord, at: string): Mutation {
   return {
-    patch: { status: 'WORKING', startedAt: at, updatedAt: at },
+    patch: { status: 'WORKING', startedAt: at, attempt: task.attempt + 1, updatedAt: at },
     events: move(task, 'WORKING', at, {
       type: 'TASK_STARTED',
       message: `${task.assignedAgent} started working on the task`,
       data: { startedAt: at },
     }),
+  };
+}
+
+/** Another attempt at the owed turn of a WORKING task (a retry, or a rerun after a crash). */
+export function attemptStarted(task: TaskRecord, at: string): Mutation {
+  return { patch: { attempt: task.attempt + 1, nextAttemptAt: null, updatedAt: at }, events: [] };
+}
+
+/** A failed attempt with retries left: the turn stays owed, not before `retryAt` (epoch ms). */
+export function retryLater(
+  _task: TaskRecord,
+  at: string,
+  retryAt: number,
+  error: JsonObject,
+): Mutation {
+  return {
+    patch: { nextAttemptAt: retryAt, lastError: error, pendingTurn: true, updatedAt: at },
+    events: [],
   };
 }
 
@@ -130,7 +148,14 @@ export function resumed(task: TaskRecord, input: NewMessage, at: string): Mutati
     data: { resumedAt: at, pauseDuration: msBetween(task.pausedAt, at) },
   });
   return {
-    patch: { status: 'WORKING', pausedAt: null, pendingTurn: true, updatedAt: at },
+    patch: {
+      status: 'WORKING',
+      pausedAt: null,
+      pendingTurn: true,
+      attempt: 0,
+      nextAttemptAt: null,
+      updatedAt: at,
+    },
     messages: [input],
     events: [messageEvent(task.status, input), ...events],
   };

@@ -4,11 +4,11 @@
  * read. It tells the engine when a turn is owed or a running turn must stop, nothing more.
  */
 import type { CallContext, JsonObject, Message, Priority, Task } from '../types';
-import type { MessageRecord, TaskRecord } from '../store/records';
+import type { MessageRecord, RunRecord, TaskRecord, TaskSettings } from '../store/records';
 import type { ChangePlan, Store } from '../store/store';
 import { type Clock, isoNow } from '../clock';
 import { newId } from '../ids';
-import { TaskNotFoundError } from '../rpc/errors';
+import { AgentCapacityExceededError, InvalidParamsError, TaskNotFoundError } from '../rpc/errors';
 import { toUtcIso } from '../rpc/schemas';
 import * as changes from './changes';
 import { transitionError } from './states';
@@ -19,6 +19,8 @@ export interface EngineHooks {
   turnOwed(taskId: string): void;
   /** A task was canceled: abort its running turn, if any. */
   canceled(taskId: string, reason: string): void;
+  /** The queue bound of an agent (SUBMITTED tasks), if it has one. */
+  maxQueued(agent: string): number | undefined;
 }
 
 export function toMessageRecord(message: Message, at: string): Omit<MessageRecord, 'seq'> {
@@ -67,9 +69,23 @@ export class TaskService {
 
   async create(
     call: CallContext,
-    params: { initialMessage: Message; priority?: Priority; metadata?: JsonObject },
+    params: {
+      initialMessage: Message;
+      priority?: Priority;
+      metadata?: JsonObject;
+      settings?: TaskSettings;
+      deadline?: string;
+    },
   ): Promise<Task> {
     const at = isoNow(this.clock);
+    const deadline = params.deadline ? toUtcIso(params.deadline) : undefined;
+    if (deadline && deadline <= at) {
+      throw new InvalidParamsError([{ field: 'deadline', message: 'must be in the future' }]);
+    }
+    const maxQueued = this.hooks.maxQueued(call.targetAgent);
+    if (maxQueued !== undefined && (await this.store.countQueued(call.targetAgent)) >= maxQueued) {
+      throw new AgentCapacityExceededError(call.targetAgent, maxQueued);
+    }
     const task: TaskRecord = {
       taskId: newId('task'),
       status: 'SUBMITTED',
@@ -84,6 +100,11 @@ export class TaskService {
       artifactCount: 0,
       lastSeq: 0,
       pendingTurn: true,
+      ...(params.settings ? { settings: params.settings } : {}),
+      ...(deadline ? { deadline } : {}),
+      attempt: 0,
+      tokensUsed: 0,
+      cost: 0,
     };
     const applied = await this.store.insertTask(
       task,
@@ -112,17 +133,29 @@ export class TaskService {
 
   async info(
     call: CallContext,
-    params: { taskId: string; includeMessages?: boolean; includeArtifacts?: boolean },
+    params: {
+      taskId: string;
+      includeMessages?: boolean;
+      includeArtifacts?: boolean;
+      includeRuns?: boolean;
+    },
   ): Promise<Task> {
     const task = await this.getVisible(call, params.taskId);
-    const [messages, artifacts] = await Promise.all([
+    const [messages, artifacts, runs] = await Promise.all([
       params.includeMessages === false ? undefined : this.store.listMessages(task.taskId),
       params.includeArtifacts === false ? undefined : this.store.listArtifacts(task.taskId),
+      params.includeRuns === true ? this.store.listRuns(task.taskId) : undefined,
     ]);
     return toWireTask(task, {
       ...(messages ? { messages } : {}),
       ...(artifacts ? { artifacts } : {}),
+      ...(runs ? { runs } : {}),
     });
+  }
+
+  async runs(call: CallContext, params: { taskId: string }): Promise<RunRecord[]> {
+    const task = await this.getVisible(call, params.taskId);
+    return this.store.listRuns(task.taskId);
   }
 
   async cancel(call: CallContext, params: { taskId: string; reason?: string }): Promise<Task> {

@@ -5,6 +5,7 @@ import type { Artifact, Message, Subscription, Task } from '../types';
 import type {
   ArtifactRecord,
   MessageRecord,
+  RunRecord,
   SubscriptionRecord,
   TaskRecord,
 } from '../store/records';
@@ -33,9 +34,23 @@ export function toWireArtifact(a: Omit<ArtifactRecord, 'seq'>): Artifact {
   });
 }
 
+export function toWireRun(r: RunRecord) {
+  return compact({
+    runId: r.runId,
+    attempt: r.attempt,
+    startedAt: r.startedAt,
+    completedAt: r.completedAt,
+    durationMs: r.durationMs,
+    outcome: r.outcome,
+    error: r.error,
+    tokensUsed: r.tokensUsed,
+    cost: r.cost,
+  });
+}
+
 export function toWireTask(
   t: TaskRecord,
-  extras: { messages?: MessageRecord[]; artifacts?: ArtifactRecord[] } = {},
+  extras: { messages?: MessageRecord[]; artifacts?: ArtifactRecord[]; runs?: RunRecord[] } = {},
 ): Task {
   return compact({
     taskId: t.taskId,
@@ -51,8 +66,21 @@ export function toWireTask(
     requestAgent: t.requestAgent,
     priority: t.priority,
     metadata: t.metadata,
+    settings: t.settings,
+    deadline: t.deadline,
+    attempt: t.attempt,
+    maxRetries: t.settings?.maxRetries ?? 0,
+    nextAttemptAt:
+      t.nextAttemptAt !== undefined && t.pendingTurn
+        ? new Date(t.nextAttemptAt).toISOString()
+        : undefined,
+    lastError: t.lastError,
+    internalStatus: t.internalStatus,
+    progress: t.progress,
+    usage: { tokensUsed: t.tokensUsed, cost: t.cost },
     messages: extras.messages?.map(toWireMessage),
     artifacts: extras.artifacts?.map(toWireArtifact),
+    runs: extras.runs?.map(toWireRun),
   });
 }
 

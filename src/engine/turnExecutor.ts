@@ -1,0 +1,186 @@
+/**
+ * Runs one claimed turn from start to outcome: marks the task started, records the attempt as
+ * a run, calls the agent's handler under its time limit, and turns what happened into one
+ * stored result — completed, paused for input, retried later, failed, or left for the next
+ * process (shutdown). It only changes a task this process still holds the lease on.
+ */
+import type { Logger } from 'pino';
+import type { AgentDefinition, TurnResult } from '../agents/contract';
+import type { Mutation, RunOutcome, TaskRecord } from '../store/records';
+import type { Store } from '../store/store';
+import type { SchemaRegistry } from '../rpc/schemas';
+import type { JsonObject } from '../types';
+import { type Clock, isoNow } from '../clock';
+import { newId } from '../ids';
+import * as changes from '../tasks/changes';
+import { isTerminal } from '../tasks/states';
+import { turnRetryDelayMs } from './retryDelay';
+import { TurnStopped, stopKindOf } from './stopReason';
+import { ContractError, type TurnState, createTurnContext, toAgentMessage } from './turnContext';
+
+export interface ExecutorDeps {
+  store: Store;
+  schemas: SchemaRegistry;
+  clock: Clock;
+  logger: Logger;
+  owner: string;
+  random?: () => number;
+}
+
+interface Failure {
+  code: number;
+  message: string;
+  outcome: RunOutcome;
+}
+
+export class TurnExecutor {
+  constructor(private readonly deps: ExecutorDeps) {}
+
+  /** Applies a change only if this process still holds the task. */
+  private async applyHeld(
+    taskId: string,
+    plan: (task: TaskRecord, at: string) => Mutation | null,
+  ): Promise<TaskRecord | undefined> {
+    const at = isoNow(this.deps.clock);
+    const applied = await this.deps.store.mutateTask(taskId, (current) =>
+      current.leaseOwner === this.deps.owner ? plan(current, at) : null,
+    );
+    return applied?.task;
+  }
+
+  async failTask(taskId: string, code: number, reason: string): Promise<void> {
+    await this.applyHeld(taskId, (current, at) =>
+      isTerminal(current.status) ? null : changes.failed(current, { code, message: reason }, at),
+    );
+  }
+
+  async run(claimed: TaskRecord, agent: AgentDefinition | undefined, controller: AbortController) {
+    const { store, clock } = this.deps;
+    if (!agent) {
+      await this.failTask(
+        claimed.taskId,
+        -42004,
+        `agent ${claimed.assignedAgent} is not hosted here`,
+      );
+      return;
+    }
+    await store.interruptRuns(claimed.taskId, isoNow(clock));
+    const task = await this.applyHeld(claimed.taskId, (current, at) =>
+      current.status === 'SUBMITTED'
+        ? changes.started(current, at)
+        : current.status === 'WORKING'
+          ? changes.attemptStarted(current, at)
+          : null,
+    );
+    if (!task || task.status !== 'WORKING') return;
+
+    const runId = newId('run');
+    const startedAt = clock();
+    await store.startRun({
+      runId,
+      taskId: task.taskId,
+      attempt: task.attempt,
+      owner: this.deps.owner,
+      startedAt: startedAt.toISOString(),
+    });
+    const finishRun = (outcome: RunOutcome, error?: JsonObject) =>
+      store.endRun(runId, {
+        completedAt: isoNow(clock),
+        durationMs: clock().getTime() - startedAt.getTime(),
+        outcome,
+        ...(error ? { error } : {}),
+      });
+
+    const memory = task.settings?.enableMemory !== false;
+    const checkpoint = memory ? await store.lastCheckpoint(task.taskId) : undefined;
+    const state: TurnState = { paused: false, finished: false };
+    const timeoutMs = task.settings?.timeoutMs ?? agent.limits?.timeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const ctx = await createTurnContext(this.deps, task, controller.signal, state, {
+        attempt: task.attempt,
+        runId,
+        ...(checkpoint ? { lastCheckpoint: checkpoint.data } : {}),
+      });
+      const stopped = new Promise<never>((_resolve, reject) => {
+        const onAbort = () => reject(controller.signal.reason);
+        if (controller.signal.aborted) onAbort();
+        else controller.signal.addEventListener('abort', onAbort, { once: true });
+      });
+      stopped.catch(() => undefined);
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(
+          () =>
+            controller.abort(new TurnStopped('timeout', `turn timed out after ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+      }
+      const result: TurnResult = await Promise.race([Promise.resolve(agent.handle(ctx)), stopped]);
+      clearTimeout(timer);
+      state.finished = true;
+      if (state.paused) {
+        await finishRun('input-required');
+        return;
+      }
+      if (result !== undefined) {
+        const reply = toAgentMessage(this.deps, agent.id, result as Exclude<TurnResult, void>);
+        await this.applyHeld(task.taskId, (current, at) =>
+          current.status === 'WORKING' ? changes.messageAdded(current, reply, at) : null,
+        );
+      }
+      await this.applyHeld(task.taskId, (current, at) =>
+        current.status === 'WORKING' ? changes.completed(current, at) : null,
+      );
+      await finishRun('completed');
+    } catch (error) {
+      clearTimeout(timer);
+      state.finished = true;
+      await this.afterFailure(task, error, controller.signal, finishRun);
+    }
+  }
+
+  private classify(error: unknown, signal: AbortSignal): Failure | RunOutcome {
+    const kind = stopKindOf(signal);
+    if (kind === 'canceled') return 'canceled';
+    if (kind === 'shutdown') return 'interrupted';
+    if (kind === 'deadline') return 'deadline-exceeded';
+    if (kind === 'timeout') {
+      return { code: -42005, message: (signal.reason as Error).message, outcome: 'timed-out' };
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    const prefix = error instanceof ContractError ? 'agent broke the contract: ' : '';
+    return { code: -42004, message: `${prefix}${message || 'handler threw'}`, outcome: 'failed' };
+  }
+
+  private async afterFailure(
+    task: TaskRecord,
+    error: unknown,
+    signal: AbortSignal,
+    finishRun: (outcome: RunOutcome, error?: JsonObject) => Promise<void>,
+  ): Promise<void> {
+    const failure = this.classify(error, signal);
+    if (typeof failure === 'string') {
+      await finishRun(failure); // someone else decided this task's fate already
+      return;
+    }
+    const errorObject = { code: failure.code, message: failure.message };
+    this.deps.logger.warn(
+      { err: error, taskId: task.taskId, attempt: task.attempt },
+      'turn attempt failed',
+    );
+    const maxRetries = task.settings?.maxRetries ?? 0;
+    if (task.attempt <= maxRetries) {
+      const delay = turnRetryDelayMs(task.attempt, task.settings?.retryDelayMs, this.deps.random);
+      const retryAt = this.deps.clock().getTime() + delay;
+      const planned = await this.applyHeld(task.taskId, (current, at) =>
+        current.status === 'WORKING' ? changes.retryLater(current, at, retryAt, errorObject) : null,
+      );
+      if (planned) {
+        await finishRun(failure.outcome === 'timed-out' ? 'timed-out' : 'retrying', errorObject);
+        return;
+      }
+    }
+    await this.failTask(task.taskId, failure.code, failure.message);
+    await finishRun(failure.outcome, errorObject);
+  }
+}
