@@ -70,6 +70,11 @@ export const SETTINGS: readonly Setting[] = [
   setting('shutdownGraceMs', 'int', 'how long shutdown waits for aborted handlers'),
   setting('logLevel', 'string', 'pino level: trace, debug, info, warn, error, silent'),
   setting(
+    'agentConcurrency',
+    'intMap',
+    'per-agent turn limits over what agents declare, e.g. "slow=2,echo=8"',
+  ),
+  setting(
     'webhookAllowlist',
     'string',
     'hosts, IPs or CIDRs webhooks may reach although private (comma-separated)',

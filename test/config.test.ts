@@ -34,3 +34,22 @@ describe('config', () => {
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}.*whole number`));
   });
 });
+
+describe('list and map settings', () => {
+  test('webhook schedule and per-agent limits parse from the environment', () => {
+    const config = loadConfig({
+      ARCD_WEBHOOK_SCHEDULE_MS: '0, 10,20',
+      ARCD_AGENT_CONCURRENCY: 'slow=2, echo=8',
+    });
+    expect(config.webhookScheduleMs).toEqual([0, 10, 20]);
+    expect(config.agentConcurrency).toEqual({ slow: 2, echo: 8 });
+  });
+
+  test.each([
+    ['ARCD_WEBHOOK_SCHEDULE_MS', '0,soon'],
+    ['ARCD_AGENT_CONCURRENCY', 'slow'],
+    ['ARCD_AGENT_CONCURRENCY', 'slow=0'],
+  ])('%s=%s is refused clearly', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(name));
+  });
+});

@@ -1,0 +1,322 @@
+/**
+ * The engine's promises on the real app: per-agent limits under load, the queue bound,
+ * retries with runs recorded, timeouts, deadlines (queued and waiting), checkpoints across a
+ * retry, usage summed, progress shown, and a retrying task visible between attempts.
+ */
+import { defineAgent, type AgentDefinition, type TurnContext } from '../../src/agents/contract';
+import {
+  type Running,
+  arcCall,
+  arcResult,
+  createTask,
+  startArcd,
+  taskInfo,
+  textMessage,
+  waitFor,
+  waitForStatus,
+} from '../helpers/arcServer';
+
+let arcd: Running;
+
+function agent(
+  id: string,
+  handle: (ctx: TurnContext) => unknown,
+  extra: Partial<AgentDefinition> = {},
+) {
+  return defineAgent({ id, description: `test agent ${id}`, handle: handle as never, ...extra });
+}
+
+function untilAborted(ctx: TurnContext): Promise<never> {
+  return new Promise((_resolve, reject) => {
+    ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason));
+  });
+}
+
+describe('concurrency', () => {
+  test('an agent never runs more turns at once than its limit, and config overrides it', async () => {
+    const seen: Record<string, { now: number; max: number }> = {
+      capped: { now: 0, max: 0 },
+      overridden: { now: 0, max: 0 },
+    };
+    const busy = (id: string) =>
+      agent(
+        id,
+        async () => {
+          const s = seen[id]!;
+          s.now += 1;
+          s.max = Math.max(s.max, s.now);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          s.now -= 1;
+        },
+        { limits: { concurrency: 2 } },
+      );
+    arcd = await startArcd({
+      bundled: false,
+      agents: [busy('capped'), busy('overridden')],
+      config: { agentConcurrency: 'overridden=3' },
+    });
+    const jobs = Array.from({ length: 12 }, (_, i) =>
+      ['capped', 'overridden'].map((id) => [id, i] as const),
+    ).flat();
+    const ids = await Promise.all(
+      jobs.map(
+        async ([id, i]) => [id, (await createTask(arcd.url, id, `job ${i}`)).taskId] as const,
+      ),
+    );
+    for (const [id, taskId] of ids) await waitForStatus(arcd.url, id, taskId, ['COMPLETED']);
+    expect(seen.capped!.max).toBe(2);
+    expect(seen.overridden!.max).toBe(3);
+  });
+
+  test('beyond its queue bound an agent answers -41011, and nothing is stored', async () => {
+    const hold = agent('holder', (ctx) => untilAborted(ctx), {
+      limits: { concurrency: 1, maxQueued: 2 },
+    });
+    arcd = await startArcd({ bundled: false, agents: [hold] });
+    const running = await createTask(arcd.url, 'holder', 'first');
+    await waitForStatus(arcd.url, 'holder', running.taskId, ['WORKING']);
+    await createTask(arcd.url, 'holder', 'queued 1');
+    await createTask(arcd.url, 'holder', 'queued 2');
+    const refused = await arcCall(
+      arcd.url,
+      'task.create',
+      { initialMessage: textMessage('one too many') },
+      { targetAgent: 'holder' },
+    );
+    expect(refused.status).toBe(200);
+    expect(refused.body.error).toMatchObject({
+      code: -41011,
+      details: { agentId: 'holder', maxQueued: 2 },
+    });
+    expect(await arcd.server.store.countQueued('holder')).toBe(2);
+  });
+});
+
+describe('retries', () => {
+  test('a flaky task retried twice succeeds on its third attempt, with three runs recorded', async () => {
+    arcd = await startArcd();
+    const task = await createTask(arcd.url, 'flaky', 'succeed-after=2', {
+      settings: { maxRetries: 2, retryDelayMs: 10 },
+    });
+    const done = await waitForStatus(arcd.url, 'flaky', task.taskId, ['COMPLETED']);
+    expect(done.messages.at(-1).parts[0].content).toBe('succeeded on attempt 3');
+    expect(done).toMatchObject({
+      attempt: 3,
+      maxRetries: 2,
+      settings: { maxRetries: 2, retryDelayMs: 10 },
+    });
+    const { runs } = await arcResult(
+      arcd.url,
+      'task.runs',
+      { taskId: task.taskId },
+      { targetAgent: 'flaky' },
+    );
+    expect(runs.map((r: { attempt: number; outcome: string }) => [r.attempt, r.outcome])).toEqual([
+      [1, 'retrying'],
+      [2, 'retrying'],
+      [3, 'completed'],
+    ]);
+    expect(runs[0]).toMatchObject({
+      runId: expect.stringMatching(/^run-/),
+      error: { code: -42004, message: expect.stringMatching(/attempt 1 of 2/) },
+      durationMs: expect.any(Number),
+    });
+    const info = await arcResult(
+      arcd.url,
+      'task.info',
+      { taskId: task.taskId, includeRuns: true },
+      { targetAgent: 'flaky' },
+    );
+    expect(info.task.runs).toHaveLength(3);
+  });
+
+  test('out of retries, the task fails with the last error', async () => {
+    arcd = await startArcd();
+    const task = await createTask(arcd.url, 'flaky', 'always', {
+      settings: { maxRetries: 1, retryDelayMs: 5 },
+    });
+    const failed = await waitForStatus(arcd.url, 'flaky', task.taskId, ['FAILED']);
+    expect(failed.reason).toMatch(/attempt 2/);
+    expect((await arcd.server.store.listRuns(task.taskId)).map((r) => r.outcome)).toEqual([
+      'retrying',
+      'failed',
+    ]);
+  });
+
+  test('between attempts the task shows it is retrying, within the ARC statuses', async () => {
+    arcd = await startArcd();
+    const task = await createTask(arcd.url, 'flaky', 'succeed-after=1', {
+      settings: { maxRetries: 1, retryDelayMs: 1500 },
+    });
+    const waiting = await waitFor('a scheduled retry', async () => {
+      const info = await taskInfo(arcd.url, 'flaky', task.taskId);
+      return info.nextAttemptAt ? info : undefined;
+    });
+    expect(waiting).toMatchObject({
+      status: 'WORKING',
+      attempt: 1,
+      maxRetries: 1,
+      lastError: { code: -42004 },
+    });
+    expect(Date.parse(waiting.nextAttemptAt)).toBeGreaterThan(Date.now());
+    const done = await waitForStatus(arcd.url, 'flaky', task.taskId, ['COMPLETED']);
+    expect(done.nextAttemptAt).toBeUndefined();
+  });
+});
+
+describe('timeouts and deadlines', () => {
+  test('a turn over its time limit is aborted and retried, then fails with -42005', async () => {
+    const aborts: string[] = [];
+    const stuck = agent('stuck', async (ctx) => {
+      ctx.signal.addEventListener('abort', () =>
+        aborts.push(String((ctx.signal.reason as Error).message)),
+      );
+      await new Promise(() => undefined); // never settles on its own
+    });
+    arcd = await startArcd({ bundled: false, agents: [stuck] });
+    const task = await createTask(arcd.url, 'stuck', 'x', {
+      settings: { timeoutMs: 100, maxRetries: 1, retryDelayMs: 5 },
+    });
+    const failed = await waitForStatus(arcd.url, 'stuck', task.taskId, ['FAILED']);
+    expect(failed.error).toMatchObject({ code: -42005, message: 'turn timed out after 100 ms' });
+    expect(aborts).toEqual(['turn timed out after 100 ms', 'turn timed out after 100 ms']);
+    expect((await arcd.server.store.listRuns(task.taskId)).map((r) => r.outcome)).toEqual([
+      'timed-out',
+      'timed-out',
+    ]);
+  });
+
+  test('a deadline fails a queued task and a waiting one', async () => {
+    const hold = agent('holder', (ctx) => untilAborted(ctx), { limits: { concurrency: 1 } });
+    arcd = await startArcd({ agents: [hold] });
+    const blocker = await createTask(arcd.url, 'holder', 'hold');
+    await waitForStatus(arcd.url, 'holder', blocker.taskId, ['WORKING']);
+    const soon = new Date(Date.now() + 300).toISOString();
+    const queued = await createTask(arcd.url, 'holder', 'never starts', { deadline: soon });
+    const waiting = await createTask(arcd.url, 'document-analyzer', 'doc', { deadline: soon });
+    await waitForStatus(arcd.url, 'document-analyzer', waiting.taskId, ['INPUT_REQUIRED']);
+    for (const [id, agentId] of [
+      [queued.taskId, 'holder'],
+      [waiting.taskId, 'document-analyzer'],
+    ] as const) {
+      const failed = await waitForStatus(arcd.url, agentId, id, ['FAILED']);
+      expect(failed).toMatchObject({
+        reason: 'deadline exceeded',
+        error: { code: -42011 },
+        deadline: soon,
+      });
+    }
+    const running = await createTask(arcd.url, 'holder', 'also', {
+      deadline: new Date(Date.now() + 60_000).toISOString(),
+    });
+    expect((await taskInfo(arcd.url, 'holder', running.taskId)).status).toBe('SUBMITTED');
+  });
+
+  test('a deadline aborts a running turn', async () => {
+    arcd = await startArcd();
+    const task = await createTask(arcd.url, 'slow', 'steps=50', {
+      deadline: new Date(Date.now() + 500).toISOString(),
+    });
+    const failed = await waitForStatus(arcd.url, 'slow', task.taskId, ['FAILED']);
+    expect(failed.error.code).toBe(-42011);
+    await waitFor('the turn to stop', async () =>
+      arcd.server.runner.activeTurns === 0 ? true : undefined,
+    );
+    expect((await arcd.server.store.listRuns(task.taskId)).map((r) => r.outcome)).toEqual([
+      'deadline-exceeded',
+    ]);
+  });
+
+  test('a deadline in the past is refused', async () => {
+    arcd = await startArcd();
+    const reply = await arcCall(arcd.url, 'task.create', {
+      initialMessage: textMessage('x'),
+      deadline: '2020-01-01T00:00:00Z',
+    });
+    expect(reply.body.error).toMatchObject({
+      code: -32602,
+      details: { errors: [{ field: 'deadline' }] },
+    });
+  });
+});
+
+describe('checkpoints, usage and progress', () => {
+  test('a checkpoint survives a retry, and usage is summed per run and per task', async () => {
+    const seen: unknown[] = [];
+    const worker = agent('worker', async (ctx) => {
+      seen.push(ctx.lastCheckpoint);
+      await ctx.reportUsage({ tokens: 100, cost: 0.25 });
+      await ctx.reportUsage({ tokens: 20 });
+      await ctx.checkpoint({ page: ctx.attempt * 10 });
+      await ctx.setStatus(`page ${ctx.attempt * 10} of 30`);
+      await ctx.progress(ctx.attempt / 3);
+      if (ctx.attempt < 3) throw new Error('try again');
+      return 'done';
+    });
+    arcd = await startArcd({ bundled: false, agents: [worker] });
+    const task = await createTask(arcd.url, 'worker', 'go', {
+      settings: { maxRetries: 2, retryDelayMs: 5 },
+    });
+    const done = await waitForStatus(arcd.url, 'worker', task.taskId, ['COMPLETED']);
+    expect(seen).toEqual([undefined, { page: 10 }, { page: 20 }]);
+    expect(done).toMatchObject({
+      usage: { tokensUsed: 360, cost: 0.75 },
+      internalStatus: 'page 30 of 30',
+      progress: 1,
+    });
+    const runs = await arcd.server.store.listRuns(task.taskId);
+    expect(runs.map((r) => [r.tokensUsed, r.cost])).toEqual([
+      [120, 0.25],
+      [120, 0.25],
+      [120, 0.25],
+    ]);
+  });
+
+  test('without memory a retried turn starts clean', async () => {
+    const seen: unknown[] = [];
+    const worker = agent('forgetful', async (ctx) => {
+      seen.push(ctx.lastCheckpoint);
+      await ctx.checkpoint({ attempt: ctx.attempt });
+      if (ctx.attempt < 2) throw new Error('again');
+    });
+    arcd = await startArcd({ bundled: false, agents: [worker] });
+    const task = await createTask(arcd.url, 'forgetful', 'go', {
+      settings: { maxRetries: 1, retryDelayMs: 5, enableMemory: false },
+    });
+    await waitForStatus(arcd.url, 'forgetful', task.taskId, ['COMPLETED']);
+    expect(seen).toEqual([undefined, undefined]);
+  });
+
+  test('a status over 255 characters and progress outside 0..1 are refused', async () => {
+    const errors: string[] = [];
+    const worker = agent('checker', async (ctx) => {
+      for (const call of [
+        () => ctx.setStatus('x'.repeat(256)),
+        () => ctx.progress(1.5),
+        () => ctx.progress(Number.NaN),
+      ]) {
+        await call().catch((error: Error) => errors.push(error.message));
+      }
+      await ctx.setStatus('x'.repeat(255));
+    });
+    arcd = await startArcd({ bundled: false, agents: [worker] });
+    const task = await createTask(arcd.url, 'checker', 'go');
+    const done = await waitForStatus(arcd.url, 'checker', task.taskId, ['COMPLETED']);
+    expect(errors).toEqual([
+      'a status is a string of at most 255 characters',
+      'progress is a number from 0 to 1',
+      'progress is a number from 0 to 1',
+    ]);
+    expect(done.internalStatus).toHaveLength(255);
+  });
+
+  test('settings are validated', async () => {
+    arcd = await startArcd();
+    const reply = await arcCall(arcd.url, 'task.create', {
+      initialMessage: textMessage('x'),
+      settings: { maxRetries: -1, colour: 'red' },
+    });
+    const fields = reply.body.error.details.errors.map((e: { field: string }) => e.field).sort();
+    expect(fields).toEqual(['settings', 'settings.maxRetries']);
+  });
+});
