@@ -87,7 +87,9 @@ export function createServer(
     maxResponseBytes: config.webhookMaxResponseBytes,
     userAgent: `arcd/${version}`,
   });
-  store.onCommit(() => deliveries.poke());
+  store.onCommit((_taskId, written) => {
+    if (written.deliveries > 0) deliveries.poke();
+  });
   const subscriptions = new SubscriptionService(store, tasks, clock, policy, () =>
     deliveries.poke(),
   );

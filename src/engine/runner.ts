@@ -129,8 +129,8 @@ export class Runner {
         leaseMs,
         this.agentLimits(),
       );
-      if (claimed.length === 0) return;
       for (const task of claimed) this.launch(task);
+      if (claimed.length < free) return; // nothing more is runnable now
     }
   }
 

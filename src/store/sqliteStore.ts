@@ -3,7 +3,7 @@
  * behind an async signature; IMMEDIATE transactions take the write lock up front so that two
  * processes on one file never interleave a read-check-write.
  */
-import type { AppliedChange, ChangePlan, Store } from './store';
+import type { AppliedChange, ChangePlan, CommitListener, Store } from './store';
 import type {
   AgentLimits,
   CheckpointRecord,
@@ -49,7 +49,7 @@ export class SqliteStore implements Store {
   private readonly overdue;
   private readonly queued;
   private readonly runs: RunTables;
-  private readonly listeners: Array<(taskId: string) => void> = [];
+  private readonly listeners: CommitListener[] = [];
 
   constructor(file: string) {
     this.db = openDatabase(file);
@@ -94,12 +94,12 @@ export class SqliteStore implements Store {
     );
   }
 
-  onCommit(listener: (taskId: string) => void): void {
+  onCommit(listener: CommitListener): void {
     this.listeners.push(listener);
   }
 
-  private committed(taskId: string): void {
-    for (const listener of this.listeners) listener(taskId);
+  private committed(taskId: string, deliveries: number): void {
+    for (const listener of this.listeners) listener(taskId, { deliveries });
   }
 
   async insertTask(task: TaskRecord, initial: Mutation): Promise<AppliedChange> {
@@ -109,7 +109,7 @@ export class SqliteStore implements Store {
         return this.apply(task, initial);
       })
       .immediate();
-    this.committed(task.taskId);
+    this.committed(task.taskId, applied.deliveries);
     return applied;
   }
 
@@ -119,11 +119,11 @@ export class SqliteStore implements Store {
         const task = this.tasks.get(taskId);
         if (!task) return undefined;
         const mutation = plan(task);
-        if (!mutation) return { task, events: [] };
+        if (!mutation) return { task, events: [], deliveries: 0 };
         return this.apply(task, mutation);
       })
       .immediate();
-    if (applied && applied.events.length > 0) this.committed(taskId);
+    if (applied && applied.events.length > 0) this.committed(taskId, applied.deliveries);
     return applied;
   }
 
@@ -153,10 +153,10 @@ export class SqliteStore implements Store {
       artifacts.length,
       task.lastSeq + events.length,
     );
-    this.subs.enqueueDeliveries(task.taskId, events);
+    const deliveries = this.subs.enqueueDeliveries(task.taskId, events);
     const updated = this.tasks.get(task.taskId);
     if (!updated) throw new Error(`task ${task.taskId} vanished inside its own transaction`);
-    return { task: updated, events };
+    return { task: updated, events, deliveries };
   }
 
   async getTask(taskId: string): Promise<TaskRecord | undefined> {
@@ -176,15 +176,15 @@ export class SqliteStore implements Store {
   }
 
   async insertSubscription(subscription: SubscriptionRecord, replay = false): Promise<void> {
-    this.db
+    const queued = this.db
       .transaction(() => {
         this.subs.addSubscription(subscription);
-        if (replay) {
-          this.subs.enqueueFor([subscription], this.history.events(subscription.taskId, 0));
-        }
+        return replay
+          ? this.subs.enqueueFor([subscription], this.history.events(subscription.taskId, 0))
+          : 0;
       })
       .immediate();
-    if (replay) this.committed(subscription.taskId);
+    if (queued > 0) this.committed(subscription.taskId, queued);
   }
 
   async getSubscription(subscriptionId: string): Promise<SubscriptionRecord | undefined> {

@@ -22,9 +22,14 @@ import type { DeliveryFilter, HostRoom } from './deliveryRows';
 import type { RunEnd } from './runRows';
 import type { JsonValue } from '../types';
 
+/** What a commit wrote: its task, and how many outbox rows (deliveries) it queued. */
+export type CommitListener = (taskId: string, written: { deliveries: number }) => void;
+
 export interface AppliedChange {
   task: TaskRecord;
   events: EventRecord[];
+  /** Outbox rows queued for the events' subscribers. */
+  deliveries: number;
 }
 
 /** Decides a change from the task as it is inside the transaction; throw to refuse, null for none. */
@@ -113,7 +118,7 @@ export interface Store {
   releaseLease(taskId: string, owner: string): Promise<void>;
 
   /** Called after every commit that appended events or outbox rows (wakes senders, streams). */
-  onCommit(listener: (taskId: string) => void): void;
+  onCommit(listener: CommitListener): void;
 
   close(): Promise<void>;
 }

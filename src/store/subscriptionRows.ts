@@ -136,13 +136,14 @@ export class SubscriptionTables {
   }
 
   /** Writes one outbox row per (event, active subscription that wants it). */
-  enqueueDeliveries(taskId: string, events: EventRecord[]): void {
-    if (events.length === 0) return;
-    this.enqueueFor(this.selectActive.all(taskId).map(fromSubscriptionRow), events);
+  enqueueDeliveries(taskId: string, events: EventRecord[]): number {
+    if (events.length === 0) return 0;
+    return this.enqueueFor(this.selectActive.all(taskId).map(fromSubscriptionRow), events);
   }
 
   /** Outbox rows for these subscriptions only (a replay of past events for a new one). */
-  enqueueFor(subscriptions: SubscriptionRecord[], events: EventRecord[]): void {
+  enqueueFor(subscriptions: SubscriptionRecord[], events: EventRecord[]): number {
+    let queued = 0;
     for (const event of events) {
       for (const subscription of subscriptions) {
         if (!subscriptionWants(subscription.events, event.type)) continue;
@@ -155,8 +156,10 @@ export class SubscriptionTables {
           event.createdAt,
           event.createdAt,
         );
+        queued += 1;
       }
     }
+    return queued;
   }
 
   addNotification(n: NotificationRecord): void {
