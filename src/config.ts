@@ -20,6 +20,15 @@ export interface Config {
   shutdownGraceMs: number;
   logLevel: string;
   agentConcurrency: Record<string, number>;
+  auth: string;
+  apiKeysFile: string;
+  jwtJwksUrl: string;
+  jwtSecret: string;
+  jwtPublicKeyFile: string;
+  jwtIssuer: string;
+  jwtAudience: string;
+  jwtIdentityClaim: string;
+  rateLimitPerMinute: number;
   webhookAllowlist: string;
   webhookScheduleMs: number[];
   webhookTimeoutMs: number;
@@ -70,6 +79,27 @@ export const SETTINGS: readonly Setting[] = [
   setting('shutdownGraceMs', 'int', 'how long shutdown waits for aborted handlers'),
   setting('logLevel', 'string', 'pino level: trace, debug, info, warn, error, silent'),
   setting(
+    'auth',
+    'string',
+    '"required" (Bearer tokens) or "off" (open: anyone may call, as any agent)',
+  ),
+  setting(
+    'apiKeysFile',
+    'string',
+    'JSON file of API keys (sha256, identity, scopes): see `arcd token create`',
+  ),
+  setting('jwtJwksUrl', 'string', 'verify JWT bearer tokens against this JWKS URL'),
+  setting('jwtSecret', 'string', 'verify JWT bearer tokens with this HS256 secret'),
+  setting('jwtPublicKeyFile', 'string', 'verify JWT bearer tokens with this PEM public key'),
+  setting('jwtIssuer', 'string', 'required JWT issuer (iss), if set'),
+  setting('jwtAudience', 'string', 'required JWT audience (aud), if set'),
+  setting('jwtIdentityClaim', 'string', 'JWT claim holding the caller identity'),
+  setting(
+    'rateLimitPerMinute',
+    'int',
+    'calls per identity (per IP when open) per minute; 0 for no limit',
+  ),
+  setting(
     'agentConcurrency',
     'intMap',
     'per-agent turn limits over what agents declare, e.g. "slow=2,echo=8"',
@@ -115,6 +145,15 @@ export const DEFAULTS: Config = {
   shutdownGraceMs: 5_000,
   logLevel: 'info',
   agentConcurrency: {},
+  auth: 'required',
+  apiKeysFile: path.join('.', 'data', 'api-keys.json'),
+  jwtJwksUrl: '',
+  jwtSecret: '',
+  jwtPublicKeyFile: '',
+  jwtIssuer: '',
+  jwtAudience: '',
+  jwtIdentityClaim: 'sub',
+  rateLimitPerMinute: 6_000,
   webhookAllowlist: '',
   webhookScheduleMs: [...DEFAULT_SCHEDULE_MS],
   webhookTimeoutMs: 10_000,
@@ -155,7 +194,7 @@ function parseValue(
     return values;
   }
   const value = Number(raw);
-  const min = setting.key === 'port' ? 0 : 1;
+  const min = setting.key === 'port' || setting.key === 'rateLimitPerMinute' ? 0 : 1;
   if (!Number.isInteger(value) || value < min) {
     throw new Error(`${name}: expected a whole number ≥ ${min}, got "${raw}"`);
   }

@@ -7,6 +7,7 @@
 import { Command, Option } from 'commander';
 import { type Config, DEFAULTS, SETTINGS, loadConfig } from './config';
 import { createServer } from './server';
+import { addApiKey } from './auth/apiKeys';
 
 async function serve(flags: Partial<Record<keyof Config, string>>): Promise<void> {
   const config = loadConfig(process.env, flags);
@@ -47,4 +48,29 @@ addSettings(program.command('serve', { isDefault: true }).description('start the
       process.exit(1);
     }),
 );
+const token = program.command('token').description('manage API keys');
+token
+  .command('create')
+  .description('create an API key: prints the token once and stores only its SHA-256')
+  .requiredOption('--identity <agentId>', 'the agent id the token authenticates as')
+  .option(
+    '--scopes <scopes>',
+    'space-separated scopes',
+    'arc.task.controller arc.agent.caller arc.chat.controller',
+  )
+  .option('--api-keys-file <file>', `where keys are kept [env ARCD_API_KEYS_FILE]`)
+  .action((options: { identity: string; scopes: string; apiKeysFile?: string }) => {
+    const config = loadConfig(
+      process.env,
+      options.apiKeysFile ? { apiKeysFile: options.apiKeysFile } : {},
+    );
+    const scopes = options.scopes.split(/\s+/).filter(Boolean);
+    const created = addApiKey(config.apiKeysFile, options.identity, scopes);
+    process.stderr.write(
+      `API key for ${options.identity} (${scopes.join(' ')}) stored in ${config.apiKeysFile}.\n` +
+        'This is the only time the token is shown:\n',
+    );
+    process.stdout.write(`${created}\n`);
+  });
+
 program.parse();

@@ -20,6 +20,7 @@ import { createLogger } from './log';
 import { METHODS, METHOD_ALIASES } from './methods';
 import { projectRoot } from './paths';
 import { Dispatcher } from './rpc/dispatcher';
+import { createAuthenticatorFromConfig } from './auth/fromConfig';
 import { SchemaRegistry } from './rpc/schemas';
 import { SqliteStore } from './store/sqliteStore';
 import { TaskService } from './tasks/taskService';
@@ -101,6 +102,7 @@ export function createServer(
     services: { tasks, subscriptions },
     logger,
   });
+  const authenticator = createAuthenticatorFromConfig(config);
   const startedAt = Date.now();
   const app = createApp({
     logger,
@@ -108,6 +110,8 @@ export function createServer(
       deps: { dispatcher, schemas, agents, serverName: config.serverName },
       maxBodyBytes: config.maxBodyBytes,
       maxBatch: config.maxBatch,
+      authenticator,
+      rateLimitPerMinute: config.rateLimitPerMinute,
     },
     discovery: {
       agents,
@@ -139,10 +143,12 @@ export function createServer(
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const url = `http://${host}:${port}`;
     logger.info({ url, db: config.db, agents: agents.ids() }, 'arcd listening');
-    logger.warn(
-      { host: config.host },
-      'authentication is not enforced: anyone who can reach this address can call every agent',
-    );
+    if (!authenticator.required) {
+      logger.warn(
+        { host: config.host },
+        'AUTH IS OFF: anyone who can reach this address can call every agent as any requestAgent',
+      );
+    }
     return { port, host: config.host, url };
   }
 

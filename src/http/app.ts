@@ -3,6 +3,7 @@
  * business logic lives here; only http/ knows express.
  */
 import express, { type ErrorRequestHandler, type Express } from 'express';
+import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { type ArcRouteOptions, arcRouter } from './arcRoute';
 import { type DiscoveryOptions, discoveryRouter } from './discovery';
@@ -16,6 +17,7 @@ export interface AppOptions {
 export function createApp(options: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
+  app.use(helmet());
   app.set('etag', false);
   app.use(discoveryRouter(options.discovery));
   app.use(arcRouter(options.arc));

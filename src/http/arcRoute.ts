@@ -3,7 +3,9 @@
  * hands the bytes to rpc/. Body-reading failures become ARC errors with HTTP 200, too.
  */
 import express, { type ErrorRequestHandler, type RequestHandler, type Router } from 'express';
-import { MessageTooLargeError, ParseError } from '../rpc/errors';
+import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
+import type { AuthOutcome, Authenticator } from '../auth/authenticator';
+import { MessageTooLargeError, ParseError, RateLimitError } from '../rpc/errors';
 import type { RpcDeps } from '../rpc/arcEnvelope';
 import { type HttpAnswer, answerEarlyError, handleBody } from '../rpc/handleBody';
 
@@ -11,6 +13,13 @@ export interface ArcRouteOptions {
   deps: RpcDeps;
   maxBodyBytes: number;
   maxBatch: number;
+  authenticator: Authenticator;
+  /** Calls per identity (per IP when open) per minute; 0 turns the limit off. */
+  rateLimitPerMinute: number;
+}
+
+interface Locals {
+  auth?: AuthOutcome;
 }
 
 function send(res: express.Response, answer: HttpAnswer): void {
@@ -23,9 +32,39 @@ export function arcRouter(options: ArcRouteOptions): Router {
   const router = express.Router();
   const readBody = express.raw({ type: () => true, limit: options.maxBodyBytes });
 
+  const rawBody = (req: express.Request) =>
+    Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+
+  const authenticate: RequestHandler = async (req, res, next) => {
+    (res.locals as Locals).auth = await options.authenticator.authenticate(
+      req.headers.authorization,
+    );
+    next();
+  };
+
+  const windowMs = 60_000;
+  const limiter = rateLimit({
+    windowMs,
+    limit: options.rateLimitPerMinute,
+    skip: () => options.rateLimitPerMinute === 0,
+    standardHeaders: 'draft-7',
+    legacyHeaders: false,
+    keyGenerator: (req, res) => {
+      const auth = (res.locals as Locals).auth;
+      return auth?.mode === 'authenticated'
+        ? `id:${auth.principal.identity}`
+        : `ip:${ipKeyGenerator(req.ip ?? 'unknown')}`;
+    },
+    handler: (req, res) => {
+      const retryAfter = Math.ceil(windowMs / 1000);
+      const error = new RateLimitError(options.rateLimitPerMinute, windowMs, retryAfter);
+      send(res, answerEarlyError(error, rawBody(req).toString('utf8'), options.deps));
+    },
+  });
+
   const handle: RequestHandler = async (req, res) => {
-    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    send(res, await handleBody(raw, options.deps, { maxBatch: options.maxBatch }));
+    const auth = (res.locals as Locals).auth ?? { mode: 'open' };
+    send(res, await handleBody(rawBody(req), options.deps, { maxBatch: options.maxBatch }, auth));
   };
 
   const bodyErrors: ErrorRequestHandler = (error: { type?: string }, req, res, next) => {
@@ -43,7 +82,7 @@ export function arcRouter(options: ArcRouteOptions): Router {
   };
 
   for (const path of ['/arc', '/']) {
-    router.post(path, readBody, handle, bodyErrors);
+    router.post(path, readBody, authenticate, limiter, handle, bodyErrors);
     router.all(path, (req, res) => {
       res
         .set('Allow', 'POST')

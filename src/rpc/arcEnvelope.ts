@@ -4,6 +4,7 @@
  * with the id echoed as sent, both `result` and `error` keys, and `details` always an object.
  */
 import type { AgentRegistry } from '../agents/registry';
+import type { AuthOutcome } from '../auth/authenticator';
 import type { Dispatcher } from './dispatcher';
 import type { SchemaRegistry } from './schemas';
 import { type ArcError, InvalidRequestError, InvalidVersionError } from './errors';
@@ -76,7 +77,11 @@ export function arcErrorResponse(error: ArcError, body: unknown, deps: RpcDeps):
   return envelope(echoOf(body), deps, null, error);
 }
 
-export async function handleArcRequest(body: unknown, deps: RpcDeps): Promise<ArcResponse> {
+export async function handleArcRequest(
+  body: unknown,
+  deps: RpcDeps,
+  auth: AuthOutcome,
+): Promise<ArcResponse> {
   const echo = echoOf(body);
   if (!body || typeof body !== 'object' || Array.isArray(body)) {
     return envelope(echo, deps, null, new InvalidRequestError('The request must be a JSON object'));
@@ -102,6 +107,7 @@ export async function handleArcRequest(body: unknown, deps: RpcDeps): Promise<Ar
     requestAgent: request.requestAgent as string,
     targetAgent: request.targetAgent as string,
     ...(echo.traceId !== undefined ? { traceId: echo.traceId } : {}),
+    auth,
   });
   return envelope(echo, deps, outcome.result, outcome.error ?? null);
 }

@@ -9,9 +9,13 @@ import type { MethodDefinition, Services } from '../methods/method';
 import type { AgentRegistry } from '../agents/registry';
 import type { SchemaRegistry } from './schemas';
 import { newId } from '../ids';
+import type { AuthOutcome } from '../auth/authenticator';
+import { type Principal, requiredScopes } from '../auth/principal';
 import {
   type ArcError,
   AgentNotFoundError,
+  AuthorizationError,
+  InsufficientScopeError,
   InternalError,
   InvalidParamsError,
   MethodNotFoundError,
@@ -21,6 +25,8 @@ import {
 export interface Call extends CallContext {
   method: string;
   params: unknown;
+  /** What the HTTP layer found out about the caller's token. */
+  auth: AuthOutcome;
 }
 
 export type Outcome =
@@ -33,6 +39,20 @@ export interface DispatcherOptions {
   schemas: SchemaRegistry;
   services: Services;
   logger: Logger;
+}
+
+/** The token's scopes must cover the method, and its identity must be the requestAgent. */
+function authorize(principal: Principal, method: string, call: Call): void {
+  const required = requiredScopes(method);
+  if (!required.every((scope) => principal.scopes.includes(scope))) {
+    throw new InsufficientScopeError(required, principal.scopes);
+  }
+  if (call.requestAgent !== principal.identity && !principal.admin) {
+    throw new AuthorizationError('requestAgent does not match the authenticated identity', {
+      requestAgent: call.requestAgent,
+      identity: principal.identity,
+    });
+  }
 }
 
 export class Dispatcher {
@@ -66,8 +86,10 @@ export class Dispatcher {
 
   private async run(call: Call): Promise<unknown> {
     const { agents, schemas, services } = this.options;
+    if (call.auth.mode === 'failed') throw call.auth.error;
     const method = this.lookup(call.method);
     if (!method) throw new MethodNotFoundError(call.method, this.supportedMethods());
+    if (call.auth.mode === 'authenticated') authorize(call.auth.principal, method.name, call);
     if (!agents.has(call.targetAgent)) throw new AgentNotFoundError(call.targetAgent, agents.ids());
     const problems = schemas.check(method.schema, call.params);
     if (problems.length > 0) throw new InvalidParamsError(problems);

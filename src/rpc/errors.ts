@@ -128,3 +128,36 @@ export class MessageTooLargeError extends ArcError {
 export function isArcError(value: unknown): value is ArcError {
   return value instanceof ArcError;
 }
+
+export class AuthenticationError extends ArcError {
+  constructor(reason: string) {
+    super(-44001, `Authentication failed: ${reason}`, { reason });
+  }
+}
+
+export class AuthorizationError extends ArcError {
+  constructor(reason: string, details: ErrorDetails = {}) {
+    super(-44002, `Authorization failed: ${reason}`, details);
+  }
+}
+
+export class InsufficientScopeError extends ArcError {
+  constructor(required: string[], provided: string[]) {
+    super(-44003, `Insufficient scope: needs ${required.join(' ')}`, {
+      required_scopes: required,
+      provided_scopes: provided,
+    });
+  }
+}
+
+export class TokenExpiredError extends ArcError {
+  constructor() {
+    super(-44004, 'Token expired', { reason: 'the token has expired' });
+  }
+}
+
+export class RateLimitError extends ArcError {
+  constructor(limit: number, windowMs: number, retryAfterSeconds: number) {
+    super(-44007, 'Rate limit exceeded', { limit, windowMs, retryAfterSeconds });
+  }
+}

@@ -6,6 +6,7 @@
 import { type ArcError, ParseError } from './errors';
 import { type RpcDeps, arcErrorResponse, handleArcRequest } from './arcEnvelope';
 import { handleJsonRpc, isJsonRpcBody, jsonRpcError } from './jsonRpc';
+import type { AuthOutcome } from '../auth/authenticator';
 
 export const ARC_CONTENT_TYPE = 'application/arc+json';
 export const JSON_RPC_CONTENT_TYPE = 'application/json';
@@ -24,18 +25,37 @@ function looksLikeJsonRpc(text: string): boolean {
   return /"jsonrpc"\s*:/.test(text.slice(0, 4096));
 }
 
-/** An error found before any envelope could be read (unparsable, too large). */
-export function answerEarlyError(error: ArcError, rawText: string, deps: RpcDeps): HttpAnswer {
-  if (looksLikeJsonRpc(rawText)) {
-    return { status: 200, contentType: JSON_RPC_CONTENT_TYPE, body: jsonRpcError(null, error) };
+function parseQuietly(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
-  return { status: 200, contentType: ARC_CONTENT_TYPE, body: arcErrorResponse(error, {}, deps) };
+}
+
+/**
+ * An error found before the call could be dispatched (unparsable, too large, rate limited):
+ * answered in the caller's envelope, echoing what can be read of it.
+ */
+export function answerEarlyError(error: ArcError, rawText: string, deps: RpcDeps): HttpAnswer {
+  const body = parseQuietly(rawText);
+  if (looksLikeJsonRpc(rawText)) {
+    const id = (body as { id?: unknown } | undefined)?.id;
+    const echo = typeof id === 'string' || typeof id === 'number' ? id : null;
+    return { status: 200, contentType: JSON_RPC_CONTENT_TYPE, body: jsonRpcError(echo, error) };
+  }
+  return {
+    status: 200,
+    contentType: ARC_CONTENT_TYPE,
+    body: arcErrorResponse(error, body ?? {}, deps),
+  };
 }
 
 export async function handleBody(
   raw: Buffer,
   deps: RpcDeps,
   limits: BodyLimits,
+  auth: AuthOutcome,
 ): Promise<HttpAnswer> {
   const text = raw.toString('utf8');
   let body: unknown;
@@ -45,10 +65,14 @@ export async function handleBody(
     return answerEarlyError(new ParseError((error as Error).message), text, deps);
   }
   if (isJsonRpcBody(body)) {
-    const response = await handleJsonRpc(body, deps, limits.maxBatch);
+    const response = await handleJsonRpc(body, deps, limits.maxBatch, auth);
     return response === undefined
       ? { status: 204, contentType: JSON_RPC_CONTENT_TYPE }
       : { status: 200, contentType: JSON_RPC_CONTENT_TYPE, body: response };
   }
-  return { status: 200, contentType: ARC_CONTENT_TYPE, body: await handleArcRequest(body, deps) };
+  return {
+    status: 200,
+    contentType: ARC_CONTENT_TYPE,
+    body: await handleArcRequest(body, deps, auth),
+  };
 }

@@ -7,6 +7,7 @@
 import type { ArcError } from './errors';
 import { InvalidParamsError, InvalidRequestError } from './errors';
 import type { RpcDeps } from './arcEnvelope';
+import type { AuthOutcome } from '../auth/authenticator';
 
 type Id = string | number | null;
 
@@ -35,7 +36,11 @@ function isNotification(value: unknown): boolean {
 }
 
 /** One request object → its response, or undefined for a valid notification. */
-async function handleOne(value: unknown, deps: RpcDeps): Promise<JsonRpcResponse | undefined> {
+async function handleOne(
+  value: unknown,
+  deps: RpcDeps,
+  auth: AuthOutcome,
+): Promise<JsonRpcResponse | undefined> {
   const id = idOf(value);
   if (!value || typeof value !== 'object' || Array.isArray(value)) {
     return jsonRpcError(null, new InvalidRequestError('A request must be a JSON object'));
@@ -63,6 +68,7 @@ async function handleOne(value: unknown, deps: RpcDeps): Promise<JsonRpcResponse
     requestAgent: request.requestAgent as string,
     targetAgent: request.targetAgent as string,
     ...(typeof request.traceId === 'string' ? { traceId: request.traceId } : {}),
+    auth,
   });
   if (isNotification(value)) return undefined;
   return outcome.error
@@ -75,8 +81,9 @@ export async function handleJsonRpc(
   body: unknown,
   deps: RpcDeps,
   maxBatch: number,
+  auth: AuthOutcome,
 ): Promise<JsonRpcResponse | JsonRpcResponse[] | undefined> {
-  if (!Array.isArray(body)) return handleOne(body, deps);
+  if (!Array.isArray(body)) return handleOne(body, deps, auth);
   if (body.length === 0) {
     return jsonRpcError(null, new InvalidRequestError('An empty batch is not a request'));
   }
@@ -91,7 +98,7 @@ export async function handleJsonRpc(
   }
   const responses: JsonRpcResponse[] = [];
   for (const item of body) {
-    const response = await handleOne(item, deps);
+    const response = await handleOne(item, deps, auth);
     if (response) responses.push(response);
   }
   return responses.length > 0 ? responses : undefined;

@@ -35,7 +35,7 @@ export interface StartOptions {
 
 export async function startArcd(options: StartOptions = {}): Promise<Running> {
   const db = options.db ?? tempDbFile();
-  const config = loadConfig({}, { port: 0, db, pollMs: 50, ...options.config });
+  const config = loadConfig({}, { port: 0, db, pollMs: 50, auth: 'off', ...options.config });
   const server = createServer(config, {
     agents: options.agents ?? [],
     loadAgentsDir: options.bundled !== false,

@@ -24,7 +24,7 @@ afterEach(() => {
 
 export function startChild(args: string[], env: Record<string, string>): Promise<Child> {
   const child = spawn(process.execPath, [compiledMain, ...args], {
-    env: { ...process.env, ARCD_LOG_LEVEL: 'info', ...env },
+    env: { ...process.env, ARCD_LOG_LEVEL: 'info', ARCD_AUTH: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);

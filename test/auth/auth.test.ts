@@ -1,0 +1,336 @@
+/**
+ * Authentication and authorization on the real app: API keys (created by `arcd token
+ * create`), JWTs by shared secret and by JWKS URL, the ARC scope table, identity =
+ * requestAgent, isolation between identities, rate limiting, and helmet's headers. Every
+ * refusal is an ARC envelope with HTTP 200.
+ */
+import { execFileSync } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SignJWT, exportJWK, generateKeyPair } from 'jose';
+import { compiledMain } from '../helpers/childArcd';
+import { type Running, post, startArcd, textMessage, waitForStatus } from '../helpers/arcServer';
+import { tempDbFile } from '../helpers/tempDb';
+
+const TASK_SCOPES = 'arc.task.controller arc.agent.caller';
+const SECRET = 'a shared secret that is long enough for HS256';
+
+function createKey(file: string, identity: string, scopes: string): string {
+  return execFileSync(
+    process.execPath,
+    [
+      compiledMain,
+      'token',
+      'create',
+      '--identity',
+      identity,
+      '--scopes',
+      scopes,
+      '--api-keys-file',
+      file,
+    ],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  )
+    .toString()
+    .trim();
+}
+
+function call(
+  arcd: Running,
+  token: string | undefined,
+  method: string,
+  params: object,
+  requestAgent: string,
+  id: string | number = 'c1',
+) {
+  return post(
+    arcd.url,
+    { arc: '1.0', id, method, requestAgent, targetAgent: 'echo', params },
+    { headers: token ? { authorization: `Bearer ${token}` } : {} },
+  );
+}
+
+function jwt(claims: Record<string, unknown>, expiresIn = '5m') {
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuedAt()
+    .setExpirationTime(expiresIn)
+    .sign(new TextEncoder().encode(SECRET));
+}
+
+describe('API keys', () => {
+  const keys = tempDbFile('keys').replace(/\.db$/, '.json');
+  let alice: string;
+  let bob: string;
+  let admin: string;
+  let narrow: string;
+  let arcd: Running;
+
+  beforeAll(() => {
+    alice = createKey(keys, 'alice', TASK_SCOPES);
+    bob = createKey(keys, 'bob', TASK_SCOPES);
+    admin = createKey(keys, 'ops', `${TASK_SCOPES} arc.admin`);
+    narrow = createKey(keys, 'reader', 'arc.agent.caller');
+  });
+
+  beforeEach(async () => {
+    arcd = await startArcd({ config: { auth: 'required', apiKeysFile: keys } });
+  });
+
+  test('the keys file holds hashes, never tokens', async () => {
+    const stored = (await import('node:fs')).readFileSync(keys, 'utf8');
+    expect(stored).not.toContain(alice);
+    expect(stored).toMatch(/"sha256": "[0-9a-f]{64}"/);
+    expect(alice).toMatch(/^arcd_/);
+  });
+
+  test.each([
+    ['no Authorization header', undefined, -44001],
+    ['an unknown token', 'arcd_not-a-real-token', -44001],
+    ['a malformed JWT', 'aaa.bbb.ccc', -44001],
+  ])('%s is refused with %p', async (_name, token, code) => {
+    const reply = await call(
+      arcd,
+      token,
+      'task.create',
+      { initialMessage: textMessage('x') },
+      'alice',
+      77,
+    );
+    expect(reply.status).toBe(200);
+    expect(reply.body).toMatchObject({
+      id: 77,
+      result: null,
+      error: { code, details: { reason: expect.any(String) } },
+    });
+  });
+
+  test('a valid key works as its identity', async () => {
+    const reply = await call(
+      arcd,
+      alice,
+      'task.create',
+      { initialMessage: textMessage('hi') },
+      'alice',
+    );
+    expect(reply.body.error).toBeNull();
+    expect(reply.body.result.task.requestAgent).toBe('alice');
+  });
+
+  test('a requestAgent other than the identity is -44002; an admin may act for others', async () => {
+    const reply = await call(
+      arcd,
+      alice,
+      'task.create',
+      { initialMessage: textMessage('hi') },
+      'bob',
+    );
+    expect(reply.body.error).toMatchObject({
+      code: -44002,
+      details: { requestAgent: 'bob', identity: 'alice' },
+    });
+    const asAdmin = await call(
+      arcd,
+      admin,
+      'task.create',
+      { initialMessage: textMessage('hi') },
+      'bob',
+    );
+    expect(asAdmin.body.result.task.requestAgent).toBe('bob');
+  });
+
+  test('missing scopes are -44003 with required_scopes and provided_scopes', async () => {
+    const reply = await call(arcd, narrow, 'task.info', { taskId: 'x' }, 'reader');
+    expect(reply.body.error).toEqual({
+      code: -44003,
+      message: expect.any(String),
+      details: {
+        required_scopes: ['arc.task.controller', 'arc.agent.caller'],
+        provided_scopes: ['arc.agent.caller'],
+      },
+    });
+    const notify = await call(
+      arcd,
+      alice,
+      'task.notification',
+      { taskId: 'x', event: 'E', timestamp: new Date().toISOString(), data: {} },
+      'alice',
+    );
+    expect(notify.body.error).toMatchObject({
+      code: -44003,
+      details: { required_scopes: ['arc.task.notify', 'arc.agent.receiver'] },
+    });
+  });
+
+  test("one identity cannot see or touch another's task", async () => {
+    const created = await call(
+      arcd,
+      alice,
+      'task.create',
+      { initialMessage: textMessage('mine') },
+      'alice',
+    );
+    const taskId = created.body.result.task.taskId;
+    for (const [method, params] of [
+      ['task.info', { taskId }],
+      ['task.send', { taskId, message: textMessage('hi') }],
+      ['task.cancel', { taskId }],
+      ['task.subscribe', { taskId, callbackUrl: 'https://hooks.invalid/x' }],
+      ['task.runs', { taskId }],
+    ] as const) {
+      const reply = await call(arcd, bob, method, params, 'bob');
+      expect(reply.body.error).toMatchObject({ code: -42001, details: { taskId } });
+    }
+    const mine = await call(arcd, alice, 'task.info', { taskId }, 'alice');
+    expect(mine.body.result.task.taskId).toBe(taskId);
+  });
+
+  test('JSON-RPC requests are authenticated the same way', async () => {
+    const reply = await post(arcd.url, {
+      jsonrpc: '2.0',
+      id: 5,
+      method: 'task.info',
+      params: { taskId: 'x' },
+      targetAgent: 'echo',
+      requestAgent: 'alice',
+    });
+    expect(reply.body).toMatchObject({ jsonrpc: '2.0', id: 5, error: { code: -44001 } });
+  });
+});
+
+describe('JWT', () => {
+  test('HS256 tokens: scopes from scope, scp or permissions; expiry is -44004', async () => {
+    const arcd = await startArcd({
+      config: { auth: 'required', apiKeysFile: tempDbFile('none'), jwtSecret: SECRET },
+    });
+    for (const claims of [
+      { sub: 'carol', scope: TASK_SCOPES },
+      { sub: 'carol', scp: TASK_SCOPES.split(' ') },
+      { sub: 'carol', permissions: TASK_SCOPES.split(' ') },
+    ]) {
+      const reply = await call(
+        arcd,
+        await jwt(claims),
+        'task.create',
+        { initialMessage: textMessage('hi') },
+        'carol',
+      );
+      expect(reply.body.error).toBeNull();
+    }
+    const expired = await jwt({ sub: 'carol', scope: TASK_SCOPES }, '-1m');
+    expect(
+      (await call(arcd, expired, 'task.info', { taskId: 'x' }, 'carol')).body.error,
+    ).toMatchObject({ code: -44004 });
+    const forged = await new SignJWT({ sub: 'carol', scope: TASK_SCOPES })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode('some other secret, also long enough'));
+    expect(
+      (await call(arcd, forged, 'task.info', { taskId: 'x' }, 'carol')).body.error,
+    ).toMatchObject({ code: -44001 });
+  });
+
+  test('a configured identity claim is read instead of sub', async () => {
+    const arcd = await startArcd({
+      config: {
+        auth: 'required',
+        apiKeysFile: tempDbFile('none'),
+        jwtSecret: SECRET,
+        jwtIdentityClaim: 'agent_id',
+      },
+    });
+    const token = await jwt({ sub: 'user-1', agent_id: 'dave', scope: TASK_SCOPES });
+    const reply = await call(
+      arcd,
+      token,
+      'task.create',
+      { initialMessage: textMessage('hi') },
+      'dave',
+    );
+    expect(reply.body.result.task.requestAgent).toBe('dave');
+  });
+
+  test('RS256 tokens verify against a JWKS URL', async () => {
+    const { publicKey, privateKey } = await generateKeyPair('RS256');
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+    const jwks = http.createServer((_req, res) =>
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ keys: [jwk] })),
+    );
+    await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json`;
+      const arcd = await startArcd({
+        config: {
+          auth: 'required',
+          apiKeysFile: tempDbFile('none'),
+          jwtJwksUrl: url,
+          jwtIssuer: 'https://issuer.example',
+        },
+      });
+      const sign = (iss: string) =>
+        new SignJWT({ sub: 'erin', scope: TASK_SCOPES })
+          .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+          .setIssuer(iss)
+          .setExpirationTime('5m')
+          .sign(privateKey);
+      const ok = await call(
+        arcd,
+        await sign('https://issuer.example'),
+        'task.create',
+        { initialMessage: textMessage('hi') },
+        'erin',
+      );
+      expect(ok.body.error).toBeNull();
+      await waitForStatus(arcd.url, 'echo', ok.body.result.task.taskId, ['COMPLETED'], {
+        requestAgent: 'erin',
+      }).catch(() => undefined);
+      const wrongIssuer = await call(
+        arcd,
+        await sign('https://evil.example'),
+        'task.info',
+        { taskId: 'x' },
+        'erin',
+      );
+      expect(wrongIssuer.body.error).toMatchObject({ code: -44001 });
+    } finally {
+      jwks.closeAllConnections();
+      jwks.close();
+    }
+  });
+});
+
+describe('limits and headers', () => {
+  test('calls beyond the per-identity rate answer -44007, other identities are unaffected', async () => {
+    const keys = tempDbFile('rate').replace(/\.db$/, '.json');
+    const a = createKey(keys, 'alice', TASK_SCOPES);
+    const b = createKey(keys, 'bob', TASK_SCOPES);
+    const arcd = await startArcd({
+      config: { auth: 'required', apiKeysFile: keys, rateLimitPerMinute: 3 },
+    });
+    for (let i = 0; i < 3; i += 1) {
+      expect((await call(arcd, a, 'task.info', { taskId: 'x' }, 'alice')).body.error.code).toBe(
+        -42001,
+      );
+    }
+    const limited = await call(arcd, a, 'task.info', { taskId: 'x' }, 'alice', 'limited');
+    expect(limited.status).toBe(200);
+    expect(limited.body).toMatchObject({
+      id: 'limited',
+      error: { code: -44007, details: { limit: 3, retryAfterSeconds: 60 } },
+    });
+    expect((await call(arcd, b, 'task.info', { taskId: 'x' }, 'bob')).body.error.code).toBe(-42001);
+  });
+
+  test("helmet's headers are set", async () => {
+    const arcd = await startArcd();
+    const response = await fetch(`${arcd.url}/health`);
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(response.headers.get('x-powered-by')).toBeNull();
+  });
+
+  test('an unknown auth mode stops the start', async () => {
+    await expect(startArcd({ config: { auth: 'maybe' } })).rejects.toThrow(/ARCD_AUTH/);
+  });
+});
