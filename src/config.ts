@@ -29,6 +29,7 @@ export interface Config {
   jwtAudience: string;
   jwtIdentityClaim: string;
   rateLimitPerMinute: number;
+  sseHeartbeatMs: number;
   webhookAllowlist: string;
   webhookScheduleMs: number[];
   webhookTimeoutMs: number;
@@ -99,6 +100,7 @@ export const SETTINGS: readonly Setting[] = [
     'int',
     'calls per identity (per IP when open) per minute; 0 for no limit',
   ),
+  setting('sseHeartbeatMs', 'int', 'heartbeat comment interval on idle event streams'),
   setting(
     'agentConcurrency',
     'intMap',
@@ -154,6 +156,7 @@ export const DEFAULTS: Config = {
   jwtAudience: '',
   jwtIdentityClaim: 'sub',
   rateLimitPerMinute: 6_000,
+  sseHeartbeatMs: 15_000,
   webhookAllowlist: '',
   webhookScheduleMs: [...DEFAULT_SCHEDULE_MS],
   webhookTimeoutMs: 10_000,

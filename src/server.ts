@@ -24,6 +24,7 @@ import { createAuthenticatorFromConfig } from './auth/fromConfig';
 import { SchemaRegistry } from './rpc/schemas';
 import { SqliteStore } from './store/sqliteStore';
 import { TaskService } from './tasks/taskService';
+import { EventFeed } from './tasks/eventFeed';
 import { DeliveryWorker } from './webhooks/deliveryWorker';
 import { parseAllowlist } from './webhooks/ssrf';
 import { SubscriptionService } from './webhooks/subscriptionService';
@@ -45,6 +46,7 @@ export interface ArcdServer {
   runner: Runner;
   deliveries: DeliveryWorker;
   tasks: TaskService;
+  feed: EventFeed;
   logger: Logger;
   listen(): Promise<{ port: number; host: string; url: string }>;
   close(): Promise<void>;
@@ -104,8 +106,10 @@ export function createServer(
   });
   const authenticator = createAuthenticatorFromConfig(config);
   const startedAt = Date.now();
+  const feed = new EventFeed(store);
   const app = createApp({
     logger,
+    taskEvents: { store, feed, authenticator, heartbeatMs: config.sseHeartbeatMs },
     arc: {
       deps: { dispatcher, schemas, agents, serverName: config.serverName },
       maxBodyBytes: config.maxBodyBytes,
@@ -174,6 +178,7 @@ export function createServer(
     runner,
     deliveries,
     tasks,
+    feed,
     logger,
     listen,
     close: () => (closing ??= shutdown()),

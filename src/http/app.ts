@@ -7,9 +7,11 @@ import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { type ArcRouteOptions, arcRouter } from './arcRoute';
 import { type DiscoveryOptions, discoveryRouter } from './discovery';
+import { type TaskEventsOptions, taskEventsRouter } from './taskEvents';
 
 export interface AppOptions {
   arc: ArcRouteOptions;
+  taskEvents: TaskEventsOptions;
   discovery: DiscoveryOptions;
   logger: Logger;
 }
@@ -20,6 +22,7 @@ export function createApp(options: AppOptions): Express {
   app.use(helmet());
   app.set('etag', false);
   app.use(discoveryRouter(options.discovery));
+  app.use(taskEventsRouter(options.taskEvents));
   app.use(arcRouter(options.arc));
   app.use((req, res) => {
     res.status(404).json({ error: `no route ${req.method} ${req.path}`, arc: '/arc' });

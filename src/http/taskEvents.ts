@@ -1,0 +1,112 @@
+/**
+ * GET /arc/tasks/<taskId>/events: a task's stored events, then new ones live, as Server-Sent
+ * Events with `id: <sequence>`. `Last-Event-ID` (or `?after=`) resumes exactly after that
+ * event; heartbeat comments keep idle connections open; the stream ends after the event that
+ * made the task terminal. Same auth and visibility as task.info; errors are plain HTTP here.
+ */
+import express, { type Response, type Router } from 'express';
+import type { Authenticator } from '../auth/authenticator';
+import type { EventRecord } from '../store/records';
+import type { Store } from '../store/store';
+import type { EventFeed } from '../tasks/eventFeed';
+import { isTerminal } from '../tasks/states';
+import type { TaskStatus } from '../types';
+
+export interface TaskEventsOptions {
+  store: Store;
+  feed: EventFeed;
+  authenticator: Authenticator;
+  heartbeatMs: number;
+}
+
+function fail(res: Response, status: number, code: number, message: string, details = {}) {
+  res.status(status).json({ error: { code, message, details } });
+}
+
+function frame(event: EventRecord): string {
+  const data = JSON.stringify({
+    taskId: event.taskId,
+    sequence: event.seq,
+    event: event.type,
+    timestamp: event.createdAt,
+    data: event.data,
+  });
+  return `id: ${event.seq}\nevent: ${event.type}\ndata: ${data}\n\n`;
+}
+
+function endsStream(event: EventRecord): boolean {
+  const status = event.data.status as TaskStatus | undefined;
+  return event.type === 'STATUS_CHANGE' && status !== undefined && isTerminal(status);
+}
+
+export function taskEventsRouter(options: TaskEventsOptions): Router {
+  const router = express.Router();
+  router.get('/arc/tasks/:taskId/events', async (req, res) => {
+    const auth = await options.authenticator.authenticate(req.headers.authorization);
+    if (auth.mode === 'failed') {
+      fail(res, 401, auth.error.code, auth.error.message, auth.error.details);
+      return;
+    }
+    const caller =
+      auth.mode === 'authenticated'
+        ? auth.principal.identity
+        : String(req.query.requestAgent ?? req.get('x-arc-request-agent') ?? '');
+    const admin = auth.mode === 'authenticated' && auth.principal.admin;
+    const taskId = req.params.taskId;
+    const task = await options.store.getTask(taskId);
+    if (!task || !(admin || caller === task.requestAgent || caller === task.assignedAgent)) {
+      fail(res, 404, -42001, `Task not found: ${taskId}`, { taskId });
+      return;
+    }
+    const from = req.get('last-event-id') ?? (req.query.after as string | undefined) ?? '0';
+    const after = Number(from);
+    if (!Number.isInteger(after) || after < 0) {
+      fail(res, 400, -32602, 'Last-Event-ID / after must be a sequence number', { after: from });
+      return;
+    }
+
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream',
+      'Cache-Control': 'no-cache',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    });
+    res.flushHeaders();
+    let sent = after;
+    let closed = false;
+    const pending: EventRecord[] = [];
+    let replaying = true;
+    const finish = () => {
+      if (closed) return;
+      closed = true;
+      unwatch();
+      clearInterval(heartbeat);
+      res.end();
+    };
+    const deliver = (events: EventRecord[]) => {
+      for (const event of events) {
+        if (closed || event.seq <= sent) continue;
+        res.write(frame(event));
+        sent = event.seq;
+        if (endsStream(event)) {
+          finish();
+          return;
+        }
+      }
+    };
+    // Watch first, then replay: nothing committed in between can fall through the gap.
+    const unwatch = options.feed.watch(taskId, after, (events) => {
+      if (replaying) pending.push(...events);
+      else deliver(events);
+    });
+    const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), options.heartbeatMs);
+    req.on('close', finish);
+    deliver(await options.store.listEvents(taskId, after));
+    replaying = false;
+    deliver(pending.sort((a, b) => a.seq - b.seq));
+    // Resuming after the very last event of a finished task: nothing more will come.
+    const now = await options.store.getTask(taskId);
+    if (now && isTerminal(now.status) && sent >= now.lastSeq) finish();
+  });
+  return router;
+}

@@ -1,0 +1,164 @@
+/**
+ * Live task events over SSE, read with a raw HTTP client: replay then live, `id:` per event,
+ * resume with Last-Event-ID without loss or repeats, heartbeats, the end after the terminal
+ * event, one database read per new batch however many watch, and visibility.
+ */
+import http from 'node:http';
+import {
+  type Running,
+  arcResult,
+  createTask,
+  startArcd,
+  waitFor,
+  waitForStatus,
+} from '../helpers/arcServer';
+
+interface Frame {
+  id?: number;
+  event?: string;
+  data?: { sequence: number; event: string; taskId: string };
+  comment?: string;
+}
+
+interface Stream {
+  status: number;
+  frames: Frame[];
+  ended: Promise<void>;
+  close(): void;
+}
+
+function openStream(url: string, headers: Record<string, string> = {}): Promise<Stream> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { headers }, (res) => {
+      const frames: Frame[] = [];
+      let buffer = '';
+      const ended = new Promise<void>((done) => res.on('end', done).on('close', done));
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        expect(chunk).not.toContain('\r');
+        buffer += chunk;
+        let cut: number;
+        while ((cut = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, cut);
+          buffer = buffer.slice(cut + 2);
+          const frame: Frame = {};
+          for (const line of block.split('\n')) {
+            if (line.startsWith(':')) frame.comment = line.slice(1).trim();
+            else if (line.startsWith('id: ')) frame.id = Number(line.slice(4));
+            else if (line.startsWith('event: ')) frame.event = line.slice(7);
+            else if (line.startsWith('data: ')) frame.data = JSON.parse(line.slice(6));
+          }
+          frames.push(frame);
+        }
+      });
+      resolve({ status: res.statusCode ?? 0, frames, ended, close: () => req.destroy() });
+    });
+    req.on('error', reject);
+  });
+}
+
+const eventsUrl = (arcd: Running, taskId: string, query = 'requestAgent=tester') =>
+  `${arcd.url}/arc/tasks/${taskId}/events?${query}`;
+const events = (s: Stream) => s.frames.filter((f) => f.event);
+
+describe('task event streams', () => {
+  let arcd: Running;
+  beforeEach(async () => {
+    arcd = await startArcd();
+  });
+
+  test('replays stored events, follows live ones, and ends after the terminal one', async () => {
+    const task = await createTask(arcd.url, 'slow', 'steps=3');
+    const stream = await openStream(eventsUrl(arcd, task.taskId));
+    expect(stream.status).toBe(200);
+    await stream.ended;
+    const stored = await arcd.server.store.listEvents(task.taskId);
+    expect(events(stream).map((f) => [f.id, f.event])).toEqual(stored.map((e) => [e.seq, e.type]));
+    expect(events(stream).at(-1)).toMatchObject({
+      event: 'STATUS_CHANGE',
+      data: { taskId: task.taskId },
+    });
+    expect((await arcd.server.store.getTask(task.taskId))?.status).toBe('COMPLETED');
+  });
+
+  test('a watcher dropped mid-task resumes with Last-Event-ID and sees every event once', async () => {
+    const task = await createTask(arcd.url, 'slow', 'steps=6');
+    const first = await openStream(eventsUrl(arcd, task.taskId));
+    await waitFor('a few events', async () => (events(first).length >= 5 ? true : undefined));
+    first.close();
+    const last = events(first).at(-1)!.id!;
+    await new Promise((resolve) => setTimeout(resolve, 300)); // events keep coming meanwhile
+    const second = await openStream(eventsUrl(arcd, task.taskId), {
+      'Last-Event-ID': String(last),
+    });
+    await second.ended;
+    const seen = [...events(first), ...events(second)].map((f) => f.id);
+    const stored = (await arcd.server.store.listEvents(task.taskId)).map((e) => e.seq);
+    expect(seen).toEqual(stored);
+  });
+
+  test('?after= resumes too; resuming after the last event of a finished task ends at once', async () => {
+    const task = await createTask(arcd.url, 'echo', 'hi');
+    await waitForStatus(arcd.url, 'echo', task.taskId, ['COMPLETED']);
+    const tail = await openStream(eventsUrl(arcd, task.taskId, 'requestAgent=tester&after=5'));
+    await tail.ended;
+    expect(events(tail).map((f) => f.id)).toEqual([6, 7]);
+    const none = await openStream(eventsUrl(arcd, task.taskId, 'requestAgent=tester&after=7'));
+    await none.ended;
+    expect(events(none)).toEqual([]);
+  });
+
+  test('many watchers cost one read per new batch, not one per watcher', async () => {
+    const task = await createTask(arcd.url, 'document-analyzer', 'alpha beta');
+    await waitForStatus(arcd.url, 'document-analyzer', task.taskId, ['INPUT_REQUIRED']);
+    const watchers = await Promise.all(
+      Array.from({ length: 8 }, () => openStream(eventsUrl(arcd, task.taskId))),
+    );
+    const before = arcd.server.feed.reads;
+    await arcResult(
+      arcd.url,
+      'task.send',
+      {
+        taskId: task.taskId,
+        message: { role: 'user', parts: [{ type: 'text', content: 'beta' }] },
+      },
+      { targetAgent: 'document-analyzer' },
+    );
+    await Promise.all(watchers.map((w) => w.ended));
+    const commits = new Set(
+      (await arcd.server.store.listEvents(task.taskId))
+        .filter((e) => e.seq > 7)
+        .map((e) => e.createdAt),
+    ).size;
+    expect(arcd.server.feed.reads - before).toBeLessThanOrEqual(commits + 1);
+    const reference = events(watchers[0]!).map((f) => f.id);
+    for (const w of watchers) expect(events(w).map((f) => f.id)).toEqual(reference);
+  });
+
+  test('idle streams get heartbeat comments', async () => {
+    await arcd.close();
+    arcd = await startArcd({ config: { sseHeartbeatMs: 50 } });
+    const task = await createTask(arcd.url, 'document-analyzer', 'doc');
+    await waitForStatus(arcd.url, 'document-analyzer', task.taskId, ['INPUT_REQUIRED']);
+    const stream = await openStream(eventsUrl(arcd, task.taskId));
+    await waitFor('a heartbeat', async () =>
+      stream.frames.some((f) => f.comment === 'heartbeat') ? true : undefined,
+    );
+    stream.close();
+  });
+
+  test("another caller's task is not found; a bad Last-Event-ID is refused", async () => {
+    const task = await createTask(arcd.url, 'echo', 'hi');
+    const other = await openStream(eventsUrl(arcd, task.taskId, 'requestAgent=mallory'));
+    expect(other.status).toBe(404);
+    const bad = await openStream(eventsUrl(arcd, task.taskId), { 'Last-Event-ID': 'yesterday' });
+    expect(bad.status).toBe(400);
+  });
+
+  test('with auth required, a stream needs a token', async () => {
+    await arcd.close();
+    arcd = await startArcd({ config: { auth: 'required', jwtSecret: 'x'.repeat(40) } });
+    const stream = await openStream(eventsUrl(arcd, 'task-x'));
+    expect(stream.status).toBe(401);
+  });
+});
