@@ -7,6 +7,7 @@ import { taskNotification } from './taskNotification';
 import { taskSend } from './taskSend';
 import { taskSubscribe } from './taskSubscribe';
 import { taskRuns } from './taskRuns';
+import { taskEvents } from './taskEvents';
 import { subscriptionList } from './subscriptionList';
 import { subscriptionCancel } from './subscriptionCancel';
 import { deliveryList } from './deliveryList';
@@ -20,6 +21,7 @@ export const METHODS: readonly MethodDefinition[] = [
   taskSubscribe,
   taskNotification,
   taskRuns,
+  taskEvents,
   subscriptionList,
   subscriptionCancel,
   deliveryList,

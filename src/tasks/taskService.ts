@@ -4,7 +4,13 @@
  * read. It tells the engine when a turn is owed or a running turn must stop, nothing more.
  */
 import type { CallContext, JsonObject, Message, Priority, Task } from '../types';
-import type { MessageRecord, RunRecord, TaskRecord, TaskSettings } from '../store/records';
+import type {
+  EventRecord,
+  MessageRecord,
+  RunRecord,
+  TaskRecord,
+  TaskSettings,
+} from '../store/records';
 import type { ChangePlan, Store } from '../store/store';
 import { type Clock, isoNow } from '../clock';
 import { newId } from '../ids';
@@ -151,6 +157,15 @@ export class TaskService {
       ...(artifacts ? { artifacts } : {}),
       ...(runs ? { runs } : {}),
     });
+  }
+
+  async events(
+    call: CallContext,
+    params: { taskId: string; after?: number; limit?: number },
+  ): Promise<EventRecord[]> {
+    const task = await this.getVisible(call, params.taskId);
+    const events = await this.store.listEvents(task.taskId, params.after ?? 0);
+    return events.slice(0, params.limit ?? 100);
   }
 
   async runs(call: CallContext, params: { taskId: string }): Promise<RunRecord[]> {

@@ -28,6 +28,8 @@ const calls: Array<[string, (id: string) => Record<string, unknown>]> = [
   ['task.get', (id) => ({ taskId: id })],
   ['task.send', (id) => ({ taskId: id, message: textMessage('intruding') })],
   ['task.cancel', (id) => ({ taskId: id })],
+  ['task.events', (id) => ({ taskId: id })],
+  ['task.runs', (id) => ({ taskId: id })],
   ['task.subscribe', (id) => ({ taskId: id, callbackUrl: 'https://example.com/hook' })],
   [
     'task.notification',
