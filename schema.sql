@@ -2,6 +2,7 @@
 -- applied: 0001_init.sql
 -- applied: 0002_webhook_delivery.sql
 -- applied: 0003_engine.sql
+-- applied: 0004_chats.sql
 
 CREATE TABLE artifacts (
   artifact_id TEXT PRIMARY KEY,
@@ -15,6 +16,29 @@ CREATE TABLE artifacts (
   metadata    TEXT CHECK (metadata IS NULL OR json_valid(metadata)),
   created_at  TEXT NOT NULL,
   UNIQUE (task_id, seq)
+) STRICT;
+
+CREATE TABLE chat_messages (
+  chat_id   TEXT NOT NULL REFERENCES chats (chat_id) ON DELETE CASCADE,
+  seq       INTEGER NOT NULL,
+  role      TEXT NOT NULL CHECK (role IN ('user','agent','system')),
+  parts     TEXT NOT NULL CHECK (json_valid(parts)),
+  agent_id  TEXT,
+  timestamp TEXT NOT NULL,
+  PRIMARY KEY (chat_id, seq)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE chats (
+  chat_id        TEXT PRIMARY KEY,
+  assigned_agent TEXT NOT NULL,
+  request_agent  TEXT NOT NULL,
+  status         TEXT NOT NULL CHECK (status IN ('ACTIVE','PAUSED','CLOSED')),
+  metadata       TEXT CHECK (metadata IS NULL OR json_valid(metadata)),
+  reason         TEXT,
+  message_count  INTEGER NOT NULL DEFAULT 0,
+  created_at     TEXT NOT NULL,
+  updated_at     TEXT NOT NULL,
+  closed_at      TEXT
 ) STRICT;
 
 CREATE TABLE checkpoints (
@@ -144,6 +168,8 @@ CREATE TABLE tasks (
   lease_owner    TEXT,
   lease_until    INTEGER
 , settings TEXT CHECK (settings IS NULL OR json_valid(settings)), deadline TEXT, attempt INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER, last_error TEXT CHECK (last_error IS NULL OR json_valid(last_error)), internal_status TEXT CHECK (length(internal_status) <= 255), progress REAL CHECK (progress IS NULL OR (progress >= 0 AND progress <= 1)), tokens_used INTEGER NOT NULL DEFAULT 0, cost REAL NOT NULL DEFAULT 0) STRICT;
+
+CREATE INDEX chats_by_request_agent ON chats (request_agent, created_at);
 
 CREATE INDEX deliveries_by_task ON deliveries (task_id, event_seq);
 

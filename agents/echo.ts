@@ -1,5 +1,6 @@
 /**
- * echo: replies with exactly the parts it was sent (text, data, files alike) and completes.
+ * echo: replies with exactly the parts it was sent (text, data, files alike) and completes;
+ * in a chat it streams the text back word by word.
  * The smallest useful agent, and the model for writing your own.
  */
 import { defineAgent } from '../src/agents/contract';
@@ -11,5 +12,13 @@ export default defineAgent({
   skills: [{ id: 'echo', name: 'Echo', description: 'Returns what it receives.' }],
   handle(ctx) {
     return { parts: ctx.input.flatMap((message) => message.parts) };
+  },
+  /** In chats, echoes the text back word by word (one stream chunk per word). */
+  async *chat(ctx) {
+    const words = ctx.text().split(/(\s+)/).filter(Boolean);
+    for (const word of words) {
+      if (ctx.signal.aborted) return;
+      yield word;
+    }
   },
 });

@@ -25,6 +25,7 @@ import { SchemaRegistry } from './rpc/schemas';
 import { SqliteStore } from './store/sqliteStore';
 import { TaskService } from './tasks/taskService';
 import { EventFeed } from './tasks/eventFeed';
+import { ChatService } from './chat/chatService';
 import { DeliveryWorker } from './webhooks/deliveryWorker';
 import { parseAllowlist } from './webhooks/ssrf';
 import { SubscriptionService } from './webhooks/subscriptionService';
@@ -101,7 +102,7 @@ export function createServer(
     aliases: METHOD_ALIASES,
     agents,
     schemas,
-    services: { tasks, subscriptions },
+    services: { tasks, subscriptions, chats: new ChatService(store, agents, clock) },
     logger,
   });
   const authenticator = createAuthenticatorFromConfig(config);

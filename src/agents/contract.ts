@@ -61,6 +61,22 @@ export interface TurnContext {
   progress(fraction: number): Promise<void>;
 }
 
+export interface ChatContext {
+  readonly chatId: string;
+  readonly metadata?: JsonObject;
+  /** Every message of the chat so far, oldest first, including `message`. */
+  readonly history: readonly Message[];
+  /** The caller's new message. */
+  readonly message: Message;
+  /** Aborted when the caller goes away or the server shuts down. */
+  readonly signal: AbortSignal;
+  /** The text parts of `message`, joined by newlines. */
+  text(): string;
+}
+
+/** A chat reply: its text at once, or its text as it is produced (streamed to the caller). */
+export type ChatReply = string | Promise<string> | AsyncIterable<string>;
+
 /** A returned string or message is stored as the agent's final reply before completion. */
 export type TurnResult = void | undefined | OutgoingMessage;
 
@@ -90,6 +106,8 @@ export interface AgentDefinition {
   version?: string;
   skills?: AgentSkill[];
   limits?: AgentLimits;
+  /** Answers chat.start / chat.message; an agent without it does not chat (-41002). */
+  chat?(ctx: ChatContext): ChatReply;
   handle(ctx: TurnContext): Promise<TurnResult> | TurnResult;
 }
 

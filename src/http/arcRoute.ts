@@ -8,6 +8,7 @@ import type { AuthOutcome, Authenticator } from '../auth/authenticator';
 import { MessageTooLargeError, ParseError, RateLimitError } from '../rpc/errors';
 import type { RpcDeps } from '../rpc/arcEnvelope';
 import { type HttpAnswer, answerEarlyError, handleBody } from '../rpc/handleBody';
+import { formatSse } from '../rpc/sseResult';
 
 export interface ArcRouteOptions {
   deps: RpcDeps;
@@ -22,7 +23,16 @@ interface Locals {
   auth?: AuthOutcome;
 }
 
-function send(res: express.Response, answer: HttpAnswer): void {
+async function send(res: express.Response, answer: HttpAnswer): Promise<void> {
+  if (answer.stream) {
+    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
+    for await (const event of answer.stream.events) {
+      if (res.destroyed) break;
+      res.write(formatSse(event));
+    }
+    res.end();
+    return;
+  }
   res.status(answer.status).type(answer.contentType);
   if (answer.body === undefined) res.end();
   else res.send(JSON.stringify(answer.body));
@@ -58,24 +68,30 @@ export function arcRouter(options: ArcRouteOptions): Router {
     handler: (req, res) => {
       const retryAfter = Math.ceil(windowMs / 1000);
       const error = new RateLimitError(options.rateLimitPerMinute, windowMs, retryAfter);
-      send(res, answerEarlyError(error, rawBody(req).toString('utf8'), options.deps));
+      void send(res, answerEarlyError(error, rawBody(req).toString('utf8'), options.deps));
     },
   });
 
   const handle: RequestHandler = async (req, res) => {
     const auth = (res.locals as Locals).auth ?? { mode: 'open' };
-    send(res, await handleBody(rawBody(req), options.deps, { maxBatch: options.maxBatch }, auth));
+    await send(
+      res,
+      await handleBody(rawBody(req), options.deps, { maxBatch: options.maxBatch }, auth),
+    );
   };
 
   const bodyErrors: ErrorRequestHandler = (error: { type?: string }, req, res, next) => {
     if (error.type === 'entity.too.large') {
       // Close after answering: the rest of an oversize body is not worth reading.
       res.set('Connection', 'close');
-      send(res, answerEarlyError(new MessageTooLargeError(options.maxBodyBytes), '', options.deps));
+      void send(
+        res,
+        answerEarlyError(new MessageTooLargeError(options.maxBodyBytes), '', options.deps),
+      );
       return;
     }
     if (typeof error.type === 'string' && /encoding|charset|parse|stream/.test(error.type)) {
-      send(res, answerEarlyError(new ParseError(error.type), '', options.deps));
+      void send(res, answerEarlyError(new ParseError(error.type), '', options.deps));
       return;
     }
     next(error);

@@ -8,6 +8,9 @@ import { taskSend } from './taskSend';
 import { taskSubscribe } from './taskSubscribe';
 import { taskRuns } from './taskRuns';
 import { taskEvents } from './taskEvents';
+import { chatStart } from './chatStart';
+import { chatMessage } from './chatMessage';
+import { chatEnd } from './chatEnd';
 import { subscriptionList } from './subscriptionList';
 import { subscriptionCancel } from './subscriptionCancel';
 import { deliveryList } from './deliveryList';
@@ -22,6 +25,9 @@ export const METHODS: readonly MethodDefinition[] = [
   taskNotification,
   taskRuns,
   taskEvents,
+  chatStart,
+  chatMessage,
+  chatEnd,
   subscriptionList,
   subscriptionCancel,
   deliveryList,

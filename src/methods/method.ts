@@ -4,11 +4,13 @@
  */
 import type { CallContext } from '../types';
 import type { TaskService } from '../tasks/taskService';
+import type { ChatService } from '../chat/chatService';
 import type { SubscriptionService } from '../webhooks/subscriptionService';
 
 export interface Services {
   tasks: TaskService;
   subscriptions: SubscriptionService;
+  chats: ChatService;
 }
 
 export interface MethodDefinition<P = unknown> {

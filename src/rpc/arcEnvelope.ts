@@ -8,6 +8,7 @@ import type { AuthOutcome } from '../auth/authenticator';
 import type { Dispatcher } from './dispatcher';
 import type { SchemaRegistry } from './schemas';
 import { type ArcError, InvalidRequestError, InvalidVersionError } from './errors';
+import { type SseEvent, SseResult } from './sseResult';
 
 export interface RpcDeps {
   dispatcher: Dispatcher;
@@ -77,30 +78,50 @@ export function arcErrorResponse(error: ArcError, body: unknown, deps: RpcDeps):
   return envelope(echoOf(body), deps, null, error);
 }
 
-export async function handleArcRequest(
-  body: unknown,
-  deps: RpcDeps,
-  auth: AuthOutcome,
-): Promise<ArcResponse> {
-  const echo = echoOf(body);
+/** A chat call asking for `stream: true` must get even its errors as SSE. */
+function wantsStream(body: unknown): { chatId: string | null } | undefined {
+  const b = body as { method?: unknown; params?: { stream?: unknown; chatId?: unknown } } | null;
+  if (typeof b?.method !== 'string' || !b.method.startsWith('chat.') || b.params?.stream !== true) {
+    return undefined;
+  }
+  return { chatId: typeof b.params.chatId === 'string' ? b.params.chatId : null };
+}
+
+function checkEnvelope(body: unknown, deps: RpcDeps): ArcError | undefined {
   if (!body || typeof body !== 'object' || Array.isArray(body)) {
-    return envelope(echo, deps, null, new InvalidRequestError('The request must be a JSON object'));
+    return new InvalidRequestError('The request must be a JSON object');
   }
   const problems = deps.schemas.check('arc:envelope', body);
   if (problems.length > 0) {
     const first = problems[0];
-    return envelope(
-      echo,
-      deps,
-      null,
-      new InvalidRequestError(`Invalid request: ${first?.field} ${first?.message}`, {
-        errors: problems,
-      }),
-    );
+    return new InvalidRequestError(`Invalid request: ${first?.field} ${first?.message}`, {
+      errors: problems,
+    });
   }
+  const version = (body as { arc?: unknown }).arc;
+  return version === '1.0' ? undefined : new InvalidVersionError(version);
+}
+
+export async function handleArcRequest(
+  body: unknown,
+  deps: RpcDeps,
+  auth: AuthOutcome,
+): Promise<ArcResponse | SseResult> {
+  const echo = echoOf(body);
+  const stream = wantsStream(body);
+  const answer = (result: unknown, error: ArcError | null): ArcResponse | SseResult => {
+    if (error && stream) {
+      return new SseResult(
+        (async function* () {
+          yield* streamErrorEvents(stream.chatId, error);
+        })(),
+      );
+    }
+    return result instanceof SseResult ? result : envelope(echo, deps, result, error);
+  };
+  const invalid = checkEnvelope(body, deps);
+  if (invalid) return answer(null, invalid);
   const request = body as Record<string, unknown>;
-  if (request.arc !== '1.0')
-    return envelope(echo, deps, null, new InvalidVersionError(request.arc));
   const outcome = await deps.dispatcher.dispatch({
     method: request.method as string,
     params: request.params,
@@ -109,5 +130,15 @@ export async function handleArcRequest(
     ...(echo.traceId !== undefined ? { traceId: echo.traceId } : {}),
     auth,
   });
-  return envelope(echo, deps, outcome.result, outcome.error ?? null);
+  return answer(outcome.result, outcome.error ?? null);
+}
+
+function streamErrorEvents(chatId: string | null, error: ArcError): SseEvent[] {
+  return [
+    {
+      event: 'error',
+      data: { chatId, error: { code: error.code, message: error.message, details: error.details } },
+    },
+    { event: 'done', data: { chatId, status: 'ERROR', done: true } },
+  ];
 }

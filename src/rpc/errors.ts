@@ -161,3 +161,21 @@ export class RateLimitError extends ArcError {
     super(-44007, 'Rate limit exceeded', { limit, windowMs, retryAfterSeconds });
   }
 }
+
+export class ChatNotFoundError extends ArcError {
+  constructor(chatId: string) {
+    super(-43001, `Chat not found: ${chatId}`, { chatId });
+  }
+}
+
+export class ChatClosedError extends ArcError {
+  constructor(chatId: string) {
+    super(-43002, `Chat already closed: ${chatId}`, { chatId, status: 'CLOSED' });
+  }
+}
+
+export class InvalidChatMessageError extends ArcError {
+  constructor(chatId: string | null, message: string) {
+    super(-43005, message, { chatId });
+  }
+}

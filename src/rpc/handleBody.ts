@@ -6,6 +6,7 @@
 import { type ArcError, ParseError } from './errors';
 import { type RpcDeps, arcErrorResponse, handleArcRequest } from './arcEnvelope';
 import { handleJsonRpc, isJsonRpcBody, jsonRpcError } from './jsonRpc';
+import { SseResult } from './sseResult';
 import type { AuthOutcome } from '../auth/authenticator';
 
 export const ARC_CONTENT_TYPE = 'application/arc+json';
@@ -15,6 +16,8 @@ export interface HttpAnswer {
   status: 200 | 204;
   contentType: string;
   body?: unknown;
+  /** Set for a streamed answer (chat with `stream: true`): written as SSE. */
+  stream?: SseResult;
 }
 
 export interface BodyLimits {
@@ -70,9 +73,9 @@ export async function handleBody(
       ? { status: 204, contentType: JSON_RPC_CONTENT_TYPE }
       : { status: 200, contentType: JSON_RPC_CONTENT_TYPE, body: response };
   }
-  return {
-    status: 200,
-    contentType: ARC_CONTENT_TYPE,
-    body: await handleArcRequest(body, deps, auth),
-  };
+  const answer = await handleArcRequest(body, deps, auth);
+  if (answer instanceof SseResult) {
+    return { status: 200, contentType: 'text/event-stream', stream: answer };
+  }
+  return { status: 200, contentType: ARC_CONTENT_TYPE, body: answer };
 }

@@ -26,6 +26,13 @@ export function jsonRpcError(id: Id, error: ArcError): JsonRpcResponse {
   };
 }
 
+function withoutStream(params: unknown): unknown {
+  if (!params || typeof params !== 'object' || Array.isArray(params)) return params;
+  const rest = { ...(params as Record<string, unknown>) };
+  delete rest.stream;
+  return rest;
+}
+
 function idOf(value: unknown): Id {
   const id = (value as { id?: unknown } | null)?.id;
   return typeof id === 'string' || typeof id === 'number' ? id : null;
@@ -64,7 +71,8 @@ async function handleOne(
   }
   const outcome = await deps.dispatcher.dispatch({
     method: request.method as string,
-    params: request.params ?? {},
+    // JSON-RPC answers are JSON: a chat's `stream` flag is ignored here.
+    params: withoutStream(request.params ?? {}),
     requestAgent: request.requestAgent as string,
     targetAgent: request.targetAgent as string,
     ...(typeof request.traceId === 'string' ? { traceId: request.traceId } : {}),

@@ -25,7 +25,8 @@ import { HistoryTables } from './historyRows';
 import { SubscriptionTables } from './subscriptionRows';
 import { type DeliveryFilter, DeliveryTables, type HostRoom } from './deliveryRows';
 import { type RunEnd, RunTables } from './runRows';
-import type { JsonValue } from '../types';
+import { type ChatRecord, ChatTables } from './chatRows';
+import type { JsonValue, Message } from '../types';
 
 interface ClaimParams {
   owner: string;
@@ -49,6 +50,7 @@ export class SqliteStore implements Store {
   private readonly overdue;
   private readonly queued;
   private readonly runs: RunTables;
+  private readonly chats: ChatTables;
   private readonly listeners: CommitListener[] = [];
 
   constructor(file: string) {
@@ -58,6 +60,7 @@ export class SqliteStore implements Store {
     this.subs = new SubscriptionTables(this.db);
     this.deliveries = new DeliveryTables(this.db);
     this.runs = new RunTables(this.db);
+    this.chats = new ChatTables(this.db);
     // Owed turns, most urgent then oldest, each agent taking no more than its limit minus the
     // turns already leased to it (by any process on this file).
     this.claim = this.db.prepare<[ClaimParams], TaskRow>(`
@@ -320,6 +323,26 @@ export class SqliteStore implements Store {
     update: { internalStatus?: string | null; progress?: number | null },
   ): Promise<void> {
     this.runs.setProgress(taskId, update);
+  }
+
+  async createChat(chat: Omit<ChatRecord, 'status' | 'messageCount'>): Promise<void> {
+    this.chats.create(chat);
+  }
+
+  async getChat(chatId: string): Promise<ChatRecord | undefined> {
+    return this.chats.get(chatId);
+  }
+
+  async appendChatMessage(chatId: string, message: Message & { timestamp: string }) {
+    return this.chats.append(chatId, message);
+  }
+
+  async closeChat(chatId: string, reason: string, at: string): Promise<ChatRecord> {
+    return this.chats.closeChat(chatId, reason, at);
+  }
+
+  async listChatMessages(chatId: string): Promise<Message[]> {
+    return this.chats.messages(chatId);
   }
 
   async renewLeases(owner: string, taskIds: string[], untilMs: number): Promise<void> {

@@ -20,7 +20,8 @@ import type {
 } from './records';
 import type { DeliveryFilter, HostRoom } from './deliveryRows';
 import type { RunEnd } from './runRows';
-import type { JsonValue } from '../types';
+import type { ChatRecord } from './chatRows';
+import type { JsonValue, Message } from '../types';
 
 /** What a commit wrote: its task, and how many outbox rows (deliveries) it queued. */
 export type CommitListener = (taskId: string, written: { deliveries: number }) => void;
@@ -116,6 +117,12 @@ export interface Store {
   ): Promise<void>;
   renewLeases(owner: string, taskIds: string[], untilMs: number): Promise<void>;
   releaseLease(taskId: string, owner: string): Promise<void>;
+
+  createChat(chat: Omit<ChatRecord, 'status' | 'messageCount'>): Promise<void>;
+  getChat(chatId: string): Promise<ChatRecord | undefined>;
+  appendChatMessage(chatId: string, message: Message & { timestamp: string }): Promise<ChatRecord>;
+  closeChat(chatId: string, reason: string, at: string): Promise<ChatRecord>;
+  listChatMessages(chatId: string): Promise<Message[]>;
 
   /** Called after every commit that appended events or outbox rows (wakes senders, streams). */
   onCommit(listener: CommitListener): void;

@@ -124,8 +124,8 @@ const rows: Row[] = [
     details: ['supportedMethods'],
   },
   {
-    name: 'chat is not served yet',
-    body: { ...base, method: 'chat.start' },
+    name: 'an unknown chat method',
+    body: { ...base, method: 'chat.pause' },
     code: -32601,
     id: 'req-1',
     details: ['supportedMethods'],

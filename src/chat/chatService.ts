@@ -1,0 +1,171 @@
+/**
+ * ARC chats: start, message, end. Each exchange stores the caller's message, asks the agent's
+ * chat handler for a reply (whole or streamed), and stores the reply once it is complete. A
+ * chat is visible only to the caller that started it, through the agent it talks to.
+ */
+import type { AgentRegistry } from '../agents/registry';
+import type { ChatReply } from '../agents/contract';
+import type { ChatRecord } from '../store/chatRows';
+import type { Store } from '../store/store';
+import type { CallContext, JsonObject, Message } from '../types';
+import { type Clock, isoNow } from '../clock';
+import { newId } from '../ids';
+import { textOf } from '../engine/turnContext';
+import { toUtcIso } from '../rpc/schemas';
+import {
+  AgentNotAvailableError,
+  ChatClosedError,
+  ChatNotFoundError,
+  InvalidParamsError,
+} from '../rpc/errors';
+
+export interface ChatExchange {
+  chat: ChatRecord;
+  /** The reply as it is produced; iterate once. The reply is stored when it ends. */
+  deltas: AsyncIterable<string>;
+  /** The chat and stored reply, once `deltas` has been drained. */
+  finished(): { chat: ChatRecord; reply: Message };
+}
+
+async function* asDeltas(reply: ChatReply): AsyncIterable<string> {
+  const value = await (reply as Promise<string> | string | AsyncIterable<string>);
+  if (typeof value === 'string') yield value;
+  else yield* value;
+}
+
+export function toWireChat(chat: ChatRecord, reply?: Message) {
+  return {
+    chatId: chat.chatId,
+    status: chat.status,
+    ...(reply ? { message: reply } : {}),
+    participants: [chat.requestAgent, chat.assignedAgent],
+    createdAt: chat.createdAt,
+    updatedAt: chat.updatedAt,
+    ...(chat.closedAt ? { closedAt: chat.closedAt } : {}),
+    ...(chat.reason ? { reason: chat.reason } : {}),
+    ...(chat.metadata ? { metadata: chat.metadata } : {}),
+  };
+}
+
+export class ChatService {
+  constructor(
+    private readonly store: Store,
+    private readonly agents: AgentRegistry,
+    private readonly clock: Clock,
+  ) {}
+
+  private async visible(call: CallContext, chatId: string): Promise<ChatRecord> {
+    const chat = await this.store.getChat(chatId);
+    if (
+      !chat ||
+      chat.assignedAgent !== call.targetAgent ||
+      chat.requestAgent !== call.requestAgent
+    ) {
+      throw new ChatNotFoundError(chatId);
+    }
+    return chat;
+  }
+
+  async start(
+    call: CallContext,
+    params: { initialMessage: Message; chatId?: string; metadata?: JsonObject },
+  ): Promise<ChatExchange> {
+    this.chatHandler(call.targetAgent);
+    const chatId = params.chatId ?? newId('chat');
+    if (await this.store.getChat(chatId)) {
+      throw new InvalidParamsError([
+        { field: 'chatId', message: 'is already in use: send chat.message' },
+      ]);
+    }
+    const at = isoNow(this.clock);
+    await this.store.createChat({
+      chatId,
+      assignedAgent: call.targetAgent,
+      requestAgent: call.requestAgent,
+      ...(params.metadata ? { metadata: params.metadata } : {}),
+      createdAt: at,
+      updatedAt: at,
+    });
+    return this.exchange(call, chatId, params.initialMessage);
+  }
+
+  async message(call: CallContext, params: { chatId: string; message: Message }) {
+    const chat = await this.visible(call, params.chatId);
+    if (chat.status === 'CLOSED') throw new ChatClosedError(chat.chatId);
+    return this.exchange(call, chat.chatId, params.message);
+  }
+
+  async end(call: CallContext, params: { chatId: string; reason?: string }) {
+    const chat = await this.visible(call, params.chatId);
+    if (chat.status === 'CLOSED') throw new ChatClosedError(chat.chatId);
+    const closed = await this.store.closeChat(
+      chat.chatId,
+      params.reason ?? `ended by ${call.requestAgent}`,
+      isoNow(this.clock),
+    );
+    return toWireChat(closed);
+  }
+
+  private chatHandler(agentId: string) {
+    const agent = this.agents.get(agentId);
+    if (!agent?.chat) throw new AgentNotAvailableError(agentId, 'this agent does not chat');
+    return agent.chat.bind(agent);
+  }
+
+  private async exchange(
+    call: CallContext,
+    chatId: string,
+    message: Message,
+  ): Promise<ChatExchange> {
+    const handler = this.chatHandler(call.targetAgent);
+    const stamped = {
+      ...message,
+      timestamp: message.timestamp ? toUtcIso(message.timestamp) : isoNow(this.clock),
+    };
+    let chat = await this.store.appendChatMessage(chatId, stamped);
+    const history = await this.store.listChatMessages(chatId);
+    const controller = new AbortController();
+    let result: { chat: ChatRecord; reply: Message } | undefined;
+    const store = this.store;
+    const clock = this.clock;
+    const deltas = (async function* () {
+      let text = '';
+      try {
+        const reply = handler({
+          chatId,
+          ...(chat.metadata ? { metadata: chat.metadata } : {}),
+          history,
+          message: stamped,
+          signal: controller.signal,
+          text: () => textOf([stamped]),
+        });
+        for await (const delta of asDeltas(reply)) {
+          if (typeof delta !== 'string') throw new TypeError('a chat reply yields strings');
+          text += delta;
+          yield delta;
+        }
+      } finally {
+        controller.abort();
+      }
+      const replyMessage: Message = {
+        role: 'agent',
+        parts: [{ type: 'TextPart', content: text }],
+        agentId: call.targetAgent,
+        timestamp: isoNow(clock),
+      };
+      chat = await store.appendChatMessage(chatId, {
+        ...replyMessage,
+        timestamp: replyMessage.timestamp as string,
+      });
+      result = { chat, reply: replyMessage };
+    })();
+    return {
+      chat,
+      deltas,
+      finished: () => {
+        if (!result) throw new Error('the chat reply has not finished');
+        return result;
+      },
+    };
+  }
+}

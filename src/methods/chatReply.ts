@@ -1,0 +1,42 @@
+/**
+ * The answer to chat.start and chat.message: the whole reply in a `{type:"chat"}` result, or
+ * with `stream: true` the reply as SSE — `stream` events per chunk, then `done`; a failure
+ * mid-stream becomes an `error` event (-43005) followed by `done` with status ERROR.
+ */
+import type { ChatExchange } from '../chat/chatService';
+import { toWireChat } from '../chat/chatService';
+import { type SseEvent, SseResult } from '../rpc/sseResult';
+
+export function streamFailure(chatId: string | null, code: number, message: string): SseEvent[] {
+  return [
+    { event: 'error', data: { chatId, error: { code, message } } },
+    { event: 'done', data: { chatId, status: 'ERROR', done: true } },
+  ];
+}
+
+async function* streamEvents(exchange: ChatExchange): AsyncIterable<SseEvent> {
+  const chatId = exchange.chat.chatId;
+  try {
+    for await (const delta of exchange.deltas) {
+      yield {
+        event: 'stream',
+        data: { chatId, message: { role: 'agent', parts: [{ type: 'TextPart', content: delta }] } },
+      };
+    }
+  } catch (error) {
+    yield* streamFailure(
+      chatId,
+      -43005,
+      `the agent failed while replying: ${(error as Error).message}`,
+    );
+    return;
+  }
+  yield { event: 'done', data: { chatId, status: exchange.finished().chat.status, done: true } };
+}
+
+export async function chatReply(exchange: ChatExchange, stream: boolean | undefined) {
+  if (stream) return new SseResult(streamEvents(exchange));
+  for await (const _delta of exchange.deltas) void _delta;
+  const { chat, reply } = exchange.finished();
+  return { type: 'chat', chat: toWireChat(chat, reply) };
+}

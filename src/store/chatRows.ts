@@ -1,0 +1,126 @@
+/**
+ * Chats and their messages. A chat's row and each message are written in one transaction, so
+ * the message count and the history always agree.
+ */
+import type { Db } from './openDatabase';
+import type { JsonObject, Message, Part, Role } from '../types';
+import { compact, fromJson, optional, toJson } from './rowMapping';
+
+export type ChatStatus = 'ACTIVE' | 'PAUSED' | 'CLOSED';
+
+export interface ChatRecord {
+  chatId: string;
+  assignedAgent: string;
+  requestAgent: string;
+  status: ChatStatus;
+  metadata?: JsonObject;
+  reason?: string;
+  messageCount: number;
+  createdAt: string;
+  updatedAt: string;
+  closedAt?: string;
+}
+
+interface ChatRow {
+  chat_id: string;
+  assigned_agent: string;
+  request_agent: string;
+  status: string;
+  metadata: string | null;
+  reason: string | null;
+  message_count: number;
+  created_at: string;
+  updated_at: string;
+  closed_at: string | null;
+}
+
+function fromChatRow(row: ChatRow): ChatRecord {
+  return compact({
+    chatId: row.chat_id,
+    assignedAgent: row.assigned_agent,
+    requestAgent: row.request_agent,
+    status: row.status as ChatStatus,
+    metadata: fromJson(row.metadata),
+    reason: optional(row.reason),
+    messageCount: row.message_count,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    closedAt: optional(row.closed_at),
+  });
+}
+
+export class ChatTables {
+  private readonly insertChat;
+  private readonly selectChat;
+  private readonly insertMessage;
+  private readonly bump;
+  private readonly close;
+  private readonly selectMessages;
+
+  constructor(private readonly db: Db) {
+    this.insertChat = db.prepare(`INSERT INTO chats (chat_id, assigned_agent, request_agent,
+      status, metadata, created_at, updated_at) VALUES (?, ?, ?, 'ACTIVE', ?, ?, ?)`);
+    this.selectChat = db.prepare<[string], ChatRow>('SELECT * FROM chats WHERE chat_id = ?');
+    this.insertMessage = db.prepare(`INSERT INTO chat_messages (chat_id, seq, role, parts,
+      agent_id, timestamp) VALUES (?, ?, ?, ?, ?, ?)`);
+    this.bump = db.prepare(
+      'UPDATE chats SET message_count = message_count + 1, updated_at = ? WHERE chat_id = ?',
+    );
+    this.close = db.prepare(`UPDATE chats SET status = 'CLOSED', reason = ?, closed_at = ?,
+      updated_at = ? WHERE chat_id = ?`);
+    this.selectMessages = db.prepare<
+      [string],
+      { role: string; parts: string; agent_id: string | null; timestamp: string }
+    >('SELECT role, parts, agent_id, timestamp FROM chat_messages WHERE chat_id = ? ORDER BY seq');
+  }
+
+  create(chat: Omit<ChatRecord, 'status' | 'messageCount'>): void {
+    this.insertChat.run(
+      chat.chatId,
+      chat.assignedAgent,
+      chat.requestAgent,
+      toJson(chat.metadata),
+      chat.createdAt,
+      chat.updatedAt,
+    );
+  }
+
+  get(chatId: string): ChatRecord | undefined {
+    const row = this.selectChat.get(chatId);
+    return row ? fromChatRow(row) : undefined;
+  }
+
+  /** Appends a message (in a transaction with the count); returns the chat after it. */
+  append(chatId: string, message: Message & { timestamp: string }): ChatRecord {
+    return this.db.transaction(() => {
+      const chat = this.get(chatId);
+      if (!chat) throw new Error(`chat ${chatId} vanished`);
+      this.insertMessage.run(
+        chatId,
+        chat.messageCount + 1,
+        message.role,
+        JSON.stringify(message.parts),
+        message.agentId ?? null,
+        message.timestamp,
+      );
+      this.bump.run(message.timestamp, chatId);
+      return this.get(chatId) as ChatRecord;
+    })();
+  }
+
+  closeChat(chatId: string, reason: string, at: string): ChatRecord {
+    this.close.run(reason, at, at, chatId);
+    return this.get(chatId) as ChatRecord;
+  }
+
+  messages(chatId: string): Message[] {
+    return this.selectMessages.all(chatId).map((row) =>
+      compact({
+        role: row.role as Role,
+        parts: JSON.parse(row.parts) as Part[],
+        agentId: optional(row.agent_id),
+        timestamp: row.timestamp,
+      }),
+    );
+  }
+}

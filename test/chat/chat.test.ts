@@ -1,0 +1,229 @@
+/**
+ * ARC chats on the real app: start, message, end, their errors, stored history, and streaming
+ * as the Python client parses it (checked on the raw bytes: LF only, `event:` then one compact
+ * `data:` line, `stream` chunks then `done`; errors as `error` then `done` with ERROR).
+ */
+import http from 'node:http';
+import { defineAgent } from '../../src/agents/contract';
+import {
+  type Running,
+  arcCall,
+  arcResult,
+  post,
+  startArcd,
+  textMessage,
+} from '../helpers/arcServer';
+
+function rawPost(
+  url: string,
+  body: unknown,
+): Promise<{ status: number; type: string; raw: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      `${url}/arc`,
+      { method: 'POST', headers: { 'content-type': 'text/event-stream' } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            type: String(res.headers['content-type']),
+            raw: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+function parseSse(raw: string) {
+  expect(raw).not.toContain('\r');
+  expect(raw.endsWith('\n\n')).toBe(true);
+  return raw
+    .slice(0, -2)
+    .split('\n\n')
+    .map((block) => {
+      const lines = block.split('\n');
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toMatch(/^event: (stream|done|error)$/);
+      expect(lines[1]).toMatch(/^data: \{.*\}$/);
+      return { event: lines[0]!.slice(7), data: JSON.parse(lines[1]!.slice(6)) };
+    });
+}
+
+const envelope = (method: string, params: object, targetAgent = 'echo') => ({
+  arc: '1.0',
+  id: 1,
+  method,
+  requestAgent: 'me',
+  targetAgent,
+  params,
+});
+
+let arcd: Running;
+beforeEach(async () => {
+  const broken = defineAgent({
+    id: 'broken',
+    description: 'fails halfway through its chat reply',
+    handle: () => undefined,
+    async *chat() {
+      yield 'half ';
+      throw new Error('lost my train of thought');
+    },
+  });
+  arcd = await startArcd({ agents: [broken] });
+});
+
+test('a streamed chat reply has the exact byte format, word by word', async () => {
+  const reply = await rawPost(
+    arcd.url,
+    envelope('chat.start', { initialMessage: textMessage('hello brave new world'), stream: true }),
+  );
+  expect(reply.status).toBe(200);
+  expect(reply.type).toMatch(/^text\/event-stream/);
+  const events = parseSse(reply.raw);
+  const chatId = events[0]!.data.chatId;
+  expect(chatId).toMatch(/^chat-/);
+  expect(events.slice(0, -1).every((e) => e.event === 'stream')).toBe(true);
+  expect(
+    events
+      .slice(0, -1)
+      .map((e) => e.data.message.parts[0].content)
+      .join(''),
+  ).toBe('hello brave new world');
+  expect(events.filter((e) => e.event === 'stream').length).toBeGreaterThanOrEqual(4);
+  expect(events[0]!.data.message).toEqual({
+    role: 'agent',
+    parts: [{ type: 'TextPart', content: 'hello' }],
+  });
+  expect(events.at(-1)).toEqual({ event: 'done', data: { chatId, status: 'ACTIVE', done: true } });
+
+  const next = await rawPost(
+    arcd.url,
+    envelope('chat.message', { chatId, message: textMessage('again'), stream: true }),
+  );
+  expect(parseSse(next.raw).at(-1)!.data).toEqual({ chatId, status: 'ACTIVE', done: true });
+  expect(await arcd.server.store.listChatMessages(chatId)).toHaveLength(4);
+});
+
+test('errors of stream requests come as SSE too', async () => {
+  const unknown = parseSse(
+    (
+      await rawPost(
+        arcd.url,
+        envelope('chat.message', { chatId: 'chat-nope', message: textMessage('x'), stream: true }),
+      )
+    ).raw,
+  );
+  expect(unknown).toEqual([
+    {
+      event: 'error',
+      data: {
+        chatId: 'chat-nope',
+        error: { code: -43001, message: expect.any(String), details: { chatId: 'chat-nope' } },
+      },
+    },
+    { event: 'done', data: { chatId: 'chat-nope', status: 'ERROR', done: true } },
+  ]);
+  const midway = parseSse(
+    (
+      await rawPost(
+        arcd.url,
+        envelope('chat.start', { initialMessage: textMessage('go'), stream: true }, 'broken'),
+      )
+    ).raw,
+  );
+  expect(midway.map((e) => e.event)).toEqual(['stream', 'error', 'done']);
+  expect(midway[1]!.data.error).toMatchObject({
+    code: -43005,
+    message: expect.stringMatching(/lost my train of thought/),
+  });
+  expect(midway[2]!.data.status).toBe('ERROR');
+  const version = parseSse(
+    (
+      await rawPost(arcd.url, {
+        ...envelope('chat.start', { initialMessage: textMessage('x'), stream: true }),
+        arc: '0.9',
+      })
+    ).raw,
+  );
+  expect(version[0]!.data.error.code).toBe(-45001);
+});
+
+test('start, message and end without streaming; closed and unknown chats', async () => {
+  const { chat } = await arcResult(arcd.url, 'chat.start', {
+    initialMessage: textMessage('hi there'),
+    metadata: { topic: 'x' },
+  });
+  expect(chat).toMatchObject({
+    status: 'ACTIVE',
+    message: { role: 'agent', parts: [{ type: 'TextPart', content: 'hi there' }] },
+    participants: ['tester', 'echo'],
+    metadata: { topic: 'x' },
+  });
+  const second = await arcResult(arcd.url, 'chat.message', {
+    chatId: chat.chatId,
+    message: textMessage('more'),
+  });
+  expect(second.chat.message.parts[0].content).toBe('more');
+  const ended = await arcResult(arcd.url, 'chat.end', {
+    chatId: chat.chatId,
+    reason: 'done talking',
+  });
+  expect(ended.chat).toMatchObject({
+    chatId: chat.chatId,
+    status: 'CLOSED',
+    reason: 'done talking',
+    closedAt: expect.any(String),
+  });
+  for (const [method, params] of [
+    ['chat.message', { chatId: chat.chatId, message: textMessage('hello?') }],
+    ['chat.end', { chatId: chat.chatId }],
+  ] as const) {
+    expect((await arcCall(arcd.url, method, params)).body.error).toMatchObject({
+      code: -43002,
+      details: { chatId: chat.chatId },
+    });
+  }
+  expect((await arcCall(arcd.url, 'chat.end', { chatId: 'chat-x' })).body.error).toMatchObject({
+    code: -43001,
+    details: { chatId: 'chat-x' },
+  });
+  const other = await arcCall(
+    arcd.url,
+    'chat.message',
+    { chatId: chat.chatId, message: textMessage('x') },
+    { requestAgent: 'mallory' },
+  );
+  expect(other.body.error).toMatchObject({ code: -43001 });
+  expect(await arcd.server.store.listChatMessages(chat.chatId)).toHaveLength(4);
+});
+
+test('an agent without a chat handler is not available for chat', async () => {
+  const reply = await arcCall(
+    arcd.url,
+    'chat.start',
+    { initialMessage: textMessage('x') },
+    { targetAgent: 'slow' },
+  );
+  expect(reply.body.error).toMatchObject({ code: -41002, details: { agentId: 'slow' } });
+});
+
+test('JSON-RPC chat calls answer JSON even when asked to stream', async () => {
+  const reply = await post(arcd.url, {
+    jsonrpc: '2.0',
+    id: 3,
+    method: 'chat.start',
+    params: { initialMessage: textMessage('a b'), stream: true },
+    targetAgent: 'echo',
+    requestAgent: 'me',
+  });
+  expect(reply.body).toMatchObject({
+    jsonrpc: '2.0',
+    id: 3,
+    result: { type: 'chat', chat: { message: { parts: [{ content: 'a b' }] } } },
+  });
+});
