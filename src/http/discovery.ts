@@ -27,7 +27,7 @@ export function agentCard(agent: AgentDefinition, base: string, options: Discove
     url: `${base}/arc`,
     provider: { organization: options.serverName, url: base },
     capabilities: {
-      streaming: false,
+      streaming: typeof agent.chat === 'function',
       pushNotifications: true,
       stateTransitionHistory: true,
     },

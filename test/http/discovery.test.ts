@@ -45,7 +45,7 @@ describe('discovery', () => {
         agentId: agent.agentId,
         description: expect.any(String),
         url: `${arcd.url}/arc`,
-        capabilities: { streaming: false, pushNotifications: true },
+        capabilities: { streaming: agent.agentId === 'echo', pushNotifications: true },
       });
     }
   });
