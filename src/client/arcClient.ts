@@ -1,0 +1,296 @@
+/**
+ * ArcClient, the TypeScript SDK for arcd (and any ARC 1.0 endpoint): typed calls over got with
+ * explicit timeouts, retries only for read-only methods, typed errors per ARC code, chat
+ * streams and task event streams as async iterators that resume after a dropped connection.
+ */
+import got, { type Got } from 'got';
+import type { Message, Priority, Task } from '../types';
+import { ArcTransportError, toArcClientError } from './errors';
+import { readSse } from './sse';
+
+export interface ArcClientOptions {
+  /** The server's base URL, e.g. http://127.0.0.1:8080 (the ARC route is `<endpoint>/arc`). */
+  endpoint: string;
+  token?: string;
+  /** Who is calling: the envelope's requestAgent. */
+  requestAgent: string;
+  timeoutMs?: number;
+  /** Attempts of read-only calls after a network failure or a 502/503/504 (default 2). */
+  retries?: number;
+}
+
+export interface TaskEvent {
+  taskId: string;
+  sequence: number;
+  event: string;
+  timestamp: string;
+  data: { status: string; message: string; [key: string]: unknown };
+}
+
+export interface ChatChunk {
+  chatId: string;
+  delta: string;
+}
+
+const SAFE_METHODS = new Set([
+  'task.info',
+  'task.get',
+  'task.runs',
+  'task.events',
+  'subscription.list',
+  'delivery.list',
+]);
+
+function toMessage(message: string | Message): Message {
+  return typeof message === 'string'
+    ? { role: 'user', parts: [{ type: 'TextPart', content: message }] }
+    : message;
+}
+
+export class ArcClient {
+  private readonly http: Got;
+  private nextId = 1;
+
+  constructor(private readonly options: ArcClientOptions) {
+    this.http = got.extend({
+      headers: options.token ? { authorization: `Bearer ${options.token}` } : {},
+      timeout: { request: options.timeoutMs ?? 30_000 },
+      throwHttpErrors: false,
+    });
+  }
+
+  private get arcUrl(): string {
+    return `${this.options.endpoint.replace(/\/$/, '')}/arc`;
+  }
+
+  private envelope(method: string, targetAgent: string, params: object) {
+    return {
+      arc: '1.0',
+      id: this.nextId++,
+      method,
+      requestAgent: this.options.requestAgent,
+      targetAgent,
+      params,
+    };
+  }
+
+  /** One ARC call; resolves to its result or throws the ARC error's class. */
+  async call<T = unknown>(method: string, targetAgent: string, params: object): Promise<T> {
+    const safe = SAFE_METHODS.has(method);
+    let response;
+    try {
+      response = await this.http.post(this.arcUrl, {
+        json: this.envelope(method, targetAgent, params),
+        headers: { 'content-type': 'application/arc+json' },
+        retry: safe
+          ? { limit: this.options.retries ?? 2, methods: ['POST'], statusCodes: [502, 503, 504] }
+          : { limit: 0 },
+      });
+    } catch (error) {
+      throw new ArcTransportError(`${method}: ${(error as Error).message}`, { cause: error });
+    }
+    if (response.statusCode !== 200) {
+      throw new ArcTransportError(`${method}: HTTP ${response.statusCode}`);
+    }
+    const body = JSON.parse(response.body) as {
+      result: T;
+      error: { code: number; message: string; details?: Record<string, unknown> } | null;
+    };
+    if (body.error) throw toArcClientError(body.error);
+    return body.result;
+  }
+
+  readonly task = {
+    create: async (
+      agent: string,
+      message: string | Message,
+      options: {
+        priority?: Priority;
+        metadata?: object;
+        settings?: object;
+        deadline?: string;
+      } = {},
+    ): Promise<Task> =>
+      (
+        await this.call<{ task: Task }>('task.create', agent, {
+          initialMessage: toMessage(message),
+          ...options,
+        })
+      ).task,
+    send: (agent: string, taskId: string, message: string | Message) =>
+      this.call<{ success: boolean }>('task.send', agent, { taskId, message: toMessage(message) }),
+    info: async (
+      agent: string,
+      taskId: string,
+      options: {
+        includeMessages?: boolean;
+        includeArtifacts?: boolean;
+        includeRuns?: boolean;
+      } = {},
+    ): Promise<Task> =>
+      (await this.call<{ task: Task }>('task.info', agent, { taskId, ...options })).task,
+    cancel: async (agent: string, taskId: string, reason?: string): Promise<Task> =>
+      (
+        await this.call<{ task: Task }>('task.cancel', agent, {
+          taskId,
+          ...(reason ? { reason } : {}),
+        })
+      ).task,
+    subscribe: async (
+      agent: string,
+      taskId: string,
+      callbackUrl: string,
+      options: { events?: string[]; secret?: string; replay?: boolean } = {},
+    ) =>
+      (
+        await this.call<{ subscription: { subscriptionId: string; secret: string } }>(
+          'task.subscribe',
+          agent,
+          {
+            taskId,
+            callbackUrl,
+            ...options,
+          },
+        )
+      ).subscription,
+    runs: async (agent: string, taskId: string) =>
+      (await this.call<{ runs: unknown[] }>('task.runs', agent, { taskId })).runs,
+    events: async (agent: string, taskId: string, after = 0) =>
+      (await this.call<{ events: unknown[] }>('task.events', agent, { taskId, after })).events,
+    /** The task's events, stored then live; reconnects after a drop and resumes after the last seen. */
+    watch: (taskId: string, options: { after?: number; signal?: AbortSignal } = {}) =>
+      this.watchEvents(taskId, options),
+    /** Resolves with the task once it reaches COMPLETED, FAILED or CANCELED. */
+    wait: async (
+      agent: string,
+      taskId: string,
+      options: { signal?: AbortSignal } = {},
+    ): Promise<Task> => {
+      for await (const event of this.watchEvents(taskId, options)) void event;
+      return this.task.info(agent, taskId);
+    },
+  };
+
+  readonly chat = {
+    start: async (
+      agent: string,
+      message: string | Message,
+      options: { chatId?: string; metadata?: object } = {},
+    ) =>
+      (
+        await this.call<{ chat: { chatId: string; message?: Message } }>('chat.start', agent, {
+          initialMessage: toMessage(message),
+          ...options,
+        })
+      ).chat,
+    message: async (agent: string, chatId: string, message: string | Message) =>
+      (
+        await this.call<{ chat: { chatId: string; message?: Message } }>('chat.message', agent, {
+          chatId,
+          message: toMessage(message),
+        })
+      ).chat,
+    end: async (agent: string, chatId: string, reason?: string) =>
+      (
+        await this.call<{ chat: { chatId: string; status: string } }>('chat.end', agent, {
+          chatId,
+          ...(reason ? { reason } : {}),
+        })
+      ).chat,
+    /** chat.start with streaming: the reply's chunks as they come. */
+    startStream: (agent: string, message: string | Message, options: { chatId?: string } = {}) =>
+      this.chatStream('chat.start', agent, { initialMessage: toMessage(message), ...options }),
+    /** chat.message with streaming: the reply's chunks as they come. */
+    messageStream: (agent: string, chatId: string, message: string | Message) =>
+      this.chatStream('chat.message', agent, { chatId, message: toMessage(message) }),
+  };
+
+  private async *chatStream(
+    method: string,
+    agent: string,
+    params: object,
+  ): AsyncIterable<ChatChunk> {
+    const stream = this.http.stream.post(this.arcUrl, {
+      json: this.envelope(method, agent, { ...params, stream: true }),
+      headers: { 'content-type': 'application/arc+json' },
+      retry: { limit: 0 },
+    });
+    for await (const message of readSse(stream)) {
+      const data = JSON.parse(message.data) as {
+        chatId: string;
+        message?: Message;
+        error?: { code: number; message: string; details?: Record<string, unknown> };
+      };
+      if (message.event === 'stream') {
+        const part = data.message?.parts[0];
+        yield { chatId: data.chatId, delta: String(part?.content ?? '') };
+      } else if (message.event === 'error' && data.error) throw toArcClientError(data.error);
+      else if (message.event === 'done') return;
+    }
+  }
+
+  private async *watchEvents(
+    taskId: string,
+    options: { after?: number; signal?: AbortSignal },
+  ): AsyncIterable<TaskEvent> {
+    let last = options.after ?? 0;
+    let failures = 0;
+    const base = this.options.endpoint.replace(/\/$/, '');
+    const url = `${base}/arc/tasks/${encodeURIComponent(taskId)}/events?requestAgent=${encodeURIComponent(this.options.requestAgent)}`;
+    for (;;) {
+      if (options.signal?.aborted) return;
+      const stream = this.http.stream(url, {
+        headers: { 'last-event-id': String(last) },
+        timeout: {},
+        retry: { limit: 0 },
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      const refusal = new Promise<Error | undefined>((resolve) => {
+        stream.once('response', (response: { statusCode: number }) => {
+          if (response.statusCode === 200) return resolve(undefined);
+          let body = '';
+          stream.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          stream.on('end', () => {
+            const parsed = JSON.parse(body || '{}') as {
+              error?: { code: number; message: string };
+            };
+            resolve(
+              toArcClientError(
+                parsed.error ?? { code: -32603, message: `HTTP ${response.statusCode}` },
+              ),
+            );
+          });
+        });
+        stream.once('error', () => resolve(undefined));
+      });
+      let received = 0;
+      try {
+        for await (const message of readSse(stream)) {
+          const event = JSON.parse(message.data) as TaskEvent;
+          last = event.sequence;
+          received += 1;
+          failures = 0;
+          yield event;
+        }
+        const refused = await refusal;
+        if (refused) throw refused;
+        // A clean end comes after the terminal event, or at once for a task already finished.
+        return;
+      } catch (error) {
+        if (options.signal?.aborted) return;
+        if (
+          !(error instanceof Error) ||
+          'code' in error === false ||
+          typeof (error as { code: unknown }).code === 'number'
+        ) {
+          throw error;
+        }
+        // A network failure (reset, refused, server restarting): resume after the last event.
+        failures += received > 0 ? 0 : 1;
+        if (failures > 20)
+          throw new ArcTransportError(`watch ${taskId}: ${error.message}`, { cause: error });
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** failures, 2_000)));
+    }
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * For webhook consumers: checks a delivery's signatures over the exact body bytes — the ARC
+ * `X-ARC-Signature` (HMAC-SHA256, base64) and, when present, the Standard Webhooks headers
+ * (HMAC over `id.timestamp.body` with the secret's decoded bytes, timestamp within 5 minutes
+ * by default) — and returns the parsed body.
+ * Throws WebhookVerificationError when any signature present is wrong, or none is.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+export class WebhookVerificationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WebhookVerificationError';
+  }
+}
+
+type Headers = Record<string, string | string[] | undefined>;
+
+function header(headers: Headers, name: string): string | undefined {
+  const key = Object.keys(headers).find((k) => k.toLowerCase() === name);
+  const value = key === undefined ? undefined : headers[key];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+export function verifyWebhook(
+  headers: Headers,
+  rawBody: string | Buffer,
+  secret: string,
+  options: { toleranceSeconds?: number; now?: Date } = {},
+): unknown {
+  const body = Buffer.isBuffer(rawBody) ? rawBody : Buffer.from(rawBody, 'utf8');
+  const arc = header(headers, 'x-arc-signature');
+  const id = header(headers, 'webhook-id');
+  const timestamp = header(headers, 'webhook-timestamp');
+  const signature = header(headers, 'webhook-signature');
+  if (!arc && !signature) throw new WebhookVerificationError('no signature headers');
+  if (arc) {
+    const expected = Buffer.from(
+      `sha256=${createHmac('sha256', secret).update(body).digest('base64')}`,
+    );
+    const given = Buffer.from(arc);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      throw new WebhookVerificationError('X-ARC-Signature does not match');
+    }
+  }
+  if (signature) {
+    if (!id || !timestamp)
+      throw new WebhookVerificationError('incomplete Standard Webhooks headers');
+    const age = Math.abs((options.now ?? new Date()).getTime() / 1000 - Number(timestamp));
+    if (!(age <= (options.toleranceSeconds ?? 300))) {
+      throw new WebhookVerificationError('webhook-timestamp is outside the tolerance');
+    }
+    const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
+    const expected = createHmac('sha256', key).update(`${id}.${timestamp}.`).update(body).digest();
+    const matches = signature.split(' ').some((candidate) => {
+      const [version, value] = candidate.split(',');
+      if (version !== 'v1' || !value) return false;
+      const given = Buffer.from(value, 'base64');
+      return given.length === expected.length && timingSafeEqual(given, expected);
+    });
+    if (!matches) throw new WebhookVerificationError('webhook-signature does not match');
+  }
+  return JSON.parse(body.toString('utf8')) as unknown;
+}

@@ -1,0 +1,164 @@
+/**
+ * The TypeScript client's surface against the real app: every task and chat call, typed
+ * errors, chat streams, task.watch resuming through a connection that drops mid-task,
+ * task.wait, and verifyWebhook on real deliveries.
+ */
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import {
+  ArcClient,
+  ChatClosedError,
+  TaskAlreadyCompletedError,
+  TaskNotFoundError,
+  WebhookVerificationError,
+  verifyWebhook,
+} from '../../src/client';
+import { type Running, startArcd, waitFor } from '../helpers/arcServer';
+import { startReceiver } from '../helpers/receiver';
+
+let arcd: Running;
+let client: ArcClient;
+
+beforeEach(async () => {
+  arcd = await startArcd({ config: { webhookAllowlist: '127.0.0.1', webhookPollMs: 25 } });
+  client = new ArcClient({ endpoint: arcd.url, requestAgent: 'sdk' });
+});
+
+/** A TCP proxy whose open connections the test can cut. */
+async function proxyTo(target: string) {
+  const { hostname, port } = new URL(target);
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((inbound) => {
+    const outbound = net.connect(Number(port), hostname);
+    inbound.pipe(outbound).pipe(inbound);
+    for (const s of [inbound, outbound]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => undefined);
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    cut: () => sockets.forEach((s) => s.destroy()),
+    close: () =>
+      new Promise<void>((resolve) => {
+        sockets.forEach((s) => s.destroy());
+        server.close(() => resolve());
+      }),
+  };
+}
+
+test('task calls, runs and events', async () => {
+  const task = await client.task.create('echo', 'hello sdk', {
+    priority: 'HIGH',
+    metadata: { k: 1 },
+  });
+  expect(task).toMatchObject({ status: 'SUBMITTED', priority: 'HIGH', requestAgent: 'sdk' });
+  const done = await client.task.wait('echo', task.taskId);
+  expect(done.status).toBe('COMPLETED');
+  expect(done.messages?.[1]?.parts[0]?.content).toBe('hello sdk');
+  expect(await client.task.runs('echo', task.taskId)).toHaveLength(1);
+  expect(await client.task.events('echo', task.taskId, 5)).toHaveLength(2);
+  const paused = await client.task.create('document-analyzer', 'one two');
+  await waitFor('input required', async () =>
+    (await client.task.info('document-analyzer', paused.taskId)).status === 'INPUT_REQUIRED'
+      ? true
+      : undefined,
+  );
+  expect(await client.task.send('document-analyzer', paused.taskId, 'two')).toEqual({
+    success: true,
+  });
+  expect((await client.task.wait('document-analyzer', paused.taskId)).artifacts).toHaveLength(1);
+  const slow = await client.task.create('slow', 'steps=50');
+  expect((await client.task.cancel('slow', slow.taskId, 'enough')).status).toBe('CANCELED');
+});
+
+test('ARC errors come back as their own classes with code and details', async () => {
+  const missing = await client.task.info('echo', 'task-missing').catch((e: unknown) => e);
+  expect(missing).toBeInstanceOf(TaskNotFoundError);
+  expect(missing).toMatchObject({ code: -42001, details: { taskId: 'task-missing' } });
+  const task = await client.task.create('echo', 'x');
+  await client.task.wait('echo', task.taskId);
+  await expect(client.task.cancel('echo', task.taskId)).rejects.toBeInstanceOf(
+    TaskAlreadyCompletedError,
+  );
+});
+
+test('chat: whole replies, streams, and end', async () => {
+  const chat = await client.chat.start('echo', 'hi there');
+  expect(chat.message?.parts[0]?.content).toBe('hi there');
+  const chunks = [];
+  for await (const chunk of client.chat.messageStream('echo', chat.chatId, 'one two three'))
+    chunks.push(chunk);
+  expect(chunks.map((c) => c.delta).join('')).toBe('one two three');
+  expect(chunks.length).toBeGreaterThan(1);
+  const streamed = [];
+  for await (const chunk of client.chat.startStream('echo', 'fresh start')) streamed.push(chunk);
+  expect(streamed[0]?.chatId).toMatch(/^chat-/);
+  expect((await client.chat.end('echo', chat.chatId)).status).toBe('CLOSED');
+  await expect(client.chat.message('echo', chat.chatId, 'hello?')).rejects.toBeInstanceOf(
+    ChatClosedError,
+  );
+  const failing = (async () => {
+    for await (const chunk of client.chat.messageStream('echo', chat.chatId, 'x')) void chunk;
+  })();
+  await expect(failing).rejects.toBeInstanceOf(ChatClosedError);
+});
+
+test('task.watch resumes after its connection drops and sees every event once', async () => {
+  const proxy = await proxyTo(arcd.url);
+  try {
+    const viaProxy = new ArcClient({ endpoint: proxy.url, requestAgent: 'sdk' });
+    const task = await viaProxy.task.create('slow', 'steps=6');
+    const seen: number[] = [];
+    let cut = false;
+    for await (const event of viaProxy.task.watch(task.taskId)) {
+      seen.push(event.sequence);
+      if (!cut && seen.length === 5) {
+        cut = true;
+        proxy.cut();
+      }
+    }
+    expect(cut).toBe(true);
+    const stored = (await arcd.server.store.listEvents(task.taskId)).map((e) => e.seq);
+    expect(seen).toEqual(stored);
+  } finally {
+    await proxy.close();
+  }
+});
+
+test('verifyWebhook accepts real deliveries and refuses forged or stale ones', async () => {
+  const receiver = await startReceiver();
+  const task = await client.task.create('echo', 'x');
+  await client.task.wait('echo', task.taskId);
+  const subscription = await client.task.subscribe('echo', task.taskId, receiver.url, {
+    events: ['TASK_COMPLETED'],
+    replay: true,
+  });
+  const [delivery] = await waitFor('a delivery', async () =>
+    receiver.received.length > 0 ? receiver.received : undefined,
+  );
+  const headers = delivery!.headers as Record<string, string>;
+  expect(verifyWebhook(headers, delivery!.raw, subscription.secret)).toMatchObject({
+    taskId: task.taskId,
+    event: 'TASK_COMPLETED',
+  });
+  expect(() =>
+    verifyWebhook(
+      headers,
+      delivery!.raw.replace('TASK_COMPLETED', 'TASK_FAILED'),
+      subscription.secret,
+    ),
+  ).toThrow(WebhookVerificationError);
+  expect(() =>
+    verifyWebhook(headers, delivery!.raw, `whsec_${Buffer.alloc(32, 1).toString('base64')}`),
+  ).toThrow(WebhookVerificationError);
+  const later = new Date(Date.now() + 10 * 60_000);
+  expect(() => verifyWebhook(headers, delivery!.raw, subscription.secret, { now: later })).toThrow(
+    /tolerance/,
+  );
+  const onlyStandard = { ...headers, 'x-arc-signature': undefined };
+  expect(verifyWebhook(onlyStandard, delivery!.raw, subscription.secret)).toBeTruthy();
+  expect(() => verifyWebhook({}, delivery!.raw, subscription.secret)).toThrow(/no signature/);
+});
