@@ -8,6 +8,7 @@ import { Command, Option } from 'commander';
 import { type Config, DEFAULTS, SETTINGS, loadConfig } from './config';
 import { createServer } from './server';
 import { addApiKey } from './auth/apiKeys';
+import { addTaskCommands } from './cli/taskCommands';
 
 async function serve(flags: Partial<Record<keyof Config, string>>): Promise<void> {
   const config = loadConfig(process.env, flags);
@@ -72,5 +73,7 @@ token
     );
     process.stdout.write(`${created}\n`);
   });
+
+addTaskCommands(program);
 
 program.parse();

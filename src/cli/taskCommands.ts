@@ -1,0 +1,184 @@
+/**
+ * The `arcd task …` and `arcd agents` commands: a shell front for ArcClient. Human lines by
+ * default (a live status line on a terminal), `--json` for machines. Exit codes: 0 success,
+ * 1 a waited-for task ended FAILED or CANCELED, 2 an ARC error, 3 a connection failure.
+ */
+import type { Command } from 'commander';
+import got from 'got';
+import { ArcClient, ArcClientError, ArcTransportError, type TaskEvent } from '../client';
+import type { Priority, Task } from '../types';
+
+interface Common {
+  endpoint: string;
+  token?: string;
+  requestAgent: string;
+  json?: boolean;
+}
+
+export const EXIT = { ok: 0, taskFailed: 1, arcError: 2, connection: 3 } as const;
+
+function clientOf(options: Common): ArcClient {
+  return new ArcClient({
+    endpoint: options.endpoint,
+    requestAgent: options.requestAgent,
+    ...(options.token ? { token: options.token } : {}),
+  });
+}
+
+function print(options: Common, value: unknown, human: string): void {
+  process.stdout.write(`${options.json ? JSON.stringify(value) : human}\n`);
+}
+
+function summary(task: Task): string {
+  const last = task.messages?.at(-1);
+  const text = last?.parts.find((p) => p.type === 'TextPart' || p.type === 'text')?.content;
+  const extra = task.reason ? ` (${task.reason})` : '';
+  return `${task.taskId} ${task.status}${extra}${text !== undefined ? `\n${String(text)}` : ''}`;
+}
+
+async function run(options: Common, action: () => Promise<number | void>): Promise<void> {
+  try {
+    process.exitCode = (await action()) ?? EXIT.ok;
+  } catch (error) {
+    if (error instanceof ArcClientError) {
+      process.stderr.write(`arcd: ARC error ${error.code}: ${error.message}\n`);
+      if (options.json)
+        process.stdout.write(
+          `${JSON.stringify({ error: { code: error.code, message: error.message, details: error.details } })}\n`,
+        );
+      process.exitCode = EXIT.arcError;
+    } else {
+      const message = error instanceof ArcTransportError ? error.message : (error as Error).message;
+      process.stderr.write(`arcd: cannot reach ${options.endpoint}: ${message}\n`);
+      process.exitCode = EXIT.connection;
+    }
+  }
+}
+
+/** Follows a task to its end, showing each status change; returns the final task. */
+async function follow(
+  client: ArcClient,
+  agent: string,
+  taskId: string,
+  options: Common,
+): Promise<Task> {
+  const tty = process.stderr.isTTY && !options.json;
+  const spinner = ['|', '/', '-', '\\'];
+  let tick = 0;
+  let status = 'SUBMITTED';
+  const timer = tty
+    ? setInterval(
+        () => process.stderr.write(`\r${spinner[tick++ % 4]} ${taskId} ${status}   `),
+        100,
+      )
+    : undefined;
+  try {
+    for await (const event of client.task.watch(taskId)) {
+      status = event.data.status;
+      if (!tty && !options.json) process.stderr.write(`${event.event} ${event.data.status}\n`);
+      if (options.json) process.stdout.write(`${JSON.stringify(event satisfies TaskEvent)}\n`);
+    }
+  } finally {
+    if (timer) {
+      clearInterval(timer);
+      process.stderr.write('\r\x1b[K');
+    }
+  }
+  return client.task.info(agent, taskId);
+}
+
+function outcome(task: Task): number {
+  return task.status === 'COMPLETED' ? EXIT.ok : EXIT.taskFailed;
+}
+
+export function addTaskCommands(program: Command): void {
+  const common = (command: Command) =>
+    command
+      .option(
+        '--endpoint <url>',
+        'the arcd server [env ARCD_ENDPOINT]',
+        process.env.ARCD_ENDPOINT ?? 'http://127.0.0.1:8080',
+      )
+      .option('--token <token>', 'Bearer token [env ARCD_TOKEN]', process.env.ARCD_TOKEN)
+      .option(
+        '--request-agent <id>',
+        'who is calling [env ARCD_REQUEST_AGENT]',
+        process.env.ARCD_REQUEST_AGENT ?? 'cli',
+      )
+      .option('--json', 'machine-readable output');
+
+  const task = program.command('task').description('create, inspect and follow tasks');
+
+  common(task.command('create <agent> <text>').description('create a task'))
+    .option('--priority <priority>', 'LOW, NORMAL, HIGH or URGENT')
+    .option('--wait', 'follow the task until it finishes')
+    .action(
+      (agent: string, text: string, options: Common & { priority?: Priority; wait?: boolean }) =>
+        run(options, async () => {
+          const client = clientOf(options);
+          const created = await client.task.create(
+            agent,
+            text,
+            options.priority ? { priority: options.priority } : {},
+          );
+          if (!options.wait) return print(options, created, `${created.taskId} ${created.status}`);
+          const done = await follow(client, agent, created.taskId, options);
+          print(options, done, summary(done));
+          return outcome(done);
+        }),
+    );
+
+  common(task.command('info <agent> <taskId>').description('show a task')).action(
+    (agent: string, taskId: string, options: Common) =>
+      run(options, async () => {
+        const found = await clientOf(options).task.info(agent, taskId);
+        print(options, found, summary(found));
+      }),
+  );
+
+  common(task.command('send <agent> <taskId> <text>').description('send a message to a task'))
+    .option('--wait', 'follow the task until it finishes')
+    .action((agent: string, taskId: string, text: string, options: Common & { wait?: boolean }) =>
+      run(options, async () => {
+        const client = clientOf(options);
+        const sent = await client.task.send(agent, taskId, text);
+        if (!options.wait) return print(options, sent, 'sent');
+        const done = await follow(client, agent, taskId, options);
+        print(options, done, summary(done));
+        return outcome(done);
+      }),
+    );
+
+  common(task.command('cancel <agent> <taskId>').description('cancel a task'))
+    .option('--reason <text>', 'why')
+    .action((agent: string, taskId: string, options: Common & { reason?: string }) =>
+      run(options, async () => {
+        const canceled = await clientOf(options).task.cancel(agent, taskId, options.reason);
+        print(options, canceled, summary(canceled));
+      }),
+    );
+
+  common(
+    task.command('watch <agent> <taskId>').description('follow a task live until it finishes'),
+  ).action((agent: string, taskId: string, options: Common) =>
+    run(options, async () => {
+      const done = await follow(clientOf(options), agent, taskId, options);
+      if (!options.json) process.stdout.write(`${summary(done)}\n`);
+      return outcome(done);
+    }),
+  );
+
+  common(program.command('agents').description('list the agents a server hosts')).action(
+    (options: Common) =>
+      run(options, async () => {
+        const info = await got(`${options.endpoint.replace(/\/$/, '')}/agent-info`).json<{
+          agents: Array<{ agentId: string; description: string }>;
+        }>();
+        print(
+          options,
+          info.agents,
+          info.agents.map((a) => `${a.agentId}\t${a.description}`).join('\n'),
+        );
+      }),
+  );
+}

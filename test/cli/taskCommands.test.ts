@@ -1,0 +1,110 @@
+/**
+ * The task CLI driven as a subprocess against the real app: output (human and --json) and
+ * exit codes for success, failed tasks, ARC errors and connection failures.
+ */
+import { execFile } from 'node:child_process';
+import { compiledMain } from '../helpers/childArcd';
+import { type Running, startArcd, waitForStatus } from '../helpers/arcServer';
+
+function arcd(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [compiledMain, ...args],
+      { env: { ...process.env, ARCD_REQUEST_AGENT: 'tester' } },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+let server: Running;
+beforeEach(async () => {
+  server = await startArcd();
+});
+
+test('task create --wait --json follows the task and prints it', async () => {
+  const result = await arcd([
+    'task',
+    'create',
+    'echo',
+    'hello cli',
+    '--wait',
+    '--json',
+    '--endpoint',
+    server.url,
+  ]);
+  expect(result.code).toBe(0);
+  const lines = result.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line));
+  expect(lines.at(-1)).toMatchObject({ status: 'COMPLETED', requestAgent: 'tester' });
+  expect(lines.slice(0, -1).map((e) => e.event)).toContain('TASK_COMPLETED');
+});
+
+test('human output, send, cancel, info and agents', async () => {
+  const created = await arcd([
+    'task',
+    'create',
+    'document-analyzer',
+    'a b',
+    '--endpoint',
+    server.url,
+  ]);
+  expect(created.code).toBe(0);
+  const taskId = created.stdout.split(' ')[0]!;
+  expect(created.stdout).toMatch(/^task-\S+ SUBMITTED/);
+  await waitForStatus(server.url, 'document-analyzer', taskId, ['INPUT_REQUIRED']);
+  const sent = await arcd([
+    'task',
+    'send',
+    'document-analyzer',
+    taskId,
+    'b',
+    '--wait',
+    '--endpoint',
+    server.url,
+  ]);
+  expect(sent.code).toBe(0);
+  expect(sent.stdout).toMatch(/COMPLETED\nAnalysis done/);
+  expect(sent.stderr).toMatch(/TASK_RESUMED WORKING/); // plain progress lines when not a terminal
+  const info = await arcd(['task', 'info', 'document-analyzer', taskId, '--endpoint', server.url]);
+  expect(info.stdout).toContain(`${taskId} COMPLETED`);
+  const slow = (
+    await arcd(['task', 'create', 'slow', 'steps=50', '--json', '--endpoint', server.url])
+  ).stdout;
+  const canceled = await arcd([
+    'task',
+    'cancel',
+    'slow',
+    JSON.parse(slow).taskId,
+    '--reason',
+    'bored',
+    '--endpoint',
+    server.url,
+  ]);
+  expect(canceled.stdout).toMatch(/CANCELED \(bored\)/);
+  const agents = await arcd(['agents', '--endpoint', server.url]);
+  expect(agents.stdout).toMatch(/^document-analyzer\t/m);
+  expect(agents.stdout).toMatch(/^echo\t/m);
+});
+
+test('exit codes: 1 failed task, 2 ARC error, 3 connection failure', async () => {
+  expect(
+    (await arcd(['task', 'create', 'flaky', 'x', '--wait', '--endpoint', server.url])).code,
+  ).toBe(1);
+  const missing = await arcd(['task', 'info', 'echo', 'task-nope', '--endpoint', server.url]);
+  expect(missing.code).toBe(2);
+  expect(missing.stderr).toMatch(/ARC error -42001/);
+  const down = await arcd([
+    'task',
+    'info',
+    'echo',
+    'task-nope',
+    '--endpoint',
+    'http://127.0.0.1:9',
+  ]);
+  expect(down.code).toBe(3);
+  expect(down.stderr).toMatch(/cannot reach/);
+});
