@@ -30,6 +30,7 @@ export interface Config {
   jwtIdentityClaim: string;
   rateLimitPerMinute: number;
   sseHeartbeatMs: number;
+  remoteAgents: string;
   webhookAllowlist: string;
   webhookScheduleMs: number[];
   webhookTimeoutMs: number;
@@ -100,6 +101,11 @@ export const SETTINGS: readonly Setting[] = [
     'int',
     'calls per identity (per IP when open) per minute; 0 for no limit',
   ),
+  setting(
+    'remoteAgents',
+    'string',
+    'agents hosted by other arcd servers: id=http://host:port[/remoteId], comma-separated',
+  ),
   setting('sseHeartbeatMs', 'int', 'heartbeat comment interval on idle event streams'),
   setting(
     'agentConcurrency',
@@ -157,6 +163,7 @@ export const DEFAULTS: Config = {
   jwtIdentityClaim: 'sub',
   rateLimitPerMinute: 6_000,
   sseHeartbeatMs: 15_000,
+  remoteAgents: '',
   webhookAllowlist: '',
   webhookScheduleMs: [...DEFAULT_SCHEDULE_MS],
   webhookTimeoutMs: 10_000,

@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { AgentDefinition } from './agents/contract';
 import { AgentRegistry } from './agents/registry';
 import { loadAgentsFromDir } from './agents/loadAgents';
+import { createRemoteAgent, parseRemoteAgents } from './agents/remoteAgent';
 import { type Clock, systemClock } from './clock';
 import { type Config, loadConfig } from './config';
 import { Runner } from './engine/runner';
@@ -67,6 +68,9 @@ export function createServer(
   const agents = new AgentRegistry();
   if (options.loadAgentsDir !== false) loadAgentsFromDir(config.agentsDir, agents);
   for (const agent of options.agents ?? []) agents.register(agent);
+  for (const remote of parseRemoteAgents(config.remoteAgents)) {
+    agents.register(createRemoteAgent({ ...remote, requestAgent: config.serverName }));
+  }
 
   const store = new SqliteStore(config.db);
   const runner = new Runner({ store, registry: agents, schemas, clock, logger, ...config });
