@@ -11,6 +11,7 @@ import type { Store } from '../store/store';
 import type { SchemaRegistry } from '../rpc/schemas';
 import { type Clock, isoNow } from '../clock';
 import { newId } from '../ids';
+import { SerialPump } from '../serialPump';
 import * as changes from '../tasks/changes';
 import { isTerminal } from '../tasks/states';
 import { TurnStopped } from './stopReason';
@@ -42,8 +43,10 @@ export class Runner {
   readonly owner = newId('runner');
   private readonly running = new Map<string, RunningTurn>();
   private readonly executor: TurnExecutor;
-  private pumping = false;
-  private pumpAgain = false;
+  private readonly pump = new SerialPump(
+    () => this.claimAndLaunch(),
+    (error) => this.options.logger.error({ err: error }, 'runner claim failed'),
+  );
   private stopped = true;
   private pollTimer?: NodeJS.Timeout;
   private heartbeatTimer?: NodeJS.Timeout;
@@ -54,6 +57,7 @@ export class Runner {
 
   start(): void {
     this.stopped = false;
+    this.pump.resume();
     this.pollTimer = setInterval(() => {
       this.poke();
       void this.sweepDeadlines();
@@ -65,21 +69,7 @@ export class Runner {
 
   /** Looks for owed turns now (called after every write that makes one). */
   poke(): void {
-    if (this.stopped) return;
-    if (this.pumping) {
-      this.pumpAgain = true;
-      return;
-    }
-    this.pumping = true;
-    void this.pump()
-      .catch((error: unknown) => this.options.logger.error({ err: error }, 'runner claim failed'))
-      .finally(() => {
-        this.pumping = false;
-        if (this.pumpAgain) {
-          this.pumpAgain = false;
-          this.poke();
-        }
-      });
+    this.pump.poke();
   }
 
   /** Aborts the running turn of a canceled task; its handler sees `signal.aborted`. */
@@ -93,6 +83,7 @@ export class Runner {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.pump.stop();
     clearInterval(this.pollTimer);
     clearInterval(this.heartbeatTimer);
     for (const turn of this.running.values()) {
@@ -117,7 +108,7 @@ export class Runner {
     return { defaultLimit: this.options.concurrency, limits };
   }
 
-  private async pump(): Promise<void> {
+  private async claimAndLaunch(): Promise<void> {
     const { store, concurrency, leaseMs, clock } = this.options;
     for (;;) {
       const free = concurrency - this.running.size;

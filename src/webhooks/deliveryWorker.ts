@@ -10,6 +10,7 @@ import type { AttemptPlan, DeliveryJob, DeliveryRecord } from '../store/records'
 import type { Store } from '../store/store';
 import type { Clock } from '../clock';
 import { newId } from '../ids';
+import { SerialPump } from '../serialPump';
 import { nextRetryDelayMs, parseRetryAfterMs } from './backoff';
 import { webhookBody } from './payload';
 import { type AttemptResult, postWebhook } from './send';
@@ -92,8 +93,12 @@ export class DeliveryWorker {
 
   private timer?: NodeJS.Timeout;
   private stopped = true;
-  private pumping = false;
-  private pumpAgain = false;
+  // Pokes of one turn of the event loop (several completions, several commits) share a claim.
+  private readonly pump = new SerialPump(
+    () => this.claimAndSend(),
+    (error) => this.options.logger.error({ err: error }, 'delivery claim failed'),
+    true,
+  );
 
   constructor(private readonly options: DeliveryWorkerOptions) {
     this.agents = createGuardedAgents(options.policy);
@@ -101,40 +106,26 @@ export class DeliveryWorker {
 
   start(): void {
     this.stopped = false;
+    this.pump.resume();
     this.timer = setInterval(() => this.poke(), this.options.pollMs);
     this.poke();
   }
 
   /** Looks for due deliveries now (after new events, and after each attempt). */
   poke(): void {
-    if (this.stopped) return;
-    if (this.pumping) {
-      this.pumpAgain = true;
-      return;
-    }
-    // Pokes of one turn of the event loop (several completions, several commits) share a claim.
-    this.pumping = true;
-    void new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.pump())
-      .catch((error: unknown) => this.options.logger.error({ err: error }, 'delivery claim failed'))
-      .finally(() => {
-        this.pumping = false;
-        if (this.pumpAgain) {
-          this.pumpAgain = false;
-          this.poke();
-        }
-      });
+    this.pump.poke();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.pump.stop();
     clearInterval(this.timer);
     await Promise.allSettled([...this.inFlight.values()]);
     this.agents.http.destroy();
     this.agents.https.destroy();
   }
 
-  private async pump(): Promise<void> {
+  private async claimAndSend(): Promise<void> {
     const { store, clock, concurrency, leaseMs, perHostConcurrency } = this.options;
     const free = concurrency - this.inFlight.size;
     if (free <= 0 || this.stopped) return;

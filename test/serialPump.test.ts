@@ -1,0 +1,57 @@
+import { SerialPump } from '../src/serialPump';
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+test('pokes during a run ask for exactly one more run; runs never overlap', async () => {
+  let active = 0;
+  let overlap = false;
+  let runs = 0;
+  let release!: () => void;
+  const pump = new SerialPump(
+    async () => {
+      active += 1;
+      overlap ||= active > 1;
+      runs += 1;
+      await new Promise<void>((resolve) => (release = resolve));
+      active -= 1;
+    },
+    () => undefined,
+  );
+  pump.poke();
+  await tick(); // the run has begun: pokes now ask for one more run after it
+  pump.poke();
+  pump.poke();
+  await tick();
+  expect(runs).toBe(1);
+  release();
+  await tick();
+  await tick();
+  expect(runs).toBe(2);
+  release();
+  await tick();
+  await tick();
+  expect(runs).toBe(2);
+  expect(overlap).toBe(false);
+});
+
+test('coalesced pokes of one event-loop turn share a run; errors are reported, not thrown', async () => {
+  const errors: unknown[] = [];
+  let runs = 0;
+  const pump = new SerialPump(
+    async () => {
+      runs += 1;
+      throw new Error('boom');
+    },
+    (error) => errors.push(error),
+    true,
+  );
+  pump.poke();
+  pump.poke();
+  for (let i = 0; i < 5; i += 1) await tick();
+  expect(runs).toBe(1);
+  expect(errors).toHaveLength(1);
+  pump.stop();
+  pump.poke();
+  await tick();
+  expect(runs).toBe(1);
+});
