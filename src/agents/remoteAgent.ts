@@ -24,7 +24,10 @@ export interface RemoteAgentOptions {
 
 interface Progress {
   remoteTaskId: string;
+  /** The last remote event mirrored here. */
   lastSeq: number;
+  /** How many local history messages have been passed on (crash-safe: at least once). */
+  forwarded: number;
 }
 
 function isProgress(value: unknown): value is Progress {
@@ -40,19 +43,27 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
   });
 
   async function forward(ctx: TurnContext): Promise<string | undefined> {
-    let progress = isProgress(ctx.lastCheckpoint) ? ctx.lastCheckpoint : undefined;
-    if (!progress) {
-      const [first, ...rest] = ctx.input;
+    const saved = isProgress(ctx.lastCheckpoint) ? ctx.lastCheckpoint : undefined;
+    let progress: Progress;
+    if (!saved) {
+      const [first] = ctx.history;
       const created = await client.task.create(remoteAgent, first as Message, {
         metadata: { forwardedFrom: ctx.task.taskId },
       });
-      progress = { remoteTaskId: created.taskId, lastSeq: 0 };
+      progress = { remoteTaskId: created.taskId, lastSeq: 0, forwarded: 1 };
       await ctx.checkpoint(progress as unknown as JsonObject);
-      for (const message of rest) await client.task.send(remoteAgent, created.taskId, message);
-    } else if (ctx.input.length > 0 && ctx.attempt === 1) {
-      // A turn resumed by task.send: pass the caller's answer on.
-      for (const message of ctx.input)
+    } else {
+      progress = { ...(saved as Progress) };
+    }
+    // The caller's messages not yet passed on (sent while queued, or answers to a request).
+    const unsent = ctx.history.slice(progress.forwarded);
+    for (const message of unsent) {
+      if (message.role !== 'agent')
         await client.task.send(remoteAgent, progress.remoteTaskId, message);
+    }
+    if (unsent.length > 0) {
+      progress = { ...progress, forwarded: ctx.history.length };
+      await ctx.checkpoint(progress as unknown as JsonObject);
     }
     const current: Progress = progress;
     const onAbort = () =>
@@ -73,13 +84,17 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
             // The remote paused: its prompt is followed by TASK_PAUSED and STATUS_CHANGE in the
             // same commit, so the next turn resumes after those two.
             await ctx.checkpoint({
-              remoteTaskId: current.remoteTaskId,
+              ...current,
               lastSeq: event.sequence + 2,
-            });
+              forwarded: current.forwarded + 1,
+            } as unknown as JsonObject);
             await ctx.requestInput({ parts: message.parts });
             return undefined;
           }
-          if (message.role === 'agent') await ctx.reply({ parts: message.parts });
+          if (message.role === 'agent') {
+            await ctx.reply({ parts: message.parts });
+            current.forwarded += 1; // the local history grew by a message not to pass back
+          }
         } else if (event.event === 'NEW_ARTIFACT') {
           const artifact = data.artifact as unknown as Artifact;
           await ctx.addArtifact({
@@ -97,7 +112,8 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
         } else if (event.event === 'TASK_CANCELED') {
           throw new Error(`remote task was canceled: ${String(data.reason ?? '')}`);
         }
-        await ctx.checkpoint({ remoteTaskId: current.remoteTaskId, lastSeq: event.sequence });
+        current.lastSeq = event.sequence;
+        await ctx.checkpoint(current as unknown as JsonObject);
         if (event.event === 'TASK_COMPLETED') return undefined;
       }
     } finally {
