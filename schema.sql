@@ -195,4 +195,6 @@ CREATE INDEX tasks_by_request_agent ON tasks (request_agent, created_at);
 
 CREATE INDEX tasks_leased ON tasks (assigned_agent, lease_until) WHERE lease_owner IS NOT NULL;
 
+CREATE INDEX tasks_list ON tasks (request_agent, created_at DESC, task_id DESC);
+
 CREATE INDEX tasks_runnable ON tasks (priority_rank DESC, created_at, task_id) WHERE pending_turn = 1;

@@ -23,3 +23,6 @@ CREATE TABLE chat_messages (
   timestamp TEXT NOT NULL,
   PRIMARY KEY (chat_id, seq)
 ) STRICT, WITHOUT ROWID;
+
+-- task.list: one caller's tasks newest first, with task_id as the tie-break of its cursor.
+CREATE INDEX tasks_list ON tasks (request_agent, created_at DESC, task_id DESC);

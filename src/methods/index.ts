@@ -8,6 +8,7 @@ import { taskSend } from './taskSend';
 import { taskSubscribe } from './taskSubscribe';
 import { taskRuns } from './taskRuns';
 import { taskEvents } from './taskEvents';
+import { taskList } from './taskList';
 import { chatStart } from './chatStart';
 import { chatMessage } from './chatMessage';
 import { chatEnd } from './chatEnd';
@@ -25,6 +26,7 @@ export const METHODS: readonly MethodDefinition[] = [
   taskNotification,
   taskRuns,
   taskEvents,
+  taskList,
   chatStart,
   chatMessage,
   chatEnd,

@@ -25,6 +25,7 @@ import { HistoryTables } from './historyRows';
 import { SubscriptionTables } from './subscriptionRows';
 import { type DeliveryFilter, DeliveryTables, type HostRoom } from './deliveryRows';
 import { type RunEnd, RunTables } from './runRows';
+import { type TaskListFilter, listTasks } from './taskListQuery';
 import { type ChatRecord, ChatTables } from './chatRows';
 import type { JsonValue, Message } from '../types';
 
@@ -164,6 +165,10 @@ export class SqliteStore implements Store {
 
   async getTask(taskId: string): Promise<TaskRecord | undefined> {
     return this.tasks.get(taskId);
+  }
+
+  async listTasks(filter: TaskListFilter): Promise<TaskRecord[]> {
+    return listTasks(this.db, filter);
   }
 
   async listMessages(taskId: string): Promise<MessageRecord[]> {

@@ -20,6 +20,7 @@ import type {
 } from './records';
 import type { DeliveryFilter, HostRoom } from './deliveryRows';
 import type { RunEnd } from './runRows';
+import type { TaskListFilter } from './taskListQuery';
 import type { ChatRecord } from './chatRows';
 import type { JsonValue, Message } from '../types';
 
@@ -46,6 +47,7 @@ export interface Store {
    */
   mutateTask(taskId: string, plan: ChangePlan): Promise<AppliedChange | undefined>;
   getTask(taskId: string): Promise<TaskRecord | undefined>;
+  listTasks(filter: TaskListFilter): Promise<TaskRecord[]>;
   listMessages(taskId: string): Promise<MessageRecord[]>;
   listArtifacts(taskId: string): Promise<ArtifactRecord[]>;
   listEvents(taskId: string, afterSeq?: number): Promise<EventRecord[]>;

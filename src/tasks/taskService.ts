@@ -12,6 +12,7 @@ import type {
   TaskSettings,
 } from '../store/records';
 import type { ChangePlan, Store } from '../store/store';
+import type { TaskListFilter } from '../store/taskListQuery';
 import { type Clock, isoNow } from '../clock';
 import { newId } from '../ids';
 import { AgentCapacityExceededError, InvalidParamsError, TaskNotFoundError } from '../rpc/errors';
@@ -166,6 +167,11 @@ export class TaskService {
     const task = await this.getVisible(call, params.taskId);
     const events = await this.store.listEvents(task.taskId, params.after ?? 0);
     return events.slice(0, params.limit ?? 100);
+  }
+
+  /** The caller's own tasks (the filter's requestAgent is always the caller). */
+  async list(call: CallContext, filter: TaskListFilter): Promise<TaskRecord[]> {
+    return this.store.listTasks({ ...filter, requestAgent: call.requestAgent });
   }
 
   async runs(call: CallContext, params: { taskId: string }): Promise<RunRecord[]> {

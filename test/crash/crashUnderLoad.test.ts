@@ -20,6 +20,8 @@ test('acknowledged work survives repeated SIGKILLs', async () => {
     ARCD_WEBHOOK_LEASE_MS: '1000',
     ARCD_WEBHOOK_POLL_MS: '50',
     ARCD_WEBHOOK_ALLOWLIST: '127.0.0.1',
+    // A send cut by the kill (or a keep-alive race) is retried soon, not 5 min later.
+    ARCD_WEBHOOK_SCHEDULE_MS: '0,100,200,400,800,1600,3200,6400',
   };
   const acknowledged: Array<{ taskId: string; agent: string }> = [];
   const subscribed = new Set<string>();

@@ -1,0 +1,62 @@
+/**
+ * task.list's query: one caller's tasks, newest first, filtered, with a stable keyset cursor
+ * (created_at, task_id). It walks the tasks_by_request_agent index (a test checks the plan).
+ */
+import type { Db } from './openDatabase';
+import type { TaskRecord } from './records';
+import { type TaskRow, fromTaskRow } from './taskRows';
+
+export interface TaskListFilter {
+  requestAgent: string;
+  statuses?: string[];
+  priorities?: string[];
+  agent?: string;
+  createdAfter?: string;
+  createdBefore?: string;
+  metadata?: Record<string, string | number | boolean>;
+  limit: number;
+  after?: { createdAt: string; taskId: string };
+}
+
+export function taskListSql(filter: TaskListFilter): { sql: string; params: unknown[] } {
+  const where = ['request_agent = ?'];
+  const params: unknown[] = [filter.requestAgent];
+  const inList = (column: string, values: string[] | undefined) => {
+    if (!values || values.length === 0) return;
+    where.push(`${column} IN (${values.map(() => '?').join(', ')})`);
+    params.push(...values);
+  };
+  inList('status', filter.statuses);
+  inList('priority', filter.priorities);
+  if (filter.agent) {
+    where.push('assigned_agent = ?');
+    params.push(filter.agent);
+  }
+  if (filter.createdAfter) {
+    where.push('created_at > ?');
+    params.push(filter.createdAfter);
+  }
+  if (filter.createdBefore) {
+    where.push('created_at < ?');
+    params.push(filter.createdBefore);
+  }
+  for (const [key, value] of Object.entries(filter.metadata ?? {})) {
+    where.push("json_extract(metadata, '$.' || json_quote(?)) = ?");
+    params.push(key, typeof value === 'boolean' ? Number(value) : value);
+  }
+  if (filter.after) {
+    where.push('(created_at, task_id) < (?, ?)');
+    params.push(filter.after.createdAt, filter.after.taskId);
+  }
+  params.push(filter.limit);
+  return {
+    sql: `SELECT * FROM tasks WHERE ${where.join(' AND ')}
+          ORDER BY created_at DESC, task_id DESC LIMIT ?`,
+    params,
+  };
+}
+
+export function listTasks(db: Db, filter: TaskListFilter): TaskRecord[] {
+  const { sql, params } = taskListSql(filter);
+  return (db.prepare(sql).all(...params) as TaskRow[]).map(fromTaskRow);
+}
