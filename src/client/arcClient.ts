@@ -153,6 +153,9 @@ export class ArcClient {
           },
         )
       ).subscription,
+    /** The caller's tasks, newest first; pass `nextCursor` back as `cursor` for the next page. */
+    list: (agent: string, filter: Record<string, unknown> = {}) =>
+      this.call<{ tasks: Task[]; nextCursor?: string }>('task.list', agent, filter),
     runs: async (agent: string, taskId: string) =>
       (await this.call<{ runs: unknown[] }>('task.runs', agent, { taskId })).runs,
     events: async (agent: string, taskId: string, after = 0) =>

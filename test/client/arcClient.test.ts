@@ -59,6 +59,9 @@ test('task calls, runs and events', async () => {
   expect(done.status).toBe('COMPLETED');
   expect(done.messages?.[1]?.parts[0]?.content).toBe('hello sdk');
   expect(await client.task.runs('echo', task.taskId)).toHaveLength(1);
+  expect(
+    (await client.task.list('echo', { status: 'COMPLETED' })).tasks.map((t) => t.taskId),
+  ).toEqual([task.taskId]);
   expect(await client.task.events('echo', task.taskId, 5)).toHaveLength(2);
   const paused = await client.task.create('document-analyzer', 'one two');
   await waitFor('input required', async () =>
