@@ -9,6 +9,7 @@ import type { Authenticator } from '../auth/authenticator';
 import type { EventRecord } from '../store/records';
 import type { Store } from '../store/store';
 import type { EventFeed } from '../tasks/eventFeed';
+import { formatSse } from '../rpc/sseResult';
 import { isTerminal } from '../tasks/states';
 import type { TaskStatus } from '../types';
 
@@ -24,14 +25,17 @@ function fail(res: Response, status: number, code: number, message: string, deta
 }
 
 function frame(event: EventRecord): string {
-  const data = JSON.stringify({
-    taskId: event.taskId,
-    sequence: event.seq,
+  return formatSse({
+    id: event.seq,
     event: event.type,
-    timestamp: event.createdAt,
-    data: event.data,
+    data: {
+      taskId: event.taskId,
+      sequence: event.seq,
+      event: event.type,
+      timestamp: event.createdAt,
+      data: event.data,
+    },
   });
-  return `id: ${event.seq}\nevent: ${event.type}\ndata: ${data}\n\n`;
 }
 
 function endsStream(event: EventRecord): boolean {

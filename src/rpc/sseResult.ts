@@ -1,9 +1,11 @@
 /**
- * A method result that is a stream: the ARC route answers it as Server-Sent Events (LF only,
- * one compact `data:` line per event) instead of a JSON envelope.
+ * Server-Sent Events as arcd writes them (LF only, one compact `data:` line per event), and a
+ * method result that is a stream: the ARC route answers it as SSE instead of a JSON envelope.
  */
 
 export interface SseEvent {
+  /** Written as an `id:` line, for streams a client resumes with Last-Event-ID. */
+  id?: number;
   event: string;
   data: unknown;
 }
@@ -13,5 +15,6 @@ export class SseResult {
 }
 
 export function formatSse(event: SseEvent): string {
-  return `event: ${event.event}\ndata: ${JSON.stringify(event.data)}\n\n`;
+  const id = event.id === undefined ? '' : `id: ${event.id}\n`;
+  return `${id}event: ${event.event}\ndata: ${JSON.stringify(event.data)}\n\n`;
 }
