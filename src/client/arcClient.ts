@@ -59,8 +59,12 @@ export class ArcClient {
     });
   }
 
+  private get base(): string {
+    return this.options.endpoint.replace(/\/$/, '');
+  }
+
   private get arcUrl(): string {
-    return `${this.options.endpoint.replace(/\/$/, '')}/arc`;
+    return `${this.base}/arc`;
   }
 
   private envelope(method: string, targetAgent: string, params: object) {
@@ -238,8 +242,7 @@ export class ArcClient {
   ): AsyncIterable<TaskEvent> {
     let last = options.after ?? 0;
     let failures = 0;
-    const base = this.options.endpoint.replace(/\/$/, '');
-    const url = `${base}/arc/tasks/${encodeURIComponent(taskId)}/events?requestAgent=${encodeURIComponent(this.options.requestAgent)}`;
+    const url = `${this.base}/arc/tasks/${encodeURIComponent(taskId)}/events?requestAgent=${encodeURIComponent(this.options.requestAgent)}`;
     for (;;) {
       if (options.signal?.aborted) return;
       const stream = this.http.stream(url, {
