@@ -98,8 +98,8 @@ export class HistoryTables {
     this.selectArtifacts = db.prepare<[string], ArtifactRow>(
       'SELECT * FROM artifacts WHERE task_id = ? ORDER BY seq',
     );
-    this.selectEvents = db.prepare<[string, number], EventRow>(
-      'SELECT * FROM events WHERE task_id = ? AND seq > ? ORDER BY seq',
+    this.selectEvents = db.prepare<[string, number, number], EventRow>(
+      'SELECT * FROM events WHERE task_id = ? AND seq > ? ORDER BY seq LIMIT ?',
     );
   }
 
@@ -149,7 +149,8 @@ export class HistoryTables {
     return this.selectArtifacts.all(taskId).map(fromArtifactRow);
   }
 
-  events(taskId: string, afterSeq: number): EventRecord[] {
-    return this.selectEvents.all(taskId, afterSeq).map(fromEventRow);
+  /** Events after `afterSeq`, oldest first; at most `limit` (-1: all, SQLite's no-limit). */
+  events(taskId: string, afterSeq: number, limit = -1): EventRecord[] {
+    return this.selectEvents.all(taskId, afterSeq, limit).map(fromEventRow);
   }
 }

@@ -179,8 +179,8 @@ export class SqliteStore implements Store {
     return this.history.artifacts(taskId);
   }
 
-  async listEvents(taskId: string, afterSeq = 0): Promise<EventRecord[]> {
-    return this.history.events(taskId, afterSeq);
+  async listEvents(taskId: string, afterSeq = 0, limit?: number): Promise<EventRecord[]> {
+    return this.history.events(taskId, afterSeq, limit);
   }
 
   async insertSubscription(subscription: SubscriptionRecord, replay = false): Promise<void> {

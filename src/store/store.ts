@@ -50,7 +50,8 @@ export interface Store {
   listTasks(filter: TaskListFilter): Promise<TaskRecord[]>;
   listMessages(taskId: string): Promise<MessageRecord[]>;
   listArtifacts(taskId: string): Promise<ArtifactRecord[]>;
-  listEvents(taskId: string, afterSeq?: number): Promise<EventRecord[]>;
+  /** Events after `afterSeq`, oldest first, at most `limit` when given. */
+  listEvents(taskId: string, afterSeq?: number, limit?: number): Promise<EventRecord[]>;
 
   /** Stores a subscription; with `replay`, its outbox gets the task's past events too. */
   insertSubscription(subscription: SubscriptionRecord, replay?: boolean): Promise<void>;

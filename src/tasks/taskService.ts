@@ -165,8 +165,7 @@ export class TaskService {
     params: { taskId: string; after?: number; limit?: number },
   ): Promise<EventRecord[]> {
     const task = await this.getVisible(call, params.taskId);
-    const events = await this.store.listEvents(task.taskId, params.after ?? 0);
-    return events.slice(0, params.limit ?? 100);
+    return this.store.listEvents(task.taskId, params.after ?? 0, params.limit ?? 100);
   }
 
   /** The caller's own tasks (the filter's requestAgent is always the caller). */
