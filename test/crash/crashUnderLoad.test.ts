@@ -84,7 +84,11 @@ test('acknowledged work survives repeated SIGKILLs', async () => {
           reply.body.result?.task?.status ?? `missing ${JSON.stringify(reply.body.error)}`,
         );
       }
-      return [...found.values()].every((s) => s === 'COMPLETED') ? found : undefined;
+      const unfinished = [...found].filter(([, s]) => s !== 'COMPLETED');
+      // Thrown, not returned: on a timeout waitFor reports which tasks were still unfinished.
+      if (unfinished.length > 0)
+        throw new Error(`unfinished: ${JSON.stringify(unfinished.slice(0, 5))}`);
+      return found;
     },
     30_000,
   );
@@ -102,7 +106,17 @@ test('acknowledged work survives repeated SIGKILLs', async () => {
             `SELECT task_id, seq FROM events WHERE task_id IN (${[...subscribed].map(() => '?').join(',') || "''"})`,
           )
           .all(...subscribed) as Array<{ task_id: string; seq: number }>;
-        return expected.every((e) => got.has(`${e.task_id}#${e.seq}`)) ? true : undefined;
+        const missing = expected.filter((e) => !got.has(`${e.task_id}#${e.seq}`));
+        if (missing.length === 0) return true;
+        const first = missing[0]!;
+        const state = check
+          .prepare(
+            'SELECT status, attempts, last_error, next_attempt_at, lease_until FROM deliveries WHERE task_id = ? AND event_seq = ?',
+          )
+          .all(first.task_id, first.seq);
+        throw new Error(
+          `${missing.length} undelivered, e.g. ${JSON.stringify(first)}: ${JSON.stringify(state)}`,
+        );
       } finally {
         check.close();
       }
