@@ -3,6 +3,7 @@
 -- applied: 0002_webhook_delivery.sql
 -- applied: 0003_engine.sql
 -- applied: 0004_chats.sql
+-- applied: 0005_task_management.sql
 
 CREATE TABLE artifacts (
   artifact_id TEXT PRIMARY KEY,
@@ -129,6 +130,25 @@ CREATE TABLE runs (
   cost         REAL NOT NULL DEFAULT 0
 ) STRICT;
 
+CREATE TABLE schedules (
+  schedule_id   TEXT PRIMARY KEY,
+  owner_agent   TEXT NOT NULL,          -- the requestAgent of the tasks it creates
+  target_agent  TEXT NOT NULL,
+  cron          TEXT NOT NULL,
+  timezone      TEXT NOT NULL,
+  message       TEXT NOT NULL CHECK (json_valid(message)),
+  priority      TEXT NOT NULL CHECK (priority IN ('LOW','NORMAL','HIGH','URGENT')),
+  settings      TEXT CHECK (settings IS NULL OR json_valid(settings)),
+  metadata      TEXT CHECK (metadata IS NULL OR json_valid(metadata)),
+  status        TEXT NOT NULL CHECK (status IN ('active', 'paused')),
+  next_run_at   TEXT,                   -- the next slot (UTC ISO); NULL when the cron has none left
+  last_run_at   TEXT,
+  last_task_id  TEXT,
+  run_count     INTEGER NOT NULL DEFAULT 0,
+  created_at    TEXT NOT NULL,
+  updated_at    TEXT NOT NULL
+) STRICT;
+
 CREATE TABLE schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT;
 
@@ -142,6 +162,12 @@ CREATE TABLE subscriptions (
   active          INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
   created_at      TEXT NOT NULL
 , callback_host TEXT NOT NULL DEFAULT '', failing_since TEXT, deactivated_at TEXT, deactivated_reason TEXT) STRICT;
+
+CREATE TABLE task_dependencies (
+  task_id    TEXT NOT NULL REFERENCES tasks (task_id) ON DELETE CASCADE,
+  depends_on TEXT NOT NULL REFERENCES tasks (task_id) ON DELETE CASCADE,
+  PRIMARY KEY (task_id, depends_on)
+) STRICT, WITHOUT ROWID;
 
 CREATE TABLE tasks (
   task_id        TEXT PRIMARY KEY,
@@ -167,7 +193,31 @@ CREATE TABLE tasks (
   pending_turn   INTEGER NOT NULL DEFAULT 0 CHECK (pending_turn IN (0, 1)),
   lease_owner    TEXT,
   lease_until    INTEGER
-, settings TEXT CHECK (settings IS NULL OR json_valid(settings)), deadline TEXT, attempt INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER, last_error TEXT CHECK (last_error IS NULL OR json_valid(last_error)), internal_status TEXT CHECK (length(internal_status) <= 255), progress REAL CHECK (progress IS NULL OR (progress >= 0 AND progress <= 1)), tokens_used INTEGER NOT NULL DEFAULT 0, cost REAL NOT NULL DEFAULT 0) STRICT;
+, settings TEXT CHECK (settings IS NULL OR json_valid(settings)), deadline TEXT, attempt INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER, last_error TEXT CHECK (last_error IS NULL OR json_valid(last_error)), internal_status TEXT CHECK (length(internal_status) <= 255), progress REAL CHECK (progress IS NULL OR (progress >= 0 AND progress <= 1)), tokens_used INTEGER NOT NULL DEFAULT 0, cost REAL NOT NULL DEFAULT 0, dependencies TEXT CHECK (dependencies IS NULL OR json_valid(dependencies)), blocked INTEGER NOT NULL DEFAULT 0 CHECK (blocked IN (0, 1))) STRICT;
+
+CREATE TABLE trigger_fires (
+  trigger_id TEXT NOT NULL REFERENCES triggers (trigger_id) ON DELETE CASCADE,
+  fire_key   TEXT NOT NULL,
+  task_id    TEXT NOT NULL,
+  fired_at   TEXT NOT NULL,
+  PRIMARY KEY (trigger_id, fire_key)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE triggers (
+  trigger_id    TEXT PRIMARY KEY,
+  token_hash    TEXT NOT NULL UNIQUE,   -- sha256 of the secret URL's token; the token is not kept
+  owner_agent   TEXT NOT NULL,
+  target_agent  TEXT NOT NULL,
+  input         TEXT CHECK (input IS NULL OR json_valid(input)),
+  text          TEXT,
+  priority      TEXT NOT NULL CHECK (priority IN ('LOW','NORMAL','HIGH','URGENT')),
+  settings      TEXT CHECK (settings IS NULL OR json_valid(settings)),
+  metadata      TEXT CHECK (metadata IS NULL OR json_valid(metadata)),
+  signing_secret TEXT,                  -- Standard Webhooks secret when requests must be signed
+  fire_count    INTEGER NOT NULL DEFAULT 0,
+  last_fired_at TEXT,
+  created_at    TEXT NOT NULL
+) STRICT;
 
 CREATE INDEX chats_by_request_agent ON chats (request_agent, created_at);
 
@@ -182,19 +232,34 @@ CREATE INDEX notifications_by_task ON notifications (task_id, received_at);
 
 CREATE INDEX runs_by_task ON runs (task_id, started_at);
 
+CREATE INDEX schedules_by_owner ON schedules (owner_agent, created_at);
+
+CREATE INDEX schedules_due ON schedules (next_run_at) WHERE status = 'active';
+
 CREATE INDEX subscriptions_by_owner ON subscriptions (owner_agent, created_at);
 
 CREATE INDEX subscriptions_by_task ON subscriptions (task_id) WHERE active = 1;
 
+CREATE INDEX task_dependencies_by_dependency ON task_dependencies (depends_on);
+
+CREATE INDEX tasks_blocked ON tasks (task_id) WHERE blocked = 1;
+
 CREATE INDEX tasks_by_agent_status ON tasks (assigned_agent, status);
+
+CREATE INDEX tasks_by_created ON tasks (created_at, task_id);
 
 CREATE INDEX tasks_by_deadline ON tasks (deadline)
   WHERE deadline IS NOT NULL AND status IN ('SUBMITTED','WORKING','INPUT_REQUIRED');
 
 CREATE INDEX tasks_by_request_agent ON tasks (request_agent, created_at);
 
+CREATE INDEX tasks_finished ON tasks (updated_at)
+  WHERE status IN ('COMPLETED', 'FAILED', 'CANCELED');
+
 CREATE INDEX tasks_leased ON tasks (assigned_agent, lease_until) WHERE lease_owner IS NOT NULL;
 
 CREATE INDEX tasks_list ON tasks (request_agent, created_at DESC, task_id DESC);
 
 CREATE INDEX tasks_runnable ON tasks (priority_rank DESC, created_at, task_id) WHERE pending_turn = 1;
+
+CREATE INDEX triggers_by_owner ON triggers (owner_agent, created_at);

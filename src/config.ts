@@ -40,6 +40,8 @@ export interface Config {
   webhookPollMs: number;
   webhookDisableAfterMs: number;
   webhookMaxResponseBytes: number;
+  retentionDays: number;
+  publicUrl: string;
 }
 
 type Kind = 'int' | 'string' | 'intList' | 'intMap';
@@ -137,6 +139,16 @@ export const SETTINGS: readonly Setting[] = [
     'a subscription whose deliveries fail this long is disabled',
   ),
   setting('webhookMaxResponseBytes', 'int', "how much of a receiver's answer is read and kept"),
+  setting(
+    'retentionDays',
+    'int',
+    'finished tasks older than this many days are deleted with their history (0: keep all)',
+  ),
+  setting(
+    'publicUrl',
+    'string',
+    'base URL callers reach this server at, for trigger URLs (default: the listening address)',
+  ),
 ];
 
 export const DEFAULTS: Config = {
@@ -173,7 +185,12 @@ export const DEFAULTS: Config = {
   webhookPollMs: 1_000,
   webhookDisableAfterMs: 5 * 24 * 3_600_000,
   webhookMaxResponseBytes: 4_096,
+  retentionDays: 30,
+  publicUrl: '',
 };
+
+/** Integer settings for which 0 means something (any port; no limit; keep forever). */
+const ZERO_ALLOWED = new Set<keyof Config>(['port', 'rateLimitPerMinute', 'retentionDays']);
 
 function parseValue(
   setting: Setting,
@@ -204,7 +221,7 @@ function parseValue(
     return values;
   }
   const value = Number(raw);
-  const min = setting.key === 'port' || setting.key === 'rateLimitPerMinute' ? 0 : 1;
+  const min = ZERO_ALLOWED.has(setting.key) ? 0 : 1;
   if (!Number.isInteger(value) || value < min) {
     throw new Error(`${name}: expected a whole number ≥ ${min}, got "${raw}"`);
   }

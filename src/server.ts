@@ -26,6 +26,10 @@ import { SchemaRegistry } from './rpc/schemas';
 import { SqliteStore } from './store/sqliteStore';
 import { TaskService } from './tasks/taskService';
 import { EventFeed } from './tasks/eventFeed';
+import { DependencyWatch } from './tasks/dependencyWatch';
+import { RetentionPurge } from './tasks/retentionPurge';
+import { ScheduleService } from './schedules/scheduleService';
+import { Scheduler } from './schedules/scheduler';
 import { ChatService } from './chat/chatService';
 import { DeliveryWorker } from './webhooks/deliveryWorker';
 import { parseAllowlist } from './webhooks/ssrf';
@@ -49,6 +53,8 @@ export interface ArcdServer {
   deliveries: DeliveryWorker;
   tasks: TaskService;
   feed: EventFeed;
+  retention: RetentionPurge;
+  scheduler: Scheduler;
   logger: Logger;
   listen(): Promise<{ port: number; host: string; url: string }>;
   close(): Promise<void>;
@@ -57,6 +63,11 @@ export interface ArcdServer {
 const version = (
   JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string }
 ).version;
+
+/** How often blocked tasks are re-checked, for moves a crashed process never made. */
+const DEPENDENCY_CATCH_UP_MS = 60_000;
+/** How often finished tasks past retention are looked for. */
+const RETENTION_SWEEP_MS = 10 * 60_000;
 
 export function createServer(
   config: Config = loadConfig(),
@@ -95,8 +106,12 @@ export function createServer(
     maxResponseBytes: config.webhookMaxResponseBytes,
     userAgent: `arcd/${version}`,
   });
+  const dependencyWatch = new DependencyWatch(store, clock, logger, () => runner.poke());
+  const retention = new RetentionPurge(store, clock, logger, config.retentionDays);
+  const scheduler = new Scheduler(store, tasks, clock, logger);
   store.onCommit((_taskId, written) => {
     if (written.deliveries > 0) deliveries.poke();
+    if (written.task) dependencyWatch.committed(written.task);
   });
   const subscriptions = new SubscriptionService(store, tasks, clock, policy, () =>
     deliveries.poke(),
@@ -106,7 +121,12 @@ export function createServer(
     aliases: METHOD_ALIASES,
     agents,
     schemas,
-    services: { tasks, subscriptions, chats: new ChatService(store, agents, clock) },
+    services: {
+      tasks,
+      subscriptions,
+      chats: new ChatService(store, agents, clock),
+      schedules: new ScheduleService(store, clock),
+    },
     logger,
   });
   const authenticator = createAuthenticatorFromConfig(config);
@@ -148,6 +168,9 @@ export function createServer(
     });
     runner.start();
     deliveries.start();
+    dependencyWatch.start(DEPENDENCY_CATCH_UP_MS);
+    retention.start(RETENTION_SWEEP_MS);
+    scheduler.start(config.pollMs);
     const { port } = server.address() as AddressInfo;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const url = `http://${host}:${port}`;
@@ -167,6 +190,9 @@ export function createServer(
       ? new Promise<void>((resolve) => server.close(() => resolve()))
       : Promise.resolve();
     server?.closeIdleConnections();
+    dependencyWatch.stop();
+    retention.stop();
+    scheduler.stop();
     await runner.stop();
     await deliveries.stop();
     server?.closeAllConnections();
@@ -184,6 +210,8 @@ export function createServer(
     deliveries,
     tasks,
     feed,
+    retention,
+    scheduler,
     logger,
     listen,
     close: () => (closing ??= shutdown()),

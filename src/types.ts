@@ -33,6 +33,9 @@ export const EVENT_TYPES = [
   'STATUS_CHANGE',
   'NEW_MESSAGE',
   'NEW_ARTIFACT',
+  // arcd extensions: only subscribers who name them receive them.
+  'TASK_UPDATED',
+  'TASK_RETRIED',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -101,4 +104,6 @@ export interface CallContext {
   requestAgent: string;
   targetAgent: string;
   traceId?: string;
+  /** The caller's token holds `arc.admin` (it may see every caller's tasks in task.list). */
+  admin?: boolean;
 }

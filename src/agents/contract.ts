@@ -24,6 +24,14 @@ export interface InputRequest {
   requiredInput?: JsonValue;
 }
 
+/** A finished dependency as its dependent's handler sees it. */
+export interface DependencyOutput {
+  taskId: string;
+  agent: string;
+  status: Task['status'];
+  artifacts: Artifact[];
+}
+
 export interface TurnContext {
   /** The task as stored when the turn began (without messages and artifacts). */
   readonly task: Task;
@@ -44,6 +52,11 @@ export interface TurnContext {
   readonly signal: AbortSignal;
   /** The text parts of `input`, joined by newlines. */
   text(): string;
+  /**
+   * The tasks this one depended on (`dependencies` at task.create), in the order given, each
+   * with its agent and artifacts: how a step of a chain reads what the steps before it made.
+   */
+  dependencies(): Promise<DependencyOutput[]>;
   reply(message: OutgoingMessage): Promise<void>;
   addArtifact(artifact: ArtifactInput): Promise<Artifact>;
   /**

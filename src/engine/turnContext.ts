@@ -119,6 +119,21 @@ export async function createTurnContext(
     ...(run.lastCheckpoint !== undefined ? { lastCheckpoint: run.lastCheckpoint } : {}),
     signal,
     text: () => textOf(input),
+    async dependencies() {
+      const outputs = [];
+      for (const dependencyId of task.dependencies ?? []) {
+        const dependency = await deps.store.getTask(dependencyId);
+        if (!dependency) continue; // deleted since it completed
+        const artifacts = await deps.store.listArtifacts(dependencyId);
+        outputs.push({
+          taskId: dependencyId,
+          agent: dependency.assignedAgent,
+          status: dependency.status,
+          artifacts: artifacts.map(toWireArtifact),
+        });
+      }
+      return outputs;
+    },
     async reply(outgoing) {
       const message = toAgentMessage(deps, agentId, outgoing);
       await write((current, at) => changes.messageAdded(current, message, at));

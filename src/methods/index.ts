@@ -9,6 +9,12 @@ import { taskSubscribe } from './taskSubscribe';
 import { taskRuns } from './taskRuns';
 import { taskEvents } from './taskEvents';
 import { taskList } from './taskList';
+import { taskUpdate } from './taskUpdate';
+import { taskRetry } from './taskRetry';
+import { taskDelete } from './taskDelete';
+import { scheduleCreate } from './scheduleCreate';
+import { scheduleList } from './scheduleList';
+import { scheduleDelete, schedulePause, scheduleResume } from './scheduleState';
 import { chatStart } from './chatStart';
 import { chatMessage } from './chatMessage';
 import { chatEnd } from './chatEnd';
@@ -27,6 +33,14 @@ export const METHODS: readonly MethodDefinition[] = [
   taskRuns,
   taskEvents,
   taskList,
+  taskUpdate,
+  taskRetry,
+  taskDelete,
+  scheduleCreate,
+  scheduleList,
+  schedulePause,
+  scheduleResume,
+  scheduleDelete,
   chatStart,
   chatMessage,
   chatEnd,

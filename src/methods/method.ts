@@ -6,11 +6,13 @@ import type { CallContext } from '../types';
 import type { TaskService } from '../tasks/taskService';
 import type { ChatService } from '../chat/chatService';
 import type { SubscriptionService } from '../webhooks/subscriptionService';
+import type { ScheduleService } from '../schedules/scheduleService';
 
 export interface Services {
   tasks: TaskService;
   subscriptions: SubscriptionService;
   chats: ChatService;
+  schedules: ScheduleService;
 }
 
 export interface MethodDefinition<P = unknown> {

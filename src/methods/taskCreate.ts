@@ -9,6 +9,7 @@ export const taskCreate = defineMethod<{
   metadata?: JsonObject;
   settings?: TaskSettings;
   deadline?: string;
+  dependencies?: string[];
 }>({
   name: 'task.create',
   schema: 'arc:methods/task.create',

@@ -1,7 +1,8 @@
 /**
- * task.list (extension): the caller's own tasks, newest first, filtered by status, priority,
- * agent, creation time and metadata values; `limit` ≤ 200 (default 50) and an opaque `cursor`
- * (`nextCursor` of the previous page) that stays stable while tasks are being created.
+ * task.list (extension): the caller's own tasks (an admin's token: everyone's, or one
+ * `requestAgent`'s), newest first, filtered by status, priority, agent, creation time and
+ * metadata values; `limit` ≤ 200 (default 50) and an opaque `cursor` (`nextCursor` of the
+ * previous page) that stays stable while tasks are being created.
  */
 import { InvalidParamsError } from '../rpc/errors';
 import { toUtcIso } from '../rpc/schemas';
@@ -12,6 +13,7 @@ interface Params {
   status?: string | string[];
   priority?: string | string[];
   agent?: string;
+  requestAgent?: string;
   createdAfter?: string;
   createdBefore?: string;
   metadata?: Record<string, string | number | boolean>;
@@ -48,7 +50,7 @@ export const taskList = defineMethod<Params>({
     const statuses = list(params.status);
     const priorities = list(params.priority);
     const found = await tasks.list(call, {
-      requestAgent: call.requestAgent,
+      ...(params.requestAgent ? { requestAgent: params.requestAgent } : {}),
       ...(statuses ? { statuses } : {}),
       ...(priorities ? { priorities } : {}),
       ...(params.agent ? { agent: params.agent } : {}),

@@ -97,6 +97,7 @@ export class Dispatcher {
       requestAgent: call.requestAgent,
       targetAgent: call.targetAgent,
       ...(call.traceId !== undefined ? { traceId: call.traceId } : {}),
+      ...(call.auth.mode === 'authenticated' && call.auth.principal.admin ? { admin: true } : {}),
     };
     return method.handle(call.params, context, services);
   }

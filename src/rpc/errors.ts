@@ -110,6 +110,16 @@ export class InvalidTransitionError extends ArcError {
   }
 }
 
+/** task.delete of a finished task that a blocked task still waits on. */
+export class TaskStillNeededError extends ArcError {
+  constructor(taskId: string, waitingDependents: string[]) {
+    super(-42006, `Task ${taskId} is a dependency of tasks still waiting on it`, {
+      taskId,
+      waitingDependents,
+    });
+  }
+}
+
 export class InvalidVersionError extends ArcError {
   constructor(received: unknown) {
     super(-45001, 'Invalid ARC version: this server speaks ARC 1.0', {

@@ -29,12 +29,17 @@ function listSchemaFiles(dir: string): string[] {
   });
 }
 
+/** The property a `required` or `additionalProperties` finding is about, if any. */
+function namedProperty(error: ErrorObject): string | undefined {
+  const params = error.params as { missingProperty?: string; additionalProperty?: string };
+  if (error.keyword === 'required') return params.missingProperty;
+  if (error.keyword === 'additionalProperties') return params.additionalProperty;
+  return undefined;
+}
+
 function fieldOf(error: ErrorObject): string {
-  const missing =
-    error.keyword === 'required' ? (error.params as { missingProperty?: string }) : {};
-  const pointer = missing.missingProperty
-    ? `${error.instancePath}/${missing.missingProperty}`
-    : error.instancePath;
+  const property = namedProperty(error);
+  const pointer = property ? `${error.instancePath}/${property}` : error.instancePath;
   return pointer.replace(/^\//, '').replace(/\//g, '.');
 }
 
@@ -42,6 +47,8 @@ function describe(error: ErrorObject): string {
   switch (error.keyword) {
     case 'required':
       return 'is required';
+    case 'additionalProperties':
+      return 'is not a known field';
     case 'enum':
       return `must be one of ${(error.params as { allowedValues: unknown[] }).allowedValues
         .map((v) => JSON.stringify(v))

@@ -58,12 +58,20 @@ export interface TaskRecord {
   progress?: number;
   tokensUsed: number;
   cost: number;
+  /** Tasks that must COMPLETE before this one runs (fixed at creation). */
+  dependencies?: string[];
+  /** Waiting on `dependencies`: no turn is owed until all are COMPLETED. */
+  blocked: boolean;
 }
 
 /** The fields a change may set on a task; `null` clears an optional one. */
 export type TaskPatch = Partial<{
   status: TaskStatus;
   priority: Priority;
+  metadata: JsonObject | null;
+  settings: TaskSettings | null;
+  deadline: string | null;
+  blocked: boolean;
   reason: string | null;
   error: JsonObject | null;
   updatedAt: string;
@@ -71,7 +79,7 @@ export type TaskPatch = Partial<{
   pausedAt: string | null;
   completedAt: string;
   canceledAt: string;
-  failedAt: string;
+  failedAt: string | null;
   pendingTurn: boolean;
   leaseOwner: string | null;
   leaseUntil: number | null;

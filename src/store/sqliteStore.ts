@@ -27,6 +27,9 @@ import { type DeliveryFilter, DeliveryTables, type HostRoom } from './deliveryRo
 import { type RunEnd, RunTables } from './runRows';
 import { type TaskListFilter, listTasks } from './taskListQuery';
 import { type ChatRecord, ChatTables } from './chatRows';
+import { type DependencyState, DependencyTables } from './dependencyRows';
+import { TaskRemoval } from './taskRemoval';
+import { type ScheduleRecord, type ScheduleStatus, ScheduleTable } from './scheduleRows';
 import type { JsonValue, Message } from '../types';
 
 interface ClaimParams {
@@ -52,6 +55,9 @@ export class SqliteStore implements Store {
   private readonly queued;
   private readonly runs: RunTables;
   private readonly chats: ChatTables;
+  private readonly dependencies: DependencyTables;
+  private readonly removal: TaskRemoval;
+  private readonly schedules: ScheduleTable;
   private readonly listeners: CommitListener[] = [];
 
   constructor(file: string) {
@@ -62,6 +68,9 @@ export class SqliteStore implements Store {
     this.deliveries = new DeliveryTables(this.db);
     this.runs = new RunTables(this.db);
     this.chats = new ChatTables(this.db);
+    this.dependencies = new DependencyTables(this.db);
+    this.removal = new TaskRemoval(this.db);
+    this.schedules = new ScheduleTable(this.db);
     // Owed turns, most urgent then oldest, each agent taking no more than its limit minus the
     // turns already leased to it (by any process on this file).
     this.claim = this.db.prepare<[ClaimParams], TaskRow>(`
@@ -102,8 +111,9 @@ export class SqliteStore implements Store {
     this.listeners.push(listener);
   }
 
-  private committed(taskId: string, deliveries: number): void {
-    for (const listener of this.listeners) listener(taskId, { deliveries });
+  private committed(taskId: string, deliveries: number, task?: TaskRecord): void {
+    for (const listener of this.listeners)
+      listener(taskId, task ? { deliveries, task } : { deliveries });
   }
 
   async insertTask(task: TaskRecord, initial: Mutation): Promise<AppliedChange> {
@@ -113,7 +123,7 @@ export class SqliteStore implements Store {
         return this.apply(task, initial);
       })
       .immediate();
-    this.committed(task.taskId, applied.deliveries);
+    this.committed(task.taskId, applied.deliveries, applied.task);
     return applied;
   }
 
@@ -127,7 +137,9 @@ export class SqliteStore implements Store {
         return this.apply(task, mutation);
       })
       .immediate();
-    if (applied && applied.events.length > 0) this.committed(taskId, applied.deliveries);
+    if (applied && applied.events.length > 0) {
+      this.committed(taskId, applied.deliveries, applied.task);
+    }
     return applied;
   }
 
@@ -169,6 +181,85 @@ export class SqliteStore implements Store {
 
   async listTasks(filter: TaskListFilter): Promise<TaskRecord[]> {
     return listTasks(this.db, filter);
+  }
+
+  async deleteTask(
+    taskId: string,
+    check: (task: TaskRecord, waitingDependents: string[]) => void,
+  ): Promise<TaskRecord | undefined> {
+    return this.db
+      .transaction(() => {
+        const task = this.tasks.get(taskId);
+        if (!task) return undefined;
+        check(task, this.dependencies.dependents(taskId));
+        this.removal.delete(taskId);
+        return task;
+      })
+      .immediate();
+  }
+
+  async purgeFinished(beforeIso: string, limit: number): Promise<number> {
+    return this.db.transaction(() => this.removal.purge(beforeIso, limit)).immediate();
+  }
+
+  async insertSchedule(schedule: ScheduleRecord): Promise<void> {
+    this.schedules.insert(schedule);
+  }
+
+  async getSchedule(scheduleId: string): Promise<ScheduleRecord | undefined> {
+    return this.schedules.get(scheduleId);
+  }
+
+  async listSchedules(owner: string): Promise<ScheduleRecord[]> {
+    return this.schedules.owned(owner);
+  }
+
+  async dueSchedules(nowIso: string, limit: number): Promise<ScheduleRecord[]> {
+    return this.schedules.dueAt(nowIso, limit);
+  }
+
+  async setScheduleStatus(
+    scheduleId: string,
+    status: ScheduleStatus,
+    nextRunAt: string | undefined,
+    at: string,
+  ): Promise<void> {
+    this.schedules.setStatus(scheduleId, status, nextRunAt, at);
+  }
+
+  async deleteSchedule(scheduleId: string): Promise<boolean> {
+    return this.schedules.delete(scheduleId);
+  }
+
+  async fireSchedule(
+    scheduleId: string,
+    slot: string,
+    nextRunAt: string | undefined,
+    task: TaskRecord,
+    initial: Mutation,
+  ): Promise<AppliedChange | undefined> {
+    const applied = this.db
+      .transaction(() => {
+        const fired = { nextRunAt, at: task.createdAt, taskId: task.taskId };
+        if (!this.schedules.markFired(scheduleId, slot, fired)) return undefined;
+        this.tasks.insert(task);
+        return this.apply(task, initial);
+      })
+      .immediate();
+    if (applied) this.committed(task.taskId, applied.deliveries, applied.task);
+    return applied;
+  }
+
+  async dependencyStates(taskId: string): Promise<DependencyState[]> {
+    return this.dependencies.states(taskId);
+  }
+
+  async blockedDependents(taskId: string): Promise<string[]> {
+    return this.dependencies.dependents(taskId);
+  }
+
+  async blockedTasks(limit: number): Promise<string[]> {
+    return this.dependencies.anyBlocked(limit);
   }
 
   async listMessages(taskId: string): Promise<MessageRecord[]> {

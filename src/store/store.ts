@@ -22,10 +22,18 @@ import type { DeliveryFilter, HostRoom } from './deliveryRows';
 import type { RunEnd } from './runRows';
 import type { TaskListFilter } from './taskListQuery';
 import type { ChatRecord } from './chatRows';
+import type { DependencyState } from './dependencyRows';
+import type { ScheduleRecord, ScheduleStatus } from './scheduleRows';
 import type { JsonValue, Message } from '../types';
 
-/** What a commit wrote: its task, and how many outbox rows (deliveries) it queued. */
-export type CommitListener = (taskId: string, written: { deliveries: number }) => void;
+/**
+ * What a commit wrote: its task id, how many outbox rows (deliveries) it queued and, when the
+ * commit changed the task itself, the task as it now is.
+ */
+export type CommitListener = (
+  taskId: string,
+  written: { deliveries: number; task?: TaskRecord },
+) => void;
 
 export interface AppliedChange {
   task: TaskRecord;
@@ -52,6 +60,48 @@ export interface Store {
   listArtifacts(taskId: string): Promise<ArtifactRecord[]>;
   /** Events after `afterSeq`, oldest first, at most `limit` when given. */
   listEvents(taskId: string, afterSeq?: number, limit?: number): Promise<EventRecord[]>;
+
+  /**
+   * Deletes a task and everything it owns in one transaction, after `check` accepted it (it
+   * throws to refuse) given the blocked tasks still waiting on it. Undefined when not found.
+   */
+  deleteTask(
+    taskId: string,
+    check: (task: TaskRecord, waitingDependents: string[]) => void,
+  ): Promise<TaskRecord | undefined>;
+  /** Deletes up to `limit` tasks finished before `beforeIso` that no blocked task waits on. */
+  purgeFinished(beforeIso: string, limit: number): Promise<number>;
+  /** A task's dependencies with their current status. */
+  dependencyStates(taskId: string): Promise<DependencyState[]>;
+  /** Blocked tasks waiting on `taskId`. */
+  blockedDependents(taskId: string): Promise<string[]>;
+  /** Up to `limit` blocked tasks (catch-up after a restart). */
+  blockedTasks(limit: number): Promise<string[]>;
+
+  insertSchedule(schedule: ScheduleRecord): Promise<void>;
+  getSchedule(scheduleId: string): Promise<ScheduleRecord | undefined>;
+  listSchedules(owner: string): Promise<ScheduleRecord[]>;
+  /** Active schedules whose next slot is at or before `nowIso`, earliest first. */
+  dueSchedules(nowIso: string, limit: number): Promise<ScheduleRecord[]>;
+  setScheduleStatus(
+    scheduleId: string,
+    status: ScheduleStatus,
+    nextRunAt: string | undefined,
+    at: string,
+  ): Promise<void>;
+  deleteSchedule(scheduleId: string): Promise<boolean>;
+  /**
+   * Fires a schedule's `slot`: inserts the task it creates and advances the schedule to
+   * `nextRunAt`, in one transaction. Undefined (nothing written) when the schedule no longer
+   * waits on that slot: paused, deleted, or fired by another process first.
+   */
+  fireSchedule(
+    scheduleId: string,
+    slot: string,
+    nextRunAt: string | undefined,
+    task: TaskRecord,
+    initial: Mutation,
+  ): Promise<AppliedChange | undefined>;
 
   /** Stores a subscription; with `replay`, its outbox gets the task's past events too. */
   insertSubscription(subscription: SubscriptionRecord, replay?: boolean): Promise<void>;

@@ -1,13 +1,15 @@
 /**
  * task.list's query: one caller's tasks, newest first, filtered, with a stable keyset cursor
- * (created_at, task_id). It walks the tasks_by_request_agent index (a test checks the plan).
+ * (created_at, task_id). It walks the tasks_by_request_agent index, or tasks_by_created for an
+ * admin's view of everyone's tasks (a test checks both plans).
  */
 import type { Db } from './openDatabase';
 import type { TaskRecord } from './records';
 import { type TaskRow, fromTaskRow } from './taskRows';
 
 export interface TaskListFilter {
-  requestAgent: string;
+  /** Absent only for an admin listing every caller's tasks (then tasks_by_created serves). */
+  requestAgent?: string;
   statuses?: string[];
   priorities?: string[];
   agent?: string;
@@ -19,8 +21,12 @@ export interface TaskListFilter {
 }
 
 export function taskListSql(filter: TaskListFilter): { sql: string; params: unknown[] } {
-  const where = ['request_agent = ?'];
-  const params: unknown[] = [filter.requestAgent];
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (filter.requestAgent !== undefined) {
+    where.push('request_agent = ?');
+    params.push(filter.requestAgent);
+  }
   const inList = (column: string, values: string[] | undefined) => {
     if (!values || values.length === 0) return;
     where.push(`${column} IN (${values.map(() => '?').join(', ')})`);
@@ -50,7 +56,7 @@ export function taskListSql(filter: TaskListFilter): { sql: string; params: unkn
   }
   params.push(filter.limit);
   return {
-    sql: `SELECT * FROM tasks WHERE ${where.join(' AND ')}
+    sql: `SELECT * FROM tasks ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
           ORDER BY created_at DESC, task_id DESC LIMIT ?`,
     params,
   };

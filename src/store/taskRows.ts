@@ -40,6 +40,8 @@ export interface TaskRow {
   progress: number | null;
   tokens_used: number;
   cost: number;
+  dependencies: string | null;
+  blocked: number;
 }
 
 export const PRIORITY_RANK: Record<Priority, number> = { LOW: 0, NORMAL: 1, HIGH: 2, URGENT: 3 };
@@ -77,12 +79,18 @@ export function fromTaskRow(row: TaskRow): TaskRecord {
     progress: optional(row.progress),
     tokensUsed: row.tokens_used,
     cost: row.cost,
+    dependencies: fromJson(row.dependencies),
+    blocked: row.blocked === 1,
   });
 }
 
 const PATCH_COLUMNS: Record<keyof TaskPatch, string> = {
   status: 'status',
   priority: 'priority',
+  metadata: 'metadata',
+  settings: 'settings',
+  deadline: 'deadline',
+  blocked: 'blocked',
   reason: 'reason',
   error: 'error',
   updatedAt: 'updated_at',
@@ -99,10 +107,12 @@ const PATCH_COLUMNS: Record<keyof TaskPatch, string> = {
   lastError: 'last_error',
 };
 
+const JSON_COLUMNS = new Set<keyof TaskPatch>(['error', 'lastError', 'metadata', 'settings']);
+
 function toColumnValue(key: keyof TaskPatch, value: unknown): unknown {
   if (value === null || value === undefined) return null;
-  if (key === 'error' || key === 'lastError') return toJson(value);
-  if (key === 'pendingTurn') return value ? 1 : 0;
+  if (JSON_COLUMNS.has(key)) return toJson(value);
+  if (key === 'pendingTurn' || key === 'blocked') return value ? 1 : 0;
   return value;
 }
 
@@ -111,14 +121,19 @@ export class TaskTable {
   private readonly selectOne;
   private readonly insertOne;
   private readonly bumpCounts;
+  private readonly insertEdge;
 
   constructor(private readonly db: Db) {
     this.selectOne = db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE task_id = ?');
     this.insertOne = db.prepare(`INSERT INTO tasks (task_id, status, priority, priority_rank,
       assigned_agent, request_agent, metadata, trace_id, created_at, updated_at, pending_turn,
-      settings, deadline)
+      settings, deadline, dependencies, blocked)
       VALUES (@task_id, @status, @priority, @priority_rank, @assigned_agent, @request_agent,
-      @metadata, @trace_id, @created_at, @updated_at, @pending_turn, @settings, @deadline)`);
+      @metadata, @trace_id, @created_at, @updated_at, @pending_turn, @settings, @deadline,
+      @dependencies, @blocked)`);
+    this.insertEdge = db.prepare(
+      'INSERT INTO task_dependencies (task_id, depends_on) VALUES (?, ?)',
+    );
     this.bumpCounts = db.prepare(`UPDATE tasks SET message_count = message_count + ?,
       artifact_count = artifact_count + ?, last_seq = ? WHERE task_id = ?`);
   }
@@ -143,7 +158,10 @@ export class TaskTable {
       pending_turn: task.pendingTurn ? 1 : 0,
       settings: toJson(task.settings),
       deadline: task.deadline ?? null,
+      dependencies: toJson(task.dependencies),
+      blocked: task.blocked ? 1 : 0,
     });
+    for (const dependency of task.dependencies ?? []) this.insertEdge.run(task.taskId, dependency);
   }
 
   patch(taskId: string, patch: TaskPatch): void {

@@ -5,6 +5,7 @@
  */
 import type { EventType, JsonObject, JsonValue, TaskStatus } from '../types';
 import type {
+  TaskSettings,
   ArtifactRecord,
   EventDraft,
   MessageRecord,
@@ -12,7 +13,8 @@ import type {
   TaskPatch,
   TaskRecord,
 } from '../store/records';
-import { assertTransition } from './states';
+import { InvalidTransitionError } from '../rpc/errors';
+import { assertTransition, isTerminal } from './states';
 import { toWireArtifact, toWireMessage } from './toWire';
 
 type NewMessage = Omit<MessageRecord, 'seq'>;
@@ -190,6 +192,7 @@ export function failed(task: TaskRecord, error: TaskFailure, at: string): Mutati
     reason: error.message,
     error,
     pendingTurn: false,
+    blocked: false,
     updatedAt: at,
   };
   return {
@@ -210,7 +213,14 @@ export function failed(task: TaskRecord, error: TaskFailure, at: string): Mutati
 
 export function canceled(task: TaskRecord, at: string, reason: string, by: string): Mutation {
   return {
-    patch: { status: 'CANCELED', canceledAt: at, reason, pendingTurn: false, updatedAt: at },
+    patch: {
+      status: 'CANCELED',
+      canceledAt: at,
+      reason,
+      pendingTurn: false,
+      blocked: false,
+      updatedAt: at,
+    },
     events: move(
       task,
       'CANCELED',
@@ -223,4 +233,114 @@ export function canceled(task: TaskRecord, at: string, reason: string, by: strin
       reason,
     ),
   };
+}
+
+/** What task.update may change; `metadata` merges (a null value removes its key). */
+export interface TaskUpdate {
+  priority?: TaskRecord['priority'];
+  metadata?: JsonObject;
+  settings?: TaskSettings;
+  deadline?: string | null;
+}
+
+function mergeObject(base: JsonObject | undefined, changes: JsonObject): JsonObject | null {
+  const merged: JsonObject = { ...base };
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === null) delete merged[key];
+    else merged[key] = value;
+  }
+  return Object.keys(merged).length > 0 ? merged : null;
+}
+
+/** task.update on a live task: the row changes and one TASK_UPDATED event lists what changed. */
+export function updated(task: TaskRecord, update: TaskUpdate, at: string, by: string): Mutation {
+  if (isTerminal(task.status)) {
+    throw new InvalidTransitionError(
+      task.taskId,
+      task.status,
+      task.status,
+      `Task ${task.taskId} is ${task.status}; only live tasks can be updated`,
+    );
+  }
+  const patch: TaskPatch = { updatedAt: at };
+  if (update.priority !== undefined) patch.priority = update.priority;
+  if (update.metadata !== undefined) patch.metadata = mergeObject(task.metadata, update.metadata);
+  if (update.settings !== undefined) {
+    patch.settings = mergeObject(
+      task.settings as JsonObject | undefined,
+      update.settings as JsonObject,
+    );
+  }
+  if (update.deadline !== undefined) patch.deadline = update.deadline;
+  return {
+    patch,
+    events: [
+      event('TASK_UPDATED', task.status, `Task updated by ${by}`, {
+        updatedAt: at,
+        updatedBy: by,
+        changes: update as JsonObject,
+      }),
+    ],
+  };
+}
+
+/** task.retry: a FAILED task is queued again as a new run; its history stays. */
+export function retried(task: TaskRecord, at: string, by: string): Mutation {
+  if (task.status !== 'FAILED') {
+    throw new InvalidTransitionError(
+      task.taskId,
+      task.status,
+      'SUBMITTED',
+      `Only a FAILED task can be retried; task ${task.taskId} is ${task.status}`,
+    );
+  }
+  const blocked = (task.dependencies?.length ?? 0) > 0;
+  const reason = `Retried by ${by}`;
+  return {
+    patch: {
+      status: 'SUBMITTED',
+      pendingTurn: !blocked,
+      blocked,
+      attempt: 0,
+      nextAttemptAt: null,
+      lastError: null,
+      error: null,
+      reason: null,
+      failedAt: null,
+      updatedAt: at,
+    },
+    events: [
+      event('TASK_RETRIED', 'SUBMITTED', reason, { retriedAt: at, retriedBy: by }),
+      event('STATUS_CHANGE', 'SUBMITTED', 'Task status changed from FAILED to SUBMITTED', {
+        changedAt: at,
+        previousStatus: 'FAILED',
+        reason,
+      }),
+    ],
+  };
+}
+
+/** Every dependency COMPLETED: the task owes its first turn. */
+export function dependenciesMet(task: TaskRecord, at: string): Mutation | null {
+  if (!task.blocked || task.status !== 'SUBMITTED') return null;
+  return { patch: { blocked: false, pendingTurn: true, updatedAt: at }, events: [] };
+}
+
+/** A dependency FAILED or was CANCELED: the waiting task fails, naming it. */
+export function dependencyFailed(
+  task: TaskRecord,
+  dependency: { taskId: string; status: TaskStatus },
+  at: string,
+): Mutation | null {
+  if (!task.blocked || task.status !== 'SUBMITTED') return null;
+  return failed(
+    task,
+    {
+      code: -42004,
+      message: `dependency ${dependency.taskId} ${dependency.status === 'FAILED' ? 'failed' : 'was canceled'}`,
+      dependency: dependency.taskId,
+      dependencyStatus: dependency.status,
+    },
+    at,
+  );
 }

@@ -6,19 +6,28 @@
 import type { CallContext, JsonObject, Message, Priority, Task } from '../types';
 import type {
   EventRecord,
+  Mutation,
   MessageRecord,
   RunRecord,
   TaskRecord,
   TaskSettings,
 } from '../store/records';
-import type { ChangePlan, Store } from '../store/store';
+import type { AppliedChange, ChangePlan, Store } from '../store/store';
 import type { TaskListFilter } from '../store/taskListQuery';
 import { type Clock, isoNow } from '../clock';
 import { newId } from '../ids';
-import { AgentCapacityExceededError, InvalidParamsError, TaskNotFoundError } from '../rpc/errors';
+import {
+  AgentCapacityExceededError,
+  AuthorizationError,
+  type FieldProblem,
+  InvalidParamsError,
+  InvalidTransitionError,
+  TaskNotFoundError,
+  TaskStillNeededError,
+} from '../rpc/errors';
 import { toUtcIso } from '../rpc/schemas';
 import * as changes from './changes';
-import { transitionError } from './states';
+import { isTerminal, transitionError } from './states';
 import { toWireTask } from './toWire';
 
 export interface EngineHooks {
@@ -48,6 +57,16 @@ export function isVisible(task: TaskRecord, call: CallContext): boolean {
   );
 }
 
+/** What task.create takes (also what schedules and triggers fill in). */
+export interface NewTask {
+  initialMessage: Message;
+  priority?: Priority;
+  metadata?: JsonObject;
+  settings?: TaskSettings;
+  deadline?: string;
+  dependencies?: string[];
+}
+
 export class TaskService {
   constructor(
     private readonly store: Store,
@@ -74,21 +93,31 @@ export class TaskService {
     return task;
   }
 
-  async create(
+  async create(call: CallContext, params: NewTask): Promise<Task> {
+    const { task, initial } = await this.prepare(call, params);
+    const applied = await this.store.insertTask(task, initial);
+    this.stored(applied);
+    return toWireTask(applied.task);
+  }
+
+  /** Tells the engine about a task stored by someone else (a schedule or trigger firing). */
+  stored(applied: AppliedChange): void {
+    if (applied.task.pendingTurn) this.hooks.turnOwed(applied.task.taskId);
+  }
+
+  /**
+   * A new task and its creation change, checked (deadline, dependencies, the agent's queue
+   * bound) but not written: task.create stores it alone, schedules and triggers together with
+   * their own bookkeeping.
+   */
+  async prepare(
     call: CallContext,
-    params: {
-      initialMessage: Message;
-      priority?: Priority;
-      metadata?: JsonObject;
-      settings?: TaskSettings;
-      deadline?: string;
-    },
-  ): Promise<Task> {
+    params: NewTask,
+  ): Promise<{ task: TaskRecord; initial: Mutation }> {
     const at = isoNow(this.clock);
-    const deadline = params.deadline ? toUtcIso(params.deadline) : undefined;
-    if (deadline && deadline <= at) {
-      throw new InvalidParamsError([{ field: 'deadline', message: 'must be in the future' }]);
-    }
+    const deadline = this.futureDeadline(params.deadline, at);
+    const dependencies = params.dependencies ?? [];
+    await this.checkDependencies(call, dependencies);
     const maxQueued = this.hooks.maxQueued(call.targetAgent);
     if (maxQueued !== undefined && (await this.store.countQueued(call.targetAgent)) >= maxQueued) {
       throw new AgentCapacityExceededError(call.targetAgent, maxQueued);
@@ -106,19 +135,82 @@ export class TaskService {
       messageCount: 0,
       artifactCount: 0,
       lastSeq: 0,
-      pendingTurn: true,
+      pendingTurn: dependencies.length === 0,
       ...(params.settings ? { settings: params.settings } : {}),
       ...(deadline ? { deadline } : {}),
       attempt: 0,
       tokensUsed: 0,
       cost: 0,
+      ...(dependencies.length > 0 ? { dependencies } : {}),
+      blocked: dependencies.length > 0,
     };
-    const applied = await this.store.insertTask(
-      task,
-      changes.created(task, toMessageRecord(params.initialMessage, at)),
+    return { task, initial: changes.created(task, toMessageRecord(params.initialMessage, at)) };
+  }
+
+  private futureDeadline(deadline: string | undefined, at: string): string | undefined {
+    const utc = deadline ? toUtcIso(deadline) : undefined;
+    if (utc && utc <= at) {
+      throw new InvalidParamsError([{ field: 'deadline', message: 'must be in the future' }]);
+    }
+    return utc;
+  }
+
+  /**
+   * Every dependency must be a task this caller created (or any task, for an admin). The new
+   * task's id does not exist yet and dependencies never change after creation, so the graph
+   * cannot gain a cycle: a task can only wait on tasks older than itself.
+   */
+  private async checkDependencies(call: CallContext, dependencies: string[]): Promise<void> {
+    const problems: FieldProblem[] = [];
+    for (const [i, taskId] of dependencies.entries()) {
+      const task = await this.store.getTask(taskId);
+      if (!task || !(call.admin || task.requestAgent === call.requestAgent)) {
+        problems.push({ field: `dependencies/${i}`, message: `no task ${taskId} of yours` });
+      }
+    }
+    if (problems.length > 0) throw new InvalidParamsError(problems);
+  }
+
+  async update(
+    call: CallContext,
+    params: { taskId: string } & Omit<changes.TaskUpdate, 'deadline'> & {
+        deadline?: string | null;
+      },
+  ): Promise<Task> {
+    const at = isoNow(this.clock);
+    const { taskId, ...update } = params;
+    if (update.deadline) update.deadline = this.futureDeadline(update.deadline, at);
+    const applied = await this.mutateVisible(call, taskId, (task) =>
+      changes.updated(task, update, at, call.requestAgent),
     );
-    this.hooks.turnOwed(task.taskId);
     return toWireTask(applied.task);
+  }
+
+  async retry(call: CallContext, params: { taskId: string }): Promise<Task> {
+    const at = isoNow(this.clock);
+    const applied = await this.mutateVisible(call, params.taskId, (task) =>
+      changes.retried(task, at, call.requestAgent),
+    );
+    if (applied.task.pendingTurn) this.hooks.turnOwed(params.taskId);
+    return toWireTask(applied.task);
+  }
+
+  /** Deletes a finished task with everything it owns; live tasks answer -42006. */
+  async delete(call: CallContext, params: { taskId: string }): Promise<TaskRecord> {
+    const deleted = await this.store.deleteTask(params.taskId, (task, waiting) => {
+      if (!isVisible(task, call)) throw new TaskNotFoundError(params.taskId);
+      if (!isTerminal(task.status)) {
+        throw new InvalidTransitionError(
+          task.taskId,
+          task.status,
+          task.status,
+          `Task ${task.taskId} is ${task.status}; only finished tasks can be deleted (cancel it first)`,
+        );
+      }
+      if (waiting.length > 0) throw new TaskStillNeededError(task.taskId, waiting);
+    });
+    if (!deleted) throw new TaskNotFoundError(params.taskId);
+    return deleted;
   }
 
   async send(call: CallContext, params: { taskId: string; message: Message }): Promise<void> {
@@ -168,8 +260,14 @@ export class TaskService {
     return this.store.listEvents(task.taskId, params.after ?? 0, params.limit ?? 100);
   }
 
-  /** The caller's own tasks (the filter's requestAgent is always the caller). */
+  /** The caller's own tasks; an admin sees every caller's (or those of `requestAgent`). */
   async list(call: CallContext, filter: TaskListFilter): Promise<TaskRecord[]> {
+    if (call.admin) return this.store.listTasks(filter);
+    if (filter.requestAgent !== undefined && filter.requestAgent !== call.requestAgent) {
+      throw new AuthorizationError("only an admin may list another caller's tasks", {
+        requestAgent: filter.requestAgent,
+      });
+    }
     return this.store.listTasks({ ...filter, requestAgent: call.requestAgent });
   }
 

@@ -78,6 +78,8 @@ export function toWireTask(
     internalStatus: t.internalStatus,
     progress: t.progress,
     usage: { tokensUsed: t.tokensUsed, cost: t.cost },
+    dependencies: t.dependencies,
+    waitingOnDependencies: t.blocked || undefined,
     messages: extras.messages?.map(toWireMessage),
     artifacts: extras.artifacts?.map(toWireArtifact),
     runs: extras.runs?.map(toWireRun),

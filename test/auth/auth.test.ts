@@ -139,6 +139,24 @@ describe('API keys', () => {
     expect(asAdmin.body.result.task.requestAgent).toBe('bob');
   });
 
+  test("task.list: a caller sees its own tasks; an admin sees everyone's", async () => {
+    const hello = { initialMessage: textMessage('hi') };
+    const mine = (await call(arcd, alice, 'task.create', hello, 'alice')).body.result.task;
+    const bobs = (await call(arcd, bob, 'task.create', hello, 'bob')).body.result.task;
+    const ids = (reply: { body: { result: { tasks: Array<{ taskId: string }> } } }) =>
+      reply.body.result.tasks.map((t) => t.taskId);
+    expect(ids(await call(arcd, alice, 'task.list', {}, 'alice'))).toEqual([mine.taskId]);
+    expect(ids(await call(arcd, admin, 'task.list', {}, 'ops'))).toEqual([
+      bobs.taskId,
+      mine.taskId,
+    ]);
+    expect(ids(await call(arcd, admin, 'task.list', { requestAgent: 'bob' }, 'ops'))).toEqual([
+      bobs.taskId,
+    ]);
+    const peek = await call(arcd, alice, 'task.list', { requestAgent: 'bob' }, 'alice');
+    expect(peek.body.error).toMatchObject({ code: -44002, details: { requestAgent: 'bob' } });
+  });
+
   test('missing scopes are -44003 with required_scopes and provided_scopes', async () => {
     const reply = await call(arcd, narrow, 'task.info', { taskId: 'x' }, 'reader');
     expect(reply.body.error).toEqual({

@@ -5,6 +5,7 @@
  */
 import pino from 'pino';
 import type { AgentDefinition } from '../../src/agents/contract';
+import type { Clock } from '../../src/clock';
 import { type Config, loadConfig } from '../../src/config';
 import { type ArcdServer, createServer } from '../../src/server';
 import { tempDbFile } from './tempDb';
@@ -31,6 +32,8 @@ export interface StartOptions {
   /** Load the bundled agents folder (default true). */
   bundled?: boolean;
   db?: string;
+  /** Time as the server sees it (schedules, deadlines, leases); the system clock by default. */
+  clock?: Clock;
 }
 
 export async function startArcd(options: StartOptions = {}): Promise<Running> {
@@ -40,6 +43,7 @@ export async function startArcd(options: StartOptions = {}): Promise<Running> {
     agents: options.agents ?? [],
     loadAgentsDir: options.bundled !== false,
     logger: pino({ level: process.env.ARCD_TEST_LOG ?? 'silent' }),
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   const { url } = await server.listen();
   const running: Running = {

@@ -94,3 +94,18 @@ test('the query walks the tasks_list index', () => {
   expect(plan).not.toMatch(/TEMP B-TREE FOR ORDER BY/);
   db.close();
 });
+
+test("an admin's view of every caller's tasks walks tasks_by_created", () => {
+  const db = new Database(':memory:');
+  migrate(db);
+  const { sql, params } = taskListSql({
+    limit: 50,
+    after: { createdAt: '2026-01-01T00:00:00.000Z', taskId: 'task-x' },
+  });
+  const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>)
+    .map((r) => r.detail)
+    .join('\n');
+  expect(plan).toMatch(/USING (COVERING )?INDEX tasks_by_created/);
+  expect(plan).not.toMatch(/TEMP B-TREE FOR ORDER BY/);
+  db.close();
+});

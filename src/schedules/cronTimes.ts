@@ -1,0 +1,46 @@
+/**
+ * Cron arithmetic, by croner (maintained, no dependencies, IANA time zones with DST handled
+ * the way Vixie cron does: a local time skipped by a spring-forward fires at the first
+ * instant after the gap, one repeated by a fall-back fires once). Pure: the caller gives "now".
+ */
+import { Cron } from 'croner';
+
+/** Why an expression or a time zone is unusable, or undefined when both are fine. */
+export function cronProblem(expression: string, timezone: string): string | undefined {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: timezone });
+  } catch {
+    return `unknown time zone "${timezone}" (use an IANA name such as Europe/Berlin)`;
+  }
+  try {
+    new Cron(expression, { timezone, paused: true });
+  } catch (error) {
+    return `invalid cron expression: ${(error as Error).message}`;
+  }
+  return undefined;
+}
+
+/** The first slot strictly after `after`, or undefined when the expression has none left. */
+export function nextSlot(expression: string, timezone: string, after: Date): Date | undefined {
+  return new Cron(expression, { timezone, paused: true }).nextRun(after) ?? undefined;
+}
+
+/** How many slots fall in (`from`, `to`], counting no further than `cap`. */
+export function slotsBetween(
+  expression: string,
+  timezone: string,
+  from: Date,
+  to: Date,
+  cap = 1000,
+): number {
+  const cron = new Cron(expression, { timezone, paused: true });
+  let count = 0;
+  for (
+    let slot = cron.nextRun(from);
+    slot && slot <= to && count < cap;
+    slot = cron.nextRun(slot)
+  ) {
+    count += 1;
+  }
+  return count;
+}

@@ -1,0 +1,91 @@
+/**
+ * Fires due schedules: each due schedule creates its task like task.create would, and moves
+ * to its next slot after *now*, in one transaction. So a schedule missed while the server was
+ * down fires once when it is back (not once per missed slot), and the task's metadata says so:
+ * `schedule.late` is set and `schedule.skippedSlots` counts the later slots that also passed
+ * and were folded into this one firing.
+ */
+import type { Logger } from 'pino';
+import type { Store } from '../store/store';
+import type { ScheduleRecord } from '../store/scheduleRows';
+import type { TaskService } from '../tasks/taskService';
+import { type Clock, isoNow } from '../clock';
+import { nextSlot, slotsBetween } from './cronTimes';
+import { SerialPump } from '../serialPump';
+
+const BATCH = 50;
+/** A slot fired later than this is reported as late (missed while down or overloaded). */
+const LATE_AFTER_MS = 60_000;
+
+export class Scheduler {
+  private timer?: NodeJS.Timeout;
+  private readonly pump = new SerialPump(
+    async () => {
+      await this.fireDue();
+    },
+    (error) => this.logger.error({ err: error }, 'schedule tick failed'),
+  );
+
+  constructor(
+    private readonly store: Store,
+    private readonly tasks: TaskService,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {}
+
+  start(pollMs: number): void {
+    this.pump.resume();
+    this.pump.poke();
+    this.timer = setInterval(() => this.pump.poke(), pollMs);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.pump.stop();
+  }
+
+  /** Fires every schedule due now; returns the ids of the tasks created. */
+  async fireDue(): Promise<string[]> {
+    const created: string[] = [];
+    for (;;) {
+      const due = await this.store.dueSchedules(isoNow(this.clock), BATCH);
+      for (const schedule of due) {
+        const taskId = await this.fire(schedule).catch((error: unknown) => {
+          this.logger.warn({ err: error, scheduleId: schedule.scheduleId }, 'schedule not fired');
+          return undefined;
+        });
+        if (taskId) created.push(taskId);
+      }
+      if (due.length < BATCH) return created;
+    }
+  }
+
+  private async fire(schedule: ScheduleRecord): Promise<string | undefined> {
+    const slot = schedule.nextRunAt;
+    if (!slot) return undefined;
+    const now = this.clock();
+    const skippedSlots = slotsBetween(schedule.cron, schedule.timezone, new Date(slot), now);
+    const late = now.getTime() - Date.parse(slot) > LATE_AFTER_MS;
+    const { task, initial } = await this.tasks.prepare(
+      { requestAgent: schedule.ownerAgent, targetAgent: schedule.targetAgent },
+      {
+        initialMessage: schedule.message,
+        priority: schedule.priority,
+        ...(schedule.settings ? { settings: schedule.settings } : {}),
+        metadata: {
+          ...schedule.metadata,
+          schedule: {
+            scheduleId: schedule.scheduleId,
+            scheduledFor: slot,
+            ...(late ? { late: true, skippedSlots } : {}),
+          },
+        },
+      },
+    );
+    const next = nextSlot(schedule.cron, schedule.timezone, now)?.toISOString();
+    const applied = await this.store.fireSchedule(schedule.scheduleId, slot, next, task, initial);
+    if (!applied) return undefined;
+    this.tasks.stored(applied);
+    return applied.task.taskId;
+  }
+}

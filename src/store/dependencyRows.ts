@@ -1,0 +1,47 @@
+/**
+ * Dependency edges between tasks, read from both sides: what a task waits on (with the
+ * statuses that decide whether it may run) and which blocked tasks wait on a given one.
+ */
+import type { Db } from './openDatabase';
+import type { TaskStatus } from '../types';
+
+export interface DependencyState {
+  taskId: string;
+  status: TaskStatus;
+}
+
+export class DependencyTables {
+  private readonly statesOf;
+  private readonly waitingOn;
+  private readonly blocked;
+
+  constructor(db: Db) {
+    this.statesOf = db.prepare<[string], { depends_on: string; status: string }>(`
+      SELECT d.depends_on, t.status FROM task_dependencies d
+      JOIN tasks t ON t.task_id = d.depends_on WHERE d.task_id = ?`);
+    this.waitingOn = db.prepare<[string], { task_id: string }>(`
+      SELECT d.task_id FROM task_dependencies d JOIN tasks t ON t.task_id = d.task_id
+      WHERE d.depends_on = ? AND t.blocked = 1`);
+    this.blocked = db.prepare<[number], { task_id: string }>(
+      'SELECT task_id FROM tasks WHERE blocked = 1 LIMIT ?',
+    );
+  }
+
+  /** The dependencies of a task with their current status. */
+  states(taskId: string): DependencyState[] {
+    return this.statesOf.all(taskId).map((row) => ({
+      taskId: row.depends_on,
+      status: row.status as TaskStatus,
+    }));
+  }
+
+  /** Blocked tasks waiting on `taskId`. */
+  dependents(taskId: string): string[] {
+    return this.waitingOn.all(taskId).map((row) => row.task_id);
+  }
+
+  /** Some blocked tasks (the sweep that catches up after a restart). */
+  anyBlocked(limit: number): string[] {
+    return this.blocked.all(limit).map((row) => row.task_id);
+  }
+}

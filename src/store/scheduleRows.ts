@@ -1,0 +1,164 @@
+/**
+ * Schedules: cron expressions that create tasks. A schedule fires in the same transaction as
+ * the task it creates (see SqliteStore.fireSchedule), so a crash can neither lose a firing nor
+ * make one twice.
+ */
+import type { Db } from './openDatabase';
+import type { TaskSettings } from './records';
+import type { JsonObject, Message, Priority } from '../types';
+import { compact, fromJson, optional, toJson } from './rowMapping';
+
+export type ScheduleStatus = 'active' | 'paused';
+
+export interface ScheduleRecord {
+  scheduleId: string;
+  ownerAgent: string;
+  targetAgent: string;
+  cron: string;
+  timezone: string;
+  message: Message;
+  priority: Priority;
+  settings?: TaskSettings;
+  metadata?: JsonObject;
+  status: ScheduleStatus;
+  /** The next slot, UTC ISO; absent when the expression has no future slot. */
+  nextRunAt?: string;
+  lastRunAt?: string;
+  lastTaskId?: string;
+  runCount: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+interface ScheduleRow {
+  schedule_id: string;
+  owner_agent: string;
+  target_agent: string;
+  cron: string;
+  timezone: string;
+  message: string;
+  priority: string;
+  settings: string | null;
+  metadata: string | null;
+  status: string;
+  next_run_at: string | null;
+  last_run_at: string | null;
+  last_task_id: string | null;
+  run_count: number;
+  created_at: string;
+  updated_at: string;
+}
+
+function fromScheduleRow(row: ScheduleRow): ScheduleRecord {
+  return compact({
+    scheduleId: row.schedule_id,
+    ownerAgent: row.owner_agent,
+    targetAgent: row.target_agent,
+    cron: row.cron,
+    timezone: row.timezone,
+    message: fromJson<Message>(row.message) as Message,
+    priority: row.priority as Priority,
+    settings: fromJson<TaskSettings>(row.settings),
+    metadata: fromJson(row.metadata),
+    status: row.status as ScheduleStatus,
+    nextRunAt: optional(row.next_run_at),
+    lastRunAt: optional(row.last_run_at),
+    lastTaskId: optional(row.last_task_id),
+    runCount: row.run_count,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  });
+}
+
+export class ScheduleTable {
+  private readonly insertOne;
+  private readonly selectOne;
+  private readonly byOwner;
+  private readonly due;
+  private readonly setState;
+  private readonly fired;
+  private readonly deleteOne;
+
+  constructor(db: Db) {
+    this.insertOne = db.prepare(`INSERT INTO schedules (schedule_id, owner_agent, target_agent,
+      cron, timezone, message, priority, settings, metadata, status, next_run_at, created_at,
+      updated_at) VALUES (@schedule_id, @owner_agent, @target_agent, @cron, @timezone, @message,
+      @priority, @settings, @metadata, @status, @next_run_at, @created_at, @updated_at)`);
+    this.selectOne = db.prepare<[string], ScheduleRow>(
+      'SELECT * FROM schedules WHERE schedule_id = ?',
+    );
+    this.byOwner = db.prepare<[string], ScheduleRow>(
+      'SELECT * FROM schedules WHERE owner_agent = ? ORDER BY created_at, schedule_id',
+    );
+    this.due = db.prepare<[string, number], ScheduleRow>(`SELECT * FROM schedules
+      WHERE status = 'active' AND next_run_at <= ? ORDER BY next_run_at LIMIT ?`);
+    this.setState = db.prepare(`UPDATE schedules SET status = @status, next_run_at = @next_run_at,
+      updated_at = @updated_at WHERE schedule_id = @schedule_id`);
+    this.fired = db.prepare(`UPDATE schedules SET next_run_at = @next_run_at,
+      last_run_at = @last_run_at, last_task_id = @last_task_id, run_count = run_count + 1,
+      updated_at = @last_run_at
+      WHERE schedule_id = @schedule_id AND status = 'active' AND next_run_at = @slot`);
+    this.deleteOne = db.prepare<[string]>('DELETE FROM schedules WHERE schedule_id = ?');
+  }
+
+  insert(s: ScheduleRecord): void {
+    this.insertOne.run({
+      schedule_id: s.scheduleId,
+      owner_agent: s.ownerAgent,
+      target_agent: s.targetAgent,
+      cron: s.cron,
+      timezone: s.timezone,
+      message: toJson(s.message),
+      priority: s.priority,
+      settings: toJson(s.settings),
+      metadata: toJson(s.metadata),
+      status: s.status,
+      next_run_at: s.nextRunAt ?? null,
+      created_at: s.createdAt,
+      updated_at: s.updatedAt,
+    });
+  }
+
+  get(scheduleId: string): ScheduleRecord | undefined {
+    const row = this.selectOne.get(scheduleId);
+    return row ? fromScheduleRow(row) : undefined;
+  }
+
+  owned(owner: string): ScheduleRecord[] {
+    return this.byOwner.all(owner).map(fromScheduleRow);
+  }
+
+  dueAt(nowIso: string, limit: number): ScheduleRecord[] {
+    return this.due.all(nowIso, limit).map(fromScheduleRow);
+  }
+
+  setStatus(scheduleId: string, status: ScheduleStatus, nextRunAt: string | undefined, at: string) {
+    this.setState.run({
+      schedule_id: scheduleId,
+      status,
+      next_run_at: nextRunAt ?? null,
+      updated_at: at,
+    });
+  }
+
+  /** Advances a schedule past `slot`; false when it no longer waits on that slot (raced). */
+  markFired(
+    scheduleId: string,
+    slot: string,
+    fired: { nextRunAt: string | undefined; at: string; taskId: string },
+  ): boolean {
+    return (
+      this.fired.run({
+        schedule_id: scheduleId,
+        slot,
+        next_run_at: fired.nextRunAt ?? null,
+        last_run_at: fired.at,
+        last_task_id: fired.taskId,
+      }).changes > 0
+    );
+  }
+
+  delete(scheduleId: string): boolean {
+    return this.deleteOne.run(scheduleId).changes > 0;
+  }
+}

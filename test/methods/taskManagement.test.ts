@@ -1,0 +1,232 @@
+/**
+ * task.update, task.retry and task.delete through HTTP, with their bad inputs; and the
+ * retention purge deleting old finished tasks (and nothing else) with everything they own.
+ */
+import Database from 'better-sqlite3';
+import { defineAgent } from '../../src/agents/contract';
+import {
+  type WireJson,
+  arcCall,
+  arcResult,
+  createTask,
+  startArcd,
+  taskInfo,
+  waitForStatus,
+} from '../helpers/arcServer';
+
+const slow = defineAgent({
+  id: 'waits',
+  description: 'runs until canceled',
+  async handle(ctx) {
+    await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve));
+  },
+});
+
+const eventNames = async (url: string, agent: string, taskId: string): Promise<string[]> =>
+  (await arcResult(url, 'task.events', { taskId }, { targetAgent: agent })).events.map(
+    (e: WireJson) => e.event,
+  );
+
+describe('task.update', () => {
+  test('changes priority, merges metadata and settings, sets the deadline; one event says so', async () => {
+    const arcd = await startArcd({ agents: [slow] });
+    const task = await createTask(
+      arcd.url,
+      'waits',
+      'x',
+      { metadata: { team: 'red', keep: 1 }, settings: { maxRetries: 1 } },
+      { targetAgent: 'waits' },
+    );
+    const deadline = new Date(Date.now() + 3_600_000).toISOString();
+    const { task: updated } = await arcResult(
+      arcd.url,
+      'task.update',
+      {
+        taskId: task.taskId,
+        priority: 'URGENT',
+        metadata: { team: 'blue', keep: null, added: true },
+        settings: { timeoutMs: 5000 },
+        deadline,
+      },
+      { targetAgent: 'waits' },
+    );
+    expect(updated).toMatchObject({
+      priority: 'URGENT',
+      metadata: { team: 'blue', added: true },
+      settings: { maxRetries: 1, timeoutMs: 5000 },
+      deadline,
+    });
+    expect(updated.metadata).not.toHaveProperty('keep');
+    const stored = await taskInfo(arcd.url, 'waits', task.taskId);
+    expect(stored).toMatchObject({ priority: 'URGENT', deadline });
+    const events = await arcResult(
+      arcd.url,
+      'task.events',
+      { taskId: task.taskId },
+      { targetAgent: 'waits' },
+    );
+    const update = events.events.find((e: WireJson) => e.event === 'TASK_UPDATED');
+    expect(update.data).toMatchObject({
+      updatedBy: 'tester',
+      changes: { priority: 'URGENT', metadata: { team: 'blue', keep: null, added: true } },
+    });
+    const cleared = await arcResult(
+      arcd.url,
+      'task.update',
+      { taskId: task.taskId, deadline: null },
+      { targetAgent: 'waits' },
+    );
+    expect(cleared.task).not.toHaveProperty('deadline');
+  });
+
+  test('bad updates: nothing to change, a past deadline, a finished task, an unknown task', async () => {
+    const arcd = await startArcd();
+    const task = await createTask(arcd.url, 'echo', 'x');
+    const empty = await arcCall(arcd.url, 'task.update', { taskId: task.taskId });
+    expect(empty.body.error.code).toBe(-32602);
+    const unknownField = await arcCall(arcd.url, 'task.update', {
+      taskId: task.taskId,
+      status: 'COMPLETED',
+    });
+    expect(unknownField.body.error.code).toBe(-32602);
+    const past = await arcCall(arcd.url, 'task.update', {
+      taskId: task.taskId,
+      deadline: '2000-01-01T00:00:00Z',
+    });
+    await waitForStatus(arcd.url, 'echo', task.taskId, ['COMPLETED']);
+    expect(past.body.error).toMatchObject({
+      code: -32602,
+      details: { errors: [{ field: 'deadline' }] },
+    });
+    const finished = await arcCall(arcd.url, 'task.update', {
+      taskId: task.taskId,
+      priority: 'HIGH',
+    });
+    expect(finished.body.error).toMatchObject({
+      code: -42006,
+      details: { taskId: task.taskId, currentStatus: 'COMPLETED' },
+    });
+    const unknown = await arcCall(arcd.url, 'task.update', {
+      taskId: 'task-nope',
+      priority: 'LOW',
+    });
+    expect(unknown.body.error.code).toBe(-42001);
+    const stranger = await arcCall(
+      arcd.url,
+      'task.update',
+      { taskId: task.taskId, priority: 'LOW' },
+      { requestAgent: 'stranger' },
+    );
+    expect(stranger.body.error.code).toBe(-42001);
+  });
+});
+
+describe('task.retry', () => {
+  test('a FAILED task runs again as a new run and keeps its history', async () => {
+    let calls = 0;
+    const failsOnce = defineAgent({
+      id: 'fails-once',
+      description: 'fails its first turn ever, then completes',
+      handle(ctx) {
+        calls += 1;
+        if (calls === 1) throw new Error('first run fails');
+        return `done on run ${calls}: ${ctx.text()}`;
+      },
+    });
+    const arcd = await startArcd({ agents: [failsOnce], bundled: false });
+    const options = { targetAgent: 'fails-once' };
+    const task = await createTask(arcd.url, 'fails-once', 'job', {}, options);
+    await waitForStatus(arcd.url, 'fails-once', task.taskId, ['FAILED']);
+    const { task: retried } = await arcResult(
+      arcd.url,
+      'task.retry',
+      { taskId: task.taskId },
+      options,
+    );
+    expect(retried.status).not.toBe('FAILED');
+    expect(retried).not.toHaveProperty('error');
+    const done = await waitForStatus(arcd.url, 'fails-once', task.taskId, ['COMPLETED']);
+    expect(done.messages.map((m: WireJson) => m.parts[0].content)).toEqual([
+      'job',
+      'done on run 2: job',
+    ]);
+    const runs = await arcResult(arcd.url, 'task.runs', { taskId: task.taskId }, options);
+    expect(runs.runs.map((r: WireJson) => r.outcome)).toEqual(['failed', 'completed']);
+    const events = await eventNames(arcd.url, 'fails-once', task.taskId);
+    expect(events).toEqual(
+      expect.arrayContaining(['TASK_FAILED', 'TASK_RETRIED', 'TASK_COMPLETED']),
+    );
+    expect(events.indexOf('TASK_RETRIED')).toBeGreaterThan(events.indexOf('TASK_FAILED'));
+  });
+
+  test('only FAILED tasks can be retried: -42006 otherwise', async () => {
+    const arcd = await startArcd();
+    const task = await createTask(arcd.url, 'echo', 'x');
+    await waitForStatus(arcd.url, 'echo', task.taskId, ['COMPLETED']);
+    const reply = await arcCall(arcd.url, 'task.retry', { taskId: task.taskId });
+    expect(reply.body.error).toMatchObject({
+      code: -42006,
+      details: { taskId: task.taskId, currentStatus: 'COMPLETED' },
+    });
+    expect((await arcCall(arcd.url, 'task.retry', {})).body.error.code).toBe(-32602);
+  });
+});
+
+describe('task.delete', () => {
+  test('removes a finished task and everything it owns; live tasks answer -42006', async () => {
+    const arcd = await startArcd({ agents: [slow] });
+    const live = await createTask(arcd.url, 'waits', 'x', {}, { targetAgent: 'waits' });
+    const refused = await arcCall(
+      arcd.url,
+      'task.delete',
+      { taskId: live.taskId },
+      { targetAgent: 'waits' },
+    );
+    expect(refused.body.error).toMatchObject({ code: -42006, details: { taskId: live.taskId } });
+
+    const done = await createTask(arcd.url, 'echo', 'x');
+    await waitForStatus(arcd.url, 'echo', done.taskId, ['COMPLETED']);
+    await arcResult(arcd.url, 'task.subscribe', {
+      taskId: done.taskId,
+      callbackUrl: 'https://example.com/hook',
+    });
+    const deleted = await arcResult(arcd.url, 'task.delete', { taskId: done.taskId });
+    expect(deleted).toEqual({ type: 'deleted', taskId: done.taskId, status: 'COMPLETED' });
+    expect((await arcCall(arcd.url, 'task.info', { taskId: done.taskId })).body.error.code).toBe(
+      -42001,
+    );
+    const db = new Database(arcd.db, { readonly: true });
+    for (const table of ['messages', 'events', 'runs', 'subscriptions', 'deliveries']) {
+      const row = db
+        .prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE task_id = ?`)
+        .get(done.taskId);
+      expect({ table, ...(row as object) }).toEqual({ table, n: 0 });
+    }
+    db.close();
+    const again = await arcCall(arcd.url, 'task.delete', { taskId: done.taskId });
+    expect(again.body.error.code).toBe(-42001);
+  });
+});
+
+test('retention purges finished tasks past their age, and only those', async () => {
+  const arcd = await startArcd({ agents: [slow], config: { retentionDays: 7 } });
+  const old = await createTask(arcd.url, 'echo', 'old');
+  const recent = await createTask(arcd.url, 'echo', 'recent');
+  const live = await createTask(arcd.url, 'waits', 'live', {}, { targetAgent: 'waits' });
+  await waitForStatus(arcd.url, 'echo', old.taskId, ['COMPLETED']);
+  await waitForStatus(arcd.url, 'echo', recent.taskId, ['COMPLETED']);
+  const longAgo = new Date(Date.now() - 8 * 86_400_000).toISOString();
+  const db = new Database(arcd.db);
+  db.prepare('UPDATE tasks SET updated_at = ? WHERE task_id IN (?, ?)').run(
+    longAgo,
+    old.taskId,
+    live.taskId,
+  );
+  db.close();
+  expect(await arcd.server.retention.purge()).toBe(1);
+  expect((await arcCall(arcd.url, 'task.info', { taskId: old.taskId })).body.error.code).toBe(
+    -42001,
+  );
+  expect((await taskInfo(arcd.url, 'echo', recent.taskId)).status).toBe('COMPLETED');
+  expect((await taskInfo(arcd.url, 'waits', live.taskId)).status).toBe('WORKING');
+});

@@ -1,0 +1,171 @@
+/**
+ * Schedules through HTTP with an injected clock: tasks created at the right instants across a
+ * DST change, pause/resume/delete, a schedule missed while the server was down firing once on
+ * start (and saying so in the task's metadata), and bad input.
+ */
+import {
+  type Running,
+  type WireJson,
+  arcCall,
+  arcResult,
+  startArcd,
+  textMessage,
+} from '../helpers/arcServer';
+import { tempDbFile } from '../helpers/tempDb';
+
+function manualClock(startIso: string) {
+  let now = new Date(startIso);
+  return {
+    clock: () => now,
+    set(iso: string) {
+      now = new Date(iso);
+    },
+  };
+}
+
+const schedule = (arcd: Running, params: Record<string, unknown>) =>
+  arcResult(arcd.url, 'schedule.create', { initialMessage: textMessage('nightly'), ...params });
+
+/** The schedule's tasks as `scheduledFor` instants, oldest first. */
+async function firings(arcd: Running): Promise<string[]> {
+  const { tasks } = await arcResult(arcd.url, 'task.list', {});
+  return tasks
+    .map((t: WireJson) => t.metadata?.schedule?.scheduledFor as string)
+    .filter(Boolean)
+    .reverse();
+}
+
+const shift = (iso: string, ms: number) => new Date(Date.parse(iso) + ms).toISOString();
+
+test('a daily 01:30 New York schedule fires at the right instants across the fall-back', async () => {
+  const time = manualClock('2026-10-30T12:00:00Z');
+  const arcd = await startArcd({ clock: time.clock });
+  const created = await schedule(arcd, {
+    cron: '30 1 * * *',
+    timezone: 'America/New_York',
+    metadata: { job: 'nightly' },
+  });
+  expect(created.schedule).toMatchObject({
+    status: 'active',
+    targetAgent: 'echo',
+    nextRunAt: '2026-10-31T05:30:00.000Z',
+  });
+  const expected = [
+    '2026-10-31T05:30:00.000Z',
+    '2026-11-01T05:30:00.000Z',
+    '2026-11-02T06:30:00.000Z',
+  ];
+  const fired: string[] = [];
+  for (const slot of expected) {
+    time.set(shift(slot, -1000));
+    await arcd.server.scheduler.fireDue();
+    expect(await firings(arcd)).toEqual(fired); // not a second early
+    time.set(slot);
+    await arcd.server.scheduler.fireDue();
+    fired.push(slot);
+    expect(await firings(arcd)).toEqual(fired);
+    if (slot === '2026-11-01T05:30:00.000Z') {
+      time.set('2026-11-01T06:30:00.000Z'); // 01:30 EST, the repeated hour: no second run
+      await arcd.server.scheduler.fireDue();
+      expect(await firings(arcd)).toEqual(fired);
+    }
+  }
+  const { tasks } = await arcResult(arcd.url, 'task.list', {});
+  expect(tasks[0]).toMatchObject({
+    assignedAgent: 'echo',
+    requestAgent: 'tester',
+    metadata: { job: 'nightly', schedule: { scheduleId: created.schedule.scheduleId } },
+  });
+  expect(tasks[0].metadata.schedule).not.toHaveProperty('late');
+  const [listed] = (await arcResult(arcd.url, 'schedule.list', {})).schedules;
+  expect(listed).toMatchObject({
+    runCount: 3,
+    lastRunAt: '2026-11-02T06:30:00.000Z',
+    lastTaskId: tasks[0].taskId,
+    nextRunAt: '2026-11-03T06:30:00.000Z',
+  });
+});
+
+test('a schedule missed while the server was down fires once on start, and says so', async () => {
+  const db = tempDbFile();
+  const time = manualClock('2026-01-10T10:15:00Z');
+  const before = await startArcd({ db, clock: time.clock });
+  await schedule(before, { cron: '0 * * * *' });
+  await before.close();
+  time.set('2026-01-10T15:30:00Z'); // slots at 11:00 … 15:00 passed while down
+  const after = await startArcd({ db, clock: time.clock });
+  await after.server.scheduler.fireDue();
+  const { tasks } = await arcResult(after.url, 'task.list', {});
+  expect(tasks).toHaveLength(1);
+  expect(tasks[0].metadata.schedule).toEqual({
+    scheduleId: expect.stringMatching(/^sch-/),
+    scheduledFor: '2026-01-10T11:00:00.000Z',
+    late: true,
+    skippedSlots: 4,
+  });
+  const [listed] = (await arcResult(after.url, 'schedule.list', {})).schedules;
+  expect(listed.nextRunAt).toBe('2026-01-10T16:00:00.000Z');
+});
+
+test('pause, resume and delete', async () => {
+  const time = manualClock('2026-01-10T10:15:00Z');
+  const arcd = await startArcd({ clock: time.clock });
+  const { schedule: made } = await schedule(arcd, { cron: '0 * * * *' });
+  const id = { scheduleId: made.scheduleId };
+  const paused = await arcResult(arcd.url, 'schedule.pause', id);
+  expect(paused.schedule.status).toBe('paused');
+  expect(paused.schedule).not.toHaveProperty('nextRunAt');
+  time.set('2026-01-10T12:30:00Z');
+  await arcd.server.scheduler.fireDue();
+  expect(await firings(arcd)).toEqual([]);
+  const resumed = await arcResult(arcd.url, 'schedule.resume', id);
+  expect(resumed.schedule).toMatchObject({
+    status: 'active',
+    nextRunAt: '2026-01-10T13:00:00.000Z', // from now on; hours passed while paused are not made up
+  });
+  expect((await arcResult(arcd.url, 'schedule.list', { status: 'paused' })).schedules).toEqual([]);
+  await arcResult(arcd.url, 'schedule.delete', id);
+  time.set('2026-01-10T13:00:00Z');
+  await arcd.server.scheduler.fireDue();
+  expect(await firings(arcd)).toEqual([]);
+  expect((await arcResult(arcd.url, 'schedule.list', {})).schedules).toEqual([]);
+  const gone = await arcCall(arcd.url, 'schedule.pause', id);
+  expect(gone.body.error).toMatchObject({
+    code: -32602,
+    details: { errors: [{ field: 'scheduleId' }] },
+  });
+});
+
+test('bad schedules are refused with the field at fault; others cannot touch yours', async () => {
+  const arcd = await startArcd();
+  const message = textMessage('x');
+  for (const [params, field] of [
+    [{ cron: '61 * * * *', initialMessage: message }, 'cron'],
+    [{ cron: '0 9 * * *', timezone: 'Mars/Olympus', initialMessage: message }, 'timezone'],
+    [{ cron: '0 9 * * *' }, 'initialMessage'],
+    [{ cron: '0 9 * * *', initialMessage: message, every: 'day' }, 'every'],
+  ] as const) {
+    const reply = await arcCall(arcd.url, 'schedule.create', params);
+    expect(reply.body.error.code).toBe(-32602);
+    expect(JSON.stringify(reply.body.error.details.errors)).toContain(field);
+  }
+  const unknownAgent = await arcCall(
+    arcd.url,
+    'schedule.create',
+    { cron: '0 9 * * *', initialMessage: message },
+    { targetAgent: 'nobody' },
+  );
+  expect(unknownAgent.body.error.code).toBe(-41001);
+  const { schedule: mine } = await schedule(arcd, { cron: '0 9 * * *' });
+  const theirs = await arcCall(
+    arcd.url,
+    'schedule.delete',
+    { scheduleId: mine.scheduleId },
+    { requestAgent: 'someone-else' },
+  );
+  expect(theirs.body.error.code).toBe(-32602);
+  expect(
+    (await arcResult(arcd.url, 'schedule.list', {}, { requestAgent: 'someone-else' })).schedules,
+  ).toEqual([]);
+  expect((await arcResult(arcd.url, 'schedule.list', {})).schedules).toHaveLength(1);
+});

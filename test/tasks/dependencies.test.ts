@@ -1,0 +1,196 @@
+/**
+ * Task dependencies: an extract → transform → load chain where each step reads the artifacts
+ * of the one before; a failed or canceled dependency failing its dependent; bad dependency
+ * lists refused at create time; a restart catching up on a move a stopped server never made.
+ */
+import Database from 'better-sqlite3';
+import { type AgentDefinition, defineAgent } from '../../src/agents/contract';
+import {
+  type WireJson,
+  arcCall,
+  arcResult,
+  createTask,
+  startArcd,
+  taskInfo,
+  waitForStatus,
+} from '../helpers/arcServer';
+import { tempDbFile } from '../helpers/tempDb';
+
+/** The README's chain: extract makes rows, transform doubles them, load sums them. */
+const etlAgents: AgentDefinition[] = [
+  defineAgent({
+    id: 'extract',
+    description: 'reads rows',
+    async handle(ctx) {
+      await ctx.addArtifact({
+        name: 'rows',
+        parts: [{ type: 'DataPart', content: { rows: [1, 2, 3] } }],
+      });
+    },
+  }),
+  defineAgent({
+    id: 'transform',
+    description: 'doubles the rows of its dependency',
+    async handle(ctx) {
+      const [extract] = await ctx.dependencies();
+      const { rows } = extract?.artifacts[0]?.parts[0]?.content as { rows: number[] };
+      await ctx.addArtifact({
+        name: 'doubled',
+        parts: [{ type: 'DataPart', content: { rows: rows.map((n) => n * 2) } }],
+      });
+    },
+  }),
+  defineAgent({
+    id: 'load',
+    description: 'sums what transform made',
+    async handle(ctx) {
+      const [transform] = await ctx.dependencies();
+      const { rows } = transform?.artifacts[0]?.parts[0]?.content as { rows: number[] };
+      return `loaded ${rows.length} rows, total ${rows.reduce((a, b) => a + b, 0)} (from ${transform?.agent})`;
+    },
+  }),
+];
+
+const gate = () => {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  const agent = defineAgent({
+    id: 'gate',
+    description: 'finishes when the test opens it; fails when told to',
+    async handle(ctx) {
+      await opened;
+      if (ctx.text() === 'fail') throw new Error('gate failed on purpose');
+    },
+  });
+  return { agent, open };
+};
+
+test('extract → transform → load runs in order, each step reading the last one', async () => {
+  const arcd = await startArcd({ agents: etlAgents, bundled: false });
+  const extract = await createTask(arcd.url, 'extract', 'go', {}, { targetAgent: 'extract' });
+  const transform = await createTask(
+    arcd.url,
+    'transform',
+    'go',
+    { dependencies: [extract.taskId] },
+    { targetAgent: 'transform' },
+  );
+  const load = await createTask(
+    arcd.url,
+    'load',
+    'go',
+    { dependencies: [transform.taskId] },
+    { targetAgent: 'load' },
+  );
+  expect(load).toMatchObject({
+    status: 'SUBMITTED',
+    dependencies: [transform.taskId],
+    waitingOnDependencies: true,
+  });
+  const done = await waitForStatus(arcd.url, 'load', load.taskId, ['COMPLETED']);
+  expect(done.messages.at(-1).parts[0].content).toBe('loaded 3 rows, total 12 (from transform)');
+  expect(done).not.toHaveProperty('waitingOnDependencies');
+  const started = async (agent: string, taskId: string) =>
+    (await taskInfo(arcd.url, agent, taskId)).createdAt as string;
+  const finishedAt = async (agent: string, taskId: string) =>
+    (await taskInfo(arcd.url, agent, taskId)).completedAt as string;
+  const loadEvents = await arcResult(
+    arcd.url,
+    'task.events',
+    { taskId: load.taskId },
+    { targetAgent: 'load' },
+  );
+  const loadStarted = loadEvents.events.find((e: WireJson) => e.event === 'TASK_STARTED').timestamp;
+  expect(loadStarted >= (await finishedAt('transform', transform.taskId))).toBe(true);
+  expect((await started('load', load.taskId)) <= loadStarted).toBe(true);
+});
+
+test.each([
+  ['fails', 'FAILED', 'failed'],
+  ['is canceled', 'CANCELED', 'was canceled'],
+])('a dependency that %s fails its dependent, naming it', async (_how, status, words) => {
+  const { agent, open } = gate();
+  const arcd = await startArcd({ agents: [agent] });
+  const first = await createTask(
+    arcd.url,
+    'gate',
+    status === 'FAILED' ? 'fail' : 'wait',
+    {},
+    { targetAgent: 'gate' },
+  );
+  const second = await createTask(arcd.url, 'echo', 'after', { dependencies: [first.taskId] });
+  if (status === 'CANCELED') {
+    await arcResult(arcd.url, 'task.cancel', { taskId: first.taskId }, { targetAgent: 'gate' });
+  }
+  open();
+  await waitForStatus(arcd.url, 'gate', first.taskId, [status]);
+  const failed = await waitForStatus(arcd.url, 'echo', second.taskId, ['FAILED']);
+  expect(failed.reason).toBe(`dependency ${first.taskId} ${words}`);
+  expect(failed.error).toMatchObject({ dependency: first.taskId, dependencyStatus: status });
+  expect(failed.messages).toHaveLength(1); // the echo agent never ran
+});
+
+test('unknown, foreign and repeated dependencies are refused at create time', async () => {
+  const arcd = await startArcd();
+  const mine = await createTask(arcd.url, 'echo', 'x');
+  const theirs = await createTask(arcd.url, 'echo', 'x', {}, { requestAgent: 'someone-else' });
+  const reply = await arcCall(arcd.url, 'task.create', {
+    initialMessage: { role: 'user', parts: [{ type: 'TextPart', content: 'x' }] },
+    dependencies: [mine.taskId, 'task-unknown', theirs.taskId],
+  });
+  expect(reply.body.error).toMatchObject({
+    code: -32602,
+    details: {
+      errors: [
+        { field: 'dependencies/1', message: 'no task task-unknown of yours' },
+        { field: 'dependencies/2', message: `no task ${theirs.taskId} of yours` },
+      ],
+    },
+  });
+  const repeated = await arcCall(arcd.url, 'task.create', {
+    initialMessage: { role: 'user', parts: [{ type: 'TextPart', content: 'x' }] },
+    dependencies: [mine.taskId, mine.taskId],
+  });
+  expect(repeated.body.error.code).toBe(-32602);
+  const listed = await arcResult(arcd.url, 'task.list', {});
+  expect(listed.tasks).toHaveLength(1); // nothing was created by the refused calls
+});
+
+test('a finished dependency someone still waits on cannot be deleted', async () => {
+  const { agent, open } = gate();
+  const arcd = await startArcd({ agents: [agent] });
+  const quick = await createTask(arcd.url, 'echo', 'x');
+  await waitForStatus(arcd.url, 'echo', quick.taskId, ['COMPLETED']);
+  const slow = await createTask(arcd.url, 'gate', 'wait', {}, { targetAgent: 'gate' });
+  const waiting = await createTask(arcd.url, 'echo', 'after', {
+    dependencies: [quick.taskId, slow.taskId],
+  });
+  const refused = await arcCall(arcd.url, 'task.delete', { taskId: quick.taskId });
+  expect(refused.body.error).toMatchObject({
+    code: -42006,
+    details: { taskId: quick.taskId, waitingDependents: [waiting.taskId] },
+  });
+  open();
+  await waitForStatus(arcd.url, 'echo', waiting.taskId, ['COMPLETED']);
+  await arcResult(arcd.url, 'task.delete', { taskId: quick.taskId });
+});
+
+test('a restart releases a dependent whose dependency finished while it was not watched', async () => {
+  const db = tempDbFile();
+  const { agent } = gate();
+  const first = await startArcd({ db, agents: [agent] });
+  const blocker = await createTask(first.url, 'gate', 'wait', {}, { targetAgent: 'gate' });
+  const dependent = await createTask(first.url, 'echo', 'after', {
+    dependencies: [blocker.taskId],
+  });
+  await first.close();
+  // Another process finished the dependency and died before moving its dependents on.
+  const sql = new Database(db);
+  sql
+    .prepare("UPDATE tasks SET status = 'COMPLETED', pending_turn = 0 WHERE task_id = ?")
+    .run(blocker.taskId);
+  sql.close();
+  const second = await startArcd({ db });
+  const done = await waitForStatus(second.url, 'echo', dependent.taskId, ['COMPLETED']);
+  expect(done.messages).toHaveLength(2);
+});
