@@ -30,6 +30,7 @@ import { DependencyWatch } from './tasks/dependencyWatch';
 import { RetentionPurge } from './tasks/retentionPurge';
 import { ScheduleService } from './schedules/scheduleService';
 import { Scheduler } from './schedules/scheduler';
+import { TriggerService } from './triggers/triggerService';
 import { ChatService } from './chat/chatService';
 import { DeliveryWorker } from './webhooks/deliveryWorker';
 import { parseAllowlist } from './webhooks/ssrf';
@@ -116,6 +117,14 @@ export function createServer(
   const subscriptions = new SubscriptionService(store, tasks, clock, policy, () =>
     deliveries.poke(),
   );
+  let listeningUrl = '';
+  const triggers = new TriggerService(
+    store,
+    tasks,
+    agents,
+    clock,
+    () => config.publicUrl.replace(/\/+$/, '') || listeningUrl,
+  );
   const dispatcher = new Dispatcher({
     methods: METHODS,
     aliases: METHOD_ALIASES,
@@ -126,6 +135,7 @@ export function createServer(
       subscriptions,
       chats: new ChatService(store, agents, clock),
       schedules: new ScheduleService(store, clock),
+      triggers,
     },
     logger,
   });
@@ -135,6 +145,7 @@ export function createServer(
   const app = createApp({
     logger,
     taskEvents: { store, feed, authenticator, heartbeatMs: config.sseHeartbeatMs },
+    triggers: { triggers, maxBodyBytes: config.maxBodyBytes },
     arc: {
       deps: { dispatcher, schemas, agents, serverName: config.serverName },
       maxBodyBytes: config.maxBodyBytes,
@@ -174,6 +185,7 @@ export function createServer(
     const { port } = server.address() as AddressInfo;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const url = `http://${host}:${port}`;
+    listeningUrl = url;
     logger.info({ url, db: config.db, agents: agents.ids() }, 'arcd listening');
     if (!authenticator.required) {
       logger.warn(

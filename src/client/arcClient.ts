@@ -113,6 +113,7 @@ export class ArcClient {
         metadata?: object;
         settings?: object;
         deadline?: string;
+        dependencies?: string[];
       } = {},
     ): Promise<Task> =>
       (
@@ -160,6 +161,22 @@ export class ArcClient {
     /** The caller's tasks, newest first; pass `nextCursor` back as `cursor` for the next page. */
     list: (agent: string, filter: Record<string, unknown> = {}) =>
       this.call<{ tasks: Task[]; nextCursor?: string }>('task.list', agent, filter),
+    update: async (
+      agent: string,
+      taskId: string,
+      changes: {
+        priority?: Priority;
+        metadata?: object;
+        settings?: object;
+        deadline?: string | null;
+      },
+    ): Promise<Task> =>
+      (await this.call<{ task: Task }>('task.update', agent, { taskId, ...changes })).task,
+    retry: async (agent: string, taskId: string): Promise<Task> =>
+      (await this.call<{ task: Task }>('task.retry', agent, { taskId })).task,
+    delete: async (agent: string, taskId: string): Promise<void> => {
+      await this.call('task.delete', agent, { taskId });
+    },
     runs: async (agent: string, taskId: string) =>
       (await this.call<{ runs: unknown[] }>('task.runs', agent, { taskId })).runs,
     events: async (agent: string, taskId: string, after = 0) =>

@@ -8,11 +8,13 @@ import type { Logger } from 'pino';
 import { type ArcRouteOptions, arcRouter } from './arcRoute';
 import { type DiscoveryOptions, discoveryRouter } from './discovery';
 import { type TaskEventsOptions, taskEventsRouter } from './taskEvents';
+import { type TriggerRouteOptions, triggerRouter } from './triggerRoute';
 
 export interface AppOptions {
   arc: ArcRouteOptions;
   taskEvents: TaskEventsOptions;
   discovery: DiscoveryOptions;
+  triggers: TriggerRouteOptions;
   logger: Logger;
 }
 
@@ -23,6 +25,7 @@ export function createApp(options: AppOptions): Express {
   app.set('etag', false);
   app.use(discoveryRouter(options.discovery));
   app.use(taskEventsRouter(options.taskEvents));
+  app.use(triggerRouter(options.triggers));
   app.use(arcRouter(options.arc));
   app.use((req, res) => {
     res.status(404).json({ error: `no route ${req.method} ${req.path}`, arc: '/arc' });

@@ -87,12 +87,17 @@ export function taskEventsRouter(options: TaskEventsOptions): Router {
       clearInterval(heartbeat);
       res.end();
     };
+    /**
+     * Writes events not yet sent; ends after a terminal status change that is the newest
+     * event known (a retried task has an earlier one in its log, followed by more).
+     */
     const deliver = (events: EventRecord[]) => {
+      const newest = events.reduce((max, event) => Math.max(max, event.seq), sent);
       for (const event of events) {
         if (closed || event.seq <= sent) continue;
         res.write(frame(event));
         sent = event.seq;
-        if (endsStream(event)) {
+        if (endsStream(event) && event.seq === newest) {
           finish();
           return;
         }
@@ -105,9 +110,9 @@ export function taskEventsRouter(options: TaskEventsOptions): Router {
     });
     const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), options.heartbeatMs);
     req.on('close', finish);
-    deliver(await options.store.listEvents(taskId, after));
+    const replayed = await options.store.listEvents(taskId, after);
     replaying = false;
-    deliver(pending.sort((a, b) => a.seq - b.seq));
+    deliver([...replayed, ...pending.sort((a, b) => a.seq - b.seq)]);
     // Resuming after the very last event of a finished task: nothing more will come.
     const now = await options.store.getTask(taskId);
     if (now && isTerminal(now.status) && sent >= now.lastSeq) finish();

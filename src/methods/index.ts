@@ -15,6 +15,8 @@ import { taskDelete } from './taskDelete';
 import { scheduleCreate } from './scheduleCreate';
 import { scheduleList } from './scheduleList';
 import { scheduleDelete, schedulePause, scheduleResume } from './scheduleState';
+import { triggerCreate } from './triggerCreate';
+import { triggerDelete, triggerList } from './triggerManage';
 import { chatStart } from './chatStart';
 import { chatMessage } from './chatMessage';
 import { chatEnd } from './chatEnd';
@@ -41,6 +43,9 @@ export const METHODS: readonly MethodDefinition[] = [
   schedulePause,
   scheduleResume,
   scheduleDelete,
+  triggerCreate,
+  triggerList,
+  triggerDelete,
   chatStart,
   chatMessage,
   chatEnd,

@@ -7,12 +7,14 @@ import type { TaskService } from '../tasks/taskService';
 import type { ChatService } from '../chat/chatService';
 import type { SubscriptionService } from '../webhooks/subscriptionService';
 import type { ScheduleService } from '../schedules/scheduleService';
+import type { TriggerService } from '../triggers/triggerService';
 
 export interface Services {
   tasks: TaskService;
   subscriptions: SubscriptionService;
   chats: ChatService;
   schedules: ScheduleService;
+  triggers: TriggerService;
 }
 
 export interface MethodDefinition<P = unknown> {

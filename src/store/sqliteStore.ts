@@ -30,6 +30,7 @@ import { type ChatRecord, ChatTables } from './chatRows';
 import { type DependencyState, DependencyTables } from './dependencyRows';
 import { TaskRemoval } from './taskRemoval';
 import { type ScheduleRecord, type ScheduleStatus, ScheduleTable } from './scheduleRows';
+import { type TriggerRecord, TriggerTable } from './triggerRows';
 import type { JsonValue, Message } from '../types';
 
 interface ClaimParams {
@@ -58,6 +59,7 @@ export class SqliteStore implements Store {
   private readonly dependencies: DependencyTables;
   private readonly removal: TaskRemoval;
   private readonly schedules: ScheduleTable;
+  private readonly triggers: TriggerTable;
   private readonly listeners: CommitListener[] = [];
 
   constructor(file: string) {
@@ -71,6 +73,7 @@ export class SqliteStore implements Store {
     this.dependencies = new DependencyTables(this.db);
     this.removal = new TaskRemoval(this.db);
     this.schedules = new ScheduleTable(this.db);
+    this.triggers = new TriggerTable(this.db);
     // Owed turns, most urgent then oldest, each agent taking no more than its limit minus the
     // turns already leased to it (by any process on this file).
     this.claim = this.db.prepare<[ClaimParams], TaskRow>(`
@@ -248,6 +251,49 @@ export class SqliteStore implements Store {
       .immediate();
     if (applied) this.committed(task.taskId, applied.deliveries, applied.task);
     return applied;
+  }
+
+  async insertTrigger(trigger: TriggerRecord): Promise<void> {
+    this.triggers.insert(trigger);
+  }
+
+  async getTrigger(triggerId: string): Promise<TriggerRecord | undefined> {
+    return this.triggers.get(triggerId);
+  }
+
+  async findTriggerByTokenHash(tokenHash: string): Promise<TriggerRecord | undefined> {
+    return this.triggers.withTokenHash(tokenHash);
+  }
+
+  async listTriggers(owner: string): Promise<TriggerRecord[]> {
+    return this.triggers.owned(owner);
+  }
+
+  async deleteTrigger(triggerId: string): Promise<boolean> {
+    return this.triggers.delete(triggerId);
+  }
+
+  async fireTrigger(
+    triggerId: string,
+    fireKey: string | undefined,
+    task: TaskRecord,
+    initial: Mutation,
+  ): Promise<{ applied: AppliedChange } | { duplicateOf: string }> {
+    const outcome = this.db
+      .transaction((): { applied: AppliedChange } | { duplicateOf: string } => {
+        const earlier =
+          fireKey === undefined ? undefined : this.triggers.taskForKey(triggerId, fireKey);
+        if (earlier) return { duplicateOf: earlier };
+        this.tasks.insert(task);
+        const applied = this.apply(task, initial);
+        this.triggers.markFired(triggerId, fireKey, task.taskId, task.createdAt);
+        return { applied };
+      })
+      .immediate();
+    if ('applied' in outcome) {
+      this.committed(task.taskId, outcome.applied.deliveries, outcome.applied.task);
+    }
+    return outcome;
   }
 
   async dependencyStates(taskId: string): Promise<DependencyState[]> {

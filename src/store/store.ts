@@ -24,6 +24,7 @@ import type { TaskListFilter } from './taskListQuery';
 import type { ChatRecord } from './chatRows';
 import type { DependencyState } from './dependencyRows';
 import type { ScheduleRecord, ScheduleStatus } from './scheduleRows';
+import type { TriggerRecord } from './triggerRows';
 import type { JsonValue, Message } from '../types';
 
 /**
@@ -102,6 +103,22 @@ export interface Store {
     task: TaskRecord,
     initial: Mutation,
   ): Promise<AppliedChange | undefined>;
+
+  insertTrigger(trigger: TriggerRecord): Promise<void>;
+  getTrigger(triggerId: string): Promise<TriggerRecord | undefined>;
+  findTriggerByTokenHash(tokenHash: string): Promise<TriggerRecord | undefined>;
+  listTriggers(owner: string): Promise<TriggerRecord[]>;
+  deleteTrigger(triggerId: string): Promise<boolean>;
+  /**
+   * Fires a trigger: inserts its task and counts the firing in one transaction. With a
+   * `fireKey` already used, nothing is written and the earlier task's id is returned instead.
+   */
+  fireTrigger(
+    triggerId: string,
+    fireKey: string | undefined,
+    task: TaskRecord,
+    initial: Mutation,
+  ): Promise<{ applied: AppliedChange } | { duplicateOf: string }>;
 
   /** Stores a subscription; with `replay`, its outbox gets the task's past events too. */
   insertSubscription(subscription: SubscriptionRecord, replay?: boolean): Promise<void>;

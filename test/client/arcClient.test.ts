@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import {
   ArcClient,
   ChatClosedError,
+  InvalidTaskTransitionError,
   TaskAlreadyCompletedError,
   TaskNotFoundError,
   WebhookVerificationError,
@@ -75,6 +76,21 @@ test('task calls, runs and events', async () => {
   expect((await client.task.wait('document-analyzer', paused.taskId)).artifacts).toHaveLength(1);
   const slow = await client.task.create('slow', 'steps=50');
   expect((await client.task.cancel('slow', slow.taskId, 'enough')).status).toBe('CANCELED');
+});
+
+test('dependencies, update, retry and delete', async () => {
+  const first = await client.task.create('echo', 'first');
+  const second = await client.task.create('echo', 'second', { dependencies: [first.taskId] });
+  expect((await client.task.wait('echo', second.taskId)).status).toBe('COMPLETED');
+  await expect(
+    client.task.update('echo', second.taskId, { priority: 'LOW' }),
+  ).rejects.toBeInstanceOf(InvalidTaskTransitionError);
+  const failing = await client.task.create('flaky', 'boom');
+  expect((await client.task.wait('flaky', failing.taskId)).status).toBe('FAILED');
+  expect((await client.task.retry('flaky', failing.taskId)).status).toBe('SUBMITTED');
+  expect((await client.task.wait('flaky', failing.taskId)).status).toBe('FAILED');
+  await client.task.delete('flaky', failing.taskId);
+  await expect(client.task.info('flaky', failing.taskId)).rejects.toBeInstanceOf(TaskNotFoundError);
 });
 
 test('ARC errors come back as their own classes with code and details', async () => {

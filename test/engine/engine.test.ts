@@ -317,6 +317,6 @@ describe('checkpoints, usage and progress', () => {
       settings: { maxRetries: -1, colour: 'red' },
     });
     const fields = reply.body.error.details.errors.map((e: { field: string }) => e.field).sort();
-    expect(fields).toEqual(['settings', 'settings.maxRetries']);
+    expect(fields).toEqual(['settings.colour', 'settings.maxRetries']);
   });
 });

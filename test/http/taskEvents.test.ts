@@ -4,6 +4,7 @@
  * event, one database read per new batch however many watch, and visibility.
  */
 import http from 'node:http';
+import { defineAgent } from '../../src/agents/contract';
 import {
   type Running,
   arcResult,
@@ -161,4 +162,29 @@ describe('task event streams', () => {
     const stream = await openStream(eventsUrl(arcd, 'task-x'));
     expect(stream.status).toBe(401);
   });
+});
+
+test('a retried task’s stream goes past its earlier FAILED and ends at the new outcome', async () => {
+  let calls = 0;
+  const secondTime = defineAgent({
+    id: 'second-time',
+    description: 'fails its first turn, completes the next (after a pause)',
+    async handle() {
+      calls += 1;
+      if (calls === 1) throw new Error('not yet');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      return 'now';
+    },
+  });
+  const arcd = await startArcd({ agents: [secondTime], bundled: false });
+  const options = { targetAgent: 'second-time' };
+  const task = await createTask(arcd.url, 'second-time', 'go', {}, options);
+  await waitForStatus(arcd.url, 'second-time', task.taskId, ['FAILED'], options);
+  await arcResult(arcd.url, 'task.retry', { taskId: task.taskId }, options);
+  const stream = await openStream(eventsUrl(arcd, task.taskId));
+  await stream.ended;
+  const statuses = events(stream)
+    .filter((f) => f.event === 'STATUS_CHANGE')
+    .map((f) => (f.data as unknown as { data: { status: string } }).data.status);
+  expect(statuses).toEqual(['WORKING', 'FAILED', 'SUBMITTED', 'WORKING', 'COMPLETED']);
 });

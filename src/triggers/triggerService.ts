@@ -1,0 +1,194 @@
+/**
+ * Triggers: trigger.create hands out a secret URL (`POST /triggers/<token>`) that creates a
+ * task for one agent, with the POSTed JSON merged over the trigger's `input` as the task's
+ * DataPart. Only a hash of the token is stored, so the URL is shown once. With `signed`, a
+ * request must carry Standard Webhooks headers signed with the secret shown at creation (the
+ * timestamp must be within five minutes). A request key (`webhook-id` or `Idempotency-Key`)
+ * makes a redelivery answer with the task the first delivery made instead of a new one.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
+import type { CallContext, JsonObject, Part, Priority } from '../types';
+import type { TaskSettings } from '../store/records';
+import type { TriggerRecord } from '../store/triggerRows';
+import type { Store } from '../store/store';
+import type { TaskService } from '../tasks/taskService';
+import type { AgentRegistry } from '../agents/registry';
+import { type Clock, isoNow } from '../clock';
+import { newId } from '../ids';
+import { AgentCapacityExceededError, InvalidParamsError } from '../rpc/errors';
+import { compact } from '../store/rowMapping';
+import { generateSecret } from '../webhooks/sign';
+
+export interface NewTrigger {
+  input?: JsonObject;
+  text?: string;
+  priority?: Priority;
+  settings?: TaskSettings;
+  metadata?: JsonObject;
+  signed?: boolean;
+}
+
+/** An HTTP answer of the trigger route: a status and a JSON body. */
+export interface TriggerAnswer {
+  status: number;
+  body: JsonObject;
+}
+
+const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+
+export function toWireTrigger(t: TriggerRecord) {
+  return compact({
+    triggerId: t.triggerId,
+    targetAgent: t.targetAgent,
+    requestAgent: t.ownerAgent,
+    input: t.input,
+    text: t.text,
+    priority: t.priority,
+    settings: t.settings,
+    metadata: t.metadata,
+    signed: t.signingSecret !== undefined,
+    fireCount: t.fireCount,
+    lastFiredAt: t.lastFiredAt,
+    createdAt: t.createdAt,
+  });
+}
+
+function refuse(status: number, error: string, extra: JsonObject = {}): TriggerAnswer {
+  return { status, body: { error, ...extra } };
+}
+
+export class TriggerService {
+  constructor(
+    private readonly store: Store,
+    private readonly tasks: TaskService,
+    private readonly agents: AgentRegistry,
+    private readonly clock: Clock,
+    /** The base URL callers reach this server at (known once it listens). */
+    private readonly baseUrl: () => string,
+  ) {}
+
+  async create(call: CallContext, params: NewTrigger) {
+    const token = randomBytes(32).toString('base64url');
+    const trigger: TriggerRecord = {
+      triggerId: newId('trg'),
+      tokenHash: hashToken(token),
+      ownerAgent: call.requestAgent,
+      targetAgent: call.targetAgent,
+      ...(params.input ? { input: params.input } : {}),
+      ...(params.text ? { text: params.text } : {}),
+      priority: params.priority ?? 'NORMAL',
+      ...(params.settings ? { settings: params.settings } : {}),
+      ...(params.metadata ? { metadata: params.metadata } : {}),
+      ...(params.signed ? { signingSecret: generateSecret() } : {}),
+      fireCount: 0,
+      createdAt: isoNow(this.clock),
+    };
+    await this.store.insertTrigger(trigger);
+    return {
+      ...toWireTrigger(trigger),
+      url: `${this.baseUrl()}/triggers/${token}`,
+      ...(trigger.signingSecret ? { signingSecret: trigger.signingSecret } : {}),
+    };
+  }
+
+  async list(call: CallContext): Promise<TriggerRecord[]> {
+    return this.store.listTriggers(call.requestAgent);
+  }
+
+  async delete(call: CallContext, triggerId: string): Promise<void> {
+    const trigger = await this.store.getTrigger(triggerId);
+    if (!trigger || !(call.admin || trigger.ownerAgent === call.requestAgent)) {
+      throw new InvalidParamsError([
+        { field: 'triggerId', message: `no trigger ${triggerId} of yours` },
+      ]);
+    }
+    await this.store.deleteTrigger(triggerId);
+  }
+
+  /** Handles `POST /triggers/<token>` with the raw body and the request headers. */
+  async fire(
+    token: string,
+    body: Buffer,
+    headers: Record<string, string | string[] | undefined>,
+  ): Promise<TriggerAnswer> {
+    const trigger = await this.store.findTriggerByTokenHash(hashToken(token));
+    if (!trigger) return refuse(404, 'no such trigger');
+    const header = (name: string) => {
+      const value = headers[name];
+      return Array.isArray(value) ? value[0] : value;
+    };
+    const text = body.toString('utf8');
+    if (trigger.signingSecret) {
+      try {
+        new Webhook(trigger.signingSecret).verify(text, {
+          'webhook-id': header('webhook-id') ?? '',
+          'webhook-timestamp': header('webhook-timestamp') ?? '',
+          'webhook-signature': header('webhook-signature') ?? '',
+        });
+      } catch (error) {
+        return refuse(401, `signature check failed: ${(error as Error).message}`);
+      }
+    }
+    let posted: unknown = {};
+    if (text.trim() !== '') {
+      try {
+        posted = JSON.parse(text);
+      } catch {
+        return refuse(400, 'the body must be a JSON object');
+      }
+    }
+    if (typeof posted !== 'object' || posted === null || Array.isArray(posted)) {
+      return refuse(400, 'the body must be a JSON object');
+    }
+    if (!this.agents.has(trigger.targetAgent)) {
+      return refuse(503, `agent ${trigger.targetAgent} is not hosted here`);
+    }
+    return this.createTask(
+      trigger,
+      posted as JsonObject,
+      header('webhook-id') ?? header('idempotency-key'),
+    );
+  }
+
+  private async createTask(
+    trigger: TriggerRecord,
+    posted: JsonObject,
+    fireKey: string | undefined,
+  ): Promise<TriggerAnswer> {
+    const parts: Part[] = [
+      ...(trigger.text ? [{ type: 'TextPart', content: trigger.text }] : []),
+      { type: 'DataPart', content: { ...trigger.input, ...posted }, mimeType: 'application/json' },
+    ];
+    const at = isoNow(this.clock);
+    try {
+      const { task, initial } = await this.tasks.prepare(
+        { requestAgent: trigger.ownerAgent, targetAgent: trigger.targetAgent },
+        {
+          initialMessage: { role: 'user', parts },
+          priority: trigger.priority,
+          ...(trigger.settings ? { settings: trigger.settings } : {}),
+          metadata: { ...trigger.metadata, trigger: { triggerId: trigger.triggerId, firedAt: at } },
+        },
+      );
+      const outcome = await this.store.fireTrigger(trigger.triggerId, fireKey, task, initial);
+      if ('duplicateOf' in outcome) {
+        return { status: 200, body: { taskId: outcome.duplicateOf, duplicate: true } };
+      }
+      this.tasks.stored(outcome.applied);
+      return {
+        status: 202,
+        body: {
+          taskId: task.taskId,
+          status: outcome.applied.task.status,
+          triggerId: trigger.triggerId,
+        },
+      };
+    } catch (error) {
+      if (error instanceof AgentCapacityExceededError) {
+        return refuse(429, error.message, { code: error.code });
+      }
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * Triggers through HTTP: trigger.create's secret URL creating a task with the POSTed JSON
+ * merged into its DataPart, Standard Webhooks signatures when asked for, request keys making
+ * redeliveries harmless, list/delete, and every bad request answered plainly.
+ */
+import { Webhook } from 'standardwebhooks';
+import { defineAgent } from '../../src/agents/contract';
+import {
+  type WireJson,
+  arcCall,
+  arcResult,
+  startArcd,
+  taskInfo,
+  waitForStatus,
+} from '../helpers/arcServer';
+
+const seen: WireJson[] = [];
+const inbox = defineAgent({
+  id: 'inbox',
+  description: 'records the data parts it is given',
+  handle(ctx) {
+    seen.push(ctx.input[0]?.parts);
+    return 'noted';
+  },
+});
+
+async function postTo(url: string, body: string, headers: Record<string, string> = {}) {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+  });
+  return { status: response.status, body: (await response.json()) as WireJson };
+}
+
+test('a trigger URL creates a task with the posted JSON merged over its input', async () => {
+  const arcd = await startArcd({ agents: [inbox] });
+  const { trigger } = await arcResult(
+    arcd.url,
+    'trigger.create',
+    {
+      input: { source: 'github', branch: 'main' },
+      text: 'A push arrived',
+      priority: 'HIGH',
+      metadata: { team: 'ci' },
+    },
+    { targetAgent: 'inbox' },
+  );
+  expect(trigger).toMatchObject({
+    triggerId: expect.stringMatching(/^trg-/),
+    targetAgent: 'inbox',
+    requestAgent: 'tester',
+    signed: false,
+    url: expect.stringMatching(new RegExp(`^${arcd.url}/triggers/[A-Za-z0-9_-]{43}$`)),
+  });
+  const fired = await postTo(trigger.url, JSON.stringify({ branch: 'release', commits: 3 }));
+  expect(fired).toEqual({
+    status: 202,
+    body: {
+      taskId: expect.stringMatching(/^task-/),
+      status: 'SUBMITTED',
+      triggerId: trigger.triggerId,
+    },
+  });
+  const task = await waitForStatus(arcd.url, 'inbox', fired.body.taskId, ['COMPLETED']);
+  expect(task).toMatchObject({
+    priority: 'HIGH',
+    requestAgent: 'tester',
+    metadata: { team: 'ci', trigger: { triggerId: trigger.triggerId } },
+  });
+  expect(task.messages[0].parts).toEqual([
+    { type: 'TextPart', content: 'A push arrived' },
+    {
+      type: 'DataPart',
+      content: { source: 'github', branch: 'release', commits: 3 },
+      mimeType: 'application/json',
+    },
+  ]);
+  expect(seen.at(-1)).toEqual(task.messages[0].parts);
+  const empty = await postTo(trigger.url, '');
+  expect(empty.status).toBe(202);
+  const [listed] = (await arcResult(arcd.url, 'trigger.list', {})).triggers;
+  expect(listed).toMatchObject({ triggerId: trigger.triggerId, fireCount: 2 });
+  expect(listed).not.toHaveProperty('url');
+});
+
+test('a signed trigger accepts only Standard Webhooks signatures made with its secret', async () => {
+  const arcd = await startArcd();
+  const { trigger } = await arcResult(arcd.url, 'trigger.create', { signed: true });
+  expect(trigger.signingSecret).toMatch(/^whsec_/);
+  const body = JSON.stringify({ event: 'deploy' });
+  const sign = (id: string, at: Date, secret = trigger.signingSecret) => ({
+    'webhook-id': id,
+    'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+    'webhook-signature': new Webhook(secret).sign(id, at, body),
+  });
+  expect((await postTo(trigger.url, body)).status).toBe(401);
+  const other = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+  expect((await postTo(trigger.url, body, sign('msg_1', new Date(), other))).status).toBe(401);
+  const stale = new Date(Date.now() - 10 * 60_000);
+  expect((await postTo(trigger.url, body, sign('msg_1', stale))).status).toBe(401);
+  const tampered = await postTo(
+    trigger.url,
+    JSON.stringify({ event: 'drop' }),
+    sign('msg_1', new Date()),
+  );
+  expect(tampered.status).toBe(401);
+  const first = await postTo(trigger.url, body, sign('msg_1', new Date()));
+  expect(first.status).toBe(202);
+  const redelivered = await postTo(trigger.url, body, sign('msg_1', new Date()));
+  expect(redelivered).toEqual({
+    status: 200,
+    body: { taskId: first.body.taskId, duplicate: true },
+  });
+  expect((await arcResult(arcd.url, 'task.list', {})).tasks).toHaveLength(1);
+});
+
+test('an Idempotency-Key makes an unsigned redelivery return the first task', async () => {
+  const arcd = await startArcd();
+  const { trigger } = await arcResult(arcd.url, 'trigger.create', {});
+  const once = await postTo(trigger.url, '{"n":1}', { 'idempotency-key': 'k1' });
+  const twice = await postTo(trigger.url, '{"n":1}', { 'idempotency-key': 'k1' });
+  const other = await postTo(trigger.url, '{"n":2}', { 'idempotency-key': 'k2' });
+  expect(once.status).toBe(202);
+  expect(twice.body).toEqual({ taskId: once.body.taskId, duplicate: true });
+  expect(other.body.taskId).not.toBe(once.body.taskId);
+  expect(
+    (await taskInfo(arcd.url, 'echo', other.body.taskId)).messages[0].parts[0].content,
+  ).toEqual({
+    n: 2,
+  });
+});
+
+test('bad requests, unknown and deleted triggers are answered plainly', async () => {
+  const arcd = await startArcd({ config: { maxBodyBytes: 1024 } });
+  const { trigger } = await arcResult(arcd.url, 'trigger.create', {});
+  for (const body of ['[1,2]', '"text"', '{not json', 'null']) {
+    const reply = await postTo(trigger.url, body);
+    expect({ body, status: reply.status }).toEqual({ body, status: 400 });
+  }
+  expect((await postTo(trigger.url, JSON.stringify({ big: 'x'.repeat(2000) }))).status).toBe(413);
+  expect((await fetch(trigger.url)).status).toBe(405);
+  expect((await postTo(`${arcd.url}/triggers/guess`, '{}')).status).toBe(404);
+  const foreign = await arcCall(
+    arcd.url,
+    'trigger.delete',
+    { triggerId: trigger.triggerId },
+    { requestAgent: 'someone-else' },
+  );
+  expect(foreign.body.error).toMatchObject({
+    code: -32602,
+    details: { errors: [{ field: 'triggerId' }] },
+  });
+  await arcResult(arcd.url, 'trigger.delete', { triggerId: trigger.triggerId });
+  expect((await postTo(trigger.url, '{}')).status).toBe(404);
+  expect((await arcResult(arcd.url, 'trigger.list', {})).triggers).toEqual([]);
+  const unknownField = await arcCall(arcd.url, 'trigger.create', { agent: 'x' });
+  expect(unknownField.body.error).toMatchObject({
+    code: -32602,
+    details: { errors: [{ field: 'agent', message: 'is not a known field' }] },
+  });
+  expect((await arcResult(arcd.url, 'task.list', {})).tasks).toEqual([]);
+});
+
+test('publicUrl sets the base of trigger URLs', async () => {
+  const arcd = await startArcd({ config: { publicUrl: 'https://agents.example.com/' } });
+  const { trigger } = await arcResult(arcd.url, 'trigger.create', {});
+  expect(trigger.url).toMatch(/^https:\/\/agents\.example\.com\/triggers\/[A-Za-z0-9_-]+$/);
+});
