@@ -4,6 +4,7 @@
 -- applied: 0003_engine.sql
 -- applied: 0004_chats.sql
 -- applied: 0005_task_management.sql
+-- applied: 0006_blobs.sql
 
 CREATE TABLE artifacts (
   artifact_id TEXT PRIMARY KEY,
@@ -17,6 +18,19 @@ CREATE TABLE artifacts (
   metadata    TEXT CHECK (metadata IS NULL OR json_valid(metadata)),
   created_at  TEXT NOT NULL,
   UNIQUE (task_id, seq)
+) STRICT;
+
+CREATE TABLE blob_refs (
+  task_id TEXT NOT NULL REFERENCES tasks (task_id) ON DELETE CASCADE,
+  blob_id TEXT NOT NULL REFERENCES blobs (blob_id),
+  PRIMARY KEY (task_id, blob_id)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE blobs (
+  blob_id    TEXT PRIMARY KEY,          -- sha256 of content, hex
+  content    TEXT NOT NULL,             -- the part's content exactly as sent (base64 or text)
+  size       INTEGER NOT NULL,          -- length of content in characters
+  created_at TEXT NOT NULL
 ) STRICT;
 
 CREATE TABLE chat_messages (
@@ -218,6 +232,8 @@ CREATE TABLE triggers (
   last_fired_at TEXT,
   created_at    TEXT NOT NULL
 ) STRICT;
+
+CREATE INDEX blob_refs_by_blob ON blob_refs (blob_id);
 
 CREATE INDEX chats_by_request_agent ON chats (request_agent, created_at);
 

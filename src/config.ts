@@ -13,6 +13,8 @@ export interface Config {
   agentsDir: string;
   serverName: string;
   maxBodyBytes: number;
+  maxPartBytes: number;
+  maxMessageBytes: number;
   maxBatch: number;
   concurrency: number;
   leaseMs: number;
@@ -76,6 +78,8 @@ export const SETTINGS: readonly Setting[] = [
   setting('agentsDir', 'string', 'folder of agent modules to host (replaces the bundled ones)'),
   setting('serverName', 'string', 'responseAgent on routing errors, name in /agent-info'),
   setting('maxBodyBytes', 'int', 'largest request body accepted (larger → -45004)'),
+  setting('maxPartBytes', 'int', 'largest message part (files counted decoded; larger → -45004)'),
+  setting('maxMessageBytes', 'int', 'largest message, all parts together (larger → -45004)'),
   setting('maxBatch', 'int', 'most requests in one JSON-RPC batch'),
   setting('concurrency', 'int', 'turns run at once, all agents together'),
   setting('leaseMs', 'int', 'how long a crashed process holds a task before another reclaims it'),
@@ -157,7 +161,9 @@ export const DEFAULTS: Config = {
   db: path.join('.', 'data', 'arcd.db'),
   agentsDir: bundledAgentsDir,
   serverName: 'arcd',
-  maxBodyBytes: 1024 * 1024,
+  maxBodyBytes: 16 * 1024 * 1024,
+  maxPartBytes: 10 * 1024 * 1024,
+  maxMessageBytes: 12 * 1024 * 1024,
   maxBatch: 100,
   concurrency: 16,
   leaseMs: 30_000,

@@ -85,12 +85,18 @@ export function createServer(
   }
 
   const store = new SqliteStore(config.db);
+  const partLimits = { maxPartBytes: config.maxPartBytes, maxMessageBytes: config.maxMessageBytes };
   const runner = new Runner({ store, registry: agents, schemas, clock, logger, ...config });
-  const tasks = new TaskService(store, clock, {
-    turnOwed: () => runner.poke(),
-    canceled: (taskId, reason) => runner.abort(taskId, reason),
-    maxQueued: (agent) => agents.get(agent)?.limits?.maxQueued,
-  });
+  const tasks = new TaskService(
+    store,
+    clock,
+    {
+      turnOwed: () => runner.poke(),
+      canceled: (taskId, reason) => runner.abort(taskId, reason),
+      maxQueued: (agent) => agents.get(agent)?.limits?.maxQueued,
+    },
+    partLimits,
+  );
   const policy = parseAllowlist(config.webhookAllowlist);
   const deliveries = new DeliveryWorker({
     store,
@@ -133,7 +139,7 @@ export function createServer(
     services: {
       tasks,
       subscriptions,
-      chats: new ChatService(store, agents, clock),
+      chats: new ChatService(store, agents, clock, partLimits),
       schedules: new ScheduleService(store, clock),
       triggers,
     },

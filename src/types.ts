@@ -36,6 +36,7 @@ export const EVENT_TYPES = [
   // arcd extensions: only subscribers who name them receive them.
   'TASK_UPDATED',
   'TASK_RETRIED',
+  'TASK_RERUN',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -4,7 +4,7 @@ describe('config', () => {
   test('defaults are the documented ones', () => {
     const config = loadConfig({});
     expect(config).toEqual(DEFAULTS);
-    expect(config).toMatchObject({ port: 8080, host: '127.0.0.1', maxBodyBytes: 1048576 });
+    expect(config).toMatchObject({ port: 8080, host: '127.0.0.1', maxBodyBytes: 16 * 1024 * 1024 });
     expect(config.db.replace(/\\/g, '/')).toBe('data/arcd.db');
   });
 

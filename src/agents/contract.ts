@@ -5,6 +5,7 @@
  * returning completes the task, throwing fails it.
  */
 import type { Artifact, JsonObject, JsonValue, Message, Part, Task } from '../types';
+import type { InputFile } from '../parts/fileParts';
 
 /** A message a handler sends; role defaults to `agent`, timestamp to now. */
 export type OutgoingMessage = string | { role?: Message['role']; parts: Part[] };
@@ -50,8 +51,15 @@ export interface TurnContext {
   readonly lastCheckpoint?: JsonValue;
   /** Aborted when the task is canceled or the server shuts down: stop promptly. */
   readonly signal: AbortSignal;
-  /** The text parts of `input`, joined by newlines. */
+  /**
+   * The text of `input`: its text parts and the contents of its text-like files (text/*,
+   * JSON, XML, YAML, CSV), in order, joined by newlines.
+   */
   text(): string;
+  /** The files of `input` (FilePart, ImagePart, AudioPart), decoded: name, mimeType, size, data. */
+  files(): InputFile[];
+  /** The images among `files()` (image parts, or files with an image/* type). */
+  images(): InputFile[];
   /**
    * The tasks this one depended on (`dependencies` at task.create), in the order given, each
    * with its agent and artifacts: how a step of a chain reads what the steps before it made.

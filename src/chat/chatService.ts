@@ -12,6 +12,7 @@ import { type Clock, isoNow } from '../clock';
 import { newId } from '../ids';
 import { textOf } from '../engine/turnContext';
 import { toUtcIso } from '../rpc/schemas';
+import { type PartLimits, checkMessageParts } from '../parts/checkParts';
 import {
   AgentNotAvailableError,
   ChatClosedError,
@@ -52,6 +53,7 @@ export class ChatService {
     private readonly store: Store,
     private readonly agents: AgentRegistry,
     private readonly clock: Clock,
+    private readonly partLimits: PartLimits,
   ) {}
 
   private async visible(call: CallContext, chatId: string): Promise<ChatRecord> {
@@ -71,6 +73,7 @@ export class ChatService {
     params: { initialMessage: Message; chatId?: string; metadata?: JsonObject },
   ): Promise<ChatExchange> {
     this.chatHandler(call.targetAgent);
+    checkMessageParts(params.initialMessage, 'initialMessage', this.partLimits);
     const chatId = params.chatId ?? newId('chat');
     if (await this.store.getChat(chatId)) {
       throw new InvalidParamsError([
@@ -92,6 +95,7 @@ export class ChatService {
   async message(call: CallContext, params: { chatId: string; message: Message }) {
     const chat = await this.visible(call, params.chatId);
     if (chat.status === 'CLOSED') throw new ChatClosedError(chat.chatId);
+    checkMessageParts(params.message, 'message', this.partLimits);
     return this.exchange(call, chat.chatId, params.message);
   }
 

@@ -13,6 +13,7 @@ import { newId } from '../ids';
 import * as changes from '../tasks/changes';
 import { toWireArtifact, toWireMessage, toWireTask } from '../tasks/toWire';
 import { isTerminal } from '../tasks/states';
+import { filesOf, readableText } from '../parts/fileParts';
 
 /** The handler broke the agent contract (bad message, call after the turn ended, …). */
 export class ContractError extends Error {}
@@ -118,7 +119,15 @@ export async function createTurnContext(
     runId: run.runId,
     ...(run.lastCheckpoint !== undefined ? { lastCheckpoint: run.lastCheckpoint } : {}),
     signal,
-    text: () => textOf(input),
+    text: () => readableText(input),
+    files: () => filesOf(input),
+    images: () =>
+      filesOf(input).filter(
+        (file) =>
+          file.partType === 'ImagePart' ||
+          file.partType === 'image' ||
+          file.mimeType.startsWith('image/'),
+      ),
     async dependencies() {
       const outputs = [];
       for (const dependencyId of task.dependencies ?? []) {

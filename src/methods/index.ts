@@ -12,6 +12,7 @@ import { taskList } from './taskList';
 import { taskUpdate } from './taskUpdate';
 import { taskRetry } from './taskRetry';
 import { taskDelete } from './taskDelete';
+import { taskRun } from './taskRun';
 import { scheduleCreate } from './scheduleCreate';
 import { scheduleList } from './scheduleList';
 import { scheduleDelete, schedulePause, scheduleResume } from './scheduleState';
@@ -38,6 +39,7 @@ export const METHODS: readonly MethodDefinition[] = [
   taskUpdate,
   taskRetry,
   taskDelete,
+  taskRun,
   scheduleCreate,
   scheduleList,
   schedulePause,

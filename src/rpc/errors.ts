@@ -135,6 +135,21 @@ export class MessageTooLargeError extends ArcError {
   }
 }
 
+/** A part or a message over its configured size limit (the same code as an oversize body). */
+export class PartTooLargeError extends ArcError {
+  constructor(field: string, sizeBytes: number, limitBytes: number, what: 'part' | 'message') {
+    super(
+      -45004,
+      `${what === 'part' ? 'Part' : 'Message'} too large: ${sizeBytes} bytes, the limit is ${limitBytes}`,
+      {
+        field,
+        sizeBytes,
+        limitBytes,
+      },
+    );
+  }
+}
+
 export function isArcError(value: unknown): value is ArcError {
   return value instanceof ArcError;
 }

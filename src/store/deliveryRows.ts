@@ -15,6 +15,7 @@ import type {
 import type { EventType, JsonObject } from '../types';
 import { compact, optional } from './rowMapping';
 import { type SubscriptionRow, fromSubscriptionRow } from './subscriptionRows';
+import type { BlobTable } from './blobRows';
 
 interface DeliveryRow {
   delivery_id: string;
@@ -116,7 +117,10 @@ export class DeliveryTables {
   private readonly requeue;
   private readonly failingSinceOf;
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    private readonly blobs: BlobTable,
+  ) {
     // The head of each subscription's queue only (no earlier pending delivery may exist), and
     // per receiver host no more than the room the sender has left for it.
     this.claim = db.prepare<[ClaimParams], DeliveryRow>(`
@@ -230,7 +234,7 @@ export class DeliveryTables {
         seq: row.event_seq,
         eventId: parts.e_event_id,
         type: parts.e_type as EventType,
-        data: JSON.parse(parts.e_data) as JsonObject,
+        data: this.blobs.inflate<JsonObject>(parts.e_data),
         createdAt: parts.e_created_at,
       };
       return [

@@ -1,11 +1,13 @@
 /**
  * A task's history rows: messages, artifacts and the event log, with their mappings.
- * Rows are append-only; their order is the task's per-task sequence number.
+ * Rows are append-only; their order is the task's per-task sequence number. Large file
+ * contents go through BlobTable (stored once, outside these rows).
  */
 import type { Db } from './openDatabase';
 import type { ArtifactRecord, EventRecord, MessageRecord } from './records';
 import type { EventType, JsonObject, Part, Role } from '../types';
 import { compact, fromJson, optional, toJson } from './rowMapping';
+import type { BlobTable } from './blobRows';
 
 interface MessageRow {
   message_id: string;
@@ -39,24 +41,24 @@ interface EventRow {
   created_at: string;
 }
 
-function fromMessageRow(row: MessageRow): MessageRecord {
+function fromMessageRow(row: MessageRow, blobs: BlobTable): MessageRecord {
   return compact({
     messageId: row.message_id,
     seq: row.seq,
     role: row.role as Role,
-    parts: JSON.parse(row.parts) as Part[],
+    parts: blobs.inflate<Part[]>(row.parts),
     agentId: optional(row.agent_id),
     timestamp: row.timestamp,
   });
 }
 
-function fromArtifactRow(row: ArtifactRow): ArtifactRecord {
+function fromArtifactRow(row: ArtifactRow, blobs: BlobTable): ArtifactRecord {
   return compact({
     artifactId: row.artifact_id,
     seq: row.seq,
     name: row.name,
     description: optional(row.description),
-    parts: JSON.parse(row.parts) as Part[],
+    parts: blobs.inflate<Part[]>(row.parts),
     createdBy: optional(row.created_by),
     version: optional(row.version),
     metadata: fromJson(row.metadata),
@@ -64,13 +66,13 @@ function fromArtifactRow(row: ArtifactRow): ArtifactRecord {
   });
 }
 
-function fromEventRow(row: EventRow): EventRecord {
+function fromEventRow(row: EventRow, blobs: BlobTable): EventRecord {
   return {
     taskId: row.task_id,
     seq: row.seq,
     eventId: row.event_id,
     type: row.type as EventType,
-    data: JSON.parse(row.data) as JsonObject,
+    data: blobs.inflate<JsonObject>(row.data),
     createdAt: row.created_at,
   };
 }
@@ -83,7 +85,10 @@ export class HistoryTables {
   private readonly selectArtifacts;
   private readonly selectEvents;
 
-  constructor(db: Db) {
+  constructor(
+    db: Db,
+    private readonly blobs: BlobTable,
+  ) {
     this.insertMessage = db.prepare(`INSERT INTO messages
       (message_id, task_id, seq, role, parts, agent_id, timestamp)
       VALUES (?, ?, ?, ?, ?, ?, ?)`);
@@ -109,7 +114,7 @@ export class HistoryTables {
       taskId,
       message.seq,
       message.role,
-      JSON.stringify(message.parts),
+      this.blobs.deflate(taskId, message.parts),
       message.agentId ?? null,
       message.timestamp,
     );
@@ -122,7 +127,7 @@ export class HistoryTables {
       artifact.seq,
       artifact.name,
       artifact.description ?? null,
-      JSON.stringify(artifact.parts),
+      this.blobs.deflate(taskId, artifact.parts),
       artifact.createdBy ?? null,
       artifact.version ?? null,
       toJson(artifact.metadata),
@@ -136,21 +141,23 @@ export class HistoryTables {
       event.seq,
       event.eventId,
       event.type,
-      JSON.stringify(event.data),
+      this.blobs.deflate(event.taskId, event.data),
       event.createdAt,
     );
   }
 
   messages(taskId: string): MessageRecord[] {
-    return this.selectMessages.all(taskId).map(fromMessageRow);
+    return this.selectMessages.all(taskId).map((row) => fromMessageRow(row, this.blobs));
   }
 
   artifacts(taskId: string): ArtifactRecord[] {
-    return this.selectArtifacts.all(taskId).map(fromArtifactRow);
+    return this.selectArtifacts.all(taskId).map((row) => fromArtifactRow(row, this.blobs));
   }
 
   /** Events after `afterSeq`, oldest first; at most `limit` (-1: all, SQLite's no-limit). */
   events(taskId: string, afterSeq: number, limit = -1): EventRecord[] {
-    return this.selectEvents.all(taskId, afterSeq, limit).map(fromEventRow);
+    return this.selectEvents
+      .all(taskId, afterSeq, limit)
+      .map((row) => fromEventRow(row, this.blobs));
   }
 }

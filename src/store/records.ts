@@ -77,8 +77,8 @@ export type TaskPatch = Partial<{
   updatedAt: string;
   startedAt: string;
   pausedAt: string | null;
-  completedAt: string;
-  canceledAt: string;
+  completedAt: string | null;
+  canceledAt: string | null;
   failedAt: string | null;
   pendingTurn: boolean;
   leaseOwner: string | null;

@@ -22,6 +22,7 @@ import type {
 import { type Db, openDatabase } from './openDatabase';
 import { type TaskRow, TaskTable, fromTaskRow, PRIORITY_RANK } from './taskRows';
 import { HistoryTables } from './historyRows';
+import { BlobTable } from './blobRows';
 import { SubscriptionTables } from './subscriptionRows';
 import { type DeliveryFilter, DeliveryTables, type HostRoom } from './deliveryRows';
 import { type RunEnd, RunTables } from './runRows';
@@ -46,6 +47,7 @@ import { newId } from '../ids';
 export class SqliteStore implements Store {
   readonly db: Db;
   private readonly tasks: TaskTable;
+  private readonly blobs: BlobTable;
   private readonly history: HistoryTables;
   private readonly subs: SubscriptionTables;
   private readonly deliveries: DeliveryTables;
@@ -65,9 +67,10 @@ export class SqliteStore implements Store {
   constructor(file: string) {
     this.db = openDatabase(file);
     this.tasks = new TaskTable(this.db);
-    this.history = new HistoryTables(this.db);
+    this.blobs = new BlobTable(this.db);
+    this.history = new HistoryTables(this.db, this.blobs);
     this.subs = new SubscriptionTables(this.db);
-    this.deliveries = new DeliveryTables(this.db);
+    this.deliveries = new DeliveryTables(this.db, this.blobs);
     this.runs = new RunTables(this.db);
     this.chats = new ChatTables(this.db);
     this.dependencies = new DependencyTables(this.db);
@@ -196,13 +199,20 @@ export class SqliteStore implements Store {
         if (!task) return undefined;
         check(task, this.dependencies.dependents(taskId));
         this.removal.delete(taskId);
+        this.blobs.collectGarbage();
         return task;
       })
       .immediate();
   }
 
   async purgeFinished(beforeIso: string, limit: number): Promise<number> {
-    return this.db.transaction(() => this.removal.purge(beforeIso, limit)).immediate();
+    return this.db
+      .transaction(() => {
+        const deleted = this.removal.purge(beforeIso, limit);
+        if (deleted > 0) this.blobs.collectGarbage();
+        return deleted;
+      })
+      .immediate();
   }
 
   async insertSchedule(schedule: ScheduleRecord): Promise<void> {

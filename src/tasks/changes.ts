@@ -284,18 +284,14 @@ export function updated(task: TaskRecord, update: TaskUpdate, at: string, by: st
   };
 }
 
-/** task.retry: a FAILED task is queued again as a new run; its history stays. */
-export function retried(task: TaskRecord, at: string, by: string): Mutation {
-  if (task.status !== 'FAILED') {
-    throw new InvalidTransitionError(
-      task.taskId,
-      task.status,
-      'SUBMITTED',
-      `Only a FAILED task can be retried; task ${task.taskId} is ${task.status}`,
-    );
-  }
+/** A finished task queued again as a new run: outcome fields cleared, history kept. */
+function restarted(
+  task: TaskRecord,
+  at: string,
+  specific: { type: EventType; message: string; data: JsonObject },
+  input?: NewMessage,
+): Mutation {
   const blocked = (task.dependencies?.length ?? 0) > 0;
-  const reason = `Retried by ${by}`;
   return {
     patch: {
       status: 'SUBMITTED',
@@ -307,17 +303,57 @@ export function retried(task: TaskRecord, at: string, by: string): Mutation {
       error: null,
       reason: null,
       failedAt: null,
+      completedAt: null,
+      canceledAt: null,
+      pausedAt: null,
       updatedAt: at,
     },
+    messages: input ? [input] : [],
     events: [
-      event('TASK_RETRIED', 'SUBMITTED', reason, { retriedAt: at, retriedBy: by }),
-      event('STATUS_CHANGE', 'SUBMITTED', 'Task status changed from FAILED to SUBMITTED', {
+      ...(input ? [messageEvent('SUBMITTED', input)] : []),
+      event(specific.type, 'SUBMITTED', specific.message, specific.data),
+      event('STATUS_CHANGE', 'SUBMITTED', `Task status changed from ${task.status} to SUBMITTED`, {
         changedAt: at,
-        previousStatus: 'FAILED',
-        reason,
+        previousStatus: task.status,
+        reason: specific.message,
       }),
     ],
   };
+}
+
+/** task.retry: a FAILED task is queued again as a new run; its history stays. */
+export function retried(task: TaskRecord, at: string, by: string): Mutation {
+  if (task.status !== 'FAILED') {
+    throw new InvalidTransitionError(
+      task.taskId,
+      task.status,
+      'SUBMITTED',
+      `Only a FAILED task can be retried; task ${task.taskId} is ${task.status}`,
+    );
+  }
+  return restarted(task, at, {
+    type: 'TASK_RETRIED',
+    message: `Retried by ${by}`,
+    data: { retriedAt: at, retriedBy: by },
+  });
+}
+
+/** task.run: a finished task runs again with `input` as the new turn's message. */
+export function rerun(task: TaskRecord, input: NewMessage, at: string, by: string): Mutation {
+  if (!isTerminal(task.status)) {
+    throw new InvalidTransitionError(
+      task.taskId,
+      task.status,
+      'SUBMITTED',
+      `Only a finished task can be run again; task ${task.taskId} is ${task.status}`,
+    );
+  }
+  return restarted(
+    task,
+    at,
+    { type: 'TASK_RERUN', message: `Run again by ${by}`, data: { rerunAt: at, rerunBy: by } },
+    input,
+  );
 }
 
 /** Every dependency COMPLETED: the task owes its first turn. */

@@ -29,6 +29,8 @@ import { toUtcIso } from '../rpc/schemas';
 import * as changes from './changes';
 import { isTerminal, transitionError } from './states';
 import { toWireTask } from './toWire';
+import { rerunMessage } from './rerunInput';
+import { type PartLimits, checkMessageParts } from '../parts/checkParts';
 
 export interface EngineHooks {
   /** A task now owes a turn (created, or resumed by input). */
@@ -72,6 +74,7 @@ export class TaskService {
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly hooks: EngineHooks,
+    private readonly partLimits: PartLimits,
   ) {}
 
   private visiblePlan(call: CallContext, taskId: string, plan: ChangePlan): ChangePlan {
@@ -114,6 +117,7 @@ export class TaskService {
     call: CallContext,
     params: NewTask,
   ): Promise<{ task: TaskRecord; initial: Mutation }> {
+    checkMessageParts(params.initialMessage, 'initialMessage', this.partLimits);
     const at = isoNow(this.clock);
     const deadline = this.futureDeadline(params.deadline, at);
     const dependencies = params.dependencies ?? [];
@@ -195,6 +199,33 @@ export class TaskService {
     return toWireTask(applied.task);
   }
 
+  /**
+   * task.run: a finished task runs again as a new run. Its new message is `message`, or else
+   * the task's first caller message, with `input` merged into its DataPart.
+   */
+  async run(
+    call: CallContext,
+    params: { taskId: string; input?: JsonObject; message?: Message },
+  ): Promise<Task> {
+    const task = await this.getVisible(call, params.taskId);
+    const first = (await this.store.listMessages(task.taskId)).find((m) => m.role !== 'agent');
+    const base = params.message ?? first ?? { role: 'user', parts: [] };
+    const message = rerunMessage(base, params.input);
+    if (message.parts.length === 0) {
+      throw new InvalidParamsError([
+        { field: 'input', message: 'is needed: the task has no message to run again' },
+      ]);
+    }
+    checkMessageParts(message, params.message ? 'message' : 'input', this.partLimits);
+    const at = isoNow(this.clock);
+    const record = toMessageRecord({ ...message, timestamp: at }, at);
+    const applied = await this.mutateVisible(call, params.taskId, (current) =>
+      changes.rerun(current, record, at, call.requestAgent),
+    );
+    if (applied.task.pendingTurn) this.hooks.turnOwed(params.taskId);
+    return toWireTask(applied.task);
+  }
+
   /** Deletes a finished task with everything it owns; live tasks answer -42006. */
   async delete(call: CallContext, params: { taskId: string }): Promise<TaskRecord> {
     const deleted = await this.store.deleteTask(params.taskId, (task, waiting) => {
@@ -214,6 +245,7 @@ export class TaskService {
   }
 
   async send(call: CallContext, params: { taskId: string; message: Message }): Promise<void> {
+    checkMessageParts(params.message, 'message', this.partLimits);
     const at = isoNow(this.clock);
     const message = toMessageRecord(params.message, at);
     const applied = await this.mutateVisible(call, params.taskId, (task) => {

@@ -230,3 +230,105 @@ test('retention purges finished tasks past their age, and only those', async () 
   expect((await taskInfo(arcd.url, 'echo', recent.taskId)).status).toBe('COMPLETED');
   expect((await taskInfo(arcd.url, 'waits', live.taskId)).status).toBe('WORKING');
 });
+
+describe('task.run', () => {
+  const adder = defineAgent({
+    id: 'adder',
+    description: 'adds a and b from its DataPart',
+    handle(ctx) {
+      const data = ctx.input[0]?.parts.find((p) => p.type === 'DataPart')?.content as {
+        a: number;
+        b: number;
+      };
+      return `${ctx.text()}: ${data.a + data.b}`;
+    },
+  });
+  const options = { targetAgent: 'adder' };
+
+  test('runs a finished task again with input merged into its DataPart; history and runs stay', async () => {
+    const arcd = await startArcd({ agents: [adder], bundled: false });
+    const { task } = await arcResult(
+      arcd.url,
+      'task.create',
+      {
+        initialMessage: {
+          role: 'user',
+          parts: [
+            { type: 'TextPart', content: 'sum' },
+            { type: 'DataPart', content: { a: 1, b: 2 } },
+          ],
+        },
+      },
+      options,
+    );
+    await waitForStatus(arcd.url, 'adder', task.taskId, ['COMPLETED'], options);
+    const rerun = await arcResult(
+      arcd.url,
+      'task.run',
+      { taskId: task.taskId, input: { b: 10 } },
+      options,
+    );
+    expect(rerun.task.status).toBe('SUBMITTED');
+    expect(rerun.task).not.toHaveProperty('completedAt');
+    const done = await waitForStatus(arcd.url, 'adder', task.taskId, ['COMPLETED'], options);
+    expect(done.messages.map((m: WireJson) => [m.role, m.parts.at(-1).content])).toEqual([
+      ['user', { a: 1, b: 2 }],
+      ['agent', 'sum: 3'],
+      ['user', { a: 1, b: 10 }],
+      ['agent', 'sum: 11'],
+    ]);
+    const runs = await arcResult(arcd.url, 'task.runs', { taskId: task.taskId }, options);
+    expect(runs.runs.map((r: WireJson) => r.outcome)).toEqual(['completed', 'completed']);
+    expect(await eventNames(arcd.url, 'adder', task.taskId)).toContain('TASK_RERUN');
+
+    const replaced = await arcResult(
+      arcd.url,
+      'task.run',
+      {
+        taskId: task.taskId,
+        message: {
+          role: 'user',
+          parts: [
+            { type: 'TextPart', content: 'total' },
+            { type: 'DataPart', content: { a: 5, b: 5 } },
+          ],
+        },
+      },
+      options,
+    );
+    expect(replaced.task.status).toBe('SUBMITTED');
+    const again = await waitForStatus(arcd.url, 'adder', task.taskId, ['COMPLETED'], options);
+    expect(again.messages.at(-1).parts[0].content).toBe('total: 10');
+  });
+
+  test('a live task cannot be run again; bad params are -32602', async () => {
+    const arcd = await startArcd({ agents: [slow] });
+    const live = await createTask(arcd.url, 'waits', 'x', {}, { targetAgent: 'waits' });
+    const reply = await arcCall(
+      arcd.url,
+      'task.run',
+      { taskId: live.taskId },
+      { targetAgent: 'waits' },
+    );
+    expect(reply.body.error).toMatchObject({ code: -42006, details: { currentStatus: 'WORKING' } });
+    const bad = await arcCall(
+      arcd.url,
+      'task.run',
+      { taskId: live.taskId, input: [1] },
+      { targetAgent: 'waits' },
+    );
+    expect(bad.body.error).toMatchObject({
+      code: -32602,
+      details: { errors: [{ field: 'input' }] },
+    });
+    await arcResult(arcd.url, 'task.cancel', { taskId: live.taskId }, { targetAgent: 'waits' });
+    const canceled = await arcResult(
+      arcd.url,
+      'task.run',
+      { taskId: live.taskId },
+      { targetAgent: 'waits' },
+    );
+    expect(canceled.task).not.toHaveProperty('canceledAt');
+    await waitForStatus(arcd.url, 'waits', live.taskId, ['WORKING'], { targetAgent: 'waits' });
+  });
+});

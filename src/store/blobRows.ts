@@ -1,0 +1,81 @@
+/**
+ * Large part contents kept once, outside the hot rows. Writing JSON (message parts, artifact
+ * parts, event data), every file-like part whose content is at least BLOB_THRESHOLD characters
+ * is swapped for {"$arcdBlob": sha256} and the content goes to the blobs table (once per
+ * content, whichever task sent it); reading swaps it back, so nothing outside the store ever
+ * sees a reference.
+ */
+import { createHash } from 'node:crypto';
+import type { Db } from './openDatabase';
+import type { JsonValue } from '../types';
+
+/** Contents this long or longer live in the blobs table. */
+export const BLOB_THRESHOLD = 64 * 1024;
+const REF = '$arcdBlob';
+const FILE_TYPES = new Set(['FilePart', 'file', 'ImagePart', 'image', 'AudioPart', 'audio']);
+
+type JsonRecord = { [key: string]: JsonValue };
+
+export class BlobTable {
+  private readonly insertBlob;
+  private readonly insertRef;
+  private readonly selectBlob;
+  private readonly collect;
+
+  constructor(db: Db) {
+    this.insertBlob = db.prepare(
+      'INSERT OR IGNORE INTO blobs (blob_id, content, size, created_at) VALUES (?, ?, ?, ?)',
+    );
+    this.insertRef = db.prepare('INSERT OR IGNORE INTO blob_refs (task_id, blob_id) VALUES (?, ?)');
+    this.selectBlob = db.prepare<[string], { content: string }>(
+      'SELECT content FROM blobs WHERE blob_id = ?',
+    );
+    this.collect = db.prepare(
+      'DELETE FROM blobs WHERE NOT EXISTS (SELECT 1 FROM blob_refs r WHERE r.blob_id = blobs.blob_id)',
+    );
+  }
+
+  /** JSON text of `value` with large file contents stored as blobs of `taskId`. */
+  deflate(taskId: string, value: unknown): string {
+    const text = JSON.stringify(value);
+    if (text.length < BLOB_THRESHOLD) return text;
+    return JSON.stringify(this.swapOut(taskId, value as JsonValue));
+  }
+
+  private swapOut(taskId: string, value: JsonValue): JsonValue {
+    if (Array.isArray(value)) return value.map((item) => this.swapOut(taskId, item));
+    if (value === null || typeof value !== 'object') return value;
+    const { type, content } = value;
+    if (typeof type === 'string' && FILE_TYPES.has(type) && typeof content === 'string') {
+      if (content.length >= BLOB_THRESHOLD) {
+        const blobId = createHash('sha256').update(content).digest('hex');
+        this.insertBlob.run(blobId, content, content.length, new Date().toISOString());
+        this.insertRef.run(taskId, blobId);
+        return { ...value, content: { [REF]: blobId } };
+      }
+      return value;
+    }
+    const out: JsonRecord = {};
+    for (const [key, item] of Object.entries(value)) out[key] = this.swapOut(taskId, item);
+    return out;
+  }
+
+  /** Parses JSON text written by deflate, putting blob contents back. */
+  inflate<T>(text: string): T {
+    if (!text.includes(REF)) return JSON.parse(text) as T;
+    return JSON.parse(text, (_key, value: unknown) => {
+      if (value && typeof value === 'object' && !Array.isArray(value)) {
+        const ref = (value as Record<string, unknown>)[REF];
+        if (typeof ref === 'string' && Object.keys(value).length === 1) {
+          return this.selectBlob.get(ref)?.content ?? value;
+        }
+      }
+      return value;
+    }) as T;
+  }
+
+  /** Deletes blobs no task refers to any more; returns how many. */
+  collectGarbage(): number {
+    return this.collect.run().changes;
+  }
+}

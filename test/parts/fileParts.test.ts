@@ -1,0 +1,195 @@
+/**
+ * Files through the whole path: task.create → handler (ctx.files/images/text) → artifact →
+ * task.info, byte for byte, for each part kind; large contents stored once outside the hot
+ * rows and removed with their task; the per-part and per-message limits and content checks.
+ */
+import { randomBytes } from 'node:crypto';
+import Database from 'better-sqlite3';
+import { defineAgent } from '../../src/agents/contract';
+import { type WireJson, arcCall, arcResult, startArcd, waitForStatus } from '../helpers/arcServer';
+
+const png = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), randomBytes(300)]);
+const wav = Buffer.concat([
+  Buffer.from('RIFF'),
+  Buffer.alloc(4),
+  Buffer.from('WAVEfmt '),
+  randomBytes(200),
+]);
+const pdf = Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(5 * 1024 * 1024)]);
+
+const seen: WireJson[] = [];
+/** Hands every input file back as an artifact, and reports what the context showed it. */
+const mirror = defineAgent({
+  id: 'mirror',
+  description: 'returns its input files as artifacts',
+  async handle(ctx) {
+    seen.push({
+      files: ctx.files().map((f) => [f.name, f.mimeType, f.size, f.partType]),
+      images: ctx.images().map((f) => f.name),
+      text: ctx.text(),
+    });
+    for (const file of ctx.files()) {
+      await ctx.addArtifact({
+        name: file.name ?? 'file',
+        parts: [
+          {
+            type: file.partType,
+            mimeType: file.mimeType,
+            content: file.data.toString('base64'),
+            ...(file.name ? { filename: file.name } : {}),
+          },
+        ],
+      });
+    }
+  },
+});
+
+const part = (type: string, data: Buffer, mimeType: string, filename: string) => ({
+  type,
+  mimeType,
+  filename,
+  content: data.toString('base64'),
+});
+
+test('files of each kind round-trip byte for byte; the handler sees them decoded', async () => {
+  const arcd = await startArcd({
+    agents: [mirror],
+    bundled: false,
+    config: { maxBodyBytes: 8 * 1024 * 1024 },
+  });
+  const notes = Buffer.from('line one\nline two ✓\n');
+  const initialMessage = {
+    role: 'user',
+    parts: [
+      { type: 'TextPart', content: 'please mirror' },
+      part('FilePart', pdf, 'application/pdf', 'report.pdf'),
+      part('ImagePart', png, 'image/png', 'chart.png'),
+      part('audio', wav, 'audio/wav', 'voice.wav'),
+      part('FilePart', notes, 'text/plain', 'notes.txt'),
+      { type: 'DataPart', content: { rows: [1, 2, 3] } },
+    ],
+  };
+  const { task } = await arcResult(
+    arcd.url,
+    'task.create',
+    { initialMessage },
+    { targetAgent: 'mirror' },
+  );
+  const done = await waitForStatus(arcd.url, 'mirror', task.taskId, ['COMPLETED'], {
+    targetAgent: 'mirror',
+  });
+  expect(done.messages[0].parts).toEqual(initialMessage.parts);
+  const byName = Object.fromEntries(
+    done.artifacts.map((a: WireJson) => [a.name, Buffer.from(a.parts[0].content, 'base64')]),
+  );
+  expect(byName['report.pdf'].equals(pdf)).toBe(true);
+  expect(byName['chart.png'].equals(png)).toBe(true);
+  expect(byName['voice.wav'].equals(wav)).toBe(true);
+  expect(byName['notes.txt'].equals(notes)).toBe(true);
+  expect(seen.at(-1)).toEqual({
+    files: [
+      ['report.pdf', 'application/pdf', pdf.length, 'FilePart'],
+      ['chart.png', 'image/png', png.length, 'ImagePart'],
+      ['voice.wav', 'audio/wav', wav.length, 'audio'],
+      ['notes.txt', 'text/plain', notes.length, 'FilePart'],
+    ],
+    images: ['chart.png'],
+    text: 'please mirror\nline one\nline two ✓\n',
+  });
+
+  // The 5 MiB file is one blob row although it is in a message, an artifact and two events.
+  const db = new Database(arcd.db, { readonly: true });
+  const blobs = db.prepare('SELECT blob_id, size FROM blobs').all() as Array<{ size: number }>;
+  expect(blobs.map((b) => b.size)).toEqual([pdf.toString('base64').length]);
+  const hot = db.prepare('SELECT MAX(length(parts)) AS n FROM messages').get() as { n: number };
+  expect(hot.n).toBeLessThan(4096);
+  db.close();
+  const events = await arcResult(
+    arcd.url,
+    'task.events',
+    { taskId: task.taskId },
+    { targetAgent: 'mirror' },
+  );
+  const firstMessage = events.events.find((e: WireJson) => e.event === 'NEW_MESSAGE');
+  expect(firstMessage.data.messageContent.parts[1].content).toBe(pdf.toString('base64'));
+
+  await arcResult(arcd.url, 'task.delete', { taskId: task.taskId }, { targetAgent: 'mirror' });
+  const after = new Database(arcd.db, { readonly: true });
+  expect(after.prepare('SELECT COUNT(*) AS n FROM blobs').get()).toEqual({ n: 0 });
+  after.close();
+});
+
+test('parts over the per-part or per-message limit are -45004 naming the part', async () => {
+  const arcd = await startArcd({ config: { maxPartBytes: 1000, maxMessageBytes: 1500 } });
+  const big = await arcCall(arcd.url, 'task.create', {
+    initialMessage: {
+      role: 'user',
+      parts: [part('FilePart', randomBytes(1001), 'application/octet-stream', 'a')],
+    },
+  });
+  expect(big.body.error).toMatchObject({
+    code: -45004,
+    details: { field: 'initialMessage.parts.0', sizeBytes: 1001, limitBytes: 1000 },
+  });
+  const many = await arcCall(arcd.url, 'task.create', {
+    initialMessage: {
+      role: 'user',
+      parts: [
+        part('FilePart', randomBytes(800), 'application/octet-stream', 'a'),
+        { type: 'TextPart', content: 'x'.repeat(800) },
+      ],
+    },
+  });
+  expect(many.body.error).toMatchObject({
+    code: -45004,
+    details: { field: 'initialMessage', sizeBytes: 1600, limitBytes: 1500 },
+  });
+  const fits = await arcCall(arcd.url, 'task.create', {
+    initialMessage: {
+      role: 'user',
+      parts: [part('FilePart', randomBytes(1000), 'application/octet-stream', 'a')],
+    },
+  });
+  expect(fits.body.error).toBeNull();
+  const send = await arcCall(arcd.url, 'task.send', {
+    taskId: fits.body.result.task.taskId,
+    message: { role: 'user', parts: [{ type: 'TextPart', content: 'y'.repeat(1001) }] },
+  });
+  expect(send.body.error).toMatchObject({ code: -45004, details: { field: 'message.parts.0' } });
+});
+
+test('content that does not match its declared type is -32602', async () => {
+  const arcd = await startArcd();
+  const cases: Array<[object, RegExp]> = [
+    [part('ImagePart', pdf.subarray(0, 100), 'image/png', 'x.png'), /content is not image\/png/],
+    [part('ImagePart', png, 'application/pdf', 'x.pdf'), /image part needs an image/],
+    [part('AudioPart', wav, 'video/mp4', 'x.mp4'), /audio part needs an audio/],
+    [{ type: 'FilePart', mimeType: 'application/pdf', content: 'not base64!' }, /not valid base64/],
+    [part('FilePart', Buffer.from([0xff, 0xfe, 0x00]), 'text/plain', 'x.txt'), /not valid UTF-8/],
+    [part('FilePart', Buffer.from('{nope'), 'application/json', 'x.json'), /not valid JSON/],
+    [{ ...part('FilePart', png, 'image/png', 'x.png'), size: 3 }, /size says 3 bytes/],
+  ];
+  for (const [bad, message] of cases) {
+    const reply = await arcCall(arcd.url, 'task.create', {
+      initialMessage: { role: 'user', parts: [{ type: 'TextPart', content: 'x' }, bad] },
+    });
+    expect(reply.body.error).toMatchObject({
+      code: -32602,
+      details: {
+        errors: [
+          { field: 'initialMessage.parts.1.content', message: expect.stringMatching(message) },
+        ],
+      },
+    });
+  }
+  const utf8 = await arcCall(arcd.url, 'task.create', {
+    initialMessage: {
+      role: 'user',
+      parts: [
+        { type: 'FilePart', mimeType: 'text/markdown', encoding: 'utf8', content: '# plain text' },
+      ],
+    },
+  });
+  expect(utf8.body.error).toBeNull();
+  expect((await arcResult(arcd.url, 'task.list', {})).tasks).toHaveLength(1);
+});
