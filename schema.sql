@@ -5,6 +5,7 @@
 -- applied: 0004_chats.sql
 -- applied: 0005_task_management.sql
 -- applied: 0006_blobs.sql
+-- applied: 0007_multi_agent.sql
 
 CREATE TABLE artifacts (
   artifact_id TEXT PRIMARY KEY,
@@ -207,7 +208,7 @@ CREATE TABLE tasks (
   pending_turn   INTEGER NOT NULL DEFAULT 0 CHECK (pending_turn IN (0, 1)),
   lease_owner    TEXT,
   lease_until    INTEGER
-, settings TEXT CHECK (settings IS NULL OR json_valid(settings)), deadline TEXT, attempt INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER, last_error TEXT CHECK (last_error IS NULL OR json_valid(last_error)), internal_status TEXT CHECK (length(internal_status) <= 255), progress REAL CHECK (progress IS NULL OR (progress >= 0 AND progress <= 1)), tokens_used INTEGER NOT NULL DEFAULT 0, cost REAL NOT NULL DEFAULT 0, dependencies TEXT CHECK (dependencies IS NULL OR json_valid(dependencies)), blocked INTEGER NOT NULL DEFAULT 0 CHECK (blocked IN (0, 1))) STRICT;
+, settings TEXT CHECK (settings IS NULL OR json_valid(settings)), deadline TEXT, attempt INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER, last_error TEXT CHECK (last_error IS NULL OR json_valid(last_error)), internal_status TEXT CHECK (length(internal_status) <= 255), progress REAL CHECK (progress IS NULL OR (progress >= 0 AND progress <= 1)), tokens_used INTEGER NOT NULL DEFAULT 0, cost REAL NOT NULL DEFAULT 0, dependencies TEXT CHECK (dependencies IS NULL OR json_valid(dependencies)), blocked INTEGER NOT NULL DEFAULT 0 CHECK (blocked IN (0, 1)), parent_task_id TEXT REFERENCES tasks (task_id), child_task_ids TEXT CHECK (child_task_ids IS NULL OR json_valid(child_task_ids))) STRICT;
 
 CREATE TABLE trigger_fires (
   trigger_id TEXT NOT NULL REFERENCES triggers (trigger_id) ON DELETE CASCADE,
@@ -266,6 +267,8 @@ CREATE INDEX tasks_by_created ON tasks (created_at, task_id);
 
 CREATE INDEX tasks_by_deadline ON tasks (deadline)
   WHERE deadline IS NOT NULL AND status IN ('SUBMITTED','WORKING','INPUT_REQUIRED');
+
+CREATE INDEX tasks_by_parent ON tasks (parent_task_id) WHERE parent_task_id IS NOT NULL;
 
 CREATE INDEX tasks_by_request_agent ON tasks (request_agent, created_at);
 

@@ -27,6 +27,7 @@ import { SqliteStore } from './store/sqliteStore';
 import { TaskService } from './tasks/taskService';
 import { EventFeed } from './tasks/eventFeed';
 import { DependencyWatch } from './tasks/dependencyWatch';
+import { ParentWatch } from './tasks/parentWatch';
 import { RetentionPurge } from './tasks/retentionPurge';
 import { ScheduleService } from './schedules/scheduleService';
 import { Scheduler } from './schedules/scheduler';
@@ -65,7 +66,7 @@ const version = (
   JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string }
 ).version;
 
-/** How often blocked tasks are re-checked, for moves a crashed process never made. */
+/** How often blocked tasks and multi-agent parents are re-checked, for moves a crashed process never made. */
 const DEPENDENCY_CATCH_UP_MS = 60_000;
 /** How often finished tasks past retention are looked for. */
 const RETENTION_SWEEP_MS = 10 * 60_000;
@@ -94,6 +95,7 @@ export function createServer(
       turnOwed: () => runner.poke(),
       canceled: (taskId, reason) => runner.abort(taskId, reason),
       maxQueued: (agent) => agents.get(agent)?.limits?.maxQueued,
+      agentIds: () => agents.ids(),
     },
     partLimits,
   );
@@ -114,11 +116,17 @@ export function createServer(
     userAgent: `arcd/${version}`,
   });
   const dependencyWatch = new DependencyWatch(store, clock, logger, () => runner.poke());
+  const parentWatch = new ParentWatch(store, clock, logger, (taskId, reason) =>
+    runner.abort(taskId, reason),
+  );
   const retention = new RetentionPurge(store, clock, logger, config.retentionDays);
   const scheduler = new Scheduler(store, tasks, clock, logger);
   store.onCommit((_taskId, written) => {
     if (written.deliveries > 0) deliveries.poke();
-    if (written.task) dependencyWatch.committed(written.task);
+    if (written.task) {
+      dependencyWatch.committed(written.task);
+      parentWatch.committed(written.task);
+    }
   });
   const subscriptions = new SubscriptionService(store, tasks, clock, policy, () =>
     deliveries.poke(),
@@ -186,6 +194,7 @@ export function createServer(
     runner.start();
     deliveries.start();
     dependencyWatch.start(DEPENDENCY_CATCH_UP_MS);
+    parentWatch.start(DEPENDENCY_CATCH_UP_MS);
     retention.start(RETENTION_SWEEP_MS);
     scheduler.start(config.pollMs);
     const { port } = server.address() as AddressInfo;
@@ -209,6 +218,7 @@ export function createServer(
       : Promise.resolve();
     server?.closeIdleConnections();
     dependencyWatch.stop();
+    parentWatch.stop();
     retention.stop();
     scheduler.stop();
     await runner.stop();

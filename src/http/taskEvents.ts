@@ -38,9 +38,15 @@ function frame(event: EventRecord): string {
   });
 }
 
+/** The task's own terminal status change (not a child's, mirrored into a parent's log). */
 function endsStream(event: EventRecord): boolean {
   const status = event.data.status as TaskStatus | undefined;
-  return event.type === 'STATUS_CHANGE' && status !== undefined && isTerminal(status);
+  return (
+    event.type === 'STATUS_CHANGE' &&
+    status !== undefined &&
+    isTerminal(status) &&
+    event.data.childTaskId === undefined
+  );
 }
 
 export function taskEventsRouter(options: TaskEventsOptions): Router {

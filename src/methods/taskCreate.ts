@@ -10,6 +10,7 @@ export const taskCreate = defineMethod<{
   settings?: TaskSettings;
   deadline?: string;
   dependencies?: string[];
+  assignedAgents?: string[];
 }>({
   name: 'task.create',
   schema: 'arc:methods/task.create',

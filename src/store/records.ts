@@ -22,6 +22,8 @@ export interface TaskSettings {
   timeoutMs?: number;
   /** Whether a retried turn sees the last checkpoint (default true). */
   enableMemory?: boolean;
+  /** A multi-agent parent completes although some children failed, listing the failures. */
+  allowPartial?: boolean;
 }
 
 export interface TaskRecord {
@@ -62,6 +64,10 @@ export interface TaskRecord {
   dependencies?: string[];
   /** Waiting on `dependencies`: no turn is owed until all are COMPLETED. */
   blocked: boolean;
+  /** The multi-agent task this one is a child of. */
+  parentTaskId?: string;
+  /** A multi-agent parent's children, one per assigned agent (it runs no handler itself). */
+  childTaskIds?: string[];
 }
 
 /** The fields a change may set on a task; `null` clears an optional one. */

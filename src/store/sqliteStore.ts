@@ -34,6 +34,11 @@ import { type ScheduleRecord, type ScheduleStatus, ScheduleTable } from './sched
 import { type TriggerRecord, TriggerTable } from './triggerRows';
 import type { JsonValue, Message } from '../types';
 
+/** A change as applied, with the mirrored change of its parent's log, if any. */
+interface Applied extends AppliedChange {
+  parent?: AppliedChange;
+}
+
 interface ClaimParams {
   owner: string;
   until: number;
@@ -122,14 +127,29 @@ export class SqliteStore implements Store {
       listener(taskId, task ? { deliveries, task } : { deliveries });
   }
 
+  /** Tells listeners about a committed change, and about its parent's mirrored events. */
+  private notify(applied: Applied): void {
+    this.committed(applied.task.taskId, applied.deliveries, applied.task);
+    if (applied.parent) this.notify(applied.parent);
+  }
+
   async insertTask(task: TaskRecord, initial: Mutation): Promise<AppliedChange> {
+    const [applied] = await this.insertTaskGroup([{ task, initial }]);
+    return applied as AppliedChange;
+  }
+
+  async insertTaskGroup(
+    group: Array<{ task: TaskRecord; initial: Mutation }>,
+  ): Promise<AppliedChange[]> {
     const applied = this.db
-      .transaction(() => {
-        this.tasks.insert(task);
-        return this.apply(task, initial);
-      })
+      .transaction(() =>
+        group.map(({ task, initial }) => {
+          this.tasks.insert(task);
+          return this.apply(task, initial);
+        }),
+      )
       .immediate();
-    this.committed(task.taskId, applied.deliveries, applied.task);
+    for (const change of applied) this.notify(change);
     return applied;
   }
 
@@ -143,14 +163,16 @@ export class SqliteStore implements Store {
         return this.apply(task, mutation);
       })
       .immediate();
-    if (applied && applied.events.length > 0) {
-      this.committed(taskId, applied.deliveries, applied.task);
-    }
+    if (applied && applied.events.length > 0) this.notify(applied);
     return applied;
   }
 
-  /** Writes one mutation; must run inside a transaction. */
-  private apply(task: TaskRecord, mutation: Mutation): AppliedChange {
+  /**
+   * Writes one mutation; must run inside a transaction. A child task's events are appended
+   * to its parent's log as well, tagged with `childTaskId` and `childAgent`, so that the
+   * parent's subscribers and streams see them.
+   */
+  private apply(task: TaskRecord, mutation: Mutation): Applied {
     const at = mutation.patch.updatedAt ?? new Date().toISOString();
     this.tasks.patch(task.taskId, { ...mutation.patch, updatedAt: at });
     const messages = mutation.messages ?? [];
@@ -178,7 +200,24 @@ export class SqliteStore implements Store {
     const deliveries = this.subs.enqueueDeliveries(task.taskId, events);
     const updated = this.tasks.get(task.taskId);
     if (!updated) throw new Error(`task ${task.taskId} vanished inside its own transaction`);
-    return { task: updated, events, deliveries };
+    const parent = task.parentTaskId ? this.tasks.get(task.parentTaskId) : undefined;
+    if (!parent || events.length === 0) return { task: updated, events, deliveries };
+    const mirrored = this.apply(parent, {
+      patch: { updatedAt: at },
+      events: events.map((e) => ({
+        type: e.type,
+        data: { ...e.data, childTaskId: task.taskId, childAgent: task.assignedAgent },
+      })),
+    });
+    return { task: updated, events, deliveries, parent: mirrored };
+  }
+
+  async childTasks(parentTaskId: string): Promise<TaskRecord[]> {
+    return this.tasks.children(parentTaskId);
+  }
+
+  async parentsToSettle(limit: number): Promise<string[]> {
+    return this.tasks.parentsToSettle(limit);
   }
 
   async getTask(taskId: string): Promise<TaskRecord | undefined> {
@@ -259,7 +298,7 @@ export class SqliteStore implements Store {
         return this.apply(task, initial);
       })
       .immediate();
-    if (applied) this.committed(task.taskId, applied.deliveries, applied.task);
+    if (applied) this.notify(applied);
     return applied;
   }
 
@@ -290,7 +329,7 @@ export class SqliteStore implements Store {
     initial: Mutation,
   ): Promise<{ applied: AppliedChange } | { duplicateOf: string }> {
     const outcome = this.db
-      .transaction((): { applied: AppliedChange } | { duplicateOf: string } => {
+      .transaction((): { applied: Applied } | { duplicateOf: string } => {
         const earlier =
           fireKey === undefined ? undefined : this.triggers.taskForKey(triggerId, fireKey);
         if (earlier) return { duplicateOf: earlier };
@@ -300,9 +339,7 @@ export class SqliteStore implements Store {
         return { applied };
       })
       .immediate();
-    if ('applied' in outcome) {
-      this.committed(task.taskId, outcome.applied.deliveries, outcome.applied.task);
-    }
+    if ('applied' in outcome) this.notify(outcome.applied);
     return outcome;
   }
 

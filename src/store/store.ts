@@ -49,6 +49,12 @@ export type ChangePlan = (task: TaskRecord) => Mutation | null;
 export interface Store {
   /** Inserts a new task with its first change (its creation events, first message). */
   insertTask(task: TaskRecord, initial: Mutation): Promise<AppliedChange>;
+  /** Inserts several tasks in one transaction, in order (a parent before its children). */
+  insertTaskGroup(group: Array<{ task: TaskRecord; initial: Mutation }>): Promise<AppliedChange[]>;
+  /** The children of a multi-agent parent, in creation order. */
+  childTasks(parentTaskId: string): Promise<TaskRecord[]>;
+  /** Multi-agent parents that may need to move: live ones, and any with live children. */
+  parentsToSettle(limit: number): Promise<string[]>;
   /**
    * The one way a task changes: reads the row, asks `plan`, and writes the patch, messages,
    * artifacts, events (numbered after the task's last) and the outbox rows of every matching

@@ -42,6 +42,8 @@ export interface TaskRow {
   cost: number;
   dependencies: string | null;
   blocked: number;
+  parent_task_id: string | null;
+  child_task_ids: string | null;
 }
 
 export const PRIORITY_RANK: Record<Priority, number> = { LOW: 0, NORMAL: 1, HIGH: 2, URGENT: 3 };
@@ -81,6 +83,8 @@ export function fromTaskRow(row: TaskRow): TaskRecord {
     cost: row.cost,
     dependencies: fromJson(row.dependencies),
     blocked: row.blocked === 1,
+    parentTaskId: optional(row.parent_task_id),
+    childTaskIds: fromJson<string[]>(row.child_task_ids),
   });
 }
 
@@ -122,15 +126,27 @@ export class TaskTable {
   private readonly insertOne;
   private readonly bumpCounts;
   private readonly insertEdge;
+  private readonly selectChildren;
+  private readonly unsettledParents;
 
   constructor(private readonly db: Db) {
     this.selectOne = db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE task_id = ?');
     this.insertOne = db.prepare(`INSERT INTO tasks (task_id, status, priority, priority_rank,
       assigned_agent, request_agent, metadata, trace_id, created_at, updated_at, pending_turn,
-      settings, deadline, dependencies, blocked)
+      settings, deadline, dependencies, blocked, parent_task_id, child_task_ids)
       VALUES (@task_id, @status, @priority, @priority_rank, @assigned_agent, @request_agent,
       @metadata, @trace_id, @created_at, @updated_at, @pending_turn, @settings, @deadline,
-      @dependencies, @blocked)`);
+      @dependencies, @blocked, @parent_task_id, @child_task_ids)`);
+    this.selectChildren = db.prepare<[string], TaskRow>(
+      'SELECT * FROM tasks WHERE parent_task_id = ? ORDER BY created_at, task_id',
+    );
+    this.unsettledParents = db.prepare<[number], { task_id: string }>(`
+      SELECT task_id FROM tasks WHERE child_task_ids IS NOT NULL
+        AND status IN ('SUBMITTED', 'WORKING', 'INPUT_REQUIRED')
+      UNION
+      SELECT parent_task_id FROM tasks WHERE parent_task_id IS NOT NULL
+        AND status IN ('SUBMITTED', 'WORKING', 'INPUT_REQUIRED')
+      LIMIT ?`);
     this.insertEdge = db.prepare(
       'INSERT INTO task_dependencies (task_id, depends_on) VALUES (?, ?)',
     );
@@ -160,6 +176,8 @@ export class TaskTable {
       deadline: task.deadline ?? null,
       dependencies: toJson(task.dependencies),
       blocked: task.blocked ? 1 : 0,
+      parent_task_id: task.parentTaskId ?? null,
+      child_task_ids: toJson(task.childTaskIds),
     });
     for (const dependency of task.dependencies ?? []) this.insertEdge.run(task.taskId, dependency);
   }
@@ -182,6 +200,15 @@ export class TaskTable {
     const values = keys.map((key) => toColumnValue(key, patch[key]));
     if (patch.priority) values.push(PRIORITY_RANK[patch.priority]);
     statement.run(...values, taskId);
+  }
+
+  children(parentTaskId: string): TaskRecord[] {
+    return this.selectChildren.all(parentTaskId).map(fromTaskRow);
+  }
+
+  /** Live parents, and parents with live children (a canceled parent cancels them). */
+  parentsToSettle(limit: number): string[] {
+    return this.unsettledParents.all(limit).map((row) => row.task_id);
   }
 
   addCounts(taskId: string, messages: number, artifacts: number, lastSeq: number): void {

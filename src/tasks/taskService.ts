@@ -39,6 +39,8 @@ export interface EngineHooks {
   canceled(taskId: string, reason: string): void;
   /** The queue bound of an agent (SUBMITTED tasks), if it has one. */
   maxQueued(agent: string): number | undefined;
+  /** The agents hosted here (for multi-agent tasks). */
+  agentIds(): string[];
 }
 
 export function toMessageRecord(message: Message, at: string): Omit<MessageRecord, 'seq'> {
@@ -59,6 +61,19 @@ export function isVisible(task: TaskRecord, call: CallContext): boolean {
   );
 }
 
+/** A multi-agent parent runs no turn of its own: its children are retried or re-run instead. */
+function notParent(task: TaskRecord): TaskRecord {
+  if (task.childTaskIds) {
+    throw new InvalidTransitionError(
+      task.taskId,
+      task.status,
+      'SUBMITTED',
+      `Task ${task.taskId} is a multi-agent parent: retry or re-run its child tasks`,
+    );
+  }
+  return task;
+}
+
 /** What task.create takes (also what schedules and triggers fill in). */
 export interface NewTask {
   initialMessage: Message;
@@ -67,6 +82,8 @@ export interface NewTask {
   settings?: TaskSettings;
   deadline?: string;
   dependencies?: string[];
+  /** A multi-agent task: one child per agent (targetAgent must be one of them). */
+  assignedAgents?: string[];
 }
 
 export class TaskService {
@@ -97,10 +114,53 @@ export class TaskService {
   }
 
   async create(call: CallContext, params: NewTask): Promise<Task> {
+    if (params.assignedAgents) return this.createFanOut(call, params, params.assignedAgents);
     const { task, initial } = await this.prepare(call, params);
     const applied = await this.store.insertTask(task, initial);
     this.stored(applied);
     return toWireTask(applied.task);
+  }
+
+  /**
+   * A multi-agent task: a parent addressed through `targetAgent` (one of the agents), which
+   * runs no handler itself, and one child task per agent, all stored in one transaction.
+   */
+  private async createFanOut(call: CallContext, params: NewTask, agents: string[]): Promise<Task> {
+    const known = this.hooks.agentIds();
+    const problems: FieldProblem[] = agents.flatMap((agent, i) =>
+      known.includes(agent)
+        ? []
+        : [{ field: `assignedAgents/${i}`, message: `no agent ${agent} here` }],
+    );
+    if (!agents.includes(call.targetAgent)) {
+      problems.push({
+        field: 'assignedAgents',
+        message: `must include targetAgent ${call.targetAgent}`,
+      });
+    }
+    if (params.dependencies) {
+      problems.push({ field: 'dependencies', message: 'cannot be combined with assignedAgents' });
+    }
+    if (problems.length > 0) throw new InvalidParamsError(problems);
+    const shared: NewTask = { ...params };
+    delete shared.assignedAgents;
+    const childSettings = { ...params.settings };
+    delete childSettings.allowPartial;
+    const children = [];
+    for (const agent of agents) {
+      const child = await this.prepare(
+        { ...call, targetAgent: agent },
+        { ...shared, settings: Object.keys(childSettings).length > 0 ? childSettings : undefined },
+      );
+      children.push(child);
+    }
+    const parent = await this.prepare(call, shared);
+    parent.task.pendingTurn = false;
+    parent.task.childTaskIds = children.map((child) => child.task.taskId);
+    for (const child of children) child.task.parentTaskId = parent.task.taskId;
+    const applied = await this.store.insertTaskGroup([parent, ...children]);
+    applied.forEach((change) => this.stored(change));
+    return toWireTask(applied[0]?.task ?? parent.task);
   }
 
   /** Tells the engine about a task stored by someone else (a schedule or trigger firing). */
@@ -193,7 +253,7 @@ export class TaskService {
   async retry(call: CallContext, params: { taskId: string }): Promise<Task> {
     const at = isoNow(this.clock);
     const applied = await this.mutateVisible(call, params.taskId, (task) =>
-      changes.retried(task, at, call.requestAgent),
+      changes.retried(notParent(task), at, call.requestAgent),
     );
     if (applied.task.pendingTurn) this.hooks.turnOwed(params.taskId);
     return toWireTask(applied.task);
@@ -220,7 +280,7 @@ export class TaskService {
     const at = isoNow(this.clock);
     const record = toMessageRecord({ ...message, timestamp: at }, at);
     const applied = await this.mutateVisible(call, params.taskId, (current) =>
-      changes.rerun(current, record, at, call.requestAgent),
+      changes.rerun(notParent(current), record, at, call.requestAgent),
     );
     if (applied.task.pendingTurn) this.hooks.turnOwed(params.taskId);
     return toWireTask(applied.task);
@@ -244,8 +304,30 @@ export class TaskService {
     return deleted;
   }
 
-  async send(call: CallContext, params: { taskId: string; message: Message }): Promise<void> {
+  async send(
+    call: CallContext,
+    params: { taskId: string; message: Message },
+  ): Promise<{ routedTo?: string }> {
     checkMessageParts(params.message, 'message', this.partLimits);
+    const target = await this.getVisible(call, params.taskId);
+    if (target.childTaskIds) {
+      if (isTerminal(target.status)) throw transitionError(target.taskId, target.status, 'WORKING');
+      const children = await this.store.childTasks(target.taskId);
+      const waiting = children.find((child) => child.status === 'INPUT_REQUIRED');
+      if (!waiting) {
+        throw new InvalidTransitionError(
+          target.taskId,
+          target.status,
+          'WORKING',
+          `No child task of ${target.taskId} waits for input`,
+        );
+      }
+      await this.send(
+        { ...call, targetAgent: waiting.assignedAgent },
+        { ...params, taskId: waiting.taskId },
+      );
+      return { routedTo: waiting.taskId };
+    }
     const at = isoNow(this.clock);
     const message = toMessageRecord(params.message, at);
     const applied = await this.mutateVisible(call, params.taskId, (task) => {
@@ -260,6 +342,7 @@ export class TaskService {
       }
     });
     if (applied.task.pendingTurn) this.hooks.turnOwed(params.taskId);
+    return {};
   }
 
   async info(

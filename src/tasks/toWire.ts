@@ -79,6 +79,8 @@ export function toWireTask(
     progress: t.progress,
     usage: { tokensUsed: t.tokensUsed, cost: t.cost },
     dependencies: t.dependencies,
+    parentTaskId: t.parentTaskId,
+    childTaskIds: t.childTaskIds,
     waitingOnDependencies: t.blocked || undefined,
     messages: extras.messages?.map(toWireMessage),
     artifacts: extras.artifacts?.map(toWireArtifact),

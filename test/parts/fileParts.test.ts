@@ -28,6 +28,8 @@ const mirror = defineAgent({
       images: ctx.images().map((f) => f.name),
       text: ctx.text(),
     });
+    const data = ctx.input[0]?.parts.find((p) => p.type === 'DataPart');
+    if (data) await ctx.addArtifact({ name: 'data', parts: [data] });
     for (const file of ctx.files()) {
       await ctx.addArtifact({
         name: file.name ?? 'file',
@@ -80,12 +82,16 @@ test('files of each kind round-trip byte for byte; the handler sees them decoded
   });
   expect(done.messages[0].parts).toEqual(initialMessage.parts);
   const byName = Object.fromEntries(
-    done.artifacts.map((a: WireJson) => [a.name, Buffer.from(a.parts[0].content, 'base64')]),
+    done.artifacts
+      .filter((a: WireJson) => a.name !== 'data')
+      .map((a: WireJson) => [a.name, Buffer.from(a.parts[0].content, 'base64')]),
   );
   expect(byName['report.pdf'].equals(pdf)).toBe(true);
   expect(byName['chart.png'].equals(png)).toBe(true);
   expect(byName['voice.wav'].equals(wav)).toBe(true);
   expect(byName['notes.txt'].equals(notes)).toBe(true);
+  const dataArtifact = done.artifacts.find((a: WireJson) => a.name === 'data');
+  expect(dataArtifact.parts).toEqual([{ type: 'DataPart', content: { rows: [1, 2, 3] } }]);
   expect(seen.at(-1)).toEqual({
     files: [
       ['report.pdf', 'application/pdf', pdf.length, 'FilePart'],

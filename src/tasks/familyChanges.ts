@@ -1,0 +1,82 @@
+/**
+ * The changes of a multi-agent parent, decided from its children: it starts when the first
+ * child does, and when all are finished it gathers their artifacts (each tagged with the agent
+ * that made it) and completes, or fails when a child did not complete (unless
+ * settings.allowPartial, then it completes with the failures listed).
+ */
+import type { JsonObject } from '../types';
+import type { ArtifactRecord, Mutation, TaskRecord } from '../store/records';
+import { newId } from '../ids';
+import * as changes from './changes';
+import { isTerminal } from './states';
+
+export interface FinishedChild {
+  task: TaskRecord;
+  artifacts: ArtifactRecord[];
+}
+
+export function parentStarted(parent: TaskRecord, at: string): Mutation | null {
+  return parent.status === 'SUBMITTED' ? changes.started(parent, at) : null;
+}
+
+function failureOf(child: TaskRecord): JsonObject {
+  return {
+    childTaskId: child.taskId,
+    agent: child.assignedAgent,
+    status: child.status,
+    reason: child.reason ?? child.status.toLowerCase(),
+  };
+}
+
+export function parentFinished(
+  parent: TaskRecord,
+  children: FinishedChild[],
+  at: string,
+): Mutation | null {
+  if (parent.status !== 'WORKING' && parent.status !== 'INPUT_REQUIRED') return null;
+  if (!children.every((child) => isTerminal(child.task.status))) return null;
+  const gathered: Array<Omit<ArtifactRecord, 'seq'>> = children.flatMap(({ task, artifacts }) =>
+    artifacts.map((artifact) => ({
+      artifactId: newId('art'),
+      name: artifact.name,
+      parts: artifact.parts,
+      createdAt: at,
+      createdBy: task.assignedAgent,
+      ...(artifact.description ? { description: artifact.description } : {}),
+      ...(artifact.version ? { version: artifact.version } : {}),
+      metadata: { ...artifact.metadata, agent: task.assignedAgent, childTaskId: task.taskId },
+    })),
+  );
+  const failures = children
+    .filter((child) => child.task.status !== 'COMPLETED')
+    .map((child) => failureOf(child.task));
+  let current = parent;
+  const collected: Mutation = { patch: {}, artifacts: [], events: [] };
+  for (const artifact of gathered) {
+    const added = changes.artifactAdded(current, artifact, at);
+    collected.artifacts?.push(artifact);
+    collected.events.push(...added.events);
+    current = { ...current, artifactCount: current.artifactCount + 1 };
+  }
+  const outcome =
+    failures.length > 0 && !parent.settings?.allowPartial
+      ? changes.failed(
+          current,
+          {
+            code: -42004,
+            message: `${failures.length} of ${children.length} child tasks did not complete (first: ${String(failures[0]?.agent)}: ${String(failures[0]?.reason)})`,
+            failures,
+          },
+          at,
+        )
+      : changes.completed(current, at);
+  if (failures.length > 0 && outcome.patch.status === 'COMPLETED') {
+    const completion = outcome.events[0];
+    if (completion) completion.data = { ...completion.data, failures };
+  }
+  return {
+    ...outcome,
+    artifacts: collected.artifacts,
+    events: [...collected.events, ...outcome.events],
+  };
+}

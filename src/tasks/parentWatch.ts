@@ -1,0 +1,88 @@
+/**
+ * Keeps multi-agent parents in step with their children: a child's commit re-decides its
+ * parent (started, completed, failed); a parent that ended early (canceled, deadline) cancels
+ * the children still live. Like DependencyWatch it acts from stored state, on commits and on
+ * a catch-up at start, so a crash between a child's move and its parent's is made good.
+ */
+import type { Logger } from 'pino';
+import type { Store } from '../store/store';
+import type { TaskRecord } from '../store/records';
+import { type Clock, isoNow } from '../clock';
+import * as changes from './changes';
+import { parentFinished, parentStarted } from './familyChanges';
+import { isTerminal } from './states';
+
+const CATCH_UP_BATCH = 500;
+
+export class ParentWatch {
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    /** Aborts the running turn of a canceled child. */
+    private readonly abort: (taskId: string, reason: string) => void,
+  ) {}
+
+  start(catchUpMs: number): void {
+    void this.catchUp();
+    this.timer = setInterval(() => void this.catchUp(), catchUpMs);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  committed(task: TaskRecord): void {
+    if (task.parentTaskId) void this.guard(this.settle(task.parentTaskId));
+    else if (task.childTaskIds && isTerminal(task.status))
+      void this.guard(this.settle(task.taskId));
+  }
+
+  async catchUp(): Promise<void> {
+    await this.guard(
+      (async () => {
+        for (const parentId of await this.store.parentsToSettle(CATCH_UP_BATCH)) {
+          await this.settle(parentId);
+        }
+      })(),
+    );
+  }
+
+  private async guard(work: Promise<void>): Promise<void> {
+    await work.catch((error: unknown) =>
+      this.logger.error({ err: error }, 'multi-agent bookkeeping failed'),
+    );
+  }
+
+  private async settle(parentId: string): Promise<void> {
+    const parent = await this.store.getTask(parentId);
+    if (!parent?.childTaskIds) return;
+    const children = await this.store.childTasks(parentId);
+    if (isTerminal(parent.status)) {
+      const reason = `parent task ${parentId} is ${parent.status}`;
+      for (const child of children.filter((c) => !isTerminal(c.status))) {
+        const at = isoNow(this.clock);
+        await this.store.mutateTask(child.taskId, (current) =>
+          isTerminal(current.status) ? null : changes.canceled(current, at, reason, 'arcd'),
+        );
+        this.abort(child.taskId, reason);
+      }
+      return;
+    }
+    if (children.some((child) => child.status !== 'SUBMITTED')) {
+      const at = isoNow(this.clock);
+      await this.store.mutateTask(parentId, (current) => parentStarted(current, at));
+    }
+    if (!children.every((child) => isTerminal(child.status))) return;
+    const finished = await Promise.all(
+      children.map(async (task) => ({
+        task,
+        artifacts: await this.store.listArtifacts(task.taskId),
+      })),
+    );
+    const at = isoNow(this.clock);
+    await this.store.mutateTask(parentId, (current) => parentFinished(current, finished, at));
+  }
+}
