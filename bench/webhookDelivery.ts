@@ -1,33 +1,38 @@
 /**
- * Webhook delivery benchmark (loopback only, bounded): events/s from arcd's outbox to a local
- * receiver, and event → receipt latency p50/p99 for events sent live. Prints a table and
- * writes bench/results/webhooks.json. Not part of `npm test`; run with `npm run bench`.
+ * Webhook delivery (loopback, bounded): the compiled arcd in its own process, one receiver in
+ * another. Part of `npm run bench` (one row of its table); also runs alone with
+ * `npx tsx bench/webhookDelivery.ts` (after `npm run build`), writing bench/results/webhooks.json.
  *
- *   backlog: N completed echo tasks, each subscribed with replay → how fast the outbox drains
+ *   backlog: N completed echo tasks, each then subscribed with replay (every stored event) →
+ *            events/s from arcd's outbox to the receiver, and arcd's CPU µs per event
  *   live:    M slow tasks (steps=K, one progress message every 200 ms) subscribed to
- *            NEW_MESSAGE → latency from the event's timestamp to its arrival
+ *            NEW_MESSAGE → latency from the event's timestamp to its arrival, p50/p99
  */
-import fs from 'node:fs';
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
-import { loadConfig } from '../src/config';
-import { createServer } from '../src/server';
+import { arcCall, textMessage } from './lib/http';
+import { percentile } from './lib/load';
+import { cpuMicros, freePort, memMb, startArcd } from './lib/proc';
 
-const BACKLOG_TASKS = Number(process.env.BENCH_BACKLOG_TASKS ?? 300);
-const LIVE_TASKS = Number(process.env.BENCH_LIVE_TASKS ?? 40);
-const LIVE_STEPS = Number(process.env.BENCH_LIVE_STEPS ?? 10);
+export interface WebhookResult {
+  backlog: {
+    tasks: number;
+    events: number;
+    ms: number;
+    eventsPerSecond: number;
+    cpuUsPerEvent: number;
+  };
+  live: { events: number; expected: number; latencyMs: { p50: number; p99: number; max: number } };
+  perHostConcurrency: number;
+  peakRssMb: number;
+}
 
 interface Arrival {
   key: string;
   eventAt: number;
   at: number;
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
 
 /** The receiver runs in its own process, so its work does not count against arcd's. */
@@ -64,128 +69,152 @@ async function startReceiver(arrivals: Arrival[]) {
   return { close: () => child.kill(), url: `http://127.0.0.1:${port}/hook` };
 }
 
-async function call(url: string, method: string, targetAgent: string, params: object) {
-  const response = await fetch(`${url}/arc`, {
-    method: 'POST',
-    body: JSON.stringify({ arc: '1.0', id: 1, method, requestAgent: 'bench', targetAgent, params }),
-  });
-  const body = (await response.json()) as { result: any; error: unknown }; // eslint-disable-line @typescript-eslint/no-explicit-any
-  if (body.error) throw new Error(`${method}: ${JSON.stringify(body.error)}`);
-  return body.result;
-}
-
-async function until(what: string, check: () => boolean, timeoutMs = 120_000) {
+async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 120_000) {
   const deadline = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
 
-const message = (text: string) => ({ role: 'user', parts: [{ type: 'TextPart', content: text }] });
-
-async function main() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'arcd-bench-'));
-  const config = loadConfig(
-    {},
-    {
-      port: 0,
-      db: path.join(dir, 'bench.db'),
-      webhookAllowlist: '127.0.0.1',
-      webhookPollMs: 100,
-      concurrency: 64,
-      webhookPerHostConcurrency: Number(process.env.BENCH_PER_HOST ?? 4),
-    },
-  );
-  const arcd = createServer(config, { logger: pino({ level: 'silent' }) });
-  const { url } = await arcd.listen();
+export async function measureWebhooks(
+  options: { backlogTasks?: number; liveTasks?: number; liveSteps?: number; perHost?: number } = {},
+): Promise<WebhookResult> {
+  const backlogTasks = options.backlogTasks ?? 300;
+  const liveTasks = options.liveTasks ?? 40;
+  const liveSteps = options.liveSteps ?? 10;
+  const perHost = options.perHost ?? 4;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'arcd-bench-hooks-'));
   const arrivals: Arrival[] = [];
   const receiver = await startReceiver(arrivals);
+  const arcd = await startArcd({
+    port: await freePort(),
+    db: path.join(dir, 'bench.db'),
+    extra: [
+      '--webhook-allowlist',
+      '127.0.0.1',
+      '--webhook-poll-ms',
+      '100',
+      '--concurrency',
+      '64',
+      '--webhook-per-host-concurrency',
+      String(perHost),
+    ],
+  });
+  try {
+    const call = (method: string, agent: string, params: object) =>
+      arcCall<{ task: { taskId: string; status: string } }>(arcd.url, method, agent, params);
 
-  // Backlog: completed tasks first, then subscribe with replay and time the drain.
-  const backlogIds: string[] = [];
-  for (let i = 0; i < BACKLOG_TASKS; i += 1) {
-    backlogIds.push(
-      (await call(url, 'task.create', 'echo', { initialMessage: message(`b${i}`) })).task.taskId,
-    );
-  }
-  await until('backlog tasks complete', () => arcd.runner.activeTurns === 0);
-  for (const id of backlogIds) {
-    const info = await call(url, 'task.info', 'echo', {
-      taskId: id,
-      includeMessages: false,
-      includeArtifacts: false,
+    // Backlog: completed tasks first, then subscribe with replay and time the drain.
+    const backlogIds: string[] = [];
+    for (let i = 0; i < backlogTasks; i += 1) {
+      backlogIds.push(
+        (await call('task.create', 'echo', { initialMessage: textMessage(`b${i}`) })).task.taskId,
+      );
+    }
+    let pending = [...backlogIds];
+    await until('backlog tasks complete', async () => {
+      const still: string[] = [];
+      for (const taskId of pending) {
+        const info = await call('task.info', 'echo', {
+          taskId,
+          includeMessages: false,
+          includeArtifacts: false,
+        });
+        if (info.task.status !== 'COMPLETED') still.push(taskId);
+      }
+      pending = still;
+      return pending.length === 0;
     });
-    if (info.task.status !== 'COMPLETED') await until(`task ${id}`, () => false, 1);
-  }
-  const backlogEvents = BACKLOG_TASKS * 7;
-  const drainStart = Date.now();
-  for (const id of backlogIds) {
-    await call(url, 'task.subscribe', 'echo', {
-      taskId: id,
-      callbackUrl: receiver.url,
-      events: ['STATUS_CHANGE'],
-      replay: true,
+    // Every stored event of a task is replayed; echo tasks all have the same number of them.
+    const log = await arcCall<{ events: unknown[] }>(arcd.url, 'task.events', 'echo', {
+      taskId: backlogIds[0],
+      limit: 1000,
     });
-  }
-  await until('backlog drained', () => arrivals.length >= backlogEvents);
-  const drainMs = Date.now() - drainStart;
-  arrivals.length = 0;
+    const backlogEvents = backlogTasks * log.events.length;
+    const cpu0 = cpuMicros(arcd.pid);
+    const drainStart = Date.now();
+    for (const taskId of backlogIds) {
+      await call('task.subscribe', 'echo', {
+        taskId,
+        callbackUrl: receiver.url,
+        events: ['STATUS_CHANGE'],
+        replay: true,
+      });
+    }
+    await until('backlog drained', () => arrivals.length >= backlogEvents);
+    const drainMs = Date.now() - drainStart;
+    const cpuUsPerEvent = (cpuMicros(arcd.pid) - cpu0) / backlogEvents;
+    arrivals.length = 0;
 
-  // Live: slow tasks, subscribed to their progress messages while they run.
-  const liveIds: string[] = [];
-  for (let i = 0; i < LIVE_TASKS; i += 1) {
-    const id = (
-      await call(url, 'task.create', 'slow', { initialMessage: message(`steps=${LIVE_STEPS}`) })
-    ).task.taskId;
-    await call(url, 'task.subscribe', 'slow', {
-      taskId: id,
-      callbackUrl: receiver.url,
-      events: ['NEW_MESSAGE'],
-    });
-    liveIds.push(id);
-  }
-  const liveExpected = LIVE_TASKS * (LIVE_STEPS + 1); // progress replies plus the final reply
-  await until('live events', () => arrivals.length >= liveExpected);
-  const latencies = arrivals.map((a) => a.at - a.eventAt).sort((a, b) => a - b);
-
-  const results = {
-    backlog: {
-      events: backlogEvents,
-      ms: drainMs,
-      eventsPerSecond: Math.round((backlogEvents / drainMs) * 1000),
-    },
-    live: {
-      events: arrivals.length,
-      latencyMs: {
-        p50: percentile(latencies, 50),
-        p99: percentile(latencies, 99),
-        max: latencies.at(-1),
+    // Live: slow tasks, subscribed to their progress messages while they run.
+    for (let i = 0; i < liveTasks; i += 1) {
+      const taskId = (
+        await call('task.create', 'slow', { initialMessage: textMessage(`steps=${liveSteps}`) })
+      ).task.taskId;
+      await call('task.subscribe', 'slow', {
+        taskId,
+        callbackUrl: receiver.url,
+        events: ['NEW_MESSAGE'],
+      });
+    }
+    const liveExpected = liveTasks * (liveSteps + 1); // progress replies plus the final reply
+    await until('live events', () => arrivals.length >= liveExpected);
+    const latencies = arrivals.map((a) => a.at - a.eventAt).sort((a, b) => a - b);
+    return {
+      backlog: {
+        tasks: backlogTasks,
+        events: backlogEvents,
+        ms: drainMs,
+        eventsPerSecond: (backlogEvents / drainMs) * 1000,
+        cpuUsPerEvent,
       },
-    },
-    machine: { cpus: os.cpus().length, node: process.version },
-  };
+      live: {
+        events: arrivals.length,
+        expected: liveExpected,
+        latencyMs: {
+          p50: percentile(latencies, 50),
+          p99: percentile(latencies, 99),
+          max: latencies.at(-1) ?? NaN,
+        },
+      },
+      perHostConcurrency: perHost,
+      peakRssMb: memMb(arcd.pid, 'VmHWM'),
+    };
+  } finally {
+    await arcd.stop();
+    receiver.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main() {
+  const result = await measureWebhooks({
+    backlogTasks: Number(process.env.BENCH_BACKLOG_TASKS ?? 300),
+    liveTasks: Number(process.env.BENCH_LIVE_TASKS ?? 40),
+    liveSteps: Number(process.env.BENCH_LIVE_STEPS ?? 10),
+    perHost: Number(process.env.BENCH_PER_HOST ?? 4),
+  });
   console.log(
-    `webhook delivery (loopback, one receiver in its own process, per-subscription ordered, ${config.webhookPerHostConcurrency} in flight per host)`,
+    `webhook delivery (loopback, one receiver in its own process, ${result.perHostConcurrency} in flight per host)`,
   );
   console.log(
-    `  backlog drain : ${results.backlog.events} events in ${drainMs} ms = ${results.backlog.eventsPerSecond} events/s`,
+    `  backlog drain : ${result.backlog.events} events in ${result.backlog.ms} ms = ${Math.round(result.backlog.eventsPerSecond)} events/s, ${Math.round(result.backlog.cpuUsPerEvent)} µs arcd CPU per event`,
   );
+  const { p50, p99, max } = result.live.latencyMs;
   console.log(
-    `  live latency  : ${results.live.events} events, p50 ${results.live.latencyMs.p50} ms, p99 ${results.live.latencyMs.p99} ms, max ${results.live.latencyMs.max} ms`,
+    `  live latency  : ${result.live.events} events, p50 ${p50} ms, p99 ${p99} ms, max ${max} ms`,
   );
   fs.mkdirSync(path.join(__dirname, 'results'), { recursive: true });
   fs.writeFileSync(
     path.join(__dirname, 'results', 'webhooks.json'),
-    `${JSON.stringify(results, null, 2)}\n`,
+    `${JSON.stringify({ ...result, machine: { cpus: os.cpus().length, node: process.version } }, null, 2)}\n`,
   );
-
-  await arcd.close();
-  receiver.close();
-  fs.rmSync(dir, { recursive: true, force: true });
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

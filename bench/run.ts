@@ -1,0 +1,762 @@
+/**
+ * `npm run bench`: arcd against its floors and its peer, in one run, as ratios.
+ *
+ * Every target runs in turn as its own child process on its own port. Each is warmed up, its
+ * answer to one sample request is checked, then it is loaded for the measured window while its
+ * CPU time (/proc/<pid>/stat) is read before and after; peak RSS is /proc/<pid>/status VmHWM.
+ * Prints one table and the target ratios (PASS/MISS), and writes bench/results/*.json.
+ * bench/README.md explains every figure.
+ *
+ * Env: BENCH_DURATION_S (10), BENCH_WARMUP_S (3), BENCH_CONNECTIONS (32), BENCH_ONLY (comma-
+ * separated row ids), BENCH_SOAK_S (0 = no memory soak), BENCH_SOAK_INTERVAL_S.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { arcCall, request, textMessage } from './lib/http';
+import { arcdEchoLoop, arcdEchoTask, cannon, type LoadResult } from './lib/load';
+import {
+  ROOT,
+  TARGETS_DIR,
+  cpuMicros,
+  diskWriteBytes,
+  freePort,
+  memMb,
+  startArcd,
+  startServer,
+  type ServerProcess,
+} from './lib/proc';
+import { measureWebhooks } from './webhookDelivery';
+
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
+const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 3);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const ONLY = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',') : undefined;
+const SOAK_S = Number(process.env.BENCH_SOAK_S ?? 0);
+const INFO_TASKS = 500;
+
+type Unit = 'req' | 'task' | 'event';
+
+export interface Row {
+  id: string;
+  what: string;
+  unit: Unit;
+  count: number;
+  seconds: number;
+  perSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  errorSamples: string[];
+  /** Server CPU in the window plus the work it finished after it (until idle), per unit. */
+  cpuUsPerUnit: number;
+  /** Server CPU in the window only, per unit. */
+  cpuUsPerUnitWindow: number;
+  /** Server CPU time / wall time during the window (1 = one core busy). */
+  serverCores: number;
+  /** The load generator's (this process's) CPU time / wall time during the window. */
+  loadCores: number;
+  /** KiB written to storage per unit (/proc/<pid>/io write_bytes, window and tail). */
+  diskKbPerUnit: number;
+  /** Seconds the server kept working after the window on work the window caused. */
+  tailSeconds: number;
+  peakRssMb: number;
+  failed?: string;
+}
+
+interface Target {
+  id: string;
+  what: string;
+  unit: Unit;
+  start(port: number, dir: string): Promise<ServerProcess>;
+  /** Prepares data if needed, then checks one sample answer for correctness (throws if wrong). */
+  prepare(server: ServerProcess, dir: string): Promise<void>;
+  load(server: ServerProcess, seconds: number): Promise<LoadResult>;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function assert(condition: unknown, what: string): asserts condition {
+  if (!condition) throw new Error(`sample check failed: ${what}`);
+}
+
+/**
+ * Waits until the server uses under 3% of a core for 300 ms. Returns how long it kept working
+ * and its CPU time when it went quiet (the quiet 300 ms themselves are not counted).
+ */
+async function waitIdle(pid: number, maxMs = 30_000): Promise<{ seconds: number; cpu: number }> {
+  const started = performance.now();
+  for (;;) {
+    const before = cpuMicros(pid);
+    const at = performance.now();
+    await sleep(300);
+    if (cpuMicros(pid) - before < 0.03 * 300_000 || at - started > maxMs) {
+      return { seconds: (at - started) / 1000, cpu: before };
+    }
+  }
+}
+
+// ---- request bodies -------------------------------------------------------------------------
+
+const createBody = () =>
+  JSON.stringify({
+    arc: '1.0',
+    id: randomUUID(),
+    method: 'task.create',
+    requestAgent: 'bench',
+    targetAgent: 'echo',
+    params: { initialMessage: textMessage(`hello ${randomUUID()}`) },
+  });
+
+interface Envelope {
+  arc: string;
+  id: unknown;
+  result: {
+    type: string;
+    task: Record<string, unknown> & { taskId: string; status: string };
+  } | null;
+  error: unknown;
+}
+
+const isSubmitted = (body: string) => {
+  const reply = JSON.parse(body) as Envelope;
+  return reply.error === null && reply.result?.task.status === 'SUBMITTED';
+};
+
+const a2aBody = (text = `hello ${randomUUID()}`) =>
+  JSON.stringify({
+    jsonrpc: '2.0',
+    id: randomUUID(),
+    method: 'SendMessage',
+    params: { message: { messageId: randomUUID(), role: 'ROLE_USER', parts: [{ text }] } },
+  });
+const A2A_HEADERS = { 'A2A-Version': '1.0' };
+
+interface A2aReply {
+  result?: {
+    task?: {
+      id: string;
+      status: { state: string; message?: { role: string; parts: Array<{ text?: string }> } };
+      history?: unknown[];
+    };
+  };
+  error?: unknown;
+}
+
+const a2aCompleted = (body: string) => {
+  const reply = JSON.parse(body) as A2aReply;
+  return !reply.error && reply.result?.task?.status.state === 'TASK_STATE_COMPLETED';
+};
+
+/** Checks one task.create answer field by field, then reads the task back. */
+async function checkCreate(url: string, sqliteFile?: string) {
+  const id = randomUUID();
+  const body = JSON.parse(createBody()) as { id: string; params: object };
+  body.id = id;
+  const reply = await request(`${url}/arc`, { method: 'POST', body: JSON.stringify(body) });
+  assert(reply.status === 200, `HTTP ${reply.status}`);
+  const envelope = JSON.parse(reply.body) as Envelope;
+  assert(envelope.arc === '1.0' && envelope.id === id, `envelope ${reply.body}`);
+  assert(envelope.error === null && envelope.result?.type === 'task', `result ${reply.body}`);
+  const task = envelope.result.task;
+  assert(task.status === 'SUBMITTED' && task.taskId.startsWith('task-'), `task ${reply.body}`);
+  assert(task.assignedAgent === 'echo' && task.requestAgent === 'bench', `agents ${reply.body}`);
+  if (sqliteFile) {
+    const db = new Database(sqliteFile, { readonly: true });
+    const rows = db
+      .prepare('SELECT count(*) AS n FROM tasks JOIN messages USING (task_id) WHERE task_id = ?')
+      .get(task.taskId) as { n: number };
+    db.close();
+    assert(rows.n === 1, 'task and message rows committed');
+  }
+  return task.taskId;
+}
+
+/** arcd's echo task came back COMPLETED with the agent's reply equal to the input. */
+async function checkEchoTask(url: string, taskId: string, text: string) {
+  const info = await arcCall<{
+    task: { status: string; messages: Array<{ role: string; parts: Array<{ content: string }> }> };
+  }>(url, 'task.info', 'echo', { taskId });
+  assert(info.task.status === 'COMPLETED', `status ${info.task.status}`);
+  const [user, agent] = info.task.messages;
+  assert(user?.role === 'user' && user.parts[0]?.content === text, 'stored user message');
+  assert(agent?.role === 'agent' && agent.parts[0]?.content === text, 'echoed agent message');
+}
+
+async function checkA2a(url: string, sqliteFile?: string) {
+  const text = `sample ${randomUUID()}`;
+  const noVersion = await request(`${url}/`, { method: 'POST', body: a2aBody(text) });
+  // Without A2A-Version the SDK assumes 0.3 and refuses every call, under HTTP 200.
+  assert(noVersion.status === 200 && /-32009/.test(noVersion.body), 'no-version answer is -32009');
+  const reply = await request(`${url}/`, {
+    method: 'POST',
+    body: a2aBody(text),
+    headers: A2A_HEADERS,
+  });
+  assert(reply.status === 200, `HTTP ${reply.status}`);
+  const task = (JSON.parse(reply.body) as A2aReply).result?.task;
+  assert(task?.status.state === 'TASK_STATE_COMPLETED', `state ${reply.body}`);
+  assert(task.status.message?.role === 'ROLE_AGENT', 'agent reply');
+  assert(task.status.message.parts[0]?.text === text, 'echoed text');
+  assert(task.history?.length === 2, 'history has the user message and the reply');
+  if (sqliteFile) {
+    const db = new Database(sqliteFile, { readonly: true });
+    const row = db.prepare('SELECT status_state AS s FROM tasks WHERE id = ?').get(task.id) as
+      { s: string } | undefined;
+    db.close();
+    assert(row?.s === 'TASK_STATE_COMPLETED', `stored row ${JSON.stringify(row)}`);
+  }
+}
+
+// ---- targets ----------------------------------------------------------------------------------
+
+const floorLoad = (server: ServerProcess, seconds: number) =>
+  cannon({
+    url: `${server.url}/arc`,
+    connections: CONNECTIONS,
+    seconds,
+    body: createBody,
+    check: isSubmitted,
+  });
+
+const a2aLoad = (server: ServerProcess, seconds: number) =>
+  cannon({
+    url: `${server.url}/`,
+    connections: CONNECTIONS,
+    seconds,
+    headers: A2A_HEADERS,
+    body: a2aBody,
+    check: a2aCompleted,
+  });
+
+let infoTaskIds: string[] = [];
+
+const TARGETS: Target[] = [
+  {
+    id: 'floor-node',
+    what: 'node:http + JSON, no storage',
+    unit: 'req',
+    start: (port) =>
+      startServer({
+        name: 'floor-node',
+        port,
+        args: [path.join(TARGETS_DIR, 'floorNode.js'), String(port)],
+        readyPath: '/',
+      }),
+    prepare: async (server) => void (await checkCreate(server.url)),
+    load: floorLoad,
+  },
+  {
+    id: 'floor-sqlite',
+    what: 'floor-node + 1 SQLite tx (task+message)',
+    unit: 'req',
+    start: (port, dir) =>
+      startServer({
+        name: 'floor-sqlite',
+        port,
+        args: [path.join(TARGETS_DIR, 'floorSqlite.js'), String(port), path.join(dir, 'floor.db')],
+        readyPath: '/',
+      }),
+    prepare: async (server, dir) =>
+      void (await checkCreate(server.url, path.join(dir, 'floor.db'))),
+    load: floorLoad,
+  },
+  {
+    id: 'arcd-create',
+    what: 'arcd task.create (durable, SUBMITTED)',
+    unit: 'req',
+    start: (port, dir) => startArcd({ port, db: path.join(dir, 'arcd.db') }),
+    prepare: async (server) => {
+      const taskId = await checkCreate(server.url);
+      const info = await arcCall<{ task: { messages: unknown[] } }>(
+        server.url,
+        'task.info',
+        'echo',
+        { taskId },
+      );
+      assert(info.task.messages.length >= 1, 'created task has its initial message');
+    },
+    load: floorLoad,
+  },
+  {
+    id: 'arcd-info',
+    what: `arcd task.info (${INFO_TASKS} done echo tasks)`,
+    unit: 'req',
+    start: (port, dir) => startArcd({ port, db: path.join(dir, 'arcd.db') }),
+    prepare: async (server) => {
+      infoTaskIds = [];
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+          while (next < INFO_TASKS) {
+            next += 1;
+            const outcome = await arcdEchoTask(server.url, agent, `info ${next}`);
+            assert(outcome.status === 'COMPLETED', `preload ${outcome.error ?? outcome.status}`);
+            infoTaskIds.push(outcome.taskId);
+          }
+          agent.destroy();
+        }),
+      );
+      await waitIdle(server.pid);
+      const sample = infoTaskIds[0] as string;
+      const info = await arcCall<{ task: { taskId: string; status: string; messages: unknown[] } }>(
+        server.url,
+        'task.info',
+        'echo',
+        { taskId: sample },
+      );
+      assert(info.task.taskId === sample && info.task.status === 'COMPLETED', 'task.info answer');
+      assert(info.task.messages.length === 2, 'task.info includes both messages');
+    },
+    load: (server, seconds) =>
+      cannon({
+        url: `${server.url}/arc`,
+        connections: CONNECTIONS,
+        seconds,
+        body: () =>
+          JSON.stringify({
+            arc: '1.0',
+            id: randomUUID(),
+            method: 'task.info',
+            requestAgent: 'bench',
+            targetAgent: 'echo',
+            params: { taskId: infoTaskIds[Math.floor(Math.random() * infoTaskIds.length)] },
+          }),
+        check: (body) => {
+          const reply = JSON.parse(body) as Envelope;
+          return reply.error === null && reply.result?.task.status === 'COMPLETED';
+        },
+      }),
+  },
+  {
+    id: 'arcd-echo-e2e',
+    what: 'arcd echo: create → SSE until COMPLETED',
+    unit: 'task',
+    start: (port, dir) => startArcd({ port, db: path.join(dir, 'arcd.db') }),
+    prepare: async (server) => {
+      const text = `sample ${randomUUID()}`;
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      const outcome = await arcdEchoTask(server.url, agent, text);
+      agent.destroy();
+      assert(outcome.status === 'COMPLETED', `e2e ${outcome.error ?? outcome.status}`);
+      await checkEchoTask(server.url, outcome.taskId, text);
+    },
+    load: (server, seconds) => arcdEchoLoop({ url: server.url, connections: CONNECTIONS, seconds }),
+  },
+  {
+    id: 'a2a-memory',
+    what: 'a2a-js SendMessage, InMemoryTaskStore',
+    unit: 'task',
+    start: (port) =>
+      startServer({
+        name: 'a2a-memory',
+        port,
+        args: [path.join(TARGETS_DIR, 'a2aEcho.js'), String(port), 'memory'],
+        readyPath: '/.well-known/agent-card.json',
+      }),
+    prepare: (server) => checkA2a(server.url),
+    load: a2aLoad,
+  },
+  {
+    id: 'a2a-sqlite',
+    what: 'a2a-js SendMessage, DatabaseTaskStore',
+    unit: 'task',
+    start: (port, dir) => {
+      const file = path.join(dir, 'a2a.db');
+      // The SDK's own migration CLI creates its tables.
+      execFileSync(
+        process.execPath,
+        [
+          path.join(ROOT, 'node_modules', '@a2a-js', 'sdk', 'dist', 'cli', 'a2a_db.js'),
+          'upgrade',
+          '--url',
+          `sqlite:${file}`,
+        ],
+        { stdio: 'ignore' },
+      );
+      return startServer({
+        name: 'a2a-sqlite',
+        port,
+        args: [path.join(TARGETS_DIR, 'a2aEcho.js'), String(port), 'sqlite', file],
+        readyPath: '/.well-known/agent-card.json',
+      });
+    },
+    prepare: (server, dir) => checkA2a(server.url, path.join(dir, 'a2a.db')),
+    load: a2aLoad,
+  },
+];
+
+async function runTarget(target: Target): Promise<Row> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `arcd-bench-${target.id}-`));
+  let server: ServerProcess | undefined;
+  try {
+    server = await target.start(await freePort(), dir);
+    await target.prepare(server, dir);
+    if (WARMUP_S > 0) await target.load(server, WARMUP_S);
+    await waitIdle(server.pid);
+    const cpu0 = cpuMicros(server.pid);
+    const disk0 = diskWriteBytes(server.pid);
+    const self0 = process.cpuUsage();
+    const t0 = performance.now();
+    const result = await target.load(server, DURATION_S);
+    const wall = (performance.now() - t0) / 1000;
+    const self = process.cpuUsage(self0);
+    const cpuWindow = cpuMicros(server.pid) - cpu0;
+    const idle = await waitIdle(server.pid);
+    const cpuAll = Math.max(cpuWindow, idle.cpu - cpu0);
+    const disk = diskWriteBytes(server.pid) - disk0;
+    return {
+      id: target.id,
+      what: target.what,
+      unit: target.unit,
+      count: result.count,
+      seconds: result.seconds,
+      perSecond: result.perSecond,
+      p50Ms: result.p50Ms,
+      p99Ms: result.p99Ms,
+      errors: result.errors,
+      errorSamples: result.errorSamples,
+      cpuUsPerUnit: cpuAll / result.count,
+      cpuUsPerUnitWindow: cpuWindow / result.count,
+      serverCores: cpuWindow / 1e6 / wall,
+      loadCores: (self.user + self.system) / 1e6 / wall,
+      diskKbPerUnit: disk / 1024 / result.count,
+      tailSeconds: idle.seconds,
+      peakRssMb: memMb(server.pid, 'VmHWM'),
+    };
+  } finally {
+    await server?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function failedRow(target: { id: string; what: string; unit: Unit }, error: unknown): Row {
+  return {
+    id: target.id,
+    what: target.what,
+    unit: target.unit,
+    count: 0,
+    seconds: 0,
+    perSecond: NaN,
+    p50Ms: NaN,
+    p99Ms: NaN,
+    errors: NaN,
+    errorSamples: [],
+    cpuUsPerUnit: NaN,
+    cpuUsPerUnitWindow: NaN,
+    serverCores: NaN,
+    loadCores: NaN,
+    diskKbPerUnit: NaN,
+    tailSeconds: NaN,
+    peakRssMb: NaN,
+    failed: error instanceof Error ? error.message : String(error),
+  };
+}
+
+async function webhookRow(): Promise<Row> {
+  const w = await measureWebhooks();
+  return {
+    id: 'arcd-webhooks',
+    what: `arcd webhooks: backlog drain, live latency`,
+    unit: 'event',
+    count: w.backlog.events,
+    seconds: w.backlog.ms / 1000,
+    perSecond: w.backlog.eventsPerSecond,
+    p50Ms: w.live.latencyMs.p50,
+    p99Ms: w.live.latencyMs.p99,
+    errors: Math.abs(w.live.events - w.live.expected),
+    errorSamples: [],
+    cpuUsPerUnit: w.backlog.cpuUsPerEvent,
+    cpuUsPerUnitWindow: w.backlog.cpuUsPerEvent,
+    serverCores: NaN,
+    loadCores: NaN,
+    diskKbPerUnit: NaN,
+    tailSeconds: 0,
+    peakRssMb: w.peakRssMb,
+  };
+}
+
+// ---- memory soak (optional) -------------------------------------------------------------------
+
+interface SoakSample {
+  second: number;
+  rssMb: number;
+  tasksPerSecond: number;
+  dbMb: number;
+}
+
+async function soak(seconds: number) {
+  const interval = Number(
+    process.env.BENCH_SOAK_INTERVAL_S ?? Math.max(5, Math.round(seconds / 12)),
+  );
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'arcd-bench-soak-'));
+  const db = path.join(dir, 'arcd.db');
+  const server = await startArcd({ port: await freePort(), db });
+  const samples: SoakSample[] = [];
+  try {
+    let done = 0;
+    const counter = setInterval(() => {
+      const size = (file: string) => (fs.existsSync(file) ? fs.statSync(file).size : 0);
+      const sample = {
+        second: (samples.length + 1) * interval,
+        rssMb: Number(memMb(server.pid, 'VmRSS').toFixed(1)),
+        tasksPerSecond: Math.round(done / interval),
+        dbMb: Number(((size(db) + size(`${db}-wal`)) / 1024 / 1024).toFixed(1)),
+      };
+      done = 0;
+      samples.push(sample);
+      console.log(`  soak ${JSON.stringify(sample)}`);
+    }, interval * 1000);
+    // The same closed loop as the e2e row, in slices so completed tasks can be counted.
+    const stopAt = Date.now() + seconds * 1000;
+    while (Date.now() < stopAt) {
+      const slice = await arcdEchoLoop({
+        url: server.url,
+        connections: CONNECTIONS,
+        seconds: Math.min(1, (stopAt - Date.now()) / 1000),
+      });
+      done += slice.count;
+    }
+    clearInterval(counter);
+    const peak = memMb(server.pid, 'VmHWM');
+    const rss = samples.map((s) => s.rssMb);
+    const quarter = rss[Math.floor(rss.length / 4)] ?? NaN;
+    const last = rss.at(-1) ?? NaN;
+    const secondHalf = samples.slice(Math.floor(samples.length / 2));
+    // Least-squares slope of RSS over the second half, in MB per minute.
+    const n = secondHalf.length;
+    const mx = secondHalf.reduce((a, s) => a + s.second, 0) / n;
+    const my = secondHalf.reduce((a, s) => a + s.rssMb, 0) / n;
+    const slope =
+      (secondHalf.reduce((a, s) => a + (s.second - mx) * (s.rssMb - my), 0) /
+        Math.max(
+          1e-9,
+          secondHalf.reduce((a, s) => a + (s.second - mx) ** 2, 0),
+        )) *
+      60;
+    return {
+      seconds,
+      interval,
+      samples,
+      peakRssMb: peak,
+      rssAtQuarterMb: quarter,
+      rssAtEndMb: last,
+      slopeMbPerMin: slope,
+    };
+  } finally {
+    await server.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Percent of all CPUs busy over one second (/proc/stat), before anything of ours runs. */
+async function machineBusyPct(): Promise<number> {
+  const read = () => {
+    const fields = (fs.readFileSync('/proc/stat', 'utf8').split('\n')[0] as string)
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
+    const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+    return { idle, total: fields.reduce((a, b) => a + b, 0) };
+  };
+  const a = read();
+  await sleep(1000);
+  const b = read();
+  return Math.round(100 * (1 - (b.idle - a.idle) / Math.max(1, b.total - a.total)));
+}
+
+// ---- report -----------------------------------------------------------------------------------
+
+const fmt = (value: number, digits = 0) =>
+  Number.isFinite(value)
+    ? value.toLocaleString('en-US', {
+        maximumFractionDigits: digits,
+        minimumFractionDigits: digits,
+      })
+    : '-';
+
+function table(rows: Row[]): string {
+  const header = [
+    'target',
+    'what',
+    'rate/s',
+    'p50 ms',
+    'p99 ms',
+    'errors',
+    'CPU µs/unit',
+    'srv cores',
+    'load cores',
+    'disk KB/unit',
+    'peak RSS MB',
+  ];
+  const lines = rows.map((r) => [
+    r.id,
+    r.what,
+    r.failed ? 'FAILED' : `${fmt(r.perSecond)} ${r.unit}`,
+    fmt(r.p50Ms, 1),
+    fmt(r.p99Ms, 1),
+    fmt(r.errors),
+    fmt(r.cpuUsPerUnit),
+    fmt(r.serverCores, 2),
+    fmt(r.loadCores, 2),
+    fmt(r.diskKbPerUnit, 1),
+    fmt(r.peakRssMb),
+  ]);
+  const widths = header.map((h, i) =>
+    Math.max(h.length, ...lines.map((l) => (l[i] as string).length)),
+  );
+  const render = (cells: string[]) =>
+    cells
+      .map((c, i) => (i < 2 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number)))
+      .join('  ');
+  return [render(header), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(render)].join(
+    '\n',
+  );
+}
+
+interface Ratio {
+  name: string;
+  value: number;
+  target: string;
+  pass: boolean | undefined;
+}
+
+function ratios(rows: Row[]): Ratio[] {
+  const get = (id: string) => rows.find((r) => r.id === id && !r.failed);
+  const ratio = (
+    name: string,
+    a: number | undefined,
+    b: number | undefined,
+    op: '>=' | '<=',
+    goal: number,
+  ): Ratio => {
+    const value = a !== undefined && b !== undefined ? a / b : NaN;
+    const pass = Number.isFinite(value) ? (op === '>=' ? value >= goal : value <= goal) : undefined;
+    return { name, value, target: `${op} ${goal}×`, pass };
+  };
+  const e2e = get('arcd-echo-e2e')?.perSecond;
+  return [
+    ratio(
+      'arcd echo e2e tasks/s ÷ a2a-js sqlite tasks/s',
+      e2e,
+      get('a2a-sqlite')?.perSecond,
+      '>=',
+      5,
+    ),
+    ratio(
+      'arcd echo e2e tasks/s ÷ a2a-js in-memory tasks/s',
+      e2e,
+      get('a2a-memory')?.perSecond,
+      '>=',
+      1.5,
+    ),
+    ratio(
+      'arcd task.create req/s ÷ floor-sqlite req/s',
+      get('arcd-create')?.perSecond,
+      get('floor-sqlite')?.perSecond,
+      '>=',
+      0.8,
+    ),
+    ratio(
+      'arcd task.create CPU/req ÷ floor-node CPU/req',
+      get('arcd-create')?.cpuUsPerUnit,
+      get('floor-node')?.cpuUsPerUnit,
+      '<=',
+      3,
+    ),
+  ];
+}
+
+async function main() {
+  const startedAt = new Date().toISOString();
+  const machine = {
+    cpus: os.cpus().length,
+    model: os.cpus()[0]?.model ?? '?',
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+    /** Share of all cores busy in the second before the run: other work skews every figure. */
+    busyBeforePct: await machineBusyPct(),
+  };
+  console.log(
+    `arcd bench: ${DURATION_S} s measured + ${WARMUP_S} s warm-up per target, ${CONNECTIONS} connections, ` +
+      `${machine.cpus} × ${machine.model}, node ${machine.node}; machine ${machine.busyBeforePct}% busy before start`,
+  );
+  if (machine.busyBeforePct > 10) {
+    console.log('  (something else is using the CPU: every figure will be low and noisy)');
+  }
+  const rows: Row[] = [];
+  for (const target of TARGETS) {
+    if (ONLY && !ONLY.includes(target.id)) continue;
+    process.stdout.write(`  ${target.id} … `);
+    let row: Row;
+    try {
+      row = await runTarget(target);
+    } catch (error) {
+      row = failedRow(target, error);
+    }
+    rows.push(row);
+    console.log(
+      row.failed
+        ? `FAILED: ${row.failed}`
+        : `${fmt(row.perSecond)} ${row.unit}/s, ${fmt(row.errors)} errors`,
+    );
+    for (const sample of row.errorSamples) console.log(`    error: ${sample}`);
+  }
+  if (!ONLY || ONLY.includes('arcd-webhooks')) {
+    process.stdout.write('  arcd-webhooks … ');
+    let row: Row;
+    try {
+      row = await webhookRow();
+    } catch (error) {
+      row = failedRow({ id: 'arcd-webhooks', what: 'arcd webhooks', unit: 'event' }, error);
+    }
+    rows.push(row);
+    console.log(row.failed ? `FAILED: ${row.failed}` : `${fmt(row.perSecond)} events/s`);
+  }
+
+  const soakResult = SOAK_S > 0 ? await soak(SOAK_S) : undefined;
+
+  const results = ratios(rows);
+  console.log('');
+  console.log(table(rows));
+  console.log('');
+  console.log('ratios (same run):');
+  for (const r of results) {
+    const verdict = r.pass === undefined ? 'n/a ' : r.pass ? 'PASS' : 'MISS';
+    console.log(`  ${verdict}  ${r.name} = ${fmt(r.value, 2)}× (target ${r.target})`);
+  }
+  if (soakResult) {
+    console.log('');
+    console.log(
+      `memory soak: ${soakResult.seconds} s of echo e2e load, RSS ${fmt(soakResult.rssAtQuarterMb, 1)} MB at 1/4 → ` +
+        `${fmt(soakResult.rssAtEndMb, 1)} MB at the end (peak ${fmt(soakResult.peakRssMb, 1)} MB), ` +
+        `second-half slope ${fmt(soakResult.slopeMbPerMin, 2)} MB/min`,
+    );
+  }
+  const report = {
+    startedAt,
+    machine,
+    settings: { durationS: DURATION_S, warmupS: WARMUP_S, connections: CONNECTIONS },
+    rows,
+    ratios: results,
+    ...(soakResult ? { soak: soakResult } : {}),
+  };
+  const dir = path.join(__dirname, 'results');
+  fs.mkdirSync(dir, { recursive: true });
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  fs.writeFileSync(path.join(dir, `bench-${startedAt.replace(/[:.]/g, '-')}.json`), json);
+  fs.writeFileSync(path.join(dir, 'bench-latest.json'), json);
+  console.log(`\nwritten: bench/results/bench-latest.json`);
+  if (rows.some((r) => r.failed)) process.exitCode = 1;
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
