@@ -43,9 +43,11 @@ export class Runner {
   readonly owner = newId('runner');
   private readonly running = new Map<string, RunningTurn>();
   private readonly executor: TurnExecutor;
+  /** Coalesced: the pokes of one tick (a burst of creates, of finished turns) share a claim. */
   private readonly pump = new SerialPump(
     () => this.claimAndLaunch(),
     (error) => this.options.logger.error({ err: error }, 'runner claim failed'),
+    true,
   );
   private stopped = true;
   private pollTimer?: NodeJS.Timeout;

@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { AgentDefinition, TurnResult } from '../agents/contract';
-import type { Mutation, RunOutcome, TaskRecord } from '../store/records';
+import type { MessageRecord, Mutation, RunOutcome, RunWrites, TaskRecord } from '../store/records';
 import type { Store } from '../store/store';
 import type { SchemaRegistry } from '../rpc/schemas';
 import type { JsonObject } from '../types';
@@ -31,6 +31,26 @@ interface Failure {
   code: number;
   message: string;
   outcome: RunOutcome;
+}
+
+/** A turn's successful end as one change: its reply (if any), COMPLETED, the run's end, no lease. */
+function completion(
+  task: TaskRecord,
+  at: string,
+  reply: Omit<MessageRecord, 'seq'> | undefined,
+  end: NonNullable<RunWrites['end']>,
+): Mutation {
+  const replied = reply ? changes.messageAdded(task, reply, at) : undefined;
+  const done = changes.completed(
+    replied ? { ...task, messageCount: task.messageCount + 1 } : task,
+    at,
+  );
+  return {
+    patch: { ...replied?.patch, ...done.patch, leaseOwner: null, leaseUntil: null },
+    messages: replied?.messages ?? [],
+    events: [...(replied?.events ?? []), ...done.events],
+    run: { end },
+  };
 }
 
 export class TurnExecutor {
@@ -64,25 +84,30 @@ export class TurnExecutor {
       );
       return;
     }
-    await store.interruptRuns(claimed.taskId, isoNow(clock));
-    const task = await this.applyHeld(claimed.taskId, (current, at) =>
-      current.status === 'SUBMITTED'
-        ? changes.started(current, at)
-        : current.status === 'WORKING'
-          ? changes.attemptStarted(current, at)
-          : null,
-    );
-    if (!task || task.status !== 'WORKING') return;
-
     const runId = newId('run');
     const startedAt = clock();
-    await store.startRun({
-      runId,
-      taskId: task.taskId,
-      attempt: task.attempt,
-      owner: this.deps.owner,
-      startedAt: startedAt.toISOString(),
+    // One transaction: the task starts (or starts another attempt), earlier runs left
+    // `running` by a crash become `interrupted`, and this attempt's run is recorded.
+    let began = false;
+    const task = await this.applyHeld(claimed.taskId, (current, at) => {
+      const change =
+        current.status === 'SUBMITTED'
+          ? changes.started(current, at)
+          : current.status === 'WORKING'
+            ? changes.attemptStarted(current, at)
+            : null;
+      if (!change) return null;
+      began = true;
+      const run = { runId, taskId: current.taskId, attempt: current.attempt + 1 };
+      return {
+        ...change,
+        run: {
+          interruptRunning: true,
+          start: { ...run, owner: this.deps.owner, startedAt: startedAt.toISOString() },
+        },
+      };
     });
+    if (!task || !began || task.status !== 'WORKING') return;
     const finishRun = (outcome: RunOutcome, error?: JsonObject) =>
       store.endRun(runId, {
         completedAt: isoNow(clock),
@@ -122,16 +147,23 @@ export class TurnExecutor {
         await finishRun('input-required');
         return;
       }
-      if (result !== undefined) {
-        const reply = toAgentMessage(this.deps, agent.id, result as Exclude<TurnResult, void>);
-        await this.applyHeld(task.taskId, (current, at) =>
-          current.status === 'WORKING' ? changes.messageAdded(current, reply, at) : null,
-        );
-      }
-      await this.applyHeld(task.taskId, (current, at) =>
-        current.status === 'WORKING' ? changes.completed(current, at) : null,
-      );
-      await finishRun('completed');
+      const reply =
+        result === undefined
+          ? undefined
+          : toAgentMessage(this.deps, agent.id, result as Exclude<TurnResult, void>);
+      // One transaction: the final reply, COMPLETED, the run's end and the lease let go.
+      let completed = false;
+      await this.applyHeld(task.taskId, (current, at) => {
+        if (current.status !== 'WORKING') return null;
+        completed = true;
+        return completion(current, at, reply, {
+          runId,
+          completedAt: at,
+          durationMs: Date.parse(at) - startedAt.getTime(),
+          outcome: 'completed',
+        });
+      });
+      if (!completed) await finishRun('completed');
     } catch (error) {
       clearTimeout(timer);
       state.finished = true;

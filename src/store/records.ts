@@ -164,6 +164,21 @@ export interface Mutation {
   messages?: Array<Omit<MessageRecord, 'seq'>>;
   artifacts?: Array<Omit<ArtifactRecord, 'seq'>>;
   events: EventDraft[];
+  /** The engine's run bookkeeping, written in the same transaction as the task's change. */
+  run?: RunWrites;
+}
+
+export interface RunWrites {
+  /** Marks runs of the task still `running` as `interrupted` (a crashed earlier attempt). */
+  interruptRunning?: boolean;
+  start?: Pick<RunRecord, 'runId' | 'taskId' | 'attempt' | 'owner' | 'startedAt'>;
+  end?: {
+    runId: string;
+    completedAt: string;
+    durationMs: number;
+    outcome: RunOutcome;
+    error?: JsonObject;
+  };
 }
 
 export interface SubscriptionRecord {

@@ -15,6 +15,8 @@ import type {
   EventRecord,
   MessageRecord,
   Mutation,
+  RunWrites,
+  TaskPatch,
   NotificationRecord,
   SubscriptionRecord,
   TaskRecord,
@@ -33,6 +35,23 @@ import { TaskRemoval } from './taskRemoval';
 import { type ScheduleRecord, type ScheduleStatus, ScheduleTable } from './scheduleRows';
 import { type TriggerRecord, TriggerTable } from './triggerRows';
 import type { JsonValue, Message } from '../types';
+
+/**
+ * The task as a patch leaves it, computed rather than read back: every TaskPatch key is the
+ * TaskRecord field of the same name, and `null` clears it.
+ */
+function patched(
+  task: TaskRecord,
+  patch: TaskPatch,
+  counts: Pick<TaskRecord, 'messageCount' | 'artifactCount' | 'lastSeq'>,
+): TaskRecord {
+  const next: Record<string, unknown> = { ...task, ...counts };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete next[key];
+    else if (value !== undefined) next[key] = value;
+  }
+  return next as unknown as TaskRecord;
+}
 
 /** A change as applied, with the mirrored change of its parent's log, if any. */
 interface Applied extends AppliedChange {
@@ -57,6 +76,7 @@ export class SqliteStore implements Store {
   private readonly subs: SubscriptionTables;
   private readonly deliveries: DeliveryTables;
   private readonly claim;
+  private readonly claimUnlimited;
   private readonly renew;
   private readonly release;
   private readonly overdue;
@@ -102,6 +122,17 @@ export class SqliteStore implements Store {
         WHERE r.rank <= COALESCE(json_extract(@limits, '$."' || r.assigned_agent || '"'),
                                  @defaultLimit) - COALESCE(b.n, 0)
         ORDER BY r.priority_rank DESC, r.created_at, r.task_id LIMIT @limit)
+      RETURNING *`);
+    // The same without per-agent limits (none configured or declared: the common case): the
+    // most urgent, oldest owed turns straight off the tasks_runnable index, no window over
+    // every pending row. The runner's own concurrency still bounds what it takes.
+    this.claimUnlimited = this.db.prepare<[ClaimParams], TaskRow>(`
+      UPDATE tasks SET lease_owner = @owner, lease_until = @until
+      WHERE task_id IN (
+        SELECT task_id FROM tasks
+        WHERE pending_turn = 1 AND (lease_until IS NULL OR lease_until < @nowMs)
+          AND (next_attempt_at IS NULL OR next_attempt_at <= @nowMs)
+        ORDER BY priority_rank DESC, created_at, task_id LIMIT @limit)
       RETURNING *`);
     this.overdue = this.db.prepare<[string, number], { task_id: string }>(`SELECT task_id
       FROM tasks WHERE deadline IS NOT NULL AND deadline <= ?
@@ -174,7 +205,6 @@ export class SqliteStore implements Store {
    */
   private apply(task: TaskRecord, mutation: Mutation): Applied {
     const at = mutation.patch.updatedAt ?? new Date().toISOString();
-    this.tasks.patch(task.taskId, { ...mutation.patch, updatedAt: at });
     const messages = mutation.messages ?? [];
     messages.forEach((message, i) =>
       this.history.addMessage(task.taskId, { ...message, seq: task.messageCount + i + 1 }),
@@ -191,15 +221,15 @@ export class SqliteStore implements Store {
       createdAt: at,
     }));
     for (const event of events) this.history.addEvent(event);
-    this.tasks.addCounts(
-      task.taskId,
-      messages.length,
-      artifacts.length,
-      task.lastSeq + events.length,
-    );
+    const counts = {
+      messageCount: task.messageCount + messages.length,
+      artifactCount: task.artifactCount + artifacts.length,
+      lastSeq: task.lastSeq + events.length,
+    };
+    this.tasks.patch(task.taskId, { ...mutation.patch, updatedAt: at }, counts);
+    if (mutation.run) this.writeRuns(task.taskId, at, mutation.run);
     const deliveries = this.subs.enqueueDeliveries(task.taskId, events);
-    const updated = this.tasks.get(task.taskId);
-    if (!updated) throw new Error(`task ${task.taskId} vanished inside its own transaction`);
+    const updated = patched(task, { ...mutation.patch, updatedAt: at }, counts);
     const parent = task.parentTaskId ? this.tasks.get(task.parentTaskId) : undefined;
     if (!parent || events.length === 0) return { task: updated, events, deliveries };
     const mirrored = this.apply(parent, {
@@ -218,6 +248,15 @@ export class SqliteStore implements Store {
 
   async parentsToSettle(limit: number): Promise<string[]> {
     return this.tasks.parentsToSettle(limit);
+  }
+
+  private writeRuns(taskId: string, at: string, run: RunWrites): void {
+    if (run.interruptRunning) this.runs.interruptRunning(taskId, at);
+    if (run.start) this.runs.start(run.start);
+    if (run.end) {
+      const { runId, ...end } = run.end;
+      this.runs.end(runId, end);
+    }
   }
 
   async getTask(taskId: string): Promise<TaskRecord | undefined> {
@@ -460,7 +499,8 @@ export class SqliteStore implements Store {
       limits: JSON.stringify(agents.limits),
       defaultLimit: agents.defaultLimit,
     };
-    const rows = this.db.transaction(() => this.claim.all(params)).immediate();
+    const claim = Object.keys(agents.limits).length === 0 ? this.claimUnlimited : this.claim;
+    const rows = this.db.transaction(() => claim.all(params)).immediate();
     return rows
       .map(fromTaskRow)
       .sort(
@@ -479,16 +519,8 @@ export class SqliteStore implements Store {
     return this.queued.get(agent)?.n ?? 0;
   }
 
-  async startRun(run: Pick<RunRecord, 'runId' | 'taskId' | 'attempt' | 'owner' | 'startedAt'>) {
-    this.runs.start(run);
-  }
-
   async endRun(runId: string, end: RunEnd): Promise<void> {
     this.runs.end(runId, end);
-  }
-
-  async interruptRuns(taskId: string, at: string): Promise<void> {
-    this.runs.interruptRunning(taskId, at);
   }
 
   async listRuns(taskId: string): Promise<RunRecord[]> {

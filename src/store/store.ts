@@ -178,11 +178,7 @@ export interface Store {
   overdueTasks(nowIso: string, limit: number): Promise<string[]>;
   countQueued(agent: string): Promise<number>;
 
-  startRun(
-    run: Pick<RunRecord, 'runId' | 'taskId' | 'attempt' | 'owner' | 'startedAt'>,
-  ): Promise<void>;
   endRun(runId: string, end: RunEnd): Promise<void>;
-  interruptRuns(taskId: string, at: string): Promise<void>;
   listRuns(taskId: string): Promise<RunRecord[]>;
   addUsage(taskId: string, runId: string, tokens: number, cost: number): Promise<void>;
   saveCheckpoint(taskId: string, runId: string, data: JsonValue, at: string): Promise<void>;

@@ -124,7 +124,6 @@ export class TaskTable {
   private readonly updates = new Map<string, Statement<unknown[]>>();
   private readonly selectOne;
   private readonly insertOne;
-  private readonly bumpCounts;
   private readonly insertEdge;
   private readonly selectChildren;
   private readonly unsettledParents;
@@ -150,8 +149,6 @@ export class TaskTable {
     this.insertEdge = db.prepare(
       'INSERT INTO task_dependencies (task_id, depends_on) VALUES (?, ?)',
     );
-    this.bumpCounts = db.prepare(`UPDATE tasks SET message_count = message_count + ?,
-      artifact_count = artifact_count + ?, last_seq = ? WHERE task_id = ?`);
   }
 
   get(taskId: string): TaskRecord | undefined {
@@ -182,16 +179,22 @@ export class TaskTable {
     for (const dependency of task.dependencies ?? []) this.insertEdge.run(task.taskId, dependency);
   }
 
-  patch(taskId: string, patch: TaskPatch): void {
+  /** One UPDATE for the patch and, when given, the history counters (one statement per change). */
+  patch(
+    taskId: string,
+    patch: TaskPatch,
+    counts?: { messageCount: number; artifactCount: number; lastSeq: number },
+  ): void {
     const keys = (Object.keys(patch) as Array<keyof TaskPatch>).filter(
       (key) => patch[key] !== undefined,
     );
-    if (keys.length === 0) return;
-    const signature = keys.join(',');
+    if (keys.length === 0 && !counts) return;
+    const signature = `${keys.join(',')}${counts ? '+counts' : ''}`;
     let statement = this.updates.get(signature);
     if (!statement) {
       const sets = keys.map((key) => `${PATCH_COLUMNS[key]} = ?`);
       if (keys.includes('priority')) sets.push('priority_rank = ?');
+      if (counts) sets.push('message_count = ?', 'artifact_count = ?', 'last_seq = ?');
       statement = this.db.prepare<unknown[]>(
         `UPDATE tasks SET ${sets.join(', ')} WHERE task_id = ?`,
       );
@@ -199,6 +202,7 @@ export class TaskTable {
     }
     const values = keys.map((key) => toColumnValue(key, patch[key]));
     if (patch.priority) values.push(PRIORITY_RANK[patch.priority]);
+    if (counts) values.push(counts.messageCount, counts.artifactCount, counts.lastSeq);
     statement.run(...values, taskId);
   }
 
@@ -209,9 +213,5 @@ export class TaskTable {
   /** Live parents, and parents with live children (a canceled parent cancels them). */
   parentsToSettle(limit: number): string[] {
     return this.unsettledParents.all(limit).map((row) => row.task_id);
-  }
-
-  addCounts(taskId: string, messages: number, artifacts: number, lastSeq: number): void {
-    this.bumpCounts.run(messages, artifacts, lastSeq, taskId);
   }
 }
