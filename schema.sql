@@ -6,6 +6,7 @@
 -- applied: 0005_task_management.sql
 -- applied: 0006_blobs.sql
 -- applied: 0007_multi_agent.sql
+-- applied: 0008_leaner_task_indexes.sql
 
 CREATE TABLE artifacts (
   artifact_id TEXT PRIMARY KEY,
@@ -261,8 +262,6 @@ CREATE INDEX task_dependencies_by_dependency ON task_dependencies (depends_on);
 
 CREATE INDEX tasks_blocked ON tasks (task_id) WHERE blocked = 1;
 
-CREATE INDEX tasks_by_agent_status ON tasks (assigned_agent, status);
-
 CREATE INDEX tasks_by_created ON tasks (created_at, task_id);
 
 CREATE INDEX tasks_by_deadline ON tasks (deadline)
@@ -270,14 +269,14 @@ CREATE INDEX tasks_by_deadline ON tasks (deadline)
 
 CREATE INDEX tasks_by_parent ON tasks (parent_task_id) WHERE parent_task_id IS NOT NULL;
 
-CREATE INDEX tasks_by_request_agent ON tasks (request_agent, created_at);
-
 CREATE INDEX tasks_finished ON tasks (updated_at)
   WHERE status IN ('COMPLETED', 'FAILED', 'CANCELED');
 
 CREATE INDEX tasks_leased ON tasks (assigned_agent, lease_until) WHERE lease_owner IS NOT NULL;
 
 CREATE INDEX tasks_list ON tasks (request_agent, created_at DESC, task_id DESC);
+
+CREATE INDEX tasks_queued ON tasks (assigned_agent) WHERE status = 'SUBMITTED';
 
 CREATE INDEX tasks_runnable ON tasks (priority_rank DESC, created_at, task_id) WHERE pending_turn = 1;
 

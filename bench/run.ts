@@ -349,6 +349,51 @@ const TARGETS: Target[] = [
     load: (server, seconds) => arcdEchoLoop({ url: server.url, connections: CONNECTIONS, seconds }),
   },
   {
+    id: 'arcd-echo-wait',
+    what: 'arcd echo: one blocking task.create (wait)',
+    unit: 'task',
+    start: (port, dir) => startArcd({ port, db: path.join(dir, 'arcd.db') }),
+    prepare: async (server) => {
+      const text = `sample ${randomUUID()}`;
+      const reply = await arcCall<{ task: { taskId: string; status: string } }>(
+        server.url,
+        'task.create',
+        'echo',
+        {
+          initialMessage: { role: 'user', parts: [{ type: 'TextPart', content: text }] },
+          wait: 30_000,
+        },
+      );
+      assert(reply.task.status === 'COMPLETED', `blocking create ${reply.task.status}`);
+      await checkEchoTask(server.url, reply.task.taskId, text);
+    },
+    load: (server, seconds) =>
+      cannon({
+        url: `${server.url}/arc`,
+        connections: CONNECTIONS,
+        seconds,
+        body: () =>
+          JSON.stringify({
+            arc: '1.0',
+            id: randomUUID(),
+            method: 'task.create',
+            requestAgent: 'bench',
+            targetAgent: 'echo',
+            params: {
+              initialMessage: {
+                role: 'user',
+                parts: [{ type: 'TextPart', content: `hello ${randomUUID()}` }],
+              },
+              wait: 30_000,
+            },
+          }),
+        check: (body) => {
+          const reply = JSON.parse(body) as Envelope;
+          return reply.error === null && reply.result?.task.status === 'COMPLETED';
+        },
+      }),
+  },
+  {
     id: 'a2a-memory',
     what: 'a2a-js SendMessage, InMemoryTaskStore',
     unit: 'task',
@@ -641,16 +686,31 @@ function ratios(rows: Row[]): Ratio[] {
     return { name, value, target: `${op} ${goal}×`, pass };
   };
   const e2e = get('arcd-echo-e2e')?.perSecond;
+  const blocking = get('arcd-echo-wait')?.perSecond;
   return [
     ratio(
-      'arcd echo e2e tasks/s ÷ a2a-js sqlite tasks/s',
+      'arcd echo (blocking create) tasks/s ÷ a2a-js sqlite tasks/s',
+      blocking,
+      get('a2a-sqlite')?.perSecond,
+      '>=',
+      5,
+    ),
+    ratio(
+      'arcd echo (blocking create) tasks/s ÷ a2a-js in-memory tasks/s',
+      blocking,
+      get('a2a-memory')?.perSecond,
+      '>=',
+      1.5,
+    ),
+    ratio(
+      'arcd echo (create + SSE) tasks/s ÷ a2a-js sqlite tasks/s',
       e2e,
       get('a2a-sqlite')?.perSecond,
       '>=',
       5,
     ),
     ratio(
-      'arcd echo e2e tasks/s ÷ a2a-js in-memory tasks/s',
+      'arcd echo (create + SSE) tasks/s ÷ a2a-js in-memory tasks/s',
       e2e,
       get('a2a-memory')?.perSecond,
       '>=',

@@ -28,6 +28,7 @@ import { TaskService } from './tasks/taskService';
 import { EventFeed } from './tasks/eventFeed';
 import { DependencyWatch } from './tasks/dependencyWatch';
 import { ParentWatch } from './tasks/parentWatch';
+import { TaskWaiter } from './tasks/taskWaiter';
 import { RetentionPurge } from './tasks/retentionPurge';
 import { ScheduleService } from './schedules/scheduleService';
 import { Scheduler } from './schedules/scheduler';
@@ -86,6 +87,7 @@ export function createServer(
   }
 
   const store = new SqliteStore(config.db);
+  const waiter = new TaskWaiter();
   const partLimits = { maxPartBytes: config.maxPartBytes, maxMessageBytes: config.maxMessageBytes };
   const runner = new Runner({ store, registry: agents, schemas, clock, logger, ...config });
   const tasks = new TaskService(
@@ -96,6 +98,7 @@ export function createServer(
       canceled: (taskId, reason) => runner.abort(taskId, reason),
       maxQueued: (agent) => agents.get(agent)?.limits?.maxQueued,
       agentIds: () => agents.ids(),
+      settled: (taskId, ms, check) => waiter.wait(taskId, ms, check),
     },
     partLimits,
   );
@@ -124,6 +127,7 @@ export function createServer(
   store.onCommit((_taskId, written) => {
     if (written.deliveries > 0) deliveries.poke();
     if (written.task) {
+      waiter.committed(written.task);
       dependencyWatch.committed(written.task);
       parentWatch.committed(written.task);
     }

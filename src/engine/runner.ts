@@ -15,7 +15,7 @@ import { SerialPump } from '../serialPump';
 import * as changes from '../tasks/changes';
 import { isTerminal } from '../tasks/states';
 import { TurnStopped } from './stopReason';
-import { TurnExecutor } from './turnExecutor';
+import { type BegunRun, TurnExecutor } from './turnExecutor';
 
 export interface RunnerOptions {
   store: Store;
@@ -115,14 +115,17 @@ export class Runner {
     for (;;) {
       const free = concurrency - this.running.size;
       if (free <= 0 || this.stopped) return;
+      const begun = new Map<string, BegunRun>();
+      const hosted = (agentId: string) => this.options.registry.get(agentId) !== undefined;
       const claimed = await store.claimTurns(
         this.owner,
         free,
         clock().getTime(),
         leaseMs,
         this.agentLimits(),
+        this.executor.beginPlan(hosted, begun),
       );
-      for (const task of claimed) this.launch(task);
+      for (const task of claimed) this.launch(task, begun.get(task.taskId));
       if (claimed.length < free) return; // nothing more is runnable now
     }
   }
@@ -163,11 +166,11 @@ export class Runner {
     }
   }
 
-  private launch(task: TaskRecord): void {
+  private launch(task: TaskRecord, run: BegunRun | undefined): void {
     const controller = new AbortController();
     const agent = this.options.registry.get(task.assignedAgent);
     const done = this.executor
-      .run(task, agent, controller)
+      .run(task, agent, controller, run)
       .catch((error: unknown) =>
         this.options.logger.error({ err: error, taskId: task.taskId }, 'turn bookkeeping failed'),
       )

@@ -27,6 +27,12 @@ export interface ExecutorDeps {
   random?: () => number;
 }
 
+/** The run a claim started for a turn. */
+export interface BegunRun {
+  runId: string;
+  startedAt: Date;
+}
+
 interface Failure {
   code: number;
   message: string;
@@ -74,22 +80,15 @@ export class TurnExecutor {
     );
   }
 
-  async run(claimed: TaskRecord, agent: AgentDefinition | undefined, controller: AbortController) {
-    const { store, clock } = this.deps;
-    if (!agent) {
-      await this.failTask(
-        claimed.taskId,
-        -42004,
-        `agent ${claimed.assignedAgent} is not hosted here`,
-      );
-      return;
-    }
-    const runId = newId('run');
-    const startedAt = clock();
-    // One transaction: the task starts (or starts another attempt), earlier runs left
-    // `running` by a crash become `interrupted`, and this attempt's run is recorded.
-    let began = false;
-    const task = await this.applyHeld(claimed.taskId, (current, at) => {
+  /**
+   * What a claim does to each task it leases, in the claim's own transaction: the task starts
+   * (or starts another attempt), runs a crash left `running` become `interrupted`, and this
+   * attempt's run is recorded. `begun` learns each run's id. Tasks of agents not hosted here,
+   * or no longer owing a turn, are left as they are.
+   */
+  beginPlan(hosted: (agentId: string) => boolean, begun: Map<string, BegunRun>) {
+    return (current: TaskRecord, at: string): Mutation | null => {
+      if (!hosted(current.assignedAgent)) return null;
       const change =
         current.status === 'SUBMITTED'
           ? changes.started(current, at)
@@ -97,17 +96,38 @@ export class TurnExecutor {
             ? changes.attemptStarted(current, at)
             : null;
       if (!change) return null;
-      began = true;
-      const run = { runId, taskId: current.taskId, attempt: current.attempt + 1 };
+      const run = { runId: newId('run'), startedAt: new Date(at) };
+      begun.set(current.taskId, run);
       return {
         ...change,
         run: {
           interruptRunning: true,
-          start: { ...run, owner: this.deps.owner, startedAt: startedAt.toISOString() },
+          start: {
+            runId: run.runId,
+            taskId: current.taskId,
+            attempt: current.attempt + 1,
+            owner: this.deps.owner,
+            startedAt: at,
+          },
         },
       };
-    });
-    if (!task || !began || task.status !== 'WORKING') return;
+    };
+  }
+
+  /** Runs a claimed turn that `beginPlan` started (`run`), or fails a task no agent here runs. */
+  async run(
+    task: TaskRecord,
+    agent: AgentDefinition | undefined,
+    controller: AbortController,
+    run: BegunRun | undefined,
+  ) {
+    const { store, clock } = this.deps;
+    if (!agent) {
+      await this.failTask(task.taskId, -42004, `agent ${task.assignedAgent} is not hosted here`);
+      return;
+    }
+    if (!run || task.status !== 'WORKING') return;
+    const { runId, startedAt } = run;
     const finishRun = (outcome: RunOutcome, error?: JsonObject) =>
       store.endRun(runId, {
         completedAt: isoNow(clock),

@@ -1,4 +1,7 @@
-/** task.create: store a SUBMITTED task for the target agent and answer at once. */
+/**
+ * task.create: store a SUBMITTED task for the target agent and answer at once, or, with the
+ * `wait` extension, once it is finished or needs input (with its messages and artifacts).
+ */
 import type { JsonObject, Message, Priority } from '../types';
 import type { TaskSettings } from '../store/records';
 import { defineMethod } from './method';
@@ -11,6 +14,7 @@ export const taskCreate = defineMethod<{
   deadline?: string;
   dependencies?: string[];
   assignedAgents?: string[];
+  wait?: number;
 }>({
   name: 'task.create',
   schema: 'arc:methods/task.create',

@@ -489,6 +489,7 @@ export class SqliteStore implements Store {
     nowMs: number,
     leaseMs: number,
     agents: AgentLimits,
+    begin: (task: TaskRecord, at: string) => Mutation | null,
   ): Promise<TaskRecord[]> {
     if (limit <= 0) return [];
     const params: ClaimParams = {
@@ -500,15 +501,27 @@ export class SqliteStore implements Store {
       defaultLimit: agents.defaultLimit,
     };
     const claim = Object.keys(agents.limits).length === 0 ? this.claimUnlimited : this.claim;
-    const rows = this.db.transaction(() => claim.all(params)).immediate();
-    return rows
-      .map(fromTaskRow)
-      .sort(
-        (a, b) =>
-          PRIORITY_RANK[b.priority] - PRIORITY_RANK[a.priority] ||
-          a.createdAt.localeCompare(b.createdAt) ||
-          a.taskId.localeCompare(b.taskId),
-      );
+    const at = new Date(nowMs).toISOString();
+    const changes: Applied[] = [];
+    const tasks = this.db
+      .transaction(() =>
+        claim.all(params).map((row) => {
+          const task = fromTaskRow(row);
+          const mutation = begin(task, at);
+          if (!mutation) return task;
+          const applied = this.apply(task, mutation);
+          changes.push(applied);
+          return applied.task;
+        }),
+      )
+      .immediate();
+    for (const applied of changes) this.notify(applied);
+    return tasks.sort(
+      (a, b) =>
+        PRIORITY_RANK[b.priority] - PRIORITY_RANK[a.priority] ||
+        a.createdAt.localeCompare(b.createdAt) ||
+        a.taskId.localeCompare(b.taskId),
+    );
   }
 
   async overdueTasks(nowIso: string, limit: number): Promise<string[]> {

@@ -165,7 +165,8 @@ export interface Store {
 
   /**
    * Leases up to `limit` tasks that owe a turn now and hold no live lease, most urgent first,
-   * then oldest, without exceeding any agent's limit of leased tasks (counted across processes).
+   * then oldest, without exceeding any agent's limit of leased tasks (counted across processes),
+   * and applies `begin` to each in the same transaction (the turn's start, its run).
    */
   claimTurns(
     owner: string,
@@ -173,6 +174,7 @@ export interface Store {
     nowMs: number,
     leaseMs: number,
     agents: AgentLimits,
+    begin: (task: TaskRecord, at: string) => Mutation | null,
   ): Promise<TaskRecord[]>;
   /** Live tasks whose deadline has passed. */
   overdueTasks(nowIso: string, limit: number): Promise<string[]>;

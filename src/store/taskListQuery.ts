@@ -1,6 +1,6 @@
 /**
  * task.list's query: one caller's tasks, newest first, filtered, with a stable keyset cursor
- * (created_at, task_id). It walks the tasks_by_request_agent index, or tasks_by_created for an
+ * (created_at, task_id). It walks the tasks_list index, or tasks_by_created for an
  * admin's view of everyone's tasks (a test checks both plans).
  */
 import type { Db } from './openDatabase';

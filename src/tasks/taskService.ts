@@ -30,6 +30,7 @@ import * as changes from './changes';
 import { isTerminal, transitionError } from './states';
 import { toWireTask } from './toWire';
 import { rerunMessage } from './rerunInput';
+import { isSettled } from './taskWaiter';
 import { type PartLimits, checkMessageParts } from '../parts/checkParts';
 
 export interface EngineHooks {
@@ -41,6 +42,8 @@ export interface EngineHooks {
   maxQueued(agent: string): number | undefined;
   /** The agents hosted here (for multi-agent tasks). */
   agentIds(): string[];
+  /** Resolves when the task settles (finished or INPUT_REQUIRED), or after `ms`. */
+  settled(taskId: string, ms: number, check: () => Promise<boolean>): Promise<void>;
 }
 
 export function toMessageRecord(message: Message, at: string): Omit<MessageRecord, 'seq'> {
@@ -113,8 +116,21 @@ export class TaskService {
     return task;
   }
 
-  async create(call: CallContext, params: NewTask): Promise<Task> {
-    if (params.assignedAgents) return this.createFanOut(call, params, params.assignedAgents);
+  async create(call: CallContext, params: NewTask & { wait?: number }): Promise<Task> {
+    const { wait, ...fields } = params;
+    const created = fields.assignedAgents
+      ? await this.createFanOut(call, fields, fields.assignedAgents)
+      : await this.createOne(call, fields);
+    if (!wait) return created;
+    // A blocking create: answer once the task settles (or `wait` ms pass), with its history.
+    await this.hooks.settled(created.taskId, wait, async () => {
+      const now = await this.store.getTask(created.taskId);
+      return now !== undefined && isSettled(now.status);
+    });
+    return this.info(call, { taskId: created.taskId });
+  }
+
+  private async createOne(call: CallContext, params: NewTask): Promise<Task> {
     const { task, initial } = await this.prepare(call, params);
     const applied = await this.store.insertTask(task, initial);
     this.stored(applied);
