@@ -283,6 +283,43 @@ const TARGETS: Target[] = [
     load: floorLoad,
   },
   {
+    id: 'arcd-create-only',
+    what: 'arcd task.create, engine busy (create path only)',
+    unit: 'req',
+    // One turn at a time (--concurrency 1), and one long task holds that slot: the tasks
+    // created under load stay queued (the runner, full, does not even look), so the figure is
+    // the durable create path alone, without the turns arcd-create also runs meanwhile.
+    start: (port, dir) =>
+      startArcd({ port, db: path.join(dir, 'arcd.db'), extra: ['--concurrency', '1'] }),
+    prepare: async (server) => {
+      const holder = await arcCall<{ task: { taskId: string } }>(
+        server.url,
+        'task.create',
+        'slow',
+        {
+          initialMessage: textMessage('steps=10000'),
+        },
+      );
+      assert(holder.task.taskId.startsWith('task-'), 'slot holder created');
+    },
+    load: (server, seconds) =>
+      cannon({
+        url: `${server.url}/arc`,
+        connections: CONNECTIONS,
+        seconds,
+        body: () =>
+          JSON.stringify({
+            arc: '1.0',
+            id: randomUUID(),
+            method: 'task.create',
+            requestAgent: 'bench',
+            targetAgent: 'slow',
+            params: { initialMessage: textMessage(`steps=1 ${randomUUID()}`) },
+          }),
+        check: isSubmitted,
+      }),
+  },
+  {
     id: 'arcd-info',
     what: `arcd task.info (${INFO_TASKS} done echo tasks)`,
     unit: 'req',
@@ -715,6 +752,20 @@ function ratios(rows: Row[]): Ratio[] {
       get('a2a-memory')?.perSecond,
       '>=',
       1.5,
+    ),
+    ratio(
+      'arcd task.create (create path only) req/s ÷ floor-sqlite req/s',
+      get('arcd-create-only')?.perSecond,
+      get('floor-sqlite')?.perSecond,
+      '>=',
+      0.8,
+    ),
+    ratio(
+      'arcd task.create (create path only) CPU/req ÷ floor-node CPU/req',
+      get('arcd-create-only')?.cpuUsPerUnit,
+      get('floor-node')?.cpuUsPerUnit,
+      '<=',
+      3,
     ),
     ratio(
       'arcd task.create req/s ÷ floor-sqlite req/s',
