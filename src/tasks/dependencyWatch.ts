@@ -11,27 +11,21 @@ import type { TaskRecord } from '../store/records';
 import { type Clock, isoNow } from '../clock';
 import * as changes from './changes';
 import { isTerminal } from './states';
+import { SettlingWatch } from './settlingWatch';
 
-const CATCH_UP_BATCH = 500;
-
-export class DependencyWatch {
-  private timer?: NodeJS.Timeout;
-
+export class DependencyWatch extends SettlingWatch {
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
-    private readonly logger: Logger,
+    logger: Logger,
     /** Called when a task stops waiting and owes its first turn. */
     private readonly turnOwed: (taskId: string) => void,
-  ) {}
-
-  start(catchUpMs: number): void {
-    void this.catchUp();
-    this.timer = setInterval(() => void this.catchUp(), catchUpMs);
+  ) {
+    super(logger, 'dependency');
   }
 
-  stop(): void {
-    clearInterval(this.timer);
+  protected unsettled(limit: number): Promise<string[]> {
+    return this.store.blockedTasks(limit);
   }
 
   /** After any commit: a finished task may release its dependents; a new blocked one may run. */
@@ -40,29 +34,14 @@ export class DependencyWatch {
     else if (task.blocked) void this.guard(this.settle(task.taskId));
   }
 
-  private async guard(work: Promise<void>): Promise<void> {
-    await work.catch((error: unknown) =>
-      this.logger.error({ err: error }, 'dependency bookkeeping failed'),
-    );
-  }
-
   private async release(finishedTaskId: string): Promise<void> {
     for (const taskId of await this.store.blockedDependents(finishedTaskId)) {
       await this.settle(taskId);
     }
   }
 
-  async catchUp(): Promise<void> {
-    await this.guard(
-      (async () => {
-        for (const taskId of await this.store.blockedTasks(CATCH_UP_BATCH))
-          await this.settle(taskId);
-      })(),
-    );
-  }
-
   /** Decides one blocked task from its dependencies' statuses. */
-  private async settle(taskId: string): Promise<void> {
+  protected async settle(taskId: string): Promise<void> {
     const states = await this.store.dependencyStates(taskId);
     const broken = states.find((d) => d.status === 'FAILED' || d.status === 'CANCELED');
     if (!broken && states.some((d) => d.status !== 'COMPLETED')) return;

@@ -11,27 +11,21 @@ import { type Clock, isoNow } from '../clock';
 import * as changes from './changes';
 import { parentFinished, parentStarted } from './familyChanges';
 import { isTerminal } from './states';
+import { SettlingWatch } from './settlingWatch';
 
-const CATCH_UP_BATCH = 500;
-
-export class ParentWatch {
-  private timer?: NodeJS.Timeout;
-
+export class ParentWatch extends SettlingWatch {
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
-    private readonly logger: Logger,
+    logger: Logger,
     /** Aborts the running turn of a canceled child. */
     private readonly abort: (taskId: string, reason: string) => void,
-  ) {}
-
-  start(catchUpMs: number): void {
-    void this.catchUp();
-    this.timer = setInterval(() => void this.catchUp(), catchUpMs);
+  ) {
+    super(logger, 'multi-agent');
   }
 
-  stop(): void {
-    clearInterval(this.timer);
+  protected unsettled(limit: number): Promise<string[]> {
+    return this.store.parentsToSettle(limit);
   }
 
   committed(task: TaskRecord): void {
@@ -40,23 +34,7 @@ export class ParentWatch {
       void this.guard(this.settle(task.taskId));
   }
 
-  async catchUp(): Promise<void> {
-    await this.guard(
-      (async () => {
-        for (const parentId of await this.store.parentsToSettle(CATCH_UP_BATCH)) {
-          await this.settle(parentId);
-        }
-      })(),
-    );
-  }
-
-  private async guard(work: Promise<void>): Promise<void> {
-    await work.catch((error: unknown) =>
-      this.logger.error({ err: error }, 'multi-agent bookkeeping failed'),
-    );
-  }
-
-  private async settle(parentId: string): Promise<void> {
+  protected async settle(parentId: string): Promise<void> {
     const parent = await this.store.getTask(parentId);
     if (!parent?.childTaskIds) return;
     const children = await this.store.childTasks(parentId);
