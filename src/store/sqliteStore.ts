@@ -53,6 +53,11 @@ function patched(
   return next as unknown as TaskRecord;
 }
 
+interface NewTaskRows {
+  task: TaskRecord;
+  initial: Mutation;
+}
+
 /** A change as applied, with the mirrored change of its parent's log, if any. */
 interface Applied extends AppliedChange {
   parent?: AppliedChange;
@@ -67,6 +72,7 @@ interface ClaimParams {
   defaultLimit: number;
 }
 import { newId } from '../ids';
+import { GroupCommit } from './groupCommit';
 
 export class SqliteStore implements Store {
   readonly db: Db;
@@ -88,9 +94,11 @@ export class SqliteStore implements Store {
   private readonly schedules: ScheduleTable;
   private readonly triggers: TriggerTable;
   private readonly listeners: CommitListener[] = [];
+  private readonly writes: GroupCommit;
 
   constructor(file: string) {
     this.db = openDatabase(file);
+    this.writes = new GroupCommit(this.db);
     this.tasks = new TaskTable(this.db);
     this.blobs = new BlobTable(this.db);
     this.history = new HistoryTables(this.db, this.blobs);
@@ -164,36 +172,35 @@ export class SqliteStore implements Store {
     if (applied.parent) this.notify(applied.parent);
   }
 
+  /** Group-committed (see GroupCommit): the writes of one event-loop turn share a commit. */
   async insertTask(task: TaskRecord, initial: Mutation): Promise<AppliedChange> {
-    const [applied] = await this.insertTaskGroup([{ task, initial }]);
-    return applied as AppliedChange;
+    const applied = await this.writes.run(() => this.insert(task, initial));
+    this.notify(applied);
+    return applied;
   }
 
-  async insertTaskGroup(
-    group: Array<{ task: TaskRecord; initial: Mutation }>,
-  ): Promise<AppliedChange[]> {
-    const applied = this.db
-      .transaction(() =>
-        group.map(({ task, initial }) => {
-          this.tasks.insert(task);
-          return this.apply(task, initial);
-        }),
-      )
-      .immediate();
+  async insertTaskGroup(group: NewTaskRows[]): Promise<AppliedChange[]> {
+    const applied = await this.writes.run(() =>
+      group.map(({ task, initial }) => this.insert(task, initial)),
+    );
     for (const change of applied) this.notify(change);
     return applied;
   }
 
+  private insert(task: TaskRecord, initial: Mutation): Applied {
+    this.tasks.insert(task);
+    return this.apply(task, initial);
+  }
+
+  /** Group-committed, like insertTask. */
   async mutateTask(taskId: string, plan: ChangePlan): Promise<AppliedChange | undefined> {
-    const applied = this.db
-      .transaction(() => {
-        const task = this.tasks.get(taskId);
-        if (!task) return undefined;
-        const mutation = plan(task);
-        if (!mutation) return { task, events: [], deliveries: 0 };
-        return this.apply(task, mutation);
-      })
-      .immediate();
+    const applied = await this.writes.run((): Applied | undefined => {
+      const task = this.tasks.get(taskId);
+      if (!task) return undefined;
+      const mutation = plan(task);
+      if (!mutation) return { task, events: [], deliveries: 0 };
+      return this.apply(task, mutation);
+    });
     if (applied && applied.events.length > 0) this.notify(applied);
     return applied;
   }
