@@ -18,5 +18,10 @@ export function optional<T>(value: T | null | undefined): T | undefined {
 
 /** Copies only the keys whose value is defined. */
 export function compact<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+  const out: Record<string, unknown> = {};
+  for (const key in value) {
+    const v = value[key];
+    if (v !== undefined) out[key] = v;
+  }
+  return out as T;
 }
