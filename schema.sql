@@ -7,6 +7,7 @@
 -- applied: 0006_blobs.sql
 -- applied: 0007_multi_agent.sql
 -- applied: 0008_leaner_task_indexes.sql
+-- applied: 0009_claims_per_agent.sql
 
 CREATE TABLE artifacts (
   artifact_id TEXT PRIMARY KEY,
@@ -279,5 +280,8 @@ CREATE INDEX tasks_list ON tasks (request_agent, created_at DESC, task_id DESC);
 CREATE INDEX tasks_queued ON tasks (assigned_agent) WHERE status = 'SUBMITTED';
 
 CREATE INDEX tasks_runnable ON tasks (priority_rank DESC, created_at, task_id) WHERE pending_turn = 1;
+
+CREATE INDEX tasks_runnable_by_agent ON tasks (assigned_agent, priority_rank DESC, created_at, task_id)
+  WHERE pending_turn = 1;
 
 CREATE INDEX triggers_by_owner ON triggers (owner_agent, created_at);

@@ -107,7 +107,7 @@ export class Runner {
       const limit = this.options.agentConcurrency[agent.id] ?? agent.limits?.concurrency;
       if (limit !== undefined) limits[agent.id] = limit;
     }
-    return { defaultLimit: this.options.concurrency, limits };
+    return { defaultLimit: this.options.concurrency, limits, hosted: this.options.registry.ids() };
   }
 
   private async claimAndLaunch(): Promise<void> {

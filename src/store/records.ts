@@ -131,6 +131,8 @@ export interface CheckpointRecord {
 export interface AgentLimits {
   defaultLimit: number;
   limits: Record<string, number>;
+  /** The agents this process hosts: with any limit set, only their turns are claimed. */
+  hosted: string[];
 }
 
 export interface MessageRecord extends Message {

@@ -22,7 +22,7 @@ import type {
   TaskRecord,
 } from './records';
 import { type Db, openDatabase } from './openDatabase';
-import { type TaskRow, TaskTable, fromTaskRow, PRIORITY_RANK } from './taskRows';
+import { TaskTable, fromTaskRow, PRIORITY_RANK } from './taskRows';
 import { HistoryTables } from './historyRows';
 import { BlobTable } from './blobRows';
 import { SubscriptionTables } from './subscriptionRows';
@@ -63,16 +63,9 @@ interface Applied extends AppliedChange {
   parent?: AppliedChange;
 }
 
-interface ClaimParams {
-  owner: string;
-  until: number;
-  nowMs: number;
-  limit: number;
-  limits: string;
-  defaultLimit: number;
-}
 import { newId } from '../ids';
 import { GroupCommit } from './groupCommit';
+import { TurnClaims } from './turnClaims';
 
 export class SqliteStore implements Store {
   readonly db: Db;
@@ -81,8 +74,7 @@ export class SqliteStore implements Store {
   private readonly history: HistoryTables;
   private readonly subs: SubscriptionTables;
   private readonly deliveries: DeliveryTables;
-  private readonly claim;
-  private readonly claimUnlimited;
+  private readonly claims: TurnClaims;
   private readonly renew;
   private readonly release;
   private readonly overdue;
@@ -110,38 +102,7 @@ export class SqliteStore implements Store {
     this.removal = new TaskRemoval(this.db);
     this.schedules = new ScheduleTable(this.db);
     this.triggers = new TriggerTable(this.db);
-    // Owed turns, most urgent then oldest, each agent taking no more than its limit minus the
-    // turns already leased to it (by any process on this file).
-    this.claim = this.db.prepare<[ClaimParams], TaskRow>(`
-      WITH busy AS (
-        SELECT assigned_agent, COUNT(*) AS n FROM tasks
-        WHERE lease_owner IS NOT NULL AND lease_until >= @nowMs GROUP BY assigned_agent
-      ), ranked AS (
-        SELECT task_id, priority_rank, created_at, assigned_agent,
-          ROW_NUMBER() OVER (PARTITION BY assigned_agent
-                             ORDER BY priority_rank DESC, created_at, task_id) AS rank
-        FROM tasks
-        WHERE pending_turn = 1 AND (lease_until IS NULL OR lease_until < @nowMs)
-          AND (next_attempt_at IS NULL OR next_attempt_at <= @nowMs)
-      )
-      UPDATE tasks SET lease_owner = @owner, lease_until = @until
-      WHERE task_id IN (
-        SELECT r.task_id FROM ranked r LEFT JOIN busy b ON b.assigned_agent = r.assigned_agent
-        WHERE r.rank <= COALESCE(json_extract(@limits, '$."' || r.assigned_agent || '"'),
-                                 @defaultLimit) - COALESCE(b.n, 0)
-        ORDER BY r.priority_rank DESC, r.created_at, r.task_id LIMIT @limit)
-      RETURNING *`);
-    // The same without per-agent limits (none configured or declared: the common case): the
-    // most urgent, oldest owed turns straight off the tasks_runnable index, no window over
-    // every pending row. The runner's own concurrency still bounds what it takes.
-    this.claimUnlimited = this.db.prepare<[ClaimParams], TaskRow>(`
-      UPDATE tasks SET lease_owner = @owner, lease_until = @until
-      WHERE task_id IN (
-        SELECT task_id FROM tasks
-        WHERE pending_turn = 1 AND (lease_until IS NULL OR lease_until < @nowMs)
-          AND (next_attempt_at IS NULL OR next_attempt_at <= @nowMs)
-        ORDER BY priority_rank DESC, created_at, task_id LIMIT @limit)
-      RETURNING *`);
+    this.claims = new TurnClaims(this.db);
     this.overdue = this.db.prepare<[string, number], { task_id: string }>(`SELECT task_id
       FROM tasks WHERE deadline IS NOT NULL AND deadline <= ?
         AND status IN ('SUBMITTED','WORKING','INPUT_REQUIRED')
@@ -499,20 +460,11 @@ export class SqliteStore implements Store {
     begin: (task: TaskRecord, at: string) => Mutation | null,
   ): Promise<TaskRecord[]> {
     if (limit <= 0) return [];
-    const params: ClaimParams = {
-      owner,
-      until: nowMs + leaseMs,
-      nowMs,
-      limit,
-      limits: JSON.stringify(agents.limits),
-      defaultLimit: agents.defaultLimit,
-    };
-    const claim = Object.keys(agents.limits).length === 0 ? this.claimUnlimited : this.claim;
     const at = new Date(nowMs).toISOString();
     const changes: Applied[] = [];
     const tasks = this.db
       .transaction(() =>
-        claim.all(params).map((row) => {
+        this.claims.claim({ owner, limit, nowMs, leaseMs, agents }).map((row) => {
           const task = fromTaskRow(row);
           const mutation = begin(task, at);
           if (!mutation) return task;

@@ -1,0 +1,61 @@
+/**
+ * Claims read a bounded number of rows however many tasks wait: each query's plan walks an
+ * index in order (no sort of every pending row), and a limited agent with a long queue does
+ * not keep another agent's turns from being claimed.
+ */
+import Database from 'better-sqlite3';
+import { migrate } from '../../src/store/migrate';
+import { SqliteStore } from '../../src/store/sqliteStore';
+import { tempDbFile } from '../helpers/tempDb';
+
+function planOf(db: Database.Database, sql: string, params: Record<string, unknown>): string {
+  return (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as Array<{ detail: string }>)
+    .map((row) => row.detail)
+    .join('\n');
+}
+
+test('the per-agent and unlimited candidate queries walk their indexes in order', () => {
+  const db = new Database(':memory:');
+  migrate(db);
+  const owed = `pending_turn = 1 AND (lease_until IS NULL OR lease_until < @nowMs)
+    AND (next_attempt_at IS NULL OR next_attempt_at <= @nowMs)`;
+  const perAgent = planOf(
+    db,
+    `SELECT task_id FROM tasks WHERE assigned_agent = @agent AND ${owed}
+     ORDER BY priority_rank DESC, created_at, task_id LIMIT @room`,
+    { agent: 'a', nowMs: 0, room: 4 },
+  );
+  expect(perAgent).toMatch(/USING INDEX tasks_runnable_by_agent \(assigned_agent=\?\)/);
+  expect(perAgent).not.toMatch(/TEMP B-TREE/);
+  const unlimited = planOf(
+    db,
+    `SELECT task_id FROM tasks WHERE ${owed} ORDER BY priority_rank DESC, created_at, task_id LIMIT @limit`,
+    { nowMs: 0, limit: 4 },
+  );
+  expect(unlimited).toMatch(/USING INDEX tasks_runnable/);
+  expect(unlimited).not.toMatch(/TEMP B-TREE/);
+  db.close();
+});
+
+test('a limited agent with a long queue leaves room for the others', async () => {
+  const store = new SqliteStore(tempDbFile());
+  const at = '2026-01-01T00:00:00.000Z';
+  const seed = store.db.prepare(`INSERT INTO tasks (task_id, status, priority, priority_rank,
+    assigned_agent, request_agent, created_at, updated_at, pending_turn)
+    VALUES (?, 'SUBMITTED', 'NORMAL', 1, ?, 'me', ?, ?, 1)`);
+  store.db.transaction(() => {
+    for (let i = 0; i < 2000; i += 1)
+      seed.run(`task-busy-${String(i).padStart(5, '0')}`, 'busy', at, at);
+    seed.run('task-other-1', 'other', '2026-01-02T00:00:00.000Z', at);
+  })();
+  const agents = { defaultLimit: 8, limits: { busy: 2 }, hosted: ['busy', 'other'] };
+  const first = await store.claimTurns('me', 8, Date.now(), 30_000, agents, () => null);
+  expect(first.map((t) => t.taskId)).toEqual([
+    'task-busy-00000',
+    'task-busy-00001',
+    'task-other-1',
+  ]);
+  const second = await store.claimTurns('me', 8, Date.now(), 30_000, agents, () => null);
+  expect(second).toEqual([]); // busy is at its limit, other has nothing left
+  await store.close();
+});
