@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { textMessage } from './lib/http';
+import { arcBody, textMessage } from './lib/http';
 import { arcdEchoLoop, cannon, type LoadResult } from './lib/load';
 import { cpuMicros, freePort, ROOT, startArcd, type ServerProcess } from './lib/proc';
 import { printSummary, summarize, type CpuProfile } from './profileSummary';
@@ -33,14 +33,7 @@ const workloads: Record<string, (server: ServerProcess, seconds: number) => Prom
       connections: CONNECTIONS,
       seconds,
       body: () =>
-        JSON.stringify({
-          arc: '1.0',
-          id: randomUUID(),
-          method: 'task.create',
-          requestAgent: 'bench',
-          targetAgent: 'echo',
-          params: { initialMessage: textMessage(`hello ${randomUUID()}`) },
-        }),
+        arcBody('task.create', 'echo', { initialMessage: textMessage(`hello ${randomUUID()}`) }),
       check: (body) => (JSON.parse(body) as { error: unknown }).error === null,
     }),
   'echo-e2e': (server, seconds) =>

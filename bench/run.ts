@@ -17,7 +17,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { arcCall, request, textMessage } from './lib/http';
+import { arcBody, arcCall, request, textMessage } from './lib/http';
 import { arcdEchoLoop, arcdEchoTask, cannon, type LoadResult } from './lib/load';
 import {
   ROOT,
@@ -103,14 +103,7 @@ async function waitIdle(pid: number, maxMs = 30_000): Promise<{ seconds: number;
 // ---- request bodies -------------------------------------------------------------------------
 
 const createBody = () =>
-  JSON.stringify({
-    arc: '1.0',
-    id: randomUUID(),
-    method: 'task.create',
-    requestAgent: 'bench',
-    targetAgent: 'echo',
-    params: { initialMessage: textMessage(`hello ${randomUUID()}`) },
-  });
+  arcBody('task.create', 'echo', { initialMessage: textMessage(`hello ${randomUUID()}`) });
 
 interface Envelope {
   arc: string;
@@ -308,13 +301,8 @@ const TARGETS: Target[] = [
         connections: CONNECTIONS,
         seconds,
         body: () =>
-          JSON.stringify({
-            arc: '1.0',
-            id: randomUUID(),
-            method: 'task.create',
-            requestAgent: 'bench',
-            targetAgent: 'slow',
-            params: { initialMessage: textMessage(`steps=1 ${randomUUID()}`) },
+          arcBody('task.create', 'slow', {
+            initialMessage: textMessage(`steps=1 ${randomUUID()}`),
           }),
         check: isSubmitted,
       }),
@@ -356,13 +344,8 @@ const TARGETS: Target[] = [
         connections: CONNECTIONS,
         seconds,
         body: () =>
-          JSON.stringify({
-            arc: '1.0',
-            id: randomUUID(),
-            method: 'task.info',
-            requestAgent: 'bench',
-            targetAgent: 'echo',
-            params: { taskId: infoTaskIds[Math.floor(Math.random() * infoTaskIds.length)] },
+          arcBody('task.info', 'echo', {
+            taskId: infoTaskIds[Math.floor(Math.random() * infoTaskIds.length)],
           }),
         check: (body) => {
           const reply = JSON.parse(body) as Envelope;
@@ -410,19 +393,12 @@ const TARGETS: Target[] = [
         connections: CONNECTIONS,
         seconds,
         body: () =>
-          JSON.stringify({
-            arc: '1.0',
-            id: randomUUID(),
-            method: 'task.create',
-            requestAgent: 'bench',
-            targetAgent: 'echo',
-            params: {
-              initialMessage: {
-                role: 'user',
-                parts: [{ type: 'TextPart', content: `hello ${randomUUID()}` }],
-              },
-              wait: 30_000,
+          arcBody('task.create', 'echo', {
+            initialMessage: {
+              role: 'user',
+              parts: [{ type: 'TextPart', content: `hello ${randomUUID()}` }],
             },
+            wait: 30_000,
           }),
         check: (body) => {
           const reply = JSON.parse(body) as Envelope;
@@ -722,65 +698,22 @@ function ratios(rows: Row[]): Ratio[] {
     const pass = Number.isFinite(value) ? (op === '>=' ? value >= goal : value <= goal) : undefined;
     return { name, value, target: `${op} ${goal}×`, pass };
   };
-  const e2e = get('arcd-echo-e2e')?.perSecond;
-  const blocking = get('arcd-echo-wait')?.perSecond;
+  const faster = (what: string, row: string, peer: string, goal: number) =>
+    ratio(what, get(row)?.perSecond, get(peer)?.perSecond, '>=', goal);
+  const leaner = (what: string, row: string, peer: string, goal: number) =>
+    ratio(what, get(row)?.cpuUsPerUnit, get(peer)?.cpuUsPerUnit, '<=', goal);
+  const wait = 'arcd echo (blocking create) tasks/s';
+  const sse = 'arcd echo (create + SSE) tasks/s';
+  const only = 'arcd task.create (create path only)';
   return [
-    ratio(
-      'arcd echo (blocking create) tasks/s ÷ a2a-js sqlite tasks/s',
-      blocking,
-      get('a2a-sqlite')?.perSecond,
-      '>=',
-      5,
-    ),
-    ratio(
-      'arcd echo (blocking create) tasks/s ÷ a2a-js in-memory tasks/s',
-      blocking,
-      get('a2a-memory')?.perSecond,
-      '>=',
-      1.5,
-    ),
-    ratio(
-      'arcd echo (create + SSE) tasks/s ÷ a2a-js sqlite tasks/s',
-      e2e,
-      get('a2a-sqlite')?.perSecond,
-      '>=',
-      5,
-    ),
-    ratio(
-      'arcd echo (create + SSE) tasks/s ÷ a2a-js in-memory tasks/s',
-      e2e,
-      get('a2a-memory')?.perSecond,
-      '>=',
-      1.5,
-    ),
-    ratio(
-      'arcd task.create (create path only) req/s ÷ floor-sqlite req/s',
-      get('arcd-create-only')?.perSecond,
-      get('floor-sqlite')?.perSecond,
-      '>=',
-      0.8,
-    ),
-    ratio(
-      'arcd task.create (create path only) CPU/req ÷ floor-node CPU/req',
-      get('arcd-create-only')?.cpuUsPerUnit,
-      get('floor-node')?.cpuUsPerUnit,
-      '<=',
-      3,
-    ),
-    ratio(
-      'arcd task.create req/s ÷ floor-sqlite req/s',
-      get('arcd-create')?.perSecond,
-      get('floor-sqlite')?.perSecond,
-      '>=',
-      0.8,
-    ),
-    ratio(
-      'arcd task.create CPU/req ÷ floor-node CPU/req',
-      get('arcd-create')?.cpuUsPerUnit,
-      get('floor-node')?.cpuUsPerUnit,
-      '<=',
-      3,
-    ),
+    faster(`${wait} ÷ a2a-js sqlite tasks/s`, 'arcd-echo-wait', 'a2a-sqlite', 5),
+    faster(`${wait} ÷ a2a-js in-memory tasks/s`, 'arcd-echo-wait', 'a2a-memory', 1.5),
+    faster(`${sse} ÷ a2a-js sqlite tasks/s`, 'arcd-echo-e2e', 'a2a-sqlite', 5),
+    faster(`${sse} ÷ a2a-js in-memory tasks/s`, 'arcd-echo-e2e', 'a2a-memory', 1.5),
+    faster(`${only} req/s ÷ floor-sqlite req/s`, 'arcd-create-only', 'floor-sqlite', 0.8),
+    leaner(`${only} CPU/req ÷ floor-node CPU/req`, 'arcd-create-only', 'floor-node', 3),
+    faster('arcd task.create req/s ÷ floor-sqlite req/s', 'arcd-create', 'floor-sqlite', 0.8),
+    leaner('arcd task.create CPU/req ÷ floor-node CPU/req', 'arcd-create', 'floor-node', 3),
   ];
 }
 

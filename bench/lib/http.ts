@@ -1,4 +1,5 @@
 /** Minimal node:http client helpers over keep-alive agents (no fetch: its pool is opaque). */
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 
 export interface Reply {
@@ -55,20 +56,23 @@ export async function arcCall<T = Record<string, unknown>>(
 ): Promise<T> {
   const reply = await request(`${base}/arc`, {
     method: 'POST',
-    body: JSON.stringify({
-      arc: '1.0',
-      id: `setup-${++nextId}`,
-      method,
-      requestAgent: 'bench',
-      targetAgent,
-      params,
-    }),
+    body: arcBody(method, targetAgent, params, `setup-${++nextId}`),
     ...(agent ? { agent } : {}),
   });
   if (reply.status !== 200) throw new Error(`${method}: HTTP ${reply.status} ${reply.body}`);
   const parsed = JSON.parse(reply.body) as { result: T; error: unknown };
   if (parsed.error) throw new Error(`${method}: ${JSON.stringify(parsed.error)}`);
   return parsed.result;
+}
+
+/** One ARC 1.0 request body from the bench's caller, with a fresh id unless given one. */
+export function arcBody(
+  method: string,
+  targetAgent: string,
+  params: object,
+  id: string = randomUUID(),
+): string {
+  return JSON.stringify({ arc: '1.0', id, method, requestAgent: 'bench', targetAgent, params });
 }
 
 export const textMessage = (text: string) => ({

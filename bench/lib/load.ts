@@ -8,7 +8,7 @@
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
-import { request } from './http';
+import { arcBody, request } from './http';
 
 export interface LoadResult {
   /** Units of work completed in the window (requests, or completed tasks). */
@@ -128,13 +128,8 @@ export async function arcdEchoTask(
   const created = await request(`${base}/arc`, {
     method: 'POST',
     agent,
-    body: JSON.stringify({
-      arc: '1.0',
-      id: randomUUID(),
-      method: 'task.create',
-      requestAgent: 'bench',
-      targetAgent: 'echo',
-      params: { initialMessage: { role: 'user', parts: [{ type: 'TextPart', content: text }] } },
+    body: arcBody('task.create', 'echo', {
+      initialMessage: { role: 'user', parts: [{ type: 'TextPart', content: text }] },
     }),
   });
   if (created.status !== 200)
