@@ -1,0 +1,33 @@
+/**
+ * Ids: prefixed UUIDv7s from pooled random bytes, still unique and in creation order.
+ */
+import { validate, version } from 'uuid';
+import { newId, uuidV7 } from '../src/ids';
+
+describe('ids', () => {
+  test('a prefixed, valid version-7 UUID', () => {
+    const id = newId('task');
+    expect(id).toMatch(/^task-/);
+    const uuid = id.slice('task-'.length);
+    expect(validate(uuid)).toBe(true);
+    expect(version(uuid)).toBe(7);
+  });
+
+  test('ids made in one millisecond sort in the order they were made, across pool refills', () => {
+    const ids = Array.from({ length: 1000 }, () => uuidV7(2_000_000_000_000)); // 16 KB: 4 refills
+    expect(new Set(ids).size).toBe(ids.length);
+    expect([...ids].sort()).toEqual(ids);
+  });
+
+  test('a later millisecond sorts after, and its timestamp is encoded', () => {
+    const a = uuidV7(2_100_000_000_000);
+    const b = uuidV7(2_100_000_000_001);
+    expect(b > a).toBe(true);
+    expect(parseInt(b.replace(/-/g, '').slice(0, 12), 16)).toBe(2_100_000_000_001);
+  });
+
+  test('random bits differ between ids (the pool is not reused)', () => {
+    const tails = new Set(Array.from({ length: 600 }, () => uuidV7(2_200_000_000_000).slice(-12)));
+    expect(tails.size).toBe(600);
+  });
+});
