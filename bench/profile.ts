@@ -7,7 +7,8 @@
  *      (BEGIN/COMMIT included), and the server's CPU per task without the profiler.
  *
  *   npm run build && npx tsc -p bench/tsconfig.json && npx tsx bench/profile.ts
- *   env: BENCH_PROFILE_S (10), BENCH_WARMUP_S (2), BENCH_CONNECTIONS (32)
+ *   env: BENCH_PROFILE_S (10), BENCH_WARMUP_S (2), BENCH_CONNECTIONS (32),
+ *   BENCH_PROFILE_ONLY (comma-separated workloads: task.create, echo-e2e, echo-wait)
  *
  * Profiles are kept in bench/results/profiles/ (open them in Chrome DevTools or speedscope).
  */
@@ -38,7 +39,20 @@ const workloads: Record<string, (server: ServerProcess, seconds: number) => Prom
     }),
   'echo-e2e': (server, seconds) =>
     arcdEchoLoop({ url: server.url, connections: CONNECTIONS, seconds }),
+  'echo-wait': (server, seconds) =>
+    cannon({
+      url: `${server.url}/arc`,
+      connections: CONNECTIONS,
+      seconds,
+      body: () =>
+        arcBody('task.create', 'echo', {
+          initialMessage: textMessage(`hello ${randomUUID()}`),
+          wait: 30_000,
+        }),
+      check: (body) => (JSON.parse(body) as { error: unknown }).error === null,
+    }),
 };
+const ONLY = process.env.BENCH_PROFILE_ONLY?.split(',');
 
 interface SqlStat {
   sql: string;
@@ -92,7 +106,7 @@ function printSql(stats: SqlStat[], tasks: number, cpuUsPerTask: number) {
 
 async function main() {
   fs.mkdirSync(OUT, { recursive: true });
-  for (const name of Object.keys(workloads)) {
+  for (const name of Object.keys(workloads).filter((n) => !ONLY || ONLY.includes(n))) {
     // 1. CPU profile.
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'arcd-profile-'));
     const profDir = path.join(dir, 'prof');

@@ -95,6 +95,7 @@ export function createServer(
     clock,
     {
       turnOwed: () => runner.poke(),
+      startNow: (task) => runner.startNow(task),
       canceled: (taskId, reason) => runner.abort(taskId, reason),
       maxQueued: (agent) => agents.get(agent)?.limits?.maxQueued,
       agentIds: () => agents.ids(),

@@ -6,8 +6,9 @@
  */
 import type { Logger } from 'pino';
 import type { AgentRegistry } from '../agents/registry';
-import type { AgentLimits, TaskRecord } from '../store/records';
-import type { Store } from '../store/store';
+import type { AgentDefinition } from '../agents/contract';
+import type { AgentLimits, MessageRecord, TaskRecord } from '../store/records';
+import type { StartPlan, Store } from '../store/store';
 import type { SchemaRegistry } from '../rpc/schemas';
 import { type Clock, isoNow } from '../clock';
 import { newId } from '../ids';
@@ -37,6 +38,16 @@ interface RunningTurn {
   done: Promise<void>;
 }
 
+/**
+ * A turn begun in the transaction that creates its task: `plan` starts it there, `launch`
+ * runs it once that transaction committed, `cancel` gives the slot back if it did not.
+ */
+export interface DirectStart {
+  plan: StartPlan;
+  launch(started: TaskRecord, history: MessageRecord[]): void;
+  cancel(): void;
+}
+
 const DEADLINE_BATCH = 100;
 
 export class Runner {
@@ -50,6 +61,15 @@ export class Runner {
     true,
   );
   private stopped = true;
+  /** Slots promised to direct starts whose create has not committed yet. */
+  private reserved = 0;
+  /**
+   * Whether owed turns may be waiting that only a claim would find: set by every poke, cleared
+   * by a claim that found fewer than it had room for and saw no poke meanwhile. While clear,
+   * a task created here may start directly without jumping a queue.
+   */
+  private backlog = true;
+  private pokes = 0;
   private pollTimer?: NodeJS.Timeout;
   private heartbeatTimer?: NodeJS.Timeout;
 
@@ -71,7 +91,53 @@ export class Runner {
 
   /** Looks for owed turns now (called after every write that makes one). */
   poke(): void {
+    this.backlog = true;
+    this.pokes += 1;
     this.pump.poke();
+  }
+
+  /**
+   * A task just created here for an agent hosted here may skip the claim: when a slot is free,
+   * no owed turn is known to wait, and its agent has no turn limit of its own (those are
+   * counted across every process on the file, by the claim), the create's own transaction
+   * leases and starts it, and its turn runs as soon as that transaction has committed.
+   */
+  startNow(task: TaskRecord): DirectStart | undefined {
+    if (this.stopped || this.backlog || !task.pendingTurn || task.blocked) return undefined;
+    if (this.running.size + this.reserved >= this.options.concurrency) return undefined;
+    const agent = this.options.registry.get(task.assignedAgent);
+    if (!agent || this.agentLimit(agent) !== undefined) return undefined;
+    this.reserved += 1;
+    let reserved = true;
+    const unreserve = () => {
+      if (reserved) this.reserved -= 1;
+      reserved = false;
+    };
+    const begun = new Map<string, BegunRun>();
+    const begin = this.executor.beginPlan(() => true, begun);
+    const until = this.options.clock().getTime() + this.options.leaseMs;
+    return {
+      plan: (current, at) => {
+        const change = begin(current, at);
+        if (!change) return null;
+        // A new task has no earlier runs to mark interrupted.
+        return {
+          ...change,
+          patch: { ...change.patch, leaseOwner: this.owner, leaseUntil: until },
+          run: { ...change.run, interruptRunning: false },
+        };
+      },
+      launch: (started, history) => {
+        unreserve();
+        const run = begun.get(started.taskId);
+        if (this.stopped || !run || started.status !== 'WORKING') {
+          this.poke(); // the lease lapses and a claim (here or elsewhere) takes the turn
+          return;
+        }
+        this.launch(started, { ...run, history });
+      },
+      cancel: unreserve,
+    };
   }
 
   /** Aborts the running turn of a canceled task; its handler sees `signal.aborted`. */
@@ -100,11 +166,15 @@ export class Runner {
     clearTimeout(timer);
   }
 
-  /** The limit of each agent: config first, then what the agent declares. */
+  /** An agent's own turn limit: config first, then what the agent declares. */
+  private agentLimit(agent: AgentDefinition): number | undefined {
+    return this.options.agentConcurrency[agent.id] ?? agent.limits?.concurrency;
+  }
+
   private agentLimits(): AgentLimits {
     const limits: Record<string, number> = {};
     for (const agent of this.options.registry.list()) {
-      const limit = this.options.agentConcurrency[agent.id] ?? agent.limits?.concurrency;
+      const limit = this.agentLimit(agent);
       if (limit !== undefined) limits[agent.id] = limit;
     }
     return { defaultLimit: this.options.concurrency, limits, hosted: this.options.registry.ids() };
@@ -113,8 +183,9 @@ export class Runner {
   private async claimAndLaunch(): Promise<void> {
     const { store, concurrency, leaseMs, clock } = this.options;
     for (;;) {
-      const free = concurrency - this.running.size;
+      const free = concurrency - this.running.size - this.reserved;
       if (free <= 0 || this.stopped) return;
+      const pokes = this.pokes;
       const begun = new Map<string, BegunRun>();
       const hosted = (agentId: string) => this.options.registry.get(agentId) !== undefined;
       const claimed = await store.claimTurns(
@@ -126,7 +197,10 @@ export class Runner {
         this.executor.beginPlan(hosted, begun),
       );
       for (const task of claimed) this.launch(task, begun.get(task.taskId));
-      if (claimed.length < free) return; // nothing more is runnable now
+      if (claimed.length < free) {
+        if (this.pokes === pokes) this.backlog = false; // nothing more is runnable now
+        return;
+      }
     }
   }
 
@@ -171,13 +245,17 @@ export class Runner {
     const agent = this.options.registry.get(task.assignedAgent);
     const done = this.executor
       .run(task, agent, controller, run)
-      .catch((error: unknown) =>
-        this.options.logger.error({ err: error, taskId: task.taskId }, 'turn bookkeeping failed'),
-      )
-      .finally(async () => {
+      .catch((error: unknown) => {
+        this.options.logger.error({ err: error, taskId: task.taskId }, 'turn bookkeeping failed');
+        return false;
+      })
+      .then(async (released) => {
         this.running.delete(task.taskId);
-        await this.options.store.releaseLease(task.taskId, this.owner).catch(() => undefined);
-        this.poke();
+        if (!released) {
+          await this.options.store.releaseLease(task.taskId, this.owner).catch(() => undefined);
+        }
+        // A slot is free: claim only if something may be waiting for one.
+        if (this.backlog) this.pump.poke();
       });
     this.running.set(task.taskId, { controller, done });
   }

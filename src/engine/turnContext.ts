@@ -79,6 +79,8 @@ export interface TurnAttempt {
   attempt: number;
   runId: string;
   lastCheckpoint?: JsonValue;
+  /** The task's messages when the caller already has them (a task just created here). */
+  history?: readonly MessageRecord[];
 }
 
 export async function createTurnContext(
@@ -88,7 +90,7 @@ export async function createTurnContext(
   state: TurnState,
   run: TurnAttempt,
 ): Promise<TurnContext> {
-  const history = (await deps.store.listMessages(task.taskId)).map(toWireMessage);
+  const history = (run.history ?? (await deps.store.listMessages(task.taskId))).map(toWireMessage);
   const input = turnInput(history);
   const agentId = task.assignedAgent;
 

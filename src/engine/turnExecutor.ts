@@ -27,10 +27,12 @@ export interface ExecutorDeps {
   random?: () => number;
 }
 
-/** The run a claim started for a turn. */
+/** The run a claim (or a direct start) started for a turn. */
 export interface BegunRun {
   runId: string;
   startedAt: Date;
+  /** A new task's whole history, known to the one who created it: no reads, no checkpoint. */
+  history?: MessageRecord[];
 }
 
 interface Failure {
@@ -51,12 +53,8 @@ function completion(
     replied ? { ...task, messageCount: task.messageCount + 1 } : task,
     at,
   );
-  return {
-    patch: { ...replied?.patch, ...done.patch, leaseOwner: null, leaseUntil: null },
-    messages: replied?.messages ?? [],
-    events: [...(replied?.events ?? []), ...done.events],
-    run: { end },
-  };
+  const both = replied ? changes.combined(replied, done) : done;
+  return { ...both, patch: { ...both.patch, leaseOwner: null, leaseUntil: null }, run: { end } };
 }
 
 export class TurnExecutor {
@@ -114,19 +112,22 @@ export class TurnExecutor {
     };
   }
 
-  /** Runs a claimed turn that `beginPlan` started (`run`), or fails a task no agent here runs. */
+  /**
+   * Runs a claimed turn that `beginPlan` started (`run`), or fails a task no agent here runs.
+   * True when the turn's end already let go of the task's lease (it completed).
+   */
   async run(
     task: TaskRecord,
     agent: AgentDefinition | undefined,
     controller: AbortController,
     run: BegunRun | undefined,
-  ) {
+  ): Promise<boolean> {
     const { store, clock } = this.deps;
     if (!agent) {
       await this.failTask(task.taskId, -42004, `agent ${task.assignedAgent} is not hosted here`);
-      return;
+      return false;
     }
-    if (!run || task.status !== 'WORKING') return;
+    if (!run || task.status !== 'WORKING') return false;
     const { runId, startedAt } = run;
     const finishRun = (outcome: RunOutcome, error?: JsonObject) =>
       store.endRun(runId, {
@@ -137,7 +138,7 @@ export class TurnExecutor {
       });
 
     const memory = task.settings?.enableMemory !== false;
-    const checkpoint = memory ? await store.lastCheckpoint(task.taskId) : undefined;
+    const checkpoint = memory && !run.history ? await store.lastCheckpoint(task.taskId) : undefined;
     const state: TurnState = { paused: false, finished: false };
     const timeoutMs = task.settings?.timeoutMs ?? agent.limits?.timeoutMs;
     let timer: NodeJS.Timeout | undefined;
@@ -146,6 +147,7 @@ export class TurnExecutor {
         attempt: task.attempt,
         runId,
         ...(checkpoint ? { lastCheckpoint: checkpoint.data } : {}),
+        ...(run.history ? { history: run.history } : {}),
       });
       const stopped = new Promise<never>((_resolve, reject) => {
         const onAbort = () => reject(controller.signal.reason);
@@ -165,7 +167,7 @@ export class TurnExecutor {
       state.finished = true;
       if (state.paused) {
         await finishRun('input-required');
-        return;
+        return false;
       }
       const reply =
         result === undefined
@@ -184,10 +186,12 @@ export class TurnExecutor {
         });
       });
       if (!completed) await finishRun('completed');
+      return completed;
     } catch (error) {
       clearTimeout(timer);
       state.finished = true;
       await this.afterFailure(task, error, controller.signal, finishRun);
+      return false;
     }
   }
 

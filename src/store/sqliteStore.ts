@@ -3,7 +3,7 @@
  * behind an async signature; IMMEDIATE transactions take the write lock up front so that two
  * processes on one file never interleave a read-check-write.
  */
-import type { AppliedChange, ChangePlan, CommitListener, Store } from './store';
+import type { AppliedChange, ChangePlan, CommitListener, StartPlan, Store } from './store';
 import type {
   AgentLimits,
   CheckpointRecord,
@@ -22,7 +22,7 @@ import type {
   TaskRecord,
 } from './records';
 import { type Db, openDatabase } from './openDatabase';
-import { TaskTable, fromTaskRow, PRIORITY_RANK } from './taskRows';
+import { type HistoryCounts, TaskTable, fromTaskRow, PRIORITY_RANK } from './taskRows';
 import { HistoryTables } from './historyRows';
 import { BlobTable } from './blobRows';
 import { SubscriptionTables } from './subscriptionRows';
@@ -35,22 +35,31 @@ import { TaskRemoval } from './taskRemoval';
 import { type ScheduleRecord, type ScheduleStatus, ScheduleTable } from './scheduleRows';
 import { type TriggerRecord, TriggerTable } from './triggerRows';
 import type { JsonValue, Message } from '../types';
+import { newId } from '../ids';
+import { GroupCommit } from './groupCommit';
+import { TurnClaims } from './turnClaims';
+import { combined } from '../tasks/changes';
 
 /**
  * The task as a patch leaves it, computed rather than read back: every TaskPatch key is the
  * TaskRecord field of the same name, and `null` clears it.
  */
-function patched(
-  task: TaskRecord,
-  patch: TaskPatch,
-  counts: Pick<TaskRecord, 'messageCount' | 'artifactCount' | 'lastSeq'>,
-): TaskRecord {
+function patched(task: TaskRecord, patch: TaskPatch, counts: HistoryCounts): TaskRecord {
   const next: Record<string, unknown> = { ...task, ...counts };
   for (const [key, value] of Object.entries(patch)) {
     if (value === null) delete next[key];
     else if (value !== undefined) next[key] = value;
   }
   return next as unknown as TaskRecord;
+}
+
+/** The history counters after a mutation's messages, artifacts and events. */
+function countsAfter(task: TaskRecord, mutation: Mutation): HistoryCounts {
+  return {
+    messageCount: task.messageCount + (mutation.messages?.length ?? 0),
+    artifactCount: task.artifactCount + (mutation.artifacts?.length ?? 0),
+    lastSeq: task.lastSeq + mutation.events.length,
+  };
 }
 
 interface NewTaskRows {
@@ -62,10 +71,6 @@ interface NewTaskRows {
 interface Applied extends AppliedChange {
   parent?: AppliedChange;
 }
-
-import { newId } from '../ids';
-import { GroupCommit } from './groupCommit';
-import { TurnClaims } from './turnClaims';
 
 export class SqliteStore implements Store {
   readonly db: Db;
@@ -134,8 +139,8 @@ export class SqliteStore implements Store {
   }
 
   /** Group-committed (see GroupCommit): the writes of one event-loop turn share a commit. */
-  async insertTask(task: TaskRecord, initial: Mutation): Promise<AppliedChange> {
-    const applied = await this.writes.run(() => this.insert(task, initial));
+  async insertTask(task: TaskRecord, initial: Mutation, start?: StartPlan): Promise<AppliedChange> {
+    const applied = await this.writes.run(() => this.insert(task, initial, start));
     this.notify(applied);
     return applied;
   }
@@ -148,9 +153,15 @@ export class SqliteStore implements Store {
     return applied;
   }
 
-  private insert(task: TaskRecord, initial: Mutation): Applied {
-    this.tasks.insert(task);
-    return this.apply(task, initial);
+  /**
+   * The new row is written once, as its first change (and a direct start, if any) leave it:
+   * the creation and the start are one change with both their events.
+   */
+  private insert(task: TaskRecord, initial: Mutation, start?: StartPlan): Applied {
+    if (!start) return this.apply(task, initial, true);
+    const created = patched(task, initial.patch, countsAfter(task, initial));
+    const started = start(created, created.updatedAt);
+    return this.apply(task, started ? combined(initial, started) : initial, true);
   }
 
   /** Group-committed, like insertTask. */
@@ -171,14 +182,18 @@ export class SqliteStore implements Store {
    * to its parent's log as well, tagged with `childTaskId` and `childAgent`, so that the
    * parent's subscribers and streams see them.
    */
-  private apply(task: TaskRecord, mutation: Mutation): Applied {
+  private apply(task: TaskRecord, mutation: Mutation, inserted = false): Applied {
     const at = mutation.patch.updatedAt ?? new Date().toISOString();
-    const messages = mutation.messages ?? [];
-    messages.forEach((message, i) =>
+    const counts = countsAfter(task, mutation);
+    const patch = { ...mutation.patch, updatedAt: at };
+    const updated = patched(task, patch, counts);
+    // The row first: history rows reference it.
+    if (inserted) this.tasks.insert(updated);
+    else this.tasks.patch(task.taskId, patch, counts);
+    (mutation.messages ?? []).forEach((message, i) =>
       this.history.addMessage(task.taskId, { ...message, seq: task.messageCount + i + 1 }),
     );
-    const artifacts = mutation.artifacts ?? [];
-    artifacts.forEach((artifact, i) =>
+    (mutation.artifacts ?? []).forEach((artifact, i) =>
       this.history.addArtifact(task.taskId, { ...artifact, seq: task.artifactCount + i + 1 }),
     );
     const events: EventRecord[] = mutation.events.map((draft, i) => ({
@@ -189,15 +204,8 @@ export class SqliteStore implements Store {
       createdAt: at,
     }));
     for (const event of events) this.history.addEvent(event);
-    const counts = {
-      messageCount: task.messageCount + messages.length,
-      artifactCount: task.artifactCount + artifacts.length,
-      lastSeq: task.lastSeq + events.length,
-    };
-    this.tasks.patch(task.taskId, { ...mutation.patch, updatedAt: at }, counts);
     if (mutation.run) this.writeRuns(task.taskId, at, mutation.run);
     const deliveries = this.subs.enqueueDeliveries(task.taskId, events);
-    const updated = patched(task, { ...mutation.patch, updatedAt: at }, counts);
     const parent = task.parentTaskId ? this.tasks.get(task.parentTaskId) : undefined;
     if (!parent || events.length === 0) return { task: updated, events, deliveries };
     const mirrored = this.apply(parent, {
@@ -301,8 +309,7 @@ export class SqliteStore implements Store {
       .transaction(() => {
         const fired = { nextRunAt, at: task.createdAt, taskId: task.taskId };
         if (!this.schedules.markFired(scheduleId, slot, fired)) return undefined;
-        this.tasks.insert(task);
-        return this.apply(task, initial);
+        return this.insert(task, initial);
       })
       .immediate();
     if (applied) this.notify(applied);
@@ -340,8 +347,7 @@ export class SqliteStore implements Store {
         const earlier =
           fireKey === undefined ? undefined : this.triggers.taskForKey(triggerId, fireKey);
         if (earlier) return { duplicateOf: earlier };
-        this.tasks.insert(task);
-        const applied = this.apply(task, initial);
+        const applied = this.insert(task, initial);
         this.triggers.markFired(triggerId, fireKey, task.taskId, task.createdAt);
         return { applied };
       })
@@ -457,7 +463,7 @@ export class SqliteStore implements Store {
     nowMs: number,
     leaseMs: number,
     agents: AgentLimits,
-    begin: (task: TaskRecord, at: string) => Mutation | null,
+    begin: StartPlan,
   ): Promise<TaskRecord[]> {
     if (limit <= 0) return [];
     const at = new Date(nowMs).toISOString();

@@ -46,9 +46,15 @@ export interface AppliedChange {
 /** Decides a change from the task as it is inside the transaction; throw to refuse, null for none. */
 export type ChangePlan = (task: TaskRecord) => Mutation | null;
 
+/** Starts a turn of a task inside the transaction that leases or creates it; null: not now. */
+export type StartPlan = (task: TaskRecord, at: string) => Mutation | null;
+
 export interface Store {
-  /** Inserts a new task with its first change (its creation events, first message). */
-  insertTask(task: TaskRecord, initial: Mutation): Promise<AppliedChange>;
+  /**
+   * Inserts a new task with its first change (its creation events, first message). With
+   * `start`, the task's first turn starts in the same write (the engine's direct start).
+   */
+  insertTask(task: TaskRecord, initial: Mutation, start?: StartPlan): Promise<AppliedChange>;
   /** Inserts several tasks in one transaction, in order (a parent before its children). */
   insertTaskGroup(group: Array<{ task: TaskRecord; initial: Mutation }>): Promise<AppliedChange[]>;
   /** The children of a multi-agent parent, in creation order. */
@@ -174,7 +180,7 @@ export interface Store {
     nowMs: number,
     leaseMs: number,
     agents: AgentLimits,
-    begin: (task: TaskRecord, at: string) => Mutation | null,
+    begin: StartPlan,
   ): Promise<TaskRecord[]>;
   /** Live tasks whose deadline has passed. */
   overdueTasks(nowIso: string, limit: number): Promise<string[]>;

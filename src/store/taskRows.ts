@@ -46,6 +46,9 @@ export interface TaskRow {
   child_task_ids: string | null;
 }
 
+/** A task's history counters, kept on its row. */
+export type HistoryCounts = Pick<TaskRecord, 'messageCount' | 'artifactCount' | 'lastSeq'>;
+
 export const PRIORITY_RANK: Record<Priority, number> = { LOW: 0, NORMAL: 1, HIGH: 2, URGENT: 3 };
 
 export function fromTaskRow(row: TaskRow): TaskRecord {
@@ -131,11 +134,13 @@ export class TaskTable {
   constructor(private readonly db: Db) {
     this.selectOne = db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE task_id = ?');
     this.insertOne = db.prepare(`INSERT INTO tasks (task_id, status, priority, priority_rank,
-      assigned_agent, request_agent, metadata, trace_id, created_at, updated_at, pending_turn,
-      settings, deadline, dependencies, blocked, parent_task_id, child_task_ids)
+      assigned_agent, request_agent, metadata, trace_id, created_at, updated_at, started_at,
+      message_count, artifact_count, last_seq, pending_turn, lease_owner, lease_until,
+      settings, deadline, attempt, dependencies, blocked, parent_task_id, child_task_ids)
       VALUES (@task_id, @status, @priority, @priority_rank, @assigned_agent, @request_agent,
-      @metadata, @trace_id, @created_at, @updated_at, @pending_turn, @settings, @deadline,
-      @dependencies, @blocked, @parent_task_id, @child_task_ids)`);
+      @metadata, @trace_id, @created_at, @updated_at, @started_at, @message_count,
+      @artifact_count, @last_seq, @pending_turn, @lease_owner, @lease_until, @settings,
+      @deadline, @attempt, @dependencies, @blocked, @parent_task_id, @child_task_ids)`);
     this.selectChildren = db.prepare<[string], TaskRow>(
       'SELECT * FROM tasks WHERE parent_task_id = ? ORDER BY created_at, task_id',
     );
@@ -156,6 +161,7 @@ export class TaskTable {
     return row ? fromTaskRow(row) : undefined;
   }
 
+  /** A new task's row, as its creation (and a direct start, if any) leave it. */
   insert(task: TaskRecord): void {
     this.insertOne.run({
       task_id: task.taskId,
@@ -168,9 +174,16 @@ export class TaskTable {
       trace_id: task.traceId ?? null,
       created_at: task.createdAt,
       updated_at: task.updatedAt,
+      started_at: task.startedAt ?? null,
+      message_count: task.messageCount,
+      artifact_count: task.artifactCount,
+      last_seq: task.lastSeq,
       pending_turn: task.pendingTurn ? 1 : 0,
+      lease_owner: task.leaseOwner ?? null,
+      lease_until: task.leaseUntil ?? null,
       settings: toJson(task.settings),
       deadline: task.deadline ?? null,
+      attempt: task.attempt,
       dependencies: toJson(task.dependencies),
       blocked: task.blocked ? 1 : 0,
       parent_task_id: task.parentTaskId ?? null,
@@ -179,22 +192,17 @@ export class TaskTable {
     for (const dependency of task.dependencies ?? []) this.insertEdge.run(task.taskId, dependency);
   }
 
-  /** One UPDATE for the patch and, when given, the history counters (one statement per change). */
-  patch(
-    taskId: string,
-    patch: TaskPatch,
-    counts?: { messageCount: number; artifactCount: number; lastSeq: number },
-  ): void {
+  /** One UPDATE per change: the patch and the history counters together. */
+  patch(taskId: string, patch: TaskPatch, counts: HistoryCounts): void {
     const keys = (Object.keys(patch) as Array<keyof TaskPatch>).filter(
       (key) => patch[key] !== undefined,
     );
-    if (keys.length === 0 && !counts) return;
-    const signature = `${keys.join(',')}${counts ? '+counts' : ''}`;
+    const signature = keys.join(',');
     let statement = this.updates.get(signature);
     if (!statement) {
       const sets = keys.map((key) => `${PATCH_COLUMNS[key]} = ?`);
       if (keys.includes('priority')) sets.push('priority_rank = ?');
-      if (counts) sets.push('message_count = ?', 'artifact_count = ?', 'last_seq = ?');
+      sets.push('message_count = ?', 'artifact_count = ?', 'last_seq = ?');
       statement = this.db.prepare<unknown[]>(
         `UPDATE tasks SET ${sets.join(', ')} WHERE task_id = ?`,
       );
@@ -202,7 +210,7 @@ export class TaskTable {
     }
     const values = keys.map((key) => toColumnValue(key, patch[key]));
     if (patch.priority) values.push(PRIORITY_RANK[patch.priority]);
-    if (counts) values.push(counts.messageCount, counts.artifactCount, counts.lastSeq);
+    values.push(counts.messageCount, counts.artifactCount, counts.lastSeq);
     statement.run(...values, taskId);
   }
 

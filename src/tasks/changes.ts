@@ -39,18 +39,34 @@ function move(
   assertTransition(task.taskId, task.status, to);
   return [
     event(specific.type, to, specific.message, specific.data),
-    event('STATUS_CHANGE', to, `Task status changed from ${task.status} to ${to}`, {
-      changedAt: at,
-      previousStatus: task.status,
-      reason: reason ?? specific.message,
-    }),
+    statusChange(task, to, at, reason ?? specific.message),
   ];
+}
+
+/** The STATUS_CHANGE event every status move ends with. */
+function statusChange(task: TaskRecord, to: TaskStatus, at: string, reason: string): EventDraft {
+  return event('STATUS_CHANGE', to, `Task status changed from ${task.status} to ${to}`, {
+    changedAt: at,
+    previousStatus: task.status,
+    reason,
+  });
 }
 
 function messageEvent(status: TaskStatus, message: NewMessage): EventDraft {
   return event('NEW_MESSAGE', status, `New ${message.role} message`, {
     messageContent: toWireMessage(message) as unknown as JsonObject,
   });
+}
+
+/** Two changes as one: `then` planned on the task as `first` leaves it. */
+export function combined(first: Mutation, then: Mutation): Mutation {
+  return {
+    patch: { ...first.patch, ...then.patch },
+    messages: [...(first.messages ?? []), ...(then.messages ?? [])],
+    artifacts: [...(first.artifacts ?? []), ...(then.artifacts ?? [])],
+    events: [...first.events, ...then.events],
+    ...(first.run || then.run ? { run: { ...first.run, ...then.run } } : {}),
+  };
 }
 
 export function created(task: TaskRecord, first: NewMessage): Mutation {
@@ -312,11 +328,7 @@ function restarted(
     events: [
       ...(input ? [messageEvent('SUBMITTED', input)] : []),
       event(specific.type, 'SUBMITTED', specific.message, specific.data),
-      event('STATUS_CHANGE', 'SUBMITTED', `Task status changed from ${task.status} to SUBMITTED`, {
-        changedAt: at,
-        previousStatus: task.status,
-        reason: specific.message,
-      }),
+      statusChange(task, 'SUBMITTED', at, specific.message),
     ],
   };
 }

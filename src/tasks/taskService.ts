@@ -32,10 +32,13 @@ import { toWireTask } from './toWire';
 import { rerunMessage } from './rerunInput';
 import { isSettled } from './taskWaiter';
 import { type PartLimits, checkMessageParts } from '../parts/checkParts';
+import type { DirectStart } from '../engine/runner';
 
 export interface EngineHooks {
   /** A task now owes a turn (created, or resumed by input). */
   turnOwed(taskId: string): void;
+  /** A new task's first turn, begun in its create's transaction, if the engine can run it now. */
+  startNow(task: TaskRecord): DirectStart | undefined;
   /** A task was canceled: abort its running turn, if any. */
   canceled(taskId: string, reason: string): void;
   /** The queue bound of an agent (SUBMITTED tasks), if it has one. */
@@ -132,9 +135,23 @@ export class TaskService {
 
   private async createOne(call: CallContext, params: NewTask): Promise<Task> {
     const { task, initial } = await this.prepare(call, params);
-    const applied = await this.store.insertTask(task, initial);
-    this.stored(applied);
-    return toWireTask(applied.task);
+    const start = this.hooks.startNow(task);
+    let applied: AppliedChange;
+    try {
+      applied = await this.store.insertTask(task, initial, start?.plan);
+    } catch (error) {
+      start?.cancel();
+      throw error;
+    }
+    if (!start) {
+      this.stored(applied);
+      return toWireTask(applied.task);
+    }
+    const history = (initial.messages ?? []).map((message, i) => ({ ...message, seq: i + 1 }));
+    start.launch(applied.task, history);
+    // ARC answers task.create with the task as created (SUBMITTED), as its TASK_CREATED event
+    // has it; that its first turn began in the same commit, its TASK_STARTED event tells.
+    return toWireTask(task);
   }
 
   /**
@@ -325,28 +342,14 @@ export class TaskService {
     params: { taskId: string; message: Message },
   ): Promise<{ routedTo?: string }> {
     checkMessageParts(params.message, 'message', this.partLimits);
-    const target = await this.getVisible(call, params.taskId);
-    if (target.childTaskIds) {
-      if (isTerminal(target.status)) throw transitionError(target.taskId, target.status, 'WORKING');
-      const children = await this.store.childTasks(target.taskId);
-      const waiting = children.find((child) => child.status === 'INPUT_REQUIRED');
-      if (!waiting) {
-        throw new InvalidTransitionError(
-          target.taskId,
-          target.status,
-          'WORKING',
-          `No child task of ${target.taskId} waits for input`,
-        );
-      }
-      await this.send(
-        { ...call, targetAgent: waiting.assignedAgent },
-        { ...params, taskId: waiting.taskId },
-      );
-      return { routedTo: waiting.taskId };
-    }
     const at = isoNow(this.clock);
     const message = toMessageRecord(params.message, at);
+    let parent: TaskRecord | undefined;
     const applied = await this.mutateVisible(call, params.taskId, (task) => {
+      if (task.childTaskIds) {
+        parent = task; // a multi-agent parent takes no messages: its waiting child does
+        return null;
+      }
       switch (task.status) {
         case 'INPUT_REQUIRED':
           return changes.resumed(task, message, at);
@@ -357,8 +360,32 @@ export class TaskService {
           throw transitionError(task.taskId, task.status, 'WORKING');
       }
     });
+    if (parent) return this.sendToWaitingChild(call, parent, params);
     if (applied.task.pendingTurn) this.hooks.turnOwed(params.taskId);
     return {};
+  }
+
+  private async sendToWaitingChild(
+    call: CallContext,
+    parent: TaskRecord,
+    params: { taskId: string; message: Message },
+  ): Promise<{ routedTo: string }> {
+    if (isTerminal(parent.status)) throw transitionError(parent.taskId, parent.status, 'WORKING');
+    const children = await this.store.childTasks(parent.taskId);
+    const waiting = children.find((child) => child.status === 'INPUT_REQUIRED');
+    if (!waiting) {
+      throw new InvalidTransitionError(
+        parent.taskId,
+        parent.status,
+        'WORKING',
+        `No child task of ${parent.taskId} waits for input`,
+      );
+    }
+    await this.send(
+      { ...call, targetAgent: waiting.assignedAgent },
+      { ...params, taskId: waiting.taskId },
+    );
+    return { routedTo: waiting.taskId };
   }
 
   async info(

@@ -1,0 +1,102 @@
+/**
+ * Direct start: a task created while a slot is free and nothing waits is leased and started in
+ * its create's own transaction and runs without a claim; otherwise it queues as before.
+ */
+import Database from 'better-sqlite3';
+import { defineAgent } from '../../src/agents/contract';
+import {
+  type Running,
+  arcResult,
+  createTask,
+  startArcd,
+  waitForStatus,
+} from '../helpers/arcServer';
+
+let arcd: Running;
+afterEach(async () => arcd?.close());
+
+/** Resolves once the runner's start-up claim has found the queue empty. */
+async function idleRunner(running: Running) {
+  const first = await createTask(running.url, 'echo', 'warm-up');
+  await waitForStatus(running.url, 'echo', first.taskId, ['COMPLETED']);
+}
+
+test('a task created with a slot free starts in its create commit and runs without a claim', async () => {
+  arcd = await startArcd({ config: { pollMs: 60_000 } });
+  await idleRunner(arcd);
+  const claims = jest.spyOn(arcd.server.store, 'claimTurns');
+  const created = await arcResult(
+    arcd.url,
+    'task.create',
+    { initialMessage: { role: 'user', parts: [{ type: 'TextPart', content: 'direct' }] } },
+    { targetAgent: 'echo' },
+  );
+  // The answer is the task as created, as ARC has it.
+  expect(created.task.status).toBe('SUBMITTED');
+  const done = await waitForStatus(arcd.url, 'echo', created.task.taskId, ['COMPLETED']);
+  expect(
+    done.messages.map((m: { parts: Array<{ content: string }> }) => m.parts[0]?.content),
+  ).toEqual(['direct', 'direct']);
+  expect(claims).not.toHaveBeenCalled();
+  claims.mockRestore();
+
+  const db = new Database(arcd.db, { readonly: true });
+  const events = db
+    .prepare('SELECT seq, type, created_at FROM events WHERE task_id = ? ORDER BY seq')
+    .all(created.task.taskId) as Array<{ seq: number; type: string; created_at: string }>;
+  const runs = db
+    .prepare('SELECT attempt, outcome FROM runs WHERE task_id = ?')
+    .all(created.task.taskId);
+  const row = db
+    .prepare('SELECT lease_owner, message_count, last_seq, attempt FROM tasks WHERE task_id = ?')
+    .get(created.task.taskId);
+  db.close();
+  expect(events.map((e) => e.type)).toEqual([
+    'TASK_CREATED',
+    'NEW_MESSAGE',
+    'TASK_STARTED',
+    'STATUS_CHANGE',
+    'NEW_MESSAGE',
+    'TASK_COMPLETED',
+    'STATUS_CHANGE',
+  ]);
+  // Created and started in one change: one timestamp for the first four events.
+  expect(new Set(events.slice(0, 4).map((e) => e.created_at)).size).toBe(1);
+  expect(runs).toEqual([{ attempt: 1, outcome: 'completed' }]);
+  expect(row).toEqual({ lease_owner: null, message_count: 2, last_seq: 7, attempt: 1 });
+});
+
+test('with every slot taken a new task queues, and is claimed when a slot frees', async () => {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const holder = defineAgent({ id: 'holder', description: 'waits', handle: () => held });
+  arcd = await startArcd({ agents: [holder], config: { concurrency: 1, pollMs: 60_000 } });
+  await idleRunner(arcd);
+  const first = await createTask(arcd.url, 'holder', 'hold');
+  await waitForStatus(arcd.url, 'holder', first.taskId, ['WORKING']);
+  const queued = await createTask(arcd.url, 'echo', 'after');
+  const claims = jest.spyOn(arcd.server.store, 'claimTurns');
+  expect((await arcResult(arcd.url, 'task.info', { taskId: queued.taskId })).task.status).toBe(
+    'SUBMITTED',
+  );
+  release();
+  await waitForStatus(arcd.url, 'echo', queued.taskId, ['COMPLETED']);
+  expect(claims).toHaveBeenCalled();
+  claims.mockRestore();
+});
+
+test('an agent with a turn limit of its own is always claimed, never started directly', async () => {
+  const limited = defineAgent({
+    id: 'limited',
+    description: 'one at a time',
+    limits: { concurrency: 1 },
+    handle: () => 'ok',
+  });
+  arcd = await startArcd({ agents: [limited], config: { pollMs: 60_000 } });
+  await idleRunner(arcd);
+  const claims = jest.spyOn(arcd.server.store, 'claimTurns');
+  const task = await createTask(arcd.url, 'limited', 'go');
+  await waitForStatus(arcd.url, 'limited', task.taskId, ['COMPLETED']);
+  expect(claims).toHaveBeenCalled();
+  claims.mockRestore();
+});
