@@ -16,7 +16,10 @@ import { createRemoteAgent, parseRemoteAgents } from './agents/remoteAgent';
 import { type Clock, systemClock } from './clock';
 import { type Config, loadConfig } from './config';
 import { Runner } from './engine/runner';
-import { createApp } from './http/app';
+import { createApp, createRequestListener } from './http/app';
+import { createArcHandler } from './http/arcHandler';
+import { RateLimiter } from './http/rateLimiter';
+import { helmetHeaders } from './http/securityHeaders';
 import { createLogger } from './log';
 import { METHODS, METHOD_ALIASES } from './methods';
 import { projectRoot } from './paths';
@@ -161,16 +164,27 @@ export function createServer(
   const authenticator = createAuthenticatorFromConfig(config);
   const startedAt = Date.now();
   const feed = new EventFeed(store);
+  const limiter = new RateLimiter(config.rateLimitPerMinute);
+  const rpcDeps = { dispatcher, schemas, agents, serverName: config.serverName };
+  const arcHandler = createArcHandler({
+    deps: rpcDeps,
+    maxBodyBytes: config.maxBodyBytes,
+    maxBatch: config.maxBatch,
+    authenticator,
+    limiter,
+    securityHeaders: helmetHeaders(),
+    logger,
+  });
   const app = createApp({
     logger,
     taskEvents: { store, feed, authenticator, heartbeatMs: config.sseHeartbeatMs },
     triggers: { triggers, maxBodyBytes: config.maxBodyBytes },
     arc: {
-      deps: { dispatcher, schemas, agents, serverName: config.serverName },
+      deps: rpcDeps,
       maxBodyBytes: config.maxBodyBytes,
       maxBatch: config.maxBatch,
       authenticator,
-      rateLimitPerMinute: config.rateLimitPerMinute,
+      limiter,
     },
     discovery: {
       agents,
@@ -190,7 +204,7 @@ export function createServer(
   let closing: Promise<void> | undefined;
 
   async function listen() {
-    httpServer = http.createServer(app);
+    httpServer = http.createServer(createRequestListener(app, arcHandler));
     const server = httpServer;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -230,6 +244,7 @@ export function createServer(
     await deliveries.stop();
     server?.closeAllConnections();
     await stopped;
+    limiter.close();
     await store.close();
     logger.info('arcd stopped');
   }

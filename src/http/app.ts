@@ -2,6 +2,7 @@
  * The express app: the ARC route, discovery, and plain JSON 404/500 for everything else. No
  * business logic lives here; only http/ knows express.
  */
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
@@ -36,4 +37,14 @@ export function createApp(options: AppOptions): Express {
   };
   app.use(lastResort);
   return app;
+}
+
+/** What the HTTP server runs: the plain POST /arc path first, the express app for the rest. */
+export function createRequestListener(
+  app: Express,
+  arc: (req: IncomingMessage, res: ServerResponse) => boolean,
+): RequestListener {
+  return (req, res) => {
+    if (!arc(req, res)) app(req, res);
+  };
 }

@@ -1,0 +1,100 @@
+/**
+ * POST /arc (and POST /) on plain node:http, ahead of the express app: the raw body with its
+ * size cap, the caller's token, the rate limit, helmet's headers, then rpc/. Express's router,
+ * body parser and per-request setup were a fifth of a task's CPU. Anything unusual (another
+ * verb or path, a Content-Encoding to inflate) is left to the express route, which answers
+ * the same way.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { Authenticator } from '../auth/authenticator';
+import { MessageTooLargeError } from '../rpc/errors';
+import type { RpcDeps } from '../rpc/arcEnvelope';
+import { answerEarlyError, handleBody } from '../rpc/handleBody';
+import type { RateLimiter } from './rateLimiter';
+import { type HeaderList, writeAnswer, writeJson } from './writeAnswer';
+
+export interface ArcHandlerOptions {
+  deps: RpcDeps;
+  maxBodyBytes: number;
+  maxBatch: number;
+  authenticator: Authenticator;
+  limiter: RateLimiter;
+  securityHeaders: HeaderList;
+  logger: Logger;
+}
+
+/** The request's path is /arc or / (a trailing slash and a query string allowed). */
+function isArcPath(url: string | undefined): boolean {
+  const path = (url ?? '').split('?', 1)[0];
+  return path === '/arc' || path === '/' || path === '/arc/';
+}
+
+function isPlainBody(req: IncomingMessage): boolean {
+  const encoding = req.headers['content-encoding'];
+  return encoding === undefined || encoding.toLowerCase() === 'identity';
+}
+
+/** The whole body, or undefined once it passes `max` bytes. */
+function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
+  const declared = Number(req.headers['content-length']);
+  if (declared > max) return Promise.resolve(undefined);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let length = 0;
+    let ended = false;
+    req.on('data', (chunk: Buffer) => {
+      length += chunk.length;
+      if (length > max) {
+        req.removeAllListeners('data');
+        req.pause();
+        resolve(undefined);
+      } else {
+        chunks.push(chunk);
+      }
+    });
+    req.once('end', () => {
+      ended = true;
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, length));
+    });
+    req.once('error', reject);
+    req.once('close', () => {
+      if (!ended && length <= max) reject(new Error('the request was aborted mid-body'));
+    });
+  });
+}
+
+/** Returns false for requests it does not take; the caller hands those to express. */
+export function createArcHandler(options: ArcHandlerOptions) {
+  const { deps, maxBodyBytes, maxBatch, authenticator, limiter, securityHeaders } = options;
+
+  async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const raw = await readBody(req, maxBodyBytes);
+    if (!raw) {
+      // Close after answering: the rest of an oversize body is not worth reading.
+      res.setHeader('Connection', 'close');
+      const error = new MessageTooLargeError(maxBodyBytes);
+      await writeAnswer(res, answerEarlyError(error, '', deps), securityHeaders);
+      return;
+    }
+    const auth = await authenticator.authenticate(req.headers.authorization);
+    const rate = await limiter.check(auth, req.socket.remoteAddress);
+    const headers =
+      rate.headers.length > 0 ? [...securityHeaders, ...rate.headers] : securityHeaders;
+    const reply = rate.error
+      ? answerEarlyError(rate.error, raw.toString('utf8'), deps)
+      : await handleBody(raw, deps, { maxBatch }, auth);
+    await writeAnswer(res, reply, headers);
+  }
+
+  return (req: IncomingMessage, res: ServerResponse): boolean => {
+    if (req.method !== 'POST' || !isArcPath(req.url) || !isPlainBody(req)) return false;
+    answer(req, res).catch((error: unknown) => {
+      if (res.destroyed) return; // the caller hung up mid-body
+      options.logger.error({ err: error }, 'unhandled HTTP error');
+      if (!res.headersSent) writeJson(res, 500, { error: 'internal error' }, securityHeaders);
+      else res.end();
+    });
+    return true;
+  };
+}

@@ -1,0 +1,49 @@
+/**
+ * The per-caller call limit of POST /arc: a fixed window per identity (per IP when open),
+ * counted by express-rate-limit's MemoryStore. One instance serves both ways into the route
+ * (the plain node:http path and the express fallback), so a caller has one budget.
+ */
+import { MemoryStore, ipKeyGenerator } from 'express-rate-limit';
+import type { AuthOutcome } from '../auth/authenticator';
+import { RateLimitError } from '../rpc/errors';
+
+const WINDOW_MS = 60_000;
+
+export interface RateVerdict {
+  /** `RateLimit-Policy` and `RateLimit` (IETF draft 7), or none when the limit is off. */
+  headers: Array<[string, string]>;
+  error?: RateLimitError;
+}
+
+export class RateLimiter {
+  private readonly store = new MemoryStore();
+
+  /** `perMinute` calls per caller per minute; 0 turns the limit off. */
+  constructor(private readonly perMinute: number) {
+    if (perMinute > 0) this.store.init({ windowMs: WINDOW_MS } as never);
+  }
+
+  async check(auth: AuthOutcome, remoteAddress: string | undefined): Promise<RateVerdict> {
+    if (this.perMinute === 0) return { headers: [] };
+    const key =
+      auth.mode === 'authenticated'
+        ? `id:${auth.principal.identity}`
+        : `ip:${ipKeyGenerator(remoteAddress ?? 'unknown')}`;
+    const { totalHits, resetTime } = await this.store.increment(key);
+    const reset = Math.max(0, Math.ceil(((resetTime?.getTime() ?? 0) - Date.now()) / 1000));
+    const headers: Array<[string, string]> = [
+      ['RateLimit-Policy', `${this.perMinute};w=${WINDOW_MS / 1000}`],
+      [
+        'RateLimit',
+        `limit=${this.perMinute}, remaining=${Math.max(0, this.perMinute - totalHits)}, reset=${reset}`,
+      ],
+    ];
+    if (totalHits <= this.perMinute) return { headers };
+    const retryAfter = Math.ceil(WINDOW_MS / 1000);
+    return { headers, error: new RateLimitError(this.perMinute, WINDOW_MS, retryAfter) };
+  }
+
+  close(): void {
+    this.store.shutdown();
+  }
+}

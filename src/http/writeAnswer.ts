@@ -1,0 +1,56 @@
+/**
+ * Writes an HttpAnswer onto a plain node:http response (express's is one too): a JSON body
+ * with its length, or an SSE stream frame by frame. Headers passed in (security, rate limit)
+ * go out with it.
+ */
+import type { ServerResponse } from 'node:http';
+import type { HttpAnswer } from '../rpc/handleBody';
+import { formatSse } from '../rpc/sseResult';
+
+export type HeaderList = ReadonlyArray<readonly [string, string]>;
+
+function setAll(res: ServerResponse, headers: HeaderList): void {
+  for (const [name, value] of headers) res.setHeader(name, value);
+}
+
+export async function writeAnswer(
+  res: ServerResponse,
+  answer: HttpAnswer,
+  headers: HeaderList = [],
+): Promise<void> {
+  setAll(res, headers);
+  if (answer.stream) {
+    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
+    for await (const event of answer.stream.events) {
+      if (res.destroyed) break;
+      res.write(formatSse(event));
+    }
+    res.end();
+    return;
+  }
+  res.statusCode = answer.status;
+  res.setHeader('Content-Type', `${answer.contentType}; charset=utf-8`);
+  if (answer.body === undefined) {
+    res.end();
+    return;
+  }
+  const body = JSON.stringify(answer.body);
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.end(body);
+}
+
+/** A plain JSON answer outside the ARC envelope (405, 500). */
+export function writeJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: HeaderList = [],
+): void {
+  setAll(res, headers);
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}

@@ -1,0 +1,136 @@
+/**
+ * POST /arc on plain node:http ahead of express: the same headers and answers as the express
+ * route it stands in front of, which still takes what it leaves (a compressed body), with one
+ * rate-limit budget across both.
+ */
+import http from 'node:http';
+import { gzipSync } from 'node:zlib';
+import { type Running, post, startArcd } from '../helpers/arcServer';
+
+let arcd: Running;
+afterEach(async () => arcd?.close());
+
+const create = (id: string) => ({
+  arc: '1.0',
+  id,
+  method: 'task.create',
+  requestAgent: 'tester',
+  targetAgent: 'echo',
+  params: { initialMessage: { role: 'user', parts: [{ type: 'TextPart', content: id }] } },
+});
+
+/** POSTs gzip-compressed JSON: the plain path leaves it to express, which inflates it. */
+async function postGzip(url: string, body: unknown) {
+  const response = await fetch(`${url}/arc`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/arc+json', 'content-encoding': 'gzip' },
+    body: gzipSync(JSON.stringify(body)),
+  });
+  return { headers: response.headers, body: (await response.json()) as Record<string, unknown> };
+}
+
+const HELMET = [
+  'content-security-policy',
+  'cross-origin-opener-policy',
+  'cross-origin-resource-policy',
+  'origin-agent-cluster',
+  'referrer-policy',
+  'strict-transport-security',
+  'x-content-type-options',
+  'x-dns-prefetch-control',
+  'x-download-options',
+  'x-frame-options',
+  'x-permitted-cross-domain-policies',
+  'x-xss-protection',
+];
+
+test("POST /arc carries helmet's headers exactly as the express routes do", async () => {
+  arcd = await startArcd();
+  const arc = await fetch(`${arcd.url}/arc`, { method: 'POST', body: JSON.stringify(create('h')) });
+  const health = await fetch(`${arcd.url}/health`);
+  for (const name of HELMET) {
+    expect([name, arc.headers.get(name)]).toEqual([name, health.headers.get(name)]);
+    expect(arc.headers.get(name)).not.toBeNull();
+  }
+  expect(arc.headers.get('x-powered-by')).toBeNull();
+  expect(arc.headers.get('content-type')).toBe('application/arc+json; charset=utf-8');
+  expect(Number(arc.headers.get('content-length'))).toBe((await arc.text()).length);
+});
+
+test('a compressed body goes the express way and gets the same answer', async () => {
+  arcd = await startArcd();
+  const plain = await post(arcd.url, create('plain'));
+  const zipped = await postGzip(arcd.url, create('zipped'));
+  expect(plain.body.result.task.status).toBe('SUBMITTED');
+  expect(zipped.body).toMatchObject({
+    arc: '1.0',
+    id: 'zipped',
+    error: null,
+    result: { type: 'task', task: { status: 'SUBMITTED', assignedAgent: 'echo' } },
+  });
+  expect(zipped.headers.get('x-content-type-options')).toBe('nosniff');
+});
+
+test('both ways share one rate-limit budget, and say what is left of it', async () => {
+  arcd = await startArcd({ config: { rateLimitPerMinute: 3 } });
+  const first = await fetch(`${arcd.url}/arc`, {
+    method: 'POST',
+    body: JSON.stringify(create('r1')),
+  });
+  expect(first.headers.get('ratelimit-policy')).toBe('3;w=60');
+  expect(first.headers.get('ratelimit')).toMatch(/^limit=3, remaining=2, reset=\d+$/);
+  await post(arcd.url, create('r2'));
+  const third = await postGzip(arcd.url, create('r3'));
+  expect(third.body.error).toBeNull();
+  expect(third.headers.get('ratelimit')).toMatch(/remaining=0/);
+  const limited = await post(arcd.url, create('r4'));
+  expect(limited.status).toBe(200);
+  expect(limited.body).toMatchObject({ id: 'r4', error: { code: -44007 } });
+  const limitedGzip = await postGzip(arcd.url, create('r5'));
+  expect(limitedGzip.body).toMatchObject({ id: 'r5', error: { code: -44007 } });
+});
+
+test('a declared oversize body is refused before it is read, and the connection closed', async () => {
+  arcd = await startArcd({ config: { maxBodyBytes: 1024 } });
+  const { port } = new URL(arcd.url);
+  const answer = await new Promise<{ status: number; connection?: string; text: string }>(
+    (resolve, reject) => {
+      const req = http.request(
+        { port, method: 'POST', path: '/arc', headers: { 'content-length': 10_000_000 } },
+        (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, text }),
+          );
+        },
+      );
+      req.on('error', reject);
+      req.write('{"arc":"1.0"'); // far less than declared: the answer must not wait for the rest
+    },
+  );
+  expect(answer.status).toBe(200);
+  expect(answer.connection).toBe('close');
+  expect(JSON.parse(answer.text).error.code).toBe(-45004);
+});
+
+test('a caller hanging up mid-body leaves the server answering others', async () => {
+  arcd = await startArcd();
+  const { port } = new URL(arcd.url);
+  await new Promise<void>((resolve) => {
+    const req = http.request({
+      port,
+      method: 'POST',
+      path: '/arc',
+      headers: { 'content-length': 1000 },
+    });
+    req.on('error', () => resolve());
+    req.write('{"arc":"1.0",');
+    setTimeout(() => {
+      req.destroy();
+      resolve();
+    }, 50);
+  });
+  const after = await post(arcd.url, create('after'));
+  expect(after.body.error).toBeNull();
+});
