@@ -8,7 +8,7 @@
  *
  *   npm run build && npx tsc -p bench/tsconfig.json && npx tsx bench/profile.ts
  *   env: BENCH_PROFILE_S (10), BENCH_WARMUP_S (2), BENCH_CONNECTIONS (32),
- *   BENCH_PROFILE_ONLY (comma-separated workloads: task.create, echo-e2e, echo-wait)
+ *   BENCH_PROFILE_ONLY (comma-separated workloads: create-only, task.create, echo-e2e, echo-wait)
  *
  * Profiles are kept in bench/results/profiles/ (open them in Chrome DevTools or speedscope).
  */
@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { arcBody, textMessage } from './lib/http';
+import { arcBody, arcCall, textMessage } from './lib/http';
 import { arcdEchoLoop, cannon, type LoadResult } from './lib/load';
 import { cpuMicros, freePort, ROOT, startArcd, type ServerProcess } from './lib/proc';
 import { printSummary, summarize, type CpuProfile } from './profileSummary';
@@ -27,7 +27,27 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const OUT = path.join(__dirname, 'results', 'profiles');
 const SQL_TRACE = path.join(ROOT, 'dist', 'bench', 'sqlTrace.js');
 
+const holders = new Set<string>();
+
 const workloads: Record<string, (server: ServerProcess, seconds: number) => Promise<LoadResult>> = {
+  // The durable create path alone: one turn at a time, held by a long slow task, so the tasks
+  // created stay queued (as bench/run.ts's arcd-create-only row).
+  'create-only': async (server, seconds) => {
+    if (!holders.has(server.url)) {
+      holders.add(server.url);
+      await arcCall(server.url, 'task.create', 'slow', {
+        initialMessage: textMessage('steps=10000'),
+      });
+    }
+    return cannon({
+      url: `${server.url}/arc`,
+      connections: CONNECTIONS,
+      seconds,
+      body: () =>
+        arcBody('task.create', 'slow', { initialMessage: textMessage(`steps=1 ${randomUUID()}`) }),
+      check: (body) => (JSON.parse(body) as { error: unknown }).error === null,
+    });
+  },
   'task.create': (server, seconds) =>
     cannon({
       url: `${server.url}/arc`,
@@ -74,6 +94,7 @@ async function runOnce(
   const server = await startArcd({
     port: await freePort(),
     db: path.join(dir, 'arcd.db'),
+    ...(name === 'create-only' ? { extra: ['--concurrency', '1'] } : {}),
     nodeFlags,
     env,
   });

@@ -156,6 +156,8 @@ export function startArcd(options: {
       '--rate-limit-per-minute',
       '0',
       ...(options.extra ?? []),
+      // Extra flags for every arcd started by the bench (experiments: BENCH_ARCD_ARGS="--concurrency 64").
+      ...(process.env.BENCH_ARCD_ARGS?.split(' ').filter(Boolean) ?? []),
     ],
     readyPath: '/health',
     ...(options.env ? { env: options.env } : {}),

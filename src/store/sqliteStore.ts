@@ -81,6 +81,7 @@ export class SqliteStore implements Store {
   private readonly deliveries: DeliveryTables;
   private readonly claims: TurnClaims;
   private readonly renew;
+  private readonly lease;
   private readonly release;
   private readonly overdue;
   private readonly queued;
@@ -117,6 +118,9 @@ export class SqliteStore implements Store {
     );
     this.renew = this.db.prepare(
       'UPDATE tasks SET lease_until = ? WHERE task_id = ? AND lease_owner = ?',
+    );
+    this.lease = this.db.prepare(
+      'UPDATE tasks SET lease_owner = ?, lease_until = ? WHERE task_id = ?',
     );
     this.release = this.db.prepare(
       'UPDATE tasks SET lease_owner = NULL, lease_until = NULL WHERE task_id = ? AND lease_owner = ?',
@@ -467,14 +471,19 @@ export class SqliteStore implements Store {
   ): Promise<TaskRecord[]> {
     if (limit <= 0) return [];
     const at = new Date(nowMs).toISOString();
+    const lease = { leaseOwner: owner, leaseUntil: nowMs + leaseMs };
     const changes: Applied[] = [];
     const tasks = this.db
       .transaction(() =>
-        this.claims.claim({ owner, limit, nowMs, leaseMs, agents }).map((row) => {
+        this.claims.choose({ limit, nowMs, agents }).map((row) => {
           const task = fromTaskRow(row);
           const mutation = begin(task, at);
-          if (!mutation) return task;
-          const applied = this.apply(task, mutation);
+          if (!mutation) {
+            this.lease.run(lease.leaseOwner, lease.leaseUntil, task.taskId);
+            return { ...task, ...lease };
+          }
+          // One UPDATE: the lease and the turn's start together.
+          const applied = this.apply(task, { ...mutation, patch: { ...mutation.patch, ...lease } });
           changes.push(applied);
           return applied.task;
         }),

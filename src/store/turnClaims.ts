@@ -1,25 +1,18 @@
 /**
- * Which owed turns a claim leases (inside the store's transaction). Without per-agent limits:
- * the most urgent, oldest owed turns straight off the tasks_runnable index. With limits: per
- * hosted agent, as many as its limit leaves room for (leases of every process on the file
- * counted), each agent's candidates read off tasks_runnable_by_agent, then the most urgent of
- * them all. Either way a claim reads a bounded number of rows, however many tasks wait.
+ * Which owed turns a claim takes (inside the store's transaction, which then leases each one
+ * in the same UPDATE that starts its turn). Without per-agent limits: the most urgent, oldest
+ * owed turns straight off the tasks_runnable index. With limits: per hosted agent, as many as
+ * its limit leaves room for (leases of every process on the file counted), each agent's
+ * candidates read off tasks_runnable_by_agent, then the most urgent of them all. Either way a
+ * claim reads a bounded number of rows, however many tasks wait.
  */
 import type { Db } from './openDatabase';
 import type { AgentLimits } from './records';
 import type { TaskRow } from './taskRows';
 
-interface Candidate {
-  task_id: string;
-  priority_rank: number;
-  created_at: string;
-}
-
 export interface ClaimRequest {
-  owner: string;
   limit: number;
   nowMs: number;
-  leaseMs: number;
   agents: AgentLimits;
 }
 
@@ -30,38 +23,25 @@ export class TurnClaims {
   private readonly unlimited;
   private readonly busy;
   private readonly candidates;
-  private readonly lease;
 
   constructor(db: Db) {
-    this.unlimited = db.prepare<
-      [{ owner: string; until: number; nowMs: number; limit: number }],
-      TaskRow
-    >(`
-      UPDATE tasks SET lease_owner = @owner, lease_until = @until
-      WHERE task_id IN (SELECT task_id FROM tasks WHERE ${OWED}
-                        ORDER BY priority_rank DESC, created_at, task_id LIMIT @limit)
-      RETURNING *`);
+    this.unlimited = db.prepare<[{ nowMs: number; limit: number }], TaskRow>(`
+      SELECT * FROM tasks WHERE ${OWED}
+      ORDER BY priority_rank DESC, created_at, task_id LIMIT @limit`);
     this.busy = db.prepare<[{ nowMs: number }], { assigned_agent: string; n: number }>(`
       SELECT assigned_agent, COUNT(*) AS n FROM tasks
       WHERE lease_owner IS NOT NULL AND lease_until >= @nowMs GROUP BY assigned_agent`);
-    this.candidates = db.prepare<[{ agent: string; nowMs: number; room: number }], Candidate>(`
-      SELECT task_id, priority_rank, created_at FROM tasks
-      WHERE assigned_agent = @agent AND ${OWED}
+    this.candidates = db.prepare<[{ agent: string; nowMs: number; room: number }], TaskRow>(`
+      SELECT * FROM tasks WHERE assigned_agent = @agent AND ${OWED}
       ORDER BY priority_rank DESC, created_at, task_id LIMIT @room`);
-    this.lease = db.prepare<[{ owner: string; until: number; taskId: string }], TaskRow>(
-      'UPDATE tasks SET lease_owner = @owner, lease_until = @until WHERE task_id = @taskId RETURNING *',
-    );
   }
 
-  /** Leases and returns the rows; must run inside a transaction. */
-  claim(request: ClaimRequest): TaskRow[] {
-    const { owner, limit, nowMs, leaseMs, agents } = request;
-    const until = nowMs + leaseMs;
-    if (Object.keys(agents.limits).length === 0) {
-      return this.unlimited.all({ owner, until, nowMs, limit });
-    }
+  /** The rows to lease, most urgent first; must run inside the transaction that leases them. */
+  choose(request: ClaimRequest): TaskRow[] {
+    const { limit, nowMs, agents } = request;
+    if (Object.keys(agents.limits).length === 0) return this.unlimited.all({ nowMs, limit });
     const busy = new Map(this.busy.all({ nowMs }).map((row) => [row.assigned_agent, row.n]));
-    const chosen = agents.hosted
+    return agents.hosted
       .flatMap((agent) => {
         const room = Math.min(
           limit,
@@ -76,6 +56,5 @@ export class TurnClaims {
           a.task_id.localeCompare(b.task_id),
       )
       .slice(0, limit);
-    return chosen.flatMap((c) => this.lease.all({ owner, until, taskId: c.task_id }));
   }
 }

@@ -45,8 +45,12 @@ export interface EngineHooks {
   maxQueued(agent: string): number | undefined;
   /** The agents hosted here (for multi-agent tasks). */
   agentIds(): string[];
-  /** Resolves when the task settles (finished or INPUT_REQUIRED), or after `ms`. */
-  settled(taskId: string, ms: number, check: () => Promise<boolean>): Promise<void>;
+  /** The task once it settles (finished or INPUT_REQUIRED), or undefined after `ms`. */
+  settled(
+    taskId: string,
+    ms: number,
+    check: () => Promise<TaskRecord | undefined>,
+  ): Promise<TaskRecord | undefined>;
 }
 
 export function toMessageRecord(message: Message, at: string): Omit<MessageRecord, 'seq'> {
@@ -126,11 +130,11 @@ export class TaskService {
       : await this.createOne(call, fields);
     if (!wait) return created;
     // A blocking create: answer once the task settles (or `wait` ms pass), with its history.
-    await this.hooks.settled(created.taskId, wait, async () => {
+    const settled = await this.hooks.settled(created.taskId, wait, async () => {
       const now = await this.store.getTask(created.taskId);
-      return now !== undefined && isSettled(now.status);
+      return now && isSettled(now.status) ? now : undefined;
     });
-    return this.info(call, { taskId: created.taskId });
+    return settled ? this.withHistory(settled, {}) : this.info(call, { taskId: created.taskId });
   }
 
   private async createOne(call: CallContext, params: NewTask): Promise<Task> {
@@ -397,7 +401,14 @@ export class TaskService {
       includeRuns?: boolean;
     },
   ): Promise<Task> {
-    const task = await this.getVisible(call, params.taskId);
+    return this.withHistory(await this.getVisible(call, params.taskId), params);
+  }
+
+  /** The wire task with the messages, artifacts and runs that `include` asks for. */
+  private async withHistory(
+    task: TaskRecord,
+    params: { includeMessages?: boolean; includeArtifacts?: boolean; includeRuns?: boolean },
+  ): Promise<Task> {
     const [messages, artifacts, runs] = await Promise.all([
       params.includeMessages === false ? undefined : this.store.listMessages(task.taskId),
       params.includeArtifacts === false ? undefined : this.store.listArtifacts(task.taskId),

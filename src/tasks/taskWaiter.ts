@@ -10,20 +10,30 @@ import { isTerminal } from './states';
 export const isSettled = (status: TaskStatus): boolean =>
   isTerminal(status) || status === 'INPUT_REQUIRED';
 
-export class TaskWaiter {
-  private readonly waiting = new Map<string, Set<() => void>>();
+type Release = (task?: TaskRecord) => void;
 
-  /** Resolves when `taskId` settles, or after `ms`; `check` catches a task settled already. */
-  async wait(taskId: string, ms: number, check: () => Promise<boolean>): Promise<void> {
-    let release!: () => void;
-    const settled = new Promise<void>((resolve) => (release = resolve));
+export class TaskWaiter {
+  private readonly waiting = new Map<string, Set<Release>>();
+
+  /**
+   * Resolves with the settled task when `taskId` settles (as committed), or with undefined
+   * after `ms`; `check` catches a task settled already (and returns it).
+   */
+  async wait(
+    taskId: string,
+    ms: number,
+    check: () => Promise<TaskRecord | undefined>,
+  ): Promise<TaskRecord | undefined> {
+    let release!: Release;
+    const settled = new Promise<TaskRecord | undefined>((resolve) => (release = resolve));
     const set = this.waiting.get(taskId) ?? new Set();
     set.add(release);
     this.waiting.set(taskId, set);
     const timer = setTimeout(release, ms);
     try {
-      if (await check()) release();
-      await settled;
+      const already = await check();
+      if (already) release(already);
+      return await settled;
     } finally {
       clearTimeout(timer);
       set.delete(release);
@@ -33,6 +43,6 @@ export class TaskWaiter {
 
   committed(task: TaskRecord): void {
     if (!isSettled(task.status)) return;
-    for (const release of this.waiting.get(task.taskId) ?? []) release();
+    for (const release of this.waiting.get(task.taskId) ?? []) release(task);
   }
 }
