@@ -81,17 +81,16 @@ export function taskEventsRouter(options: TaskEventsOptions): Router {
       Connection: 'keep-alive',
       'X-Accel-Buffering': 'no',
     });
-    res.flushHeaders();
     let sent = after;
     let closed = false;
     const pending: EventRecord[] = [];
     let replaying = true;
-    const finish = () => {
+    const finish = (last?: string) => {
       if (closed) return;
       closed = true;
       unwatch();
       clearInterval(heartbeat);
-      res.end();
+      res.end(last); // headers, the last frames and the end in one write when nothing went before
     };
     /**
      * Writes events not yet sent; ends after a terminal status change that is the newest
@@ -99,15 +98,17 @@ export function taskEventsRouter(options: TaskEventsOptions): Router {
      */
     const deliver = (events: EventRecord[]) => {
       const newest = events.reduce((max, event) => Math.max(max, event.seq), sent);
+      let batch = ''; // one write (one chunk) for the whole batch, not one per frame
       for (const event of events) {
         if (closed || event.seq <= sent) continue;
-        res.write(frame(event));
+        batch += frame(event);
         sent = event.seq;
         if (endsStream(event) && event.seq === newest) {
-          finish();
+          finish(batch);
           return;
         }
       }
+      if (batch) res.write(batch);
     };
     // Watch first, then replay: nothing committed in between can fall through the gap.
     const unwatch = options.feed.watch(taskId, after, (events) => {
@@ -120,8 +121,10 @@ export function taskEventsRouter(options: TaskEventsOptions): Router {
     replaying = false;
     deliver([...replayed, ...pending.sort((a, b) => a.seq - b.seq)]);
     // Resuming after the very last event of a finished task: nothing more will come.
+    if (closed) return;
     const now = await options.store.getTask(taskId);
     if (now && isTerminal(now.status) && sent >= now.lastSeq) finish();
+    else res.flushHeaders(); // a live stream: the client learns it is open before any event
   });
   return router;
 }
