@@ -228,6 +228,58 @@ const a2aLoad = (server: ServerProcess, seconds: number) =>
 
 let infoTaskIds: string[] = [];
 
+/**
+ * The blocking echo task (task.create with `wait`), arcd's counterpart of a2a-js's blocking
+ * SendMessage. `extra`: arcd flags (its turn limit).
+ */
+function echoWaitTarget(id: string, what: string, extra: string[]): Target {
+  return {
+    id,
+    what,
+    unit: 'task',
+    start: (port, dir) => startArcd({ port, db: path.join(dir, 'arcd.db'), extra }),
+    prepare: async (server) => {
+      const text = `sample ${randomUUID()}`;
+      const reply = await arcCall<{ task: { taskId: string; status: string } }>(
+        server.url,
+        'task.create',
+        'echo',
+        {
+          initialMessage: { role: 'user', parts: [{ type: 'TextPart', content: text }] },
+          wait: 30_000,
+        },
+      );
+      assert(reply.task.status === 'COMPLETED', `blocking create ${reply.task.status}`);
+      await checkEchoTask(server.url, reply.task.taskId, text);
+    },
+    load: (server, seconds) =>
+      cannon({
+        url: `${server.url}/arc`,
+        connections: CONNECTIONS,
+        seconds,
+        body: () =>
+          arcBody('task.create', 'echo', {
+            initialMessage: {
+              role: 'user',
+              parts: [{ type: 'TextPart', content: `hello ${randomUUID()}` }],
+            },
+            wait: 30_000,
+          }),
+        check: (body) => {
+          const reply = JSON.parse(body) as Envelope;
+          return reply.error === null && reply.result?.task.status === 'COMPLETED';
+        },
+      }),
+  };
+}
+
+/**
+ * a2a-js runs every call at once; arcd's echo rows lift its turn limit (default 16) above the
+ * load's connections so that both do the same work. arcd-echo-queued keeps the default: half
+ * of its tasks wait in the queue and are started by claims, arcd's path under overload.
+ */
+const UNLIMITED = ['--concurrency', String(2 * CONNECTIONS)];
+
 const TARGETS: Target[] = [
   {
     id: 'floor-node',
@@ -357,7 +409,7 @@ const TARGETS: Target[] = [
     id: 'arcd-echo-e2e',
     what: 'arcd echo: create → SSE until COMPLETED',
     unit: 'task',
-    start: (port, dir) => startArcd({ port, db: path.join(dir, 'arcd.db') }),
+    start: (port, dir) => startArcd({ port, db: path.join(dir, 'arcd.db'), extra: UNLIMITED }),
     prepare: async (server) => {
       const text = `sample ${randomUUID()}`;
       const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -368,44 +420,8 @@ const TARGETS: Target[] = [
     },
     load: (server, seconds) => arcdEchoLoop({ url: server.url, connections: CONNECTIONS, seconds }),
   },
-  {
-    id: 'arcd-echo-wait',
-    what: 'arcd echo: one blocking task.create (wait)',
-    unit: 'task',
-    start: (port, dir) => startArcd({ port, db: path.join(dir, 'arcd.db') }),
-    prepare: async (server) => {
-      const text = `sample ${randomUUID()}`;
-      const reply = await arcCall<{ task: { taskId: string; status: string } }>(
-        server.url,
-        'task.create',
-        'echo',
-        {
-          initialMessage: { role: 'user', parts: [{ type: 'TextPart', content: text }] },
-          wait: 30_000,
-        },
-      );
-      assert(reply.task.status === 'COMPLETED', `blocking create ${reply.task.status}`);
-      await checkEchoTask(server.url, reply.task.taskId, text);
-    },
-    load: (server, seconds) =>
-      cannon({
-        url: `${server.url}/arc`,
-        connections: CONNECTIONS,
-        seconds,
-        body: () =>
-          arcBody('task.create', 'echo', {
-            initialMessage: {
-              role: 'user',
-              parts: [{ type: 'TextPart', content: `hello ${randomUUID()}` }],
-            },
-            wait: 30_000,
-          }),
-        check: (body) => {
-          const reply = JSON.parse(body) as Envelope;
-          return reply.error === null && reply.result?.task.status === 'COMPLETED';
-        },
-      }),
-  },
+  echoWaitTarget('arcd-echo-wait', 'arcd echo: one blocking task.create (wait)', UNLIMITED),
+  echoWaitTarget('arcd-echo-queued', 'arcd echo (wait), default 16 turns: half queue', []),
   {
     id: 'a2a-memory',
     what: 'a2a-js SendMessage, InMemoryTaskStore',

@@ -161,6 +161,10 @@ export function startArcd(options: {
     ],
     readyPath: '/health',
     ...(options.env ? { env: options.env } : {}),
-    ...(options.nodeFlags ? { nodeFlags: options.nodeFlags } : {}),
+    nodeFlags: [
+      ...(options.nodeFlags ?? []),
+      // Extra node flags for every arcd (experiments: BENCH_ARCD_NODE_FLAGS="--max-semi-space-size=32").
+      ...(process.env.BENCH_ARCD_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
+    ],
   });
 }
