@@ -102,7 +102,7 @@ export function createServer(
       canceled: (taskId, reason) => runner.abort(taskId, reason),
       maxQueued: (agent) => agents.get(agent)?.limits?.maxQueued,
       agentIds: () => agents.ids(),
-      settled: (taskId, ms, check) => waiter.wait(taskId, ms, check),
+      expectSettled: (taskId, ms) => waiter.expect(taskId, ms),
     },
     partLimits,
   );

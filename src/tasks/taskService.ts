@@ -30,7 +30,7 @@ import * as changes from './changes';
 import { isTerminal, transitionError } from './states';
 import { toWireTask } from './toWire';
 import { rerunMessage } from './rerunInput';
-import { isSettled } from './taskWaiter';
+import type { Expectation } from './taskWaiter';
 import { type PartLimits, checkMessageParts } from '../parts/checkParts';
 import type { DirectStart } from '../engine/runner';
 
@@ -45,12 +45,8 @@ export interface EngineHooks {
   maxQueued(agent: string): number | undefined;
   /** The agents hosted here (for multi-agent tasks). */
   agentIds(): string[];
-  /** The task once it settles (finished or INPUT_REQUIRED), or undefined after `ms`. */
-  settled(
-    taskId: string,
-    ms: number,
-    check: () => Promise<TaskRecord | undefined>,
-  ): Promise<TaskRecord | undefined>;
+  /** Starts waiting for the task to settle (finished or INPUT_REQUIRED), for at most `ms`. */
+  expectSettled(taskId: string, ms: number): Expectation;
 }
 
 export function toMessageRecord(message: Message, at: string): Omit<MessageRecord, 'seq'> {
@@ -125,20 +121,33 @@ export class TaskService {
 
   async create(call: CallContext, params: NewTask & { wait?: number }): Promise<Task> {
     const { wait, ...fields } = params;
-    const created = fields.assignedAgents
-      ? await this.createFanOut(call, fields, fields.assignedAgents)
-      : await this.createOne(call, fields);
-    if (!wait) return created;
-    // A blocking create: answer once the task settles (or `wait` ms pass), with its history.
-    const settled = await this.hooks.settled(created.taskId, wait, async () => {
-      const now = await this.store.getTask(created.taskId);
-      return now && isSettled(now.status) ? now : undefined;
-    });
+    // A blocking create waits from before the task is stored, so it cannot miss its settling.
+    let expectation: Expectation | undefined;
+    const beforeInsert = (taskId: string) => {
+      if (wait) expectation = this.hooks.expectSettled(taskId, wait);
+    };
+    let created: Task;
+    try {
+      created = fields.assignedAgents
+        ? await this.createFanOut(call, fields, fields.assignedAgents, beforeInsert)
+        : await this.createOne(call, fields, beforeInsert);
+    } catch (error) {
+      expectation?.cancel();
+      throw error;
+    }
+    if (!expectation) return created;
+    // Answer once the task settles (or `wait` ms pass), with its history.
+    const settled = await expectation.settled;
     return settled ? this.withHistory(settled, {}) : this.info(call, { taskId: created.taskId });
   }
 
-  private async createOne(call: CallContext, params: NewTask): Promise<Task> {
+  private async createOne(
+    call: CallContext,
+    params: NewTask,
+    beforeInsert: (taskId: string) => void,
+  ): Promise<Task> {
     const { task, initial } = await this.prepare(call, params);
+    beforeInsert(task.taskId);
     const start = this.hooks.startNow(task);
     let applied: AppliedChange;
     try {
@@ -162,7 +171,12 @@ export class TaskService {
    * A multi-agent task: a parent addressed through `targetAgent` (one of the agents), which
    * runs no handler itself, and one child task per agent, all stored in one transaction.
    */
-  private async createFanOut(call: CallContext, params: NewTask, agents: string[]): Promise<Task> {
+  private async createFanOut(
+    call: CallContext,
+    params: NewTask,
+    agents: string[],
+    beforeInsert: (taskId: string) => void,
+  ): Promise<Task> {
     const known = this.hooks.agentIds();
     const problems: FieldProblem[] = agents.flatMap((agent, i) =>
       known.includes(agent)
@@ -195,6 +209,7 @@ export class TaskService {
     parent.task.pendingTurn = false;
     parent.task.childTaskIds = children.map((child) => child.task.taskId);
     for (const child of children) child.task.parentTaskId = parent.task.taskId;
+    beforeInsert(parent.task.taskId);
     const applied = await this.store.insertTaskGroup([parent, ...children]);
     applied.forEach((change) => this.stored(change));
     return toWireTask(applied[0]?.task ?? parent.task);

@@ -1,0 +1,66 @@
+/**
+ * TaskWaiter: a wait begun before the task is stored is released by the commit that settles
+ * it (with that task), not by others; it ends by itself after its time, or when canceled.
+ */
+import type { TaskRecord } from '../../src/store/records';
+import { TaskWaiter } from '../../src/tasks/taskWaiter';
+
+const task = (status: TaskRecord['status']): TaskRecord => ({
+  taskId: 'task-1',
+  status,
+  priority: 'NORMAL',
+  assignedAgent: 'echo',
+  requestAgent: 'me',
+  createdAt: '2026-12-01T00:00:00.000Z',
+  updatedAt: '2026-12-01T00:00:00.000Z',
+  messageCount: 1,
+  artifactCount: 0,
+  lastSeq: 2,
+  pendingTurn: true,
+  attempt: 0,
+  tokensUsed: 0,
+  cost: 0,
+  blocked: false,
+});
+
+afterEach(() => jest.useRealTimers());
+
+test('released by the commit that settles the task, with the task as committed', async () => {
+  const waiter = new TaskWaiter();
+  const expectation = waiter.expect('task-1', 60_000);
+  waiter.committed(task('WORKING'));
+  waiter.committed({ ...task('COMPLETED'), taskId: 'task-2' });
+  const done = task('COMPLETED');
+  waiter.committed(done);
+  await expect(expectation.settled).resolves.toBe(done);
+});
+
+test('waiting for input counts as settled', async () => {
+  const waiter = new TaskWaiter();
+  const expectation = waiter.expect('task-1', 60_000);
+  waiter.committed(task('INPUT_REQUIRED'));
+  await expect(expectation.settled).resolves.toMatchObject({ status: 'INPUT_REQUIRED' });
+});
+
+test('after its time it resolves undefined, and a later commit finds no one waiting', async () => {
+  jest.useFakeTimers();
+  const waiter = new TaskWaiter();
+  const expectation = waiter.expect('task-1', 1_000);
+  jest.advanceTimersByTime(1_000);
+  await expect(expectation.settled).resolves.toBeUndefined();
+  expect(jest.getTimerCount()).toBe(0);
+  expect(() => waiter.committed(task('COMPLETED'))).not.toThrow();
+});
+
+test('a canceled wait resolves undefined and leaves no timer behind', async () => {
+  jest.useFakeTimers();
+  const waiter = new TaskWaiter();
+  const first = waiter.expect('task-1', 5_000);
+  const second = waiter.expect('task-1', 5_000);
+  first.cancel();
+  await expect(first.settled).resolves.toBeUndefined();
+  const done = task('FAILED');
+  waiter.committed(done);
+  await expect(second.settled).resolves.toBe(done);
+  expect(jest.getTimerCount()).toBe(0);
+});
