@@ -37,6 +37,7 @@ import { type TriggerRecord, TriggerTable } from './triggerRows';
 import type { JsonValue, Message } from '../types';
 import { newId } from '../ids';
 import { GroupCommit } from './groupCommit';
+import { WalCheckpointer } from './walCheckpointer';
 import { TurnClaims } from './turnClaims';
 import { combined } from '../tasks/changes';
 
@@ -93,9 +94,11 @@ export class SqliteStore implements Store {
   private readonly triggers: TriggerTable;
   private readonly listeners: CommitListener[] = [];
   private readonly writes: GroupCommit;
+  private readonly checkpointer?: WalCheckpointer;
 
   constructor(file: string) {
     this.db = openDatabase(file);
+    if (file !== ':memory:') this.checkpointer = new WalCheckpointer(this.db, file, 100);
     this.writes = new GroupCommit(this.db);
     this.tasks = new TaskTable(this.db);
     this.blobs = new BlobTable(this.db);
@@ -564,6 +567,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.checkpointer?.close();
     if (this.db.open) this.db.close();
   }
 }
