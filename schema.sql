@@ -8,6 +8,7 @@
 -- applied: 0007_multi_agent.sql
 -- applied: 0008_leaner_task_indexes.sql
 -- applied: 0009_claims_per_agent.sql
+-- applied: 0010_leaner_history.sql
 
 CREATE TABLE artifacts (
   artifact_id TEXT PRIMARY KEY,
@@ -100,26 +101,26 @@ CREATE TABLE delivery_attempts (
   PRIMARY KEY (delivery_id, attempt)
 ) STRICT, WITHOUT ROWID;
 
-CREATE TABLE events (
+CREATE TABLE "events" (
   task_id    TEXT NOT NULL REFERENCES tasks (task_id) ON DELETE CASCADE,
   seq        INTEGER NOT NULL,
-  event_id   TEXT NOT NULL UNIQUE,
+  event_id   TEXT NOT NULL,
   type       TEXT NOT NULL,
-  data       TEXT NOT NULL CHECK (json_valid(data)),
+  data       TEXT NOT NULL,
   created_at TEXT NOT NULL,
   PRIMARY KEY (task_id, seq)
 ) STRICT, WITHOUT ROWID;
 
-CREATE TABLE messages (
-  message_id TEXT PRIMARY KEY,
+CREATE TABLE "messages" (
   task_id    TEXT NOT NULL REFERENCES tasks (task_id) ON DELETE CASCADE,
   seq        INTEGER NOT NULL,
+  message_id TEXT NOT NULL,
   role       TEXT NOT NULL CHECK (role IN ('user','agent','system')),
-  parts      TEXT NOT NULL CHECK (json_valid(parts)),
+  parts      TEXT NOT NULL,
   agent_id   TEXT,
   timestamp  TEXT NOT NULL,
-  UNIQUE (task_id, seq)
-) STRICT;
+  PRIMARY KEY (task_id, seq)
+) STRICT, WITHOUT ROWID;
 
 CREATE TABLE notifications (
   notification_id TEXT PRIMARY KEY,
@@ -131,8 +132,8 @@ CREATE TABLE notifications (
   received_at     TEXT NOT NULL
 ) STRICT;
 
-CREATE TABLE runs (
-  run_id       TEXT PRIMARY KEY,
+CREATE TABLE "runs" (
+  run_id       TEXT NOT NULL PRIMARY KEY,
   task_id      TEXT NOT NULL REFERENCES tasks (task_id) ON DELETE CASCADE,
   attempt      INTEGER NOT NULL,
   owner        TEXT NOT NULL,
@@ -145,7 +146,7 @@ CREATE TABLE runs (
   error        TEXT CHECK (error IS NULL OR json_valid(error)),
   tokens_used  INTEGER NOT NULL DEFAULT 0,
   cost         REAL NOT NULL DEFAULT 0
-) STRICT;
+) STRICT, WITHOUT ROWID;
 
 CREATE TABLE schedules (
   schedule_id   TEXT PRIMARY KEY,

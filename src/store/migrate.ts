@@ -2,6 +2,11 @@
  * Applies migrations/NNNN_name.sql in order, each in its own IMMEDIATE transaction together
  * with its row in schema_migrations. Forward-only: an applied file is never run again, and a
  * second process racing on the same file waits for the lock, then sees it applied.
+ *
+ * A migration that rebuilds a table other tables reference starts with the line
+ * `-- arcd: foreign_keys off`: it runs with foreign keys off (SQLite's own procedure for
+ * changing a table: dropping the old one would otherwise cascade into its children), and
+ * commits only if `PRAGMA foreign_key_check` finds nothing broken.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -35,13 +40,32 @@ export function migrate(db: Database.Database, migrations: Migration[] = readMig
   );
   let count = 0;
   for (const migration of migrations) {
+    const keysOff = FOREIGN_KEYS_OFF.test(migration.sql);
     const apply = db.transaction(() => {
       if (applied.get(migration.version)) return false;
       db.exec(migration.sql);
+      if (keysOff) {
+        const broken = db.pragma('foreign_key_check') as unknown[];
+        if (broken.length > 0) {
+          throw new Error(`${migration.name} would break ${broken.length} foreign keys`);
+        }
+      }
       record.run(migration.version, migration.name, new Date().toISOString());
       return true;
     });
-    if (apply.immediate()) count += 1;
+    if (!keysOff) {
+      if (apply.immediate()) count += 1;
+      continue;
+    }
+    const keysWereOn = db.pragma('foreign_keys', { simple: true }) === 1;
+    db.pragma('foreign_keys = OFF'); // takes effect outside a transaction only
+    try {
+      if (apply.immediate()) count += 1;
+    } finally {
+      if (keysWereOn) db.pragma('foreign_keys = ON');
+    }
   }
   return count;
 }
+
+const FOREIGN_KEYS_OFF = /^-- arcd: foreign_keys off$/m;
