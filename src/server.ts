@@ -18,6 +18,7 @@ import { type Config, loadConfig } from './config';
 import { Runner } from './engine/runner';
 import { createApp, createRequestListener } from './http/app';
 import { createArcHandler } from './http/arcHandler';
+import { createTaskEventsHandler } from './http/taskEvents';
 import { RateLimiter } from './http/rateLimiter';
 import { helmetHeaders } from './http/securityHeaders';
 import { createLogger } from './log';
@@ -165,6 +166,7 @@ export function createServer(
   const startedAt = Date.now();
   const feed = new EventFeed(store);
   const limiter = new RateLimiter(config.rateLimitPerMinute);
+  const securityHeaders = helmetHeaders();
   const rpcDeps = { dispatcher, schemas, agents, serverName: config.serverName };
   const arcHandler = createArcHandler({
     deps: rpcDeps,
@@ -172,12 +174,19 @@ export function createServer(
     maxBatch: config.maxBatch,
     authenticator,
     limiter,
-    securityHeaders: helmetHeaders(),
+    securityHeaders,
+    logger,
+  });
+  const taskEvents = createTaskEventsHandler({
+    store,
+    feed,
+    authenticator,
+    heartbeatMs: config.sseHeartbeatMs,
+    securityHeaders,
     logger,
   });
   const app = createApp({
     logger,
-    taskEvents: { store, feed, authenticator, heartbeatMs: config.sseHeartbeatMs },
     triggers: { triggers, maxBodyBytes: config.maxBodyBytes },
     arc: {
       deps: rpcDeps,
@@ -204,7 +213,7 @@ export function createServer(
   let closing: Promise<void> | undefined;
 
   async function listen() {
-    httpServer = http.createServer(createRequestListener(app, arcHandler));
+    httpServer = http.createServer(createRequestListener(app, [arcHandler, taskEvents]));
     const server = httpServer;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

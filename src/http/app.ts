@@ -8,12 +8,10 @@ import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { type ArcRouteOptions, arcRouter } from './arcRoute';
 import { type DiscoveryOptions, discoveryRouter } from './discovery';
-import { type TaskEventsOptions, taskEventsRouter } from './taskEvents';
 import { type TriggerRouteOptions, triggerRouter } from './triggerRoute';
 
 export interface AppOptions {
   arc: ArcRouteOptions;
-  taskEvents: TaskEventsOptions;
   discovery: DiscoveryOptions;
   triggers: TriggerRouteOptions;
   logger: Logger;
@@ -25,7 +23,6 @@ export function createApp(options: AppOptions): Express {
   app.use(helmet());
   app.set('etag', false);
   app.use(discoveryRouter(options.discovery));
-  app.use(taskEventsRouter(options.taskEvents));
   app.use(triggerRouter(options.triggers));
   app.use(arcRouter(options.arc));
   app.use((req, res) => {
@@ -39,12 +36,16 @@ export function createApp(options: AppOptions): Express {
   return app;
 }
 
-/** What the HTTP server runs: the plain POST /arc path first, the express app for the rest. */
-export function createRequestListener(
-  app: Express,
-  arc: (req: IncomingMessage, res: ServerResponse) => boolean,
-): RequestListener {
+/** A route served on plain node:http: false when the request is not one it takes. */
+export type PlainRoute = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+/**
+ * What the HTTP server runs: the hot routes on plain node:http first (POST /arc, task event
+ * streams), the express app for the rest.
+ */
+export function createRequestListener(app: Express, plain: PlainRoute[]): RequestListener {
   return (req, res) => {
-    if (!arc(req, res)) app(req, res);
+    for (const route of plain) if (route(req, res)) return;
+    app(req, res);
   };
 }

@@ -3,8 +3,10 @@
  * Events with `id: <sequence>`. `Last-Event-ID` (or `?after=`) resumes exactly after that
  * event; heartbeat comments keep idle connections open; the stream ends after the event that
  * made the task terminal. Same auth and visibility as task.info; errors are plain HTTP here.
+ * Served on plain node:http ahead of express, like POST /arc (a stream per followed task).
  */
-import express, { type Response, type Router } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
 import type { Authenticator } from '../auth/authenticator';
 import type { EventRecord } from '../store/records';
 import type { Store } from '../store/store';
@@ -12,16 +14,29 @@ import type { EventFeed } from '../tasks/eventFeed';
 import { formatSse } from '../rpc/sseResult';
 import { isTerminal } from '../tasks/states';
 import type { TaskStatus } from '../types';
+import { type HeaderList, writeJson } from './writeAnswer';
 
 export interface TaskEventsOptions {
   store: Store;
   feed: EventFeed;
   authenticator: Authenticator;
   heartbeatMs: number;
+  securityHeaders: HeaderList;
+  logger: Logger;
 }
 
-function fail(res: Response, status: number, code: number, message: string, details = {}) {
-  res.status(status).json({ error: { code, message, details } });
+const ROUTE = /^\/arc\/tasks\/([^/]+)\/events\/?$/;
+
+/** The task id of a GET /arc/tasks/<taskId>/events request, or undefined for any other. */
+function routedTaskId(req: IncomingMessage): string | undefined {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return undefined;
+  const match = ROUTE.exec((req.url ?? '').split('?', 1)[0] ?? '');
+  if (!match) return undefined;
+  try {
+    return decodeURIComponent(match[1] as string);
+  } catch {
+    return undefined; // a malformed escape: not this route (express answers 404)
+  }
 }
 
 function frame(event: EventRecord): string {
@@ -49,32 +64,45 @@ function endsStream(event: EventRecord): boolean {
   );
 }
 
-export function taskEventsRouter(options: TaskEventsOptions): Router {
-  const router = express.Router();
-  router.get('/arc/tasks/:taskId/events', async (req, res) => {
+/** Returns false for requests it does not take; the caller hands those to express. */
+export function createTaskEventsHandler(options: TaskEventsOptions) {
+  const fail = (
+    res: ServerResponse,
+    status: number,
+    code: number,
+    message: string,
+    details: Record<string, unknown> = {},
+  ) => writeJson(res, status, { error: { code, message, details } }, options.securityHeaders);
+
+  async function stream(req: IncomingMessage, res: ServerResponse, taskId: string) {
     const auth = await options.authenticator.authenticate(req.headers.authorization);
     if (auth.mode === 'failed') {
       fail(res, 401, auth.error.code, auth.error.message, auth.error.details);
       return;
     }
+    const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
+    const header = (name: string) => {
+      const value = req.headers[name];
+      return Array.isArray(value) ? value[0] : value;
+    };
     const caller =
       auth.mode === 'authenticated'
         ? auth.principal.identity
-        : String(req.query.requestAgent ?? req.get('x-arc-request-agent') ?? '');
+        : (query.get('requestAgent') ?? header('x-arc-request-agent') ?? '');
     const admin = auth.mode === 'authenticated' && auth.principal.admin;
-    const taskId = req.params.taskId;
     const task = await options.store.getTask(taskId);
     if (!task || !(admin || caller === task.requestAgent || caller === task.assignedAgent)) {
       fail(res, 404, -42001, `Task not found: ${taskId}`, { taskId });
       return;
     }
-    const from = req.get('last-event-id') ?? (req.query.after as string | undefined) ?? '0';
+    const from = header('last-event-id') ?? query.get('after') ?? '0';
     const after = Number(from);
     if (!Number.isInteger(after) || after < 0) {
       fail(res, 400, -32602, 'Last-Event-ID / after must be a sequence number', { after: from });
       return;
     }
 
+    for (const [name, value] of options.securityHeaders) res.setHeader(name, value);
     res.writeHead(200, {
       'Content-Type': 'text/event-stream',
       'Cache-Control': 'no-cache',
@@ -125,6 +153,16 @@ export function taskEventsRouter(options: TaskEventsOptions): Router {
     const now = await options.store.getTask(taskId);
     if (now && isTerminal(now.status) && sent >= now.lastSeq) finish();
     else res.flushHeaders(); // a live stream: the client learns it is open before any event
-  });
-  return router;
+  }
+
+  return (req: IncomingMessage, res: ServerResponse): boolean => {
+    const taskId = routedTaskId(req);
+    if (taskId === undefined) return false;
+    stream(req, res, taskId).catch((error: unknown) => {
+      options.logger.error({ err: error, taskId }, 'task event stream failed');
+      if (!res.headersSent) fail(res, 500, -32603, 'internal error');
+      else res.end();
+    });
+    return true;
+  };
 }

@@ -157,6 +157,26 @@ describe('task event streams', () => {
     expect(bad.status).toBe(400);
   });
 
+  test("streams and their refusals carry helmet's headers; other verbs and paths go to express", async () => {
+    const task = await createTask(arcd.url, 'echo', 'hi');
+    await waitForStatus(arcd.url, 'echo', task.taskId, ['COMPLETED']);
+    const ok = await fetch(eventsUrl(arcd, task.taskId));
+    expect(ok.headers.get('content-type')).toBe('text/event-stream');
+    expect(ok.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(await ok.text()).toContain('event: TASK_COMPLETED');
+    const missing = await fetch(eventsUrl(arcd, 'task-none'));
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(await missing.json()).toMatchObject({
+      error: { code: -42001, details: { taskId: 'task-none' } },
+    });
+    const post = await fetch(eventsUrl(arcd, task.taskId), { method: 'POST' });
+    expect(post.status).toBe(404); // not a route: express's JSON 404
+    expect(await post.json()).toMatchObject({ arc: '/arc' });
+    const malformed = await fetch(`${arcd.url}/arc/tasks/%E0%A4%A/events`);
+    expect(malformed.status).toBe(404);
+  });
+
   test('with auth required, a stream needs a token', async () => {
     await arcd.close();
     arcd = await startArcd({ config: { auth: 'required', jwtSecret: 'x'.repeat(40) } });
