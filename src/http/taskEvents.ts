@@ -118,7 +118,10 @@ export function createTaskEventsHandler(options: TaskEventsOptions) {
       closed = true;
       unwatch();
       clearInterval(heartbeat);
-      res.end(last); // headers, the last frames and the end in one write when nothing went before
+      // A stream known whole before anything went out (a finished task replayed): headers and
+      // frames in one write with a length, instead of chunks and a terminating chunk.
+      if (!res.headersSent) res.setHeader('Content-Length', Buffer.byteLength(last ?? ''));
+      res.end(last);
     };
     /**
      * Writes events not yet sent; ends after a terminal status change that is the newest
