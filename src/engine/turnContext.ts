@@ -26,6 +26,8 @@ export interface TurnState {
   paused: boolean;
   /** Set when the handler returned or threw: later ctx calls are contract breaches. */
   finished: boolean;
+  /** The task as this turn's last write left it (as the turn began, before any): no re-read. */
+  latest: TaskRecord;
 }
 
 export interface TurnDeps {
@@ -104,13 +106,18 @@ export async function createTurnContext(
   const write = async (plan: (current: TaskRecord, at: string) => Mutation) => {
     assertOpen();
     const at = isoNow(deps.clock);
-    const applied = await deps.store.mutateTask(task.taskId, (current) => {
-      if (current.leaseOwner !== deps.owner || isTerminal(current.status)) {
-        throw new TurnEndedError('the task is no longer held by this turn');
-      }
-      return plan(current, at);
-    });
+    const applied = await deps.store.mutateTask(
+      task.taskId,
+      (current) => {
+        if (current.leaseOwner !== deps.owner || isTerminal(current.status)) {
+          throw new TurnEndedError('the task is no longer held by this turn');
+        }
+        return plan(current, at);
+      },
+      state.latest,
+    );
     if (!applied) throw new TurnEndedError('the task no longer exists');
+    state.latest = applied.task;
   };
 
   return {

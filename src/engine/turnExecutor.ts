@@ -60,14 +60,17 @@ function completion(
 export class TurnExecutor {
   constructor(private readonly deps: ExecutorDeps) {}
 
-  /** Applies a change only if this process still holds the task. */
+  /** Applies a change only if this process still holds the task (`known`: as last seen). */
   private async applyHeld(
     taskId: string,
     plan: (task: TaskRecord, at: string) => Mutation | null,
+    known?: TaskRecord,
   ): Promise<TaskRecord | undefined> {
     const at = isoNow(this.deps.clock);
-    const applied = await this.deps.store.mutateTask(taskId, (current) =>
-      current.leaseOwner === this.deps.owner ? plan(current, at) : null,
+    const applied = await this.deps.store.mutateTask(
+      taskId,
+      (current) => (current.leaseOwner === this.deps.owner ? plan(current, at) : null),
+      known,
     );
     return applied?.task;
   }
@@ -139,7 +142,7 @@ export class TurnExecutor {
 
     const memory = task.settings?.enableMemory !== false;
     const checkpoint = memory && !run.history ? await store.lastCheckpoint(task.taskId) : undefined;
-    const state: TurnState = { paused: false, finished: false };
+    const state: TurnState = { paused: false, finished: false, latest: task };
     const timeoutMs = task.settings?.timeoutMs ?? agent.limits?.timeoutMs;
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -175,16 +178,20 @@ export class TurnExecutor {
           : toAgentMessage(this.deps, agent.id, result as Exclude<TurnResult, void>);
       // One transaction: the final reply, COMPLETED, the run's end and the lease let go.
       let completed = false;
-      await this.applyHeld(task.taskId, (current, at) => {
-        if (current.status !== 'WORKING') return null;
-        completed = true;
-        return completion(current, at, reply, {
-          runId,
-          completedAt: at,
-          durationMs: Date.parse(at) - startedAt.getTime(),
-          outcome: 'completed',
-        });
-      });
+      await this.applyHeld(
+        task.taskId,
+        (current, at) => {
+          if (current.status !== 'WORKING') return null;
+          completed = true;
+          return completion(current, at, reply, {
+            runId,
+            completedAt: at,
+            durationMs: Date.parse(at) - startedAt.getTime(),
+            outcome: 'completed',
+          });
+        },
+        state.latest,
+      );
       if (!completed) await finishRun('completed');
       return completed;
     } catch (error) {

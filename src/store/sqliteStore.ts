@@ -172,9 +172,13 @@ export class SqliteStore implements Store {
   }
 
   /** Group-committed, like insertTask. */
-  async mutateTask(taskId: string, plan: ChangePlan): Promise<AppliedChange | undefined> {
+  async mutateTask(
+    taskId: string,
+    plan: ChangePlan,
+    known?: TaskRecord,
+  ): Promise<AppliedChange | undefined> {
     const applied = await this.writes.run((): Applied | undefined => {
-      const task = this.tasks.get(taskId);
+      const task = known && this.tasks.isUnchanged(known) ? known : this.tasks.get(taskId);
       if (!task) return undefined;
       const mutation = plan(task);
       if (!mutation) return { task, events: [], deliveries: 0 };

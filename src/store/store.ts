@@ -65,8 +65,14 @@ export interface Store {
    * The one way a task changes: reads the row, asks `plan`, and writes the patch, messages,
    * artifacts, events (numbered after the task's last) and the outbox rows of every matching
    * active subscription — all in one transaction. Undefined when the task does not exist.
+   * `known`: the task as the caller last had it back from a change; when the row has not
+   * changed since, the plan gets it instead of a fresh read.
    */
-  mutateTask(taskId: string, plan: ChangePlan): Promise<AppliedChange | undefined>;
+  mutateTask(
+    taskId: string,
+    plan: ChangePlan,
+    known?: TaskRecord,
+  ): Promise<AppliedChange | undefined>;
   getTask(taskId: string): Promise<TaskRecord | undefined>;
   listTasks(filter: TaskListFilter): Promise<TaskRecord[]>;
   listMessages(taskId: string): Promise<MessageRecord[]>;

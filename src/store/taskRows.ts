@@ -46,6 +46,20 @@ export interface TaskRow {
   child_task_ids: string | null;
 }
 
+/** The columns that tell whether a task row changed since it was last seen. */
+type VersionRow = Pick<
+  TaskRow,
+  | 'status'
+  | 'updated_at'
+  | 'last_seq'
+  | 'lease_owner'
+  | 'attempt'
+  | 'tokens_used'
+  | 'cost'
+  | 'internal_status'
+  | 'progress'
+>;
+
 /** A task's history counters, kept on its row. */
 export type HistoryCounts = Pick<TaskRecord, 'messageCount' | 'artifactCount' | 'lastSeq'>;
 
@@ -126,6 +140,7 @@ function toColumnValue(key: keyof TaskPatch, value: unknown): unknown {
 export class TaskTable {
   private readonly updates = new Map<string, Statement<unknown[]>>();
   private readonly selectOne;
+  private readonly selectVersion;
   private readonly insertOne;
   private readonly insertEdge;
   private readonly selectChildren;
@@ -133,6 +148,9 @@ export class TaskTable {
 
   constructor(private readonly db: Db) {
     this.selectOne = db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE task_id = ?');
+    this.selectVersion = db.prepare<[string], VersionRow>(`SELECT status, updated_at, last_seq,
+      lease_owner, attempt, tokens_used, cost, internal_status, progress
+      FROM tasks WHERE task_id = ?`);
     this.insertOne = db.prepare(`INSERT INTO tasks (task_id, status, priority, priority_rank,
       assigned_agent, request_agent, metadata, trace_id, created_at, updated_at, started_at,
       message_count, artifact_count, last_seq, pending_turn, lease_owner, lease_until,
@@ -156,6 +174,27 @@ export class TaskTable {
   get(taskId: string): TaskRecord | undefined {
     const row = this.selectOne.get(taskId);
     return row ? fromTaskRow(row) : undefined;
+  }
+
+  /**
+   * Whether the row is still `known`: every change through a plan moves `updated_at` and the
+   * event sequence (or the attempt and lease, for a claim), and the few direct writes (usage,
+   * progress) move their own columns, so a narrow read stands in for the whole row.
+   */
+  isUnchanged(known: TaskRecord): boolean {
+    const row = this.selectVersion.get(known.taskId);
+    return (
+      row !== undefined &&
+      row.status === known.status &&
+      row.updated_at === known.updatedAt &&
+      row.last_seq === known.lastSeq &&
+      row.lease_owner === (known.leaseOwner ?? null) &&
+      row.attempt === known.attempt &&
+      row.tokens_used === known.tokensUsed &&
+      row.cost === known.cost &&
+      row.internal_status === (known.internalStatus ?? null) &&
+      row.progress === (known.progress ?? null)
+    );
   }
 
   /** A new task's row, as its creation (and a direct start, if any) leave it. */
