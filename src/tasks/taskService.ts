@@ -426,7 +426,11 @@ export class TaskService {
   ): Promise<Task> {
     const [messages, artifacts, runs] = await Promise.all([
       params.includeMessages === false ? undefined : this.store.listMessages(task.taskId),
-      params.includeArtifacts === false ? undefined : this.store.listArtifacts(task.taskId),
+      params.includeArtifacts === false
+        ? undefined
+        : task.artifactCount === 0 // the row counts every artifact stored with it
+          ? []
+          : this.store.listArtifacts(task.taskId),
       params.includeRuns === true ? this.store.listRuns(task.taskId) : undefined,
     ]);
     return toWireTask(task, {
