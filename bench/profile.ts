@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { arcBody, arcCall, textMessage } from './lib/http';
+import { arcBody, arcCall, echoWaitBody, queuedTaskBody, textMessage } from './lib/http';
 import { arcdEchoLoop, cannon, type LoadResult } from './lib/load';
 import { cpuMicros, freePort, ROOT, startArcd, type ServerProcess } from './lib/proc';
 import { printSummary, summarize, type CpuProfile } from './profileSummary';
@@ -43,8 +43,7 @@ const workloads: Record<string, (server: ServerProcess, seconds: number) => Prom
       url: `${server.url}/arc`,
       connections: CONNECTIONS,
       seconds,
-      body: () =>
-        arcBody('task.create', 'slow', { initialMessage: textMessage(`steps=1 ${randomUUID()}`) }),
+      body: queuedTaskBody,
       check: (body) => (JSON.parse(body) as { error: unknown }).error === null,
     });
   },
@@ -64,11 +63,7 @@ const workloads: Record<string, (server: ServerProcess, seconds: number) => Prom
       url: `${server.url}/arc`,
       connections: CONNECTIONS,
       seconds,
-      body: () =>
-        arcBody('task.create', 'echo', {
-          initialMessage: textMessage(`hello ${randomUUID()}`),
-          wait: 30_000,
-        }),
+      body: echoWaitBody,
       check: (body) => (JSON.parse(body) as { error: unknown }).error === null,
     }),
 };

@@ -17,7 +17,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { arcBody, arcCall, request, textMessage } from './lib/http';
+import { arcBody, arcCall, echoWaitBody, queuedTaskBody, request, textMessage } from './lib/http';
 import { arcdEchoLoop, arcdEchoTask, cannon, type LoadResult } from './lib/load';
 import {
   ROOT,
@@ -257,14 +257,7 @@ function echoWaitTarget(id: string, what: string, extra: string[]): Target {
         url: `${server.url}/arc`,
         connections: CONNECTIONS,
         seconds,
-        body: () =>
-          arcBody('task.create', 'echo', {
-            initialMessage: {
-              role: 'user',
-              parts: [{ type: 'TextPart', content: `hello ${randomUUID()}` }],
-            },
-            wait: 30_000,
-          }),
+        body: echoWaitBody,
         check: (body) => {
           const reply = JSON.parse(body) as Envelope;
           return reply.error === null && reply.result?.task.status === 'COMPLETED';
@@ -352,10 +345,7 @@ const TARGETS: Target[] = [
         url: `${server.url}/arc`,
         connections: CONNECTIONS,
         seconds,
-        body: () =>
-          arcBody('task.create', 'slow', {
-            initialMessage: textMessage(`steps=1 ${randomUUID()}`),
-          }),
+        body: queuedTaskBody,
         check: isSubmitted,
       }),
   },

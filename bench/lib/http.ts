@@ -79,3 +79,14 @@ export const textMessage = (text: string) => ({
   role: 'user',
   parts: [{ type: 'TextPart', content: text }],
 });
+
+/** A blocking echo task: task.create with `wait`, a fresh text each time. */
+export const echoWaitBody = () =>
+  arcBody('task.create', 'echo', {
+    initialMessage: textMessage(`hello ${randomUUID()}`),
+    wait: 30_000,
+  });
+
+/** A one-step `slow` task, which stays queued while the engine's one slot is held. */
+export const queuedTaskBody = () =>
+  arcBody('task.create', 'slow', { initialMessage: textMessage(`steps=1 ${randomUUID()}`) });
