@@ -13,13 +13,21 @@ function setAll(res: ServerResponse, headers: HeaderList): void {
   for (const [name, value] of headers) res.setHeader(name, value);
 }
 
+/** `headers` then `more` as the flat name, value, … list writeHead takes in one go. */
+function flat(headers: HeaderList, ...more: Array<string | number>): Array<string | number> {
+  const out: Array<string | number> = [];
+  for (const [name, value] of headers) out.push(name, value);
+  out.push(...more);
+  return out;
+}
+
 export async function writeAnswer(
   res: ServerResponse,
   answer: HttpAnswer,
   headers: HeaderList = [],
 ): Promise<void> {
-  setAll(res, headers);
   if (answer.stream) {
+    setAll(res, headers);
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
     for await (const event of answer.stream.events) {
       if (res.destroyed) break;
@@ -28,14 +36,16 @@ export async function writeAnswer(
     res.end();
     return;
   }
-  res.statusCode = answer.status;
-  res.setHeader('Content-Type', `${answer.contentType}; charset=utf-8`);
+  const type = `${answer.contentType}; charset=utf-8`;
   if (answer.body === undefined) {
+    res.writeHead(answer.status, flat(headers, 'Content-Type', type));
     res.end();
     return;
   }
   const body = JSON.stringify(answer.body);
-  res.setHeader('Content-Length', Buffer.byteLength(body));
+  // One writeHead with every header: a setHeader per header validates and stores each.
+  const length = Buffer.byteLength(body);
+  res.writeHead(answer.status, flat(headers, 'Content-Type', type, 'Content-Length', length));
   res.end(body);
 }
 
