@@ -131,7 +131,11 @@ export class Runner {
         unreserve();
         const run = begun.get(started.taskId);
         if (this.stopped || !run || started.status !== 'WORKING') {
-          this.poke(); // the lease lapses and a claim (here or elsewhere) takes the turn
+          // Not run here after all: hand the turn back at once, for a claim here or elsewhere.
+          this.options.store
+            .releaseLease(started.taskId, this.owner)
+            .catch(() => undefined) // closing: the lease lapses instead
+            .finally(() => this.poke());
           return;
         }
         this.launch(started, { ...run, history });

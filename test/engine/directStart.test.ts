@@ -9,6 +9,7 @@ import {
   arcResult,
   createTask,
   startArcd,
+  waitFor,
   waitForStatus,
 } from '../helpers/arcServer';
 
@@ -99,4 +100,25 @@ test('an agent with a turn limit of its own is always claimed, never started dir
   await waitForStatus(arcd.url, 'limited', task.taskId, ['COMPLETED']);
   expect(claims).toHaveBeenCalled();
   claims.mockRestore();
+});
+
+test('a direct start whose create commits after the engine stopped hands its turn back', async () => {
+  arcd = await startArcd({ config: { pollMs: 60_000 } });
+  await idleRunner(arcd);
+  const { tasks, store, runner } = arcd.server;
+  const { task, initial } = await tasks.prepare(
+    { requestAgent: 'tester', targetAgent: 'echo' },
+    { initialMessage: { role: 'user', parts: [{ type: 'TextPart', content: 'late' }] } },
+  );
+  const start = runner.startNow(task);
+  expect(start).toBeDefined();
+  const applied = await store.insertTask(task, initial, start?.plan);
+  expect(applied.task).toMatchObject({ status: 'WORKING', leaseOwner: runner.owner });
+  await runner.stop();
+  start?.launch(applied.task, []);
+  await waitFor('the lease handed back', async () => {
+    const now = await store.getTask(task.taskId);
+    return now && now.leaseOwner === undefined ? now : undefined;
+  });
+  expect((await store.getTask(task.taskId))?.pendingTurn).toBe(true);
 });
