@@ -60,13 +60,18 @@ function messageEvent(status: TaskStatus, message: NewMessage): EventDraft {
 
 /** Two changes as one: `then` planned on the task as `first` leaves it. */
 export function combined(first: Mutation, then: Mutation): Mutation {
-  return {
-    patch: { ...first.patch, ...then.patch },
-    messages: [...(first.messages ?? []), ...(then.messages ?? [])],
-    artifacts: [...(first.artifacts ?? []), ...(then.artifacts ?? [])],
-    events: [...first.events, ...then.events],
-    ...(first.run || then.run ? { run: { ...first.run, ...then.run } } : {}),
+  const both: Mutation = {
+    patch: Object.assign({}, first.patch, then.patch),
+    events: first.events.concat(then.events),
   };
+  if (first.messages || then.messages) {
+    both.messages = (first.messages ?? []).concat(then.messages ?? []);
+  }
+  if (first.artifacts || then.artifacts) {
+    both.artifacts = (first.artifacts ?? []).concat(then.artifacts ?? []);
+  }
+  if (first.run || then.run) both.run = { ...first.run, ...then.run };
+  return both;
 }
 
 export function created(task: TaskRecord, first: NewMessage): Mutation {
