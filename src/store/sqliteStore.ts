@@ -22,6 +22,7 @@ import type {
   TaskRecord,
 } from './records';
 import { type Db, openDatabase } from './openDatabase';
+import { compact } from './rowMapping';
 import { type HistoryCounts, TaskTable, fromTaskRow, PRIORITY_RANK } from './taskRows';
 import { HistoryTables } from './historyRows';
 import { BlobTable } from './blobRows';
@@ -47,11 +48,16 @@ import { combined } from '../tasks/changes';
  */
 function patched(task: TaskRecord, patch: TaskPatch, counts: HistoryCounts): TaskRecord {
   const next: Record<string, unknown> = { ...task, ...counts };
-  for (const [key, value] of Object.entries(patch)) {
-    if (value === null) delete next[key];
-    else if (value !== undefined) next[key] = value;
+  let cleared = false;
+  for (const key in patch) {
+    const value = patch[key as keyof TaskPatch];
+    if (value === undefined) continue;
+    if (value === null) cleared = true;
+    next[key] = value === null ? undefined : value;
   }
-  return next as unknown as TaskRecord;
+  // A cleared field is absent, as a read would have it (set to undefined first, then dropped
+  // in one copy: `delete` would leave the record a slow dictionary-mode object).
+  return (cleared ? compact(next) : next) as unknown as TaskRecord;
 }
 
 /** The history counters after a mutation's messages, artifacts and events. */
