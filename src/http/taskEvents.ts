@@ -14,7 +14,7 @@ import type { EventFeed } from '../tasks/eventFeed';
 import { formatSse } from '../rpc/sseResult';
 import { isTerminal } from '../tasks/states';
 import type { TaskStatus } from '../types';
-import { type HeaderList, writeJson } from './writeAnswer';
+import { type HeaderList, setHeaders, writeJson } from './writeAnswer';
 
 export interface TaskEventsOptions {
   store: Store;
@@ -24,6 +24,13 @@ export interface TaskEventsOptions {
   securityHeaders: HeaderList;
   logger: Logger;
 }
+
+const SSE_HEADERS: HeaderList = [
+  ['Content-Type', 'text/event-stream'],
+  ['Cache-Control', 'no-cache'],
+  ['Connection', 'keep-alive'],
+  ['X-Accel-Buffering', 'no'],
+];
 
 const ROUTE = /^\/arc\/tasks\/([^/]+)\/events\/?$/;
 
@@ -102,13 +109,11 @@ export function createTaskEventsHandler(options: TaskEventsOptions) {
       return;
     }
 
-    for (const [name, value] of options.securityHeaders) res.setHeader(name, value);
-    res.writeHead(200, {
-      'Content-Type': 'text/event-stream',
-      'Cache-Control': 'no-cache',
-      Connection: 'keep-alive',
-      'X-Accel-Buffering': 'no',
-    });
+    // Headers are set, not written: they go out with the first frames (or the flush below),
+    // so a stream that is whole at once can still be given a length.
+    res.statusCode = 200;
+    setHeaders(res, options.securityHeaders);
+    setHeaders(res, SSE_HEADERS);
     let sent = after;
     let closed = false;
     const pending: EventRecord[] = [];

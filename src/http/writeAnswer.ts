@@ -9,7 +9,7 @@ import { formatSse } from '../rpc/sseResult';
 
 export type HeaderList = ReadonlyArray<readonly [string, string]>;
 
-function setAll(res: ServerResponse, headers: HeaderList): void {
+export function setHeaders(res: ServerResponse, headers: HeaderList): void {
   for (const [name, value] of headers) res.setHeader(name, value);
 }
 
@@ -27,7 +27,7 @@ export async function writeAnswer(
   headers: HeaderList = [],
 ): Promise<void> {
   if (answer.stream) {
-    setAll(res, headers);
+    setHeaders(res, headers);
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
     for await (const event of answer.stream.events) {
       if (res.destroyed) break;
@@ -56,7 +56,7 @@ export function writeJson(
   body: unknown,
   headers: HeaderList = [],
 ): void {
-  setAll(res, headers);
+  setHeaders(res, headers);
   const text = JSON.stringify(body);
   res.writeHead(status, {
     'Content-Type': 'application/json; charset=utf-8',

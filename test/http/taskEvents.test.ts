@@ -163,7 +163,11 @@ describe('task event streams', () => {
     const ok = await fetch(eventsUrl(arcd, task.taskId));
     expect(ok.headers.get('content-type')).toBe('text/event-stream');
     expect(ok.headers.get('x-content-type-options')).toBe('nosniff');
-    expect(await ok.text()).toContain('event: TASK_COMPLETED');
+    const replay = await ok.text();
+    expect(replay).toContain('event: TASK_COMPLETED');
+    // Whole at once (a finished task): sent with its length rather than in chunks.
+    expect(ok.headers.get('content-length')).toBe(String(Buffer.byteLength(replay)));
+    expect(ok.headers.get('transfer-encoding')).toBeNull();
     const missing = await fetch(eventsUrl(arcd, 'task-none'));
     expect(missing.status).toBe(404);
     expect(missing.headers.get('x-content-type-options')).toBe('nosniff');
