@@ -7,7 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { Authenticator } from '../auth/authenticator';
+import type { AuthOutcome, Authenticator } from '../auth/authenticator';
 import { MessageTooLargeError } from '../rpc/errors';
 import type { RpcDeps } from '../rpc/arcEnvelope';
 import { answerEarlyError, handleBody } from '../rpc/handleBody';
@@ -64,9 +64,29 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined
   });
 }
 
+/**
+ * A body read and a caller known → the answer written: the caller's rate budget first, then
+ * rpc/. Both ways into the route (this one and express's) end here.
+ */
+export async function answerBody(
+  options: Pick<ArcHandlerOptions, 'deps' | 'maxBatch' | 'limiter'>,
+  res: ServerResponse,
+  raw: Buffer,
+  auth: AuthOutcome,
+  remoteAddress: string | undefined,
+  headers: HeaderList,
+): Promise<void> {
+  const { deps, maxBatch, limiter } = options;
+  const rate = await limiter.check(auth, remoteAddress);
+  const reply = rate.error
+    ? answerEarlyError(rate.error, raw.toString('utf8'), deps)
+    : await handleBody(raw, deps, { maxBatch }, auth);
+  await writeAnswer(res, reply, rate.headers.length > 0 ? [...headers, ...rate.headers] : headers);
+}
+
 /** Returns false for requests it does not take; the caller hands those to express. */
 export function createArcHandler(options: ArcHandlerOptions) {
-  const { deps, maxBodyBytes, maxBatch, authenticator, limiter, securityHeaders } = options;
+  const { deps, maxBodyBytes, authenticator, securityHeaders } = options;
 
   async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const raw = await readBody(req, maxBodyBytes);
@@ -78,13 +98,7 @@ export function createArcHandler(options: ArcHandlerOptions) {
       return;
     }
     const auth = await authenticator.authenticate(req.headers.authorization);
-    const rate = await limiter.check(auth, req.socket.remoteAddress);
-    const headers =
-      rate.headers.length > 0 ? [...securityHeaders, ...rate.headers] : securityHeaders;
-    const reply = rate.error
-      ? answerEarlyError(rate.error, raw.toString('utf8'), deps)
-      : await handleBody(raw, deps, { maxBatch }, auth);
-    await writeAnswer(res, reply, headers);
+    await answerBody(options, res, raw, auth, req.socket.remoteAddress, securityHeaders);
   }
 
   return (req: IncomingMessage, res: ServerResponse): boolean => {

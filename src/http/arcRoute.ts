@@ -8,7 +8,8 @@ import express, { type ErrorRequestHandler, type RequestHandler, type Router } f
 import type { AuthOutcome, Authenticator } from '../auth/authenticator';
 import { MessageTooLargeError, ParseError } from '../rpc/errors';
 import type { RpcDeps } from '../rpc/arcEnvelope';
-import { answerEarlyError, handleBody } from '../rpc/handleBody';
+import { answerEarlyError } from '../rpc/handleBody';
+import { answerBody } from './arcHandler';
 import type { RateLimiter } from './rateLimiter';
 import { writeAnswer } from './writeAnswer';
 
@@ -41,11 +42,8 @@ export function arcRouter(options: ArcRouteOptions): Router {
 
   const handle: RequestHandler = async (req, res) => {
     const auth = (res.locals as Locals).auth ?? { mode: 'open' };
-    const rate = await options.limiter.check(auth, req.socket.remoteAddress);
-    const answer = rate.error
-      ? answerEarlyError(rate.error, rawBody(req).toString('utf8'), options.deps)
-      : await handleBody(rawBody(req), options.deps, { maxBatch: options.maxBatch }, auth);
-    await writeAnswer(res, answer, rate.headers);
+    // helmet's headers are on `res` already (the app's middleware).
+    await answerBody(options, res, rawBody(req), auth, req.socket.remoteAddress, []);
   };
 
   const bodyErrors: ErrorRequestHandler = (error: { type?: string }, req, res, next) => {
