@@ -53,16 +53,12 @@ export function migrate(db: Database.Database, migrations: Migration[] = readMig
       record.run(migration.version, migration.name, new Date().toISOString());
       return true;
     });
-    if (!keysOff) {
-      if (apply.immediate()) count += 1;
-      continue;
-    }
-    const keysWereOn = db.pragma('foreign_keys', { simple: true }) === 1;
-    db.pragma('foreign_keys = OFF'); // takes effect outside a transaction only
+    const restoreKeys = keysOff && db.pragma('foreign_keys', { simple: true }) === 1;
+    if (keysOff) db.pragma('foreign_keys = OFF'); // takes effect outside a transaction only
     try {
       if (apply.immediate()) count += 1;
     } finally {
-      if (keysWereOn) db.pragma('foreign_keys = ON');
+      if (restoreKeys) db.pragma('foreign_keys = ON');
     }
   }
   return count;
