@@ -28,6 +28,7 @@ const OUT = path.join(__dirname, 'results', 'profiles');
 const SQL_TRACE = path.join(ROOT, 'dist', 'bench', 'sqlTrace.js');
 
 const holders = new Set<string>();
+const noError = (body: string) => (JSON.parse(body) as { error: unknown }).error === null;
 
 const workloads: Record<string, (server: ServerProcess, seconds: number) => Promise<LoadResult>> = {
   // The durable create path alone: one turn at a time, held by a long slow task, so the tasks
@@ -44,7 +45,7 @@ const workloads: Record<string, (server: ServerProcess, seconds: number) => Prom
       connections: CONNECTIONS,
       seconds,
       body: queuedTaskBody,
-      check: (body) => (JSON.parse(body) as { error: unknown }).error === null,
+      check: noError,
     });
   },
   'task.create': (server, seconds) =>
@@ -54,7 +55,7 @@ const workloads: Record<string, (server: ServerProcess, seconds: number) => Prom
       seconds,
       body: () =>
         arcBody('task.create', 'echo', { initialMessage: textMessage(`hello ${randomUUID()}`) }),
-      check: (body) => (JSON.parse(body) as { error: unknown }).error === null,
+      check: noError,
     }),
   'echo-e2e': (server, seconds) =>
     arcdEchoLoop({ url: server.url, connections: CONNECTIONS, seconds }),
@@ -64,7 +65,7 @@ const workloads: Record<string, (server: ServerProcess, seconds: number) => Prom
       connections: CONNECTIONS,
       seconds,
       body: echoWaitBody,
-      check: (body) => (JSON.parse(body) as { error: unknown }).error === null,
+      check: noError,
     }),
 };
 const ONLY = process.env.BENCH_PROFILE_ONLY?.split(',');
