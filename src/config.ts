@@ -10,6 +10,7 @@ export interface Config {
   port: number;
   host: string;
   db: string;
+  writerThread: string;
   agentsDir: string;
   serverName: string;
   maxBodyBytes: number;
@@ -75,6 +76,11 @@ export const SETTINGS: readonly Setting[] = [
   setting('port', 'int', 'TCP port (0 picks a free one)'),
   setting('host', 'string', 'address to listen on'),
   setting('db', 'string', 'SQLite file (":memory:" for a throwaway one)'),
+  setting(
+    'writerThread',
+    'string',
+    '"on": tasks\' writes commit on a second SQLite connection on a worker thread; "off": on the event loop',
+  ),
   setting('agentsDir', 'string', 'folder of agent modules to host (replaces the bundled ones)'),
   setting('serverName', 'string', 'responseAgent on routing errors, name in /agent-info'),
   setting('maxBodyBytes', 'int', 'largest request body accepted (larger → -45004)'),
@@ -159,6 +165,7 @@ export const DEFAULTS: Config = {
   port: 8080,
   host: '127.0.0.1',
   db: path.join('.', 'data', 'arcd.db'),
+  writerThread: 'on',
   agentsDir: bundledAgentsDir,
   serverName: 'arcd',
   maxBodyBytes: 16 * 1024 * 1024,

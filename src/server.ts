@@ -90,7 +90,12 @@ export function createServer(
     agents.register(createRemoteAgent({ ...remote, requestAgent: config.serverName }));
   }
 
-  const store = new SqliteStore(config.db);
+  if (config.writerThread !== 'on' && config.writerThread !== 'off') {
+    throw new Error(
+      `ARCD_WRITER_THREAD/--writer-thread: expected "on" or "off", got "${config.writerThread}"`,
+    );
+  }
+  const store = new SqliteStore(config.db, { writerThread: config.writerThread === 'on' });
   const waiter = new TaskWaiter();
   const partLimits = { maxPartBytes: config.maxPartBytes, maxMessageBytes: config.maxMessageBytes };
   const runner = new Runner({ store, registry: agents, schemas, clock, logger, ...config });

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { Db } from './openDatabase';
 import type { JsonValue } from '../types';
+import type { WriteRecorder } from './writeRecorder';
 
 /** Contents this long or longer live in the blobs table. */
 export const BLOB_THRESHOLD = 64 * 1024;
@@ -22,11 +23,15 @@ export class BlobTable {
   private readonly selectBlob;
   private readonly collect;
 
-  constructor(db: Db) {
-    this.insertBlob = db.prepare(
+  constructor(db: Db, recorder: WriteRecorder) {
+    this.insertBlob = recorder.statement(
+      db,
       'INSERT OR IGNORE INTO blobs (blob_id, content, size, created_at) VALUES (?, ?, ?, ?)',
     );
-    this.insertRef = db.prepare('INSERT OR IGNORE INTO blob_refs (task_id, blob_id) VALUES (?, ?)');
+    this.insertRef = recorder.statement(
+      db,
+      'INSERT OR IGNORE INTO blob_refs (task_id, blob_id) VALUES (?, ?)',
+    );
     this.selectBlob = db.prepare<[string], { content: string }>(
       'SELECT content FROM blobs WHERE blob_id = ?',
     );

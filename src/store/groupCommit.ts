@@ -4,24 +4,56 @@
  * after that transaction committed. Under concurrent callers N commits become one (a commit,
  * with its WAL page writes, is most of what a small write costs); a write that throws rolls
  * back its own savepoint and fails its own caller only. A lone caller waits one loop turn.
+ *
+ * With a writer thread, `record` writes are recorded on the event loop and their batch runs on
+ * the thread (writeRecorder.ts, writerThread.ts). While a batch is there, no other write runs
+ * on the main connection: writes queue behind it, in order, and run when it has committed.
  */
 import type { Db } from './openDatabase';
+import type { WriteRecorder } from './writeRecorder';
+import type { WriterThread } from './writerThread';
 
 interface Queued {
   work: () => unknown;
+  recorded: boolean;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
+/** A recorded batch on the writer thread: its writes, their results, where each one's ops begin. */
+interface Flight {
+  number: number;
+  sent: Array<{ entry: Queued; value: unknown; firstOp: number }>;
+  /** Planned on a batch that failed: its writes were queued again, its answer is ignored. */
+  void: boolean;
+}
+
+export interface RecordingWriter {
+  recorder: WriteRecorder;
+  thread: WriterThread;
+}
+
+/** Recorded batches on the writer thread at once: one recording while the last one commits. */
+const MAX_FLIGHTS = 2;
+
 export class GroupCommit {
   private queue: Queued[] = [];
+  private scheduled = false;
+  private flights: Flight[] = [];
+  private flightCount = 0;
+  private idle: Array<() => void> = [];
+  /** Set once the writer thread is gone: writes commit on the main connection from then on. */
+  private threadGone = false;
   /** Runs one write in a savepoint when called inside the batch's transaction (made once). */
   private readonly inSavepoint;
   private readonly inTransaction;
 
-  constructor(db: Db) {
+  constructor(
+    db: Db,
+    private readonly writer?: RecordingWriter,
+  ) {
     this.inSavepoint = db.transaction((work: () => unknown) => work());
     this.inTransaction = db.transaction((batch: Queued[]) =>
       batch.map((entry): Outcome => {
@@ -34,16 +66,77 @@ export class GroupCommit {
     );
   }
 
+  /** A write group-committed on the main connection. */
   run<T>(work: () => T): Promise<T> {
+    return this.enqueue(work, false);
+  }
+
+  /** A write recorded for the writer thread (group-committed on the main connection if none). */
+  record<T>(work: () => T): Promise<T> {
+    return this.enqueue(work, this.writer !== undefined && !this.threadGone);
+  }
+
+  /** A write run at once, unless batches are on the writer thread: then after them, in order. */
+  now<T>(work: () => T): Promise<T> {
+    if (this.flights.length > 0) return this.enqueue(work, false);
+    try {
+      return Promise.resolve(work());
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Resolves once every write submitted so far has been answered. */
+  drained(): Promise<void> {
+    if (this.flights.length === 0 && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idle.push(resolve));
+  }
+
+  private enqueue<T>(work: () => T, recorded: boolean): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
-      if (this.queue.length === 1) setImmediate(() => this.flush());
+      this.queue.push({ work, recorded, resolve: resolve as (value: unknown) => void, reject });
+      this.schedule();
     });
   }
 
+  private get recording(): boolean {
+    return this.writer !== undefined && !this.threadGone;
+  }
+
+  /** Whether the queue's head may run now: a recorded batch beside few enough others, a
+   * write on the main connection only when the thread has nothing. */
+  private headReady(): boolean {
+    const head = this.queue[0];
+    if (!head) return false;
+    if (head.recorded && this.recording) return this.flights.length < MAX_FLIGHTS;
+    return this.flights.length === 0;
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    if (this.queue.length === 0 && this.flights.length === 0) {
+      for (const resolve of this.idle.splice(0)) resolve();
+      return;
+    }
+    if (!this.headReady()) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Runs the queue's head: its longest run of writes of one kind. */
   private flush(): void {
-    const batch = this.queue;
-    this.queue = [];
+    this.scheduled = false;
+    if (!this.headReady()) return this.schedule();
+    const recorded = (this.queue[0] as Queued).recorded;
+    let count = this.queue.findIndex((entry) => entry.recorded !== recorded);
+    if (count < 0) count = this.queue.length;
+    const batch = this.queue.splice(0, count);
+    if (recorded && this.writer && this.recording) this.sendRecorded(batch, this.writer);
+    else this.commitHere(batch);
+    this.schedule();
+  }
+
+  private commitHere(batch: Queued[]): void {
     let outcomes: Outcome[];
     try {
       outcomes = this.inTransaction.immediate(batch);
@@ -56,5 +149,78 @@ export class GroupCommit {
       if (outcome.ok) entry.resolve(outcome.value);
       else entry.reject(outcome.error);
     });
+  }
+
+  /**
+   * Records each write of the batch and sends them as one. A write that throws before it
+   * recorded anything fails alone; one that throws halfway fails alone too, and the others
+   * go back to the head of the queue, to be recorded again.
+   */
+  private sendRecorded(batch: Queued[], { recorder, thread }: RecordingWriter): void {
+    const flight: Flight = { number: ++this.flightCount, sent: [], void: false };
+    recorder.begin(flight.number);
+    for (const [i, entry] of batch.entries()) {
+      const firstOp = recorder.mark();
+      try {
+        flight.sent.push({ entry, value: entry.work(), firstOp });
+      } catch (error) {
+        entry.reject(error);
+        if (recorder.mark() === firstOp) continue;
+        recorder.abandon();
+        this.queue.unshift(...flight.sent.map((s) => s.entry), ...batch.slice(i + 1));
+        return;
+      }
+    }
+    const recording = recorder.finish();
+    if (recording.ops.length === 0) {
+      for (const { entry, value } of flight.sent) entry.resolve(value);
+      return;
+    }
+    this.flights.push(flight);
+    thread.execute(recording).then(
+      (outcome) => {
+        this.flights.shift();
+        if (flight.void) return this.schedule();
+        if (outcome.ok) {
+          recorder.committed(flight.number);
+          for (const { entry, value } of flight.sent) entry.resolve(value);
+        } else if (!('skipped' in outcome)) {
+          this.failed(flight, outcome.failedOp, outcome.error, recorder, thread);
+        }
+        this.schedule();
+      },
+      (error: unknown) => {
+        // Whether the batch committed is unknown: its callers fail, as in a crash.
+        this.flights.shift();
+        this.threadGone = true;
+        recorder.reset();
+        if (!flight.void) for (const { entry } of flight.sent) entry.reject(error);
+        this.schedule();
+      },
+    );
+  }
+
+  /**
+   * A batch failed on the thread, and nothing of it committed: the write whose op failed fails
+   * alone; the batch's other writes and every batch sent after it (which the thread skips)
+   * go back to the head of the queue, to be planned again on the rows as committed.
+   */
+  private failed(
+    flight: Flight,
+    failedOp: number,
+    error: Error,
+    recorder: WriteRecorder,
+    thread: WriterThread,
+  ): void {
+    const culprit = flight.sent.findLastIndex((s) => s.firstOp <= failedOp);
+    flight.sent[culprit]?.entry.reject(error);
+    const again = flight.sent.filter((_, i) => i !== culprit).map((s) => s.entry);
+    for (const later of this.flights) {
+      later.void = true;
+      again.push(...later.sent.map((s) => s.entry));
+    }
+    recorder.reset();
+    thread.resume();
+    this.queue.unshift(...again);
   }
 }

@@ -8,6 +8,7 @@ import type { ArtifactRecord, EventRecord, MessageRecord } from './records';
 import type { EventType, JsonObject, Part, Role } from '../types';
 import { compact, fromJson, optional, toJson } from './rowMapping';
 import type { BlobTable } from './blobRows';
+import type { WriteRecorder } from './writeRecorder';
 
 interface MessageRow {
   message_id: string;
@@ -88,15 +89,24 @@ export class HistoryTables {
   constructor(
     db: Db,
     private readonly blobs: BlobTable,
+    recorder: WriteRecorder,
   ) {
-    this.insertMessage = db.prepare(`INSERT INTO messages
-      (message_id, task_id, seq, role, parts, agent_id, timestamp)
-      VALUES (?, ?, ?, ?, ?, ?, ?)`);
-    this.insertArtifact = db.prepare(`INSERT INTO artifacts (artifact_id, task_id, seq, name,
+    this.insertMessage = recorder.statement(
+      db,
+      `INSERT INTO messages (message_id, task_id, seq, role, parts, agent_id, timestamp)
+      VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.insertArtifact = recorder.statement(
+      db,
+      `INSERT INTO artifacts (artifact_id, task_id, seq, name,
       description, parts, created_by, version, metadata, created_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-    this.insertEvent = db.prepare(`INSERT INTO events (task_id, seq, event_id, type, data,
-      created_at) VALUES (?, ?, ?, ?, ?, ?)`);
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.insertEvent = recorder.statement(
+      db,
+      `INSERT INTO events (task_id, seq, event_id, type, data, created_at)
+      VALUES (?, ?, ?, ?, ?, ?)`,
+    );
     this.selectMessages = db.prepare<[string], MessageRow>(
       'SELECT * FROM messages WHERE task_id = ? ORDER BY seq',
     );

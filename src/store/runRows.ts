@@ -6,6 +6,7 @@ import type { Db } from './openDatabase';
 import type { CheckpointRecord, RunOutcome, RunRecord } from './records';
 import type { JsonObject, JsonValue } from '../types';
 import { compact, fromJson, optional, toJson } from './rowMapping';
+import type { WriteRecorder } from './writeRecorder';
 
 interface RunRow {
   run_id: string;
@@ -55,14 +56,22 @@ export class RunTables {
   private readonly selectLastCheckpoint;
   private readonly updateProgress;
 
-  constructor(db: Db) {
-    this.insertRun = db.prepare(`INSERT INTO runs (run_id, task_id, attempt, owner, started_at)
-      VALUES (?, ?, ?, ?, ?)`);
-    this.endRun = db.prepare(`UPDATE runs SET completed_at = ?, duration_ms = ?, outcome = ?,
-      error = ? WHERE run_id = ? AND outcome = 'running'`);
-    this.interrupt = db.prepare(`UPDATE runs SET outcome = 'interrupted', completed_at = ?,
+  constructor(db: Db, recorder: WriteRecorder) {
+    this.insertRun = recorder.statement(
+      db,
+      'INSERT INTO runs (run_id, task_id, attempt, owner, started_at) VALUES (?, ?, ?, ?, ?)',
+    );
+    this.endRun = recorder.statement(
+      db,
+      `UPDATE runs SET completed_at = ?, duration_ms = ?, outcome = ?,
+      error = ? WHERE run_id = ? AND outcome = 'running'`,
+    );
+    this.interrupt = recorder.statement(
+      db,
+      `UPDATE runs SET outcome = 'interrupted', completed_at = ?,
       error = '{"code":-32603,"message":"the process running this turn stopped"}'
-      WHERE task_id = ? AND outcome = 'running'`);
+      WHERE task_id = ? AND outcome = 'running'`,
+    );
     this.selectRuns = db.prepare<[string], RunRow>(
       'SELECT * FROM runs WHERE task_id = ? ORDER BY started_at, attempt',
     );

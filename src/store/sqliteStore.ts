@@ -1,7 +1,9 @@
 /**
- * The SQLite backend (better-sqlite3, WAL). Every public call is one synchronous transaction
- * behind an async signature; IMMEDIATE transactions take the write lock up front so that two
- * processes on one file never interleave a read-check-write.
+ * The SQLite backend (better-sqlite3, WAL). Every public call is one transaction behind an
+ * async signature; IMMEDIATE transactions take the write lock up front so that two processes
+ * on one file never interleave a read-check-write. The hot writes (a task's creation and its
+ * changes) are recorded on the event loop and committed by a writer thread (writeRecorder.ts);
+ * every other write goes through `writes` too, so none runs while a batch is on the thread.
  */
 import type { AppliedChange, ChangePlan, CommitListener, StartPlan, Store } from './store';
 import type {
@@ -38,7 +40,9 @@ import { type TriggerRecord, TriggerTable } from './triggerRows';
 import type { JsonValue, Message } from '../types';
 import { newId } from '../ids';
 import { GroupCommit } from './groupCommit';
-import { WalCheckpointer } from './walCheckpointer';
+import { BACKSTOP_PAGES, WalCheckpointer } from './walCheckpointer';
+import { WriteRecorder } from './writeRecorder';
+import { WriterThread } from './writerThread';
 import { TurnClaims } from './turnClaims';
 import { combined } from '../tasks/changes';
 
@@ -101,17 +105,31 @@ export class SqliteStore implements Store {
   private readonly listeners: CommitListener[] = [];
   private readonly writes: GroupCommit;
   private readonly checkpointer?: WalCheckpointer;
+  private readonly writer?: WriterThread;
 
-  constructor(file: string) {
+  /** `writerThread`: commit the hot writes on a second connection (files only; default on). */
+  constructor(file: string, options: { writerThread?: boolean } = {}) {
     this.db = openDatabase(file);
-    if (file !== ':memory:') this.checkpointer = new WalCheckpointer(this.db, file, 100);
-    this.writes = new GroupCommit(this.db);
-    this.tasks = new TaskTable(this.db);
-    this.blobs = new BlobTable(this.db);
-    this.history = new HistoryTables(this.db, this.blobs);
-    this.subs = new SubscriptionTables(this.db);
+    const recorder = new WriteRecorder();
+    if (file !== ':memory:') {
+      this.checkpointer = new WalCheckpointer(this.db, file, 100);
+      if (options.writerThread !== false) {
+        this.writer = new WriterThread(file, {
+          busyTimeoutMs: 5000,
+          autocheckpointPages: BACKSTOP_PAGES,
+        });
+      }
+    }
+    this.writes = new GroupCommit(
+      this.db,
+      this.writer ? { recorder, thread: this.writer } : undefined,
+    );
+    this.tasks = new TaskTable(this.db, recorder);
+    this.blobs = new BlobTable(this.db, recorder);
+    this.history = new HistoryTables(this.db, this.blobs, recorder);
+    this.subs = new SubscriptionTables(this.db, recorder);
     this.deliveries = new DeliveryTables(this.db, this.blobs);
-    this.runs = new RunTables(this.db);
+    this.runs = new RunTables(this.db, recorder);
     this.chats = new ChatTables(this.db);
     this.dependencies = new DependencyTables(this.db);
     this.removal = new TaskRemoval(this.db);
@@ -153,13 +171,13 @@ export class SqliteStore implements Store {
 
   /** Group-committed (see GroupCommit): the writes of one event-loop turn share a commit. */
   async insertTask(task: TaskRecord, initial: Mutation, start?: StartPlan): Promise<AppliedChange> {
-    const applied = await this.writes.run(() => this.insert(task, initial, start));
+    const applied = await this.writes.record(() => this.insert(task, initial, start));
     this.notify(applied);
     return applied;
   }
 
   async insertTaskGroup(group: NewTaskRows[]): Promise<AppliedChange[]> {
-    const applied = await this.writes.run(() =>
+    const applied = await this.writes.record(() =>
       group.map(({ task, initial }) => this.insert(task, initial)),
     );
     for (const change of applied) this.notify(change);
@@ -183,7 +201,7 @@ export class SqliteStore implements Store {
     plan: ChangePlan,
     known?: TaskRecord,
   ): Promise<AppliedChange | undefined> {
-    const applied = await this.writes.run((): Applied | undefined => {
+    const applied = await this.writes.record((): Applied | undefined => {
       const task = known && this.tasks.isUnchanged(known) ? known : this.tasks.get(taskId);
       if (!task) return undefined;
       const mutation = plan(task);
@@ -206,7 +224,7 @@ export class SqliteStore implements Store {
     const updated = patched(task, patch, counts);
     // The row first: history rows reference it.
     if (inserted) this.tasks.insert(updated);
-    else this.tasks.patch(task.taskId, patch, counts);
+    else this.tasks.patch(updated, patch, counts);
     (mutation.messages ?? []).forEach((message, i) =>
       this.history.addMessage(task.taskId, { ...message, seq: task.messageCount + i + 1 }),
     );
@@ -222,7 +240,8 @@ export class SqliteStore implements Store {
     }));
     for (const event of events) this.history.addEvent(event);
     if (mutation.run) this.writeRuns(task.taskId, at, mutation.run);
-    const deliveries = this.subs.enqueueDeliveries(task.taskId, events);
+    // A task being created has no subscriptions yet (they reference its row).
+    const deliveries = inserted ? 0 : this.subs.enqueueDeliveries(task.taskId, events);
     const parent = task.parentTaskId ? this.tasks.get(task.parentTaskId) : undefined;
     if (!parent || events.length === 0) return { task: updated, events, deliveries };
     const mirrored = this.apply(parent, {
@@ -264,30 +283,34 @@ export class SqliteStore implements Store {
     taskId: string,
     check: (task: TaskRecord, waitingDependents: string[]) => void,
   ): Promise<TaskRecord | undefined> {
-    return this.db
-      .transaction(() => {
-        const task = this.tasks.get(taskId);
-        if (!task) return undefined;
-        check(task, this.dependencies.dependents(taskId));
-        this.removal.delete(taskId);
-        this.blobs.collectGarbage();
-        return task;
-      })
-      .immediate();
+    return this.writes.now(() =>
+      this.db
+        .transaction(() => {
+          const task = this.tasks.get(taskId);
+          if (!task) return undefined;
+          check(task, this.dependencies.dependents(taskId));
+          this.removal.delete(taskId);
+          this.blobs.collectGarbage();
+          return task;
+        })
+        .immediate(),
+    );
   }
 
   async purgeFinished(beforeIso: string, limit: number): Promise<number> {
-    return this.db
-      .transaction(() => {
-        const deleted = this.removal.purge(beforeIso, limit);
-        if (deleted > 0) this.blobs.collectGarbage();
-        return deleted;
-      })
-      .immediate();
+    return this.writes.now(() =>
+      this.db
+        .transaction(() => {
+          const deleted = this.removal.purge(beforeIso, limit);
+          if (deleted > 0) this.blobs.collectGarbage();
+          return deleted;
+        })
+        .immediate(),
+    );
   }
 
   async insertSchedule(schedule: ScheduleRecord): Promise<void> {
-    this.schedules.insert(schedule);
+    return this.writes.now(() => this.schedules.insert(schedule));
   }
 
   async getSchedule(scheduleId: string): Promise<ScheduleRecord | undefined> {
@@ -308,11 +331,11 @@ export class SqliteStore implements Store {
     nextRunAt: string | undefined,
     at: string,
   ): Promise<void> {
-    this.schedules.setStatus(scheduleId, status, nextRunAt, at);
+    return this.writes.now(() => this.schedules.setStatus(scheduleId, status, nextRunAt, at));
   }
 
   async deleteSchedule(scheduleId: string): Promise<boolean> {
-    return this.schedules.delete(scheduleId);
+    return this.writes.now(() => this.schedules.delete(scheduleId));
   }
 
   async fireSchedule(
@@ -322,19 +345,21 @@ export class SqliteStore implements Store {
     task: TaskRecord,
     initial: Mutation,
   ): Promise<AppliedChange | undefined> {
-    const applied = this.db
-      .transaction(() => {
-        const fired = { nextRunAt, at: task.createdAt, taskId: task.taskId };
-        if (!this.schedules.markFired(scheduleId, slot, fired)) return undefined;
-        return this.insert(task, initial);
-      })
-      .immediate();
+    const applied = await this.writes.now(() =>
+      this.db
+        .transaction(() => {
+          const fired = { nextRunAt, at: task.createdAt, taskId: task.taskId };
+          if (!this.schedules.markFired(scheduleId, slot, fired)) return undefined;
+          return this.insert(task, initial);
+        })
+        .immediate(),
+    );
     if (applied) this.notify(applied);
     return applied;
   }
 
   async insertTrigger(trigger: TriggerRecord): Promise<void> {
-    this.triggers.insert(trigger);
+    return this.writes.now(() => this.triggers.insert(trigger));
   }
 
   async getTrigger(triggerId: string): Promise<TriggerRecord | undefined> {
@@ -350,7 +375,7 @@ export class SqliteStore implements Store {
   }
 
   async deleteTrigger(triggerId: string): Promise<boolean> {
-    return this.triggers.delete(triggerId);
+    return this.writes.now(() => this.triggers.delete(triggerId));
   }
 
   async fireTrigger(
@@ -359,16 +384,18 @@ export class SqliteStore implements Store {
     task: TaskRecord,
     initial: Mutation,
   ): Promise<{ applied: AppliedChange } | { duplicateOf: string }> {
-    const outcome = this.db
-      .transaction((): { applied: Applied } | { duplicateOf: string } => {
-        const earlier =
-          fireKey === undefined ? undefined : this.triggers.taskForKey(triggerId, fireKey);
-        if (earlier) return { duplicateOf: earlier };
-        const applied = this.insert(task, initial);
-        this.triggers.markFired(triggerId, fireKey, task.taskId, task.createdAt);
-        return { applied };
-      })
-      .immediate();
+    const outcome = await this.writes.now(() =>
+      this.db
+        .transaction((): { applied: Applied } | { duplicateOf: string } => {
+          const earlier =
+            fireKey === undefined ? undefined : this.triggers.taskForKey(triggerId, fireKey);
+          if (earlier) return { duplicateOf: earlier };
+          const applied = this.insert(task, initial);
+          this.triggers.markFired(triggerId, fireKey, task.taskId, task.createdAt);
+          return { applied };
+        })
+        .immediate(),
+    );
     if ('applied' in outcome) this.notify(outcome.applied);
     return outcome;
   }
@@ -398,14 +425,16 @@ export class SqliteStore implements Store {
   }
 
   async insertSubscription(subscription: SubscriptionRecord, replay = false): Promise<void> {
-    const queued = this.db
-      .transaction(() => {
-        this.subs.addSubscription(subscription);
-        return replay
-          ? this.subs.enqueueFor([subscription], this.history.events(subscription.taskId, 0))
-          : 0;
-      })
-      .immediate();
+    const queued = await this.writes.now(() =>
+      this.db
+        .transaction(() => {
+          this.subs.addSubscription(subscription);
+          return replay
+            ? this.subs.enqueueFor([subscription], this.history.events(subscription.taskId, 0))
+            : 0;
+        })
+        .immediate(),
+    );
     if (queued > 0) this.committed(subscription.taskId, queued);
   }
 
@@ -425,9 +454,11 @@ export class SqliteStore implements Store {
   }
 
   async deactivateSubscription(subscriptionId: string, reason: string, at: string) {
-    return this.db
-      .transaction(() => this.deliveries.deactivateSubscription(subscriptionId, reason, at))
-      .immediate();
+    return this.writes.now(() =>
+      this.db
+        .transaction(() => this.deliveries.deactivateSubscription(subscriptionId, reason, at))
+        .immediate(),
+    );
   }
 
   async listDeliveries(taskId: string): Promise<DeliveryRecord[]> {
@@ -447,7 +478,7 @@ export class SqliteStore implements Store {
   }
 
   async claimDeliveries(owner: string, limit: number, now: Date, leaseMs: number, hosts: HostRoom) {
-    return this.deliveries.claimDue(owner, limit, now, leaseMs, hosts);
+    return this.writes.now(() => this.deliveries.claimDue(owner, limit, now, leaseMs, hosts));
   }
 
   async recordAttempt(
@@ -455,19 +486,19 @@ export class SqliteStore implements Store {
     attempt: Omit<AttemptRecord, 'attempt'>,
     plan: (delivery: DeliveryRecord, failingSince: string | undefined) => AttemptPlan,
   ): Promise<DeliveryRecord | undefined> {
-    return this.deliveries.record(owner, attempt, plan);
+    return this.writes.now(() => this.deliveries.record(owner, attempt, plan));
   }
 
   async releaseDelivery(deliveryId: string, owner: string): Promise<void> {
-    this.deliveries.releaseLease(deliveryId, owner);
+    return this.writes.now(() => this.deliveries.releaseLease(deliveryId, owner));
   }
 
   async retryDelivery(deliveryId: string, at: string): Promise<void> {
-    this.deliveries.retryNow(deliveryId, at);
+    return this.writes.now(() => this.deliveries.retryNow(deliveryId, at));
   }
 
   async insertNotification(notification: NotificationRecord): Promise<void> {
-    this.subs.addNotification(notification);
+    return this.writes.now(() => this.subs.addNotification(notification));
   }
 
   async listNotifications(taskId: string): Promise<NotificationRecord[]> {
@@ -486,22 +517,27 @@ export class SqliteStore implements Store {
     const at = new Date(nowMs).toISOString();
     const lease = { leaseOwner: owner, leaseUntil: nowMs + leaseMs };
     const changes: Applied[] = [];
-    const tasks = this.db
-      .transaction(() =>
-        this.claims.choose({ limit, nowMs, agents }).map((row) => {
-          const task = fromTaskRow(row);
-          const mutation = begin(task, at);
-          if (!mutation) {
-            this.lease.run(lease.leaseOwner, lease.leaseUntil, task.taskId);
-            return { ...task, ...lease };
-          }
-          // One UPDATE: the lease and the turn's start together.
-          const applied = this.apply(task, { ...mutation, patch: { ...mutation.patch, ...lease } });
-          changes.push(applied);
-          return applied.task;
-        }),
-      )
-      .immediate();
+    const tasks = await this.writes.now(() =>
+      this.db
+        .transaction(() =>
+          this.claims.choose({ limit, nowMs, agents }).map((row) => {
+            const task = fromTaskRow(row);
+            const mutation = begin(task, at);
+            if (!mutation) {
+              this.lease.run(lease.leaseOwner, lease.leaseUntil, task.taskId);
+              return { ...task, ...lease };
+            }
+            // One UPDATE: the lease and the turn's start together.
+            const applied = this.apply(task, {
+              ...mutation,
+              patch: { ...mutation.patch, ...lease },
+            });
+            changes.push(applied);
+            return applied.task;
+          }),
+        )
+        .immediate(),
+    );
     for (const applied of changes) this.notify(applied);
     return tasks.sort(
       (a, b) =>
@@ -520,7 +556,7 @@ export class SqliteStore implements Store {
   }
 
   async endRun(runId: string, end: RunEnd): Promise<void> {
-    this.runs.end(runId, end);
+    return this.writes.now(() => this.runs.end(runId, end));
   }
 
   async listRuns(taskId: string): Promise<RunRecord[]> {
@@ -528,11 +564,13 @@ export class SqliteStore implements Store {
   }
 
   async addUsage(taskId: string, runId: string, tokens: number, cost: number): Promise<void> {
-    this.db.transaction(() => this.runs.addUsage(taskId, runId, tokens, cost))();
+    return this.writes.now(() =>
+      this.db.transaction(() => this.runs.addUsage(taskId, runId, tokens, cost))(),
+    );
   }
 
   async saveCheckpoint(taskId: string, runId: string, data: JsonValue, at: string) {
-    this.runs.saveCheckpoint(taskId, runId, data, at);
+    return this.writes.now(() => this.runs.saveCheckpoint(taskId, runId, data, at));
   }
 
   async lastCheckpoint(taskId: string): Promise<CheckpointRecord | undefined> {
@@ -543,11 +581,11 @@ export class SqliteStore implements Store {
     taskId: string,
     update: { internalStatus?: string | null; progress?: number | null },
   ): Promise<void> {
-    this.runs.setProgress(taskId, update);
+    return this.writes.now(() => this.runs.setProgress(taskId, update));
   }
 
   async createChat(chat: Omit<ChatRecord, 'status' | 'messageCount'>): Promise<void> {
-    this.chats.create(chat);
+    return this.writes.now(() => this.chats.create(chat));
   }
 
   async getChat(chatId: string): Promise<ChatRecord | undefined> {
@@ -555,11 +593,11 @@ export class SqliteStore implements Store {
   }
 
   async appendChatMessage(chatId: string, message: Message & { timestamp: string }) {
-    return this.chats.append(chatId, message);
+    return this.writes.now(() => this.chats.append(chatId, message));
   }
 
   async closeChat(chatId: string, reason: string, at: string): Promise<ChatRecord> {
-    return this.chats.closeChat(chatId, reason, at);
+    return this.writes.now(() => this.chats.closeChat(chatId, reason, at));
   }
 
   async listChatMessages(chatId: string): Promise<Message[]> {
@@ -567,16 +605,20 @@ export class SqliteStore implements Store {
   }
 
   async renewLeases(owner: string, taskIds: string[], untilMs: number): Promise<void> {
-    this.db.transaction(() => {
-      for (const taskId of taskIds) this.renew.run(untilMs, taskId, owner);
-    })();
+    await this.writes.now(() =>
+      this.db.transaction(() => {
+        for (const taskId of taskIds) this.renew.run(untilMs, taskId, owner);
+      })(),
+    );
   }
 
   async releaseLease(taskId: string, owner: string): Promise<void> {
-    this.release.run(taskId, owner);
+    await this.writes.now(() => this.release.run(taskId, owner));
   }
 
   async close(): Promise<void> {
+    await this.writes.drained();
+    await this.writer?.close();
     await this.checkpointer?.close();
     if (this.db.open) this.db.close();
   }

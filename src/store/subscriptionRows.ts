@@ -7,6 +7,7 @@ import type { EventRecord, NotificationRecord, SubscriptionRecord } from './reco
 import type { EventType, JsonObject } from '../types';
 import { newId } from '../ids';
 import { compact, optional } from './rowMapping';
+import type { WriteRecorder } from './writeRecorder';
 
 export interface SubscriptionRow {
   subscription_id: string;
@@ -75,7 +76,7 @@ export class SubscriptionTables {
   private readonly insertNotification;
   private readonly selectNotifications;
 
-  constructor(db: Db) {
+  constructor(db: Db, recorder: WriteRecorder) {
     this.insertSubscription = db.prepare(`INSERT INTO subscriptions (subscription_id, task_id,
       owner_agent, callback_url, callback_host, events, secret, active, created_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
@@ -85,8 +86,11 @@ export class SubscriptionTables {
     this.selectActive = db.prepare<[string], SubscriptionRow>(
       'SELECT * FROM subscriptions WHERE task_id = ? AND active = 1',
     );
-    this.insertDelivery = db.prepare(`INSERT INTO deliveries (delivery_id, subscription_id,
-      task_id, event_seq, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`);
+    this.insertDelivery = recorder.statement(
+      db,
+      `INSERT INTO deliveries (delivery_id, subscription_id, task_id, event_seq,
+      next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    );
     this.selectOne = db.prepare<[string], SubscriptionRow>(
       'SELECT * FROM subscriptions WHERE subscription_id = ?',
     );

@@ -1,11 +1,11 @@
 /**
  * Task rows: the SQL that reads and writes the tasks table, and the row ↔ record mapping.
  */
-import type { Statement } from 'better-sqlite3';
 import type { Db } from './openDatabase';
 import type { TaskPatch, TaskRecord } from './records';
 import type { Priority, TaskStatus } from '../types';
 import { compact, fromJson, optional, toJson } from './rowMapping';
+import type { RecordedStatement, SqlParam, WriteRecorder } from './writeRecorder';
 
 export interface TaskRow {
   task_id: string;
@@ -130,15 +130,15 @@ const PATCH_COLUMNS: Record<keyof TaskPatch, string> = {
 
 const JSON_COLUMNS = new Set<keyof TaskPatch>(['error', 'lastError', 'metadata', 'settings']);
 
-function toColumnValue(key: keyof TaskPatch, value: unknown): unknown {
+function toColumnValue(key: keyof TaskPatch, value: unknown): SqlParam {
   if (value === null || value === undefined) return null;
   if (JSON_COLUMNS.has(key)) return toJson(value);
   if (key === 'pendingTurn' || key === 'blocked') return value ? 1 : 0;
-  return value;
+  return value as SqlParam;
 }
 
 export class TaskTable {
-  private readonly updates = new Map<string, Statement<unknown[]>>();
+  private readonly updates = new Map<string, RecordedStatement>();
   private readonly selectOne;
   private readonly selectVersion;
   private readonly insertOne;
@@ -146,16 +146,22 @@ export class TaskTable {
   private readonly selectChildren;
   private readonly unsettledParents;
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    private readonly recorder: WriteRecorder,
+  ) {
     this.selectOne = db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE task_id = ?');
     this.selectVersion = db.prepare<[string], VersionRow>(`SELECT status, updated_at, last_seq,
       lease_owner, attempt, tokens_used, cost, internal_status, progress
       FROM tasks WHERE task_id = ?`);
-    this.insertOne = db.prepare(`INSERT INTO tasks (task_id, status, priority, priority_rank,
+    this.insertOne = recorder.statement(
+      db,
+      `INSERT INTO tasks (task_id, status, priority, priority_rank,
       assigned_agent, request_agent, metadata, trace_id, created_at, updated_at, started_at,
       message_count, artifact_count, last_seq, pending_turn, lease_owner, lease_until,
       settings, deadline, attempt, dependencies, blocked, parent_task_id, child_task_ids)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
     this.selectChildren = db.prepare<[string], TaskRow>(
       'SELECT * FROM tasks WHERE parent_task_id = ? ORDER BY created_at, task_id',
     );
@@ -166,12 +172,16 @@ export class TaskTable {
       SELECT parent_task_id FROM tasks WHERE parent_task_id IS NOT NULL
         AND status IN ('SUBMITTED', 'WORKING', 'INPUT_REQUIRED')
       LIMIT ?`);
-    this.insertEdge = db.prepare(
+    this.insertEdge = recorder.statement(
+      db,
       'INSERT INTO task_dependencies (task_id, depends_on) VALUES (?, ?)',
     );
   }
 
+  /** The task as committed, or as the batch being recorded has written it. */
   get(taskId: string): TaskRecord | undefined {
+    const written = this.recorder.taskAsWritten(taskId);
+    if (written) return written;
     const row = this.selectOne.get(taskId);
     return row ? fromTaskRow(row) : undefined;
   }
@@ -182,6 +192,8 @@ export class TaskTable {
    * progress) move their own columns, so a narrow read stands in for the whole row.
    */
   isUnchanged(known: TaskRecord): boolean {
+    const written = this.recorder.taskAsWritten(known.taskId);
+    if (written) return written === known;
     const row = this.selectVersion.get(known.taskId);
     return (
       row !== undefined &&
@@ -227,10 +239,11 @@ export class TaskTable {
       toJson(task.childTaskIds),
     );
     for (const dependency of task.dependencies ?? []) this.insertEdge.run(task.taskId, dependency);
+    this.recorder.rememberTask(task);
   }
 
-  /** One UPDATE per change: the patch and the history counters together. */
-  patch(taskId: string, patch: TaskPatch, counts: HistoryCounts): void {
+  /** One UPDATE per change: the patch and the history counters together (`updated`: after). */
+  patch(updated: TaskRecord, patch: TaskPatch, counts: HistoryCounts): void {
     const keys = (Object.keys(patch) as Array<keyof TaskPatch>).filter(
       (key) => patch[key] !== undefined,
     );
@@ -240,7 +253,8 @@ export class TaskTable {
       const sets = keys.map((key) => `${PATCH_COLUMNS[key]} = ?`);
       if (keys.includes('priority')) sets.push('priority_rank = ?');
       sets.push('message_count = ?', 'artifact_count = ?', 'last_seq = ?');
-      statement = this.db.prepare<unknown[]>(
+      statement = this.recorder.statement(
+        this.db,
         `UPDATE tasks SET ${sets.join(', ')} WHERE task_id = ?`,
       );
       this.updates.set(signature, statement);
@@ -248,7 +262,8 @@ export class TaskTable {
     const values = keys.map((key) => toColumnValue(key, patch[key]));
     if (patch.priority) values.push(PRIORITY_RANK[patch.priority]);
     values.push(counts.messageCount, counts.artifactCount, counts.lastSeq);
-    statement.run(...values, taskId);
+    statement.run(...values, updated.taskId);
+    this.recorder.rememberTask(updated);
   }
 
   children(parentTaskId: string): TaskRecord[] {

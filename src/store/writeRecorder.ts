@@ -1,0 +1,102 @@
+/**
+ * Writes that can be recorded instead of run. While a batch is being recorded, a recorded
+ * statement's `run` appends its statement number and parameters to the batch's operations,
+ * which the writer thread (writerThread.ts) then runs in one transaction on its own
+ * connection; at any other time it runs at once on the main connection, as a plain statement
+ * would. Reads always run on the main connection: the task rows that batches recorded but not
+ * yet committed have written are kept here (`taskAsWritten`) until they commit, so that a
+ * later write plans on them rather than on the row as last committed.
+ */
+import type { Db } from './openDatabase';
+import type { TaskRecord } from './records';
+
+export type SqlParam = string | number | bigint | Buffer | null;
+
+export interface RecordedStatement {
+  run(...params: SqlParam[]): void;
+}
+
+/** What one recorded batch sends: statements the writer has not prepared yet, then the ops. */
+export interface RecordedBatch {
+  /** Statement texts numbered from the writer's count of known statements on. */
+  sql: string[];
+  /** Pairs of statement number and parameter list, in the order they were recorded. */
+  ops: Array<number | SqlParam[]>;
+}
+
+export class WriteRecorder {
+  private readonly texts: string[] = [];
+  /** How many of `texts` the writer thread has been sent. */
+  private sent = 0;
+  private ops: Array<number | SqlParam[]> | undefined;
+  private batch = 0;
+  /** Task rows as batches not yet committed left them, with the batch that wrote each last. */
+  private readonly written = new Map<string, { task: TaskRecord; batch: number }>();
+  /** What the batch being recorded replaced in `written`, to put back if it is abandoned. */
+  private undo: Array<[string, { task: TaskRecord; batch: number } | undefined]> = [];
+
+  /** A write statement that records while a batch is being recorded. */
+  statement(db: Db, sql: string): RecordedStatement {
+    const direct = db.prepare<SqlParam[]>(sql);
+    const id = this.texts.push(sql) - 1;
+    return {
+      run: (...params) => {
+        if (this.ops) this.ops.push(id, params);
+        else direct.run(...params);
+      },
+    };
+  }
+
+  /** Starts recording batch number `batch`. */
+  begin(batch: number): void {
+    this.ops = [];
+    this.batch = batch;
+    this.undo = [];
+  }
+
+  /** Where the next op goes: a position to tell whether a write recorded anything. */
+  mark(): number {
+    return this.ops?.length ?? 0;
+  }
+
+  /** Ends the recording and hands its batch over (texts new to the writer included). */
+  finish(): RecordedBatch {
+    const batch = { sql: this.texts.slice(this.sent), ops: this.ops ?? [] };
+    this.sent = this.texts.length;
+    this.ops = undefined;
+    return batch;
+  }
+
+  /** Ends the recording and drops it, task rows included. */
+  abandon(): void {
+    for (const [taskId, before] of this.undo.reverse()) {
+      if (before) this.written.set(taskId, before);
+      else this.written.delete(taskId);
+    }
+    this.ops = undefined;
+  }
+
+  /** Batch `batch` committed: its task rows are what the database says now. */
+  committed(batch: number): void {
+    for (const [taskId, entry] of this.written) {
+      if (entry.batch === batch) this.written.delete(taskId);
+    }
+  }
+
+  /** Every batch not yet committed is void: forget the rows they wrote. */
+  reset(): void {
+    this.written.clear();
+  }
+
+  /** A task row as the batch being recorded leaves it (nothing is kept outside a recording). */
+  rememberTask(task: TaskRecord): void {
+    if (!this.ops) return;
+    this.undo.push([task.taskId, this.written.get(task.taskId)]);
+    this.written.set(task.taskId, { task, batch: this.batch });
+  }
+
+  /** While recording: the task as a batch not yet committed wrote it, if one did. */
+  taskAsWritten(taskId: string): TaskRecord | undefined {
+    return this.ops ? this.written.get(taskId)?.task : undefined;
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * A second connection to the database file, on a worker thread, that runs recorded batches
+ * (writeRecorder.ts) in one IMMEDIATE transaction each. The SQL of the hot writes (task rows,
+ * messages, events, runs, deliveries) and their commit then run beside the event loop rather
+ * than on it. A batch is answered only after its commit; if one of its statements fails, the
+ * whole transaction is rolled back, the answer names the op that failed, and every batch sent
+ * after it is skipped unrun (it was planned on the failed one) until `resume`.
+ */
+import { Worker } from 'node:worker_threads';
+import type { RecordedBatch } from './writeRecorder';
+
+export type BatchOutcome =
+  { ok: true } | { ok: false; failedOp: number; error: Error } | { ok: false; skipped: true };
+
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.file);
+db.pragma('synchronous = NORMAL');
+db.pragma('foreign_keys = ON');
+db.pragma('busy_timeout = ' + workerData.busyTimeoutMs);
+db.pragma('wal_autocheckpoint = ' + workerData.autocheckpointPages);
+const statements = [];
+let at = 0;
+let failed = false;
+const runAll = db.transaction((ops) => {
+  for (at = 0; at < ops.length; at += 2) statements[ops[at]].run(...ops[at + 1]);
+});
+parentPort.on('message', (batch) => {
+  if (batch === 'close') { db.close(); parentPort.close(); return; }
+  if (batch === 'resume') { failed = false; return; }
+  at = 0;
+  try {
+    for (const text of batch.sql) statements.push(db.prepare(text));
+    if (failed) return parentPort.postMessage({ ok: false, skipped: true });
+    runAll.immediate(batch.ops);
+    parentPort.postMessage({ ok: true });
+  } catch (error) {
+    failed = true;
+    parentPort.postMessage({
+      ok: false, failedOp: at, name: error.name, message: error.message, code: error.code,
+    });
+  }
+});
+`;
+
+interface Reply {
+  ok: boolean;
+  skipped?: boolean;
+  failedOp?: number;
+  name?: string;
+  message?: string;
+  code?: string;
+}
+
+interface Pending {
+  resolve: (outcome: BatchOutcome) => void;
+  reject: (error: Error) => void;
+}
+
+export interface WriterOptions {
+  busyTimeoutMs: number;
+  autocheckpointPages: number;
+}
+
+export class WriterThread {
+  private readonly worker: Worker;
+  private readonly pending: Pending[] = [];
+  private failure: Error | undefined;
+  private readonly exited: Promise<void>;
+
+  constructor(file: string, options: WriterOptions) {
+    this.worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { driver: require.resolve('better-sqlite3'), file, ...options },
+    });
+    this.worker.on('message', (reply: Reply) => this.answer(reply));
+    this.worker.on('error', (error) => this.fail(error));
+    this.exited = new Promise((resolve) =>
+      this.worker.once('exit', () => {
+        this.fail(new Error('the SQLite writer thread stopped'));
+        resolve();
+      }),
+    );
+  }
+
+  /** Runs a batch in one transaction; rejects only if the thread itself is gone. */
+  execute(batch: RecordedBatch): Promise<BatchOutcome> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.pending.push({ resolve, reject });
+      this.worker.postMessage(batch);
+    });
+  }
+
+  private answer(reply: Reply): void {
+    const waiting = this.pending.shift();
+    if (!waiting) return;
+    if (reply.ok) return waiting.resolve({ ok: true });
+    if (reply.skipped) return waiting.resolve({ ok: false, skipped: true });
+    const error = Object.assign(new Error(reply.message), { name: reply.name, code: reply.code });
+    waiting.resolve({ ok: false, failedOp: reply.failedOp ?? 0, error });
+  }
+
+  /** Lets batches sent from now on run again, after a failed one. */
+  resume(): void {
+    if (!this.failure) this.worker.postMessage('resume');
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= error;
+    for (const waiting of this.pending.splice(0)) waiting.reject(this.failure);
+  }
+
+  /** Closes the thread's connection once the batches sent have been answered. */
+  async close(): Promise<void> {
+    if (!this.failure) this.worker.postMessage('close');
+    await this.exited;
+  }
+}

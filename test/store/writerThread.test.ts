@@ -1,0 +1,185 @@
+/**
+ * The writer thread: a task's creation and changes are recorded on the event loop and
+ * committed by a second connection on a worker thread. Writes still see each other (in one
+ * batch, and across batches in flight), a write SQLite refuses fails alone, and the same
+ * holds with the thread switched off.
+ */
+import Database from 'better-sqlite3';
+import type { Mutation, TaskRecord } from '../../src/store/records';
+import { messageAdded } from '../../src/tasks/changes';
+import { defineAgent } from '../../src/agents/contract';
+import { type Running, createTask, startArcd, waitForStatus } from '../helpers/arcServer';
+
+let arcd: Running;
+afterEach(async () => arcd?.close());
+
+const hold = defineAgent({
+  id: 'hold',
+  description: 'never returns',
+  handle: () => new Promise(() => {}),
+});
+
+async function heldTask(writerThread: string) {
+  arcd = await startArcd({ agents: [hold], config: { writerThread } });
+  const created = await createTask(arcd.url, 'hold', 'first');
+  await waitForStatus(arcd.url, 'hold', created.taskId, ['WORKING']);
+  return created.taskId as string;
+}
+
+const say = (text: string) => (task: TaskRecord) => {
+  const at = new Date().toISOString();
+  const parts = [{ type: 'TextPart', content: text }];
+  return messageAdded(task, { messageId: `msg-${text}`, role: 'agent', parts, timestamp: at }, at);
+};
+
+/** A message SQLite refuses (its role breaks a CHECK constraint) after it was planned. */
+const refused = (task: TaskRecord): Mutation => ({
+  ...say('refused')(task),
+  messages: [
+    { messageId: 'msg-bad', role: 'robot' as 'agent', parts: [], timestamp: task.updatedAt },
+  ],
+});
+
+function changesOnMain(running: Running): number {
+  return (running.server.store.db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
+}
+
+/** Started, and past the engine's first look for work (until then, tasks wait for a claim). */
+async function idleArcd(writerThread: string) {
+  arcd = await startArcd({ config: { writerThread, pollMs: 60_000 } });
+  const first = await createTask(arcd.url, 'echo', 'warm-up');
+  await waitForStatus(arcd.url, 'echo', first.taskId, ['COMPLETED']);
+}
+
+test('with the thread on, echo tasks are written by the thread: the main connection writes none of them', async () => {
+  await idleArcd('on');
+  const before = changesOnMain(arcd);
+  for (let i = 0; i < 5; i += 1) {
+    const created = await createTask(arcd.url, 'echo', `hello ${i}`);
+    await waitForStatus(arcd.url, 'echo', created.taskId, ['COMPLETED']);
+  }
+  expect(changesOnMain(arcd)).toBe(before);
+  const other = new Database(arcd.db, { readonly: true });
+  expect(other.prepare('SELECT COUNT(*) AS n FROM tasks').get()).toEqual({ n: 6 });
+  expect(other.prepare('SELECT COUNT(*) AS n FROM messages').get()).toEqual({ n: 12 });
+  other.close();
+});
+
+test('with the thread off, the same tasks are written on the main connection', async () => {
+  await idleArcd('off');
+  const before = changesOnMain(arcd);
+  const created = await createTask(arcd.url, 'echo', 'hello');
+  await waitForStatus(arcd.url, 'echo', created.taskId, ['COMPLETED']);
+  expect(changesOnMain(arcd)).toBeGreaterThan(before);
+});
+
+test('an unknown --writer-thread value is refused at start', async () => {
+  await expect(startArcd({ config: { writerThread: 'maybe' } })).rejects.toThrow(
+    /ARCD_WRITER_THREAD\/--writer-thread: expected "on" or "off"/,
+  );
+});
+
+describe.each(['on', 'off'])('writer thread %s', (writerThread) => {
+  test('writes to one task over many loop turns each plan on the one before', async () => {
+    const taskId = await heldTask(writerThread);
+    const store = arcd.server.store;
+    const writes: Array<Promise<unknown>> = [];
+    for (let wave = 0; wave < 6; wave += 1) {
+      for (let i = 0; i < 8; i += 1) writes.push(store.mutateTask(taskId, say(`${wave}.${i}`)));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await Promise.all(writes);
+    const messages = await store.listMessages(taskId);
+    expect(messages.map((m) => m.seq)).toEqual(messages.map((_, i) => i + 1));
+    expect(messages).toHaveLength(49);
+    const events = await store.listEvents(taskId);
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    const task = (await store.getTask(taskId)) as TaskRecord;
+    expect(task.messageCount).toBe(49);
+    expect(task.lastSeq).toBe(events.length);
+  });
+
+  test('a write SQLite refuses fails alone; the writes around it commit', async () => {
+    const taskId = await heldTask(writerThread);
+    const store = arcd.server.store;
+    const outcomes = await Promise.allSettled([
+      store.mutateTask(taskId, say('a')),
+      store.mutateTask(taskId, refused),
+      store.mutateTask(taskId, say('b')),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(String((outcomes[1] as PromiseRejectedResult).reason)).toMatch(/CHECK constraint/);
+    const texts = (await store.listMessages(taskId)).map((m) => m.parts[0]?.content);
+    expect(texts).toEqual(['first', 'a', 'b']);
+    const task = (await store.getTask(taskId)) as TaskRecord;
+    expect(task.messageCount).toBe(3);
+    expect(task.lastSeq).toBe((await store.listEvents(taskId)).length);
+    // Later writes run as usual.
+    await store.mutateTask(taskId, say('c'));
+    expect(await store.listMessages(taskId)).toHaveLength(4);
+  });
+
+  test('a write refused while later ones are already planned on it: only it fails, in order', async () => {
+    const taskId = await heldTask(writerThread);
+    const store = arcd.server.store;
+    const next = () => new Promise((resolve) => setImmediate(resolve));
+    const writes = [store.mutateTask(taskId, say('a')), store.mutateTask(taskId, refused)];
+    await next(); // the next loop turn: a batch planned on the one that fails
+    writes.push(store.mutateTask(taskId, say('b')), store.mutateTask(taskId, say('c')));
+    await next();
+    writes.push(store.mutateTask(taskId, say('d')));
+    const outcomes = await Promise.allSettled(writes);
+    expect(outcomes.map((o) => o.status)).toEqual([
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+    ]);
+    const messages = await store.listMessages(taskId);
+    expect(messages.map((m) => m.parts[0]?.content)).toEqual(['first', 'a', 'b', 'c', 'd']);
+    expect(messages.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  test('a write that throws halfway through its rows fails alone, none of its rows kept', async () => {
+    const taskId = await heldTask(writerThread);
+    const store = arcd.server.store;
+    // The task row is written before the message, whose parts cannot become JSON.
+    const unserializable = (task: TaskRecord): Mutation => ({
+      ...say('x')(task),
+      messages: [
+        {
+          messageId: 'msg-bigint',
+          role: 'agent',
+          parts: [{ type: 'DataPart', content: { n: BigInt(1) } as never }],
+          timestamp: task.updatedAt,
+        },
+      ],
+    });
+    const outcomes = await Promise.allSettled([
+      store.mutateTask(taskId, say('a')),
+      store.mutateTask(taskId, unserializable),
+      store.mutateTask(taskId, say('b')),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(String((outcomes[1] as PromiseRejectedResult).reason)).toMatch(/BigInt/);
+    const texts = (await store.listMessages(taskId)).map((m) => m.parts[0]?.content);
+    expect(texts).toEqual(['first', 'a', 'b']);
+    const task = (await store.getTask(taskId)) as TaskRecord;
+    expect(task.messageCount).toBe(3);
+    expect(task.lastSeq).toBe((await store.listEvents(taskId)).length);
+  });
+
+  test('closing waits for writes not yet committed', async () => {
+    const taskId = await heldTask(writerThread);
+    const pending = arcd.server.store.mutateTask(taskId, say('last words'));
+    await arcd.close();
+    await pending;
+    const other = new Database(arcd.db, { readonly: true });
+    const row = other
+      .prepare('SELECT COUNT(*) AS n FROM messages WHERE task_id = ? AND message_id = ?')
+      .get(taskId, 'msg-last words');
+    other.close();
+    expect(row).toEqual({ n: 1 });
+  });
+});
