@@ -187,7 +187,9 @@ export class GroupCommit {
         } else if (!('skipped' in outcome)) {
           this.failed(flight, outcome.failedOp, outcome.error, recorder, thread);
         }
-        this.schedule();
+        // What queued while this batch committed goes at once: it has waited a turn already.
+        if (this.headReady()) this.flush();
+        else this.schedule();
       },
       (error: unknown) => {
         // Whether the batch committed is unknown: its callers fail, as in a crash.
