@@ -158,14 +158,14 @@ export class SqliteStore implements Store {
     this.listeners.push(listener);
   }
 
-  private committed(taskId: string, deliveries: number, task?: TaskRecord): void {
-    for (const listener of this.listeners)
-      listener(taskId, task ? { deliveries, task } : { deliveries });
+  private committed(taskId: string, written: Parameters<CommitListener>[1]): void {
+    for (const listener of this.listeners) listener(taskId, written);
   }
 
   /** Tells listeners about a committed change, and about its parent's mirrored events. */
   private notify(applied: Applied): void {
-    this.committed(applied.task.taskId, applied.deliveries, applied.task);
+    const { task, deliveries, events } = applied;
+    this.committed(task.taskId, { deliveries, task, events });
     if (applied.parent) this.notify(applied.parent);
   }
 
@@ -435,7 +435,7 @@ export class SqliteStore implements Store {
         })
         .immediate(),
     );
-    if (queued > 0) this.committed(subscription.taskId, queued);
+    if (queued > 0) this.committed(subscription.taskId, { deliveries: queued });
   }
 
   async getSubscription(subscriptionId: string): Promise<SubscriptionRecord | undefined> {

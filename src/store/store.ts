@@ -29,11 +29,11 @@ import type { JsonValue, Message } from '../types';
 
 /**
  * What a commit wrote: its task id, how many outbox rows (deliveries) it queued and, when the
- * commit changed the task itself, the task as it now is.
+ * commit changed the task itself, the task as it now is and the events it appended (in order).
  */
 export type CommitListener = (
   taskId: string,
-  written: { deliveries: number; task?: TaskRecord },
+  written: { deliveries: number; task?: TaskRecord; events?: EventRecord[] },
 ) => void;
 
 export interface AppliedChange {

@@ -1,7 +1,9 @@
 /**
  * Live task events for streams: one reader per task, however many watchers. After each commit
- * that appended events to a watched task, the feed reads the new events once (from the last
- * sequence it handed out) and gives them to every watcher of that task, in order.
+ * that appended events to a watched task, the feed hands the new events to every watcher of
+ * that task, in order: as the commit reported them when they follow the last sequence handed
+ * out, else read once from the database from that sequence on (a gap: events committed by
+ * another process, or while a read was under way).
  */
 import type { EventRecord } from '../store/records';
 import type { Store } from '../store/store';
@@ -19,7 +21,7 @@ export class EventFeed {
   private readonly watched = new Map<string, Watched>();
 
   constructor(private readonly store: Store) {
-    store.onCommit((taskId) => this.changed(taskId));
+    store.onCommit((taskId, written) => this.changed(taskId, written.events));
   }
 
   /** Calls `listener` with every event after `afterSeq`, as they are committed. */
@@ -40,9 +42,14 @@ export class EventFeed {
   /** Number of database reads made for watchers (one per batch of new events per task). */
   reads = 0;
 
-  private changed(taskId: string): void {
+  private changed(taskId: string, events?: EventRecord[]): void {
     const entry = this.watched.get(taskId);
     if (!entry) return;
+    if (!entry.reading && events && events[0]?.seq === entry.lastSeq + 1) {
+      entry.lastSeq = events[events.length - 1]!.seq;
+      for (const listener of entry.listeners) listener(events);
+      return;
+    }
     if (entry.reading) {
       entry.again = true;
       return;

@@ -1,0 +1,66 @@
+/**
+ * The event feed hands a commit's events to watchers as the commit reported them when they
+ * follow what was handed out last, and reads the database only after a gap (events another
+ * process committed), so no watcher ever misses or repeats one.
+ */
+import type { EventRecord, TaskRecord } from '../../src/store/records';
+import { SqliteStore } from '../../src/store/sqliteStore';
+import { messageAdded } from '../../src/tasks/changes';
+import { defineAgent } from '../../src/agents/contract';
+import { type Running, createTask, startArcd, waitFor, waitForStatus } from '../helpers/arcServer';
+
+let arcd: Running;
+afterEach(async () => arcd?.close());
+
+const hold = defineAgent({
+  id: 'hold',
+  description: 'never returns',
+  handle: () => new Promise(() => {}),
+});
+
+const say = (text: string) => (task: TaskRecord) => {
+  const at = new Date().toISOString();
+  const parts = [{ type: 'TextPart', content: text }];
+  return messageAdded(task, { messageId: `msg-${text}`, role: 'agent', parts, timestamp: at }, at);
+};
+
+async function watchedTask() {
+  arcd = await startArcd({ agents: [hold] });
+  const created = await createTask(arcd.url, 'hold', 'first');
+  await waitForStatus(arcd.url, 'hold', created.taskId, ['WORKING']);
+  const taskId = created.taskId as string;
+  const store = arcd.server.store;
+  const seen: EventRecord[] = [];
+  const lastSeq = ((await store.getTask(taskId)) as TaskRecord).lastSeq;
+  arcd.server.feed.watch(taskId, lastSeq, (events) => seen.push(...events));
+  return { taskId, store, seen, lastSeq };
+}
+
+test("a commit's own events reach watchers without a database read", async () => {
+  const { taskId, store, seen, lastSeq } = await watchedTask();
+  const before = arcd.server.feed.reads;
+  for (const text of ['a', 'b', 'c']) await store.mutateTask(taskId, say(text));
+  expect(seen.map((e) => e.seq)).toEqual([lastSeq + 1, lastSeq + 2, lastSeq + 3]);
+  expect(seen.map((e) => (e.data.messageContent as { messageId: string }).messageId)).toEqual([
+    'msg-a',
+    'msg-b',
+    'msg-c',
+  ]);
+  expect(arcd.server.feed.reads).toBe(before);
+});
+
+test('after events committed elsewhere, the next commit reads the gap: none missed, none twice', async () => {
+  const { taskId, store, seen, lastSeq } = await watchedTask();
+  // Another process on the same file (a second store) appends an event this one never hears of.
+  const elsewhere = new SqliteStore(arcd.db);
+  await elsewhere.mutateTask(taskId, say('elsewhere'));
+  await elsewhere.close();
+  expect(seen).toEqual([]);
+  const before = arcd.server.feed.reads;
+  await store.mutateTask(taskId, say('here'));
+  await waitFor('both events', async () => (seen.length === 2 ? true : undefined));
+  expect(seen.map((e) => e.seq)).toEqual([lastSeq + 1, lastSeq + 2]);
+  expect(arcd.server.feed.reads).toBe(before + 1);
+  await store.mutateTask(taskId, say('again'));
+  expect(seen.map((e) => e.seq)).toEqual([lastSeq + 1, lastSeq + 2, lastSeq + 3]);
+});
