@@ -137,7 +137,7 @@ export function createServer(
   store.onCommit((_taskId, written) => {
     if (written.deliveries > 0) deliveries.poke();
     if (written.task) {
-      waiter.committed(written.task);
+      waiter.committed(written.task, written.messages);
       dependencyWatch.committed(written.task);
       parentWatch.committed(written.task);
     }

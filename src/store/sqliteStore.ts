@@ -164,8 +164,8 @@ export class SqliteStore implements Store {
 
   /** Tells listeners about a committed change, and about its parent's mirrored events. */
   private notify(applied: Applied): void {
-    const { task, deliveries, events } = applied;
-    this.committed(task.taskId, { deliveries, task, events });
+    const { task, deliveries, events, messages } = applied;
+    this.committed(task.taskId, { deliveries, task, events, messages });
     if (applied.parent) this.notify(applied.parent);
   }
 
@@ -225,9 +225,11 @@ export class SqliteStore implements Store {
     // The row first: history rows reference it.
     if (inserted) this.tasks.insert(updated);
     else this.tasks.patch(updated, patch, counts);
-    (mutation.messages ?? []).forEach((message, i) =>
-      this.history.addMessage(task.taskId, { ...message, seq: task.messageCount + i + 1 }),
-    );
+    const messages = (mutation.messages ?? []).map((message, i) => {
+      const stored = { ...message, seq: task.messageCount + i + 1 };
+      this.history.addMessage(task.taskId, stored);
+      return stored;
+    });
     (mutation.artifacts ?? []).forEach((artifact, i) =>
       this.history.addArtifact(task.taskId, { ...artifact, seq: task.artifactCount + i + 1 }),
     );
@@ -243,7 +245,7 @@ export class SqliteStore implements Store {
     // A task being created has no subscriptions yet (they reference its row).
     const deliveries = inserted ? 0 : this.subs.enqueueDeliveries(task.taskId, events);
     const parent = task.parentTaskId ? this.tasks.get(task.parentTaskId) : undefined;
-    if (!parent || events.length === 0) return { task: updated, events, deliveries };
+    if (!parent || events.length === 0) return { task: updated, events, messages, deliveries };
     const mirrored = this.apply(parent, {
       patch: { updatedAt: at },
       events: events.map((e) => ({
@@ -251,7 +253,7 @@ export class SqliteStore implements Store {
         data: { ...e.data, childTaskId: task.taskId, childAgent: task.assignedAgent },
       })),
     });
-    return { task: updated, events, deliveries, parent: mirrored };
+    return { task: updated, events, messages, deliveries, parent: mirrored };
   }
 
   async childTasks(parentTaskId: string): Promise<TaskRecord[]> {

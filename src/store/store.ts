@@ -33,12 +33,19 @@ import type { JsonValue, Message } from '../types';
  */
 export type CommitListener = (
   taskId: string,
-  written: { deliveries: number; task?: TaskRecord; events?: EventRecord[] },
+  written: {
+    deliveries: number;
+    task?: TaskRecord;
+    events?: EventRecord[];
+    messages?: MessageRecord[];
+  },
 ) => void;
 
 export interface AppliedChange {
   task: TaskRecord;
   events: EventRecord[];
+  /** The messages the change appended, as stored (with their sequence numbers). */
+  messages?: MessageRecord[];
   /** Outbox rows queued for the events' subscribers. */
   deliveries: number;
 }

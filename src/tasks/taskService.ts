@@ -138,7 +138,8 @@ export class TaskService {
     if (!expectation) return created;
     // Answer once the task settles (or `wait` ms pass), with its history.
     const settled = await expectation.settled;
-    return settled ? this.withHistory(settled, {}) : this.info(call, { taskId: created.taskId });
+    if (!settled) return this.info(call, { taskId: created.taskId });
+    return this.withHistory(settled, {}, expectation.messages());
   }
 
   private async createOne(
@@ -423,9 +424,12 @@ export class TaskService {
   private async withHistory(
     task: TaskRecord,
     params: { includeMessages?: boolean; includeArtifacts?: boolean; includeRuns?: boolean },
+    knownMessages?: MessageRecord[],
   ): Promise<Task> {
     const [messages, artifacts, runs] = await Promise.all([
-      params.includeMessages === false ? undefined : this.store.listMessages(task.taskId),
+      params.includeMessages === false
+        ? undefined
+        : (knownMessages ?? this.store.listMessages(task.taskId)),
       params.includeArtifacts === false
         ? undefined
         : task.artifactCount === 0 // the row counts every artifact stored with it

@@ -5,7 +5,7 @@
  * waiting before the task is even stored, so no commit can slip past it and nothing needs
  * to be read back.
  */
-import type { TaskRecord } from '../store/records';
+import type { MessageRecord, TaskRecord } from '../store/records';
 import type { TaskStatus } from '../types';
 import { isTerminal } from './states';
 
@@ -15,38 +15,61 @@ export const isSettled = (status: TaskStatus): boolean =>
 /** A wait begun: `settled` is the task once settled, or undefined after the time given. */
 export interface Expectation {
   settled: Promise<TaskRecord | undefined>;
+  /**
+   * The settled task's messages as the commits heard here wrote them, when they are all of
+   * them (their count and sequence numbers add up); else undefined, and they must be read.
+   */
+  messages(): MessageRecord[] | undefined;
   /** Stops waiting (the task was never stored); `settled` resolves undefined. */
   cancel(): void;
 }
 
-type Release = (task?: TaskRecord) => void;
+interface Waiting {
+  release: (task?: TaskRecord) => void;
+  heard: MessageRecord[];
+}
 
 export class TaskWaiter {
-  private readonly waiting = new Map<string, Set<Release>>();
+  private readonly waiting = new Map<string, Set<Waiting>>();
 
   /** Starts waiting for `taskId` now, for at most `ms`. */
   expect(taskId: string, ms: number): Expectation {
-    let release!: Release;
     const set = this.waiting.get(taskId) ?? new Set();
     this.waiting.set(taskId, set);
+    let settledTask: TaskRecord | undefined;
+    const waiting: Waiting = { release: () => undefined, heard: [] };
     const done = () => {
       clearTimeout(timer);
-      set.delete(release);
+      set.delete(waiting);
       if (set.size === 0 && this.waiting.get(taskId) === set) this.waiting.delete(taskId);
     };
     const settled = new Promise<TaskRecord | undefined>((resolve) => {
-      release = (task) => {
+      waiting.release = (task) => {
         done();
+        settledTask = task;
         resolve(task);
       };
     });
-    const timer = setTimeout(release, ms);
-    set.add(release);
-    return { settled, cancel: () => release() };
+    const timer = setTimeout(() => waiting.release(), ms);
+    set.add(waiting);
+    const messages = () => {
+      const heard = [...waiting.heard].sort((a, b) => a.seq - b.seq);
+      const whole =
+        settledTask !== undefined &&
+        heard.length === settledTask.messageCount &&
+        heard.every((message, i) => message.seq === i + 1);
+      return whole ? heard : undefined;
+    };
+    return { settled, messages, cancel: () => waiting.release() };
   }
 
-  committed(task: TaskRecord): void {
-    if (!isSettled(task.status)) return;
-    for (const release of [...(this.waiting.get(task.taskId) ?? [])]) release(task);
+  /** A committed change of `task`, with the messages it wrote. */
+  committed(task: TaskRecord, messages: readonly MessageRecord[] = []): void {
+    const set = this.waiting.get(task.taskId);
+    if (!set) return;
+    for (const waiting of [...set]) {
+      waiting.heard.push(...messages);
+      if (isSettled(task.status)) waiting.release(task);
+    }
   }
 }

@@ -13,6 +13,20 @@ test('a blocking create answers with the finished task and its history', async (
   ).toEqual(['hello', 'hello']);
 });
 
+test('its answer carries the messages its commits wrote, without reading them back', async () => {
+  const arcd = await startArcd();
+  const reads = jest.spyOn(arcd.server.store, 'listMessages');
+  const { task } = await arcResult(arcd.url, 'task.create', {
+    initialMessage: textMessage('unread'),
+    wait: 10_000,
+  });
+  expect(task.messages.map((m: { role: string }) => m.role)).toEqual(['user', 'agent']);
+  expect(task.messages[1].agentId).toBe('echo');
+  expect(task.messages[1].parts).toEqual([{ type: 'TextPart', content: 'unread' }]);
+  expect(reads).not.toHaveBeenCalled();
+  reads.mockRestore();
+});
+
 test('it also answers when the task needs input, and on time-out with the status then', async () => {
   const arcd = await startArcd();
   const paused = await arcResult(

@@ -64,3 +64,30 @@ test('a canceled wait resolves undefined and leaves no timer behind', async () =
   await expect(second.settled).resolves.toBe(done);
   expect(jest.getTimerCount()).toBe(0);
 });
+
+const message = (seq: number) => ({
+  messageId: `msg-${seq}`,
+  seq,
+  role: 'agent' as const,
+  parts: [{ type: 'TextPart', content: `m${seq}` }],
+  timestamp: '2026-12-01T00:00:00.000Z',
+});
+
+test('the messages heard are handed over when they are all of the settled task’s', async () => {
+  const waiter = new TaskWaiter();
+  const expectation = waiter.expect('task-1', 60_000);
+  waiter.committed(task('WORKING'), [message(1)]);
+  waiter.committed({ ...task('COMPLETED'), taskId: 'task-2' }, [message(2)]);
+  waiter.committed({ ...task('COMPLETED'), messageCount: 2 }, [message(2)]);
+  await expectation.settled;
+  expect(expectation.messages()?.map((m) => m.seq)).toEqual([1, 2]);
+});
+
+test('a message not heard here (written elsewhere) means the messages must be read', async () => {
+  const waiter = new TaskWaiter();
+  const expectation = waiter.expect('task-1', 60_000);
+  waiter.committed(task('WORKING'), [message(1)]);
+  waiter.committed({ ...task('COMPLETED'), messageCount: 3 }, [message(3)]);
+  await expectation.settled;
+  expect(expectation.messages()).toBeUndefined();
+});
