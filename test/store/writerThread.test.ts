@@ -6,31 +6,18 @@
  */
 import Database from 'better-sqlite3';
 import type { Mutation, TaskRecord } from '../../src/store/records';
-import { messageAdded } from '../../src/tasks/changes';
-import { defineAgent } from '../../src/agents/contract';
+import { holdAgent, say } from '../helpers/heldTasks';
 import { type Running, createTask, startArcd, waitForStatus } from '../helpers/arcServer';
 
 let arcd: Running;
 afterEach(async () => arcd?.close());
 
-const hold = defineAgent({
-  id: 'hold',
-  description: 'never returns',
-  handle: () => new Promise(() => {}),
-});
-
 async function heldTask(writerThread: string) {
-  arcd = await startArcd({ agents: [hold], config: { writerThread } });
+  arcd = await startArcd({ agents: [holdAgent], config: { writerThread } });
   const created = await createTask(arcd.url, 'hold', 'first');
   await waitForStatus(arcd.url, 'hold', created.taskId, ['WORKING']);
   return created.taskId as string;
 }
-
-const say = (text: string) => (task: TaskRecord) => {
-  const at = new Date().toISOString();
-  const parts = [{ type: 'TextPart', content: text }];
-  return messageAdded(task, { messageId: `msg-${text}`, role: 'agent', parts, timestamp: at }, at);
-};
 
 /** A message SQLite refuses (its role breaks a CHECK constraint) after it was planned. */
 const refused = (task: TaskRecord): Mutation => ({

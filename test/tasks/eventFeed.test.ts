@@ -5,27 +5,14 @@
  */
 import type { EventRecord, TaskRecord } from '../../src/store/records';
 import { SqliteStore } from '../../src/store/sqliteStore';
-import { messageAdded } from '../../src/tasks/changes';
-import { defineAgent } from '../../src/agents/contract';
+import { holdAgent, say } from '../helpers/heldTasks';
 import { type Running, createTask, startArcd, waitFor, waitForStatus } from '../helpers/arcServer';
 
 let arcd: Running;
 afterEach(async () => arcd?.close());
 
-const hold = defineAgent({
-  id: 'hold',
-  description: 'never returns',
-  handle: () => new Promise(() => {}),
-});
-
-const say = (text: string) => (task: TaskRecord) => {
-  const at = new Date().toISOString();
-  const parts = [{ type: 'TextPart', content: text }];
-  return messageAdded(task, { messageId: `msg-${text}`, role: 'agent', parts, timestamp: at }, at);
-};
-
 async function watchedTask() {
-  arcd = await startArcd({ agents: [hold] });
+  arcd = await startArcd({ agents: [holdAgent] });
   const created = await createTask(arcd.url, 'hold', 'first');
   await waitForStatus(arcd.url, 'hold', created.taskId, ['WORKING']);
   const taskId = created.taskId as string;
