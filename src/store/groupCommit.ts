@@ -10,7 +10,7 @@
  * on the main connection: writes queue behind it, in order, and run when it has committed.
  */
 import type { Db } from './openDatabase';
-import type { WriteRecorder } from './writeRecorder';
+import { STALE, type WriteRecorder } from './writeRecorder';
 import type { WriterThread } from './writerThread';
 
 interface Queued {
@@ -215,8 +215,12 @@ export class GroupCommit {
     thread: WriterThread,
   ): void {
     const culprit = flight.sent.findLastIndex((s) => s.firstOp <= failedOp);
-    flight.sent[culprit]?.entry.reject(error);
-    const again = flight.sent.filter((_, i) => i !== culprit).map((s) => s.entry);
+    const { code, taskId } = error as Error & { code?: string; taskId?: string };
+    const stale = code === STALE && taskId !== undefined;
+    // A write planned on a row that had changed is planned again, on the row as it is now.
+    if (stale) recorder.changed(taskId);
+    else flight.sent[culprit]?.entry.reject(error);
+    const again = flight.sent.filter((_, i) => stale || i !== culprit).map((s) => s.entry);
     for (const later of this.flights) {
       later.void = true;
       again.push(...later.sent.map((s) => s.entry));

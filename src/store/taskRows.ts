@@ -60,6 +60,35 @@ type VersionRow = Pick<
   | 'progress'
 >;
 
+const VERSION_COLUMNS = [
+  'status',
+  'updated_at',
+  'last_seq',
+  'lease_owner',
+  'attempt',
+  'tokens_used',
+  'cost',
+  'internal_status',
+  'progress',
+] as const satisfies ReadonlyArray<keyof VersionRow>;
+
+const VERSION_SQL = `SELECT ${VERSION_COLUMNS.join(', ')} FROM tasks WHERE task_id = ?`;
+
+/** The version columns' values for `task`, in VERSION_COLUMNS order. */
+function versionOf(task: TaskRecord): SqlParam[] {
+  return [
+    task.status,
+    task.updatedAt,
+    task.lastSeq,
+    task.leaseOwner ?? null,
+    task.attempt,
+    task.tokensUsed,
+    task.cost,
+    task.internalStatus ?? null,
+    task.progress ?? null,
+  ];
+}
+
 /** A task's history counters, kept on its row. */
 export type HistoryCounts = Pick<TaskRecord, 'messageCount' | 'artifactCount' | 'lastSeq'>;
 
@@ -141,6 +170,7 @@ export class TaskTable {
   private readonly updates = new Map<string, RecordedStatement>();
   private readonly selectOne;
   private readonly selectVersion;
+  private readonly versionGuard;
   private readonly insertOne;
   private readonly insertEdge;
   private readonly selectChildren;
@@ -151,9 +181,8 @@ export class TaskTable {
     private readonly recorder: WriteRecorder,
   ) {
     this.selectOne = db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE task_id = ?');
-    this.selectVersion = db.prepare<[string], VersionRow>(`SELECT status, updated_at, last_seq,
-      lease_owner, attempt, tokens_used, cost, internal_status, progress
-      FROM tasks WHERE task_id = ?`);
+    this.selectVersion = db.prepare<[string], VersionRow>(VERSION_SQL);
+    this.versionGuard = recorder.guard(db, VERSION_SQL);
     this.insertOne = recorder.statement(
       db,
       `INSERT INTO tasks (task_id, status, priority, priority_rank,
@@ -189,24 +218,18 @@ export class TaskTable {
   /**
    * Whether the row is still `known`: every change through a plan moves `updated_at` and the
    * event sequence (or the attempt and lease, for a claim), and the few direct writes (usage,
-   * progress) move their own columns, so a narrow read stands in for the whole row.
+   * progress) move their own columns, so a narrow read stands in for the whole row. While a
+   * batch for the writer thread is being recorded, the thread makes that read instead, inside
+   * the batch's transaction (a guard): the answer here is "yes", and a row found changed
+   * there has the write planned again on the row as read.
    */
   isUnchanged(known: TaskRecord): boolean {
     const written = this.recorder.taskAsWritten(known.taskId);
     if (written) return written === known;
+    const expected = versionOf(known);
+    if (this.versionGuard.expect(expected, known.taskId)) return true;
     const row = this.selectVersion.get(known.taskId);
-    return (
-      row !== undefined &&
-      row.status === known.status &&
-      row.updated_at === known.updatedAt &&
-      row.last_seq === known.lastSeq &&
-      row.lease_owner === (known.leaseOwner ?? null) &&
-      row.attempt === known.attempt &&
-      row.tokens_used === known.tokensUsed &&
-      row.cost === known.cost &&
-      row.internal_status === (known.internalStatus ?? null) &&
-      row.progress === (known.progress ?? null)
-    );
+    return row !== undefined && VERSION_COLUMNS.every((column, i) => row[column] === expected[i]);
   }
 
   /** A new task's row, as its creation (and a direct start, if any) leave it. */

@@ -16,22 +16,30 @@ export interface RecordedStatement {
   run(...params: SqlParam[]): void;
 }
 
+/** Thrown on the writer thread when a guard's row is not as the recording expected. */
+export const STALE = 'ARCD_STALE';
+
 /** What one recorded batch sends: statements the writer has not prepared yet, then the ops. */
 export interface RecordedBatch {
   /** Statement texts numbered from the writer's count of known statements on. */
   sql: string[];
-  /** Pairs of statement number and parameter list, in the order they were recorded. */
-  ops: Array<number | SqlParam[]>;
+  /**
+   * Pairs of statement number and parameter list, in the order they were recorded; a guard
+   * is `-(number + 1)` and `[expected values, ...parameters]`.
+   */
+  ops: Array<number | Array<SqlParam | SqlParam[]>>;
 }
 
 export class WriteRecorder {
   private readonly texts: string[] = [];
   /** How many of `texts` the writer thread has been sent. */
   private sent = 0;
-  private ops: Array<number | SqlParam[]> | undefined;
+  private ops: RecordedBatch['ops'] | undefined;
   private batch = 0;
   /** Task rows as batches not yet committed left them, with the batch that wrote each last. */
   private readonly written = new Map<string, { task: TaskRecord; batch: number }>();
+  /** Tasks a guard found changed: their next write reads the row instead of guarding. */
+  private readonly stale = new Set<string>();
   /** What the batch being recorded replaced in `written`, to put back if it is abandoned. */
   private undo: Array<[string, { task: TaskRecord; batch: number } | undefined]> = [];
 
@@ -45,6 +53,29 @@ export class WriteRecorder {
         else direct.run(...params);
       },
     };
+  }
+
+  /**
+   * A query whose one row the writer thread compares, column by column, with the values the
+   * recording expects; a difference fails the batch with code STALE and `taskId` (the first
+   * parameter). `expect` returns false, recording nothing, when it cannot guard: outside a
+   * recording, or for a task a guard has just found changed (which should be read instead).
+   */
+  guard(db: Db, sql: string): { expect(expected: SqlParam[], taskId: string): boolean } {
+    db.prepare(sql); // checked here, as every recorded statement is
+    const id = this.texts.push(sql) - 1;
+    return {
+      expect: (expected, taskId) => {
+        if (!this.ops || this.stale.delete(taskId)) return false;
+        this.ops.push(-id - 1, [expected, taskId]);
+        return true;
+      },
+    };
+  }
+
+  /** A guard found `taskId` changed: its next write plans on the row as read. */
+  changed(taskId: string): void {
+    this.stale.add(taskId);
   }
 
   /** Starts recording batch number `batch`. */

@@ -7,7 +7,7 @@
  * after it is skipped unrun (it was planned on the failed one) until `resume`.
  */
 import { Worker } from 'node:worker_threads';
-import type { RecordedBatch } from './writeRecorder';
+import { type RecordedBatch, STALE } from './writeRecorder';
 
 export type BatchOutcome =
   { ok: true } | { ok: false; failedOp: number; error: Error } | { ok: false; skipped: true };
@@ -23,8 +23,20 @@ db.pragma('wal_autocheckpoint = ' + workerData.autocheckpointPages);
 const statements = [];
 let at = 0;
 let failed = false;
+const guard = (statement, [expected, ...params]) => {
+  const row = statement.raw(true).get(...params);
+  if (!row || row.some((value, i) => value !== expected[i])) {
+    throw Object.assign(new Error('the row changed since it was read: ' + params[0]), {
+      code: workerData.staleCode, taskId: params[0],
+    });
+  }
+};
 const runAll = db.transaction((ops) => {
-  for (at = 0; at < ops.length; at += 2) statements[ops[at]].run(...ops[at + 1]);
+  for (at = 0; at < ops.length; at += 2) {
+    const id = ops[at];
+    if (id >= 0) statements[id].run(...ops[at + 1]);
+    else guard(statements[-id - 1], ops[at + 1]);
+  }
 });
 parentPort.on('message', (batch) => {
   if (batch === 'close') { db.close(); parentPort.close(); return; }
@@ -39,6 +51,7 @@ parentPort.on('message', (batch) => {
     failed = true;
     parentPort.postMessage({
       ok: false, failedOp: at, name: error.name, message: error.message, code: error.code,
+      taskId: error.taskId,
     });
   }
 });
@@ -51,6 +64,7 @@ interface Reply {
   name?: string;
   message?: string;
   code?: string;
+  taskId?: string;
 }
 
 interface Pending {
@@ -72,7 +86,7 @@ export class WriterThread {
   constructor(file: string, options: WriterOptions) {
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { driver: require.resolve('better-sqlite3'), file, ...options },
+      workerData: { driver: require.resolve('better-sqlite3'), file, staleCode: STALE, ...options },
     });
     this.worker.on('message', (reply: Reply) => this.answer(reply));
     this.worker.on('error', (error) => this.fail(error));
@@ -98,7 +112,11 @@ export class WriterThread {
     if (!waiting) return;
     if (reply.ok) return waiting.resolve({ ok: true });
     if (reply.skipped) return waiting.resolve({ ok: false, skipped: true });
-    const error = Object.assign(new Error(reply.message), { name: reply.name, code: reply.code });
+    const error = Object.assign(new Error(reply.message), {
+      name: reply.name,
+      code: reply.code,
+      taskId: reply.taskId,
+    });
     waiting.resolve({ ok: false, failedOp: reply.failedOp ?? 0, error });
   }
 

@@ -5,6 +5,7 @@
  * holds with the thread switched off.
  */
 import Database from 'better-sqlite3';
+import { SqliteStore } from '../../src/store/sqliteStore';
 import type { Mutation, TaskRecord } from '../../src/store/records';
 import { holdAgent, say } from '../helpers/heldTasks';
 import { type Running, createTask, startArcd, waitForStatus } from '../helpers/arcServer';
@@ -155,6 +156,28 @@ describe.each(['on', 'off'])('writer thread %s', (writerThread) => {
     const task = (await store.getTask(taskId)) as TaskRecord;
     expect(task.messageCount).toBe(3);
     expect(task.lastSeq).toBe((await store.listEvents(taskId)).length);
+  });
+
+  test('a write planned on a record another process has changed since is planned again', async () => {
+    const taskId = await heldTask(writerThread);
+    const store = arcd.server.store;
+    const known = (await store.mutateTask(taskId, say('a')))!.task;
+    const elsewhere = new SqliteStore(arcd.db);
+    await elsewhere.setProgress(taskId, { progress: 0.7 });
+    await elsewhere.close();
+    const seen: TaskRecord[] = [];
+    const applied = await store.mutateTask(
+      taskId,
+      (task) => {
+        seen.push(task);
+        return say('b')(task);
+      },
+      known,
+    );
+    expect(seen[seen.length - 1]?.progress).toBe(0.7);
+    expect(applied?.task.progress).toBe(0.7);
+    const messages = await store.listMessages(taskId);
+    expect(messages.map((m) => m.seq)).toEqual([1, 2, 3]);
   });
 
   test('closing waits for writes not yet committed', async () => {
