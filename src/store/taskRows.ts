@@ -207,12 +207,18 @@ export class TaskTable {
     );
   }
 
-  /** The task as committed, or as the batch being recorded has written it. */
+  /**
+   * The task as committed (guarded, while a batch is recorded: see WriteRecorder.guard), or as
+   * a batch not yet committed has written it.
+   */
   get(taskId: string): TaskRecord | undefined {
     const written = this.recorder.taskAsWritten(taskId);
     if (written) return written;
     const row = this.selectOne.get(taskId);
-    return row ? fromTaskRow(row) : undefined;
+    if (!row) return undefined;
+    const task = fromTaskRow(row);
+    this.versionGuard.expect(versionOf(task), taskId);
+    return task;
   }
 
   /**
@@ -221,11 +227,12 @@ export class TaskTable {
    * progress) move their own columns, so a narrow read stands in for the whole row. While a
    * batch for the writer thread is being recorded, the thread makes that read instead, inside
    * the batch's transaction (a guard): the answer here is "yes", and a row found changed
-   * there has the write planned again on the row as read.
+   * there has the write planned again on the row as read (`get`, guarded in turn).
    */
   isUnchanged(known: TaskRecord): boolean {
     const written = this.recorder.taskAsWritten(known.taskId);
     if (written) return written === known;
+    if (this.recorder.foundChanged(known.taskId)) return false;
     const expected = versionOf(known);
     if (this.versionGuard.expect(expected, known.taskId)) return true;
     const row = this.selectVersion.get(known.taskId);

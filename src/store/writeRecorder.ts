@@ -58,15 +58,16 @@ export class WriteRecorder {
   /**
    * A query whose one row the writer thread compares, column by column, with the values the
    * recording expects; a difference fails the batch with code STALE and `taskId` (the first
-   * parameter). `expect` returns false, recording nothing, when it cannot guard: outside a
-   * recording, or for a task a guard has just found changed (which should be read instead).
+   * parameter). `expect` records it and returns true while recording, else returns false.
+   * Reads on the main connection happen outside the batch's transaction: a guard on each row
+   * a recorded write planned on makes the batch commit only if no other process changed it.
    */
   guard(db: Db, sql: string): { expect(expected: SqlParam[], taskId: string): boolean } {
     db.prepare(sql); // checked here, as every recorded statement is
     const id = this.texts.push(sql) - 1;
     return {
       expect: (expected, taskId) => {
-        if (!this.ops || this.stale.delete(taskId)) return false;
+        if (!this.ops) return false;
         this.ops.push(-id - 1, [expected, taskId]);
         return true;
       },
@@ -76,6 +77,11 @@ export class WriteRecorder {
   /** A guard found `taskId` changed: its next write plans on the row as read. */
   changed(taskId: string): void {
     this.stale.add(taskId);
+  }
+
+  /** Whether a guard found `taskId` changed since its last write was planned (asks once). */
+  foundChanged(taskId: string): boolean {
+    return this.stale.delete(taskId);
   }
 
   /** Starts recording batch number `batch`. */

@@ -67,6 +67,41 @@ test('an unknown --writer-thread value is refused at start', async () => {
   );
 });
 
+test('another process changing the row between the plan and the commit has the write planned again', async () => {
+  const taskId = await heldTask('on');
+  const store = arcd.server.store;
+  const other = new Database(arcd.db);
+  other.pragma('busy_timeout = 5000');
+  // What another process's change does: one event more, the row's sequence and time moved.
+  const elsewhere = other.transaction(() => {
+    const row = other.prepare('SELECT last_seq FROM tasks WHERE task_id = ?').get(taskId) as {
+      last_seq: number;
+    };
+    const at = new Date(Date.now() + 5).toISOString();
+    other
+      .prepare(
+        'INSERT INTO events (task_id, seq, event_id, type, data, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      )
+      .run(taskId, row.last_seq + 1, 'evt-elsewhere', 'STATUS_CHANGE', '{"status":"WORKING"}', at);
+    other
+      .prepare('UPDATE tasks SET last_seq = ?, updated_at = ? WHERE task_id = ?')
+      .run(row.last_seq + 1, at, taskId);
+  });
+  const seen: TaskRecord[] = [];
+  const applied = await store.mutateTask(taskId, (task) => {
+    seen.push(task);
+    if (seen.length === 1) elsewhere(); // after this write read the row, before it commits
+    return say('mine')(task);
+  });
+  other.close();
+  expect(seen).toHaveLength(2);
+  expect(seen[1]!.lastSeq).toBe(seen[0]!.lastSeq + 1);
+  const events = await store.listEvents(taskId);
+  expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+  expect(events.map((e) => e.eventId)).toContain('evt-elsewhere');
+  expect(applied?.task.lastSeq).toBe(events.length);
+});
+
 describe.each(['on', 'off'])('writer thread %s', (writerThread) => {
   test('writes to one task over many loop turns each plan on the one before', async () => {
     const taskId = await heldTask(writerThread);
