@@ -71,6 +71,7 @@ export class SubscriptionTables {
   private readonly selectSubscriptions;
   private readonly selectActive;
   private readonly insertDelivery;
+  private readonly activeGuard;
   private readonly selectOne;
   private readonly selectByOwner;
   private readonly insertNotification;
@@ -90,6 +91,10 @@ export class SubscriptionTables {
       db,
       `INSERT INTO deliveries (delivery_id, subscription_id, task_id, event_seq,
       next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.activeGuard = recorder.guard(
+      db,
+      'SELECT COUNT(*) FROM subscriptions WHERE task_id = ? AND active = 1',
     );
     this.selectOne = db.prepare<[string], SubscriptionRow>(
       'SELECT * FROM subscriptions WHERE subscription_id = ?',
@@ -139,10 +144,16 @@ export class SubscriptionTables {
       .map(fromSubscriptionRow);
   }
 
-  /** Writes one outbox row per (event, active subscription that wants it). */
+  /**
+   * Writes one outbox row per (event, active subscription that wants it). While a batch is
+   * recorded, the subscriptions found are guarded (their count), so one another process adds
+   * before the batch commits has the write planned again rather than miss these events.
+   */
   enqueueDeliveries(taskId: string, events: EventRecord[]): number {
     if (events.length === 0) return 0;
-    return this.enqueueFor(this.selectActive.all(taskId).map(fromSubscriptionRow), events);
+    const active = this.selectActive.all(taskId);
+    this.activeGuard.expect([active.length], taskId);
+    return this.enqueueFor(active.map(fromSubscriptionRow), events);
   }
 
   /** Outbox rows for these subscriptions only (a replay of past events for a new one). */

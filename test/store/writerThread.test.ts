@@ -6,6 +6,7 @@
  */
 import Database from 'better-sqlite3';
 import { SqliteStore } from '../../src/store/sqliteStore';
+import { SubscriptionTables } from '../../src/store/subscriptionRows';
 import type { Mutation, TaskRecord } from '../../src/store/records';
 import { holdAgent, say } from '../helpers/heldTasks';
 import { type Running, createTask, startArcd, waitForStatus } from '../helpers/arcServer';
@@ -100,6 +101,49 @@ test('another process changing the row between the plan and the commit has the w
   expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
   expect(events.map((e) => e.eventId)).toContain('evt-elsewhere');
   expect(applied?.task.lastSeq).toBe(events.length);
+});
+
+test('a subscription another process adds between the plan and the commit gets the events', async () => {
+  const taskId = await heldTask('on');
+  const store = arcd.server.store;
+  const other = new Database(arcd.db);
+  other.pragma('busy_timeout = 5000');
+  const subscribe = () =>
+    other
+      .prepare(
+        `INSERT INTO subscriptions (subscription_id, task_id, owner_agent, callback_url,
+         callback_host, events, secret, active, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)`,
+      )
+      .run(
+        'sub-elsewhere',
+        taskId,
+        'tester',
+        'http://127.0.0.1:9/hook',
+        '127.0.0.1:9',
+        '["STATUS_CHANGE"]',
+        'secret',
+        new Date().toISOString(),
+      );
+  // Right after the write looked for subscriptions (and found none), before it commits.
+  const original = SubscriptionTables.prototype.enqueueFor;
+  const found = jest.spyOn(SubscriptionTables.prototype, 'enqueueFor');
+  found.mockImplementationOnce(function (this: SubscriptionTables, ...args) {
+    subscribe();
+    return original.apply(this, args);
+  });
+  let calls = 0;
+  const applied = await store.mutateTask(taskId, (task) => {
+    calls += 1;
+    return say('seen by the new subscriber')(task);
+  });
+  found.mockRestore();
+  const queued = other
+    .prepare('SELECT event_seq FROM deliveries WHERE subscription_id = ? ORDER BY event_seq')
+    .all('sub-elsewhere');
+  other.close();
+  expect(calls).toBe(2);
+  expect(applied?.deliveries).toBe(1);
+  expect(queued).toEqual([{ event_seq: applied?.task.lastSeq }]);
 });
 
 describe.each(['on', 'off'])('writer thread %s', (writerThread) => {
