@@ -100,6 +100,7 @@ export class GroupCommit {
   }
 
   private get recording(): boolean {
+    if (this.writer && !this.threadGone && !this.writer.thread.alive) this.threadGone = true;
     return this.writer !== undefined && !this.threadGone;
   }
 

@@ -98,6 +98,11 @@ export class WriterThread {
     );
   }
 
+  /** False once the thread has stopped or failed: nothing sent now would run. */
+  get alive(): boolean {
+    return this.failure === undefined;
+  }
+
   /** Runs a batch in one transaction; rejects only if the thread itself is gone. */
   execute(batch: RecordedBatch): Promise<BatchOutcome> {
     if (this.failure) return Promise.reject(this.failure);

@@ -7,6 +7,10 @@
 import Database from 'better-sqlite3';
 import { SqliteStore } from '../../src/store/sqliteStore';
 import { SubscriptionTables } from '../../src/store/subscriptionRows';
+import { GroupCommit } from '../../src/store/groupCommit';
+import { WriteRecorder } from '../../src/store/writeRecorder';
+import { WriterThread } from '../../src/store/writerThread';
+import { tempDbFile } from '../helpers/tempDb';
 import type { Mutation, TaskRecord } from '../../src/store/records';
 import { holdAgent, say } from '../helpers/heldTasks';
 import { type Running, createTask, startArcd, waitForStatus } from '../helpers/arcServer';
@@ -271,4 +275,31 @@ describe.each(['on', 'off'])('writer thread %s', (writerThread) => {
     other.close();
     expect(row).toEqual({ n: 1 });
   });
+});
+
+test('once the writer thread is gone, writes commit on the main connection instead', async () => {
+  const file = tempDbFile('gone');
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.exec('CREATE TABLE t (k TEXT PRIMARY KEY)');
+  const recorder = new WriteRecorder();
+  const insert = recorder.statement(db, 'INSERT INTO t (k) VALUES (?)');
+  const thread = new WriterThread(file, { busyTimeoutMs: 1000, autocheckpointPages: 1000 });
+  const group = new GroupCommit(db, { recorder, thread });
+  const changesHere = () => (db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
+  await group.record(() => insert.run('by the thread'));
+  expect(changesHere()).toBe(0);
+  await thread.close(); // stopped, as a crashed thread would be
+  expect(thread.alive).toBe(false);
+  await Promise.all([
+    group.record(() => insert.run('here 1')),
+    group.record(() => insert.run('here 2')),
+  ]);
+  expect(changesHere()).toBe(2);
+  expect(db.prepare('SELECT k FROM t ORDER BY k').all()).toEqual([
+    { k: 'by the thread' },
+    { k: 'here 1' },
+    { k: 'here 2' },
+  ]);
+  db.close();
 });
