@@ -44,8 +44,6 @@ export class GroupCommit {
   private flights: Flight[] = [];
   private flightCount = 0;
   private idle: Array<() => void> = [];
-  /** Set once the writer thread is gone: writes commit on the main connection from then on. */
-  private threadGone = false;
   /** Runs one write in a savepoint when called inside the batch's transaction (made once). */
   private readonly inSavepoint;
   private readonly inTransaction;
@@ -66,14 +64,12 @@ export class GroupCommit {
     );
   }
 
-  /** A write group-committed on the main connection. */
-  run<T>(work: () => T): Promise<T> {
-    return this.enqueue(work, false);
-  }
-
-  /** A write recorded for the writer thread (group-committed on the main connection if none). */
+  /**
+   * A write recorded for the writer thread; without one, or once it is gone, group-committed
+   * on the main connection.
+   */
   record<T>(work: () => T): Promise<T> {
-    return this.enqueue(work, this.writer !== undefined && !this.threadGone);
+    return this.enqueue(work, this.recording);
   }
 
   /** A write run at once, unless batches are on the writer thread: then after them, in order. */
@@ -99,9 +95,9 @@ export class GroupCommit {
     });
   }
 
+  /** Whether writes go to the writer thread: there is one and it has not stopped. */
   private get recording(): boolean {
-    if (this.writer && !this.threadGone && !this.writer.thread.alive) this.threadGone = true;
-    return this.writer !== undefined && !this.threadGone;
+    return this.writer?.thread.alive === true;
   }
 
   /** Whether the queue's head may run now: a recorded batch beside few enough others, a
@@ -193,9 +189,9 @@ export class GroupCommit {
         else this.schedule();
       },
       (error: unknown) => {
-        // Whether the batch committed is unknown: its callers fail, as in a crash.
+        // The thread is gone (so `recording` is false from now on). Whether the batch
+        // committed is unknown: its callers fail, as in a crash.
         this.flights.shift();
-        this.threadGone = true;
         recorder.reset();
         if (!flight.void) for (const { entry } of flight.sent) entry.reject(error);
         this.schedule();

@@ -22,7 +22,7 @@ test('a failing write fails alone; the others of its turn commit together', asyn
   const { db, group, insert } = setup();
   const outcomes = await Promise.allSettled(
     ['a', 'b', 'boom', 'c'].map((k, i) =>
-      group.run(() => {
+      group.record(() => {
         insert.run(k, i);
         if (k === 'boom') throw new Error('refused'); // after writing: must be rolled back
         return k;
@@ -47,7 +47,7 @@ test('each caller is answered only after its write is committed', async () => {
   const order: string[] = [];
   await Promise.all(
     [1, 2, 3].map(async (v) => {
-      await group.run(() => {
+      await group.record(() => {
         order.push(`write ${v}`);
         return insert.run(`k${v}`, v);
       });
