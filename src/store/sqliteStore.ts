@@ -154,6 +154,14 @@ export class SqliteStore implements Store {
     );
   }
 
+  /**
+   * A write of several statements as one IMMEDIATE transaction on the main connection, run at
+   * once or, while batches are on the writer thread, after them (GroupCommit.now).
+   */
+  private exclusive<T>(work: () => T): Promise<T> {
+    return this.writes.now(() => this.db.transaction(work).immediate());
+  }
+
   onCommit(listener: CommitListener): void {
     this.listeners.push(listener);
   }
@@ -285,30 +293,22 @@ export class SqliteStore implements Store {
     taskId: string,
     check: (task: TaskRecord, waitingDependents: string[]) => void,
   ): Promise<TaskRecord | undefined> {
-    return this.writes.now(() =>
-      this.db
-        .transaction(() => {
-          const task = this.tasks.get(taskId);
-          if (!task) return undefined;
-          check(task, this.dependencies.dependents(taskId));
-          this.removal.delete(taskId);
-          this.blobs.collectGarbage();
-          return task;
-        })
-        .immediate(),
-    );
+    return this.exclusive(() => {
+      const task = this.tasks.get(taskId);
+      if (!task) return undefined;
+      check(task, this.dependencies.dependents(taskId));
+      this.removal.delete(taskId);
+      this.blobs.collectGarbage();
+      return task;
+    });
   }
 
   async purgeFinished(beforeIso: string, limit: number): Promise<number> {
-    return this.writes.now(() =>
-      this.db
-        .transaction(() => {
-          const deleted = this.removal.purge(beforeIso, limit);
-          if (deleted > 0) this.blobs.collectGarbage();
-          return deleted;
-        })
-        .immediate(),
-    );
+    return this.exclusive(() => {
+      const deleted = this.removal.purge(beforeIso, limit);
+      if (deleted > 0) this.blobs.collectGarbage();
+      return deleted;
+    });
   }
 
   async insertSchedule(schedule: ScheduleRecord): Promise<void> {
@@ -347,15 +347,11 @@ export class SqliteStore implements Store {
     task: TaskRecord,
     initial: Mutation,
   ): Promise<AppliedChange | undefined> {
-    const applied = await this.writes.now(() =>
-      this.db
-        .transaction(() => {
-          const fired = { nextRunAt, at: task.createdAt, taskId: task.taskId };
-          if (!this.schedules.markFired(scheduleId, slot, fired)) return undefined;
-          return this.insert(task, initial);
-        })
-        .immediate(),
-    );
+    const applied = await this.exclusive(() => {
+      const fired = { nextRunAt, at: task.createdAt, taskId: task.taskId };
+      if (!this.schedules.markFired(scheduleId, slot, fired)) return undefined;
+      return this.insert(task, initial);
+    });
     if (applied) this.notify(applied);
     return applied;
   }
@@ -386,18 +382,14 @@ export class SqliteStore implements Store {
     task: TaskRecord,
     initial: Mutation,
   ): Promise<{ applied: AppliedChange } | { duplicateOf: string }> {
-    const outcome = await this.writes.now(() =>
-      this.db
-        .transaction((): { applied: Applied } | { duplicateOf: string } => {
-          const earlier =
-            fireKey === undefined ? undefined : this.triggers.taskForKey(triggerId, fireKey);
-          if (earlier) return { duplicateOf: earlier };
-          const applied = this.insert(task, initial);
-          this.triggers.markFired(triggerId, fireKey, task.taskId, task.createdAt);
-          return { applied };
-        })
-        .immediate(),
-    );
+    const outcome = await this.exclusive((): { applied: Applied } | { duplicateOf: string } => {
+      const earlier =
+        fireKey === undefined ? undefined : this.triggers.taskForKey(triggerId, fireKey);
+      if (earlier) return { duplicateOf: earlier };
+      const applied = this.insert(task, initial);
+      this.triggers.markFired(triggerId, fireKey, task.taskId, task.createdAt);
+      return { applied };
+    });
     if ('applied' in outcome) this.notify(outcome.applied);
     return outcome;
   }
@@ -427,16 +419,12 @@ export class SqliteStore implements Store {
   }
 
   async insertSubscription(subscription: SubscriptionRecord, replay = false): Promise<void> {
-    const queued = await this.writes.now(() =>
-      this.db
-        .transaction(() => {
-          this.subs.addSubscription(subscription);
-          return replay
-            ? this.subs.enqueueFor([subscription], this.history.events(subscription.taskId, 0))
-            : 0;
-        })
-        .immediate(),
-    );
+    const queued = await this.exclusive(() => {
+      this.subs.addSubscription(subscription);
+      return replay
+        ? this.subs.enqueueFor([subscription], this.history.events(subscription.taskId, 0))
+        : 0;
+    });
     if (queued > 0) this.committed(subscription.taskId, { deliveries: queued });
   }
 
@@ -456,11 +444,7 @@ export class SqliteStore implements Store {
   }
 
   async deactivateSubscription(subscriptionId: string, reason: string, at: string) {
-    return this.writes.now(() =>
-      this.db
-        .transaction(() => this.deliveries.deactivateSubscription(subscriptionId, reason, at))
-        .immediate(),
-    );
+    return this.exclusive(() => this.deliveries.deactivateSubscription(subscriptionId, reason, at));
   }
 
   async listDeliveries(taskId: string): Promise<DeliveryRecord[]> {
@@ -519,26 +503,22 @@ export class SqliteStore implements Store {
     const at = new Date(nowMs).toISOString();
     const lease = { leaseOwner: owner, leaseUntil: nowMs + leaseMs };
     const changes: Applied[] = [];
-    const tasks = await this.writes.now(() =>
-      this.db
-        .transaction(() =>
-          this.claims.choose({ limit, nowMs, agents }).map((row) => {
-            const task = fromTaskRow(row);
-            const mutation = begin(task, at);
-            if (!mutation) {
-              this.lease.run(lease.leaseOwner, lease.leaseUntil, task.taskId);
-              return { ...task, ...lease };
-            }
-            // One UPDATE: the lease and the turn's start together.
-            const applied = this.apply(task, {
-              ...mutation,
-              patch: { ...mutation.patch, ...lease },
-            });
-            changes.push(applied);
-            return applied.task;
-          }),
-        )
-        .immediate(),
+    const tasks = await this.exclusive(() =>
+      this.claims.choose({ limit, nowMs, agents }).map((row) => {
+        const task = fromTaskRow(row);
+        const mutation = begin(task, at);
+        if (!mutation) {
+          this.lease.run(lease.leaseOwner, lease.leaseUntil, task.taskId);
+          return { ...task, ...lease };
+        }
+        // One UPDATE: the lease and the turn's start together.
+        const applied = this.apply(task, {
+          ...mutation,
+          patch: { ...mutation.patch, ...lease },
+        });
+        changes.push(applied);
+        return applied.task;
+      }),
     );
     for (const applied of changes) this.notify(applied);
     return tasks.sort(
@@ -566,9 +546,7 @@ export class SqliteStore implements Store {
   }
 
   async addUsage(taskId: string, runId: string, tokens: number, cost: number): Promise<void> {
-    return this.writes.now(() =>
-      this.db.transaction(() => this.runs.addUsage(taskId, runId, tokens, cost))(),
-    );
+    return this.exclusive(() => this.runs.addUsage(taskId, runId, tokens, cost));
   }
 
   async saveCheckpoint(taskId: string, runId: string, data: JsonValue, at: string) {
@@ -607,11 +585,9 @@ export class SqliteStore implements Store {
   }
 
   async renewLeases(owner: string, taskIds: string[], untilMs: number): Promise<void> {
-    await this.writes.now(() =>
-      this.db.transaction(() => {
-        for (const taskId of taskIds) this.renew.run(untilMs, taskId, owner);
-      })(),
-    );
+    await this.exclusive(() => {
+      for (const taskId of taskIds) this.renew.run(untilMs, taskId, owner);
+    });
   }
 
   async releaseLease(taskId: string, owner: string): Promise<void> {
