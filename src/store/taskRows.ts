@@ -47,19 +47,6 @@ export interface TaskRow {
 }
 
 /** The columns that tell whether a task row changed since it was last seen. */
-type VersionRow = Pick<
-  TaskRow,
-  | 'status'
-  | 'updated_at'
-  | 'last_seq'
-  | 'lease_owner'
-  | 'attempt'
-  | 'tokens_used'
-  | 'cost'
-  | 'internal_status'
-  | 'progress'
->;
-
 const VERSION_COLUMNS = [
   'status',
   'updated_at',
@@ -70,7 +57,9 @@ const VERSION_COLUMNS = [
   'cost',
   'internal_status',
   'progress',
-] as const satisfies ReadonlyArray<keyof VersionRow>;
+] as const satisfies ReadonlyArray<keyof TaskRow>;
+
+type VersionRow = Pick<TaskRow, (typeof VERSION_COLUMNS)[number]>;
 
 const VERSION_SQL = `SELECT ${VERSION_COLUMNS.join(', ')} FROM tasks WHERE task_id = ?`;
 
