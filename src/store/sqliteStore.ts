@@ -23,7 +23,7 @@ import type {
   SubscriptionRecord,
   TaskRecord,
 } from './records';
-import { type Db, openDatabase } from './openDatabase';
+import { CONNECTION_PRAGMAS, type Db, openDatabase } from './openDatabase';
 import { compact } from './rowMapping';
 import { type HistoryCounts, TaskTable, fromTaskRow, PRIORITY_RANK } from './taskRows';
 import { HistoryTables } from './historyRows';
@@ -115,8 +115,7 @@ export class SqliteStore implements Store {
       this.checkpointer = new WalCheckpointer(this.db, file, 100);
       if (options.writerThread !== false) {
         this.writer = new WriterThread(file, {
-          busyTimeoutMs: 5000,
-          autocheckpointPages: BACKSTOP_PAGES,
+          pragmas: [...CONNECTION_PRAGMAS, `wal_autocheckpoint = ${BACKSTOP_PAGES}`],
         });
       }
     }

@@ -16,10 +16,7 @@ const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.file);
-db.pragma('synchronous = NORMAL');
-db.pragma('foreign_keys = ON');
-db.pragma('busy_timeout = ' + workerData.busyTimeoutMs);
-db.pragma('wal_autocheckpoint = ' + workerData.autocheckpointPages);
+for (const pragma of workerData.pragmas) db.pragma(pragma);
 const statements = [];
 let at = 0;
 let failed = false;
@@ -73,8 +70,8 @@ interface Pending {
 }
 
 export interface WriterOptions {
-  busyTimeoutMs: number;
-  autocheckpointPages: number;
+  /** Run on the thread's connection when it opens (the main connection's own settings). */
+  pragmas: readonly string[];
 }
 
 export class WriterThread {

@@ -284,7 +284,7 @@ test('once the writer thread is gone, writes commit on the main connection inste
   db.exec('CREATE TABLE t (k TEXT PRIMARY KEY)');
   const recorder = new WriteRecorder();
   const insert = recorder.statement(db, 'INSERT INTO t (k) VALUES (?)');
-  const thread = new WriterThread(file, { busyTimeoutMs: 1000, autocheckpointPages: 1000 });
+  const thread = new WriterThread(file, { pragmas: ['busy_timeout = 1000'] });
   const group = new GroupCommit(db, { recorder, thread });
   const changesHere = () => (db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
   await group.record(() => insert.run('by the thread'));
