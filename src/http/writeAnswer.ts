@@ -42,11 +42,22 @@ export async function writeAnswer(
     res.end();
     return;
   }
-  const body = JSON.stringify(answer.body);
-  // One writeHead with every header: a setHeader per header validates and stores each.
-  const length = Buffer.byteLength(body);
-  res.writeHead(answer.status, flat(headers, 'Content-Type', type, 'Content-Length', length));
-  res.end(body);
+  writeJsonBody(res, answer.status, type, answer.body, headers);
+}
+
+/** `body` as JSON with its length; one writeHead with every header (a setHeader per header
+ * validates and stores each). */
+function writeJsonBody(
+  res: ServerResponse,
+  status: number,
+  type: string,
+  body: unknown,
+  headers: HeaderList,
+): void {
+  const text = JSON.stringify(body);
+  const length = Buffer.byteLength(text);
+  res.writeHead(status, flat(headers, 'Content-Type', type, 'Content-Length', length));
+  res.end(text);
 }
 
 /** A plain JSON answer outside the ARC envelope (405, 500). */
@@ -56,11 +67,5 @@ export function writeJson(
   body: unknown,
   headers: HeaderList = [],
 ): void {
-  setHeaders(res, headers);
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(text),
-  });
-  res.end(text);
+  writeJsonBody(res, status, 'application/json; charset=utf-8', body, headers);
 }
