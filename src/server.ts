@@ -95,6 +95,10 @@ export function createServer(
       `ARCD_WRITER_THREAD/--writer-thread: expected "on" or "off", got "${config.writerThread}"`,
     );
   }
+  // Every setting is checked before the database opens: a refused start leaves no connection
+  // or writer thread behind it (and no database file).
+  const authenticator = createAuthenticatorFromConfig(config);
+  const policy = parseAllowlist(config.webhookAllowlist);
   const store = new SqliteStore(config.db, { writerThread: config.writerThread === 'on' });
   const waiter = new TaskWaiter();
   const partLimits = { maxPartBytes: config.maxPartBytes, maxMessageBytes: config.maxMessageBytes };
@@ -112,7 +116,6 @@ export function createServer(
     },
     partLimits,
   );
-  const policy = parseAllowlist(config.webhookAllowlist);
   const deliveries = new DeliveryWorker({
     store,
     clock,
@@ -167,7 +170,6 @@ export function createServer(
     },
     logger,
   });
-  const authenticator = createAuthenticatorFromConfig(config);
   const startedAt = Date.now();
   const feed = new EventFeed(store);
   const limiter = new RateLimiter(config.rateLimitPerMinute);

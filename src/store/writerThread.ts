@@ -93,6 +93,10 @@ export class WriterThread {
         resolve();
       }),
     );
+    // Only a batch waiting for its commit keeps the process alive; an idle store does not,
+    // like an idle connection on the main thread (a store left open cannot hang an exit).
+    // After the listeners: adding a 'message' listener refs the worker again.
+    this.worker.unref();
   }
 
   /** False once the thread has stopped or failed: nothing sent now would run. */
@@ -104,6 +108,7 @@ export class WriterThread {
   execute(batch: RecordedBatch): Promise<BatchOutcome> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
+      if (this.pending.length === 0) this.worker.ref();
       this.pending.push({ resolve, reject });
       this.worker.postMessage(batch);
     });
@@ -112,6 +117,7 @@ export class WriterThread {
   private answer(reply: Reply): void {
     const waiting = this.pending.shift();
     if (!waiting) return;
+    if (this.pending.length === 0) this.worker.unref();
     if (reply.ok) return waiting.resolve({ ok: true });
     if (reply.skipped) return waiting.resolve({ ok: false, skipped: true });
     const error = Object.assign(new Error(reply.message), {
@@ -134,7 +140,10 @@ export class WriterThread {
 
   /** Closes the thread's connection once the batches sent have been answered. */
   async close(): Promise<void> {
-    if (!this.failure) this.worker.postMessage('close');
+    if (!this.failure) {
+      this.worker.ref();
+      this.worker.postMessage('close');
+    }
     await this.exited;
   }
 }

@@ -5,6 +5,7 @@
  * refusal is an ARC envelope with HTTP 200.
  */
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
@@ -348,7 +349,10 @@ describe('limits and headers', () => {
     expect(response.headers.get('x-powered-by')).toBeNull();
   });
 
-  test('an unknown auth mode stops the start', async () => {
-    await expect(startArcd({ config: { auth: 'maybe' } })).rejects.toThrow(/ARCD_AUTH/);
+  test('an unknown auth mode stops the start before the database opens', async () => {
+    const db = tempDbFile('refused');
+    await expect(startArcd({ db, config: { auth: 'maybe' } })).rejects.toThrow(/ARCD_AUTH/);
+    // Opened, the store would have created the file and left a writer thread running.
+    expect(fs.existsSync(db)).toBe(false);
   });
 });

@@ -4,7 +4,11 @@
  * batch, and across batches in flight), a write SQLite refuses fails alone, and the same
  * holds with the thread switched off.
  */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import Database from 'better-sqlite3';
+import { projectRoot } from '../../src/paths';
 import { SqliteStore } from '../../src/store/sqliteStore';
 import { SubscriptionTables } from '../../src/store/subscriptionRows';
 import { GroupCommit } from '../../src/store/groupCommit';
@@ -66,10 +70,12 @@ test('with the thread off, the same tasks are written on the main connection', a
   expect(changesOnMain(arcd)).toBeGreaterThan(before);
 });
 
-test('an unknown --writer-thread value is refused at start', async () => {
-  await expect(startArcd({ config: { writerThread: 'maybe' } })).rejects.toThrow(
+test('an unknown --writer-thread value is refused at start, before the database opens', async () => {
+  const db = tempDbFile('refused');
+  await expect(startArcd({ db, config: { writerThread: 'maybe' } })).rejects.toThrow(
     /ARCD_WRITER_THREAD\/--writer-thread: expected "on" or "off"/,
   );
+  expect(fs.existsSync(db)).toBe(false);
 });
 
 test('another process changing the row between the plan and the commit has the write planned again', async () => {
@@ -301,5 +307,42 @@ test('once the writer thread is gone, writes commit on the main connection inste
     { k: 'here 1' },
     { k: 'here 2' },
   ]);
+  db.close();
+});
+
+test('a process that leaves the store open exits by itself, once what it sent has committed', () => {
+  const file = tempDbFile('left-open');
+  const store = (name: string) => JSON.stringify(path.join(projectRoot, 'dist/src/store', name));
+  // Records one write and never closes anything: the write must commit and be answered (the
+  // thread holds the process while a batch is out), and the idle thread must not hold it.
+  const script = `
+    const Database = require('better-sqlite3');
+    const { WriteRecorder } = require(${store('writeRecorder.js')});
+    const { WriterThread } = require(${store('writerThread.js')});
+    const { GroupCommit } = require(${store('groupCommit.js')});
+    const db = new Database(${JSON.stringify(file)});
+    db.pragma('journal_mode = WAL');
+    db.exec('CREATE TABLE t (k TEXT PRIMARY KEY)');
+    const recorder = new WriteRecorder();
+    const insert = recorder.statement(db, 'INSERT INTO t (k) VALUES (?)');
+    const thread = new WriterThread(${JSON.stringify(file)}, { pragmas: ['busy_timeout = 1000'] });
+    new GroupCommit(db, { recorder, thread })
+      .record(() => insert.run('sent, not awaited'))
+      .then(() => process.stdout.write('answered'));
+  `;
+  const child = spawnSync(process.execPath, ['-e', script], {
+    cwd: projectRoot,
+    timeout: 15_000,
+    encoding: 'utf8',
+  });
+  const { signal, status, stdout, stderr } = child;
+  expect({ signal, status, stdout, stderr }).toEqual({
+    signal: null,
+    status: 0,
+    stdout: 'answered',
+    stderr: '',
+  });
+  const db = new Database(file, { readonly: true });
+  expect(db.prepare('SELECT k FROM t').all()).toEqual([{ k: 'sent, not awaited' }]);
   db.close();
 });
