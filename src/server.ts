@@ -141,7 +141,7 @@ export function createServer(
     if (written.deliveries > 0) deliveries.poke();
     if (written.task) {
       waiter.committed(written.task, written.messages);
-      dependencyWatch.committed(written.task);
+      dependencyWatch.committed(written.task, written.noDependents);
       parentWatch.committed(written.task);
     }
   });

@@ -44,6 +44,8 @@ import { BACKSTOP_PAGES, WalCheckpointer } from './walCheckpointer';
 import { WriteRecorder } from './writeRecorder';
 import { WriterThread } from './writerThread';
 import { TurnClaims } from './turnClaims';
+import { UnwatchedTasks } from './unwatchedTasks';
+import { isTerminal } from '../tasks/states';
 import { combined } from '../tasks/changes';
 
 /**
@@ -89,6 +91,7 @@ export class SqliteStore implements Store {
   private readonly blobs: BlobTable;
   private readonly history: HistoryTables;
   private readonly subs: SubscriptionTables;
+  private readonly unwatched: UnwatchedTasks;
   private readonly deliveries: DeliveryTables;
   private readonly claims: TurnClaims;
   private readonly renew;
@@ -127,6 +130,7 @@ export class SqliteStore implements Store {
     this.blobs = new BlobTable(this.db, recorder);
     this.history = new HistoryTables(this.db, this.blobs, recorder);
     this.subs = new SubscriptionTables(this.db, recorder);
+    this.unwatched = new UnwatchedTasks(this.db, recorder);
     this.deliveries = new DeliveryTables(this.db, this.blobs);
     this.runs = new RunTables(this.db, recorder);
     this.chats = new ChatTables(this.db);
@@ -171,8 +175,8 @@ export class SqliteStore implements Store {
 
   /** Tells listeners about a committed change, and about its parent's mirrored events. */
   private notify(applied: Applied): void {
-    const { task, deliveries, events, messages } = applied;
-    this.committed(task.taskId, { deliveries, task, events, messages });
+    const { task, deliveries, events, messages, noDependents } = applied;
+    this.committed(task.taskId, { deliveries, task, events, messages, noDependents });
     if (applied.parent) this.notify(applied.parent);
   }
 
@@ -230,8 +234,10 @@ export class SqliteStore implements Store {
     const patch = { ...mutation.patch, updatedAt: at };
     const updated = patched(task, patch, counts);
     // The row first: history rows reference it.
-    if (inserted) this.tasks.insert(updated);
-    else this.tasks.patch(updated, patch, counts);
+    if (inserted) {
+      this.tasks.insert(updated);
+      this.unwatched.created(updated);
+    } else this.tasks.patch(updated, patch, counts);
     const messages = (mutation.messages ?? []).map((message, i) => {
       const stored = { ...message, seq: task.messageCount + i + 1 };
       this.history.addMessage(task.taskId, stored);
@@ -249,10 +255,17 @@ export class SqliteStore implements Store {
     }));
     for (const event of events) this.history.addEvent(event);
     if (mutation.run) this.writeRuns(task.taskId, at, mutation.run);
-    // A task being created has no subscriptions yet (they reference its row).
-    const deliveries = inserted ? 0 : this.subs.enqueueDeliveries(task.taskId, events);
+    // A task being created has no subscriptions yet (they reference its row); for one that
+    // nothing was attached to since, a guard checks there are none instead of a read.
+    const unwatched = !inserted && events.length > 0 && this.unwatched.stillUnwatched(task.taskId);
+    const deliveries = inserted || unwatched ? 0 : this.subs.enqueueDeliveries(task.taskId, events);
+    const finished = isTerminal(updated.status);
+    if (finished) this.unwatched.forget(task.taskId);
+    const noDependents = unwatched && finished;
     const parent = task.parentTaskId ? this.tasks.get(task.parentTaskId) : undefined;
-    if (!parent || events.length === 0) return { task: updated, events, messages, deliveries };
+    if (!parent || events.length === 0) {
+      return { task: updated, events, messages, deliveries, noDependents };
+    }
     const mirrored = this.apply(parent, {
       patch: { updatedAt: at },
       events: events.map((e) => ({
@@ -260,7 +273,7 @@ export class SqliteStore implements Store {
         data: { ...e.data, childTaskId: task.taskId, childAgent: task.assignedAgent },
       })),
     });
-    return { task: updated, events, messages, deliveries, parent: mirrored };
+    return { task: updated, events, messages, deliveries, noDependents, parent: mirrored };
   }
 
   async childTasks(parentTaskId: string): Promise<TaskRecord[]> {
@@ -418,6 +431,7 @@ export class SqliteStore implements Store {
   }
 
   async insertSubscription(subscription: SubscriptionRecord, replay = false): Promise<void> {
+    this.unwatched.attached(subscription.taskId);
     const queued = await this.exclusive(() => {
       this.subs.addSubscription(subscription);
       return replay

@@ -38,6 +38,8 @@ export type CommitListener = (
     task?: TaskRecord;
     events?: EventRecord[];
     messages?: MessageRecord[];
+    /** The change finished the task and, inside its transaction, no blocked task waited on it. */
+    noDependents?: boolean;
   },
 ) => void;
 
@@ -48,6 +50,8 @@ export interface AppliedChange {
   messages?: MessageRecord[];
   /** Outbox rows queued for the events' subscribers. */
   deliveries: number;
+  /** The change finished the task and, inside its transaction, no blocked task waited on it. */
+  noDependents?: boolean;
 }
 
 /** Decides a change from the task as it is inside the transaction; throw to refuse, null for none. */

@@ -42,6 +42,7 @@ export class WriteRecorder {
   private readonly stale = new Set<string>();
   /** What the batch being recorded replaced in `written`, to put back if it is abandoned. */
   private undo: Array<[string, { task: TaskRecord; batch: number } | undefined]> = [];
+  private readonly changeListeners: Array<(taskId: string) => void> = [];
 
   /** A write statement that records while a batch is being recorded. */
   statement(db: Db, sql: string): RecordedStatement {
@@ -77,6 +78,12 @@ export class WriteRecorder {
   /** A guard found `taskId` changed: its next write plans on the row as read. */
   changed(taskId: string): void {
     this.stale.add(taskId);
+    for (const listener of this.changeListeners) listener(taskId);
+  }
+
+  /** Called with the task whenever a guard finds it changed (to drop what is known of it). */
+  onChanged(listener: (taskId: string) => void): void {
+    this.changeListeners.push(listener);
   }
 
   /** Whether a guard found `taskId` changed since its last write was planned (asks once). */

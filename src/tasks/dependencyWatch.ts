@@ -28,10 +28,14 @@ export class DependencyWatch extends SettlingWatch {
     return this.store.blockedTasks(limit);
   }
 
-  /** After any commit: a finished task may release its dependents; a new blocked one may run. */
-  committed(task: TaskRecord): void {
-    if (isTerminal(task.status)) void this.guard(this.release(task.taskId));
-    else if (task.blocked) void this.guard(this.settle(task.taskId));
+  /**
+   * After any commit: a finished task may release its dependents (unless its commit found
+   * none waiting, `noDependents`); a new blocked one may run.
+   */
+  committed(task: TaskRecord, noDependents = false): void {
+    if (isTerminal(task.status)) {
+      if (!noDependents) void this.guard(this.release(task.taskId));
+    } else if (task.blocked) void this.guard(this.settle(task.taskId));
   }
 
   private async release(finishedTaskId: string): Promise<void> {

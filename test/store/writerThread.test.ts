@@ -113,32 +113,53 @@ test('another process changing the row between the plan and the commit has the w
   expect(applied?.task.lastSeq).toBe(events.length);
 });
 
-test('a subscription another process adds between the plan and the commit gets the events', async () => {
+/** Adds an active subscription to every event of `taskId` through a connection of its own. */
+function subscribeElsewhere(other: Database.Database, taskId: string, id = 'sub-elsewhere') {
+  other
+    .prepare(
+      `INSERT INTO subscriptions (subscription_id, task_id, owner_agent, callback_url,
+       callback_host, events, secret, active, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)`,
+    )
+    .run(
+      id,
+      taskId,
+      'tester',
+      'http://127.0.0.1:9/hook',
+      '127.0.0.1:9',
+      '["STATUS_CHANGE"]',
+      'secret',
+      new Date().toISOString(),
+    );
+}
+
+function queuedFor(other: Database.Database, subscriptionId: string) {
+  return other
+    .prepare('SELECT event_seq FROM deliveries WHERE subscription_id = ? ORDER BY event_seq')
+    .all(subscriptionId);
+}
+
+test('a subscription another process adds between the look for subscriptions and the commit gets the events', async () => {
   const taskId = await heldTask('on');
   const store = arcd.server.store;
+  // A subscription of this process's own (to completion only): the task's changes now look
+  // for subscriptions on the main connection.
+  await store.insertSubscription({
+    subscriptionId: 'sub-here',
+    taskId,
+    ownerAgent: 'tester',
+    callbackUrl: 'http://127.0.0.1:9/here',
+    events: ['TASK_COMPLETED'],
+    secret: 'secret',
+    active: true,
+    createdAt: new Date().toISOString(),
+  });
   const other = new Database(arcd.db);
   other.pragma('busy_timeout = 5000');
-  const subscribe = () =>
-    other
-      .prepare(
-        `INSERT INTO subscriptions (subscription_id, task_id, owner_agent, callback_url,
-         callback_host, events, secret, active, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)`,
-      )
-      .run(
-        'sub-elsewhere',
-        taskId,
-        'tester',
-        'http://127.0.0.1:9/hook',
-        '127.0.0.1:9',
-        '["STATUS_CHANGE"]',
-        'secret',
-        new Date().toISOString(),
-      );
-  // Right after the write looked for subscriptions (and found none), before it commits.
+  // Right after the write looked for subscriptions (and found its own), before it commits.
   const original = SubscriptionTables.prototype.enqueueFor;
   const found = jest.spyOn(SubscriptionTables.prototype, 'enqueueFor');
   found.mockImplementationOnce(function (this: SubscriptionTables, ...args) {
-    subscribe();
+    subscribeElsewhere(other, taskId);
     return original.apply(this, args);
   });
   let calls = 0;
@@ -147,11 +168,32 @@ test('a subscription another process adds between the plan and the commit gets t
     return say('seen by the new subscriber')(task);
   });
   found.mockRestore();
-  const queued = other
-    .prepare('SELECT event_seq FROM deliveries WHERE subscription_id = ? ORDER BY event_seq')
-    .all('sub-elsewhere');
+  const queued = queuedFor(other, 'sub-elsewhere');
   other.close();
   expect(calls).toBe(2);
+  expect(applied?.deliveries).toBe(1);
+  expect(queued).toEqual([{ event_seq: applied?.task.lastSeq }]);
+});
+
+test("a subscription another process adds to a task this one created (and so doesn't look for) gets the events", async () => {
+  const taskId = await heldTask('on');
+  const store = arcd.server.store;
+  const other = new Database(arcd.db);
+  other.pragma('busy_timeout = 5000');
+  const looked = jest.spyOn(SubscriptionTables.prototype, 'enqueueDeliveries');
+  let calls = 0;
+  const applied = await store.mutateTask(taskId, (task) => {
+    calls += 1;
+    // While the change is planned, before it commits.
+    if (calls === 1) subscribeElsewhere(other, taskId);
+    return say('seen by the new subscriber')(task);
+  });
+  const lookedFirst = looked.mock.calls.length;
+  looked.mockRestore();
+  const queued = queuedFor(other, 'sub-elsewhere');
+  other.close();
+  // Planned once without a look (the guard found the subscription), then again with one.
+  expect({ calls, lookedFirst }).toEqual({ calls: 2, lookedFirst: 1 });
   expect(applied?.deliveries).toBe(1);
   expect(queued).toEqual([{ event_seq: applied?.task.lastSeq }]);
 });

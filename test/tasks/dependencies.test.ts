@@ -194,3 +194,35 @@ test('a restart releases a dependent whose dependency finished while it was not 
   const done = await waitForStatus(second.url, 'echo', dependent.taskId, ['COMPLETED']);
   expect(done.messages).toHaveLength(2);
 });
+
+test.each(['on', 'off'])(
+  'writer thread %s: a dependent another process adds is released as soon as the task it waits on finishes here',
+  async (writerThread) => {
+    const db = tempDbFile();
+    const { agent, open } = gate();
+    // `here` runs the gate; `elsewhere`, on the same file, creates the dependent and runs
+    // nothing (its engine looks for work once a minute, as does the sweep that catches up on
+    // missed releases): only `here` releasing it at once gets the dependent done in time.
+    const here = await startArcd({ db, agents: [agent], config: { writerThread } });
+    const elsewhere = await startArcd({ db, config: { writerThread, pollMs: 60_000 } });
+    const blocker = await createTask(here.url, 'gate', 'wait', {}, { targetAgent: 'gate' });
+    await waitForStatus(here.url, 'gate', blocker.taskId, ['WORKING']);
+    const dependent = await createTask(elsewhere.url, 'echo', 'after', {
+      dependencies: [blocker.taskId],
+    });
+    expect(dependent).toMatchObject({ waitingOnDependencies: true });
+    const released = jest.spyOn(here.server.store, 'blockedDependents');
+    open();
+    const done = await waitForStatus(here.url, 'echo', dependent.taskId, ['COMPLETED']);
+    expect(done.messages).toHaveLength(2);
+    expect(released).toHaveBeenCalledWith(blocker.taskId);
+  },
+);
+
+test('with the writer thread on, a task nothing waits on finishes without a look for dependents', async () => {
+  const arcd = await startArcd({ config: { writerThread: 'on' } });
+  const looked = jest.spyOn(arcd.server.store, 'blockedDependents');
+  const task = await createTask(arcd.url, 'echo', 'alone');
+  await waitForStatus(arcd.url, 'echo', task.taskId, ['COMPLETED']);
+  expect(looked).not.toHaveBeenCalled();
+});
