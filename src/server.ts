@@ -30,6 +30,7 @@ import { SchemaRegistry } from './rpc/schemas';
 import { SqliteStore } from './store/sqliteStore';
 import { TaskService } from './tasks/taskService';
 import { EventFeed } from './tasks/eventFeed';
+import { RecentTaskLogs } from './tasks/recentTaskLogs';
 import { DependencyWatch } from './tasks/dependencyWatch';
 import { ParentWatch } from './tasks/parentWatch';
 import { TaskWaiter } from './tasks/taskWaiter';
@@ -172,6 +173,7 @@ export function createServer(
   });
   const startedAt = Date.now();
   const feed = new EventFeed(store);
+  const logs = new RecentTaskLogs(store);
   const limiter = new RateLimiter(config.rateLimitPerMinute);
   const securityHeaders = helmetHeaders();
   const rpcDeps = { dispatcher, schemas, agents, serverName: config.serverName };
@@ -187,6 +189,7 @@ export function createServer(
   const taskEvents = createTaskEventsHandler({
     store,
     feed,
+    logs,
     authenticator,
     heartbeatMs: config.sseHeartbeatMs,
     securityHeaders,

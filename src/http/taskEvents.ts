@@ -11,6 +11,7 @@ import type { Authenticator } from '../auth/authenticator';
 import type { EventRecord } from '../store/records';
 import type { Store } from '../store/store';
 import type { EventFeed } from '../tasks/eventFeed';
+import type { RecentTaskLogs } from '../tasks/recentTaskLogs';
 import { formatSse } from '../rpc/sseResult';
 import { isTerminal } from '../tasks/states';
 import type { TaskStatus } from '../types';
@@ -19,6 +20,7 @@ import { type HeaderList, setHeaders, writeJson } from './writeAnswer';
 export interface TaskEventsOptions {
   store: Store;
   feed: EventFeed;
+  logs: RecentTaskLogs;
   authenticator: Authenticator;
   heartbeatMs: number;
   securityHeaders: HeaderList;
@@ -97,7 +99,8 @@ export function createTaskEventsHandler(options: TaskEventsOptions) {
         ? auth.principal.identity
         : (query.get('requestAgent') ?? header('x-arc-request-agent') ?? '');
     const admin = auth.mode === 'authenticated' && auth.principal.admin;
-    const task = await options.store.getTask(taskId);
+    // Who may see a task never changes: a log kept here answers that without a read.
+    const task = options.logs.peek(taskId) ?? (await options.store.getTask(taskId));
     if (!task || !(admin || caller === task.requestAgent || caller === task.assignedAgent)) {
       fail(res, 404, -42001, `Task not found: ${taskId}`, { taskId });
       return;
@@ -121,7 +124,7 @@ export function createTaskEventsHandler(options: TaskEventsOptions) {
     const finish = (last?: string) => {
       if (closed) return;
       closed = true;
-      unwatch();
+      watch.stop();
       clearInterval(heartbeat);
       // A stream known whole before anything went out (a finished task replayed): headers and
       // frames in one write with a length, instead of chunks and a terminating chunk.
@@ -147,18 +150,24 @@ export function createTaskEventsHandler(options: TaskEventsOptions) {
       if (batch) res.write(batch);
     };
     // Watch first, then replay: nothing committed in between can fall through the gap.
-    const unwatch = options.feed.watch(taskId, after, (events) => {
+    const watch = options.feed.watch(taskId, after, (events) => {
       if (replaying) pending.push(...events);
       else deliver(events);
     });
     const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), options.heartbeatMs);
     req.on('close', finish);
-    const replayed = await options.store.listEvents(taskId, after);
+    // A task created here lately replays from memory, while the database says it is still as
+    // its log has it (taken after the watch began: later commits reach `pending`).
+    const log = await options.logs.current(taskId);
+    const replayed = log
+      ? log.events.filter((event) => event.seq > after)
+      : await options.store.listEvents(taskId, after);
     replaying = false;
     deliver([...replayed, ...pending.sort((a, b) => a.seq - b.seq)]);
+    watch.caughtUp(sent); // the next commit's events follow on from the replay, without a read
     // Resuming after the very last event of a finished task: nothing more will come.
     if (closed) return;
-    const now = await options.store.getTask(taskId);
+    const now = log ? log.task : await options.store.getTask(taskId);
     if (now && isTerminal(now.status) && sent >= now.lastSeq) finish();
     else res.flushHeaders(); // a live stream: the client learns it is open before any event
   }

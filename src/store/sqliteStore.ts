@@ -293,6 +293,10 @@ export class SqliteStore implements Store {
     }
   }
 
+  async isCurrent(known: TaskRecord): Promise<boolean> {
+    return this.tasks.isCurrent(known);
+  }
+
   async getTask(taskId: string): Promise<TaskRecord | undefined> {
     return this.tasks.get(taskId);
   }

@@ -85,6 +85,8 @@ export interface Store {
     known?: TaskRecord,
   ): Promise<AppliedChange | undefined>;
   getTask(taskId: string): Promise<TaskRecord | undefined>;
+  /** Whether the committed task is still `known`: nothing changed it since (a narrow read). */
+  isCurrent(known: TaskRecord): Promise<boolean>;
   listTasks(filter: TaskListFilter): Promise<TaskRecord[]>;
   listMessages(taskId: string): Promise<MessageRecord[]>;
   listArtifacts(taskId: string): Promise<ArtifactRecord[]>;

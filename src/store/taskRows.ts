@@ -224,6 +224,15 @@ export class TaskTable {
     if (this.recorder.foundChanged(known.taskId)) return false;
     const expected = versionOf(known);
     if (this.versionGuard.expect(expected, known.taskId)) return true;
+    return this.matches(known, expected);
+  }
+
+  /** Whether the committed row is still `known` (a narrow read of its version columns). */
+  isCurrent(known: TaskRecord): boolean {
+    return this.matches(known, versionOf(known));
+  }
+
+  private matches(known: TaskRecord, expected: SqlParam[]): boolean {
     const row = this.selectVersion.get(known.taskId);
     return row !== undefined && VERSION_COLUMNS.every((column, i) => row[column] === expected[i]);
   }

@@ -10,8 +10,20 @@ import type { Store } from '../store/store';
 
 type Listener = (events: EventRecord[]) => void;
 
+/** A watcher's handle. */
+export interface Watch {
+  stop(): void;
+  /**
+   * The watcher has every event up to `seq` by other means (a replay): once every watcher of
+   * the task has, the next commit's events follow on without a read.
+   */
+  caughtUp(seq: number): void;
+}
+
 interface Watched {
-  listeners: Set<Listener>;
+  /** Each watcher, with the last sequence it is known to have. */
+  listeners: Map<Listener, number>;
+  /** Every watcher has every event up to here. */
   lastSeq: number;
   reading: boolean;
   again: boolean;
@@ -25,18 +37,37 @@ export class EventFeed {
   }
 
   /** Calls `listener` with every event after `afterSeq`, as they are committed. */
-  watch(taskId: string, afterSeq: number, listener: Listener): () => void {
+  watch(taskId: string, afterSeq: number, listener: Listener): Watch {
     let entry = this.watched.get(taskId);
     if (!entry) {
-      entry = { listeners: new Set(), lastSeq: afterSeq, reading: false, again: false };
+      entry = { listeners: new Map(), lastSeq: afterSeq, reading: false, again: false };
       this.watched.set(taskId, entry);
     }
-    entry.listeners.add(listener);
-    entry.lastSeq = Math.min(entry.lastSeq, afterSeq);
-    return () => {
-      entry.listeners.delete(listener);
-      if (entry.listeners.size === 0) this.watched.delete(taskId);
+    const watched = entry;
+    watched.listeners.set(listener, afterSeq);
+    watched.lastSeq = Math.min(watched.lastSeq, afterSeq);
+    return {
+      stop: () => {
+        watched.listeners.delete(listener);
+        if (watched.listeners.size === 0) this.watched.delete(taskId);
+      },
+      caughtUp: (seq) => {
+        const had = watched.listeners.get(listener);
+        if (had === undefined || seq <= had) return;
+        watched.listeners.set(listener, seq);
+        watched.lastSeq = Math.max(watched.lastSeq, Math.min(...watched.listeners.values()));
+      },
     };
+  }
+
+  /** Hands `events` (the next ones after `lastSeq`) to every watcher of the task. */
+  private handOut(entry: Watched, events: EventRecord[]): void {
+    const last = events[events.length - 1]!.seq;
+    entry.lastSeq = Math.max(entry.lastSeq, last);
+    for (const [listener, had] of entry.listeners) {
+      entry.listeners.set(listener, Math.max(had, last));
+      listener(events);
+    }
   }
 
   /** Number of database reads made for watchers (one per batch of new events per task). */
@@ -46,8 +77,7 @@ export class EventFeed {
     const entry = this.watched.get(taskId);
     if (!entry) return;
     if (!entry.reading && events && events[0]?.seq === entry.lastSeq + 1) {
-      entry.lastSeq = events[events.length - 1]!.seq;
-      for (const listener of entry.listeners) listener(events);
+      this.handOut(entry, events);
       return;
     }
     if (entry.reading) {
@@ -67,8 +97,6 @@ export class EventFeed {
   private async read(taskId: string, entry: Watched): Promise<void> {
     this.reads += 1;
     const events = await this.store.listEvents(taskId, entry.lastSeq);
-    if (events.length === 0) return;
-    entry.lastSeq = events[events.length - 1]!.seq;
-    for (const listener of entry.listeners) listener(events);
+    if (events.length > 0) this.handOut(entry, events);
   }
 }

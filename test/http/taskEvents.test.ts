@@ -4,6 +4,7 @@
  * event, one database read per new batch however many watch, and visibility.
  */
 import http from 'node:http';
+import Database from 'better-sqlite3';
 import { defineAgent } from '../../src/agents/contract';
 import {
   type Running,
@@ -13,6 +14,7 @@ import {
   waitFor,
   waitForStatus,
 } from '../helpers/arcServer';
+import { holdAgent, say } from '../helpers/heldTasks';
 
 interface Frame {
   id?: number;
@@ -107,6 +109,80 @@ describe('task event streams', () => {
     const none = await openStream(eventsUrl(arcd, task.taskId, 'requestAgent=tester&after=7'));
     await none.ended;
     expect(events(none)).toEqual([]);
+  });
+
+  test('a stream on a task this process created lately replays from memory, as stored', async () => {
+    const task = await createTask(arcd.url, 'echo', 'hi');
+    await waitForStatus(arcd.url, 'echo', task.taskId, ['COMPLETED']);
+    const { store } = arcd.server;
+    const reads = [jest.spyOn(store, 'listEvents'), jest.spyOn(store, 'getTask')];
+    const stream = await openStream(eventsUrl(arcd, task.taskId));
+    await stream.ended;
+    const tail = await openStream(eventsUrl(arcd, task.taskId, 'requestAgent=tester&after=5'));
+    await tail.ended;
+    const readCalls = reads.map((spy) => spy.mock.calls.length);
+    for (const spy of reads) spy.mockRestore();
+    expect(readCalls).toEqual([0, 0]);
+    const stored = await store.listEvents(task.taskId);
+    expect(stored).toHaveLength(7);
+    expect(events(stream).map((f) => [f.id, f.event, f.data])).toEqual(
+      stored.map((e) => [
+        e.seq,
+        e.type,
+        { taskId: e.taskId, sequence: e.seq, event: e.type, timestamp: e.createdAt, data: e.data },
+      ]),
+    );
+    expect(events(tail).map((f) => f.id)).toEqual([6, 7]);
+  });
+
+  test('an event another process appended to such a task is replayed: the stream reads the database', async () => {
+    const hold = await startArcd({ agents: [holdAgent] });
+    const task = await createTask(hold.url, 'hold', 'first');
+    await waitForStatus(hold.url, 'hold', task.taskId, ['WORKING']);
+    const other = new Database(hold.db);
+    other.pragma('busy_timeout = 5000');
+    const seq = (await hold.server.store.getTask(task.taskId))!.lastSeq;
+    const at = new Date().toISOString();
+    other.transaction(() => {
+      other
+        .prepare(
+          'INSERT INTO events (task_id, seq, event_id, type, data, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+        )
+        .run(
+          task.taskId,
+          seq + 1,
+          'evt-elsewhere',
+          'TASK_UPDATED',
+          '{"status":"WORKING","progress":50}',
+          at,
+        );
+      other
+        .prepare('UPDATE tasks SET last_seq = ?, updated_at = ? WHERE task_id = ?')
+        .run(seq + 1, at, task.taskId);
+    })();
+    other.close();
+    const stream = await openStream(eventsUrl(hold, task.taskId));
+    await waitFor('the replay', async () => (events(stream).length > seq ? true : undefined));
+    stream.close();
+    expect(events(stream).at(-1)).toMatchObject({ id: seq + 1, event: 'TASK_UPDATED' });
+  });
+
+  test('after its replay, a stream gets the next commit as the commit reported it, without a read', async () => {
+    const hold = await startArcd({ agents: [holdAgent] });
+    const task = await createTask(hold.url, 'hold', 'first');
+    await waitForStatus(hold.url, 'hold', task.taskId, ['WORKING']);
+    const { store, feed } = hold.server;
+    const seq = (await store.getTask(task.taskId))!.lastSeq;
+    const stream = await openStream(eventsUrl(hold, task.taskId));
+    await waitFor('the replay', async () => (events(stream).length === seq ? true : undefined));
+    const before = feed.reads;
+    await store.mutateTask(task.taskId, say('live'));
+    await waitFor('the live event', async () => (events(stream).length > seq ? true : undefined));
+    stream.close();
+    expect(events(stream).map((f) => f.id)).toEqual(
+      Array.from({ length: seq + 1 }, (_, i) => i + 1),
+    );
+    expect(feed.reads).toBe(before);
   });
 
   test('many watchers cost one read per new batch, not one per watcher', async () => {

@@ -1,0 +1,64 @@
+/**
+ * The whole event log of the tasks this process created last, as their commits reported it,
+ * so that an event stream opened on one of them (typically right after its creation) replays
+ * from memory instead of reading the task and its events back. An entry is used only while a
+ * narrow read says the task is still as its last commit here left it: a change made by another
+ * process, or by a write that reports no events, sends the stream to the database as before.
+ * A log whose commits arrive out of order is dropped; the oldest go first past the limit.
+ */
+import type { EventRecord, TaskRecord } from '../store/records';
+import type { Store } from '../store/store';
+
+export interface TaskLog {
+  task: TaskRecord;
+  /** Every event of the task, from sequence 1 on. */
+  events: EventRecord[];
+}
+
+const DEFAULT_LIMIT = 512;
+
+export class RecentTaskLogs {
+  private readonly logs = new Map<string, TaskLog>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly limit = DEFAULT_LIMIT,
+  ) {
+    store.onCommit((taskId, written) => {
+      if (written.task && written.events) this.committed(taskId, written.task, written.events);
+    });
+  }
+
+  private committed(taskId: string, task: TaskRecord, events: EventRecord[]): void {
+    const first = events[0];
+    if (!first) return;
+    const log = this.logs.get(taskId);
+    if (log && first.seq === log.task.lastSeq + 1) {
+      log.task = task;
+      log.events.push(...events);
+    } else if (!log && first.seq === 1) {
+      this.logs.set(taskId, { task, events: [...events] });
+      if (this.logs.size > this.limit) this.logs.delete(this.logs.keys().next().value as string);
+    } else {
+      this.logs.delete(taskId); // a gap: someone else wrote to it
+    }
+  }
+
+  /**
+   * The task as its last commit here left it, if its log is kept (not checked against the
+   * database: for what never changes, such as who may see the task).
+   */
+  peek(taskId: string): TaskRecord | undefined {
+    return this.logs.get(taskId)?.task;
+  }
+
+  /** The task's whole log, if kept here and the task is still as its log says. */
+  async current(taskId: string): Promise<TaskLog | undefined> {
+    const log = this.logs.get(taskId);
+    if (!log) return undefined;
+    const { task, events } = log;
+    // Taken before the read: a commit while it runs replaces log.task and appends events.
+    const snapshot = { task, events: events.slice() };
+    return (await this.store.isCurrent(task)) ? snapshot : undefined;
+  }
+}
