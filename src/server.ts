@@ -100,7 +100,14 @@ export function createServer(
   // or writer thread behind it (and no database file).
   const authenticator = createAuthenticatorFromConfig(config);
   const policy = parseAllowlist(config.webhookAllowlist);
-  const store = new SqliteStore(config.db, { writerThread: config.writerThread === 'on' });
+  const store = new SqliteStore(config.db, {
+    writerThread: config.writerThread === 'on',
+    onWriterStopped: (error) =>
+      logger.error(
+        { err: error, db: config.db },
+        'the SQLite writer thread stopped: writes go on on the main connection, slower',
+      ),
+  });
   const waiter = new TaskWaiter();
   const partLimits = { maxPartBytes: config.maxPartBytes, maxMessageBytes: config.maxMessageBytes };
   const runner = new Runner({ store, registry: agents, schemas, clock, logger, ...config });

@@ -110,8 +110,14 @@ export class SqliteStore implements Store {
   private readonly checkpointer?: WalCheckpointer;
   private readonly writer?: WriterThread;
 
-  /** `writerThread`: commit the hot writes on a second connection (files only; default on). */
-  constructor(file: string, options: { writerThread?: boolean } = {}) {
+  /**
+   * `writerThread`: commit the hot writes on a second connection (files only; default on).
+   * `onWriterStopped`: told if that thread fails; writes go on on the main connection.
+   */
+  constructor(
+    file: string,
+    options: { writerThread?: boolean; onWriterStopped?: (error: Error) => void } = {},
+  ) {
     this.db = openDatabase(file);
     const recorder = new WriteRecorder();
     if (file !== ':memory:') {
@@ -119,6 +125,7 @@ export class SqliteStore implements Store {
       if (options.writerThread !== false) {
         this.writer = new WriterThread(file, {
           pragmas: [...CONNECTION_PRAGMAS, `wal_autocheckpoint = ${BACKSTOP_PAGES}`],
+          ...(options.onWriterStopped ? { onStopped: options.onWriterStopped } : {}),
         });
       }
     }

@@ -72,6 +72,8 @@ interface Pending {
 export interface WriterOptions {
   /** Run on the thread's connection when it opens (the main connection's own settings). */
   pragmas: readonly string[];
+  /** Told once if the thread fails or stops other than by `close()`. */
+  onStopped?: (error: Error) => void;
 }
 
 export class WriterThread {
@@ -79,8 +81,11 @@ export class WriterThread {
   private readonly pending: Pending[] = [];
   private failure: Error | undefined;
   private readonly exited: Promise<void>;
+  private closing = false;
+  private readonly onStopped: ((error: Error) => void) | undefined;
 
-  constructor(file: string, options: WriterOptions) {
+  constructor(file: string, { onStopped, ...options }: WriterOptions) {
+    this.onStopped = onStopped;
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
       workerData: { driver: require.resolve('better-sqlite3'), file, staleCode: STALE, ...options },
@@ -134,12 +139,14 @@ export class WriterThread {
   }
 
   private fail(error: Error): void {
+    if (this.failure === undefined && !this.closing) this.onStopped?.(error);
     this.failure ??= error;
     for (const waiting of this.pending.splice(0)) waiting.reject(this.failure);
   }
 
   /** Closes the thread's connection once the batches sent have been answered. */
   async close(): Promise<void> {
+    this.closing = true;
     if (!this.failure) {
       this.worker.ref();
       this.worker.postMessage('close');

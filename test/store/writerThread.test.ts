@@ -388,3 +388,19 @@ test('a process that leaves the store open exits by itself, once what it sent ha
   expect(db.prepare('SELECT k FROM t').all()).toEqual([{ k: 'sent, not awaited' }]);
   db.close();
 });
+
+test('a thread that dies is reported once; one closed on purpose is not', async () => {
+  const stopped: Error[] = [];
+  const onStopped = (error: Error) => stopped.push(error);
+  const file = tempDbFile('dies');
+  const closed = new WriterThread(file, { pragmas: [], onStopped });
+  await closed.close();
+  expect(stopped).toEqual([]);
+  const dying = new WriterThread(file, { pragmas: [], onStopped });
+  // What a crash of the thread looks like from here (the worker is private: reached on purpose).
+  await (dying as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+  await dying.close();
+  expect(stopped).toHaveLength(1);
+  expect(stopped[0]?.message).toMatch(/writer thread stopped/);
+  expect(dying.alive).toBe(false);
+});
