@@ -121,11 +121,14 @@ export function createTaskEventsHandler(options: TaskEventsOptions) {
     let closed = false;
     const pending: EventRecord[] = [];
     let replaying = true;
-    const finish = (last?: string) => {
-      if (closed) return;
+    const stop = () => {
       closed = true;
       watch.stop();
       clearInterval(heartbeat);
+    };
+    const finish = (last?: string) => {
+      if (closed) return;
+      stop();
       // A stream known whole before anything went out (a finished task replayed): headers and
       // frames in one write with a length, instead of chunks and a terminating chunk.
       if (!res.headersSent) res.setHeader('Content-Length', Buffer.byteLength(last ?? ''));
@@ -168,7 +171,12 @@ export function createTaskEventsHandler(options: TaskEventsOptions) {
     // Resuming after the very last event of a finished task: nothing more will come.
     if (closed) return;
     const now = log ? log.task : await options.store.getTask(taskId);
-    if (now && isTerminal(now.status) && sent >= now.lastSeq) finish();
+    if (!now && !res.headersSent) {
+      // Deleted while the stream opened (or before: the look above may have been a log's).
+      stop();
+      fail(res, 404, -42001, `Task not found: ${taskId}`, { taskId });
+    } else if (!now) finish();
+    else if (isTerminal(now.status) && sent >= now.lastSeq) finish();
     else res.flushHeaders(); // a live stream: the client learns it is open before any event
   }
 

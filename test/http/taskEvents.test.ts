@@ -135,6 +135,16 @@ describe('task event streams', () => {
     expect(events(tail).map((f) => f.id)).toEqual([6, 7]);
   });
 
+  test('a task deleted since its log was kept is not found', async () => {
+    const task = await createTask(arcd.url, 'echo', 'hi');
+    await waitForStatus(arcd.url, 'echo', task.taskId, ['COMPLETED']);
+    await arcResult(arcd.url, 'task.delete', { taskId: task.taskId });
+    const stream = await openStream(eventsUrl(arcd, task.taskId));
+    await stream.ended;
+    expect(stream.status).toBe(404);
+    expect(events(stream)).toEqual([]);
+  });
+
   test('an event another process appended to such a task is replayed: the stream reads the database', async () => {
     const hold = await startArcd({ agents: [holdAgent] });
     const task = await createTask(hold.url, 'hold', 'first');
