@@ -204,7 +204,7 @@ export function createServer(
   });
   const app = createApp({
     logger,
-    triggers: { triggers, maxBodyBytes: config.maxBodyBytes },
+    triggers: { triggers, maxBodyBytes: config.maxBodyBytes, limiter },
     arc: {
       deps: rpcDeps,
       maxBodyBytes: config.maxBodyBytes,

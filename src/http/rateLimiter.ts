@@ -1,7 +1,8 @@
 /**
- * The per-caller call limit of POST /arc: a fixed window per identity (per IP when open),
- * counted by express-rate-limit's MemoryStore. One instance serves both ways into the route
- * (the plain node:http path and the express fallback), so a caller has one budget.
+ * The per-caller call limit: a fixed window counted by express-rate-limit's MemoryStore. On
+ * POST /arc per identity (per IP when open); one instance serves both ways into that route
+ * (the plain node:http path and the express fallback), so a caller has one budget. Trigger
+ * URLs (which carry no identity) are counted per client address, in a budget of their own.
  */
 import { MemoryStore, ipKeyGenerator } from 'express-rate-limit';
 import type { AuthOutcome } from '../auth/authenticator';
@@ -23,12 +24,21 @@ export class RateLimiter {
     if (perMinute > 0) this.store.init({ windowMs: WINDOW_MS } as never);
   }
 
-  async check(auth: AuthOutcome, remoteAddress: string | undefined): Promise<RateVerdict> {
-    if (this.perMinute === 0) return { headers: [] };
-    const key =
+  check(auth: AuthOutcome, remoteAddress: string | undefined): Promise<RateVerdict> {
+    return this.count(
       auth.mode === 'authenticated'
         ? `id:${auth.principal.identity}`
-        : `ip:${ipKeyGenerator(remoteAddress ?? 'unknown')}`;
+        : `ip:${ipKeyGenerator(remoteAddress ?? 'unknown')}`,
+    );
+  }
+
+  /** A call to a trigger URL from `remoteAddress`. */
+  checkTrigger(remoteAddress: string | undefined): Promise<RateVerdict> {
+    return this.count(`trigger-ip:${ipKeyGenerator(remoteAddress ?? 'unknown')}`);
+  }
+
+  private async count(key: string): Promise<RateVerdict> {
+    if (this.perMinute === 0) return { headers: [] };
     const { totalHits, resetTime } = await this.store.increment(key);
     const reset = Math.max(0, Math.ceil(((resetTime?.getTime() ?? 0) - Date.now()) / 1000));
     const headers: Array<[string, string]> = [

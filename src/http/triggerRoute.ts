@@ -3,18 +3,31 @@
  * script) that creates a task through a trigger. Plain HTTP answers: 202 with the task id,
  * 200 for a redelivery of a request key already seen, 4xx/5xx with `{ error }` otherwise.
  */
-import express, { type ErrorRequestHandler, type Router } from 'express';
+import express, { type ErrorRequestHandler, type RequestHandler, type Router } from 'express';
 import type { TriggerService } from '../triggers/triggerService';
+import type { RateLimiter } from './rateLimiter';
 
 export interface TriggerRouteOptions {
   triggers: TriggerService;
   maxBodyBytes: number;
+  limiter: RateLimiter;
 }
 
 export function triggerRouter(options: TriggerRouteOptions): Router {
   const router = express.Router();
   const readBody = express.raw({ type: () => true, limit: options.maxBodyBytes });
-  router.post('/triggers/:token', readBody, async (req, res) => {
+  // Counted before the body is read or the token looked up: guesses and floods cost little.
+  const limited: RequestHandler = async (req, res, next) => {
+    const verdict = await options.limiter.checkTrigger(req.socket.remoteAddress);
+    for (const [name, value] of verdict.headers) res.set(name, value);
+    if (!verdict.error) return next();
+    const { retryAfterSeconds } = verdict.error.details as { retryAfterSeconds: number };
+    res
+      .set('Retry-After', String(retryAfterSeconds))
+      .status(429)
+      .json({ error: verdict.error.message, retryAfterSeconds });
+  };
+  router.post('/triggers/:token', limited, readBody, async (req, res) => {
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const answer = await options.triggers.fire(String(req.params.token), body, req.headers);
     res.status(answer.status).json(answer.body);

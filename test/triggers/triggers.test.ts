@@ -167,3 +167,20 @@ test('publicUrl sets the base of trigger URLs', async () => {
   const { trigger } = await arcResult(arcd.url, 'trigger.create', {});
   expect(trigger.url).toMatch(/^https:\/\/agents\.example\.com\/triggers\/[A-Za-z0-9_-]+$/);
 });
+
+test('calls to trigger URLs beyond the per-address rate answer 429, in a budget apart from /arc', async () => {
+  const arcd = await startArcd({ config: { rateLimitPerMinute: 3 } });
+  const { trigger } = await arcResult(arcd.url, 'trigger.create', {});
+  const statuses = [];
+  for (const url of [trigger.url, trigger.url, `${arcd.url}/triggers/guess`]) {
+    statuses.push((await postTo(url, '{}')).status);
+  }
+  expect(statuses).toEqual([202, 202, 404]);
+  const response = await fetch(trigger.url, { method: 'POST', body: '{}' });
+  expect(response.status).toBe(429);
+  expect(response.headers.get('retry-after')).toBe('60');
+  expect(response.headers.get('ratelimit')).toMatch(/^limit=3, remaining=0/);
+  expect(await response.json()).toEqual({ error: 'Rate limit exceeded', retryAfterSeconds: 60 });
+  // Two tasks were created; /arc still answers this address (its own budget of three).
+  expect((await arcResult(arcd.url, 'task.list', {})).tasks).toHaveLength(2);
+});
