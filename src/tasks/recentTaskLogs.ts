@@ -4,7 +4,8 @@
  * from memory instead of reading the task and its events back. An entry is used only while a
  * narrow read says the task is still as its last commit here left it: a change made by another
  * process, or by a write that reports no events, sends the stream to the database as before.
- * A log whose commits arrive out of order is dropped; the oldest go first past the limit.
+ * A log whose commits arrive out of order is dropped, and so is one holding much text (files);
+ * the oldest go first past the limit.
  */
 import type { EventRecord, TaskRecord } from '../store/records';
 import type { Store } from '../store/store';
@@ -16,9 +17,27 @@ export interface TaskLog {
 }
 
 const DEFAULT_LIMIT = 512;
+/** A log holding more text than this (files, long messages) is not kept: at most ~16 MB in all. */
+const MAX_LOG_CHARS = 32 * 1024;
+
+/** The characters of the strings in `value`, counted until they pass `budget`. */
+function textSize(value: unknown, budget: number): number {
+  if (typeof value === 'string') return value.length;
+  if (value === null || typeof value !== 'object') return 8;
+  let total = 0;
+  for (const item of Array.isArray(value) ? value : Object.values(value)) {
+    total += textSize(item, budget - total);
+    if (total > budget) break;
+  }
+  return total;
+}
+
+interface KeptLog extends TaskLog {
+  chars: number;
+}
 
 export class RecentTaskLogs {
-  private readonly logs = new Map<string, TaskLog>();
+  private readonly logs = new Map<string, KeptLog>();
 
   constructor(
     private readonly store: Store,
@@ -33,11 +52,15 @@ export class RecentTaskLogs {
     const first = events[0];
     if (!first) return;
     const log = this.logs.get(taskId);
-    if (log && first.seq === log.task.lastSeq + 1) {
+    const chars = (log?.chars ?? 0) + textSize(events, MAX_LOG_CHARS);
+    if (chars > MAX_LOG_CHARS) {
+      this.logs.delete(taskId); // too large to keep: its streams read it
+    } else if (log && first.seq === log.task.lastSeq + 1) {
       log.task = task;
       log.events.push(...events);
+      log.chars = chars;
     } else if (!log && first.seq === 1) {
-      this.logs.set(taskId, { task, events: [...events] });
+      this.logs.set(taskId, { task, events: [...events], chars });
       if (this.logs.size > this.limit) this.logs.delete(this.logs.keys().next().value as string);
     } else {
       this.logs.delete(taskId); // a gap: someone else wrote to it

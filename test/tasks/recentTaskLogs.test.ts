@@ -15,10 +15,18 @@ function setup(limit = 2) {
   } as unknown as Store;
   const logs = new RecentTaskLogs(store, limit);
   /** Commits events `from`..`to` of `taskId`. */
-  const commit = (taskId: string, from: number, to: number) => {
+  const commit = (taskId: string, from: number, to: number, text = '') => {
     const events = Array.from(
       { length: to - from + 1 },
-      (_, i) => ({ taskId, seq: from + i, type: 'TASK_UPDATED', data: {} }) as EventRecord,
+      (_, i) =>
+        ({
+          taskId,
+          seq: from + i,
+          eventId: `evt-${from + i}`,
+          type: 'TASK_UPDATED',
+          data: { parts: [{ text }] },
+          createdAt: '',
+        }) as EventRecord,
     );
     const task = { taskId, lastSeq: to } as TaskRecord;
     for (const listener of listeners) listener(taskId, { deliveries: 0, task, events });
@@ -51,4 +59,12 @@ test('past the limit the oldest go; a log the database disagrees with is not use
   disagree();
   expect(await seqs('c')).toBeUndefined();
   expect(logs.peek('c')?.taskId).toBe('c');
+});
+
+test('a log holding much text (a file, say) is not kept', async () => {
+  const { commit, seqs } = setup();
+  commit('small', 1, 4, 'x'.repeat(1000));
+  commit('file', 1, 4);
+  commit('file', 5, 5, 'x'.repeat(40 * 1024));
+  expect([await seqs('small'), await seqs('file')]).toEqual([[1, 2, 3, 4], undefined]);
 });
