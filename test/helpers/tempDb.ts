@@ -15,5 +15,9 @@ export function tempDbFile(name = 'arcd'): string {
 }
 
 afterAll(() => {
-  if (process.env.ARCD_KEEP_TEST_DB !== '1') fs.rmSync(root, { recursive: true, force: true });
+  // Retried: a connection closing as the folder goes can leave a -wal/-shm file a moment
+  // longer (ENOTEMPTY); one left for good still fails the run.
+  if (process.env.ARCD_KEEP_TEST_DB !== '1') {
+    fs.rmSync(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+  }
 });
