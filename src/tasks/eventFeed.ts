@@ -23,8 +23,6 @@ export interface Watch {
 interface Watched {
   /** Each watcher, with the last sequence it is known to have. */
   listeners: Map<Listener, number>;
-  /** Every watcher has every event up to here. */
-  lastSeq: number;
   reading: boolean;
   again: boolean;
 }
@@ -40,12 +38,11 @@ export class EventFeed {
   watch(taskId: string, afterSeq: number, listener: Listener): Watch {
     let entry = this.watched.get(taskId);
     if (!entry) {
-      entry = { listeners: new Map(), lastSeq: afterSeq, reading: false, again: false };
+      entry = { listeners: new Map(), reading: false, again: false };
       this.watched.set(taskId, entry);
     }
     const watched = entry;
     watched.listeners.set(listener, afterSeq);
-    watched.lastSeq = Math.min(watched.lastSeq, afterSeq);
     return {
       stop: () => {
         watched.listeners.delete(listener);
@@ -53,17 +50,19 @@ export class EventFeed {
       },
       caughtUp: (seq) => {
         const had = watched.listeners.get(listener);
-        if (had === undefined || seq <= had) return;
-        watched.listeners.set(listener, seq);
-        watched.lastSeq = Math.max(watched.lastSeq, Math.min(...watched.listeners.values()));
+        if (had !== undefined && seq > had) watched.listeners.set(listener, seq);
       },
     };
   }
 
-  /** Hands `events` (the next ones after `lastSeq`) to every watcher of the task. */
+  /** Every watcher of the task has every event up to here. */
+  private handedOut(entry: Watched): number {
+    return Math.min(...entry.listeners.values());
+  }
+
+  /** Hands `events` (the next ones after `handedOut`) to every watcher of the task. */
   private handOut(entry: Watched, events: EventRecord[]): void {
     const last = events[events.length - 1]!.seq;
-    entry.lastSeq = Math.max(entry.lastSeq, last);
     for (const [listener, had] of entry.listeners) {
       entry.listeners.set(listener, Math.max(had, last));
       listener(events);
@@ -76,7 +75,7 @@ export class EventFeed {
   private changed(taskId: string, events?: EventRecord[]): void {
     const entry = this.watched.get(taskId);
     if (!entry) return;
-    if (!entry.reading && events && events[0]?.seq === entry.lastSeq + 1) {
+    if (!entry.reading && events && events[0]?.seq === this.handedOut(entry) + 1) {
       this.handOut(entry, events);
       return;
     }
@@ -96,7 +95,7 @@ export class EventFeed {
 
   private async read(taskId: string, entry: Watched): Promise<void> {
     this.reads += 1;
-    const events = await this.store.listEvents(taskId, entry.lastSeq);
+    const events = await this.store.listEvents(taskId, this.handedOut(entry));
     if (events.length > 0) this.handOut(entry, events);
   }
 }
