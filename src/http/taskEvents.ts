@@ -83,6 +83,9 @@ export function createTaskEventsHandler(options: TaskEventsOptions) {
     details: Record<string, unknown> = {},
   ) => writeJson(res, status, { error: { code, message, details } }, options.securityHeaders);
 
+  const notFound = (res: ServerResponse, taskId: string) =>
+    fail(res, 404, -42001, `Task not found: ${taskId}`, { taskId });
+
   async function stream(req: IncomingMessage, res: ServerResponse, taskId: string) {
     const auth = await options.authenticator.authenticate(req.headers.authorization);
     if (auth.mode === 'failed') {
@@ -102,7 +105,7 @@ export function createTaskEventsHandler(options: TaskEventsOptions) {
     // Who may see a task never changes: a log kept here answers that without a read.
     const task = options.logs.peek(taskId) ?? (await options.store.getTask(taskId));
     if (!task || !(admin || caller === task.requestAgent || caller === task.assignedAgent)) {
-      fail(res, 404, -42001, `Task not found: ${taskId}`, { taskId });
+      notFound(res, taskId);
       return;
     }
     const from = header('last-event-id') ?? query.get('after') ?? '0';
@@ -174,9 +177,8 @@ export function createTaskEventsHandler(options: TaskEventsOptions) {
     if (!now && !res.headersSent) {
       // Deleted while the stream opened (or before: the look above may have been a log's).
       stop();
-      fail(res, 404, -42001, `Task not found: ${taskId}`, { taskId });
-    } else if (!now) finish();
-    else if (isTerminal(now.status) && sent >= now.lastSeq) finish();
+      notFound(res, taskId);
+    } else if (!now || (isTerminal(now.status) && sent >= now.lastSeq)) finish();
     else res.flushHeaders(); // a live stream: the client learns it is open before any event
   }
 
