@@ -16,6 +16,11 @@ export interface RateVerdict {
   error?: RateLimitError;
 }
 
+/** A client address as counted (IPv6 by its /56, as express-rate-limit does). */
+function addressKey(remoteAddress: string | undefined): string {
+  return `ip:${ipKeyGenerator(remoteAddress ?? 'unknown')}`;
+}
+
 export class RateLimiter {
   private readonly store = new MemoryStore();
 
@@ -26,15 +31,13 @@ export class RateLimiter {
 
   check(auth: AuthOutcome, remoteAddress: string | undefined): Promise<RateVerdict> {
     return this.count(
-      auth.mode === 'authenticated'
-        ? `id:${auth.principal.identity}`
-        : `ip:${ipKeyGenerator(remoteAddress ?? 'unknown')}`,
+      auth.mode === 'authenticated' ? `id:${auth.principal.identity}` : addressKey(remoteAddress),
     );
   }
 
   /** A call to a trigger URL from `remoteAddress`. */
   checkTrigger(remoteAddress: string | undefined): Promise<RateVerdict> {
-    return this.count(`trigger-ip:${ipKeyGenerator(remoteAddress ?? 'unknown')}`);
+    return this.count(`trigger-${addressKey(remoteAddress)}`);
   }
 
   private async count(key: string): Promise<RateVerdict> {
