@@ -15,6 +15,7 @@ import {
   waitForStatus,
 } from '../helpers/arcServer';
 import { holdAgent, say } from '../helpers/heldTasks';
+import { appendEventElsewhere } from '../helpers/otherProcess';
 
 interface Frame {
   id?: number;
@@ -151,25 +152,11 @@ describe('task event streams', () => {
     await waitForStatus(hold.url, 'hold', task.taskId, ['WORKING']);
     const other = new Database(hold.db);
     other.pragma('busy_timeout = 5000');
-    const seq = (await hold.server.store.getTask(task.taskId))!.lastSeq;
-    const at = new Date().toISOString();
-    other.transaction(() => {
-      other
-        .prepare(
-          'INSERT INTO events (task_id, seq, event_id, type, data, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-        )
-        .run(
-          task.taskId,
-          seq + 1,
-          'evt-elsewhere',
-          'TASK_UPDATED',
-          '{"status":"WORKING","progress":50}',
-          at,
-        );
-      other
-        .prepare('UPDATE tasks SET last_seq = ?, updated_at = ? WHERE task_id = ?')
-        .run(seq + 1, at, task.taskId);
-    })();
+    const appended = appendEventElsewhere(other, task.taskId, 'TASK_UPDATED', {
+      status: 'WORKING',
+      progress: 50,
+    });
+    const seq = appended - 1;
     other.close();
     const stream = await openStream(eventsUrl(hold, task.taskId));
     await waitFor('the replay', async () => (events(stream).length > seq ? true : undefined));

@@ -17,6 +17,7 @@ import { WriterThread } from '../../src/store/writerThread';
 import { tempDbFile } from '../helpers/tempDb';
 import type { Mutation, TaskRecord } from '../../src/store/records';
 import { holdAgent, say } from '../helpers/heldTasks';
+import { appendEventElsewhere } from '../helpers/otherProcess';
 import { type Running, createTask, startArcd, waitForStatus } from '../helpers/arcServer';
 
 let arcd: Running;
@@ -84,20 +85,10 @@ test('another process changing the row between the plan and the commit has the w
   const other = new Database(arcd.db);
   other.pragma('busy_timeout = 5000');
   // What another process's change does: one event more, the row's sequence and time moved.
-  const elsewhere = other.transaction(() => {
-    const row = other.prepare('SELECT last_seq FROM tasks WHERE task_id = ?').get(taskId) as {
-      last_seq: number;
-    };
+  const elsewhere = () => {
     const at = new Date(Date.now() + 5).toISOString();
-    other
-      .prepare(
-        'INSERT INTO events (task_id, seq, event_id, type, data, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-      )
-      .run(taskId, row.last_seq + 1, 'evt-elsewhere', 'STATUS_CHANGE', '{"status":"WORKING"}', at);
-    other
-      .prepare('UPDATE tasks SET last_seq = ?, updated_at = ? WHERE task_id = ?')
-      .run(row.last_seq + 1, at, taskId);
-  });
+    appendEventElsewhere(other, taskId, 'STATUS_CHANGE', { status: 'WORKING' }, at);
+  };
   const seen: TaskRecord[] = [];
   const applied = await store.mutateTask(taskId, (task) => {
     seen.push(task);
