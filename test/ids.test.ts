@@ -1,8 +1,9 @@
 /**
  * Ids: prefixed UUIDv7s from pooled random bytes, still unique and in creation order.
  */
-import { validate, version } from 'uuid';
-import { newId, uuidV7 } from '../src/ids';
+import fc from 'fast-check';
+import { v7, validate, version } from 'uuid';
+import { formatV7, newId, uuidV7 } from '../src/ids';
 
 describe('ids', () => {
   test('a prefixed, valid version-7 UUID', () => {
@@ -29,5 +30,19 @@ describe('ids', () => {
   test('random bits differ between ids (the pool is not reused)', () => {
     const tails = new Set(Array.from({ length: 600 }, () => uuidV7(2_200_000_000_000).slice(-12)));
     expect(tails.size).toBe(600);
+  });
+
+  test('the formatter writes the bytes uuid v7 would for the same time, sequence and random bytes', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 48 - 1 }),
+        fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+        fc.uint8Array({ minLength: 16, maxLength: 16 }),
+        (msecs, seq, random) => {
+          expect(formatV7(msecs, seq | 0, random)).toBe(v7({ msecs, seq: seq | 0, random }));
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });
