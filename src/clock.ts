@@ -3,6 +3,21 @@ export type Clock = () => Date;
 
 export const systemClock: Clock = () => new Date();
 
+let cachedMs = NaN;
+let cachedIso = '';
+
+/**
+ * The ISO 8601 text of a millisecond, made once per millisecond: `toISOString` costs ~0.7 µs
+ * and a task's writes ask for the same millisecond several times.
+ */
+export function isoAt(ms: number): string {
+  if (ms !== cachedMs) {
+    cachedIso = new Date(ms).toISOString();
+    cachedMs = ms;
+  }
+  return cachedIso;
+}
+
 export function isoNow(clock: Clock): string {
-  return clock().toISOString();
+  return clock === systemClock ? isoAt(Date.now()) : clock().toISOString();
 }

@@ -39,6 +39,7 @@ import { type ScheduleRecord, type ScheduleStatus, ScheduleTable } from './sched
 import { type TriggerRecord, TriggerTable } from './triggerRows';
 import type { JsonValue, Message } from '../types';
 import { newId } from '../ids';
+import { isoAt } from '../clock';
 import { GroupCommit } from './groupCommit';
 import { BACKSTOP_PAGES, WalCheckpointer } from './walCheckpointer';
 import { WriteRecorder } from './writeRecorder';
@@ -236,7 +237,7 @@ export class SqliteStore implements Store {
    * parent's subscribers and streams see them.
    */
   private apply(task: TaskRecord, mutation: Mutation, inserted = false): Applied {
-    const at = mutation.patch.updatedAt ?? new Date().toISOString();
+    const at = mutation.patch.updatedAt ?? isoAt(Date.now());
     const counts = countsAfter(task, mutation);
     const patch = { ...mutation.patch, updatedAt: at };
     const updated = patched(task, patch, counts);
