@@ -42,7 +42,11 @@ export class BlobTable {
 
   /** JSON text of `value` with large file contents stored as blobs of `taskId`. */
   deflate(taskId: string, value: unknown): string {
-    const text = JSON.stringify(value);
+    return this.stored(taskId, value, JSON.stringify(value));
+  }
+
+  /** The same, given `text` = JSON.stringify(value) (for a caller that also needs its length). */
+  stored(taskId: string, value: unknown, text: string): string {
     if (text.length < BLOB_THRESHOLD) return text;
     return JSON.stringify(this.swapOut(taskId, value as JsonValue));
   }

@@ -145,15 +145,18 @@ export class HistoryTables {
     );
   }
 
-  addEvent(event: EventRecord): void {
+  /** Returns the length of the event's data as JSON (before any blob swap). */
+  addEvent(event: EventRecord): number {
+    const text = JSON.stringify(event.data);
     this.insertEvent.run(
       event.taskId,
       event.seq,
       event.eventId,
       event.type,
-      this.blobs.deflate(event.taskId, event.data),
+      this.blobs.stored(event.taskId, event.data, text),
       event.createdAt,
     );
+    return text.length;
   }
 
   messages(taskId: string): MessageRecord[] {

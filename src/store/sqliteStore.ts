@@ -83,7 +83,9 @@ interface NewTaskRows {
 
 /** A change as applied, with the mirrored change of its parent's log, if any. */
 interface Applied extends AppliedChange {
-  parent?: AppliedChange;
+  parent?: Applied;
+  /** The length of the events' data as JSON (see CommitListener). */
+  eventChars?: number;
 }
 
 export class SqliteStore implements Store {
@@ -183,8 +185,8 @@ export class SqliteStore implements Store {
 
   /** Tells listeners about a committed change, and about its parent's mirrored events. */
   private notify(applied: Applied): void {
-    const { task, deliveries, events, messages, noDependents } = applied;
-    this.committed(task.taskId, { deliveries, task, events, messages, noDependents });
+    const { task, deliveries, events, eventChars, messages, noDependents } = applied;
+    this.committed(task.taskId, { deliveries, task, events, eventChars, messages, noDependents });
     if (applied.parent) this.notify(applied.parent);
   }
 
@@ -261,7 +263,8 @@ export class SqliteStore implements Store {
       eventId: newId('evt'),
       createdAt: at,
     }));
-    for (const event of events) this.history.addEvent(event);
+    let eventChars = 0;
+    for (const event of events) eventChars += this.history.addEvent(event);
     if (mutation.run) this.writeRuns(task.taskId, at, mutation.run);
     // A task being created has no subscriptions yet (they reference its row); for one that
     // nothing was attached to since, a guard checks there are none instead of a read.
@@ -272,7 +275,7 @@ export class SqliteStore implements Store {
     const noDependents = unwatched && finished;
     const parent = task.parentTaskId ? this.tasks.get(task.parentTaskId) : undefined;
     if (!parent || events.length === 0) {
-      return { task: updated, events, messages, deliveries, noDependents };
+      return { task: updated, events, eventChars, messages, deliveries, noDependents };
     }
     const mirrored = this.apply(parent, {
       patch: { updatedAt: at },
@@ -281,7 +284,15 @@ export class SqliteStore implements Store {
         data: { ...e.data, childTaskId: task.taskId, childAgent: task.assignedAgent },
       })),
     });
-    return { task: updated, events, messages, deliveries, noDependents, parent: mirrored };
+    return {
+      task: updated,
+      events,
+      eventChars,
+      messages,
+      deliveries,
+      noDependents,
+      parent: mirrored,
+    };
   }
 
   async childTasks(parentTaskId: string): Promise<TaskRecord[]> {

@@ -37,6 +37,8 @@ export type CommitListener = (
     deliveries: number;
     task?: TaskRecord;
     events?: EventRecord[];
+    /** The length of those events' data as JSON, large file contents included. */
+    eventChars?: number;
     messages?: MessageRecord[];
     /** The change finished the task and, inside its transaction, no blocked task waited on it. */
     noDependents?: boolean;

@@ -17,20 +17,11 @@ export interface TaskLog {
 }
 
 const DEFAULT_LIMIT = 512;
-/** A log holding more text than this (files, long messages) is not kept: at most ~16 MB in all. */
+/**
+ * A log whose events' data is longer than this as JSON (files, long messages) is not kept: at
+ * most ~16 MB in all.
+ */
 const MAX_LOG_CHARS = 32 * 1024;
-
-/** The characters of the strings in `value`, counted until they pass `budget`. */
-function textSize(value: unknown, budget: number): number {
-  if (typeof value === 'string') return value.length;
-  if (value === null || typeof value !== 'object') return 8;
-  let total = 0;
-  for (const item of Array.isArray(value) ? value : Object.values(value)) {
-    total += textSize(item, budget - total);
-    if (total > budget) break;
-  }
-  return total;
-}
 
 interface KeptLog extends TaskLog {
   chars: number;
@@ -44,15 +35,17 @@ export class RecentTaskLogs {
     private readonly limit = DEFAULT_LIMIT,
   ) {
     store.onCommit((taskId, written) => {
-      if (written.task && written.events) this.committed(taskId, written.task, written.events);
+      const { task, events, eventChars } = written;
+      // A commit that does not say how large its events are is taken as too large to keep.
+      if (task && events) this.committed(taskId, task, events, eventChars ?? Infinity);
     });
   }
 
-  private committed(taskId: string, task: TaskRecord, events: EventRecord[]): void {
+  private committed(taskId: string, task: TaskRecord, events: EventRecord[], size: number): void {
     const first = events[0];
     if (!first) return;
     const log = this.logs.get(taskId);
-    const chars = (log?.chars ?? 0) + textSize(events, MAX_LOG_CHARS);
+    const chars = (log?.chars ?? 0) + size;
     if (chars > MAX_LOG_CHARS) {
       this.logs.delete(taskId); // too large to keep: its streams read it
     } else if (log && first.seq === log.task.lastSeq + 1) {

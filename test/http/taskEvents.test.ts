@@ -4,6 +4,7 @@
  * event, one database read per new batch however many watch, and visibility.
  */
 import http from 'node:http';
+import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { defineAgent } from '../../src/agents/contract';
 import {
@@ -134,6 +135,33 @@ describe('task event streams', () => {
       ]),
     );
     expect(events(tail).map((f) => f.id)).toEqual([6, 7]);
+  });
+
+  test('a task carrying a large file is not kept in memory: its stream reads it, as stored', async () => {
+    const content = randomBytes(60_000).toString('base64'); // 80K characters: a blob
+    const file = { type: 'FilePart', mimeType: 'application/octet-stream', content };
+    const { task } = await arcResult(
+      arcd.url,
+      'task.create',
+      { initialMessage: { role: 'user', parts: [{ type: 'TextPart', content: 'hi' }, file] } },
+      { targetAgent: 'echo' },
+    );
+    await waitForStatus(arcd.url, 'echo', task.taskId, ['COMPLETED']);
+    const { store } = arcd.server;
+    const reads = jest.spyOn(store, 'listEvents');
+    const stream = await openStream(eventsUrl(arcd, task.taskId));
+    await stream.ended;
+    const readCalls = reads.mock.calls.length;
+    reads.mockRestore();
+    expect(readCalls).toBe(1);
+    const stored = await store.listEvents(task.taskId);
+    expect(JSON.stringify(stored)).toContain(content);
+    expect(events(stream).map((f) => [f.id, f.data])).toEqual(
+      stored.map((e) => [
+        e.seq,
+        { taskId: e.taskId, sequence: e.seq, event: e.type, timestamp: e.createdAt, data: e.data },
+      ]),
+    );
   });
 
   test('a task deleted since its log was kept is not found', async () => {

@@ -29,11 +29,27 @@ function setup(limit = 2) {
         }) as EventRecord,
     );
     const task = { taskId, lastSeq: to } as TaskRecord;
+    const eventChars = events.reduce((sum, event) => sum + JSON.stringify(event.data).length, 0);
+    for (const listener of listeners) listener(taskId, { deliveries: 0, task, events, eventChars });
+  };
+  /** Commits event 1 of `taskId` without saying how large it is. */
+  const commitUnsized = (taskId: string) => {
+    const events = [
+      {
+        taskId,
+        seq: 1,
+        eventId: 'e',
+        type: 'TASK_UPDATED',
+        data: {},
+        createdAt: '',
+      } as EventRecord,
+    ];
+    const task = { taskId, lastSeq: 1 } as TaskRecord;
     for (const listener of listeners) listener(taskId, { deliveries: 0, task, events });
   };
   const seqs = async (taskId: string) =>
     (await logs.current(taskId))?.events.map((event) => event.seq);
-  return { logs, commit, seqs, disagree: () => (current = false) };
+  return { logs, commit, commitUnsized, seqs, disagree: () => (current = false) };
 }
 
 test('a log kept from sequence 1 grows with each commit', async () => {
@@ -67,4 +83,10 @@ test('a log holding much text (a file, say) is not kept', async () => {
   commit('file', 1, 4);
   commit('file', 5, 5, 'x'.repeat(40 * 1024));
   expect([await seqs('small'), await seqs('file')]).toEqual([[1, 2, 3, 4], undefined]);
+});
+
+test('a commit that does not say how large its events are is not kept', async () => {
+  const { commitUnsized, seqs } = setup();
+  commitUnsized('unsized');
+  expect(await seqs('unsized')).toBeUndefined();
 });
