@@ -12,6 +12,7 @@ import type { StartPlan, Store } from '../store/store';
 import type { SchemaRegistry } from '../rpc/schemas';
 import { type Clock, isoNow } from '../clock';
 import { newId } from '../ids';
+import { extended } from '../extended';
 import { SerialPump } from '../serialPump';
 import * as changes from '../tasks/changes';
 import { isTerminal } from '../tasks/states';
@@ -121,11 +122,10 @@ export class Runner {
         const change = begin(current, at);
         if (!change) return null;
         // A new task has no earlier runs to mark interrupted.
-        return {
-          ...change,
-          patch: { ...change.patch, leaseOwner: this.owner, leaseUntil: until },
-          run: { ...change.run, interruptRunning: false },
-        };
+        return extended(change, {
+          patch: extended(change.patch, { leaseOwner: this.owner, leaseUntil: until }),
+          run: extended(change.run ?? {}, { interruptRunning: false }),
+        });
       },
       launch: (started, history) => {
         unreserve();
@@ -138,7 +138,7 @@ export class Runner {
             .finally(() => this.poke());
           return;
         }
-        this.launch(started, { ...run, history });
+        this.launch(started, extended(run, { history }));
       },
       cancel: unreserve,
     };

@@ -17,6 +17,7 @@ import { isTerminal } from '../tasks/states';
 import { turnRetryDelayMs } from './retryDelay';
 import { TurnStopped, stopKindOf } from './stopReason';
 import { ContractError, type TurnState, createTurnContext, toAgentMessage } from './turnContext';
+import { extended } from '../extended';
 
 export interface ExecutorDeps {
   store: Store;
@@ -54,7 +55,10 @@ function completion(
     at,
   );
   const both = replied ? changes.combined(replied, done) : done;
-  return { ...both, patch: { ...both.patch, leaseOwner: null, leaseUntil: null }, run: { end } };
+  return extended(both, {
+    patch: extended(both.patch, { leaseOwner: null, leaseUntil: null }),
+    run: { end },
+  });
 }
 
 export class TurnExecutor {

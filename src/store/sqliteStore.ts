@@ -40,6 +40,7 @@ import { type TriggerRecord, TriggerTable } from './triggerRows';
 import type { JsonValue, Message } from '../types';
 import { newId } from '../ids';
 import { isoAt } from '../clock';
+import { extended } from '../extended';
 import { GroupCommit } from './groupCommit';
 import { BACKSTOP_PAGES, WalCheckpointer } from './walCheckpointer';
 import { WriteRecorder } from './writeRecorder';
@@ -54,7 +55,7 @@ import { combined } from '../tasks/changes';
  * TaskRecord field of the same name, and `null` clears it.
  */
 function patched(task: TaskRecord, patch: TaskPatch, counts: HistoryCounts): TaskRecord {
-  const next: Record<string, unknown> = { ...task, ...counts };
+  const next: Record<string, unknown> = extended(task, counts);
   let cleared = false;
   for (const key in patch) {
     const value = patch[key as keyof TaskPatch];
@@ -241,7 +242,7 @@ export class SqliteStore implements Store {
   private apply(task: TaskRecord, mutation: Mutation, inserted = false): Applied {
     const at = mutation.patch.updatedAt ?? isoAt(Date.now());
     const counts = countsAfter(task, mutation);
-    const patch = { ...mutation.patch, updatedAt: at };
+    const patch = extended(mutation.patch, { updatedAt: at });
     const updated = patched(task, patch, counts);
     // The row first: history rows reference it.
     if (inserted) {
@@ -249,18 +250,24 @@ export class SqliteStore implements Store {
       this.unwatched.created(updated);
     } else this.tasks.patch(updated, patch, counts);
     const messages = (mutation.messages ?? []).map((message, i) => {
-      const stored = { ...message, seq: task.messageCount + i + 1 };
+      const stored = extended(message, { seq: task.messageCount + i + 1 });
       this.history.addMessage(task.taskId, stored);
       return stored;
     });
     (mutation.artifacts ?? []).forEach((artifact, i) =>
-      this.history.addArtifact(task.taskId, { ...artifact, seq: task.artifactCount + i + 1 }),
+      this.history.addArtifact(
+        task.taskId,
+        extended(artifact, { seq: task.artifactCount + i + 1 }),
+      ),
     );
+    // Built field by field in the order a read makes them (fromEventRow): one object shape
+    // for every event, and no object spread (a generic copy, ~0.5 µs an event).
     const events: EventRecord[] = mutation.events.map((draft, i) => ({
-      ...draft,
       taskId: task.taskId,
       seq: task.lastSeq + i + 1,
       eventId: newId('evt'),
+      type: draft.type,
+      data: draft.data,
       createdAt: at,
     }));
     let eventChars = 0;
@@ -281,7 +288,7 @@ export class SqliteStore implements Store {
       patch: { updatedAt: at },
       events: events.map((e) => ({
         type: e.type,
-        data: { ...e.data, childTaskId: task.taskId, childAgent: task.assignedAgent },
+        data: extended(e.data, { childTaskId: task.taskId, childAgent: task.assignedAgent }),
       })),
     });
     return {
@@ -545,12 +552,12 @@ export class SqliteStore implements Store {
         const mutation = begin(task, at);
         if (!mutation) {
           this.lease.run(lease.leaseOwner, lease.leaseUntil, task.taskId);
-          return { ...task, ...lease };
+          return extended(task, lease);
         }
         // One UPDATE: the lease and the turn's start together.
         const applied = this.apply(task, {
           ...mutation,
-          patch: { ...mutation.patch, ...lease },
+          patch: extended(mutation.patch, lease),
         });
         changes.push(applied);
         return applied.task;

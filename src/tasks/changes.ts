@@ -70,7 +70,7 @@ export function combined(first: Mutation, then: Mutation): Mutation {
   if (first.artifacts || then.artifacts) {
     both.artifacts = (first.artifacts ?? []).concat(then.artifacts ?? []);
   }
-  if (first.run || then.run) both.run = { ...first.run, ...then.run };
+  if (first.run || then.run) both.run = Object.assign({}, first.run, then.run);
   return both;
 }
 

@@ -16,6 +16,7 @@ import type { AppliedChange, ChangePlan, Store } from '../store/store';
 import type { TaskListFilter } from '../store/taskListQuery';
 import { type Clock, isoNow } from '../clock';
 import { newId } from '../ids';
+import { extended } from '../extended';
 import {
   AgentCapacityExceededError,
   AuthorizationError,
@@ -161,7 +162,7 @@ export class TaskService {
       this.stored(applied);
       return toWireTask(applied.task);
     }
-    const history = (initial.messages ?? []).map((message, i) => ({ ...message, seq: i + 1 }));
+    const history = (initial.messages ?? []).map((message, i) => extended(message, { seq: i + 1 }));
     start.launch(applied.task, history);
     // ARC answers task.create with the task as created (SUBMITTED), as its TASK_CREATED event
     // has it; that its first turn began in the same commit, its TASK_STARTED event tells.
