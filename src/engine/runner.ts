@@ -16,7 +16,7 @@ import { extended } from '../extended';
 import { SerialPump } from '../serialPump';
 import * as changes from '../tasks/changes';
 import { isTerminal } from '../tasks/states';
-import { TurnStopped } from './stopReason';
+import { TurnStop, TurnStopped } from './stopReason';
 import { type BegunRun, TurnExecutor } from './turnExecutor';
 
 export interface RunnerOptions {
@@ -35,7 +35,7 @@ export interface RunnerOptions {
 }
 
 interface RunningTurn {
-  controller: AbortController;
+  stop: TurnStop;
   done: Promise<void>;
 }
 
@@ -146,7 +146,7 @@ export class Runner {
 
   /** Aborts the running turn of a canceled task; its handler sees `signal.aborted`. */
   abort(taskId: string, reason: string): void {
-    this.running.get(taskId)?.controller.abort(new TurnStopped('canceled', reason));
+    this.running.get(taskId)?.stop.stop(new TurnStopped('canceled', reason));
   }
 
   get activeTurns(): number {
@@ -159,7 +159,7 @@ export class Runner {
     clearInterval(this.pollTimer);
     clearInterval(this.heartbeatTimer);
     for (const turn of this.running.values()) {
-      turn.controller.abort(new TurnStopped('shutdown', 'server shutting down'));
+      turn.stop.stop(new TurnStopped('shutdown', 'server shutting down'));
     }
     const all = Promise.all([...this.running.values()].map((turn) => turn.done));
     let timer: NodeJS.Timeout | undefined;
@@ -234,9 +234,7 @@ export class Runner {
               ),
         );
         if (applied?.task.status === 'FAILED') {
-          this.running
-            .get(taskId)
-            ?.controller.abort(new TurnStopped('deadline', 'deadline exceeded'));
+          this.running.get(taskId)?.stop.stop(new TurnStopped('deadline', 'deadline exceeded'));
         }
       }
     } catch (error) {
@@ -245,10 +243,10 @@ export class Runner {
   }
 
   private launch(task: TaskRecord, run: BegunRun | undefined): void {
-    const controller = new AbortController();
+    const stop = new TurnStop();
     const agent = this.options.registry.get(task.assignedAgent);
     const done = this.executor
-      .run(task, agent, controller, run)
+      .run(task, agent, stop, run)
       .catch((error: unknown) => {
         this.options.logger.error({ err: error, taskId: task.taskId }, 'turn bookkeeping failed');
         return false;
@@ -261,6 +259,6 @@ export class Runner {
         // A slot is free: claim only if something may be waiting for one.
         if (this.backlog) this.pump.poke();
       });
-    this.running.set(task.taskId, { controller, done });
+    this.running.set(task.taskId, { stop, done });
   }
 }

@@ -1,5 +1,5 @@
 /**
- * Why a running turn's AbortSignal fired. The engine aborts with one of these, so that what
+ * Why a running turn was stopped (its AbortSignal fired). The engine aborts with one of these, so that what
  * happens next (nothing, a retry, a failure) follows from the reason, not from guesswork.
  */
 
@@ -15,6 +15,40 @@ export class TurnStopped extends Error {
   }
 }
 
-export function stopKindOf(signal: AbortSignal): StopKind | undefined {
-  return signal.aborted && signal.reason instanceof TurnStopped ? signal.reason.kind : undefined;
+/**
+ * A running turn's stop switch. The AbortSignal the agent sees is made only when it first
+ * reads `ctx.signal` (an AbortController and its signal, an EventTarget, cost ~4 µs a turn,
+ * and most turns end without anyone looking); one made after the stop is already aborted.
+ * The first stop wins, as with AbortController.abort.
+ */
+export class TurnStop {
+  private controller: AbortController | undefined;
+  private why: TurnStopped | undefined;
+  private readonly listeners: Array<(reason: TurnStopped) => void> = [];
+
+  /** Why the turn was stopped, if it was. */
+  get reason(): TurnStopped | undefined {
+    return this.why;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.why) this.controller.abort(this.why);
+    }
+    return this.controller.signal;
+  }
+
+  stop(reason: TurnStopped): void {
+    if (this.why) return;
+    this.why = reason;
+    this.controller?.abort(reason);
+    for (const listener of this.listeners.splice(0)) listener(reason);
+  }
+
+  /** Calls `listener` once, when the turn is stopped (at once if it already was). */
+  onStop(listener: (reason: TurnStopped) => void): void {
+    if (this.why) listener(this.why);
+    else this.listeners.push(listener);
+  }
 }

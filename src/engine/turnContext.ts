@@ -14,6 +14,7 @@ import * as changes from '../tasks/changes';
 import { toWireArtifact, toWireMessage, toWireTask } from '../tasks/toWire';
 import { isTerminal } from '../tasks/states';
 import { filesOf, readableText } from '../parts/fileParts';
+import type { TurnStop } from './stopReason';
 
 /** The handler broke the agent contract (bad message, call after the turn ended, …). */
 export class ContractError extends Error {}
@@ -88,7 +89,7 @@ export interface TurnAttempt {
 export async function createTurnContext(
   deps: TurnDeps,
   task: TaskRecord,
-  signal: AbortSignal,
+  stop: TurnStop,
   state: TurnState,
   run: TurnAttempt,
 ): Promise<TurnContext> {
@@ -99,7 +100,7 @@ export async function createTurnContext(
   const assertOpen = () => {
     if (state.finished) throw new ContractError('the turn has ended: its context is closed');
     if (state.paused) throw new ContractError('the turn asked for input: it must return now');
-    if (signal.aborted) throw new TurnEndedError('the turn was aborted');
+    if (stop.reason) throw new TurnEndedError('the turn was aborted');
   };
 
   /** Applies a change only while this turn still holds a live task. */
@@ -127,7 +128,9 @@ export async function createTurnContext(
     attempt: run.attempt,
     runId: run.runId,
     ...(run.lastCheckpoint !== undefined ? { lastCheckpoint: run.lastCheckpoint } : {}),
-    signal,
+    get signal() {
+      return stop.signal;
+    },
     text: () => readableText(input),
     files: () => filesOf(input),
     images: () =>

@@ -15,7 +15,7 @@ import { newId } from '../ids';
 import * as changes from '../tasks/changes';
 import { isTerminal } from '../tasks/states';
 import { turnRetryDelayMs } from './retryDelay';
-import { TurnStopped, stopKindOf } from './stopReason';
+import { type TurnStop, TurnStopped } from './stopReason';
 import { ContractError, type TurnState, createTurnContext, toAgentMessage } from './turnContext';
 import { extended } from '../extended';
 
@@ -126,7 +126,7 @@ export class TurnExecutor {
   async run(
     task: TaskRecord,
     agent: AgentDefinition | undefined,
-    controller: AbortController,
+    stop: TurnStop,
     run: BegunRun | undefined,
   ): Promise<boolean> {
     const { store, clock } = this.deps;
@@ -150,22 +150,17 @@ export class TurnExecutor {
     const timeoutMs = task.settings?.timeoutMs ?? agent.limits?.timeoutMs;
     let timer: NodeJS.Timeout | undefined;
     try {
-      const ctx = await createTurnContext(this.deps, task, controller.signal, state, {
+      const ctx = await createTurnContext(this.deps, task, stop, state, {
         attempt: task.attempt,
         runId,
         ...(checkpoint ? { lastCheckpoint: checkpoint.data } : {}),
         ...(run.history ? { history: run.history } : {}),
       });
-      const stopped = new Promise<never>((_resolve, reject) => {
-        const onAbort = () => reject(controller.signal.reason);
-        if (controller.signal.aborted) onAbort();
-        else controller.signal.addEventListener('abort', onAbort, { once: true });
-      });
+      const stopped = new Promise<never>((_resolve, reject) => stop.onStop(reject));
       stopped.catch(() => undefined);
       if (timeoutMs !== undefined) {
         timer = setTimeout(
-          () =>
-            controller.abort(new TurnStopped('timeout', `turn timed out after ${timeoutMs} ms`)),
+          () => stop.stop(new TurnStopped('timeout', `turn timed out after ${timeoutMs} ms`)),
           timeoutMs,
         );
       }
@@ -201,18 +196,18 @@ export class TurnExecutor {
     } catch (error) {
       clearTimeout(timer);
       state.finished = true;
-      await this.afterFailure(task, error, controller.signal, finishRun);
+      await this.afterFailure(task, error, stop, finishRun);
       return false;
     }
   }
 
-  private classify(error: unknown, signal: AbortSignal): Failure | RunOutcome {
-    const kind = stopKindOf(signal);
+  private classify(error: unknown, stop: TurnStop): Failure | RunOutcome {
+    const kind = stop.reason?.kind;
     if (kind === 'canceled') return 'canceled';
     if (kind === 'shutdown') return 'interrupted';
     if (kind === 'deadline') return 'deadline-exceeded';
     if (kind === 'timeout') {
-      return { code: -42005, message: (signal.reason as Error).message, outcome: 'timed-out' };
+      return { code: -42005, message: (stop.reason as Error).message, outcome: 'timed-out' };
     }
     const message = error instanceof Error ? error.message : String(error);
     const prefix = error instanceof ContractError ? 'agent broke the contract: ' : '';
@@ -222,10 +217,10 @@ export class TurnExecutor {
   private async afterFailure(
     task: TaskRecord,
     error: unknown,
-    signal: AbortSignal,
+    stop: TurnStop,
     finishRun: (outcome: RunOutcome, error?: JsonObject) => Promise<void>,
   ): Promise<void> {
-    const failure = this.classify(error, signal);
+    const failure = this.classify(error, stop);
     if (typeof failure === 'string') {
       await finishRun(failure); // someone else decided this task's fate already
       return;
