@@ -13,6 +13,16 @@ export const ROOT = path.resolve(__dirname, '..', '..');
 export const TARGETS_DIR = path.join(ROOT, 'dist', 'bench', 'targets');
 export const ARCD_MAIN = path.join(ROOT, 'dist', 'src', 'main.js');
 
+/** The node flags `npm start` gives arcd (package.json's start script): the bench uses the same. */
+export function arcdStartFlags(): string[] {
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+    scripts: { start: string };
+  };
+  const flags = /\bnode((?: --\S+)*) dist\/src\/main\.js\b/.exec(pkg.scripts.start);
+  if (!flags) throw new Error(`package.json's start script does not run dist/src/main.js`);
+  return (flags[1] ?? '').split(' ').filter(Boolean);
+}
+
 const CLK_TCK = (() => {
   try {
     return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
@@ -162,6 +172,7 @@ export function startArcd(options: {
     readyPath: '/health',
     ...(options.env ? { env: options.env } : {}),
     nodeFlags: [
+      ...arcdStartFlags(),
       ...(options.nodeFlags ?? []),
       // Extra node flags for every arcd (experiments: BENCH_ARCD_NODE_FLAGS="--max-semi-space-size=32").
       ...(process.env.BENCH_ARCD_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
