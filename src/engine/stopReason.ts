@@ -1,6 +1,7 @@
 /**
- * Why a running turn was stopped (its AbortSignal fired). The engine aborts with one of these, so that what
- * happens next (nothing, a retry, a failure) follows from the reason, not from guesswork.
+ * Why a running turn was stopped (its AbortSignal fired), and the switch that stops it. The
+ * engine stops a turn with one of these reasons, so that what happens next (nothing, a retry,
+ * a failure) follows from the reason, not from guesswork.
  */
 
 export type StopKind = 'canceled' | 'shutdown' | 'timeout' | 'deadline';
