@@ -75,7 +75,7 @@ export class Runner {
   private heartbeatTimer?: NodeJS.Timeout;
 
   constructor(private readonly options: RunnerOptions) {
-    this.executor = new TurnExecutor({ ...options, owner: this.owner });
+    this.executor = new TurnExecutor(extended(options, { owner: this.owner }));
   }
 
   start(): void {

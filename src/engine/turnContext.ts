@@ -165,6 +165,8 @@ export async function createTurnContext(
         const first = problems[0];
         throw new ContractError(`invalid artifact from agent: ${first?.field} ${first?.message}`);
       }
+      // The agent's own object (any keys its schema allows): copied as a spread copies it.
+      // eslint-disable-next-line no-restricted-syntax -- the agent's object, see src/extended.ts
       const artifact = {
         ...artifactInput,
         artifactId: newId('art'),

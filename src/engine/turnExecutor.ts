@@ -51,7 +51,7 @@ function completion(
 ): Mutation {
   const replied = reply ? changes.messageAdded(task, reply, at) : undefined;
   const done = changes.completed(
-    replied ? { ...task, messageCount: task.messageCount + 1 } : task,
+    replied ? extended(task, { messageCount: task.messageCount + 1 }) : task,
     at,
   );
   const both = replied ? changes.combined(replied, done) : done;
@@ -103,8 +103,7 @@ export class TurnExecutor {
       if (!change) return null;
       const run = { runId: newId('run'), startedAt: new Date(at) };
       begun.set(current.taskId, run);
-      return {
-        ...change,
+      return extended(change, {
         run: {
           interruptRunning: true,
           start: {
@@ -115,7 +114,7 @@ export class TurnExecutor {
             startedAt: at,
           },
         },
-      };
+      });
     };
   }
 

@@ -555,10 +555,10 @@ export class SqliteStore implements Store {
           return extended(task, lease);
         }
         // One UPDATE: the lease and the turn's start together.
-        const applied = this.apply(task, {
-          ...mutation,
-          patch: extended(mutation.patch, lease),
-        });
+        const applied = this.apply(
+          task,
+          extended(mutation, { patch: extended(mutation.patch, lease) }),
+        );
         changes.push(applied);
         return applied.task;
       }),

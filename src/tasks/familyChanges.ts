@@ -7,6 +7,7 @@
 import type { JsonObject } from '../types';
 import type { ArtifactRecord, Mutation, TaskRecord } from '../store/records';
 import { newId } from '../ids';
+import { extended } from '../extended';
 import * as changes from './changes';
 import { isTerminal } from './states';
 
@@ -44,6 +45,8 @@ export function parentFinished(
       createdBy: task.assignedAgent,
       ...(artifact.description ? { description: artifact.description } : {}),
       ...(artifact.version ? { version: artifact.version } : {}),
+      // An agent's own metadata (JSON): copied as a spread copies it.
+      // eslint-disable-next-line no-restricted-syntax -- see src/extended.ts
       metadata: { ...artifact.metadata, agent: task.assignedAgent, childTaskId: task.taskId },
     })),
   );
@@ -56,7 +59,7 @@ export function parentFinished(
     const added = changes.artifactAdded(current, artifact, at);
     collected.artifacts?.push(artifact);
     collected.events.push(...added.events);
-    current = { ...current, artifactCount: current.artifactCount + 1 };
+    current = extended(current, { artifactCount: current.artifactCount + 1 });
   }
   const outcome =
     failures.length > 0 && !parent.settings?.allowPartial
@@ -72,11 +75,10 @@ export function parentFinished(
       : changes.completed(current, at);
   if (failures.length > 0 && outcome.patch.status === 'COMPLETED') {
     const completion = outcome.events[0];
-    if (completion) completion.data = { ...completion.data, failures };
+    if (completion) completion.data = extended(completion.data, { failures });
   }
-  return {
-    ...outcome,
+  return extended(outcome, {
     artifacts: collected.artifacts,
     events: [...collected.events, ...outcome.events],
-  };
+  });
 }

@@ -13,6 +13,8 @@ export function rerunMessage(base: Message, input: JsonObject | undefined): Mess
   const parts = base.parts.map((part) => ({ ...part }));
   if (input) {
     const data = parts.find((part) => isDataPart(part) && isObject(part.content));
+    // The caller's JSON: merged as spreads merge it (see src/extended.ts).
+    // eslint-disable-next-line no-restricted-syntax -- client JSON
     if (data) data.content = { ...(data.content as JsonObject), ...input };
     else parts.push({ type: 'DataPart', content: input, mimeType: 'application/json' });
   }

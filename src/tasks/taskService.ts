@@ -202,7 +202,9 @@ export class TaskService {
     const children = [];
     for (const agent of agents) {
       const child = await this.prepare(
-        { ...call, targetAgent: agent },
+        extended(call, { targetAgent: agent }),
+        // The caller's params (JSON): copied as a spread copies them (see src/extended.ts).
+        // eslint-disable-next-line no-restricted-syntax -- client JSON
         { ...shared, settings: Object.keys(childSettings).length > 0 ? childSettings : undefined },
       );
       children.push(child);
@@ -332,7 +334,10 @@ export class TaskService {
     }
     checkMessageParts(message, params.message ? 'message' : 'input', this.partLimits);
     const at = isoNow(this.clock);
-    const record = toMessageRecord({ ...message, timestamp: at }, at);
+    const record = toMessageRecord(
+      { role: message.role, parts: message.parts, agentId: message.agentId, timestamp: at },
+      at,
+    );
     const applied = await this.mutateVisible(call, params.taskId, (current) =>
       changes.rerun(notParent(current), record, at, call.requestAgent),
     );
@@ -403,7 +408,8 @@ export class TaskService {
       );
     }
     await this.send(
-      { ...call, targetAgent: waiting.assignedAgent },
+      extended(call, { targetAgent: waiting.assignedAgent }),
+      // eslint-disable-next-line no-restricted-syntax -- the caller's params (JSON), see src/extended.ts
       { ...params, taskId: waiting.taskId },
     );
     return { routedTo: waiting.taskId };
@@ -438,11 +444,11 @@ export class TaskService {
           : this.store.listArtifacts(task.taskId),
       params.includeRuns === true ? this.store.listRuns(task.taskId) : undefined,
     ]);
-    return toWireTask(task, {
-      ...(messages ? { messages } : {}),
-      ...(artifacts ? { artifacts } : {}),
-      ...(runs ? { runs } : {}),
-    });
+    const extras: Parameters<typeof toWireTask>[1] = {};
+    if (messages) extras.messages = messages;
+    if (artifacts) extras.artifacts = artifacts;
+    if (runs) extras.runs = runs;
+    return toWireTask(task, extras);
   }
 
   async events(
@@ -461,7 +467,7 @@ export class TaskService {
         requestAgent: filter.requestAgent,
       });
     }
-    return this.store.listTasks({ ...filter, requestAgent: call.requestAgent });
+    return this.store.listTasks(extended(filter, { requestAgent: call.requestAgent }));
   }
 
   async runs(call: CallContext, params: { taskId: string }): Promise<RunRecord[]> {
