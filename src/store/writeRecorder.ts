@@ -103,11 +103,16 @@ export class WriteRecorder {
     return this.ops?.length ?? 0;
   }
 
-  /** Ends the recording and hands its batch over (texts new to the writer included). */
+  /**
+   * Ends the recording and hands its batch over (texts new to the writer included). A batch
+   * with no ops is never sent, so the texts new to the writer wait for the next one that is.
+   */
   finish(): RecordedBatch {
-    const batch = { sql: this.texts.slice(this.sent), ops: this.ops ?? [] };
-    this.sent = this.texts.length;
+    const ops = this.ops ?? [];
     this.ops = undefined;
+    if (ops.length === 0) return { sql: [], ops };
+    const batch = { sql: this.texts.slice(this.sent), ops };
+    this.sent = this.texts.length;
     return batch;
   }
 

@@ -395,3 +395,16 @@ test('a thread that dies is reported once; one closed on purpose is not', async 
   expect(stopped[0]?.message).toMatch(/writer thread stopped/);
   expect(dying.alive).toBe(false);
 });
+
+test('a recording that wrote nothing keeps the statement texts the writer has not been sent', () => {
+  const db = new Database(':memory:');
+  db.exec('CREATE TABLE t (x INTEGER)');
+  const recorder = new WriteRecorder();
+  const insert = recorder.statement(db, 'INSERT INTO t (x) VALUES (?)');
+  recorder.begin(1);
+  expect(recorder.finish()).toEqual({ sql: [], ops: [] }); // never sent: nothing to run
+  recorder.begin(2);
+  insert.run(5);
+  expect(recorder.finish()).toEqual({ sql: ['INSERT INTO t (x) VALUES (?)'], ops: [0, [5]] });
+  db.close();
+});
