@@ -25,7 +25,7 @@ import type {
 } from './records';
 import { CONNECTION_PRAGMAS, type Db, openDatabase } from './openDatabase';
 import { compact } from './rowMapping';
-import { type HistoryCounts, TaskTable, fromTaskRow, PRIORITY_RANK } from './taskRows';
+import { type HistoryCounts, TaskTable, PRIORITY_RANK } from './taskRows';
 import { HistoryTables } from './historyRows';
 import { BlobTable } from './blobRows';
 import { SubscriptionTables } from './subscriptionRows';
@@ -68,6 +68,15 @@ function patched(task: TaskRecord, patch: TaskPatch, counts: HistoryCounts): Tas
   return (cleared ? compact(next) : next) as unknown as TaskRecord;
 }
 
+/** Whether a claim may take the task's turn now (as TurnClaims' queries choose them). */
+function isOwed(task: TaskRecord, nowMs: number): boolean {
+  return (
+    task.pendingTurn &&
+    (task.leaseUntil === undefined || task.leaseUntil < nowMs) &&
+    (task.nextAttemptAt === undefined || task.nextAttemptAt <= nowMs)
+  );
+}
+
 /** The history counters after a mutation's messages, artifacts and events. */
 function countsAfter(task: TaskRecord, mutation: Mutation): HistoryCounts {
   return {
@@ -99,7 +108,6 @@ export class SqliteStore implements Store {
   private readonly deliveries: DeliveryTables;
   private readonly claims: TurnClaims;
   private readonly renew;
-  private readonly lease;
   private readonly release;
   private readonly overdue;
   private readonly queued;
@@ -159,9 +167,6 @@ export class SqliteStore implements Store {
     );
     this.renew = this.db.prepare(
       'UPDATE tasks SET lease_until = ? WHERE task_id = ? AND lease_owner = ?',
-    );
-    this.lease = this.db.prepare(
-      'UPDATE tasks SET lease_owner = ?, lease_until = ? WHERE task_id = ?',
     );
     this.release = this.db.prepare(
       'UPDATE tasks SET lease_owner = NULL, lease_until = NULL WHERE task_id = ? AND lease_owner = ?',
@@ -543,26 +548,32 @@ export class SqliteStore implements Store {
     begin: StartPlan,
   ): Promise<TaskRecord[]> {
     if (limit <= 0) return [];
-    const at = new Date(nowMs).toISOString();
-    const lease = { leaseOwner: owner, leaseUntil: nowMs + leaseMs };
-    const changes: Applied[] = [];
-    const tasks = await this.exclusive(() =>
-      this.claims.choose({ limit, nowMs, agents }).map((row) => {
-        const task = fromTaskRow(row);
+    const at = isoAt(nowMs);
+    const leaseUntil = nowMs + leaseMs;
+    // Planned from rows read before the batch (on the writer thread, when it is on): each
+    // candidate is guarded, and one changed meanwhile has the claim planned again. Per-agent
+    // limits count the leases of every process inside the transaction, so with limits the
+    // claim stays one transaction on this connection.
+    const plan = () => {
+      const changes: Applied[] = [];
+      const tasks = this.claims.choose({ limit, nowMs, agents }).flatMap((row) => {
+        const task = this.tasks.candidate(row);
+        if (!isOwed(task, nowMs)) return []; // started or leased by a batch not yet committed
         const mutation = begin(task, at);
-        if (!mutation) {
-          this.lease.run(lease.leaseOwner, lease.leaseUntil, task.taskId);
-          return extended(task, lease);
-        }
+        if (!mutation) return [this.tasks.lease(task, owner, leaseUntil)];
         // One UPDATE: the lease and the turn's start together.
+        const lease = { leaseOwner: owner, leaseUntil };
         const applied = this.apply(
           task,
           extended(mutation, { patch: extended(mutation.patch, lease) }),
         );
         changes.push(applied);
-        return applied.task;
-      }),
-    );
+        return [applied.task];
+      });
+      return { tasks, changes };
+    };
+    const limited = Object.keys(agents.limits).length > 0;
+    const { tasks, changes } = await (limited ? this.exclusive(plan) : this.writes.record(plan));
     for (const applied of changes) this.notify(applied);
     return tasks.sort(
       (a, b) =>

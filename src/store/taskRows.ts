@@ -5,6 +5,7 @@ import type { Db } from './openDatabase';
 import type { TaskPatch, TaskRecord } from './records';
 import type { Priority, TaskStatus } from '../types';
 import { compact, fromJson, optional, toJson } from './rowMapping';
+import { extended } from '../extended';
 import type { RecordedStatement, SqlParam, WriteRecorder } from './writeRecorder';
 
 export interface TaskRow {
@@ -162,6 +163,7 @@ export class TaskTable {
   private readonly versionGuard;
   private readonly insertOne;
   private readonly insertEdge;
+  private readonly leaseOne;
   private readonly selectChildren;
   private readonly unsettledParents;
 
@@ -179,6 +181,10 @@ export class TaskTable {
       message_count, artifact_count, last_seq, pending_turn, lease_owner, lease_until,
       settings, deadline, attempt, dependencies, blocked, parent_task_id, child_task_ids)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.leaseOne = recorder.statement(
+      db,
+      'UPDATE tasks SET lease_owner = ?, lease_until = ? WHERE task_id = ?',
     );
     this.selectChildren = db.prepare<[string], TaskRow>(
       'SELECT * FROM tasks WHERE parent_task_id = ? ORDER BY created_at, task_id',
@@ -225,6 +231,26 @@ export class TaskTable {
     const expected = versionOf(known);
     if (this.versionGuard.expect(expected, known.taskId)) return true;
     return this.matches(known, expected);
+  }
+
+  /**
+   * A claim's candidate, read before the batch that claims it: as a batch not yet committed
+   * left it, else the row as read, guarded (the claim commits only if no one changed it).
+   */
+  candidate(row: TaskRow): TaskRecord {
+    const written = this.recorder.taskAsWritten(row.task_id);
+    if (written) return written;
+    const task = fromTaskRow(row);
+    this.versionGuard.expect(versionOf(task), task.taskId);
+    return task;
+  }
+
+  /** Leases a task without starting a turn (a claim's task that no agent here runs). */
+  lease(task: TaskRecord, leaseOwner: string, leaseUntil: number): TaskRecord {
+    this.leaseOne.run(leaseOwner, leaseUntil, task.taskId);
+    const leased = extended(task, { leaseOwner, leaseUntil });
+    this.recorder.rememberTask(leased);
+    return leased;
   }
 
   /** Whether the committed row is still `known` (a narrow read of its version columns). */

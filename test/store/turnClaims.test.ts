@@ -59,3 +59,39 @@ test('a limited agent with a long queue leaves room for the others', async () =>
   expect(second).toEqual([]); // busy is at its limit, other has nothing left
   await store.close();
 });
+
+test('two stores on one file claiming at once (claims planned before their batch) never take a turn twice', async () => {
+  const file = tempDbFile();
+  const a = new SqliteStore(file);
+  const b = new SqliteStore(file);
+  const at = '2026-01-01T00:00:00.000Z';
+  const seed = a.db.prepare(`INSERT INTO tasks (task_id, status, priority, priority_rank,
+    assigned_agent, request_agent, created_at, updated_at, pending_turn)
+    VALUES (?, 'SUBMITTED', 'NORMAL', 1, 'echo', 'me', ?, ?, 1)`);
+  a.db.transaction(() => {
+    for (let i = 0; i < 60; i += 1) seed.run(`task-${String(i).padStart(3, '0')}`, at, at);
+  })();
+  const agents = { defaultLimit: 8, limits: {}, hosted: ['echo'] };
+  const claimed: Record<string, string[]> = { a: [], b: [] };
+  for (let round = 0; round < 12; round += 1) {
+    const [byA, byB] = await Promise.all(
+      [a, b].map((store, i) =>
+        store.claimTurns(i === 0 ? 'a' : 'b', 8, Date.now(), 60_000, agents, () => null),
+      ),
+    );
+    claimed.a!.push(...byA!.map((t) => t.taskId));
+    claimed.b!.push(...byB!.map((t) => t.taskId));
+  }
+  const all = [...claimed.a!, ...claimed.b!];
+  expect(new Set(all).size).toBe(all.length); // no turn taken twice
+  expect(all.length).toBe(60);
+  const owners = a.db
+    .prepare('SELECT lease_owner AS owner, COUNT(*) AS n FROM tasks GROUP BY lease_owner')
+    .all() as Array<{ owner: string; n: number }>;
+  expect(Object.fromEntries(owners.map((row) => [row.owner, row.n]))).toEqual({
+    a: claimed.a!.length,
+    b: claimed.b!.length,
+  });
+  await a.close();
+  await b.close();
+});
