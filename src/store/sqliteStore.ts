@@ -45,7 +45,7 @@ import { GroupCommit } from './groupCommit';
 import { BACKSTOP_PAGES, WalCheckpointer } from './walCheckpointer';
 import { WriteRecorder } from './writeRecorder';
 import { WriterThread } from './writerThread';
-import { TurnClaims } from './turnClaims';
+import { TurnClaims, isOwed } from './turnClaims';
 import { UnwatchedTasks } from './unwatchedTasks';
 import { isTerminal } from '../tasks/states';
 import { combined } from '../tasks/changes';
@@ -66,15 +66,6 @@ function patched(task: TaskRecord, patch: TaskPatch, counts: HistoryCounts): Tas
   // A cleared field is absent, as a read would have it (set to undefined first, then dropped
   // in one copy: `delete` would leave the record a slow dictionary-mode object).
   return (cleared ? compact(next) : next) as unknown as TaskRecord;
-}
-
-/** Whether a claim may take the task's turn now (as TurnClaims' queries choose them). */
-function isOwed(task: TaskRecord, nowMs: number): boolean {
-  return (
-    task.pendingTurn &&
-    (task.leaseUntil === undefined || task.leaseUntil < nowMs) &&
-    (task.nextAttemptAt === undefined || task.nextAttemptAt <= nowMs)
-  );
 }
 
 /** The history counters after a mutation's messages, artifacts and events. */

@@ -210,9 +210,13 @@ export class TaskTable {
     const written = this.recorder.taskAsWritten(taskId);
     if (written) return written;
     const row = this.selectOne.get(taskId);
-    if (!row) return undefined;
+    return row && this.guarded(row);
+  }
+
+  /** A row read outside the batch being recorded, guarded in it (see WriteRecorder.guard). */
+  private guarded(row: TaskRow): TaskRecord {
     const task = fromTaskRow(row);
-    this.versionGuard.expect(versionOf(task), taskId);
+    this.versionGuard.expect(versionOf(task), task.taskId);
     return task;
   }
 
@@ -238,11 +242,7 @@ export class TaskTable {
    * left it, else the row as read, guarded (the claim commits only if no one changed it).
    */
   candidate(row: TaskRow): TaskRecord {
-    const written = this.recorder.taskAsWritten(row.task_id);
-    if (written) return written;
-    const task = fromTaskRow(row);
-    this.versionGuard.expect(versionOf(task), task.taskId);
-    return task;
+    return this.recorder.taskAsWritten(row.task_id) ?? this.guarded(row);
   }
 
   /** Leases a task without starting a turn (a claim's task that no agent here runs). */

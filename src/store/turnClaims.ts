@@ -7,7 +7,7 @@
  * claim reads a bounded number of rows, however many tasks wait.
  */
 import type { Db } from './openDatabase';
-import type { AgentLimits } from './records';
+import type { AgentLimits, TaskRecord } from './records';
 import type { TaskRow } from './taskRows';
 
 export interface ClaimRequest {
@@ -18,6 +18,15 @@ export interface ClaimRequest {
 
 const OWED = `pending_turn = 1 AND (lease_until IS NULL OR lease_until < @nowMs)
   AND (next_attempt_at IS NULL OR next_attempt_at <= @nowMs)`;
+
+/** OWED for a task as a batch not yet committed may have left it (a claim's candidate). */
+export function isOwed(task: TaskRecord, nowMs: number): boolean {
+  return (
+    task.pendingTurn &&
+    (task.leaseUntil === undefined || task.leaseUntil < nowMs) &&
+    (task.nextAttemptAt === undefined || task.nextAttemptAt <= nowMs)
+  );
+}
 
 export class TurnClaims {
   private readonly unlimited;

@@ -444,11 +444,7 @@ export class TaskService {
           : this.store.listArtifacts(task.taskId),
       params.includeRuns === true ? this.store.listRuns(task.taskId) : undefined,
     ]);
-    const extras: Parameters<typeof toWireTask>[1] = {};
-    if (messages) extras.messages = messages;
-    if (artifacts) extras.artifacts = artifacts;
-    if (runs) extras.runs = runs;
-    return toWireTask(task, extras);
+    return toWireTask(task, { messages, artifacts, runs });
   }
 
   async events(
