@@ -121,13 +121,12 @@ export async function createTurnContext(
     state.latest = applied.task;
   };
 
-  return {
+  const context: { -readonly [K in keyof TurnContext]: TurnContext[K] } = {
     task: toWireTask(task),
     history,
     input,
     attempt: run.attempt,
     runId: run.runId,
-    ...(run.lastCheckpoint !== undefined ? { lastCheckpoint: run.lastCheckpoint } : {}),
     get signal() {
       return stop.signal;
     },
@@ -213,4 +212,8 @@ export async function createTurnContext(
       await deps.store.setProgress(task.taskId, { progress: fraction });
     },
   };
+  // Set afterwards rather than spread into the literal above (a spread there makes V8 build
+  // the whole context the generic way, every turn).
+  if (run.lastCheckpoint !== undefined) context.lastCheckpoint = run.lastCheckpoint;
+  return context;
 }

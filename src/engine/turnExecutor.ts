@@ -16,7 +16,13 @@ import * as changes from '../tasks/changes';
 import { isTerminal } from '../tasks/states';
 import { turnRetryDelayMs } from './retryDelay';
 import { type TurnStop, TurnStopped } from './stopReason';
-import { ContractError, type TurnState, createTurnContext, toAgentMessage } from './turnContext';
+import {
+  ContractError,
+  type TurnAttempt,
+  type TurnState,
+  createTurnContext,
+  toAgentMessage,
+} from './turnContext';
 import { extended } from '../extended';
 
 export interface ExecutorDeps {
@@ -149,12 +155,10 @@ export class TurnExecutor {
     const timeoutMs = task.settings?.timeoutMs ?? agent.limits?.timeoutMs;
     let timer: NodeJS.Timeout | undefined;
     try {
-      const ctx = await createTurnContext(this.deps, task, stop, state, {
-        attempt: task.attempt,
-        runId,
-        ...(checkpoint ? { lastCheckpoint: checkpoint.data } : {}),
-        ...(run.history ? { history: run.history } : {}),
-      });
+      const attempt: TurnAttempt = { attempt: task.attempt, runId };
+      if (checkpoint) attempt.lastCheckpoint = checkpoint.data;
+      if (run.history) attempt.history = run.history;
+      const ctx = await createTurnContext(this.deps, task, stop, state, attempt);
       const stopped = new Promise<never>((_resolve, reject) => stop.onStop(reject));
       stopped.catch(() => undefined);
       if (timeoutMs !== undefined) {
