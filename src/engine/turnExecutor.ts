@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import type { AgentDefinition, TurnResult } from '../agents/contract';
 import type { MessageRecord, Mutation, RunOutcome, RunWrites, TaskRecord } from '../store/records';
+import type { RunEnd } from '../store/runRows';
 import type { Store } from '../store/store';
 import type { SchemaRegistry } from '../rpc/schemas';
 import type { JsonObject } from '../types';
@@ -141,13 +142,15 @@ export class TurnExecutor {
     }
     if (!run || task.status !== 'WORKING') return false;
     const { runId, startedAt } = run;
-    const finishRun = (outcome: RunOutcome, error?: JsonObject) =>
-      store.endRun(runId, {
+    const finishRun = (outcome: RunOutcome, error?: JsonObject) => {
+      const end: RunEnd = {
         completedAt: isoNow(clock),
         durationMs: clock().getTime() - startedAt.getTime(),
         outcome,
-        ...(error ? { error } : {}),
-      });
+      };
+      if (error) end.error = error;
+      return store.endRun(runId, end);
+    };
 
     const memory = task.settings?.enableMemory !== false;
     const checkpoint = memory && !run.history ? await store.lastCheckpoint(task.taskId) : undefined;

@@ -5,7 +5,7 @@
  */
 import type { AgentRegistry } from '../agents/registry';
 import type { AuthOutcome } from '../auth/authenticator';
-import type { Dispatcher } from './dispatcher';
+import type { Call, Dispatcher } from './dispatcher';
 import type { SchemaRegistry } from './schemas';
 import { type ArcError, InvalidRequestError, InvalidVersionError } from './errors';
 import { type SseEvent, SseResult } from './sseResult';
@@ -46,12 +46,9 @@ export function echoOf(body: unknown): Echo {
   >;
   const id = typeof b.id === 'string' || typeof b.id === 'number' ? b.id : null;
   const traceId = str(b.traceId);
-  return {
-    id,
-    requestAgent: str(b.requestAgent),
-    targetAgent: str(b.targetAgent),
-    ...(traceId !== null ? { traceId } : {}),
-  };
+  const echo: Echo = { id, requestAgent: str(b.requestAgent), targetAgent: str(b.targetAgent) };
+  if (traceId !== null) echo.traceId = traceId;
+  return echo;
 }
 
 function responseAgent(echo: Echo, deps: RpcDeps): string {
@@ -61,7 +58,7 @@ function responseAgent(echo: Echo, deps: RpcDeps): string {
 }
 
 function envelope(echo: Echo, deps: RpcDeps, result: unknown, error: ArcError | null): ArcResponse {
-  return {
+  const response: ArcResponse = {
     arc: '1.0',
     id: echo.id,
     responseAgent: responseAgent(echo, deps),
@@ -70,8 +67,10 @@ function envelope(echo: Echo, deps: RpcDeps, result: unknown, error: ArcError | 
     error: error
       ? { code: error.code, message: error.message, details: { ...error.details } }
       : null,
-    ...(echo.traceId !== undefined ? { traceId: echo.traceId } : {}),
   };
+  // Last, as ARC's examples have it; set rather than spread in (see src/extended.ts).
+  if (echo.traceId !== undefined) response.traceId = echo.traceId;
+  return response;
 }
 
 export function arcErrorResponse(error: ArcError, body: unknown, deps: RpcDeps): ArcResponse {
@@ -122,14 +121,15 @@ export async function handleArcRequest(
   const invalid = checkEnvelope(body, deps);
   if (invalid) return answer(null, invalid);
   const request = body as Record<string, unknown>;
-  const outcome = await deps.dispatcher.dispatch({
+  const call: Call = {
     method: request.method as string,
     params: request.params,
     requestAgent: request.requestAgent as string,
     targetAgent: request.targetAgent as string,
-    ...(echo.traceId !== undefined ? { traceId: echo.traceId } : {}),
     auth,
-  });
+  };
+  if (echo.traceId !== undefined) call.traceId = echo.traceId;
+  const outcome = await deps.dispatcher.dispatch(call);
   return answer(outcome.result, outcome.error ?? null);
 }
 

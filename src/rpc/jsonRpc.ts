@@ -7,6 +7,7 @@
 import type { ArcError } from './errors';
 import { InvalidParamsError, InvalidRequestError } from './errors';
 import type { RpcDeps } from './arcEnvelope';
+import type { Call } from './dispatcher';
 import type { AuthOutcome } from '../auth/authenticator';
 
 type Id = string | number | null;
@@ -69,15 +70,16 @@ async function handleOne(
     ]);
     return isNotification(value) ? undefined : jsonRpcError(id, error);
   }
-  const outcome = await deps.dispatcher.dispatch({
+  const call: Call = {
     method: request.method as string,
     // JSON-RPC answers are JSON: a chat's `stream` flag is ignored here.
     params: withoutStream(request.params ?? {}),
     requestAgent: request.requestAgent as string,
     targetAgent: request.targetAgent as string,
-    ...(typeof request.traceId === 'string' ? { traceId: request.traceId } : {}),
     auth,
-  });
+  };
+  if (typeof request.traceId === 'string') call.traceId = request.traceId;
+  const outcome = await deps.dispatcher.dispatch(call);
   if (isNotification(value)) return undefined;
   return outcome.error
     ? jsonRpcError(id, outcome.error)

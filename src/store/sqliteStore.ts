@@ -128,7 +128,7 @@ export class SqliteStore implements Store {
       if (options.writerThread !== false) {
         this.writer = new WriterThread(file, {
           pragmas: [...CONNECTION_PRAGMAS, `wal_autocheckpoint = ${BACKSTOP_PAGES}`],
-          ...(options.onWriterStopped ? { onStopped: options.onWriterStopped } : {}),
+          onStopped: options.onWriterStopped,
         });
       }
     }

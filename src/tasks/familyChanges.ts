@@ -37,18 +37,25 @@ export function parentFinished(
   if (parent.status !== 'WORKING' && parent.status !== 'INPUT_REQUIRED') return null;
   if (!children.every((child) => isTerminal(child.task.status))) return null;
   const gathered: Array<Omit<ArtifactRecord, 'seq'>> = children.flatMap(({ task, artifacts }) =>
-    artifacts.map((artifact) => ({
-      artifactId: newId('art'),
-      name: artifact.name,
-      parts: artifact.parts,
-      createdAt: at,
-      createdBy: task.assignedAgent,
-      ...(artifact.description ? { description: artifact.description } : {}),
-      ...(artifact.version ? { version: artifact.version } : {}),
+    artifacts.map((artifact) => {
+      const gatheredOne: Omit<ArtifactRecord, 'seq'> = {
+        artifactId: newId('art'),
+        name: artifact.name,
+        parts: artifact.parts,
+        createdAt: at,
+        createdBy: task.assignedAgent,
+      };
+      if (artifact.description) gatheredOne.description = artifact.description;
+      if (artifact.version) gatheredOne.version = artifact.version;
       // An agent's own metadata (JSON): copied as a spread copies it.
       // eslint-disable-next-line no-restricted-syntax -- see src/extended.ts
-      metadata: { ...artifact.metadata, agent: task.assignedAgent, childTaskId: task.taskId },
-    })),
+      gatheredOne.metadata = {
+        ...artifact.metadata,
+        agent: task.assignedAgent,
+        childTaskId: task.taskId,
+      };
+      return gatheredOne;
+    }),
   );
   const failures = children
     .filter((child) => child.task.status !== 'COMPLETED')

@@ -51,13 +51,14 @@ export interface EngineHooks {
 }
 
 export function toMessageRecord(message: Message, at: string): Omit<MessageRecord, 'seq'> {
-  return {
+  const record: Omit<MessageRecord, 'seq'> = {
     messageId: newId('msg'),
     role: message.role,
     parts: message.parts,
     timestamp: message.timestamp ? toUtcIso(message.timestamp) : at,
-    ...(message.agentId ? { agentId: message.agentId } : {}),
   };
+  if (message.agentId) record.agentId = message.agentId;
+  return record;
 }
 
 /** The task exists, belongs to the target agent, and the caller created it or runs it. */
@@ -242,28 +243,30 @@ export class TaskService {
     if (maxQueued !== undefined && (await this.store.countQueued(call.targetAgent)) >= maxQueued) {
       throw new AgentCapacityExceededError(call.targetAgent, maxQueued);
     }
+    // The optional fields are set afterwards: spreads inside the literal would make V8 build
+    // the record the generic way (see src/extended.ts).
     const task: TaskRecord = {
       taskId: newId('task'),
       status: 'SUBMITTED',
       priority: params.priority ?? 'NORMAL',
       assignedAgent: call.targetAgent,
       requestAgent: call.requestAgent,
-      ...(params.metadata ? { metadata: params.metadata } : {}),
-      ...(call.traceId ? { traceId: call.traceId } : {}),
       createdAt: at,
       updatedAt: at,
       messageCount: 0,
       artifactCount: 0,
       lastSeq: 0,
       pendingTurn: dependencies.length === 0,
-      ...(params.settings ? { settings: params.settings } : {}),
-      ...(deadline ? { deadline } : {}),
       attempt: 0,
       tokensUsed: 0,
       cost: 0,
-      ...(dependencies.length > 0 ? { dependencies } : {}),
       blocked: dependencies.length > 0,
     };
+    if (params.metadata) task.metadata = params.metadata;
+    if (call.traceId) task.traceId = call.traceId;
+    if (params.settings) task.settings = params.settings;
+    if (deadline) task.deadline = deadline;
+    if (dependencies.length > 0) task.dependencies = dependencies;
     return { task, initial: changes.created(task, toMessageRecord(params.initialMessage, at)) };
   }
 
