@@ -31,8 +31,8 @@ function random16(): number {
 
 /**
  * Advances the clock and sequence for the next id, a new millisecond starting a random
- * sequence and the same one counting up (the id's are then `lastMs` and `seq`); returns where
- * its random bytes are in `pool`.
+ * sequence and the same one counting up (the id's millisecond and sequence are then `lastMs`
+ * and `seq`); returns where its random bytes are in `pool`.
  */
 function nextV7(now: number): number {
   const at = random16();
