@@ -15,8 +15,8 @@ export default tseslint.config(
   {
     // The per-task paths: on Node 20 an object literal that begins with a spread and goes on
     // with more costs ~1 µs to make (~13 µs for two spreads); src/extended.ts says more.
-    // A conditional spread of an optional field (`...(x ? { x } : {})`) anywhere in a literal
-    // makes V8 build the whole object the generic way: set the field afterwards instead.
+    // A conditional spread of an optional field (`...(x ? { x } : {})`) makes V8 add every
+    // property after it one at a time (~140 ns for a small literal, ~10 ns built and assigned).
     files: ['src/store/**/*.ts', 'src/engine/**/*.ts', 'src/tasks/**/*.ts', 'src/rpc/**/*.ts'],
     rules: {
       'no-restricted-syntax': [
@@ -29,7 +29,7 @@ export default tseslint.config(
         {
           selector: 'ObjectExpression > SpreadElement > ConditionalExpression',
           message:
-            'a conditional spread makes the whole literal slow to build on Node 20: build the object, then set the optional field',
+            'a conditional spread slows the literal on Node 20 (what follows it is added one by one): build the object, then set the optional field',
         },
       ],
     },

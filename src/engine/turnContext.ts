@@ -212,8 +212,8 @@ export async function createTurnContext(
       await deps.store.setProgress(task.taskId, { progress: fraction });
     },
   };
-  // Set afterwards rather than spread into the literal above (a spread there makes V8 build
-  // the whole context the generic way, every turn).
+  // Set afterwards rather than spread into the literal above: V8 would then add the getter
+  // and every method after the spread one at a time, every turn.
   if (run.lastCheckpoint !== undefined) context.lastCheckpoint = run.lastCheckpoint;
   return context;
 }

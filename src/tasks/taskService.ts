@@ -243,8 +243,8 @@ export class TaskService {
     if (maxQueued !== undefined && (await this.store.countQueued(call.targetAgent)) >= maxQueued) {
       throw new AgentCapacityExceededError(call.targetAgent, maxQueued);
     }
-    // The optional fields are set afterwards: spreads inside the literal would make V8 build
-    // the record the generic way (see src/extended.ts).
+    // The optional fields are set afterwards: with spreads inside the literal, V8 would add
+    // every field after the first spread one at a time.
     const task: TaskRecord = {
       taskId: newId('task'),
       status: 'SUBMITTED',
