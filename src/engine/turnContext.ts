@@ -82,18 +82,22 @@ export interface TurnAttempt {
   attempt: number;
   runId: string;
   lastCheckpoint?: JsonValue;
-  /** The task's messages when the caller already has them (a task just created here). */
-  history?: readonly MessageRecord[];
 }
 
-export async function createTurnContext(
+/**
+ * The context a turn's handler gets, given the task's messages (the caller reads them, or
+ * already has them for a task just created here): made without an await, so a turn that
+ * needs no read starts its handler in the same tick.
+ */
+export function createTurnContext(
   deps: TurnDeps,
   task: TaskRecord,
   stop: TurnStop,
   state: TurnState,
   run: TurnAttempt,
-): Promise<TurnContext> {
-  const history = (run.history ?? (await deps.store.listMessages(task.taskId))).map(toWireMessage);
+  messages: readonly MessageRecord[],
+): TurnContext {
+  const history = messages.map(toWireMessage);
   const input = turnInput(history);
   const agentId = task.assignedAgent;
 

@@ -49,6 +49,17 @@ interface Failure {
   outcome: RunOutcome;
 }
 
+function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
+}
+
+/** The handler's promise, or the turn's stop (timeout, cancel, shutdown) if that comes first. */
+function untilStopped<T>(handled: PromiseLike<T>, stop: TurnStop): Promise<T> {
+  const stopped = new Promise<never>((_resolve, reject) => stop.onStop(reject));
+  stopped.catch(() => undefined);
+  return Promise.race([Promise.resolve(handled), stopped]);
+}
+
 /** A turn's successful end as one change: its reply (if any), COMPLETED, the run's end, no lease. */
 function completion(
   task: TaskRecord,
@@ -160,17 +171,20 @@ export class TurnExecutor {
     try {
       const attempt: TurnAttempt = { attempt: task.attempt, runId };
       if (checkpoint) attempt.lastCheckpoint = checkpoint.data;
-      if (run.history) attempt.history = run.history;
-      const ctx = await createTurnContext(this.deps, task, stop, state, attempt);
-      const stopped = new Promise<never>((_resolve, reject) => stop.onStop(reject));
-      stopped.catch(() => undefined);
+      const messages = run.history ?? (await store.listMessages(task.taskId));
+      const ctx = createTurnContext(this.deps, task, stop, state, attempt, messages);
       if (timeoutMs !== undefined) {
         timer = setTimeout(
           () => stop.stop(new TurnStopped('timeout', `turn timed out after ${timeoutMs} ms`)),
           timeoutMs,
         );
       }
-      const result: TurnResult = await Promise.race([Promise.resolve(agent.handle(ctx)), stopped]);
+      const returned = agent.handle(ctx);
+      // A handler that answered at once (echo) cannot have been stopped midway: its result is
+      // used as it is, without the race's promises; a promise races the turn's stop.
+      const result: TurnResult = isPromiseLike(returned)
+        ? await untilStopped(returned, stop)
+        : returned;
       clearTimeout(timer);
       state.finished = true;
       if (state.paused) {
