@@ -5,10 +5,11 @@
  * the check counts as an error. `arcdEchoLoop` is the closed-loop client for arcd's end-to-end
  * echo: see bench/README.md.
  */
-import http from 'node:http';
+import type http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
 import { arcBody, request } from './http';
+import { RawConnection } from './rawHttp';
 
 export interface LoadResult {
   /** Units of work completed in the window (requests, or completed tasks). */
@@ -147,10 +148,45 @@ export async function arcdEchoTask(
   return { taskId, status: finalStatus(events.body) ?? '' };
 }
 
+/** Whether an event stream ended on the task's COMPLETED status change (its last frame). */
+export function endedCompleted(sse: string): boolean {
+  const frames = parseSse(sse);
+  const last = frames[frames.length - 1];
+  if (!last || last.event !== 'STATUS_CHANGE') return false;
+  return (JSON.parse(last.data) as { data?: { status?: string } }).data?.status === 'COMPLETED';
+}
+
 /**
- * Closed loop: `connections` clients, each with its own keep-alive connection, run
- * arcdEchoTask back to back for `seconds`, then finish the task in hand. A task counts when it
- * ends COMPLETED; latency is from sending task.create to the end of the event stream.
+ * One echo task as arcdEchoTask makes it, on a bare connection (rawHttp.ts): task.create, then
+ * the task's event stream to its end. Only the create's answer and the stream's last frame are
+ * parsed: the stream ends after the event that made the task terminal.
+ */
+async function rawEchoTask(connection: RawConnection, text: string): Promise<string | undefined> {
+  const created = await connection.send(
+    'POST',
+    '/arc',
+    arcBody('task.create', 'echo', {
+      initialMessage: { role: 'user', parts: [{ type: 'TextPart', content: text }] },
+    }),
+  );
+  if (created.status !== 200) return `create HTTP ${created.status}`;
+  const reply = JSON.parse(created.body) as {
+    result?: { task: { taskId: string } };
+    error: unknown;
+  };
+  if (reply.error || !reply.result) return `create ${JSON.stringify(reply.error).slice(0, 160)}`;
+  const taskId = reply.result.task.taskId;
+  const events = await connection.send('GET', `/arc/tasks/${taskId}/events?requestAgent=bench`);
+  if (events.status !== 200) return `events HTTP ${events.status}`;
+  return endedCompleted(events.body) ? undefined : `task ${taskId} did not end COMPLETED`;
+}
+
+/**
+ * Closed loop: `connections` clients, each on its own keep-alive connection (rawHttp.ts), make
+ * one echo task after another (create, then its event stream to the end) for `seconds`, then
+ * finish the task in hand. A task counts when its stream ends on COMPLETED; latency is from
+ * sending task.create to the end of the event stream. bench/run.ts checks one task with
+ * arcdEchoTask (node:http, every frame parsed) before the loop starts.
  */
 export async function arcdEchoLoop(options: {
   url: string;
@@ -160,30 +196,30 @@ export async function arcdEchoLoop(options: {
   const latencies: number[] = [];
   const errorSamples: string[] = [];
   let errors = 0;
+  const { hostname, port } = new URL(options.url);
   const started = performance.now();
   const stopAt = started + options.seconds * 1000;
   const client = async () => {
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    let connection = new RawConnection(hostname, Number(port));
     try {
       while (performance.now() < stopAt) {
         const t0 = performance.now();
         try {
-          const outcome = await arcdEchoTask(options.url, agent, `echo ${randomUUID()}`);
-          if (outcome.status === 'COMPLETED') latencies.push(performance.now() - t0);
+          const error = await rawEchoTask(connection, `echo ${randomUUID()}`);
+          if (error === undefined) latencies.push(performance.now() - t0);
           else {
             errors += 1;
-            noteError(
-              errorSamples,
-              outcome.error ?? `task ended ${outcome.status || 'without status'}`,
-            );
+            noteError(errorSamples, error);
           }
         } catch (error) {
           errors += 1;
           noteError(errorSamples, String(error));
+          connection.close();
+          connection = new RawConnection(hostname, Number(port));
         }
       }
     } finally {
-      agent.destroy();
+      connection.close();
     }
   };
   await Promise.all(Array.from({ length: options.connections }, client));
