@@ -73,6 +73,22 @@ function endsStream(event: EventRecord): boolean {
   );
 }
 
+/**
+ * Whether the events replayed after `after` and those reported since (`pending`, in any
+ * order, overlapping the replay or not) make one run without a hole.
+ */
+export function followsOn(after: number, replayed: EventRecord[], pending: EventRecord[]): boolean {
+  let next = after + 1;
+  for (const event of replayed) if (event.seq === next) next += 1;
+  if (pending.length === 0) return true;
+  const reported = pending.map((event) => event.seq).sort((a, b) => a - b);
+  for (const seq of reported) {
+    if (seq > next) return false;
+    if (seq === next) next += 1;
+  }
+  return true;
+}
+
 /** Returns false for requests it does not take; the caller hands those to express. */
 export function createTaskEventsHandler(options: TaskEventsOptions) {
   const fail = (
@@ -156,7 +172,7 @@ export function createTaskEventsHandler(options: TaskEventsOptions) {
       if (batch) res.write(batch);
     };
     // Watch first, then replay: nothing committed in between can fall through the gap.
-    const watch = options.feed.watch(taskId, after, (events) => {
+    const watch = options.feed.watchReplaying(taskId, (events) => {
       if (replaying) pending.push(...events);
       else deliver(events);
     });
@@ -165,9 +181,15 @@ export function createTaskEventsHandler(options: TaskEventsOptions) {
     // A task created here lately replays from memory, while the database says it is still as
     // its log has it (taken after the watch began: later commits reach `pending`).
     const log = await options.logs.current(taskId);
-    const replayed = log
+    let replayed = log
       ? log.events.filter((event) => event.seq > after)
       : await options.store.listEvents(taskId, after);
+    // The commits reported meanwhile follow on from the replay, unless another process wrote
+    // in between: then the database has what lies between (and everything reported so far,
+    // each report coming after its commit).
+    if (!followsOn(after, replayed, pending)) {
+      replayed = await options.store.listEvents(taskId, after);
+    }
     replaying = false;
     deliver([...replayed, ...pending.sort((a, b) => a.seq - b.seq)]);
     watch.caughtUp(sent); // the next commit's events follow on from the replay, without a read

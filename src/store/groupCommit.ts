@@ -28,6 +28,8 @@ interface Flight {
   sent: Array<{ entry: Queued; value: unknown; firstOp: number }>;
   /** Planned on a batch that failed: its writes were queued again, its answer is ignored. */
   void: boolean;
+  /** Called once the thread answered it, after its callers were (see `answered`). */
+  waiters: Array<() => void>;
 }
 
 export interface RecordingWriter {
@@ -86,6 +88,16 @@ export class GroupCommit {
   drained(): Promise<void> {
     if (this.flights.length === 0 && this.queue.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idle.push(resolve));
+  }
+
+  /**
+   * Resolves once the batches on the writer thread now have been answered and their callers
+   * told (at once when there are none): what they committed is then known here too.
+   */
+  answered(): Promise<void> {
+    const last = this.flights[this.flights.length - 1];
+    if (!last) return Promise.resolve();
+    return new Promise((resolve) => last.waiters.push(resolve));
   }
 
   private enqueue<T>(work: () => T, recorded: boolean): Promise<T> {
@@ -154,7 +166,7 @@ export class GroupCommit {
    * go back to the head of the queue, to be recorded again.
    */
   private sendRecorded(batch: Queued[], { recorder, thread }: RecordingWriter): void {
-    const flight: Flight = { number: ++this.flightCount, sent: [], void: false };
+    const flight: Flight = { number: ++this.flightCount, sent: [], void: false, waiters: [] };
     recorder.begin(flight.number);
     for (const [i, entry] of batch.entries()) {
       const firstOp = recorder.mark();
@@ -174,29 +186,36 @@ export class GroupCommit {
       return;
     }
     this.flights.push(flight);
-    thread.execute(recording).then(
-      (outcome) => {
-        this.flights.shift();
-        if (flight.void) return this.schedule();
-        if (outcome.ok) {
-          recorder.committed(flight.number);
-          for (const { entry, value } of flight.sent) entry.resolve(value);
-        } else if (!('skipped' in outcome)) {
-          this.failed(flight, outcome.failedOp, outcome.error, recorder, thread);
-        }
-        // What queued while this batch committed goes at once: it has waited a turn already.
-        if (this.headReady()) this.flush();
-        else this.schedule();
-      },
-      (error: unknown) => {
-        // The thread is gone (so `recording` is false from now on). Whether the batch
-        // committed is unknown: its callers fail, as in a crash.
-        this.flights.shift();
-        recorder.reset();
-        if (!flight.void) for (const { entry } of flight.sent) entry.reject(error);
-        this.schedule();
-      },
-    );
+    thread
+      .execute(recording)
+      .then(
+        (outcome) => {
+          this.flights.shift();
+          if (flight.void) return this.schedule();
+          if (outcome.ok) {
+            recorder.committed(flight.number);
+            for (const { entry, value } of flight.sent) entry.resolve(value);
+          } else if (!('skipped' in outcome)) {
+            this.failed(flight, outcome.failedOp, outcome.error, recorder, thread);
+          }
+          // What queued while this batch committed goes at once: it has waited a turn already.
+          if (this.headReady()) this.flush();
+          else this.schedule();
+        },
+        (error: unknown) => {
+          // The thread is gone (so `recording` is false from now on). Whether the batch
+          // committed is unknown: its callers fail, as in a crash.
+          this.flights.shift();
+          recorder.reset();
+          if (!flight.void) for (const { entry } of flight.sent) entry.reject(error);
+          this.schedule();
+        },
+      )
+      // After the callers: their continuations (the store telling its listeners of the
+      // commit) were queued first, when the answer resolved them.
+      .then(() => {
+        for (const resolve of flight.waiters) resolve();
+      });
   }
 
   /**

@@ -319,6 +319,10 @@ export class SqliteStore implements Store {
     return this.tasks.isCurrent(known);
   }
 
+  inFlightAnswered(): Promise<void> {
+    return this.writes.answered();
+  }
+
   async getTask(taskId: string): Promise<TaskRecord | undefined> {
     return this.tasks.get(taskId);
   }

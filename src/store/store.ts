@@ -89,6 +89,11 @@ export interface Store {
   getTask(taskId: string): Promise<TaskRecord | undefined>;
   /** Whether the committed task is still `known`: nothing changed it since (a narrow read). */
   isCurrent(known: TaskRecord): Promise<boolean>;
+  /**
+   * Resolves once the writes already on their way to the database have been answered and
+   * their commits told to onCommit's listeners (at once when there are none).
+   */
+  inFlightAnswered(): Promise<void>;
   listTasks(filter: TaskListFilter): Promise<TaskRecord[]>;
   listMessages(taskId: string): Promise<MessageRecord[]>;
   listArtifacts(taskId: string): Promise<ArtifactRecord[]>;

@@ -15,14 +15,15 @@ export interface Watch {
   stop(): void;
   /**
    * The watcher has every event up to `seq` by other means (a replay): once every watcher of
-   * the task has, the next commit's events follow on without a read.
+   * the task has, the next commit's events follow on without a read. A replaying watcher
+   * (`watchReplaying`) is from then on kept contiguous after `seq`, as any other.
    */
   caughtUp(seq: number): void;
 }
 
 interface Watched {
-  /** Each watcher, with the last sequence it is known to have. */
-  listeners: Map<Listener, number>;
+  /** Each watcher, with the last sequence it is known to have (replaying ones: none yet). */
+  listeners: Map<Listener, number | undefined>;
   reading: boolean;
   again: boolean;
 }
@@ -36,6 +37,20 @@ export class EventFeed {
 
   /** Calls `listener` with every event after `afterSeq`, as they are committed. */
   watch(taskId: string, afterSeq: number, listener: Listener): Watch {
+    return this.add(taskId, afterSeq, listener);
+  }
+
+  /**
+   * A watcher about to replay the task's log by itself: until it is caughtUp, it is handed
+   * each commit's events as the commit reported them, and no read is made for it; what lies
+   * between its replay and the first of those (events another process committed meanwhile)
+   * it must read itself.
+   */
+  watchReplaying(taskId: string, listener: Listener): Watch {
+    return this.add(taskId, undefined, listener);
+  }
+
+  private add(taskId: string, afterSeq: number | undefined, listener: Listener): Watch {
     let entry = this.watched.get(taskId);
     if (!entry) {
       entry = { listeners: new Map(), reading: false, again: false };
@@ -49,22 +64,27 @@ export class EventFeed {
         if (watched.listeners.size === 0) this.watched.delete(taskId);
       },
       caughtUp: (seq) => {
+        if (!watched.listeners.has(listener)) return;
         const had = watched.listeners.get(listener);
-        if (had !== undefined && seq > had) watched.listeners.set(listener, seq);
+        if (had === undefined || seq > had) watched.listeners.set(listener, seq);
       },
     };
   }
 
-  /** Every watcher of the task has every event up to here. */
-  private handedOut(entry: Watched): number {
-    return Math.min(...entry.listeners.values());
+  /** Every caught-up watcher of the task has every event up to here (none caught up: none). */
+  private handedOut(entry: Watched): number | undefined {
+    let least: number | undefined;
+    for (const had of entry.listeners.values()) {
+      if (had !== undefined && (least === undefined || had < least)) least = had;
+    }
+    return least;
   }
 
   /** Hands `events` (the next ones after `handedOut`) to every watcher of the task. */
   private handOut(entry: Watched, events: EventRecord[]): void {
     const last = events[events.length - 1]!.seq;
     for (const [listener, had] of entry.listeners) {
-      entry.listeners.set(listener, Math.max(had, last));
+      if (had !== undefined) entry.listeners.set(listener, Math.max(had, last));
       listener(events);
     }
   }
@@ -75,10 +95,15 @@ export class EventFeed {
   private changed(taskId: string, events?: EventRecord[]): void {
     const entry = this.watched.get(taskId);
     if (!entry) return;
-    if (!entry.reading && events && events[0]?.seq === this.handedOut(entry) + 1) {
-      this.handOut(entry, events);
+    const handed = this.handedOut(entry);
+    // With no watcher caught up there is nothing to keep contiguous (and no read under way
+    // that matters): replaying watchers take the events as reported.
+    const first = events?.[0];
+    if (first && (handed === undefined || (!entry.reading && first.seq === handed + 1))) {
+      this.handOut(entry, events as EventRecord[]);
       return;
     }
+    if (handed === undefined) return; // only replaying watchers, and nothing new to hand out
     if (entry.reading) {
       entry.again = true;
       return;
@@ -94,8 +119,10 @@ export class EventFeed {
   }
 
   private async read(taskId: string, entry: Watched): Promise<void> {
+    const handed = this.handedOut(entry);
+    if (handed === undefined) return; // the caught-up watchers stopped meanwhile
     this.reads += 1;
-    const events = await this.store.listEvents(taskId, this.handedOut(entry));
+    const events = await this.store.listEvents(taskId, handed);
     if (events.length > 0) this.handOut(entry, events);
   }
 }

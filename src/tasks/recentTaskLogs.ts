@@ -17,6 +17,8 @@ export interface TaskLog {
 }
 
 const DEFAULT_LIMIT = 512;
+/** A kept log the database is ahead of. */
+const BEHIND = Symbol('behind');
 /**
  * A log whose events' data is longer than this as JSON (files, long messages) is not kept: at
  * most ~16 MB in all.
@@ -68,13 +70,29 @@ export class RecentTaskLogs {
     return this.logs.get(taskId)?.task;
   }
 
-  /** The task's whole log, if kept here and the task is still as its log says. */
+  /**
+   * The task's whole log, if kept here and the task is still as its log says. The database
+   * may be ahead only by a commit not yet answered here (a stream opened as its task moves
+   * on: the writer thread has committed, its answer is on the way): then the log is looked at
+   * again once the writes in flight have been answered, and used if it caught up.
+   */
   async current(taskId: string): Promise<TaskLog | undefined> {
+    const first = await this.checked(taskId);
+    if (first !== BEHIND) return first;
+    const before = this.logs.get(taskId)?.task;
+    await this.store.inFlightAnswered();
+    const log = this.logs.get(taskId);
+    if (!log || log.task === before) return undefined; // nothing new came: no second read
+    const second = await this.checked(taskId);
+    return second === BEHIND ? undefined : second;
+  }
+
+  /** The log as it is now if the database agrees with it, BEHIND if not. */
+  private async checked(taskId: string): Promise<TaskLog | undefined | typeof BEHIND> {
     const log = this.logs.get(taskId);
     if (!log) return undefined;
-    const { task, events } = log;
     // Taken before the read: a commit while it runs replaces log.task and appends events.
-    const snapshot = { task, events: events.slice() };
-    return (await this.store.isCurrent(task)) ? snapshot : undefined;
+    const snapshot = { task: log.task, events: log.events.slice() };
+    return (await this.store.isCurrent(snapshot.task)) ? snapshot : BEHIND;
   }
 }

@@ -17,6 +17,8 @@ import {
 } from '../helpers/arcServer';
 import { holdAgent, say } from '../helpers/heldTasks';
 import { appendEventElsewhere } from '../helpers/otherProcess';
+import type { EventRecord } from '../../src/store/records';
+import { followsOn } from '../../src/http/taskEvents';
 
 interface Frame {
   id?: number;
@@ -192,6 +194,40 @@ describe('task event streams', () => {
     expect(events(stream).at(-1)).toMatchObject({ id: seq + 1, event: 'TASK_UPDATED' });
   });
 
+  test('a commit reported during the replay, after one made elsewhere: the stream reads what lies between', async () => {
+    const hold = await startArcd({ agents: [holdAgent] });
+    const task = await createTask(hold.url, 'hold', 'first');
+    await waitForStatus(hold.url, 'hold', task.taskId, ['WORKING']);
+    const other = new Database(hold.db);
+    other.pragma('busy_timeout = 5000');
+    // Written elsewhere first: the task's log here is not current, the stream replays the database.
+    appendEventElsewhere(other, task.taskId, 'TASK_UPDATED', { status: 'WORKING', progress: 10 });
+    const { store } = hold.server;
+    const listEvents = store.listEvents.bind(store);
+    const reads = jest
+      .spyOn(store, 'listEvents')
+      .mockImplementationOnce(async (taskId, afterSeq, limit) => {
+        const replayed = await listEvents(taskId, afterSeq, limit);
+        // While the stream replays: one event elsewhere, then one here, reported to the stream.
+        appendEventElsewhere(other, task.taskId, 'TASK_UPDATED', {
+          status: 'WORKING',
+          progress: 60,
+        });
+        await store.mutateTask(task.taskId, say('here'));
+        return replayed;
+      });
+    const stream = await openStream(eventsUrl(hold, task.taskId));
+    const lastSeq = (await store.getTask(task.taskId))!.lastSeq;
+    await waitFor('every event', async () => (events(stream).length >= lastSeq ? true : undefined));
+    stream.close();
+    other.close();
+    expect(events(stream).map((f) => f.id)).toEqual(
+      Array.from({ length: lastSeq }, (_, i) => i + 1),
+    );
+    expect(reads).toHaveBeenCalledTimes(2); // the replay, and the events between it and the report
+    reads.mockRestore();
+  });
+
   test('after its replay, a stream gets the next commit as the commit reported it, without a read', async () => {
     const hold = await startArcd({ agents: [holdAgent] });
     const task = await createTask(hold.url, 'hold', 'first');
@@ -313,4 +349,20 @@ test('a retried task’s stream goes past its earlier FAILED and ends at the new
     .filter((f) => f.event === 'STATUS_CHANGE')
     .map((f) => (f.data as unknown as { data: { status: string } }).data.status);
   expect(statuses).toEqual(['WORKING', 'FAILED', 'SUBMITTED', 'WORKING', 'COMPLETED']);
+});
+
+describe('followsOn (replay, then what commits reported meanwhile)', () => {
+  const at = (...seqs: number[]) => seqs.map((seq) => ({ seq }) as EventRecord);
+  test('one run from after+1, overlapping or not, in any order, is whole', () => {
+    expect(followsOn(0, at(1, 2, 3), at())).toBe(true);
+    expect(followsOn(0, at(1, 2, 3), at(5, 4))).toBe(true);
+    expect(followsOn(0, at(1, 2, 3), at(2, 3, 4))).toBe(true);
+    expect(followsOn(5, at(), at(6, 7))).toBe(true);
+    expect(followsOn(5, at(), at(3, 6))).toBe(true); // ones before `after` are not wanted
+  });
+  test('a hole between them, or within the reported ones, is not', () => {
+    expect(followsOn(0, at(1, 2, 3), at(5))).toBe(false);
+    expect(followsOn(0, at(1, 2, 3), at(4, 6))).toBe(false);
+    expect(followsOn(5, at(), at(7))).toBe(false);
+  });
 });

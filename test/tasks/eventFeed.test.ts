@@ -19,8 +19,8 @@ async function watchedTask() {
   const store = arcd.server.store;
   const seen: EventRecord[] = [];
   const lastSeq = ((await store.getTask(taskId)) as TaskRecord).lastSeq;
-  arcd.server.feed.watch(taskId, lastSeq, (events) => seen.push(...events));
-  return { taskId, store, seen, lastSeq };
+  const watch = arcd.server.feed.watch(taskId, lastSeq, (events) => seen.push(...events));
+  return { taskId, store, seen, lastSeq, watch };
 }
 
 test("a commit's own events reach watchers without a database read", async () => {
@@ -50,4 +50,41 @@ test('after events committed elsewhere, the next commit reads the gap: none miss
   expect(arcd.server.feed.reads).toBe(before + 1);
   await store.mutateTask(taskId, say('again'));
   expect(seen.map((e) => e.seq)).toEqual([lastSeq + 1, lastSeq + 2, lastSeq + 3]);
+});
+
+test('a replaying watcher takes commits as reported, with no read; once caught up, a gap is read', async () => {
+  const { taskId, store, seen: caughtUpSeen, lastSeq, watch: caughtUp } = await watchedTask();
+  const { feed } = arcd.server;
+  const seen: number[] = [];
+  const watch = feed.watchReplaying(taskId, (events) => seen.push(...events.map((e) => e.seq)));
+  const elsewhere = new SqliteStore(arcd.db);
+  const before = feed.reads;
+
+  // Beside a caught-up watcher, it gets that one's gap read too.
+  await elsewhere.mutateTask(taskId, say('elsewhere 1'));
+  await store.mutateTask(taskId, say('here 1'));
+  await waitFor('the read', async () => (seen.length >= 2 ? true : undefined));
+  expect(seen).toEqual([lastSeq + 1, lastSeq + 2]);
+  expect(caughtUpSeen.map((e) => e.seq)).toEqual([lastSeq + 1, lastSeq + 2]);
+  expect(feed.reads).toBe(before + 1);
+
+  // Alone, it is handed a commit that follows a gap as reported, and no read is made.
+  const alone: number[] = [];
+  const lone = feed.watchReplaying(taskId, (events) => alone.push(...events.map((e) => e.seq)));
+  watch.stop();
+  caughtUp.stop();
+  await elsewhere.mutateTask(taskId, say('elsewhere 2'));
+  await store.mutateTask(taskId, say('here 2'));
+  expect(alone).toEqual([lastSeq + 4]);
+  expect(feed.reads).toBe(before + 1);
+
+  // Caught up, it is kept contiguous: the next gap is read.
+  lone.caughtUp(lastSeq + 4);
+  await elsewhere.mutateTask(taskId, say('elsewhere 3'));
+  await store.mutateTask(taskId, say('here 3'));
+  await waitFor('the second read', async () => (alone.length >= 3 ? true : undefined));
+  expect(alone).toEqual([lastSeq + 4, lastSeq + 5, lastSeq + 6]);
+  expect(feed.reads).toBe(before + 2);
+  await elsewhere.close();
+  lone.stop();
 });
