@@ -3,7 +3,9 @@
  * that appended events to a watched task, the feed hands the new events to every watcher of
  * that task, in order: as the commit reported them when they follow the last sequence handed
  * out, else read once from the database from that sequence on (a gap: events committed by
- * another process, or while a read was under way).
+ * another process, or while a read was under way). A watcher still replaying the log by
+ * itself (an event stream opening) takes each commit's events as reported, and is kept
+ * contiguous from the sequence it says it caught up to.
  */
 import type { EventRecord } from '../store/records';
 import type { Store } from '../store/store';
