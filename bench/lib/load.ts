@@ -8,7 +8,7 @@
 import type http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
-import { arcBody, request } from './http';
+import { arcBody, request, textMessage } from './http';
 import { RawConnection } from './rawHttp';
 
 export interface LoadResult {
@@ -116,6 +116,22 @@ export function finalStatus(sse: string): string | undefined {
   return status;
 }
 
+/** task.create for an echo task saying `text`. */
+const echoCreateBody = (text: string) =>
+  arcBody('task.create', 'echo', { initialMessage: textMessage(text) });
+
+/** The id of the task a task.create answer (HTTP status and body) made, or what went wrong. */
+function createdTaskId(status: number, body: string): { taskId: string } | { error: string } {
+  if (status !== 200) return { error: `create HTTP ${status}` };
+  const reply = JSON.parse(body) as { result?: { task: { taskId: string } }; error: unknown };
+  if (reply.error || !reply.result) {
+    return { error: `create ${JSON.stringify(reply.error).slice(0, 160)}` };
+  }
+  return { taskId: reply.result.task.taskId };
+}
+
+const eventsPath = (taskId: string) => `/arc/tasks/${taskId}/events?requestAgent=bench`;
+
 /**
  * One echo task through arcd the way a client does it: task.create (POST /arc), then the task's
  * event stream (GET /arc/tasks/<id>/events), read until the server ends it after the terminal
@@ -126,24 +142,15 @@ export async function arcdEchoTask(
   agent: http.Agent,
   text: string,
 ): Promise<{ taskId: string; status: string; error?: string }> {
-  const created = await request(`${base}/arc`, {
+  const answer = await request(`${base}/arc`, {
     method: 'POST',
     agent,
-    body: arcBody('task.create', 'echo', {
-      initialMessage: { role: 'user', parts: [{ type: 'TextPart', content: text }] },
-    }),
+    body: echoCreateBody(text),
   });
-  if (created.status !== 200)
-    return { taskId: '', status: '', error: `create HTTP ${created.status}` };
-  const reply = JSON.parse(created.body) as {
-    result?: { task: { taskId: string } };
-    error: unknown;
-  };
-  if (reply.error || !reply.result) {
-    return { taskId: '', status: '', error: `create ${JSON.stringify(reply.error).slice(0, 160)}` };
-  }
-  const taskId = reply.result.task.taskId;
-  const events = await request(`${base}/arc/tasks/${taskId}/events?requestAgent=bench`, { agent });
+  const created = createdTaskId(answer.status, answer.body);
+  if ('error' in created) return { taskId: '', status: '', error: created.error };
+  const { taskId } = created;
+  const events = await request(`${base}${eventsPath(taskId)}`, { agent });
   if (events.status !== 200) return { taskId, status: '', error: `events HTTP ${events.status}` };
   return { taskId, status: finalStatus(events.body) ?? '' };
 }
@@ -162,23 +169,12 @@ export function endedCompleted(sse: string): boolean {
  * parsed: the stream ends after the event that made the task terminal.
  */
 async function rawEchoTask(connection: RawConnection, text: string): Promise<string | undefined> {
-  const created = await connection.send(
-    'POST',
-    '/arc',
-    arcBody('task.create', 'echo', {
-      initialMessage: { role: 'user', parts: [{ type: 'TextPart', content: text }] },
-    }),
-  );
-  if (created.status !== 200) return `create HTTP ${created.status}`;
-  const reply = JSON.parse(created.body) as {
-    result?: { task: { taskId: string } };
-    error: unknown;
-  };
-  if (reply.error || !reply.result) return `create ${JSON.stringify(reply.error).slice(0, 160)}`;
-  const taskId = reply.result.task.taskId;
-  const events = await connection.send('GET', `/arc/tasks/${taskId}/events?requestAgent=bench`);
+  const answer = await connection.send('POST', '/arc', echoCreateBody(text));
+  const created = createdTaskId(answer.status, answer.body);
+  if ('error' in created) return created.error;
+  const events = await connection.send('GET', eventsPath(created.taskId));
   if (events.status !== 200) return `events HTTP ${events.status}`;
-  return endedCompleted(events.body) ? undefined : `task ${taskId} did not end COMPLETED`;
+  return endedCompleted(events.body) ? undefined : `task ${created.taskId} did not end COMPLETED`;
 }
 
 /**
