@@ -30,6 +30,7 @@ import {
   startServer,
   type ServerProcess,
 } from './lib/proc';
+import { memorySoak, type SoakResult } from './lib/memorySoak';
 import { measureWebhooks } from './webhookDelivery';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
@@ -547,75 +548,36 @@ async function webhookRow(): Promise<Row> {
 
 // ---- memory soak (optional) -------------------------------------------------------------------
 
-interface SoakSample {
-  second: number;
-  rssMb: number;
-  tasksPerSecond: number;
-  dbMb: number;
-}
-
-async function soak(seconds: number) {
+/**
+ * The same blocking echo load on arcd (persisting every task) and on a2a-js with its in-memory
+ * store, one after the other, each for `seconds`: RSS over time (bench/lib/memorySoak.ts).
+ */
+async function soaks(seconds: number): Promise<Record<string, SoakResult>> {
   const interval = Number(
     process.env.BENCH_SOAK_INTERVAL_S ?? Math.max(5, Math.round(seconds / 12)),
   );
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'arcd-bench-soak-'));
-  const db = path.join(dir, 'arcd.db');
-  const server = await startArcd({ port: await freePort(), db });
-  const samples: SoakSample[] = [];
-  try {
-    let done = 0;
-    const counter = setInterval(() => {
-      const size = (file: string) => (fs.existsSync(file) ? fs.statSync(file).size : 0);
-      const sample = {
-        second: (samples.length + 1) * interval,
-        rssMb: Number(memMb(server.pid, 'VmRSS').toFixed(1)),
-        tasksPerSecond: Math.round(done / interval),
-        dbMb: Number(((size(db) + size(`${db}-wal`)) / 1024 / 1024).toFixed(1)),
-      };
-      done = 0;
-      samples.push(sample);
-      console.log(`  soak ${JSON.stringify(sample)}`);
-    }, interval * 1000);
-    // The same closed loop as the e2e row, in slices so completed tasks can be counted.
-    const stopAt = Date.now() + seconds * 1000;
-    while (Date.now() < stopAt) {
-      const slice = await arcdEchoLoop({
-        url: server.url,
-        connections: CONNECTIONS,
-        seconds: Math.min(1, (stopAt - Date.now()) / 1000),
+  const echoWait = TARGETS.find((t) => t.id === 'arcd-echo-wait') as Target;
+  const a2a = TARGETS.find((t) => t.id === 'a2a-memory') as Target;
+  const out: Record<string, SoakResult> = {};
+  for (const target of [echoWait, a2a]) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `arcd-bench-soak-${target.id}-`));
+    const server = await target.start(await freePort(), dir);
+    try {
+      const db = path.join(dir, 'arcd.db');
+      out[target.id] = await memorySoak({
+        pid: server.pid,
+        seconds,
+        interval,
+        ...(target === echoWait ? { files: [db, `${db}-wal`] } : {}),
+        slice: async (s) => (await target.load(server, s)).count,
+        onSample: (sample) => console.log(`  soak ${target.id} ${JSON.stringify(sample)}`),
       });
-      done += slice.count;
+    } finally {
+      await server.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
-    clearInterval(counter);
-    const peak = memMb(server.pid, 'VmHWM');
-    const rss = samples.map((s) => s.rssMb);
-    const quarter = rss[Math.floor(rss.length / 4)] ?? NaN;
-    const last = rss.at(-1) ?? NaN;
-    const secondHalf = samples.slice(Math.floor(samples.length / 2));
-    // Least-squares slope of RSS over the second half, in MB per minute.
-    const n = secondHalf.length;
-    const mx = secondHalf.reduce((a, s) => a + s.second, 0) / n;
-    const my = secondHalf.reduce((a, s) => a + s.rssMb, 0) / n;
-    const slope =
-      (secondHalf.reduce((a, s) => a + (s.second - mx) * (s.rssMb - my), 0) /
-        Math.max(
-          1e-9,
-          secondHalf.reduce((a, s) => a + (s.second - mx) ** 2, 0),
-        )) *
-      60;
-    return {
-      seconds,
-      interval,
-      samples,
-      peakRssMb: peak,
-      rssAtQuarterMb: quarter,
-      rssAtEndMb: last,
-      slopeMbPerMin: slope,
-    };
-  } finally {
-    await server.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
   }
+  return out;
 }
 
 /** Percent of all CPUs busy over one second (/proc/stat), before anything of ours runs. */
@@ -770,7 +732,7 @@ async function main() {
     console.log(row.failed ? `FAILED: ${row.failed}` : `${fmt(row.perSecond)} events/s`);
   }
 
-  const soakResult = SOAK_S > 0 ? await soak(SOAK_S) : undefined;
+  const soakResults = SOAK_S > 0 ? await soaks(SOAK_S) : undefined;
 
   const results = ratios(rows);
   console.log('');
@@ -781,12 +743,12 @@ async function main() {
     const verdict = r.pass === undefined ? 'n/a ' : r.pass ? 'PASS' : 'MISS';
     console.log(`  ${verdict}  ${r.name} = ${fmt(r.value, 2)}× (target ${r.target})`);
   }
-  if (soakResult) {
+  for (const [id, soak] of Object.entries(soakResults ?? {})) {
     console.log('');
     console.log(
-      `memory soak: ${soakResult.seconds} s of echo e2e load, RSS ${fmt(soakResult.rssAtQuarterMb, 1)} MB at 1/4 → ` +
-        `${fmt(soakResult.rssAtEndMb, 1)} MB at the end (peak ${fmt(soakResult.peakRssMb, 1)} MB), ` +
-        `second-half slope ${fmt(soakResult.slopeMbPerMin, 2)} MB/min`,
+      `memory soak ${id}: ${soak.seconds} s of blocking echo tasks (${fmt(soak.tasks)}), RSS ${fmt(soak.rssAtQuarterMb, 1)} MB at 1/4 → ` +
+        `${fmt(soak.rssAtEndMb, 1)} MB at the end (peak ${fmt(soak.peakRssMb, 1)} MB), ` +
+        `second-half slope ${fmt(soak.slopeMbPerMin, 2)} MB/min`,
     );
   }
   const report = {
@@ -795,7 +757,7 @@ async function main() {
     settings: { durationS: DURATION_S, warmupS: WARMUP_S, connections: CONNECTIONS },
     rows,
     ratios: results,
-    ...(soakResult ? { soak: soakResult } : {}),
+    ...(soakResults ? { soaks: soakResults } : {}),
   };
   const dir = path.join(__dirname, 'results');
   fs.mkdirSync(dir, { recursive: true });

@@ -1,0 +1,153 @@
+/**
+ * Interleaved A/B of arcd builds: the same workload against each build in turn, round after
+ * round (the order flipped every round), each run a fresh server on a fresh database. On a
+ * shared VM whose speed drifts within minutes, only alternating runs compare code; one run of
+ * each says more about the minute than about the change.
+ *
+ *   AB_DIRS=/tmp/ab/A,/tmp/ab/B AB_WORK=e2e npx tsx bench/ab.ts
+ *   env: AB_DIRS (builds: each a directory holding dist/src/main.js, migrations/, agents/ …),
+ *        AB_WORK (e2e | wait | create-only), AB_ROUNDS (6), AB_S (4 measured seconds a run),
+ *        AB_WARMUP_S (2), BENCH_CONNECTIONS (32)
+ *
+ * Prints every run, then per build the sums over all rounds (tasks/s, server CPU µs a task)
+ * and the median of its per-round ratios against the first build.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { arcCall, echoWaitBody, queuedTaskBody, textMessage } from './lib/http';
+import { arcdEchoLoop, cannon, type LoadResult } from './lib/load';
+import { arcdStartFlags, cpuMicros, freePort, startServer, type ServerProcess } from './lib/proc';
+
+const DIRS = (process.env.AB_DIRS ?? '').split(',').filter(Boolean);
+const WORK = process.env.AB_WORK ?? 'e2e';
+const ROUNDS = Number(process.env.AB_ROUNDS ?? 6);
+const SECONDS = Number(process.env.AB_S ?? 4);
+const WARMUP_S = Number(process.env.AB_WARMUP_S ?? 2);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+
+const noError = (body: string) => (JSON.parse(body) as { error: unknown }).error === null;
+
+interface Workload {
+  /** `arcd serve` flags for this workload. */
+  flags: string[];
+  prepare?: (server: ServerProcess) => Promise<void>;
+  load: (server: ServerProcess, seconds: number) => Promise<LoadResult>;
+}
+
+const WORKLOADS: Record<string, Workload> = {
+  e2e: {
+    flags: ['--concurrency', String(2 * CONNECTIONS)],
+    load: (server, seconds) => arcdEchoLoop({ url: server.url, connections: CONNECTIONS, seconds }),
+  },
+  wait: {
+    flags: ['--concurrency', String(2 * CONNECTIONS)],
+    load: (server, seconds) =>
+      cannon({
+        url: `${server.url}/arc`,
+        connections: CONNECTIONS,
+        seconds,
+        body: echoWaitBody,
+        check: noError,
+      }),
+  },
+  'create-only': {
+    flags: ['--concurrency', '1'],
+    prepare: async (server) => {
+      await arcCall(server.url, 'task.create', 'slow', {
+        initialMessage: textMessage('steps=10000'),
+      });
+    },
+    load: (server, seconds) =>
+      cannon({
+        url: `${server.url}/arc`,
+        connections: CONNECTIONS,
+        seconds,
+        body: queuedTaskBody,
+        check: noError,
+      }),
+  },
+};
+
+interface Run {
+  perSecond: number;
+  cpuUsPerTask: number;
+  errors: number;
+}
+
+async function runOnce(dir: string, workload: Workload): Promise<Run> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'arcd-ab-'));
+  const port = await freePort();
+  const server = await startServer({
+    name: path.basename(dir),
+    port,
+    args: [
+      path.join(dir, 'dist', 'src', 'main.js'),
+      'serve',
+      ...['--port', String(port), '--db', path.join(tmp, 'arcd.db'), '--auth', 'off'],
+      ...['--log-level', 'silent', '--rate-limit-per-minute', '0', ...workload.flags],
+    ],
+    readyPath: '/health',
+    nodeFlags: arcdStartFlags(),
+  });
+  try {
+    await workload.prepare?.(server);
+    await workload.load(server, WARMUP_S);
+    const cpu0 = cpuMicros(server.pid);
+    const result = await workload.load(server, SECONDS);
+    const cpu = cpuMicros(server.pid) - cpu0;
+    return {
+      perSecond: result.perSecond,
+      cpuUsPerTask: cpu / Math.max(1, result.count),
+      errors: result.errors,
+    };
+  } finally {
+    await server.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
+
+async function main() {
+  const workload = WORKLOADS[WORK];
+  if (DIRS.length < 2 || !workload) {
+    throw new Error(
+      `set AB_DIRS to two or more builds and AB_WORK to one of ${Object.keys(WORKLOADS).join(', ')}`,
+    );
+  }
+  const runs = DIRS.map(() => [] as Run[]);
+  for (let round = 0; round < ROUNDS; round += 1) {
+    const order = DIRS.map((_, i) => i);
+    if (round % 2 === 1) order.reverse();
+    for (const i of order) {
+      const run = await runOnce(DIRS[i] as string, workload);
+      (runs[i] as Run[]).push(run);
+      console.log(
+        `round ${round + 1} ${path.basename(DIRS[i] as string)}: ${run.perSecond.toFixed(0)} tasks/s, ${run.cpuUsPerTask.toFixed(0)} µs CPU a task, ${run.errors} errors`,
+      );
+    }
+  }
+  const base = runs[0] as Run[];
+  for (const [i, dir] of DIRS.entries()) {
+    const mine = runs[i] as Run[];
+    const rate = mine.reduce((sum, run) => sum + run.perSecond, 0) / mine.length;
+    const cpu = mine.reduce((sum, run) => sum + run.cpuUsPerTask, 0) / mine.length;
+    const rateRatio = median(mine.map((run, r) => run.perSecond / (base[r] as Run).perSecond));
+    const cpuRatio = median(mine.map((run, r) => run.cpuUsPerTask / (base[r] as Run).cpuUsPerTask));
+    console.log(
+      `${path.basename(dir)}: mean ${rate.toFixed(0)} tasks/s, ${cpu.toFixed(0)} µs CPU a task; median pair ratio ${rateRatio.toFixed(3)}× tasks/s, ${cpuRatio.toFixed(3)}× CPU`,
+    );
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
