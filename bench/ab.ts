@@ -4,9 +4,9 @@
  * shared VM whose speed drifts within minutes, only alternating runs compare code; one run of
  * each says more about the minute than about the change.
  *
- *   AB_DIRS=/tmp/ab/A,/tmp/ab/B AB_WORK=e2e npx tsx bench/ab.ts
+ *   AB_DIRS=/tmp/ab/A,/tmp/ab/B AB_WORK=echo-e2e npx tsx bench/ab.ts
  *   env: AB_DIRS (builds: each a directory holding dist/src/main.js, migrations/, agents/ …),
- *        AB_WORK (e2e | wait | create-only), AB_ROUNDS (6), AB_S (4 measured seconds a run),
+ *        AB_WORK (echo-e2e | echo-wait | create-only | task.create), AB_ROUNDS (6), AB_S (4 measured seconds a run),
  *        AB_WARMUP_S (2), BENCH_CONNECTIONS (32)
  *
  * Prints every run, then per build the sums over all rounds (tasks/s, server CPU µs a task)
@@ -15,59 +15,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { arcCall, echoWaitBody, queuedTaskBody, textMessage } from './lib/http';
-import { arcdEchoLoop, cannon, type LoadResult } from './lib/load';
-import { arcdStartFlags, cpuMicros, freePort, startServer, type ServerProcess } from './lib/proc';
+import { arcdStartFlags, cpuMicros, freePort, startServer } from './lib/proc';
+import { WORKLOADS, type Workload } from './lib/workloads';
 
 const DIRS = (process.env.AB_DIRS ?? '').split(',').filter(Boolean);
-const WORK = process.env.AB_WORK ?? 'e2e';
+const WORK = process.env.AB_WORK ?? 'echo-e2e';
 const ROUNDS = Number(process.env.AB_ROUNDS ?? 6);
 const SECONDS = Number(process.env.AB_S ?? 4);
 const WARMUP_S = Number(process.env.AB_WARMUP_S ?? 2);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
-
-const noError = (body: string) => (JSON.parse(body) as { error: unknown }).error === null;
-
-interface Workload {
-  /** `arcd serve` flags for this workload. */
-  flags: string[];
-  prepare?: (server: ServerProcess) => Promise<void>;
-  load: (server: ServerProcess, seconds: number) => Promise<LoadResult>;
-}
-
-const WORKLOADS: Record<string, Workload> = {
-  e2e: {
-    flags: ['--concurrency', String(2 * CONNECTIONS)],
-    load: (server, seconds) => arcdEchoLoop({ url: server.url, connections: CONNECTIONS, seconds }),
-  },
-  wait: {
-    flags: ['--concurrency', String(2 * CONNECTIONS)],
-    load: (server, seconds) =>
-      cannon({
-        url: `${server.url}/arc`,
-        connections: CONNECTIONS,
-        seconds,
-        body: echoWaitBody,
-        check: noError,
-      }),
-  },
-  'create-only': {
-    flags: ['--concurrency', '1'],
-    prepare: async (server) => {
-      await arcCall(server.url, 'task.create', 'slow', {
-        initialMessage: textMessage('steps=10000'),
-      });
-    },
-    load: (server, seconds) =>
-      cannon({
-        url: `${server.url}/arc`,
-        connections: CONNECTIONS,
-        seconds,
-        body: queuedTaskBody,
-        check: noError,
-      }),
-  },
-};
 
 interface Run {
   perSecond: number;
@@ -91,7 +46,6 @@ async function runOnce(dir: string, workload: Workload): Promise<Run> {
     nodeFlags: arcdStartFlags(),
   });
   try {
-    await workload.prepare?.(server);
     await workload.load(server, WARMUP_S);
     const cpu0 = cpuMicros(server.pid);
     const result = await workload.load(server, SECONDS);

@@ -15,59 +15,16 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
-import { arcBody, arcCall, echoWaitBody, queuedTaskBody, textMessage } from './lib/http';
-import { arcdEchoLoop, cannon, type LoadResult } from './lib/load';
-import { cpuMicros, freePort, ROOT, startArcd, type ServerProcess } from './lib/proc';
+import type { LoadResult } from './lib/load';
+import { WORKLOADS, type Workload } from './lib/workloads';
+import { cpuMicros, freePort, ROOT, startArcd } from './lib/proc';
 import { printSummary, summarize, type CpuProfile } from './profileSummary';
 
 const SECONDS = Number(process.env.BENCH_PROFILE_S ?? 10);
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 2);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const OUT = path.join(__dirname, 'results', 'profiles');
 const SQL_TRACE = path.join(ROOT, 'dist', 'bench', 'sqlTrace.js');
 
-const holders = new Set<string>();
-const noError = (body: string) => (JSON.parse(body) as { error: unknown }).error === null;
-
-const workloads: Record<string, (server: ServerProcess, seconds: number) => Promise<LoadResult>> = {
-  // The durable create path alone: one turn at a time, held by a long slow task, so the tasks
-  // created stay queued (as bench/run.ts's arcd-create-only row).
-  'create-only': async (server, seconds) => {
-    if (!holders.has(server.url)) {
-      holders.add(server.url);
-      await arcCall(server.url, 'task.create', 'slow', {
-        initialMessage: textMessage('steps=10000'),
-      });
-    }
-    return cannon({
-      url: `${server.url}/arc`,
-      connections: CONNECTIONS,
-      seconds,
-      body: queuedTaskBody,
-      check: noError,
-    });
-  },
-  'task.create': (server, seconds) =>
-    cannon({
-      url: `${server.url}/arc`,
-      connections: CONNECTIONS,
-      seconds,
-      body: () =>
-        arcBody('task.create', 'echo', { initialMessage: textMessage(`hello ${randomUUID()}`) }),
-      check: noError,
-    }),
-  'echo-e2e': (server, seconds) =>
-    arcdEchoLoop({ url: server.url, connections: CONNECTIONS, seconds }),
-  'echo-wait': (server, seconds) =>
-    cannon({
-      url: `${server.url}/arc`,
-      connections: CONNECTIONS,
-      seconds,
-      body: echoWaitBody,
-      check: noError,
-    }),
-};
 const ONLY = process.env.BENCH_PROFILE_ONLY?.split(',');
 
 interface SqlStat {
@@ -90,12 +47,12 @@ async function runOnce(
   const server = await startArcd({
     port: await freePort(),
     db: path.join(dir, 'arcd.db'),
-    ...(name === 'create-only' ? { extra: ['--concurrency', '1'] } : {}),
+    extra: WORKLOADS[name]?.flags ?? [],
     nodeFlags,
     env,
   });
   const ready = performance.now();
-  const load = workloads[name] as (s: ServerProcess, seconds: number) => Promise<LoadResult>;
+  const { load } = WORKLOADS[name] as Workload;
   await load(server, WARMUP_S);
   const measuredFromMs = server.readyMs + (performance.now() - ready);
   const cpu0 = cpuMicros(server.pid);
@@ -123,7 +80,7 @@ function printSql(stats: SqlStat[], tasks: number, cpuUsPerTask: number) {
 
 async function main() {
   fs.mkdirSync(OUT, { recursive: true });
-  for (const name of Object.keys(workloads).filter((n) => !ONLY || ONLY.includes(n))) {
+  for (const name of Object.keys(WORKLOADS).filter((n) => !ONLY || ONLY.includes(n))) {
     // 1. CPU profile.
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'arcd-profile-'));
     const profDir = path.join(dir, 'prof');
