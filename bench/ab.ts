@@ -9,13 +9,14 @@
  *        AB_WORK (echo-e2e | echo-wait | create-only | task.create), AB_ROUNDS (6), AB_S (4 measured seconds a run),
  *        AB_WARMUP_S (2), BENCH_CONNECTIONS (32)
  *
- * Prints every run, then per build the sums over all rounds (tasks/s, server CPU µs a task)
- * and the median of its per-round ratios against the first build.
+ * Prints every run, then per build the means over all rounds (tasks/s, server CPU µs a task)
+ * and the median of its per-round ratios against the first build. Servers start as every
+ * bench arcd does (lib/proc.ts startArcd, BENCH_ARCD_ARGS included).
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { arcdStartFlags, cpuMicros, freePort, startServer } from './lib/proc';
+import { cpuMicros, freePort, startArcd } from './lib/proc';
 import { WORKLOADS, type Workload } from './lib/workloads';
 
 const DIRS = (process.env.AB_DIRS ?? '').split(',').filter(Boolean);
@@ -32,18 +33,11 @@ interface Run {
 
 async function runOnce(dir: string, workload: Workload): Promise<Run> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'arcd-ab-'));
-  const port = await freePort();
-  const server = await startServer({
-    name: path.basename(dir),
-    port,
-    args: [
-      path.join(dir, 'dist', 'src', 'main.js'),
-      'serve',
-      ...['--port', String(port), '--db', path.join(tmp, 'arcd.db'), '--auth', 'off'],
-      ...['--log-level', 'silent', '--rate-limit-per-minute', '0', ...workload.flags],
-    ],
-    readyPath: '/health',
-    nodeFlags: arcdStartFlags(),
+  const server = await startArcd({
+    port: await freePort(),
+    db: path.join(tmp, 'arcd.db'),
+    main: path.join(dir, 'dist', 'src', 'main.js'),
+    extra: workload.flags,
   });
   try {
     await workload.load(server, WARMUP_S);

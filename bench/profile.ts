@@ -44,15 +44,15 @@ async function runOnce(
   env: NodeJS.ProcessEnv,
   dir: string,
 ): Promise<{ result: LoadResult; cpuMs: number; measuredFromMs: number }> {
+  const { flags, load } = WORKLOADS[name] as Workload;
   const server = await startArcd({
     port: await freePort(),
     db: path.join(dir, 'arcd.db'),
-    extra: WORKLOADS[name]?.flags ?? [],
+    extra: flags,
     nodeFlags,
     env,
   });
   const ready = performance.now();
-  const { load } = WORKLOADS[name] as Workload;
   await load(server, WARMUP_S);
   const measuredFromMs = server.readyMs + (performance.now() - ready);
   const cpu0 = cpuMicros(server.pid);

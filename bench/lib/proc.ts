@@ -141,10 +141,14 @@ export async function startServer(options: {
   };
 }
 
-/** The compiled arcd, as `npm start` would run it, minus logging and the per-IP rate limit. */
+/**
+ * The compiled arcd, as `npm start` would run it, minus logging and the per-IP rate limit.
+ * `main`: another build's dist/src/main.js (bench/ab.ts), else this tree's.
+ */
 export function startArcd(options: {
   port: number;
   db: string;
+  main?: string;
   extra?: string[];
   env?: NodeJS.ProcessEnv;
   nodeFlags?: string[];
@@ -153,7 +157,7 @@ export function startArcd(options: {
     name: 'arcd',
     port: options.port,
     args: [
-      ARCD_MAIN,
+      options.main ?? ARCD_MAIN,
       'serve',
       '--auth',
       'off',
