@@ -17,8 +17,8 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { arcBody, arcCall, echoWaitBody, queuedTaskBody, request, textMessage } from './lib/http';
-import { arcdEchoLoop, arcdEchoTask, cannon, type LoadResult } from './lib/load';
+import { arcBody, arcCall, request } from './lib/http';
+import { arcdEchoTask, cannon, type LoadResult } from './lib/load';
 import {
   ROOT,
   TARGETS_DIR,
@@ -31,11 +31,18 @@ import {
   type ServerProcess,
 } from './lib/proc';
 import { memorySoak, type SoakResult } from './lib/memorySoak';
+import {
+  CONNECTIONS,
+  WORKLOADS,
+  answeredWith,
+  arcLoad,
+  createEchoBody,
+  type Workload,
+} from './lib/workloads';
 import { measureWebhooks } from './webhookDelivery';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 3);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const ONLY = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',') : undefined;
 const SOAK_S = Number(process.env.BENCH_SOAK_S ?? 0);
 const INFO_TASKS = 500;
@@ -103,9 +110,6 @@ async function waitIdle(pid: number, maxMs = 30_000): Promise<{ seconds: number;
 
 // ---- request bodies -------------------------------------------------------------------------
 
-const createBody = () =>
-  arcBody('task.create', 'echo', { initialMessage: textMessage(`hello ${randomUUID()}`) });
-
 interface Envelope {
   arc: string;
   id: unknown;
@@ -115,11 +119,6 @@ interface Envelope {
   } | null;
   error: unknown;
 }
-
-const isSubmitted = (body: string) => {
-  const reply = JSON.parse(body) as Envelope;
-  return reply.error === null && reply.result?.task.status === 'SUBMITTED';
-};
 
 const a2aBody = (text = `hello ${randomUUID()}`) =>
   JSON.stringify({
@@ -149,7 +148,7 @@ const a2aCompleted = (body: string) => {
 /** Checks one task.create answer field by field, then reads the task back. */
 async function checkCreate(url: string, sqliteFile?: string) {
   const id = randomUUID();
-  const body = JSON.parse(createBody()) as { id: string; params: object };
+  const body = JSON.parse(createEchoBody()) as { id: string; params: object };
   body.id = id;
   const reply = await request(`${url}/arc`, { method: 'POST', body: JSON.stringify(body) });
   assert(reply.status === 200, `HTTP ${reply.status}`);
@@ -208,14 +207,9 @@ async function checkA2a(url: string, sqliteFile?: string) {
 
 // ---- targets ----------------------------------------------------------------------------------
 
-const floorLoad = (server: ServerProcess, seconds: number) =>
-  cannon({
-    url: `${server.url}/arc`,
-    connections: CONNECTIONS,
-    seconds,
-    body: createBody,
-    check: isSubmitted,
-  });
+const workload = (name: string) => WORKLOADS[name] as Workload;
+/** The floors answer the same task.create load as arcd-create. */
+const floorLoad = workload('task.create').load;
 
 const a2aLoad = (server: ServerProcess, seconds: number) =>
   cannon({
@@ -253,26 +247,14 @@ function echoWaitTarget(id: string, what: string, extra: string[]): Target {
       assert(reply.task.status === 'COMPLETED', `blocking create ${reply.task.status}`);
       await checkEchoTask(server.url, reply.task.taskId, text);
     },
-    load: (server, seconds) =>
-      cannon({
-        url: `${server.url}/arc`,
-        connections: CONNECTIONS,
-        seconds,
-        body: echoWaitBody,
-        check: (body) => {
-          const reply = JSON.parse(body) as Envelope;
-          return reply.error === null && reply.result?.task.status === 'COMPLETED';
-        },
-      }),
+    load: workload('echo-wait').load,
   };
 }
 
-/**
- * a2a-js runs every call at once; arcd's echo rows lift its turn limit (default 16) above the
- * load's connections so that both do the same work. arcd-echo-queued keeps the default: half
- * of its tasks wait in the queue and are started by claims, arcd's path under overload.
- */
-const UNLIMITED = ['--concurrency', String(2 * CONNECTIONS)];
+// a2a-js runs every call at once; arcd's echo rows lift its turn limit (default 16) above the
+// load's connections (the echo workloads' flags) so that both do the same work.
+// arcd-echo-queued keeps the default: half of its tasks wait in the queue and are started by
+// claims, arcd's path under overload.
 
 const TARGETS: Target[] = [
   {
@@ -308,7 +290,8 @@ const TARGETS: Target[] = [
     id: 'arcd-create',
     what: 'arcd task.create (durable, SUBMITTED)',
     unit: 'req',
-    start: (port, dir) => startArcd({ port, db: path.join(dir, 'arcd.db') }),
+    start: (port, dir) =>
+      startArcd({ port, db: path.join(dir, 'arcd.db'), extra: workload('task.create').flags }),
     prepare: async (server) => {
       const taskId = await checkCreate(server.url);
       const info = await arcCall<{ task: { messages: unknown[] } }>(
@@ -319,36 +302,17 @@ const TARGETS: Target[] = [
       );
       assert(info.task.messages.length >= 1, 'created task has its initial message');
     },
-    load: floorLoad,
+    load: workload('task.create').load,
   },
   {
     id: 'arcd-create-only',
     what: 'arcd task.create, engine busy (create path only)',
     unit: 'req',
-    // One turn at a time (--concurrency 1), and one long task holds that slot: the tasks
-    // created under load stay queued (the runner, full, does not even look), so the figure is
-    // the durable create path alone, without the turns arcd-create also runs meanwhile.
+    // One turn slot, held by a long task: the tasks created stay queued (lib/workloads.ts).
     start: (port, dir) =>
-      startArcd({ port, db: path.join(dir, 'arcd.db'), extra: ['--concurrency', '1'] }),
-    prepare: async (server) => {
-      const holder = await arcCall<{ task: { taskId: string } }>(
-        server.url,
-        'task.create',
-        'slow',
-        {
-          initialMessage: textMessage('steps=10000'),
-        },
-      );
-      assert(holder.task.taskId.startsWith('task-'), 'slot holder created');
-    },
-    load: (server, seconds) =>
-      cannon({
-        url: `${server.url}/arc`,
-        connections: CONNECTIONS,
-        seconds,
-        body: queuedTaskBody,
-        check: isSubmitted,
-      }),
+      startArcd({ port, db: path.join(dir, 'arcd.db'), extra: workload('create-only').flags }),
+    prepare: async () => {},
+    load: workload('create-only').load,
   },
   {
     id: 'arcd-info',
@@ -382,25 +346,22 @@ const TARGETS: Target[] = [
       assert(info.task.messages.length === 2, 'task.info includes both messages');
     },
     load: (server, seconds) =>
-      cannon({
-        url: `${server.url}/arc`,
-        connections: CONNECTIONS,
+      arcLoad(
+        server,
         seconds,
-        body: () =>
+        () =>
           arcBody('task.info', 'echo', {
             taskId: infoTaskIds[Math.floor(Math.random() * infoTaskIds.length)],
           }),
-        check: (body) => {
-          const reply = JSON.parse(body) as Envelope;
-          return reply.error === null && reply.result?.task.status === 'COMPLETED';
-        },
-      }),
+        answeredWith('COMPLETED'),
+      ),
   },
   {
     id: 'arcd-echo-e2e',
     what: 'arcd echo: create → SSE until COMPLETED',
     unit: 'task',
-    start: (port, dir) => startArcd({ port, db: path.join(dir, 'arcd.db'), extra: UNLIMITED }),
+    start: (port, dir) =>
+      startArcd({ port, db: path.join(dir, 'arcd.db'), extra: workload('echo-e2e').flags }),
     prepare: async (server) => {
       const text = `sample ${randomUUID()}`;
       const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -409,9 +370,13 @@ const TARGETS: Target[] = [
       assert(outcome.status === 'COMPLETED', `e2e ${outcome.error ?? outcome.status}`);
       await checkEchoTask(server.url, outcome.taskId, text);
     },
-    load: (server, seconds) => arcdEchoLoop({ url: server.url, connections: CONNECTIONS, seconds }),
+    load: workload('echo-e2e').load,
   },
-  echoWaitTarget('arcd-echo-wait', 'arcd echo: one blocking task.create (wait)', UNLIMITED),
+  echoWaitTarget(
+    'arcd-echo-wait',
+    'arcd echo: one blocking task.create (wait)',
+    workload('echo-wait').flags,
+  ),
   echoWaitTarget('arcd-echo-queued', 'arcd echo (wait), default 16 turns: half queue', []),
   {
     id: 'a2a-memory',
