@@ -713,7 +713,8 @@ async function main() {
     console.log(
       `memory soak ${id}: ${soak.seconds} s of blocking echo tasks (${fmt(soak.tasks)}), RSS ${fmt(soak.rssAtQuarterMb, 1)} MB at 1/4 → ` +
         `${fmt(soak.rssAtEndMb, 1)} MB at the end (peak ${fmt(soak.peakRssMb, 1)} MB), ` +
-        `second-half slope ${fmt(soak.slopeMbPerMin, 2)} MB/min`,
+        `second half ${fmt(soak.secondHalfMb.min, 1)}–${fmt(soak.secondHalfMb.max, 1)} MB, ` +
+        `slope ${fmt(soak.slopeMbPerMin, 2)} MB/min`,
     );
   }
   const report = {

@@ -1,8 +1,10 @@
 /**
  * A memory soak: one server under a steady closed-loop load for a while, its RSS (VmRSS) read
  * every interval, then the RSS at a quarter of the run (past warm-up), at the end, the peak
- * (VmHWM) and the least-squares slope of RSS over the second half, in MB per minute. Flat
- * memory is a slope near 0; a store that keeps every task in memory climbs all the way.
+ * (VmHWM), and over the second half the least-squares slope of RSS in MB per minute and the
+ * lowest and highest RSS. Flat memory is a narrow range with a slope near 0 (V8's heap saws up
+ * and down by ~10 MB between major collections, which tilts a short window's slope either
+ * way); a store that keeps every task in memory climbs all the way.
  */
 import fs from 'node:fs';
 import { memMb } from './proc';
@@ -24,11 +26,21 @@ export interface SoakResult {
   rssAtQuarterMb: number;
   rssAtEndMb: number;
   slopeMbPerMin: number;
+  /** Lowest and highest RSS sampled in the second half. */
+  secondHalfMb: { min: number; max: number };
+}
+
+const secondHalf = (samples: SoakSample[]) => samples.slice(Math.floor(samples.length / 2));
+
+/** Lowest and highest RSS of the second half of the samples (NaN when there are none). */
+export function secondHalfRange(samples: SoakSample[]): { min: number; max: number } {
+  const rss = secondHalf(samples).map((s) => s.rssMb);
+  return rss.length ? { min: Math.min(...rss), max: Math.max(...rss) } : { min: NaN, max: NaN };
 }
 
 /** Least-squares slope of RSS over the second half of the samples, in MB per minute. */
 export function secondHalfSlope(samples: SoakSample[]): number {
-  const half = samples.slice(Math.floor(samples.length / 2));
+  const half = secondHalf(samples);
   const n = half.length;
   if (n < 2) return NaN;
   const mx = half.reduce((a, s) => a + s.second, 0) / n;
@@ -89,5 +101,6 @@ export async function memorySoak(options: {
     rssAtQuarterMb: rss[Math.floor(rss.length / 4)] ?? NaN,
     rssAtEndMb: rss.at(-1) ?? NaN,
     slopeMbPerMin: secondHalfSlope(samples),
+    secondHalfMb: secondHalfRange(samples),
   };
 }
