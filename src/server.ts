@@ -102,11 +102,14 @@ export function createServer(
   const policy = parseAllowlist(config.webhookAllowlist);
   const store = new SqliteStore(config.db, {
     writerThread: config.writerThread === 'on',
-    onWriterStopped: (error) =>
-      logger.error(
-        { err: error, db: config.db },
-        'the SQLite writer thread stopped: writes go on on the main connection, slower',
-      ),
+    writerRestarts: {
+      onStopped: (error, restartInMs) =>
+        logger.error(
+          { err: error, db: config.db, restartInMs },
+          'the SQLite writer thread stopped: writes go on on the main connection, slower, until a new one starts',
+        ),
+      onRestarted: () => logger.info({ db: config.db }, 'a new SQLite writer thread started'),
+    },
   });
   const waiter = new TaskWaiter();
   const partLimits = { maxPartBytes: config.maxPartBytes, maxMessageBytes: config.maxMessageBytes };

@@ -44,7 +44,7 @@ import { extended } from '../extended';
 import { GroupCommit } from './groupCommit';
 import { BACKSTOP_PAGES, WalCheckpointer } from './walCheckpointer';
 import { WriteRecorder } from './writeRecorder';
-import { WriterThread } from './writerThread';
+import { type RestartOptions, SupervisedWriter } from './supervisedWriter';
 import { TurnClaims, isOwed } from './turnClaims';
 import { UnwatchedTasks } from './unwatchedTasks';
 import { isTerminal } from '../tasks/states';
@@ -111,31 +111,31 @@ export class SqliteStore implements Store {
   private readonly listeners: CommitListener[] = [];
   private readonly writes: GroupCommit;
   private readonly checkpointer?: WalCheckpointer;
-  private readonly writer?: WriterThread;
+  private readonly writer?: SupervisedWriter;
 
   /**
    * `writerThread`: commit the hot writes on a second connection (files only; default on).
-   * `onWriterStopped`: told if that thread fails; writes go on on the main connection.
+   * `writerRestarts`: told when that thread stops (writes then go on on the main connection)
+   * and when a new one has started; and how soon one does (supervisedWriter.ts).
    */
   constructor(
     file: string,
-    options: { writerThread?: boolean; onWriterStopped?: (error: Error) => void } = {},
+    options: { writerThread?: boolean; writerRestarts?: RestartOptions } = {},
   ) {
     this.db = openDatabase(file);
     const recorder = new WriteRecorder();
     if (file !== ':memory:') {
       this.checkpointer = new WalCheckpointer(this.db, file, 100);
       if (options.writerThread !== false) {
-        this.writer = new WriterThread(file, {
-          pragmas: [...CONNECTION_PRAGMAS, `wal_autocheckpoint = ${BACKSTOP_PAGES}`],
-          onStopped: options.onWriterStopped,
-        });
+        this.writer = new SupervisedWriter(
+          file,
+          recorder,
+          [...CONNECTION_PRAGMAS, `wal_autocheckpoint = ${BACKSTOP_PAGES}`],
+          options.writerRestarts,
+        );
       }
     }
-    this.writes = new GroupCommit(
-      this.db,
-      this.writer ? { recorder, thread: this.writer } : undefined,
-    );
+    this.writes = new GroupCommit(this.db, this.writer);
     this.tasks = new TaskTable(this.db, recorder);
     this.blobs = new BlobTable(this.db, recorder);
     this.history = new HistoryTables(this.db, this.blobs, recorder);

@@ -137,6 +137,12 @@ export class WriteRecorder {
     this.written.clear();
   }
 
+  /** Batches go to a new writer thread from now on: it has prepared none of the statements. */
+  newWriter(): void {
+    this.sent = 0;
+    this.reset();
+  }
+
   /** A task row as the batch being recorded leaves it (nothing is kept outside a recording). */
   rememberTask(task: TaskRecord): void {
     if (!this.ops) return;

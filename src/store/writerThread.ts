@@ -80,7 +80,8 @@ export class WriterThread {
   private readonly worker: Worker;
   private readonly pending: Pending[] = [];
   private failure: Error | undefined;
-  private readonly exited: Promise<void>;
+  /** Resolves once the thread has exited (its connection closed). */
+  readonly exited: Promise<void>;
   private closing = false;
   private readonly onStopped: ((error: Error) => void) | undefined;
 

@@ -343,6 +343,31 @@ test('once the writer thread is gone, writes commit on the main connection inste
   db.close();
 });
 
+test('arcd whose writer thread crashes goes on serving, and writes on a new thread a second later', async () => {
+  await idleArcd('on');
+  const writer = (arcd.server.store as unknown as { writer: { thread: WriterThread } }).writer;
+  const first = writer.thread;
+  await (first as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+  const before = changesOnMain(arcd);
+  const meanwhile = await createTask(arcd.url, 'echo', 'while the thread is gone');
+  await waitForStatus(arcd.url, 'echo', meanwhile.taskId, ['COMPLETED']);
+  expect(changesOnMain(arcd)).toBeGreaterThan(before); // written on the main connection
+  while (writer.thread === first) await new Promise((resolve) => setTimeout(resolve, 50));
+  const after = changesOnMain(arcd);
+  for (let i = 0; i < 3; i += 1) {
+    const created = await createTask(arcd.url, 'echo', `on the new thread ${i}`);
+    await waitForStatus(arcd.url, 'echo', created.taskId, ['COMPLETED']);
+  }
+  expect(changesOnMain(arcd)).toBe(after);
+  const other = new Database(arcd.db, { readonly: true });
+  expect(other.prepare("SELECT COUNT(*) AS n FROM tasks WHERE status = 'COMPLETED'").get()).toEqual(
+    {
+      n: 5,
+    },
+  );
+  other.close();
+});
+
 test('a process that leaves the store open exits by itself, once what it sent has committed', () => {
   const file = tempDbFile('left-open');
   const store = (name: string) => JSON.stringify(path.join(projectRoot, 'dist/src/store', name));
