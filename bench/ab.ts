@@ -1,6 +1,6 @@
 /**
  * Interleaved A/B of arcd builds: the same workload against each build in turn, round after
- * round (the order flipped every round), each run a fresh server on a fresh database. On a
+ * round (the order moving every round: lib/rounds.ts), each run a fresh server on a fresh database. On a
  * shared VM whose speed drifts within minutes, only alternating runs compare code; one run of
  * each says more about the minute than about the change.
  *
@@ -17,6 +17,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { cpuMicros, freePort, startArcd } from './lib/proc';
+import { median, roundOrder } from './lib/rounds';
 import { WORKLOADS, type Workload } from './lib/workloads';
 
 const DIRS = (process.env.AB_DIRS ?? '').split(',').filter(Boolean);
@@ -55,14 +56,6 @@ async function runOnce(dir: string, workload: Workload): Promise<Run> {
   }
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-};
-
 async function main() {
   const workload = WORKLOADS[WORK];
   if (DIRS.length < 2 || !workload) {
@@ -72,9 +65,10 @@ async function main() {
   }
   const runs = DIRS.map(() => [] as Run[]);
   for (let round = 0; round < ROUNDS; round += 1) {
-    const order = DIRS.map((_, i) => i);
-    if (round % 2 === 1) order.reverse();
-    for (const i of order) {
+    for (const i of roundOrder(
+      DIRS.map((_, i) => i),
+      round,
+    )) {
       const run = await runOnce(DIRS[i] as string, workload);
       (runs[i] as Run[]).push(run);
       console.log(

@@ -8,7 +8,8 @@
  * bench/README.md explains every figure.
  *
  * Env: BENCH_DURATION_S (10), BENCH_WARMUP_S (3), BENCH_CONNECTIONS (32), BENCH_ONLY (comma-
- * separated row ids), BENCH_SOAK_S (0 = no memory soak), BENCH_SOAK_INTERVAL_S.
+ * separated row ids), BENCH_SOAK_S (0 = no memory soak), BENCH_SOAK_INTERVAL_S, BENCH_ROUNDS (4; 0 =
+ * no interleaved rounds), BENCH_ROUND_S (4).
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -31,6 +32,7 @@ import {
   type ServerProcess,
 } from './lib/proc';
 import { memorySoak, type SoakResult } from './lib/memorySoak';
+import { median, roundOrder } from './lib/rounds';
 import {
   CONNECTIONS,
   WORKLOADS,
@@ -45,6 +47,8 @@ const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 3);
 const ONLY = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',') : undefined;
 const SOAK_S = Number(process.env.BENCH_SOAK_S ?? 0);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
+const ROUND_S = Number(process.env.BENCH_ROUND_S ?? 4);
 const INFO_TASKS = 500;
 
 type Unit = 'req' | 'task' | 'event';
@@ -511,6 +515,86 @@ async function webhookRow(): Promise<Row> {
   };
 }
 
+// ---- interleaved rounds -------------------------------------------------------------------------
+
+/**
+ * The targets each ratio compares, measured in turns: the VM's speed drifts within minutes, so
+ * the table's rows, minutes apart, can see different machines. Each group's servers run side
+ * by side (idle but for the one measured) and take turns, a window each per round.
+ */
+const ROUND_GROUPS = [
+  ['arcd-echo-wait', 'a2a-memory', 'a2a-sqlite'],
+  ['arcd-create-only', 'floor-sqlite', 'floor-node'],
+];
+
+type Window = Pick<Row, 'id' | 'perSecond' | 'cpuUsPerUnit' | 'errors'>;
+
+interface Interleaved {
+  rounds: number;
+  seconds: number;
+  /** Each round's windows, every group's contenders together. */
+  windows: Window[][];
+  ratios: Array<Ratio & { perRound: number[] }>;
+}
+
+/** One measured window on a running server; CPU counts the work it caused, until idle. */
+async function measureWindow(target: Target, server: ServerProcess): Promise<Window> {
+  await waitIdle(server.pid);
+  const cpu0 = cpuMicros(server.pid);
+  const result = await target.load(server, ROUND_S);
+  const cpuWindow = cpuMicros(server.pid) - cpu0;
+  const idle = await waitIdle(server.pid);
+  return {
+    id: target.id,
+    perSecond: result.perSecond,
+    cpuUsPerUnit: Math.max(cpuWindow, idle.cpu - cpu0) / result.count,
+    errors: result.errors,
+  };
+}
+
+async function interleavedRounds(): Promise<Interleaved> {
+  const windows: Window[][] = Array.from({ length: ROUNDS }, () => []);
+  for (const ids of ROUND_GROUPS.filter((g) => !ONLY || g.every((id) => ONLY.includes(id)))) {
+    const running: Array<{ target: Target; server: ServerProcess; dir: string }> = [];
+    try {
+      for (const id of ids) {
+        const target = TARGETS.find((t) => t.id === id) as Target;
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), `arcd-bench-rounds-${id}-`));
+        const server = await target.start(await freePort(), dir);
+        running.push({ target, server, dir });
+        await target.prepare(server, dir);
+        if (WARMUP_S > 0) await target.load(server, WARMUP_S);
+      }
+      for (let round = 0; round < ROUNDS; round += 1) {
+        for (const { target, server } of roundOrder(running, round)) {
+          const window = await measureWindow(target, server);
+          (windows[round] as Window[]).push(window);
+          console.log(
+            `  round ${round + 1} ${target.id}: ${fmt(window.perSecond)}/s, ${fmt(window.cpuUsPerUnit)} µs CPU a unit, ${fmt(window.errors)} errors`,
+          );
+        }
+      }
+    } finally {
+      for (const { server, dir } of running) {
+        await server.stop();
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  }
+  const perRound = windows.map((round) => ratios(round));
+  const merged = (perRound[0] ?? []).map((first, i) => {
+    const values = perRound.map((r) => (r[i] as Ratio).value);
+    const value = median(values);
+    return { ...first, value, pass: judge(value, first.op, first.goal), perRound: values };
+  });
+  return {
+    rounds: ROUNDS,
+    seconds: ROUND_S,
+    windows,
+    ratios: merged.filter((r) => r.perRound.some(Number.isFinite)),
+  };
+}
+
 // ---- memory soak (optional) -------------------------------------------------------------------
 
 /**
@@ -614,11 +698,19 @@ function table(rows: Row[]): string {
 interface Ratio {
   name: string;
   value: number;
+  op: '>=' | '<=';
+  goal: number;
   target: string;
   pass: boolean | undefined;
 }
 
-function ratios(rows: Row[]): Ratio[] {
+/** Whether `value` meets the goal (undefined when it could not be measured). */
+const judge = (value: number, op: Ratio['op'], goal: number) =>
+  Number.isFinite(value) ? (op === '>=' ? value >= goal : value <= goal) : undefined;
+
+type Measured = Pick<Row, 'id' | 'perSecond' | 'cpuUsPerUnit'> & { failed?: string };
+
+function ratios(rows: Measured[]): Ratio[] {
   const get = (id: string) => rows.find((r) => r.id === id && !r.failed);
   const ratio = (
     name: string,
@@ -628,8 +720,7 @@ function ratios(rows: Row[]): Ratio[] {
     goal: number,
   ): Ratio => {
     const value = a !== undefined && b !== undefined ? a / b : NaN;
-    const pass = Number.isFinite(value) ? (op === '>=' ? value >= goal : value <= goal) : undefined;
-    return { name, value, target: `${op} ${goal}×`, pass };
+    return { name, value, op, goal, target: `${op} ${goal}×`, pass: judge(value, op, goal) };
   };
   const faster = (what: string, row: string, peer: string, goal: number) =>
     ratio(what, get(row)?.perSecond, get(peer)?.perSecond, '>=', goal);
@@ -699,6 +790,8 @@ async function main() {
     console.log(row.failed ? `FAILED: ${row.failed}` : `${fmt(row.perSecond)} events/s`);
   }
 
+  if (ROUNDS > 0) console.log(`interleaved rounds (${ROUNDS} × ${ROUND_S} s a target):`);
+  const interleaved = ROUNDS > 0 ? await interleavedRounds() : undefined;
   const soakResults = SOAK_S > 0 ? await soaks(SOAK_S) : undefined;
 
   const results = ratios(rows);
@@ -709,6 +802,19 @@ async function main() {
   for (const r of results) {
     const verdict = r.pass === undefined ? 'n/a ' : r.pass ? 'PASS' : 'MISS';
     console.log(`  ${verdict}  ${r.name} = ${fmt(r.value, 2)}× (target ${r.target})`);
+  }
+  if (interleaved) {
+    console.log('');
+    console.log(
+      `ratios (interleaved: ${interleaved.rounds} rounds of ${interleaved.seconds} s, the order moving each round; median of the rounds' ratios):`,
+    );
+    for (const r of interleaved.ratios) {
+      const verdict = r.pass === undefined ? 'n/a ' : r.pass ? 'PASS' : 'MISS';
+      const rounds = r.perRound.map((v) => fmt(v, 2)).join(', ');
+      console.log(
+        `  ${verdict}  ${r.name} = ${fmt(r.value, 2)}× (target ${r.target}; rounds ${rounds})`,
+      );
+    }
   }
   for (const [id, soak] of Object.entries(soakResults ?? {})) {
     console.log('');
@@ -725,6 +831,7 @@ async function main() {
     settings: { durationS: DURATION_S, warmupS: WARMUP_S, connections: CONNECTIONS },
     rows,
     ratios: results,
+    ...(interleaved ? { interleaved } : {}),
     ...(soakResults ? { soaks: soakResults } : {}),
   };
   const dir = path.join(__dirname, 'results');
