@@ -537,9 +537,17 @@ interface Interleaved {
   ratios: Array<Ratio & { perRound: number[] }>;
 }
 
-/** One measured window on a running server; CPU counts the work it caused, until idle. */
-async function measureWindow(target: Target, server: ServerProcess): Promise<Window> {
-  await waitIdle(server.pid);
+/**
+ * One measured window on a running server, once every server of its group is idle (one still
+ * collecting garbage after its own window would take a core from this one); CPU counts the
+ * work the window caused, until idle.
+ */
+async function measureWindow(
+  target: Target,
+  server: ServerProcess,
+  group: ServerProcess[],
+): Promise<Window> {
+  for (const other of group) await waitIdle(other.pid);
   const cpu0 = cpuMicros(server.pid);
   const result = await target.load(server, ROUND_S);
   const cpuWindow = cpuMicros(server.pid) - cpu0;
@@ -567,7 +575,8 @@ async function interleavedRounds(): Promise<Interleaved> {
       }
       for (let round = 0; round < ROUNDS; round += 1) {
         for (const { target, server } of roundOrder(running, round)) {
-          const window = await measureWindow(target, server);
+          const group = running.map((r) => r.server);
+          const window = await measureWindow(target, server, group);
           (windows[round] as Window[]).push(window);
           console.log(
             `  round ${round + 1} ${target.id}: ${fmt(window.perSecond)}/s, ${fmt(window.cpuUsPerUnit)} µs CPU a unit, ${fmt(window.errors)} errors`,
