@@ -18,7 +18,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { arcBody, arcCall, request } from './lib/http';
+import { arcBody, arcCall, queuedTaskBody, request } from './lib/http';
 import { arcdEchoTask, cannon, type LoadResult } from './lib/load';
 import {
   ROOT,
@@ -39,6 +39,7 @@ import {
   answeredWith,
   arcLoad,
   createEchoBody,
+  holdTheTurnSlot,
   type Workload,
 } from './lib/workloads';
 import { measureWebhooks } from './webhookDelivery';
@@ -315,7 +316,17 @@ const TARGETS: Target[] = [
     // One turn slot, held by a long task: the tasks created stay queued (lib/workloads.ts).
     start: (port, dir) =>
       startArcd({ port, db: path.join(dir, 'arcd.db'), extra: workload('create-only').flags }),
-    prepare: async () => {},
+    prepare: async (server) => {
+      await holdTheTurnSlot(server);
+      const reply = await request(`${server.url}/arc`, { method: 'POST', body: queuedTaskBody() });
+      assert(reply.status === 200 && answeredWith('SUBMITTED')(reply.body), `create ${reply.body}`);
+      const { taskId } = (JSON.parse(reply.body) as Envelope).result?.task ?? { taskId: '' };
+      await sleep(300); // were the slot free, the task would be WORKING or done by now
+      const info = await arcCall<{ task: { status: string } }>(server.url, 'task.info', 'slow', {
+        taskId,
+      });
+      assert(info.task.status === 'SUBMITTED', `queued task ${info.task.status}`);
+    },
     load: workload('create-only').load,
   },
   {

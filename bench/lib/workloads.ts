@@ -38,7 +38,8 @@ export const arcLoad = (
 /** Servers whose one turn slot a long slow task holds already (create-only). */
 const held = new Set<string>();
 
-async function holdTheTurnSlot(server: ServerProcess) {
+/** Starts the long slow task that holds a create-only server's one turn slot (once a server). */
+export async function holdTheTurnSlot(server: ServerProcess) {
   if (held.has(server.url)) return;
   const holder = await arcCall<{ task: { taskId: string } }>(server.url, 'task.create', 'slow', {
     initialMessage: textMessage('steps=10000'),
