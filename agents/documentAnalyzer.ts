@@ -25,6 +25,7 @@ export default defineAgent({
   description:
     'Analyzes a text document; asks once what to focus on, then returns an analysis artifact.',
   skills: [{ id: 'analyze', name: 'Analyze a document', description: 'Counts and focus lines.' }],
+  pure: true,
   async handle(ctx) {
     const asked = ctx.history.some((message) => message.role === 'agent');
     if (!asked) {

@@ -10,6 +10,8 @@ export default defineAgent({
   name: 'Echo',
   description: 'Replies with its input, part for part, and completes.',
   skills: [{ id: 'echo', name: 'Echo', description: 'Returns what it receives.' }],
+  // It only computes, so its first turn may start while its task's create commits.
+  pure: true,
   handle(ctx) {
     return { parts: ctx.input.flatMap((message) => message.parts) };
   },

@@ -127,6 +127,14 @@ export interface AgentDefinition {
   version?: string;
   skills?: AgentSkill[];
   limits?: AgentLimits;
+  /**
+   * The handler only computes: it answers from its context, calls no other service and
+   * changes nothing outside arcd. A new task's first turn may then run while the task's create
+   * is still committing (its writes commit after the create's, or fail with it). Callers are
+   * still told nothing before it is stored, but the handler may have run for a task that then
+   * failed to be stored, so leave this unset for any agent with effects of its own.
+   */
+  pure?: boolean;
   /** Answers chat.start / chat.message; an agent without it does not chat (-41002). */
   chat?(ctx: ChatContext): ChatReply;
   handle(ctx: TurnContext): Promise<TurnResult> | TurnResult;

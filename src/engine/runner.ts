@@ -41,10 +41,13 @@ interface RunningTurn {
 
 /**
  * A turn begun in the transaction that creates its task: `plan` starts it there, `launch`
- * runs it once that transaction committed, `cancel` gives the slot back if it did not.
+ * runs it once that transaction committed, `cancel` gives the slot back (and stops the turn,
+ * if it ran early) if it did not. `recorded` runs a pure agent's turn early, as soon as the
+ * create is planned for its batch (see AgentDefinition.pure).
  */
 export interface DirectStart {
   plan: StartPlan;
+  recorded?: (planned: TaskRecord, history: MessageRecord[]) => void;
   launch(started: TaskRecord, history: MessageRecord[]): void;
   cancel(): void;
 }
@@ -117,17 +120,31 @@ export class Runner {
     const begun = new Map<string, BegunRun>();
     const begin = this.executor.beginPlan(() => true, begun);
     const until = this.options.clock().getTime() + this.options.leaseMs;
-    return {
+    /** The run the first plan began: planned again (after a failed batch), the start keeps it. */
+    let first: BegunRun | undefined;
+    /** Set once the turn runs (early, for a pure agent); `stop` ends it if the create fails. */
+    let early: TurnStop | undefined;
+    const start: DirectStart = {
       plan: (current, at) => {
         const change = begin(current, at);
-        if (!change) return null;
+        if (!change?.run?.start) return null;
+        first ??= begun.get(current.taskId);
+        if (!first) return null;
+        begun.set(current.taskId, first);
         // A new task has no earlier runs to mark interrupted.
         return extended(change, {
           patch: extended(change.patch, { leaseOwner: this.owner, leaseUntil: until }),
-          run: extended(change.run ?? {}, { interruptRunning: false }),
+          run: {
+            interruptRunning: false,
+            start: extended(change.run.start, {
+              runId: first.runId,
+              startedAt: first.startedAt.toISOString(),
+            }),
+          },
         });
       },
       launch: (started, history) => {
+        if (early) return;
         unreserve();
         const run = begun.get(started.taskId);
         if (this.stopped || !run || started.status !== 'WORKING') {
@@ -140,8 +157,20 @@ export class Runner {
         }
         this.launch(started, extended(run, { history }));
       },
-      cancel: unreserve,
+      cancel: () => {
+        unreserve();
+        early?.stop(new TurnStopped('canceled', 'the task was not stored'));
+      },
     };
+    if (agent.pure) {
+      start.recorded = (planned, history) => {
+        const run = begun.get(planned.taskId);
+        if (early || this.stopped || !run || planned.status !== 'WORKING') return;
+        unreserve();
+        early = this.launch(planned, extended(run, { history }));
+      };
+    }
+    return start;
   }
 
   /** Aborts the running turn of a canceled task; its handler sees `signal.aborted`. */
@@ -242,7 +271,7 @@ export class Runner {
     }
   }
 
-  private launch(task: TaskRecord, run: BegunRun | undefined): void {
+  private launch(task: TaskRecord, run: BegunRun | undefined): TurnStop {
     const stop = new TurnStop();
     const agent = this.options.registry.get(task.assignedAgent);
     const done = this.executor
@@ -260,5 +289,6 @@ export class Runner {
         if (this.backlog) this.pump.poke();
       });
     this.running.set(task.taskId, { stop, done });
+    return stop;
   }
 }

@@ -188,8 +188,17 @@ export class SqliteStore implements Store {
   }
 
   /** Group-committed (see GroupCommit): the writes of one event-loop turn share a commit. */
-  async insertTask(task: TaskRecord, initial: Mutation, start?: StartPlan): Promise<AppliedChange> {
-    const applied = await this.writes.record(() => this.insert(task, initial, start));
+  async insertTask(
+    task: TaskRecord,
+    initial: Mutation,
+    start?: StartPlan,
+    recorded?: (planned: AppliedChange) => void,
+  ): Promise<AppliedChange> {
+    const applied = await this.writes.record(() => {
+      const planned = this.insert(task, initial, start);
+      if (recorded) queueMicrotask(() => recorded(planned));
+      return planned;
+    });
     this.notify(applied);
     return applied;
   }

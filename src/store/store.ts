@@ -66,8 +66,16 @@ export interface Store {
   /**
    * Inserts a new task with its first change (its creation events, first message). With
    * `start`, the task's first turn starts in the same write (the engine's direct start).
+   * `recorded`, if given, is called in a microtask once the write has been planned for its
+   * batch, before that batch commits: with what it will commit unless it fails (and each
+   * time it is planned again after a failed batch).
    */
-  insertTask(task: TaskRecord, initial: Mutation, start?: StartPlan): Promise<AppliedChange>;
+  insertTask(
+    task: TaskRecord,
+    initial: Mutation,
+    start?: StartPlan,
+    recorded?: (planned: AppliedChange) => void,
+  ): Promise<AppliedChange>;
   /** Inserts several tasks in one transaction, in order (a parent before its children). */
   insertTaskGroup(group: Array<{ task: TaskRecord; initial: Mutation }>): Promise<AppliedChange[]>;
   /** The children of a multi-agent parent, in creation order. */

@@ -132,8 +132,12 @@ export class WriteRecorder {
     }
   }
 
-  /** Every batch not yet committed is void: forget the rows they wrote. */
+  /**
+   * Every batch not yet committed is void: forget the rows they wrote. A write planned on one
+   * of them since reads it again rather than guard a version that never committed.
+   */
   reset(): void {
+    for (const taskId of this.written.keys()) this.changed(taskId);
     this.written.clear();
   }
 

@@ -154,7 +154,13 @@ export class TaskService {
     const start = this.hooks.startNow(task);
     let applied: AppliedChange;
     try {
-      applied = await this.store.insertTask(task, initial, start?.plan);
+      const early = start?.recorded;
+      applied = await this.store.insertTask(
+        task,
+        initial,
+        start?.plan,
+        early && ((planned) => early(planned.task, planned.messages ?? [])),
+      );
     } catch (error) {
       start?.cancel();
       throw error;

@@ -1,0 +1,176 @@
+/**
+ * Early start of a pure agent's first turn: it runs as soon as its task's create is planned
+ * for its batch, while that batch commits; nothing of it is told before the create is stored,
+ * and nothing of it is stored if the create fails.
+ */
+import Database from 'better-sqlite3';
+import { defineAgent } from '../../src/agents/contract';
+import {
+  type Running,
+  arcCall,
+  arcResult,
+  createTask,
+  startArcd,
+  textMessage,
+  waitFor,
+  waitForStatus,
+} from '../helpers/arcServer';
+
+let arcd: Running;
+afterEach(async () => arcd?.close());
+
+/** Agents that log each turn they run, and the commits of their tasks, in one list. */
+function loggedAgents(log: string[]) {
+  const handle = (ctx: { task: { taskId: string } }) => {
+    log.push(`turn ${ctx.task.taskId}`);
+    return 'done';
+  };
+  return [
+    defineAgent({ id: 'pure', description: 'computes only', pure: true, handle }),
+    defineAgent({ id: 'plain', description: 'may have effects', handle }),
+    defineAgent({
+      id: 'pure-waits',
+      description: 'computes until stopped',
+      pure: true,
+      handle: (ctx) =>
+        new Promise<string>((resolve) => {
+          log.push(`turn ${ctx.task.taskId}`);
+          const timer = setTimeout(() => resolve('not stopped'), 3000);
+          ctx.signal.addEventListener('abort', () => {
+            clearTimeout(timer);
+            log.push(`stopped: ${String(ctx.signal.reason)}`);
+            resolve('stopped');
+          });
+        }),
+    }),
+  ];
+}
+
+async function started(agents: ReturnType<typeof loggedAgents>, log: string[]) {
+  const running = await startArcd({ agents, config: { pollMs: 60_000 } });
+  running.server.store.onCommit((taskId, { task }) => log.push(`commit ${taskId} ${task?.status}`));
+  // The start-up claim must have found the queue empty before tasks start directly.
+  const first = await createTask(running.url, 'echo', 'warm-up');
+  await waitForStatus(running.url, 'echo', first.taskId, ['COMPLETED']);
+  log.length = 0;
+  return running;
+}
+
+/** Refuses, on every connection, to insert a task whose metadata says `refuse`. */
+function refuseTasksMarked(dbFile: string) {
+  const db = new Database(dbFile);
+  db.exec(`CREATE TRIGGER refuse_marked BEFORE INSERT ON tasks
+    WHEN NEW.metadata LIKE '%refuse%' BEGIN SELECT RAISE(ABORT, 'refused by test'); END`);
+  db.close();
+}
+
+function rowsOf(dbFile: string, taskId: string) {
+  const db = new Database(dbFile, { readonly: true });
+  const count = (table: string) =>
+    (
+      db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE task_id = ?`).get(taskId) as {
+        n: number;
+      }
+    ).n;
+  const rows = { tasks: count('tasks'), events: count('events'), runs: count('runs') };
+  db.close();
+  return rows;
+}
+
+test("a pure agent's turn runs before its create has committed; a plain agent's after", async () => {
+  const log: string[] = [];
+  arcd = await started(loggedAgents(log), log);
+  for (const agent of ['pure', 'plain']) {
+    const created = await arcResult(
+      arcd.url,
+      'task.create',
+      { initialMessage: textMessage('go'), wait: 5000 },
+      { targetAgent: agent },
+    );
+    expect(created.task.status).toBe('COMPLETED');
+    const id = created.task.taskId as string;
+    const turnFirst = [`turn ${id}`, `commit ${id} WORKING`, `commit ${id} COMPLETED`];
+    const commitFirst = [`commit ${id} WORKING`, `turn ${id}`, `commit ${id} COMPLETED`];
+    expect(log.filter((line) => line.includes(id))).toEqual(
+      agent === 'pure' ? turnFirst : commitFirst,
+    );
+    const db = new Database(arcd.db, { readonly: true });
+    expect(db.prepare('SELECT attempt, outcome FROM runs WHERE task_id = ?').all(id)).toEqual([
+      { attempt: 1, outcome: 'completed' },
+    ]);
+    db.close();
+  }
+});
+
+test("a pure agent's create that fails to commit leaves nothing of its turn", async () => {
+  const log: string[] = [];
+  arcd = await started(loggedAgents(log), log);
+  refuseTasksMarked(arcd.db);
+  for (const agent of ['pure', 'plain', 'pure-waits']) {
+    const reply = await arcCall(
+      arcd.url,
+      'task.create',
+      { initialMessage: textMessage('go'), metadata: { note: 'refuse' }, wait: 5000 },
+      { targetAgent: agent },
+    );
+    expect(reply.status).toBe(200);
+    expect(reply.body.error).toMatchObject({ code: expect.any(Number) });
+  }
+  // The pure agents' turns ran (and only theirs); the one still running was stopped.
+  await waitFor('the turns to end', async () =>
+    arcd.server.runner.activeTurns === 0 ? true : undefined,
+  );
+  const turns = log.filter((line) => line.startsWith('turn '));
+  expect(turns).toHaveLength(2);
+  expect(log.filter((line) => !line.startsWith('turn '))).toEqual([
+    expect.stringMatching(/^stopped: .*not stored/),
+  ]); // and no commit was told of
+  for (const turn of turns) {
+    expect(rowsOf(arcd.db, turn.replace('turn ', ''))).toEqual({ tasks: 0, events: 0, runs: 0 });
+  }
+  // The server goes on as before.
+  const next = await createTask(arcd.url, 'pure', 'after');
+  await waitForStatus(arcd.url, 'pure', next.taskId, ['COMPLETED']);
+});
+
+test('a pure create planned again after a failed batch keeps its one run', async () => {
+  const log: string[] = [];
+  arcd = await started(loggedAgents(log), log);
+  refuseTasksMarked(arcd.db);
+  const { tasks, runner } = arcd.server;
+  // Counts how often each direct start is planned.
+  const plans = new Map<string, number>();
+  const startNow = runner.startNow.bind(runner);
+  jest.spyOn(runner, 'startNow').mockImplementation((task) => {
+    const start = startNow(task);
+    if (!start) return start;
+    const plan = start.plan;
+    start.plan = (current, at) => {
+      plans.set(current.taskId, (plans.get(current.taskId) ?? 0) + 1);
+      return plan(current, at);
+    };
+    return start;
+  });
+  const call = { requestAgent: 'tester', targetAgent: 'pure' };
+  // One batch: the refused create fails it, and the other create is planned again.
+  const [kept, refused] = await Promise.allSettled([
+    tasks.create(call, { initialMessage: textMessage('kept') as never, wait: 5000 }),
+    tasks.create(call, { initialMessage: textMessage('no') as never, metadata: { n: 'refuse' } }),
+  ]);
+  expect(refused.status).toBe('rejected');
+  expect(kept.status).toBe('fulfilled');
+  const task = (kept as PromiseFulfilledResult<{ taskId: string; status: string }>).value;
+  expect(task.status).toBe('COMPLETED');
+  // Planned twice: in the failed batch and after it (the refused task's early turn, planned
+  // on a row that never committed, reads it again instead of failing one more batch).
+  expect(plans.get(task.taskId)).toBe(2);
+  expect(log.filter((line) => line === `turn ${task.taskId}`)).toHaveLength(1);
+  const db = new Database(arcd.db, { readonly: true });
+  expect(
+    db.prepare('SELECT attempt, outcome FROM runs WHERE task_id = ?').all(task.taskId),
+  ).toEqual([{ attempt: 1, outcome: 'completed' }]);
+  expect(db.prepare('SELECT lease_owner FROM tasks WHERE task_id = ?').get(task.taskId)).toEqual({
+    lease_owner: null,
+  });
+  db.close();
+});
