@@ -182,6 +182,7 @@ export class GroupCommit {
     }
     const recording = recorder.finish();
     if (recording.ops.length === 0) {
+      recorder.committed(flight.number);
       for (const { entry, value } of flight.sent) entry.resolve(value);
       return;
     }

@@ -38,8 +38,13 @@ export class WriteRecorder {
   private batch = 0;
   /** Task rows as batches not yet committed left them, with the batch that wrote each last. */
   private readonly written = new Map<string, { task: TaskRecord; batch: number }>();
-  /** Tasks a guard found changed: their next write reads the row instead of guarding. */
+  /**
+   * Tasks a guard found changed: their writes read the row instead of guarding, until a batch
+   * that did so commits (a batch that fails or is voided leaves the mark for the next try).
+   */
   private readonly stale = new Set<string>();
+  /** The marked tasks each batch not yet committed read again, to unmark when it commits. */
+  private readonly readAgain = new Map<number, string[]>();
   /** What the batch being recorded replaced in `written`, to put back if it is abandoned. */
   private undo: Array<[string, { task: TaskRecord; batch: number } | undefined]> = [];
   private readonly changeListeners: Array<(taskId: string) => void> = [];
@@ -86,9 +91,17 @@ export class WriteRecorder {
     this.changeListeners.push(listener);
   }
 
-  /** Whether a guard found `taskId` changed since its last write was planned (asks once). */
+  /**
+   * Whether a guard found `taskId` changed, so that its write must read the row: asked while
+   * recording, the mark stays until the batch commits; else it is asked once.
+   */
   foundChanged(taskId: string): boolean {
-    return this.stale.delete(taskId);
+    if (!this.ops) return this.stale.delete(taskId); // read inside the transaction itself
+    if (!this.stale.has(taskId)) return false;
+    const reads = this.readAgain.get(this.batch);
+    if (reads) reads.push(taskId);
+    else this.readAgain.set(this.batch, [taskId]);
+    return true;
   }
 
   /** Starts recording batch number `batch`. */
@@ -118,6 +131,7 @@ export class WriteRecorder {
 
   /** Ends the recording and drops it, task rows included. */
   abandon(): void {
+    this.readAgain.delete(this.batch);
     for (const [taskId, before] of this.undo.reverse()) {
       if (before) this.written.set(taskId, before);
       else this.written.delete(taskId);
@@ -125,8 +139,13 @@ export class WriteRecorder {
     this.ops = undefined;
   }
 
-  /** Batch `batch` committed: its task rows are what the database says now. */
+  /**
+   * Batch `batch` committed (or had nothing to commit): its task rows are what the database
+   * says now, and the marked tasks it read again are unmarked.
+   */
   committed(batch: number): void {
+    for (const taskId of this.readAgain.get(batch) ?? []) this.stale.delete(taskId);
+    this.readAgain.delete(batch);
     for (const [taskId, entry] of this.written) {
       if (entry.batch === batch) this.written.delete(taskId);
     }
@@ -139,6 +158,7 @@ export class WriteRecorder {
   reset(): void {
     for (const taskId of this.written.keys()) this.changed(taskId);
     this.written.clear();
+    this.readAgain.clear();
   }
 
   /** Batches go to a new writer thread from now on: it has prepared none of the statements. */

@@ -4,6 +4,7 @@
  * and nothing of it is stored if the create fails.
  */
 import Database from 'better-sqlite3';
+import fc from 'fast-check';
 import { defineAgent } from '../../src/agents/contract';
 import {
   type Running,
@@ -173,4 +174,89 @@ test('a pure create planned again after a failed batch keeps its one run', async
     lease_owner: null,
   });
   db.close();
+});
+
+test("two pure creates refused in one batch: their early turns' writes find no task, and end", async () => {
+  const log: string[] = [];
+  arcd = await started(loggedAgents(log), log);
+  refuseTasksMarked(arcd.db);
+  const refused = { initialMessage: textMessage('go') as never, metadata: { note: 'refuse' } };
+  const outcomes = await Promise.allSettled(
+    ['plain', 'plain', 'pure', 'pure'].map((agent) =>
+      arcd.server.tasks.create({ requestAgent: 'tester', targetAgent: agent }, refused),
+    ),
+  );
+  expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected', 'rejected', 'rejected']);
+  // Each completion's guard finds its row missing in turn; a guard's finding must outlive the
+  // batch it failed, or the two fail each other's batches for ever.
+  await waitFor('the turns to end', async () =>
+    arcd.server.runner.activeTurns === 0 ? true : undefined,
+  );
+  const turns = log.filter((line) => line.startsWith('turn '));
+  expect(turns).toHaveLength(2);
+  for (const turn of turns) {
+    expect(rowsOf(arcd.db, turn.replace('turn ', ''))).toEqual({ tasks: 0, events: 0, runs: 0 });
+  }
+});
+
+test('creates of pure and plain agents, some refused, in one batch: every stored task runs once, no refused one leaves a row', async () => {
+  const log: string[] = [];
+  arcd = await started(loggedAgents(log), log);
+  refuseTasksMarked(arcd.db);
+  const { tasks } = arcd.server;
+  const db = new Database(arcd.db, { readonly: true });
+  const runsOf = db.prepare('SELECT attempt, outcome FROM runs WHERE task_id = ?');
+  const leaseOf = db.prepare('SELECT lease_owner FROM tasks WHERE task_id = ?');
+  const creates = fc.array(
+    fc.record({ agent: fc.constantFrom('pure', 'plain'), refused: fc.boolean() }),
+    { minLength: 1, maxLength: 8 },
+  );
+  try {
+    await fc.assert(
+      fc.asyncProperty(creates, async (batch) => {
+        log.length = 0;
+        const outcomes = await Promise.allSettled(
+          batch.map(({ agent, refused }) =>
+            tasks.create(
+              { requestAgent: 'tester', targetAgent: agent },
+              {
+                initialMessage: textMessage('go') as never,
+                wait: 5000,
+                metadata: { note: refused ? 'refuse' : 'keep' },
+              },
+            ),
+          ),
+        );
+        await waitFor('the turns to end', async () =>
+          arcd.server.runner.activeTurns === 0 ? true : undefined,
+        );
+        const stored = new Set<string>();
+        outcomes.forEach((outcome, i) => {
+          expect(outcome.status).toBe(batch[i]?.refused ? 'rejected' : 'fulfilled');
+          if (outcome.status !== 'fulfilled') return;
+          const task = outcome.value;
+          stored.add(task.taskId);
+          expect(task.status).toBe('COMPLETED');
+          expect(runsOf.all(task.taskId)).toEqual([{ attempt: 1, outcome: 'completed' }]);
+          expect(leaseOf.get(task.taskId)).toEqual({ lease_owner: null });
+        });
+        const turns = log.filter((line) => line.startsWith('turn ')).map((l) => l.slice(5));
+        for (const id of stored) expect(turns.filter((t) => t === id)).toHaveLength(1);
+        // Turns of tasks not stored: only pure agents' (run early), at most once, with no rows.
+        const unstored = turns.filter((id) => !stored.has(id));
+        const pureRefused = batch.filter((c) => c.refused && c.agent === 'pure').length;
+        expect(unstored.length).toBeLessThanOrEqual(pureRefused);
+        expect(new Set(unstored).size).toBe(unstored.length);
+        for (const id of unstored) {
+          expect(rowsOf(arcd.db, id)).toEqual({ tasks: 0, events: 0, runs: 0 });
+        }
+      }),
+      { numRuns: 20 },
+    );
+    expect(db.prepare("SELECT COUNT(*) AS n FROM runs WHERE outcome = 'running'").get()).toEqual({
+      n: 0,
+    });
+  } finally {
+    db.close();
+  }
 });
