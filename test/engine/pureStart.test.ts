@@ -47,8 +47,12 @@ function loggedAgents(log: string[]) {
   ];
 }
 
-async function started(agents: ReturnType<typeof loggedAgents>, log: string[]) {
-  const running = await startArcd({ agents, config: { pollMs: 60_000 } });
+async function started(
+  agents: ReturnType<typeof loggedAgents>,
+  log: string[],
+  writerThread = 'on',
+) {
+  const running = await startArcd({ agents, config: { pollMs: 60_000, writerThread } });
   running.server.store.onCommit((taskId, { task }) => log.push(`commit ${taskId} ${task?.status}`));
   // The start-up claim must have found the queue empty before tasks start directly.
   const first = await createTask(running.url, 'echo', 'warm-up');
@@ -199,64 +203,67 @@ test("two pure creates refused in one batch: their early turns' writes find no t
   }
 });
 
-test('creates of pure and plain agents, some refused, in one batch: every stored task runs once, no refused one leaves a row', async () => {
-  const log: string[] = [];
-  arcd = await started(loggedAgents(log), log);
-  refuseTasksMarked(arcd.db);
-  const { tasks } = arcd.server;
-  const db = new Database(arcd.db, { readonly: true });
-  const runsOf = db.prepare('SELECT attempt, outcome FROM runs WHERE task_id = ?');
-  const leaseOf = db.prepare('SELECT lease_owner FROM tasks WHERE task_id = ?');
-  const creates = fc.array(
-    fc.record({ agent: fc.constantFrom('pure', 'plain'), refused: fc.boolean() }),
-    { minLength: 1, maxLength: 8 },
-  );
-  try {
-    await fc.assert(
-      fc.asyncProperty(creates, async (batch) => {
-        log.length = 0;
-        const outcomes = await Promise.allSettled(
-          batch.map(({ agent, refused }) =>
-            tasks.create(
-              { requestAgent: 'tester', targetAgent: agent },
-              {
-                initialMessage: textMessage('go') as never,
-                wait: 5000,
-                metadata: { note: refused ? 'refuse' : 'keep' },
-              },
-            ),
-          ),
-        );
-        await waitFor('the turns to end', async () =>
-          arcd.server.runner.activeTurns === 0 ? true : undefined,
-        );
-        const stored = new Set<string>();
-        outcomes.forEach((outcome, i) => {
-          expect(outcome.status).toBe(batch[i]?.refused ? 'rejected' : 'fulfilled');
-          if (outcome.status !== 'fulfilled') return;
-          const task = outcome.value;
-          stored.add(task.taskId);
-          expect(task.status).toBe('COMPLETED');
-          expect(runsOf.all(task.taskId)).toEqual([{ attempt: 1, outcome: 'completed' }]);
-          expect(leaseOf.get(task.taskId)).toEqual({ lease_owner: null });
-        });
-        const turns = log.filter((line) => line.startsWith('turn ')).map((l) => l.slice(5));
-        for (const id of stored) expect(turns.filter((t) => t === id)).toHaveLength(1);
-        // Turns of tasks not stored: only pure agents' (run early), at most once, with no rows.
-        const unstored = turns.filter((id) => !stored.has(id));
-        const pureRefused = batch.filter((c) => c.refused && c.agent === 'pure').length;
-        expect(unstored.length).toBeLessThanOrEqual(pureRefused);
-        expect(new Set(unstored).size).toBe(unstored.length);
-        for (const id of unstored) {
-          expect(rowsOf(arcd.db, id)).toEqual({ tasks: 0, events: 0, runs: 0 });
-        }
-      }),
-      { numRuns: 20 },
+test.each(['on', 'off'])(
+  'writer thread %s: creates of pure and plain agents, some refused, in one batch: every stored task runs once, no refused one leaves a row',
+  async (writerThread) => {
+    const log: string[] = [];
+    arcd = await started(loggedAgents(log), log, writerThread);
+    refuseTasksMarked(arcd.db);
+    const { tasks } = arcd.server;
+    const db = new Database(arcd.db, { readonly: true });
+    const runsOf = db.prepare('SELECT attempt, outcome FROM runs WHERE task_id = ?');
+    const leaseOf = db.prepare('SELECT lease_owner FROM tasks WHERE task_id = ?');
+    const creates = fc.array(
+      fc.record({ agent: fc.constantFrom('pure', 'plain'), refused: fc.boolean() }),
+      { minLength: 1, maxLength: 8 },
     );
-    expect(db.prepare("SELECT COUNT(*) AS n FROM runs WHERE outcome = 'running'").get()).toEqual({
-      n: 0,
-    });
-  } finally {
-    db.close();
-  }
-});
+    try {
+      await fc.assert(
+        fc.asyncProperty(creates, async (batch) => {
+          log.length = 0;
+          const outcomes = await Promise.allSettled(
+            batch.map(({ agent, refused }) =>
+              tasks.create(
+                { requestAgent: 'tester', targetAgent: agent },
+                {
+                  initialMessage: textMessage('go') as never,
+                  wait: 5000,
+                  metadata: { note: refused ? 'refuse' : 'keep' },
+                },
+              ),
+            ),
+          );
+          await waitFor('the turns to end', async () =>
+            arcd.server.runner.activeTurns === 0 ? true : undefined,
+          );
+          const stored = new Set<string>();
+          outcomes.forEach((outcome, i) => {
+            expect(outcome.status).toBe(batch[i]?.refused ? 'rejected' : 'fulfilled');
+            if (outcome.status !== 'fulfilled') return;
+            const task = outcome.value;
+            stored.add(task.taskId);
+            expect(task.status).toBe('COMPLETED');
+            expect(runsOf.all(task.taskId)).toEqual([{ attempt: 1, outcome: 'completed' }]);
+            expect(leaseOf.get(task.taskId)).toEqual({ lease_owner: null });
+          });
+          const turns = log.filter((line) => line.startsWith('turn ')).map((l) => l.slice(5));
+          for (const id of stored) expect(turns.filter((t) => t === id)).toHaveLength(1);
+          // Turns of tasks not stored: only pure agents' (run early), at most once, with no rows.
+          const unstored = turns.filter((id) => !stored.has(id));
+          const pureRefused = batch.filter((c) => c.refused && c.agent === 'pure').length;
+          expect(unstored.length).toBeLessThanOrEqual(pureRefused);
+          expect(new Set(unstored).size).toBe(unstored.length);
+          for (const id of unstored) {
+            expect(rowsOf(arcd.db, id)).toEqual({ tasks: 0, events: 0, runs: 0 });
+          }
+        }),
+        { numRuns: 20 },
+      );
+      expect(db.prepare("SELECT COUNT(*) AS n FROM runs WHERE outcome = 'running'").get()).toEqual({
+        n: 0,
+      });
+    } finally {
+      db.close();
+    }
+  },
+);
