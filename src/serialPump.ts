@@ -9,6 +9,8 @@ export class SerialPump {
   private begun = false;
   private again = false;
   private stopped = false;
+  /** Settles when the run under way (if any) has ended. */
+  private current: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly job: () => Promise<void>,
@@ -27,7 +29,7 @@ export class SerialPump {
     const start = this.coalesce
       ? new Promise<void>((resolve) => setImmediate(resolve))
       : Promise.resolve();
-    void start
+    this.current = start
       .then(() => {
         this.begun = true;
         return this.stopped ? undefined : this.job();
@@ -42,8 +44,10 @@ export class SerialPump {
       });
   }
 
-  stop(): void {
+  /** No more runs; resolves once the run under way, if any, has ended. */
+  stop(): Promise<void> {
     this.stopped = true;
+    return this.current;
   }
 
   resume(): void {

@@ -55,3 +55,29 @@ test('coalesced pokes of one event-loop turn share a run; errors are reported, n
   await tick();
   expect(runs).toBe(1);
 });
+
+test('stop resolves once the run under way has ended, and starts no other', async () => {
+  let runs = 0;
+  let release!: () => void;
+  let ended = false;
+  const pump = new SerialPump(
+    async () => {
+      runs += 1;
+      await new Promise<void>((resolve) => (release = resolve));
+      ended = true;
+    },
+    () => undefined,
+  );
+  pump.poke();
+  await tick();
+  pump.poke(); // asks for one more run, which stop must prevent
+  let stopped = false;
+  const stopping = pump.stop().then(() => (stopped = true));
+  await tick();
+  expect(stopped).toBe(false);
+  release();
+  await stopping;
+  expect(ended).toBe(true);
+  await tick();
+  expect(runs).toBe(1);
+});

@@ -149,10 +149,7 @@ export class Runner {
         const run = begun.get(started.taskId);
         if (this.stopped || !run || started.status !== 'WORKING') {
           // Not run here after all: hand the turn back at once, for a claim here or elsewhere.
-          this.options.store
-            .releaseLease(started.taskId, this.owner)
-            .catch(() => undefined) // closing: the lease lapses instead
-            .finally(() => this.poke());
+          void this.handBack(started.taskId).finally(() => this.poke());
           return;
         }
         this.launch(started, extended(run, { history }));
@@ -184,13 +181,14 @@ export class Runner {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.pump.stop();
+    // A claim under way hands back what it claims (see claimAndLaunch): wait for it too.
+    const claiming = this.pump.stop();
     clearInterval(this.pollTimer);
     clearInterval(this.heartbeatTimer);
     for (const turn of this.running.values()) {
       turn.stop.stop(new TurnStopped('shutdown', 'server shutting down'));
     }
-    const all = Promise.all([...this.running.values()].map((turn) => turn.done));
+    const all = Promise.all([claiming, ...[...this.running.values()].map((turn) => turn.done)]);
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, this.options.shutdownGraceMs);
@@ -229,6 +227,11 @@ export class Runner {
         this.agentLimits(),
         this.executor.beginPlan(hosted, begun),
       );
+      if (this.stopped) {
+        // Claimed while stopping: hand the turns back at once, for a claim elsewhere.
+        await Promise.all(claimed.map((task) => this.handBack(task.taskId)));
+        return;
+      }
       for (const task of claimed) this.launch(task, begun.get(task.taskId));
       if (claimed.length < free) {
         if (this.pokes === pokes) this.backlog = false; // nothing more is runnable now
@@ -271,6 +274,11 @@ export class Runner {
     }
   }
 
+  /** Lets go of a task's lease now (if the store is closing, the lease lapses instead). */
+  private handBack(taskId: string): Promise<void> {
+    return this.options.store.releaseLease(taskId, this.owner).catch(() => undefined);
+  }
+
   private launch(task: TaskRecord, run: BegunRun | undefined): TurnStop {
     const stop = new TurnStop();
     const agent = this.options.registry.get(task.assignedAgent);
@@ -282,9 +290,7 @@ export class Runner {
       })
       .then(async (released) => {
         this.running.delete(task.taskId);
-        if (!released) {
-          await this.options.store.releaseLease(task.taskId, this.owner).catch(() => undefined);
-        }
+        if (!released) await this.handBack(task.taskId);
         // A slot is free: claim only if something may be waiting for one.
         if (this.backlog) this.pump.poke();
       });

@@ -41,7 +41,7 @@ export class Scheduler {
 
   stop(): void {
     clearInterval(this.timer);
-    this.pump.stop();
+    void this.pump.stop();
   }
 
   /** Fires every schedule due now; returns the ids of the tasks created. */

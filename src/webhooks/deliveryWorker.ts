@@ -118,7 +118,7 @@ export class DeliveryWorker {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.pump.stop();
+    void this.pump.stop();
     clearInterval(this.timer);
     await Promise.allSettled([...this.inFlight.values()]);
     this.agents.http.destroy();

@@ -10,6 +10,7 @@ import {
   startArcd,
   taskInfo,
   textMessage,
+  waitFor,
   waitForStatus,
 } from '../helpers/arcServer';
 import { tempDbFile } from '../helpers/tempDb';
@@ -105,6 +106,37 @@ describe('restart on the same file', () => {
     const stored = await second.server.store.getTask(task.taskId);
     expect(stored).toMatchObject({ pendingTurn: false });
     expect(stored?.leaseOwner).toBeUndefined();
+  });
+
+  test('a turn whose claim is answered while shutting down is handed back, and runs at the next start', async () => {
+    const db = tempDbFile('claimed-late');
+    // A turn limit of its own makes every slow task go through a claim.
+    first = await startArcd({ db, config: { pollMs: 60_000, agentConcurrency: 'slow=4' } });
+    const store = first.server.store;
+    const claim = store.claimTurns.bind(store);
+    let answer!: () => void;
+    const held = new Promise<void>((resolve) => (answer = resolve));
+    let claimedOne = false;
+    // The claim commits (the task reads WORKING), but its caller hears of it only later.
+    jest.spyOn(store, 'claimTurns').mockImplementation(async (...args) => {
+      const claimed = await claim(...args);
+      if (claimed.length > 0) {
+        claimedOne = true;
+        await held;
+      }
+      return claimed;
+    });
+    const task = await createTask(first.url, 'slow', 'steps=3');
+    await waitFor('the claim', async () => (claimedOne ? true : undefined));
+    await waitForStatus(first.url, 'slow', task.taskId, ['WORKING']);
+    const closing = first.close();
+    setTimeout(answer, 50);
+    await closing;
+
+    // Not left leased until the lease (30 s) lapses: the next start runs it at once.
+    second = await startArcd({ db });
+    const done = await waitForStatus(second.url, 'slow', task.taskId, ['COMPLETED']);
+    expect(done.messages.at(-1).parts[0].content).toBe('done after 3 steps');
   });
 
   test('queued tasks left at shutdown start after restart', async () => {
