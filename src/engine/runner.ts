@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { AgentRegistry } from '../agents/registry';
 import type { AgentDefinition } from '../agents/contract';
 import type { AgentLimits, MessageRecord, TaskRecord } from '../store/records';
-import type { StartPlan, Store } from '../store/store';
+import type { AppliedChange, StartPlan, Store } from '../store/store';
 import type { SchemaRegistry } from '../rpc/schemas';
 import { type Clock, isoNow } from '../clock';
 import { newId } from '../ids';
@@ -47,7 +47,7 @@ interface RunningTurn {
  */
 export interface DirectStart {
   plan: StartPlan;
-  recorded?: (planned: TaskRecord, history: MessageRecord[]) => void;
+  recorded?: (planned: AppliedChange) => void;
   launch(started: TaskRecord, history: MessageRecord[]): void;
   cancel(): void;
 }
@@ -124,6 +124,9 @@ export class Runner {
     let first: BegunRun | undefined;
     /** Set once the turn runs (early, for a pure agent); `stop` ends it if the create fails. */
     let early: TurnStop | undefined;
+    /** The run to launch the task as planned with, unless the engine stopped meanwhile. */
+    const runFor = (task: TaskRecord) =>
+      !this.stopped && task.status === 'WORKING' ? first : undefined;
     const start: DirectStart = {
       plan: (current, at) => {
         const change = begin(current, at);
@@ -146,8 +149,8 @@ export class Runner {
       launch: (started, history) => {
         if (early) return;
         unreserve();
-        const run = begun.get(started.taskId);
-        if (this.stopped || !run || started.status !== 'WORKING') {
+        const run = runFor(started);
+        if (!run) {
           // Not run here after all: hand the turn back at once, for a claim here or elsewhere.
           void this.handBack(started.taskId).finally(() => this.poke());
           return;
@@ -160,11 +163,11 @@ export class Runner {
       },
     };
     if (agent.pure) {
-      start.recorded = (planned, history) => {
-        const run = begun.get(planned.taskId);
-        if (early || this.stopped || !run || planned.status !== 'WORKING') return;
+      start.recorded = ({ task: planned, messages = [] }) => {
+        const run = runFor(planned);
+        if (early || !run) return;
         unreserve();
-        early = this.launch(planned, extended(run, { history }));
+        early = this.launch(planned, extended(run, { history: messages }));
       };
     }
     return start;

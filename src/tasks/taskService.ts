@@ -154,13 +154,7 @@ export class TaskService {
     const start = this.hooks.startNow(task);
     let applied: AppliedChange;
     try {
-      const early = start?.recorded;
-      applied = await this.store.insertTask(
-        task,
-        initial,
-        start?.plan,
-        early && ((planned) => early(planned.task, planned.messages ?? [])),
-      );
+      applied = await this.store.insertTask(task, initial, start?.plan, start?.recorded);
     } catch (error) {
       start?.cancel();
       throw error;

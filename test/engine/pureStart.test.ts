@@ -69,6 +69,12 @@ function refuseTasksMarked(dbFile: string) {
   db.close();
 }
 
+/** Resolves once no turn runs on the server under test. */
+const turnsEnded = () =>
+  waitFor('the turns to end', async () =>
+    arcd.server.runner.activeTurns === 0 ? true : undefined,
+  );
+
 function rowsOf(dbFile: string, taskId: string) {
   const db = new Database(dbFile, { readonly: true });
   const count = (table: string) =>
@@ -122,9 +128,7 @@ test("a pure agent's create that fails to commit leaves nothing of its turn", as
     expect(reply.body.error).toMatchObject({ code: expect.any(Number) });
   }
   // The pure agents' turns ran (and only theirs); the one still running was stopped.
-  await waitFor('the turns to end', async () =>
-    arcd.server.runner.activeTurns === 0 ? true : undefined,
-  );
+  await turnsEnded();
   const turns = log.filter((line) => line.startsWith('turn '));
   expect(turns).toHaveLength(2);
   expect(log.filter((line) => !line.startsWith('turn '))).toEqual([
@@ -193,9 +197,7 @@ test("two pure creates refused in one batch: their early turns' writes find no t
   expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected', 'rejected', 'rejected']);
   // Each completion's guard finds its row missing in turn; a guard's finding must outlive the
   // batch it failed, or the two fail each other's batches for ever.
-  await waitFor('the turns to end', async () =>
-    arcd.server.runner.activeTurns === 0 ? true : undefined,
-  );
+  await turnsEnded();
   const turns = log.filter((line) => line.startsWith('turn '));
   expect(turns).toHaveLength(2);
   for (const turn of turns) {
@@ -233,9 +235,7 @@ test.each(['on', 'off'])(
               ),
             ),
           );
-          await waitFor('the turns to end', async () =>
-            arcd.server.runner.activeTurns === 0 ? true : undefined,
-          );
+          await turnsEnded();
           const stored = new Set<string>();
           outcomes.forEach((outcome, i) => {
             expect(outcome.status).toBe(batch[i]?.refused ? 'rejected' : 'fulfilled');
