@@ -118,9 +118,10 @@ export class DeliveryWorker {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    void this.pump.stop();
+    // A claim under way hands back what it claims (see claimAndSend): wait for it too.
+    const claiming = this.pump.stop();
     clearInterval(this.timer);
-    await Promise.allSettled([...this.inFlight.values()]);
+    await Promise.allSettled([claiming, ...this.inFlight.values()]);
     this.agents.http.destroy();
     this.agents.https.destroy();
   }
@@ -135,6 +136,15 @@ export class DeliveryWorker {
       perHost: perHostConcurrency,
       room,
     });
+    if (this.stopped) {
+      // Claimed while stopping: let go at once, so the next start need not wait out the lease.
+      await Promise.all(
+        jobs.map((job) =>
+          store.releaseDelivery(job.delivery.deliveryId, this.owner).catch(() => undefined),
+        ),
+      );
+      return;
+    }
     for (const job of jobs) this.launch(new URL(job.subscription.callbackUrl).host, job);
   }
 
