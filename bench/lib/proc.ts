@@ -23,7 +23,7 @@ export function arcdStartFlags(): string[] {
   return (flags[1] ?? '').split(' ').filter(Boolean);
 }
 
-const CLK_TCK = (() => {
+export const CLK_TCK = (() => {
   try {
     return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
   } catch {
