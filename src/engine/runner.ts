@@ -17,6 +17,7 @@ import { SerialPump } from '../serialPump';
 import * as changes from '../tasks/changes';
 import { isTerminal } from '../tasks/states';
 import { TurnStop, TurnStopped } from './stopReason';
+import { isWriteOutcomeUnknown } from '../store/writeOutcomeUnknown';
 import { type BegunRun, TurnExecutor } from './turnExecutor';
 
 export interface RunnerOptions {
@@ -42,14 +43,15 @@ interface RunningTurn {
 /**
  * A turn begun in the transaction that creates its task: `plan` starts it there, `launch`
  * runs it once that transaction committed, `cancel` gives the slot back (and stops the turn,
- * if it ran early) if it did not. `recorded` runs a pure agent's turn early, as soon as the
+ * if it ran early) if it did not, or if whether it did is unknown (then the task, if stored,
+ * is handed back to be claimed). `recorded` runs a pure agent's turn early, as soon as the
  * create is planned for its batch (see AgentDefinition.pure).
  */
 export interface DirectStart {
   plan: StartPlan;
   recorded?: (planned: AppliedChange) => void;
   launch(started: TaskRecord, history: MessageRecord[]): void;
-  cancel(): void;
+  cancel(why: unknown): void;
 }
 
 const DEADLINE_BATCH = 100;
@@ -157,9 +159,21 @@ export class Runner {
         }
         this.launch(started, extended(run, { history }));
       },
-      cancel: () => {
+      cancel: (why) => {
         unreserve();
-        early?.stop(new TurnStopped('canceled', 'the task was not stored'));
+        const unknown = isWriteOutcomeUnknown(why);
+        if (early) {
+          // Its end hands the task back if it is stored after all (see launch).
+          early.stop(
+            unknown
+              ? new TurnStopped('interrupted', 'whether the task was stored is not known')
+              : new TurnStopped('canceled', 'the task was not stored'),
+          );
+        } else if (unknown) {
+          // It may be stored, leased to this process with no turn running: let go of it now
+          // (nothing happens if it is not there), or it would wait until the lease lapses.
+          void this.handBack(task.taskId).finally(() => this.poke());
+        }
       },
     };
     if (agent.pure) {
@@ -293,9 +307,12 @@ export class Runner {
       })
       .then(async (released) => {
         this.running.delete(task.taskId);
-        if (!released) await this.handBack(task.taskId);
-        // A slot is free: claim only if something may be waiting for one.
-        if (this.backlog) this.pump.poke();
+        if (!released) {
+          // Its turn is owed still (cut short, or its end not stored): claim it again now,
+          // not at the next poll.
+          await this.handBack(task.taskId);
+          this.poke();
+        } else if (this.backlog) this.pump.poke(); // a slot is free: claim if work may wait
       });
     this.running.set(task.taskId, { stop, done });
     return stop;

@@ -4,7 +4,8 @@
  * a failure) follows from the reason, not from guesswork.
  */
 
-export type StopKind = 'canceled' | 'shutdown' | 'timeout' | 'deadline';
+/** `interrupted`: the turn is to run again, as after a crash (its task's create may be lost). */
+export type StopKind = 'canceled' | 'shutdown' | 'interrupted' | 'timeout' | 'deadline';
 
 export class TurnStopped extends Error {
   constructor(

@@ -9,6 +9,7 @@ import type { AgentDefinition, TurnResult } from '../agents/contract';
 import type { MessageRecord, Mutation, RunOutcome, RunWrites, TaskRecord } from '../store/records';
 import type { RunEnd } from '../store/runRows';
 import type { Store } from '../store/store';
+import { isWriteOutcomeUnknown } from '../store/writeOutcomeUnknown';
 import type { SchemaRegistry } from '../rpc/schemas';
 import type { JsonObject } from '../types';
 import { type Clock, isoNow } from '../clock';
@@ -224,7 +225,10 @@ export class TurnExecutor {
   private classify(error: unknown, stop: TurnStop): Failure | RunOutcome {
     const kind = stop.reason?.kind;
     if (kind === 'canceled') return 'canceled';
-    if (kind === 'shutdown') return 'interrupted';
+    // A write of this turn may or may not have committed: like a crash, the turn runs again.
+    if (kind === 'shutdown' || kind === 'interrupted' || isWriteOutcomeUnknown(error)) {
+      return 'interrupted';
+    }
     if (kind === 'deadline') return 'deadline-exceeded';
     if (kind === 'timeout') {
       return { code: -42005, message: (stop.reason as Error).message, outcome: 'timed-out' };

@@ -12,6 +12,7 @@
 import type { Db } from './openDatabase';
 import { STALE, type WriteRecorder } from './writeRecorder';
 import type { WriterThread } from './writerThread';
+import { WriteOutcomeUnknown } from './writeOutcomeUnknown';
 
 interface Queued {
   work: () => unknown;
@@ -208,7 +209,8 @@ export class GroupCommit {
           // committed is unknown: its callers fail, as in a crash.
           this.flights.shift();
           recorder.reset();
-          if (!flight.void) for (const { entry } of flight.sent) entry.reject(error);
+          const unknown = new WriteOutcomeUnknown(error);
+          if (!flight.void) for (const { entry } of flight.sent) entry.reject(unknown);
           this.schedule();
         },
       )

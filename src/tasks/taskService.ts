@@ -156,7 +156,7 @@ export class TaskService {
     try {
       applied = await this.store.insertTask(task, initial, start?.plan, start?.recorded);
     } catch (error) {
-      start?.cancel();
+      start?.cancel(error);
       throw error;
     }
     if (!start) {

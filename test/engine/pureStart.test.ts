@@ -1,7 +1,8 @@
 /**
  * Early start of a pure agent's first turn: it runs as soon as its task's create is planned
  * for its batch, while that batch commits; nothing of it is told before the create is stored,
- * and nothing of it is stored if the create fails.
+ * and nothing of it is stored if the create fails. If the writer thread dies with the batch
+ * (stored or not, no one can tell), whatever was stored is run to its end all the same.
  */
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
@@ -267,3 +268,146 @@ test.each(['on', 'off'])(
     }
   },
 );
+
+interface WriterInternals {
+  thread: {
+    execute(batch: unknown): Promise<unknown>;
+    worker: { terminate(): Promise<number> };
+  };
+  firstDelayMs: number;
+  maxDelayMs: number;
+  delayMs: number;
+}
+
+/**
+ * The store's supervised writer thread (private: reached on purpose, as a crash would), set
+ * to start a new thread 20 ms after each crash (1 s, doubling, by default).
+ */
+function quicklyRestartedWriter(running: Running): WriterInternals {
+  const { writer } = running.server.store as unknown as { writer: WriterInternals };
+  return Object.assign(writer, { firstDelayMs: 20, maxDelayMs: 20, delayMs: 20 });
+}
+
+test('the writer thread dying under early-started turns: every task stored is finished, none stuck', async () => {
+  const log: string[] = [];
+  arcd = await started(loggedAgents(log), log);
+  const writer = quicklyRestartedWriter(arcd);
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 3 }),
+      fc.integer({ min: 2, max: 12 }),
+      async (crashAtBatch, creates) => {
+        // The thread dies right after its Nth batch from now was sent: the batch may or may
+        // not have committed, and its callers cannot know which, as in a crash.
+        const thread = writer.thread;
+        const execute = thread.execute.bind(thread);
+        let sent = 0;
+        thread.execute = (batch) => {
+          const answer = execute(batch);
+          sent += 1;
+          if (sent === crashAtBatch) void thread.worker.terminate();
+          return answer;
+        };
+        const outcomes = await Promise.allSettled(
+          Array.from({ length: creates }, (_, i) =>
+            arcCall(
+              arcd.url,
+              'task.create',
+              { initialMessage: textMessage(`go ${i}`), wait: 5000 },
+              { targetAgent: i % 2 === 0 ? 'pure' : 'plain' },
+            ),
+          ),
+        );
+        // Every create was answered: with its task, or with an ARC error under HTTP 200.
+        for (const outcome of outcomes) {
+          expect(outcome.status).toBe('fulfilled');
+          const reply = (outcome as PromiseFulfilledResult<Awaited<ReturnType<typeof arcCall>>>)
+            .value;
+          expect(reply.status).toBe(200);
+          if (reply.body.error) expect(reply.body.error.code).toEqual(expect.any(Number));
+          else expect(['WORKING', 'COMPLETED']).toContain(reply.body.result.task.status);
+        }
+        // Whatever was stored (acknowledged or not) finishes: a turn cut by the crash is run
+        // again; nothing is left WORKING under a lease no one renews.
+        await waitFor(
+          'every stored task to finish',
+          async () => {
+            const db = new Database(arcd.db, { readonly: true });
+            const unfinished = db
+              .prepare("SELECT COUNT(*) AS n FROM tasks WHERE status <> 'COMPLETED'")
+              .get() as { n: number };
+            db.close();
+            return unfinished.n === 0 ? true : undefined;
+          },
+          15_000,
+        );
+        const acknowledged = outcomes
+          .map((o) => (o as PromiseFulfilledResult<Awaited<ReturnType<typeof arcCall>>>).value)
+          .filter((reply) => !reply.body.error)
+          .map((reply) => reply.body.result.task.taskId as string);
+        const db = new Database(arcd.db, { readonly: true });
+        for (const taskId of acknowledged) {
+          const seqs = db
+            .prepare('SELECT seq FROM events WHERE task_id = ? ORDER BY seq')
+            .all(taskId) as Array<{ seq: number }>;
+          expect(seqs.map((row) => row.seq)).toEqual(seqs.map((_, i) => i + 1));
+        }
+        db.close();
+        // A new thread has taken over before the next run (if this one was cut).
+        if (sent >= crashAtBatch) {
+          await waitFor('a new writer thread', async () =>
+            writer.thread !== thread ? true : undefined,
+          );
+        } else thread.execute = execute;
+      },
+    ),
+    { numRuns: 10 },
+  );
+}, 120_000);
+
+test('a create whose batch committed but whose answer was lost with the thread: its task runs at once', async () => {
+  const log: string[] = [];
+  arcd = await started(loggedAgents(log), log);
+  const writer = quicklyRestartedWriter(arcd);
+  for (const agent of ['plain', 'pure']) {
+    // The batch commits; then the thread dies before its answer is heard.
+    const thread = writer.thread;
+    const execute = thread.execute.bind(thread);
+    thread.execute = async (batch) => {
+      await execute(batch);
+      await thread.worker.terminate();
+      throw new Error('the SQLite writer thread stopped');
+    };
+    const reply = await arcCall(
+      arcd.url,
+      'task.create',
+      { initialMessage: textMessage(`lost answer ${agent}`) },
+      { targetAgent: agent },
+    );
+    expect(reply.status).toBe(200);
+    expect(reply.body.error).toMatchObject({ code: -32603 });
+    // The task was stored, leased to this process: it runs now, not when the lease lapses.
+    const db = new Database(arcd.db, { readonly: true });
+    const stored = db
+      .prepare(
+        "SELECT t.task_id AS taskId FROM tasks t JOIN messages m ON m.task_id = t.task_id WHERE t.assigned_agent = ? AND m.parts LIKE '%lost answer%'",
+      )
+      .get(agent) as { taskId: string };
+    db.close();
+    const done = await waitForStatus(arcd.url, agent, stored.taskId, ['COMPLETED']);
+    expect(done.messages.at(-1).parts[0].content).toBe('done');
+    // Its cut first run counts as interrupted, as after a crash (neither failed nor canceled);
+    // a pure agent's completion may have committed in the batch after the create's, before
+    // the thread died.
+    const history = new Database(arcd.db, { readonly: true });
+    const runs = history
+      .prepare('SELECT outcome FROM runs WHERE task_id = ? ORDER BY attempt')
+      .all(stored.taskId)
+      .map((row) => (row as { outcome: string }).outcome);
+    history.close();
+    const cut = ['interrupted', 'completed'];
+    if (agent === 'plain') expect(runs).toEqual(cut);
+    else expect([cut, ['completed']]).toContainEqual(runs);
+    await waitFor('a new writer thread', async () => (writer.thread !== thread ? true : undefined));
+  }
+});
