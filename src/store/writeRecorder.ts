@@ -19,6 +19,9 @@ export interface RecordedStatement {
 /** Thrown on the writer thread when a guard's row is not as the recording expected. */
 export const STALE = 'ARCD_STALE';
 
+/** How many stale marks are kept at most (see WriteRecorder's `stale`). */
+export const STALE_MARKS = 4096;
+
 /** What one recorded batch sends: statements the writer has not prepared yet, then the ops. */
 export interface RecordedBatch {
   /** Statement texts numbered from the writer's count of known statements on. */
@@ -41,6 +44,9 @@ export class WriteRecorder {
   /**
    * Tasks a guard found changed: their writes read the row instead of guarding, until a batch
    * that did so commits (a batch that fails or is voided leaves the mark for the next try).
+   * A task never written again keeps its mark, so only the newest STALE_MARKS are kept: a
+   * write that lost its mark guards a version that no longer holds, fails its batch once as
+   * STALE, and is marked and planned again, so dropping a mark costs a retry, never a row.
    */
   private readonly stale = new Set<string>();
   /** The marked tasks each batch not yet committed read again, to unmark when it commits. */
@@ -82,7 +88,11 @@ export class WriteRecorder {
 
   /** A guard found `taskId` changed: its next write plans on the row as read. */
   changed(taskId: string): void {
+    this.stale.delete(taskId); // re-added as the newest
     this.stale.add(taskId);
+    if (this.stale.size > STALE_MARKS) {
+      this.stale.delete(this.stale.values().next().value as string);
+    }
     for (const listener of this.changeListeners) listener(taskId);
   }
 
