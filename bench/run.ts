@@ -605,7 +605,8 @@ async function interleavedRounds(): Promise<Interleaved> {
   const merged = (perRound[0] ?? []).map((first, i) => {
     const values = perRound.map((r) => (r[i] as Ratio).value);
     const value = median(values);
-    return { ...first, value, pass: judge(value, first.op, first.goal), perRound: values };
+    const pass = first.info ? undefined : judge(value, first.op, first.goal);
+    return { ...first, value, pass, perRound: values };
   });
   return {
     rounds: ROUNDS,
@@ -722,7 +723,13 @@ interface Ratio {
   goal: number;
   target: string;
   pass: boolean | undefined;
+  /** Printed for context beside the targets, judged against none. */
+  info?: true;
 }
+
+/** A ratio's verdict as printed: PASS, MISS, n/a (not measured), or info (no target). */
+const verdictOf = (r: Ratio) =>
+  r.info ? 'info' : r.pass === undefined ? 'n/a ' : r.pass ? 'PASS' : 'MISS';
 
 /** Whether `value` meets the goal (undefined when it could not be measured). */
 const judge = (value: number, op: Ratio['op'], goal: number) =>
@@ -746,6 +753,12 @@ function ratios(rows: Measured[]): Ratio[] {
     ratio(what, get(row)?.perSecond, get(peer)?.perSecond, '>=', goal);
   const leaner = (what: string, row: string, peer: string, goal: number) =>
     ratio(what, get(row)?.cpuUsPerUnit, get(peer)?.cpuUsPerUnit, '<=', goal);
+  const context = (what: string, row: string, peer: string): Ratio => ({
+    ...ratio(what, get(row)?.cpuUsPerUnit, get(peer)?.cpuUsPerUnit, '<=', NaN),
+    target: 'none',
+    pass: undefined,
+    info: true,
+  });
   const wait = 'arcd echo (blocking create) tasks/s';
   const sse = 'arcd echo (create + SSE) tasks/s';
   const only = 'arcd task.create (create path only)';
@@ -758,6 +771,8 @@ function ratios(rows: Measured[]): Ratio[] {
     faster(`${sse} ÷ a2a-js in-memory tasks/s`, 'arcd-echo-e2e', 'a2a-memory', 1.5),
     faster(`${only} req/s ÷ floor-sqlite req/s`, 'arcd-create-only', 'floor-sqlite', 0.8),
     leaner(`${only} CPU/req ÷ floor-node CPU/req`, 'arcd-create-only', 'floor-node', 3),
+    // What the durable-write floor itself costs against floor-node, beside the target above.
+    context('floor-sqlite CPU/req ÷ floor-node CPU/req', 'floor-sqlite', 'floor-node'),
     faster(`${withTurns} req/s ÷ floor-sqlite req/s`, 'arcd-create', 'floor-sqlite', 0.8),
     leaner(`${withTurns} CPU/req ÷ floor-node CPU/req`, 'arcd-create', 'floor-node', 3),
   ];
@@ -820,8 +835,7 @@ async function main() {
   console.log('');
   console.log('ratios (same run):');
   for (const r of results) {
-    const verdict = r.pass === undefined ? 'n/a ' : r.pass ? 'PASS' : 'MISS';
-    console.log(`  ${verdict}  ${r.name} = ${fmt(r.value, 2)}× (target ${r.target})`);
+    console.log(`  ${verdictOf(r)}  ${r.name} = ${fmt(r.value, 2)}× (target ${r.target})`);
   }
   if (interleaved) {
     console.log('');
@@ -829,10 +843,9 @@ async function main() {
       `ratios (interleaved: ${interleaved.rounds} rounds of ${interleaved.seconds} s, the order moving each round; median of the rounds' ratios):`,
     );
     for (const r of interleaved.ratios) {
-      const verdict = r.pass === undefined ? 'n/a ' : r.pass ? 'PASS' : 'MISS';
       const rounds = r.perRound.map((v) => fmt(v, 2)).join(', ');
       console.log(
-        `  ${verdict}  ${r.name} = ${fmt(r.value, 2)}× (target ${r.target}; rounds ${rounds})`,
+        `  ${verdictOf(r)}  ${r.name} = ${fmt(r.value, 2)}× (target ${r.target}; rounds ${rounds})`,
       );
     }
   }
