@@ -18,7 +18,7 @@ import * as changes from '../tasks/changes';
 import { isTerminal } from '../tasks/states';
 import { TurnStop, TurnStopped } from './stopReason';
 import { isWriteOutcomeUnknown } from '../store/writeOutcomeUnknown';
-import { type BegunRun, TurnExecutor } from './turnExecutor';
+import { type BegunRun, type TurnEnd, TurnExecutor } from './turnExecutor';
 
 export interface RunnerOptions {
   store: Store;
@@ -301,18 +301,17 @@ export class Runner {
     const agent = this.options.registry.get(task.assignedAgent);
     const done = this.executor
       .run(task, agent, stop, run)
-      .catch((error: unknown) => {
+      .catch((error: unknown): TurnEnd => {
         this.options.logger.error({ err: error, taskId: task.taskId }, 'turn bookkeeping failed');
-        return false;
+        return 'owed'; // its end may not be stored: the turn may be owed still
       })
-      .then(async (released) => {
+      .then(async (end) => {
         this.running.delete(task.taskId);
-        if (!released) {
-          // Its turn is owed still (cut short, or its end not stored): claim it again now,
-          // not at the next poll.
-          await this.handBack(task.taskId);
-          this.poke();
-        } else if (this.backlog) this.pump.poke(); // a slot is free: claim if work may wait
+        if (end !== 'released') await this.handBack(task.taskId);
+        // Owed again (interrupted): claim it now, not at the next poll. Else a slot is free:
+        // claim only if something may be waiting for one.
+        if (end === 'owed') this.poke();
+        else if (this.backlog) this.pump.poke();
       });
     this.running.set(task.taskId, { stop, done });
     return stop;

@@ -44,6 +44,13 @@ export interface BegunRun {
   history?: MessageRecord[];
 }
 
+/**
+ * How a turn ended for its lease: `released` by its end (it completed); `held` by this
+ * process, no turn owed now (paused, failed, retried later, canceled); `owed` again now, the
+ * lease still held (interrupted: shutdown, or a write of unknown outcome).
+ */
+export type TurnEnd = 'released' | 'held' | 'owed';
+
 interface Failure {
   code: number;
   message: string;
@@ -137,22 +144,19 @@ export class TurnExecutor {
     };
   }
 
-  /**
-   * Runs a claimed turn that `beginPlan` started (`run`), or fails a task no agent here runs.
-   * True when the turn's end already let go of the task's lease (it completed).
-   */
+  /** Runs a claimed turn that `beginPlan` started (`run`), or fails a task no agent here runs. */
   async run(
     task: TaskRecord,
     agent: AgentDefinition | undefined,
     stop: TurnStop,
     run: BegunRun | undefined,
-  ): Promise<boolean> {
+  ): Promise<TurnEnd> {
     const { store, clock } = this.deps;
     if (!agent) {
       await this.failTask(task.taskId, -42004, `agent ${task.assignedAgent} is not hosted here`);
-      return false;
+      return 'held';
     }
-    if (!run || task.status !== 'WORKING') return false;
+    if (!run || task.status !== 'WORKING') return 'held';
     const { runId, startedAt } = run;
     const finishRun = (outcome: RunOutcome, error?: JsonObject) => {
       const end: RunEnd = {
@@ -190,7 +194,7 @@ export class TurnExecutor {
       state.finished = true;
       if (state.paused) {
         await finishRun('input-required');
-        return false;
+        return 'held';
       }
       const reply =
         result === undefined
@@ -213,12 +217,11 @@ export class TurnExecutor {
         state.latest,
       );
       if (!completed) await finishRun('completed');
-      return completed;
+      return completed ? 'released' : 'held';
     } catch (error) {
       clearTimeout(timer);
       state.finished = true;
-      await this.afterFailure(task, error, stop, finishRun);
-      return false;
+      return this.afterFailure(task, error, stop, finishRun);
     }
   }
 
@@ -243,11 +246,11 @@ export class TurnExecutor {
     error: unknown,
     stop: TurnStop,
     finishRun: (outcome: RunOutcome, error?: JsonObject) => Promise<void>,
-  ): Promise<void> {
+  ): Promise<TurnEnd> {
     const failure = this.classify(error, stop);
     if (typeof failure === 'string') {
-      await finishRun(failure); // someone else decided this task's fate already
-      return;
+      await finishRun(failure); // decided by the stop (or the store), not by the handler
+      return failure === 'interrupted' ? 'owed' : 'held';
     }
     const errorObject = { code: failure.code, message: failure.message };
     this.deps.logger.warn(
@@ -263,10 +266,11 @@ export class TurnExecutor {
       );
       if (planned) {
         await finishRun(failure.outcome === 'timed-out' ? 'timed-out' : 'retrying', errorObject);
-        return;
+        return 'held';
       }
     }
     await this.failTask(task.taskId, failure.code, failure.message);
     await finishRun(failure.outcome, errorObject);
+    return 'held';
   }
 }

@@ -67,6 +67,23 @@ test('a task created with a slot free starts in its create commit and runs witho
   expect(row).toEqual({ lease_owner: null, message_count: 2, last_seq: 7, attempt: 1 });
 });
 
+test('a turn that pauses for input hands its task back without a claim after it', async () => {
+  arcd = await startArcd({ config: { pollMs: 60_000 } });
+  await idleRunner(arcd);
+  const claims = jest.spyOn(arcd.server.store, 'claimTurns');
+  const task = await createTask(arcd.url, 'document-analyzer', 'alpha beta\nbeta gamma');
+  await waitForStatus(arcd.url, 'document-analyzer', task.taskId, ['INPUT_REQUIRED']);
+  await waitFor('the lease let go', async () => {
+    const db = new Database(arcd.db, { readonly: true });
+    const row = db.prepare('SELECT lease_owner FROM tasks WHERE task_id = ?').get(task.taskId);
+    db.close();
+    return (row as { lease_owner: string | null }).lease_owner === null ? true : undefined;
+  });
+  await arcd.server.store.inFlightAnswered();
+  // Only an interrupted turn is owed again at once; a paused one owes nothing until input.
+  expect(claims).not.toHaveBeenCalled();
+});
+
 test('with every slot taken a new task queues, and is claimed when a slot frees', async () => {
   let release!: () => void;
   const held = new Promise<void>((resolve) => (release = resolve));

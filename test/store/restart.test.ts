@@ -10,9 +10,9 @@ import {
   startArcd,
   taskInfo,
   textMessage,
-  waitFor,
   waitForStatus,
 } from '../helpers/arcServer';
+import { holdClaimAnswer } from '../helpers/heldClaim';
 import { tempDbFile } from '../helpers/tempDb';
 
 describe('restart on the same file', () => {
@@ -112,25 +112,13 @@ describe('restart on the same file', () => {
     const db = tempDbFile('claimed-late');
     // A turn limit of its own makes every slow task go through a claim.
     first = await startArcd({ db, config: { pollMs: 60_000, agentConcurrency: 'slow=4' } });
-    const store = first.server.store;
-    const claim = store.claimTurns.bind(store);
-    let answer!: () => void;
-    const held = new Promise<void>((resolve) => (answer = resolve));
-    let claimedOne = false;
     // The claim commits (the task reads WORKING), but its caller hears of it only later.
-    jest.spyOn(store, 'claimTurns').mockImplementation(async (...args) => {
-      const claimed = await claim(...args);
-      if (claimed.length > 0) {
-        claimedOne = true;
-        await held;
-      }
-      return claimed;
-    });
+    const claim = holdClaimAnswer(first.server.store, 'claimTurns');
     const task = await createTask(first.url, 'slow', 'steps=3');
-    await waitFor('the claim', async () => (claimedOne ? true : undefined));
+    await claim.claimed();
     await waitForStatus(first.url, 'slow', task.taskId, ['WORKING']);
     const closing = first.close();
-    setTimeout(answer, 50);
+    setTimeout(claim.answer, 50);
     await closing;
 
     // Not left leased until the lease (30 s) lapses: the next start runs it at once.

@@ -11,6 +11,7 @@ import {
   waitFor,
   waitForStatus,
 } from '../helpers/arcServer';
+import { holdClaimAnswer } from '../helpers/heldClaim';
 import { startReceiver } from '../helpers/receiver';
 import { tempDbFile } from '../helpers/tempDb';
 
@@ -29,29 +30,17 @@ test('a delivery claimed while shutting down is handed back and sent by the next
   const task = await createTask(first.url, 'echo', 'hello');
   await waitForStatus(first.url, 'echo', task.taskId, ['COMPLETED']);
 
-  const store = first.server.store;
-  const claim = store.claimDeliveries.bind(store);
-  let answer!: () => void;
-  const held = new Promise<void>((resolve) => (answer = resolve));
-  let claimedOne = false;
   // The claim commits (the delivery is leased), but the worker hears of it only later.
-  jest.spyOn(store, 'claimDeliveries').mockImplementation(async (...args) => {
-    const claimed = await claim(...args);
-    if (claimed.length > 0) {
-      claimedOne = true;
-      await held;
-    }
-    return claimed;
-  });
+  const claim = holdClaimAnswer(first.server.store, 'claimDeliveries');
   await arcResult(first.url, 'task.subscribe', {
     taskId: task.taskId,
     callbackUrl: receiver.url,
     events: ['STATUS_CHANGE'],
     replay: true,
   });
-  await waitFor('the claim', async () => (claimedOne ? true : undefined));
+  await claim.claimed();
   const closing = first.close();
-  setTimeout(answer, 50);
+  setTimeout(claim.answer, 50);
   await closing;
   expect(receiver.received).toHaveLength(0);
 
