@@ -8,6 +8,7 @@ import type { CallContext } from '../types';
 import type { MethodDefinition, Services } from '../methods/method';
 import type { AgentRegistry } from '../agents/registry';
 import type { SchemaRegistry } from './schemas';
+import { isWriteOutcomeUnknown } from '../store/writeOutcomeUnknown';
 import { newId } from '../ids';
 import type { AuthOutcome } from '../auth/authenticator';
 import { type Principal, requiredScopes } from '../auth/principal';
@@ -110,6 +111,6 @@ export class Dispatcher {
       { err: error, errorId, method: call.method, targetAgent: call.targetAgent },
       'internal error while handling a call',
     );
-    return new InternalError(errorId);
+    return new InternalError(errorId, isWriteOutcomeUnknown(error));
   }
 }

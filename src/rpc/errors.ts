@@ -50,8 +50,15 @@ export class InvalidParamsError extends ArcError {
 }
 
 export class InternalError extends ArcError {
-  constructor(errorId: string) {
-    super(-32603, `Internal error (error id ${errorId})`, { errorId });
+  /** `outcomeUnknown`: the call's change may or may not have been stored (check before redoing it). */
+  constructor(errorId: string, outcomeUnknown = false) {
+    super(
+      -32603,
+      outcomeUnknown
+        ? `Internal error (error id ${errorId}): the change may or may not have been stored`
+        : `Internal error (error id ${errorId})`,
+      outcomeUnknown ? { errorId, stored: 'unknown' } : { errorId },
+    );
   }
 }
 

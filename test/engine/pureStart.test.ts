@@ -385,7 +385,12 @@ test('a create whose batch committed but whose answer was lost with the thread: 
       { targetAgent: agent },
     );
     expect(reply.status).toBe(200);
-    expect(reply.body.error).toMatchObject({ code: -32603 });
+    // The caller learns that the task may exist all the same (to check before creating again).
+    expect(reply.body.error).toMatchObject({
+      code: -32603,
+      message: expect.stringMatching(/may or may not have been stored$/),
+      details: { errorId: expect.stringMatching(/^err-/), stored: 'unknown' },
+    });
     // The task was stored, leased to this process: it runs now, not when the lease lapses.
     const db = new Database(arcd.db, { readonly: true });
     const stored = db
