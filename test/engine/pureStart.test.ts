@@ -319,10 +319,11 @@ test('the writer thread dying under early-started turns: every task stored is fi
           ),
         );
         // Every create was answered: with its task, or with an ARC error under HTTP 200.
-        for (const outcome of outcomes) {
-          expect(outcome.status).toBe('fulfilled');
-          const reply = (outcome as PromiseFulfilledResult<Awaited<ReturnType<typeof arcCall>>>)
-            .value;
+        expect(outcomes.map((o) => o.status)).toEqual(outcomes.map(() => 'fulfilled'));
+        const replies = outcomes.map(
+          (o) => (o as PromiseFulfilledResult<Awaited<ReturnType<typeof arcCall>>>).value,
+        );
+        for (const reply of replies) {
           expect(reply.status).toBe(200);
           if (reply.body.error) expect(reply.body.error.code).toEqual(expect.any(Number));
           else expect(['WORKING', 'COMPLETED']).toContain(reply.body.result.task.status);
@@ -341,8 +342,7 @@ test('the writer thread dying under early-started turns: every task stored is fi
           },
           15_000,
         );
-        const acknowledged = outcomes
-          .map((o) => (o as PromiseFulfilledResult<Awaited<ReturnType<typeof arcCall>>>).value)
+        const acknowledged = replies
           .filter((reply) => !reply.body.error)
           .map((reply) => reply.body.result.task.taskId as string);
         const db = new Database(arcd.db, { readonly: true });
