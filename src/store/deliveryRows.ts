@@ -83,14 +83,9 @@ export interface HostRoom {
   room: Record<string, number>;
 }
 
-interface ClaimParams {
-  owner: string;
-  until: number;
-  nowIso: string;
-  nowMs: number;
-  limit: number;
-  perHost: number;
-  room: string;
+interface DueHead {
+  delivery_id: string;
+  host: string;
 }
 
 export interface DeliveryFilter {
@@ -102,7 +97,8 @@ export interface DeliveryFilter {
 }
 
 export class DeliveryTables {
-  private readonly claim;
+  private readonly dueHeads;
+  private readonly lease;
   private readonly jobParts;
   private readonly selectOne;
   private readonly selectByTask;
@@ -116,32 +112,25 @@ export class DeliveryTables {
   private readonly cancelPending;
   private readonly requeue;
   private readonly failingSinceOf;
+  private readonly unmarkHead;
+  private readonly markHead;
 
   constructor(
     private readonly db: Db,
     private readonly blobs: BlobTable,
   ) {
-    // The head of each subscription's queue only (no earlier pending delivery may exist), and
-    // per receiver host no more than the room the sender has left for it.
-    this.claim = db.prepare<[ClaimParams], DeliveryRow>(`
-      WITH heads AS (
-        SELECT subscription_id, MIN(event_seq) AS seq FROM deliveries
-        WHERE status = 'pending' GROUP BY subscription_id
-      ), due AS (
-        SELECT d.delivery_id, d.next_attempt_at, d.event_seq, s.callback_host AS host,
-          ROW_NUMBER() OVER (PARTITION BY s.callback_host
-                             ORDER BY d.next_attempt_at, d.event_seq) AS rank
-        FROM heads h
-        JOIN deliveries d ON d.subscription_id = h.subscription_id AND d.event_seq = h.seq
-        JOIN subscriptions s ON s.subscription_id = h.subscription_id AND s.active = 1
-        WHERE d.next_attempt_at <= @nowIso AND (d.lease_until IS NULL OR d.lease_until < @nowMs)
-      )
-      UPDATE deliveries SET lease_owner = @owner, lease_until = @until
-      WHERE delivery_id IN (
-        SELECT delivery_id FROM due
-        WHERE rank <= COALESCE(json_extract(@room, '$."' || host || '"'), @perHost)
-        ORDER BY next_attempt_at, event_seq LIMIT @limit)
-      RETURNING *`);
+    // The heads of the subscriptions' queues (each one's oldest pending delivery, marked as
+    // such: see moveHead) that are due, oldest first, straight off their index.
+    this.dueHeads = db.prepare<[{ nowIso: string; nowMs: number }], DueHead>(`
+      SELECT d.delivery_id, s.callback_host AS host
+      FROM deliveries d INDEXED BY deliveries_due_heads
+      JOIN subscriptions s ON s.subscription_id = d.subscription_id AND s.active = 1
+      WHERE d.status = 'pending' AND d.head = 1 AND d.next_attempt_at <= @nowIso
+        AND (d.lease_until IS NULL OR d.lease_until < @nowMs)
+      ORDER BY d.next_attempt_at, d.event_seq`);
+    this.lease = db.prepare<[string, number, string], DeliveryRow>(
+      'UPDATE deliveries SET lease_owner = ?, lease_until = ? WHERE delivery_id = ? RETURNING *',
+    );
     this.jobParts = db.prepare<
       [{ taskId: string; seq: number; subscriptionId: string }],
       SubscriptionRow & {
@@ -183,9 +172,11 @@ export class DeliveryTables {
     );
     this.insertAttempt = db.prepare(`INSERT INTO delivery_attempts (delivery_id, attempt,
       attempted_at, status_code, latency_ms, error, response_body) VALUES (?, ?, ?, ?, ?, ?, ?)`);
+    // A delivery that leaves the queue is no longer its head (the next one is made head).
     this.updateAfterAttempt = db.prepare(`UPDATE deliveries SET status = ?, attempts = ?,
       next_attempt_at = COALESCE(?, next_attempt_at), delivered_at = COALESCE(?, delivered_at),
-      last_status = ?, last_error = ?, lease_owner = NULL, lease_until = NULL, updated_at = ?
+      last_status = ?, last_error = ?, lease_owner = NULL, lease_until = NULL, updated_at = ?,
+      head = head AND ? = 'pending'
       WHERE delivery_id = ?`);
     this.release = db.prepare(`UPDATE deliveries SET lease_owner = NULL, lease_until = NULL
       WHERE delivery_id = ? AND lease_owner = ?`);
@@ -195,7 +186,13 @@ export class DeliveryTables {
     this.deactivate = db.prepare(`UPDATE subscriptions SET active = 0, deactivated_at = ?,
       deactivated_reason = ? WHERE subscription_id = ? AND active = 1`);
     this.cancelPending = db.prepare(`UPDATE deliveries SET status = 'canceled', updated_at = ?,
-      lease_owner = NULL, lease_until = NULL WHERE subscription_id = ? AND status = 'pending'`);
+      lease_owner = NULL, lease_until = NULL, head = 0
+      WHERE subscription_id = ? AND status = 'pending'`);
+    this.unmarkHead = db.prepare(`UPDATE deliveries SET head = 0
+      WHERE subscription_id = ? AND status = 'pending' AND head = 1`);
+    this.markHead = db.prepare(`UPDATE deliveries SET head = 1 WHERE delivery_id = (
+      SELECT delivery_id FROM deliveries WHERE subscription_id = ? AND status = 'pending'
+      ORDER BY event_seq LIMIT 1)`);
     this.failingSinceOf = db.prepare<[string], { failing_since: string | null }>(
       'SELECT failing_since FROM subscriptions WHERE subscription_id = ?',
     );
@@ -212,16 +209,24 @@ export class DeliveryTables {
   ): DeliveryJob[] {
     if (limit <= 0) return [];
     const nowMs = now.getTime();
-    const params: ClaimParams = {
-      owner,
-      until: nowMs + leaseMs,
-      nowIso: now.toISOString(),
-      nowMs,
-      limit,
-      perHost: hosts.perHost,
-      room: JSON.stringify(hosts.room),
-    };
-    const rows = this.db.transaction(() => this.claim.all(params)).immediate();
+    const until = nowMs + leaseMs;
+    const rows = this.db
+      .transaction(() => {
+        // Per receiver host no more than the room the sender has left for it: read in order
+        // until `limit` are found, so a claim reads what it takes (and the heads of hosts
+        // without room that come before).
+        const chosen: string[] = [];
+        const taken = new Map<string, number>();
+        for (const head of this.dueHeads.iterate({ nowIso: now.toISOString(), nowMs })) {
+          const used = taken.get(head.host) ?? 0;
+          if (used >= (hosts.room[head.host] ?? hosts.perHost)) continue;
+          taken.set(head.host, used + 1);
+          chosen.push(head.delivery_id);
+          if (chosen.length >= limit) break;
+        }
+        return chosen.map((id) => this.lease.get(owner, until, id) as DeliveryRow);
+      })
+      .immediate();
     return rows.flatMap((row) => {
       const parts = this.jobParts.get({
         taskId: row.task_id,
@@ -307,8 +312,10 @@ export class DeliveryTables {
           attempt.statusCode ?? null,
           attempt.error ?? null,
           attempt.attemptedAt,
+          decided.delivery.status,
           delivery.deliveryId,
         );
+        if (decided.delivery.status !== 'pending') this.moveHead(delivery.subscriptionId);
         if (decided.failingSince === null) this.setFailingSince.run(null, delivery.subscriptionId);
         else if (decided.failingSince !== undefined && !subscriptionRow?.failing_since) {
           this.setFailingSince.run(decided.failingSince, delivery.subscriptionId);
@@ -338,6 +345,20 @@ export class DeliveryTables {
 
   /** Sends a delivery again now, with a budget of one more attempt. */
   retryNow(deliveryId: string, at: string): void {
-    this.requeue.run(at, at, deliveryId);
+    this.db.transaction(() => {
+      this.requeue.run(at, at, deliveryId);
+      const row = this.selectOne.get(deliveryId);
+      // Pending again, it may be older than its subscription's head: the oldest goes first.
+      if (row) this.moveHead(row.subscription_id);
+    })();
+  }
+
+  /**
+   * Marks the subscription's oldest pending delivery as its queue's head (and no other): after
+   * a delivery left the queue (delivered, dead, canceled) or came back to it (retried).
+   */
+  private moveHead(subscriptionId: string): void {
+    this.unmarkHead.run(subscriptionId);
+    this.markHead.run(subscriptionId);
   }
 }

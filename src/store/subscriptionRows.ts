@@ -89,8 +89,11 @@ export class SubscriptionTables {
     );
     this.insertDelivery = recorder.statement(
       db,
+      // The head of its subscription's queue when nothing else of it is pending (deliveries
+      // are added in event order, so a later one never goes before one already there).
       `INSERT INTO deliveries (delivery_id, subscription_id, task_id, event_seq,
-      next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      next_attempt_at, created_at, updated_at, head) SELECT ?, ?, ?, ?, ?, ?, ?,
+      NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.subscription_id = ? AND p.status = 'pending')`,
     );
     this.activeGuard = recorder.guard(
       db,
@@ -170,6 +173,7 @@ export class SubscriptionTables {
           event.createdAt,
           event.createdAt,
           event.createdAt,
+          subscription.subscriptionId,
         );
         queued += 1;
       }
