@@ -10,6 +10,7 @@
 -- applied: 0009_claims_per_agent.sql
 -- applied: 0010_leaner_history.sql
 -- applied: 0011_delivery_heads.sql
+-- applied: 0012_delivery_heads_by_host.sql
 
 CREATE TABLE artifacts (
   artifact_id TEXT PRIMARY KEY,
@@ -86,7 +87,7 @@ CREATE TABLE "deliveries" (
   last_error      TEXT,
   delivered_at    TEXT,
   created_at      TEXT NOT NULL,
-  updated_at      TEXT NOT NULL, head INTEGER NOT NULL DEFAULT 0 CHECK (head IN (0, 1)),
+  updated_at      TEXT NOT NULL, head INTEGER NOT NULL DEFAULT 0 CHECK (head IN (0, 1)), host TEXT NOT NULL DEFAULT '',
   UNIQUE (subscription_id, event_seq),
   FOREIGN KEY (task_id, event_seq) REFERENCES events (task_id, seq) ON DELETE CASCADE
 ) STRICT;
@@ -246,7 +247,7 @@ CREATE INDEX deliveries_by_task ON deliveries (task_id, event_seq);
 
 CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';
 
-CREATE INDEX deliveries_due_heads ON deliveries (next_attempt_at, event_seq)
+CREATE INDEX deliveries_due_heads ON deliveries (host, next_attempt_at, event_seq)
   WHERE status = 'pending' AND head = 1;
 
 CREATE INDEX deliveries_pending_heads ON deliveries (subscription_id, event_seq)

@@ -85,7 +85,8 @@ export interface HostRoom {
 
 interface DueHead {
   delivery_id: string;
-  host: string;
+  next_attempt_at: string;
+  event_seq: number;
 }
 
 export interface DeliveryFilter {
@@ -97,6 +98,7 @@ export interface DeliveryFilter {
 }
 
 export class DeliveryTables {
+  private readonly headHosts;
   private readonly dueHeads;
   private readonly lease;
   private readonly jobParts;
@@ -119,15 +121,29 @@ export class DeliveryTables {
     private readonly db: Db,
     private readonly blobs: BlobTable,
   ) {
-    // The heads of the subscriptions' queues (each one's oldest pending delivery, marked as
-    // such: see moveHead) that are due, oldest first, straight off their index.
-    this.dueHeads = db.prepare<[{ nowIso: string; nowMs: number }], DueHead>(`
-      SELECT d.delivery_id, s.callback_host AS host
+    // The receiver hosts that have queue heads (each subscription's oldest pending delivery,
+    // marked as such: see moveHead), one index seek each.
+    this.headHosts = db.prepare<[], { host: string }>(`
+      WITH RECURSIVE hosts (host) AS (
+        SELECT MIN(host) FROM deliveries INDEXED BY deliveries_due_heads
+          WHERE status = 'pending' AND head = 1
+        UNION ALL
+        SELECT (SELECT MIN(d.host) FROM deliveries d INDEXED BY deliveries_due_heads
+          WHERE d.status = 'pending' AND d.head = 1 AND d.host > hosts.host)
+        FROM hosts WHERE hosts.host IS NOT NULL
+      )
+      SELECT host FROM hosts WHERE host IS NOT NULL`);
+    // One host's due heads, oldest first, straight off their index.
+    this.dueHeads = db.prepare<
+      [{ host: string; nowIso: string; nowMs: number; room: number }],
+      DueHead
+    >(`
+      SELECT d.delivery_id, d.next_attempt_at, d.event_seq
       FROM deliveries d INDEXED BY deliveries_due_heads
       JOIN subscriptions s ON s.subscription_id = d.subscription_id AND s.active = 1
-      WHERE d.status = 'pending' AND d.head = 1 AND d.next_attempt_at <= @nowIso
-        AND (d.lease_until IS NULL OR d.lease_until < @nowMs)
-      ORDER BY d.next_attempt_at, d.event_seq`);
+      WHERE d.status = 'pending' AND d.head = 1 AND d.host = @host
+        AND d.next_attempt_at <= @nowIso AND (d.lease_until IS NULL OR d.lease_until < @nowMs)
+      ORDER BY d.next_attempt_at, d.event_seq LIMIT @room`);
     this.lease = db.prepare<[string, number, string], DeliveryRow>(
       'UPDATE deliveries SET lease_owner = ?, lease_until = ? WHERE delivery_id = ? RETURNING *',
     );
@@ -212,18 +228,21 @@ export class DeliveryTables {
     const until = nowMs + leaseMs;
     const rows = this.db
       .transaction(() => {
-        // Per receiver host no more than the room the sender has left for it: read in order
-        // until `limit` are found, so a claim reads what it takes (and the heads of hosts
-        // without room that come before).
-        const chosen: string[] = [];
-        const taken = new Map<string, number>();
-        for (const head of this.dueHeads.iterate({ nowIso: now.toISOString(), nowMs })) {
-          const used = taken.get(head.host) ?? 0;
-          if (used >= (hosts.room[head.host] ?? hosts.perHost)) continue;
-          taken.set(head.host, used + 1);
-          chosen.push(head.delivery_id);
-          if (chosen.length >= limit) break;
-        }
+        // Per receiver host no more than the room the sender has left for it, read off the
+        // index host by host; then the oldest of them all.
+        const nowIso = now.toISOString();
+        const chosen = this.headHosts
+          .all()
+          .flatMap(({ host }) => {
+            const room = Math.min(limit, hosts.room[host] ?? hosts.perHost);
+            return room > 0 ? this.dueHeads.all({ host, nowIso, nowMs, room }) : [];
+          })
+          .sort(
+            (a, b) =>
+              a.next_attempt_at.localeCompare(b.next_attempt_at) || a.event_seq - b.event_seq,
+          )
+          .slice(0, limit)
+          .map((head) => head.delivery_id);
         return chosen.map((id) => this.lease.get(owner, until, id) as DeliveryRow);
       })
       .immediate();

@@ -92,8 +92,9 @@ export class SubscriptionTables {
       // The head of its subscription's queue when nothing else of it is pending (deliveries
       // are added in event order, so a later one never goes before one already there).
       `INSERT INTO deliveries (delivery_id, subscription_id, task_id, event_seq,
-      next_attempt_at, created_at, updated_at, head) SELECT ?, ?, ?, ?, ?, ?, ?,
-      NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.subscription_id = ? AND p.status = 'pending')`,
+      next_attempt_at, created_at, updated_at, head, host) SELECT ?, ?, ?, ?, ?, ?, ?,
+      NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.subscription_id = ? AND p.status = 'pending'),
+      (SELECT s.callback_host FROM subscriptions s WHERE s.subscription_id = ?)`,
     );
     this.activeGuard = recorder.guard(
       db,
@@ -173,6 +174,7 @@ export class SubscriptionTables {
           event.createdAt,
           event.createdAt,
           event.createdAt,
+          subscription.subscriptionId,
           subscription.subscriptionId,
         );
         queued += 1;

@@ -4,7 +4,8 @@
  * retried later, dead, canceled with its subscription, sent again with delivery.retry. A
  * fast-check run of random steps checks after each one that the marks are exactly the oldest
  * pending delivery of every subscription, and that a claim takes only those (due, unleased).
- * Migration 0011 marks the heads of a database that already holds deliveries.
+ * Migrations 0011 and 0012 mark the heads (and hosts) of a database that already holds
+ * deliveries.
  */
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
@@ -23,7 +24,7 @@ const OWNER = 'sender-test';
 
 type Db = Database.Database;
 
-/** One task with two subscriptions to it and none of its events yet. */
+/** One task with four subscriptions to it, two to each of two hosts, and no events yet. */
 function seed(db: Db): void {
   db.exec(`INSERT INTO tasks (task_id, status, priority, priority_rank, assigned_agent,
     request_agent, created_at, updated_at) VALUES ('task-h', 'WORKING', 'NORMAL', 1, 'echo',
@@ -32,7 +33,7 @@ function seed(db: Db): void {
     db.prepare(
       `INSERT INTO subscriptions (subscription_id, task_id, owner_agent, callback_url,
       callback_host, events, secret, created_at) VALUES (?, 'task-h', 'me', ?, ?, '["STATUS_CHANGE"]', 's', ?)`,
-    ).run(id, `http://host-${i}.test/hook`, `host-${i}.test`, AT);
+    ).run(id, `http://host-${i % 2}.test/hook`, `host-${i % 2}.test`, AT);
   }
 }
 
@@ -56,7 +57,7 @@ function heads(db: Db) {
 
 type Step =
   | { kind: 'events'; count: number }
-  | { kind: 'claim'; limit: number }
+  | { kind: 'claim'; limit: number; perHost: number }
   | { kind: 'attempt'; outcome: 'delivered' | 'pending' | 'dead' | 'gone'; pick: number }
   | { kind: 'retry'; pick: number };
 
@@ -73,6 +74,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
     arbitrary: fc.record({
       kind: fc.constant('claim' as const),
       limit: fc.integer({ min: 1, max: 4 }),
+      perHost: fc.integer({ min: 1, max: 2 }),
     }),
   },
   {
@@ -132,16 +134,31 @@ test('the marked heads are always the oldest pending deliveries, and claims take
               subscription_id: string;
               event_seq: number;
             }>;
+            // As many as there are unleased heads, up to perHost a host and limit in all.
+            const free = db
+              .prepare(
+                "SELECT host, COUNT(*) AS n FROM deliveries WHERE head = 1 AND status = 'pending' AND lease_until IS NULL GROUP BY host",
+              )
+              .all() as Array<{ host: string; n: number }>;
+            const expected = Math.min(
+              s.limit,
+              free.reduce((sum, { n }) => sum + Math.min(n, s.perHost), 0),
+            );
             const jobs = deliveries.claimDue(
               OWNER,
               s.limit,
               new Date('2026-12-05T00:00:00Z'),
               60_000,
-              {
-                perHost: 4,
-                room: {},
-              },
+              { perHost: s.perHost, room: {} },
             );
+            // Two subscriptions share each host: a claim takes at most perHost of each.
+            const byHost = new Map<string, number>();
+            for (const job of jobs) {
+              const host = new URL(job.subscription.callbackUrl).host;
+              byHost.set(host, (byHost.get(host) ?? 0) + 1);
+            }
+            for (const count of byHost.values()) expect(count).toBeLessThanOrEqual(s.perHost);
+            expect(jobs.length).toBe(expected);
             for (const job of jobs) {
               expect(before).toContainEqual({
                 subscription_id: job.delivery.subscriptionId,
@@ -169,8 +186,9 @@ test('the marked heads are always the oldest pending deliveries, and claims take
             }
           } else {
             const dead = db
+              // delivery.retry refuses a delivery of an inactive subscription.
               .prepare(
-                "SELECT delivery_id FROM deliveries WHERE status = 'dead' ORDER BY delivery_id",
+                "SELECT delivery_id FROM deliveries JOIN subscriptions USING (subscription_id) WHERE status = 'dead' AND active = 1 ORDER BY delivery_id",
               )
               .all() as Array<{ delivery_id: string }>;
             const chosen = dead[s.pick % Math.max(1, dead.length)];
@@ -194,7 +212,7 @@ test('the marked heads are always the oldest pending deliveries, and claims take
   expect(exercised.retried).toBeGreaterThan(20);
 });
 
-test('0011 marks the heads of the deliveries already stored', () => {
+test('0011 and 0012 mark the heads of the deliveries already stored, and their hosts', () => {
   const db = new Database(tempDbFile('heads-migration'));
   try {
     db.pragma('foreign_keys = ON');
@@ -219,10 +237,19 @@ test('0011 marks the heads of the deliveries already stored', () => {
     ] as const) {
       insert.run(id, sub, seq, status, AT, AT, AT);
     }
-    expect(migrate(db)).toBe(1);
+    expect(migrate(db)).toBe(2);
     expect(
       db.prepare('SELECT delivery_id FROM deliveries WHERE head = 1 ORDER BY 1').all(),
     ).toEqual([{ delivery_id: 'dlv-a2' }, { delivery_id: 'dlv-b2' }]);
+    // 0012 gives each delivery its receiver's host, as its subscription has it.
+    expect(db.prepare('SELECT delivery_id, host FROM deliveries ORDER BY 1').all()).toEqual([
+      { delivery_id: 'dlv-a1', host: 'host-0.test' },
+      { delivery_id: 'dlv-a2', host: 'host-0.test' },
+      { delivery_id: 'dlv-a3', host: 'host-0.test' },
+      { delivery_id: 'dlv-b1', host: 'host-1.test' },
+      { delivery_id: 'dlv-b2', host: 'host-1.test' },
+      { delivery_id: 'dlv-c1', host: 'host-0.test' },
+    ]);
   } finally {
     db.close();
   }
