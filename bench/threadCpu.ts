@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { WORKLOADS, type Workload } from './lib/workloads';
-import { CLK_TCK, freePort, startArcd } from './lib/proc';
+import { freePort, startArcd, statCpu } from './lib/proc';
 
 const SECONDS = Number(process.env.BENCH_PROFILE_S ?? 8);
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 3);
@@ -19,11 +19,7 @@ const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 3);
 function threadCpu(pid: number): Map<string, { name: string; micros: number }> {
   const threads = new Map<string, { name: string; micros: number }>();
   for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
-    const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    threads.set(tid, { name, micros: (ticks / CLK_TCK) * 1e6 });
+    threads.set(tid, statCpu(`/proc/${pid}/task/${tid}/stat`));
   }
   return threads;
 }

@@ -23,7 +23,7 @@ export function arcdStartFlags(): string[] {
   return (flags[1] ?? '').split(' ').filter(Boolean);
 }
 
-export const CLK_TCK = (() => {
+const CLK_TCK = (() => {
   try {
     return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
   } catch {
@@ -31,13 +31,24 @@ export const CLK_TCK = (() => {
   }
 })();
 
-/** User + system CPU time of the whole process (all its threads), in microseconds. */
-export function cpuMicros(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+/**
+ * The name and user + system CPU time (µs) in a `/proc/.../stat` file: a process's (all its
+ * threads) or one thread's (`/proc/<pid>/task/<tid>/stat`).
+ */
+export function statCpu(file: string): { name: string; micros: number } {
+  const stat = fs.readFileSync(file, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // fields[0] is field 3 (state); utime and stime are fields 14 and 15.
   const ticks = Number(fields[11]) + Number(fields[12]);
-  return (ticks / CLK_TCK) * 1e6;
+  return {
+    name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+    micros: (ticks / CLK_TCK) * 1e6,
+  };
+}
+
+/** User + system CPU time of the whole process (all its threads), in microseconds. */
+export function cpuMicros(pid: number): number {
+  return statCpu(`/proc/${pid}/stat`).micros;
 }
 
 /** Bytes the process caused to be written to storage (/proc/<pid>/io write_bytes). */

@@ -154,7 +154,7 @@ export class Runner {
         const run = runFor(started);
         if (!run) {
           // Not run here after all: hand the turn back at once, for a claim here or elsewhere.
-          void this.handBack(started.taskId).finally(() => this.poke());
+          void this.handBackOwed(started.taskId);
           return;
         }
         this.launch(started, extended(run, { history }));
@@ -172,7 +172,7 @@ export class Runner {
         } else if (unknown) {
           // It may be stored, leased to this process with no turn running: let go of it now
           // (nothing happens if it is not there), or it would wait until the lease lapses.
-          void this.handBack(task.taskId).finally(() => this.poke());
+          void this.handBackOwed(task.taskId);
         }
       },
     };
@@ -296,6 +296,11 @@ export class Runner {
     return this.options.store.releaseLease(taskId, this.owner).catch(() => undefined);
   }
 
+  /** Hands back a turn still owed, and claims at once (here or elsewhere, it runs now). */
+  private handBackOwed(taskId: string): Promise<void> {
+    return this.handBack(taskId).finally(() => this.poke());
+  }
+
   private launch(task: TaskRecord, run: BegunRun | undefined): TurnStop {
     const stop = new TurnStop();
     const agent = this.options.registry.get(task.assignedAgent);
@@ -307,11 +312,13 @@ export class Runner {
       })
       .then(async (end) => {
         this.running.delete(task.taskId);
-        if (end !== 'released') await this.handBack(task.taskId);
         // Owed again (interrupted): claim it now, not at the next poll. Else a slot is free:
         // claim only if something may be waiting for one.
-        if (end === 'owed') this.poke();
-        else if (this.backlog) this.pump.poke();
+        if (end === 'owed') await this.handBackOwed(task.taskId);
+        else {
+          if (end === 'held') await this.handBack(task.taskId);
+          if (this.backlog) this.pump.poke();
+        }
       });
     this.running.set(task.taskId, { stop, done });
     return stop;

@@ -228,7 +228,8 @@ export class TurnExecutor {
   private classify(error: unknown, stop: TurnStop): Failure | RunOutcome {
     const kind = stop.reason?.kind;
     if (kind === 'canceled') return 'canceled';
-    // A write of this turn may or may not have committed: like a crash, the turn runs again.
+    // Shutdown, or a write of this turn that may or may not have committed: like a crash, the
+    // turn runs again.
     if (kind === 'shutdown' || kind === 'interrupted' || isWriteOutcomeUnknown(error)) {
       return 'interrupted';
     }

@@ -212,8 +212,10 @@ export class DeliveryTables {
     this.failingSinceOf = db.prepare<[string], { failing_since: string | null }>(
       'SELECT failing_since FROM subscriptions WHERE subscription_id = ?',
     );
-    this.requeue = db.prepare(`UPDATE deliveries SET status = 'pending', next_attempt_at = ?,
-      max_attempts = attempts + 1, updated_at = ? WHERE delivery_id = ?`);
+    this.requeue = db.prepare<[string, string, string], { subscription_id: string }>(`
+      UPDATE deliveries SET status = 'pending', next_attempt_at = ?,
+      max_attempts = attempts + 1, updated_at = ? WHERE delivery_id = ?
+      RETURNING subscription_id`);
   }
 
   claimDue(
@@ -365,8 +367,7 @@ export class DeliveryTables {
   /** Sends a delivery again now, with a budget of one more attempt. */
   retryNow(deliveryId: string, at: string): void {
     this.db.transaction(() => {
-      this.requeue.run(at, at, deliveryId);
-      const row = this.selectOne.get(deliveryId);
+      const row = this.requeue.get(at, at, deliveryId);
       // Pending again, it may be older than its subscription's head: the oldest goes first.
       if (row) this.moveHead(row.subscription_id);
     })();
