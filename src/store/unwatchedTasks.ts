@@ -4,24 +4,23 @@
  * connection's look for subscriptions (and, when the change finishes the task, for dependents
  * to release): instead, while a batch is recorded, one guard in the batch's transaction
  * checks that both are still none, so a subscription or dependent another process added has
- * the change planned again, with the reads. Bounded: the oldest are forgotten first, which
- * only costs those reads.
+ * the change planned again, with the reads. Bounded: the oldest are forgotten first, a
+ * generation at a time (RecentMap), which only costs those reads.
  */
 import type { Db } from './openDatabase';
 import type { TaskRecord } from './records';
 import type { WriteRecorder } from './writeRecorder';
+import { RecentMap } from '../recentMap';
 
-const DEFAULT_LIMIT = 100_000;
+/** Kept at least: the newest 50,000, at most twice as many. */
+const DEFAULT_LIMIT = 50_000;
 
 export class UnwatchedTasks {
-  private readonly tasks = new Set<string>();
+  private readonly tasks;
   private readonly noneAttached;
 
-  constructor(
-    db: Db,
-    recorder: WriteRecorder,
-    private readonly limit = DEFAULT_LIMIT,
-  ) {
+  constructor(db: Db, recorder: WriteRecorder, limit = DEFAULT_LIMIT) {
+    this.tasks = new RecentMap<string, true>(limit);
     this.noneAttached = recorder.guard(
       db,
       `WITH this (id) AS (SELECT ?) SELECT
@@ -35,10 +34,7 @@ export class UnwatchedTasks {
   /** A task this process is creating: nothing is attached to it, and its dependencies are. */
   created(task: TaskRecord): void {
     for (const dependency of task.dependencies ?? []) this.tasks.delete(dependency);
-    this.tasks.add(task.taskId);
-    if (this.tasks.size > this.limit) {
-      this.tasks.delete(this.tasks.values().next().value as string);
-    }
+    this.tasks.set(task.taskId, true);
   }
 
   /** Something is attached to the task now (a subscription): its changes read again. */

@@ -9,6 +9,7 @@
  */
 import type { Db } from './openDatabase';
 import type { TaskRecord } from './records';
+import { RecentMap } from '../recentMap';
 
 export type SqlParam = string | number | bigint | Buffer | null;
 
@@ -19,7 +20,7 @@ export interface RecordedStatement {
 /** Thrown on the writer thread when a guard's row is not as the recording expected. */
 export const STALE = 'ARCD_STALE';
 
-/** How many stale marks are kept at most (see WriteRecorder's `stale`). */
+/** How many of the newest stale marks are kept at least, at most twice as many (see WriteRecorder's `stale`). */
 export const STALE_MARKS = 4096;
 
 /** What one recorded batch sends: statements the writer has not prepared yet, then the ops. */
@@ -44,11 +45,12 @@ export class WriteRecorder {
   /**
    * Tasks a guard found changed: their writes read the row instead of guarding, until a batch
    * that did so commits (a batch that fails or is voided leaves the mark for the next try).
-   * A task never written again keeps its mark, so only the newest STALE_MARKS are kept: a
+   * A task never written again keeps its mark, so only the newest STALE_MARKS are sure to be
+   * kept (up to twice as many are; older ones go a generation at a time, RecentMap): a
    * write that lost its mark guards a version that no longer holds, fails its batch once as
    * STALE, and is marked and planned again, so dropping a mark costs a retry, never a row.
    */
-  private readonly stale = new Set<string>();
+  private readonly stale = new RecentMap<string, true>(STALE_MARKS);
   /** The marked tasks each batch not yet committed read again, to unmark when it commits. */
   private readonly readAgain = new Map<number, string[]>();
   /** What the batch being recorded replaced in `written`, to put back if it is abandoned. */
@@ -88,11 +90,7 @@ export class WriteRecorder {
 
   /** A guard found `taskId` changed: its next write plans on the row as read. */
   changed(taskId: string): void {
-    this.stale.delete(taskId); // re-added as the newest
-    this.stale.add(taskId);
-    if (this.stale.size > STALE_MARKS) {
-      this.stale.delete(this.stale.values().next().value as string);
-    }
+    this.stale.set(taskId, true); // the newest mark now
     for (const listener of this.changeListeners) listener(taskId);
   }
 

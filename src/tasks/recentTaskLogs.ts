@@ -5,10 +5,11 @@
  * narrow read says the task is still as its last commit here left it: a change made by another
  * process, or by a write that reports no events, sends the stream to the database as before.
  * A log whose commits arrive out of order is dropped, and so is one holding much text (files);
- * the oldest go first past the limit.
+ * the oldest go first past the limit, a generation at a time (RecentMap).
  */
 import type { EventRecord, TaskRecord } from '../store/records';
 import type { Store } from '../store/store';
+import { RecentMap } from '../recentMap';
 
 export interface TaskLog {
   task: TaskRecord;
@@ -16,12 +17,13 @@ export interface TaskLog {
   events: EventRecord[];
 }
 
-const DEFAULT_LIMIT = 512;
+/** Logs kept at least: the newest 256 tasks', at most twice as many. */
+const DEFAULT_LIMIT = 256;
 /** A kept log the database is ahead of. */
 const BEHIND = Symbol('behind');
 /**
  * A log whose events' data is longer than this as JSON (files, long messages) is not kept: at
- * most ~16 MB in all.
+ * most ~16 MB in all (2 × DEFAULT_LIMIT logs).
  */
 const MAX_LOG_CHARS = 32 * 1024;
 
@@ -30,12 +32,13 @@ interface KeptLog extends TaskLog {
 }
 
 export class RecentTaskLogs {
-  private readonly logs = new Map<string, KeptLog>();
+  private readonly logs;
 
   constructor(
     private readonly store: Store,
-    private readonly limit = DEFAULT_LIMIT,
+    limit = DEFAULT_LIMIT,
   ) {
+    this.logs = new RecentMap<string, KeptLog>(limit);
     store.onCommit((taskId, written) => {
       const { task, events, eventChars } = written;
       // A commit that does not say how large its events are is taken as too large to keep.
@@ -56,7 +59,6 @@ export class RecentTaskLogs {
       log.chars = chars;
     } else if (!log && first.seq === 1) {
       this.logs.set(taskId, { task, events: [...events], chars });
-      if (this.logs.size > this.limit) this.logs.delete(this.logs.keys().next().value as string);
     } else {
       this.logs.delete(taskId); // a gap: someone else wrote to it
     }

@@ -49,7 +49,10 @@ test('a subscription, a dependent, a guard that failed, or finishing drops a tas
   expect(known('d')).toEqual({ answer: [], guards: 0 });
 });
 
-test('past the limit the oldest are forgotten', () => {
-  for (const id of ['a', 'b', 'c', 'd']) unwatched.created(task(id));
-  expect(known('a', 'b', 'c', 'd').answer).toEqual(['b', 'c', 'd']);
+test('past the limit the oldest are forgotten, a generation at a time', () => {
+  const ids = ['a', 'b', 'c', 'd', 'e', 'f'];
+  for (const id of ids.slice(0, 4)) unwatched.created(task(id));
+  expect(known(...ids).answer).toEqual(['a', 'b', 'c', 'd']); // up to twice the limit (3)
+  for (const id of ids.slice(4)) unwatched.created(task(id));
+  expect(known(...ids).answer).toEqual(['d', 'e', 'f']);
 });

@@ -101,11 +101,14 @@ test('a task first seen past its start, or after a gap, is not kept', async () =
 
 test('past the limit the oldest go; a log the database disagrees with is not used', async () => {
   const { commit, seqs, disagree, logs } = setup(2);
-  for (const id of ['a', 'b', 'c']) commit(id, 1, 2);
-  expect([await seqs('a'), await seqs('b'), await seqs('c')]).toEqual([undefined, [1, 2], [1, 2]]);
+  const ids = ['a', 'b', 'c', 'd'];
+  for (const id of ids.slice(0, 3)) commit(id, 1, 2);
+  expect(await seqs('a')).toEqual([1, 2]); // up to twice the limit are kept
+  commit('d', 1, 2); // the oldest generation goes whole
+  expect(await Promise.all(ids.map(seqs))).toEqual([undefined, undefined, [1, 2], [1, 2]]);
   disagree();
-  expect(await seqs('c')).toBeUndefined();
-  expect(logs.peek('c')?.taskId).toBe('c');
+  expect(await seqs('d')).toBeUndefined();
+  expect(logs.peek('d')?.taskId).toBe('d');
 });
 
 test('a log holding much text (a file, say) is not kept', async () => {
