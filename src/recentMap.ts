@@ -3,7 +3,7 @@
  * twice as many, by forgetting its older generation whole instead of its oldest key one at a
  * time. Evicting one key at a time from a Map or Set (`delete(keys().next().value)`) leaves V8
  * a run of deleted slots at the front that every later `keys().next()` walks past: at 100,000
- * keys a call cost ~40 µs, more than the rest of a task.create (bench/recentMap.ts). Every
+ * keys an eviction cost up to 60 µs, up to a third of a task.create (bench/recentMap.ts). Every
  * operation here is O(1); it is not iterable, on purpose.
  */
 export class RecentMap<K, V> {

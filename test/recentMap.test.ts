@@ -1,6 +1,6 @@
 /**
- * RecentMap: the newest `limit` keys are always there with their last values, a deleted key
- * never is, and it never holds `2 × limit` keys or more.
+ * RecentMap: of the `limit` keys set last, those not deleted since are there with their last
+ * values; a deleted key never is; it never holds `2 × limit` keys or more.
  */
 import fc from 'fast-check';
 import { RecentMap } from '../src/recentMap';

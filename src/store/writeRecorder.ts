@@ -20,7 +20,7 @@ export interface RecordedStatement {
 /** Thrown on the writer thread when a guard's row is not as the recording expected. */
 export const STALE = 'ARCD_STALE';
 
-/** How many of the newest stale marks are kept at least, at most twice as many (see WriteRecorder's `stale`). */
+/** How many of the newest stale marks are kept at least (at most twice as many; see `stale`). */
 export const STALE_MARKS = 4096;
 
 /** What one recorded batch sends: statements the writer has not prepared yet, then the ops. */
