@@ -11,6 +11,7 @@
 -- applied: 0010_leaner_history.sql
 -- applied: 0011_delivery_heads.sql
 -- applied: 0012_delivery_heads_by_host.sql
+-- applied: 0013_claims_by_hosted_agent.sql
 
 CREATE TABLE artifacts (
   artifact_id TEXT PRIMARY KEY,
@@ -284,8 +285,6 @@ CREATE INDEX tasks_leased ON tasks (assigned_agent, lease_until) WHERE lease_own
 CREATE INDEX tasks_list ON tasks (request_agent, created_at DESC, task_id DESC);
 
 CREATE INDEX tasks_queued ON tasks (assigned_agent) WHERE status = 'SUBMITTED';
-
-CREATE INDEX tasks_runnable ON tasks (priority_rank DESC, created_at, task_id) WHERE pending_turn = 1;
 
 CREATE INDEX tasks_runnable_by_agent ON tasks (assigned_agent, priority_rank DESC, created_at, task_id)
   WHERE pending_turn = 1;

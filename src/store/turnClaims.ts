@@ -1,10 +1,11 @@
 /**
  * Which owed turns a claim takes (inside the store's transaction, which then leases each one
- * in the same UPDATE that starts its turn). Without per-agent limits: the most urgent, oldest
- * owed turns straight off the tasks_runnable index. With limits: per hosted agent, as many as
- * its limit leaves room for (leases of every process on the file counted), each agent's
- * candidates read off tasks_runnable_by_agent, then the most urgent of them all. Either way a
- * claim reads a bounded number of rows, however many tasks wait.
+ * in the same UPDATE that starts its turn): only turns of the agents this process hosts, so
+ * processes on one file that host different agents never take (and fail) each other's tasks.
+ * Per hosted agent, as many as its limit leaves room for (leases of every process on the file
+ * counted; with no limits in play, up to the claim's limit), each agent's candidates read off
+ * tasks_runnable_by_agent, then the most urgent of them all. A claim reads a bounded number of
+ * rows, however many tasks wait.
  */
 import type { Db } from './openDatabase';
 import type { AgentLimits, TaskRecord } from './records';
@@ -29,14 +30,10 @@ export function isOwed(task: TaskRecord, nowMs: number): boolean {
 }
 
 export class TurnClaims {
-  private readonly unlimited;
   private readonly busy;
   private readonly candidates;
 
   constructor(db: Db) {
-    this.unlimited = db.prepare<[{ nowMs: number; limit: number }], TaskRow>(`
-      SELECT * FROM tasks WHERE ${OWED}
-      ORDER BY priority_rank DESC, created_at, task_id LIMIT @limit`);
     this.busy = db.prepare<[{ nowMs: number }], { assigned_agent: string; n: number }>(`
       SELECT assigned_agent, COUNT(*) AS n FROM tasks
       WHERE lease_owner IS NOT NULL AND lease_until >= @nowMs GROUP BY assigned_agent`);
@@ -48,14 +45,17 @@ export class TurnClaims {
   /** The rows to lease, most urgent first; must run inside the transaction that leases them. */
   choose(request: ClaimRequest): TaskRow[] {
     const { limit, nowMs, agents } = request;
-    if (Object.keys(agents.limits).length === 0) return this.unlimited.all({ nowMs, limit });
-    const busy = new Map(this.busy.all({ nowMs }).map((row) => [row.assigned_agent, row.n]));
+    const limited = Object.keys(agents.limits).length > 0;
+    const busy = limited
+      ? new Map(this.busy.all({ nowMs }).map((row) => [row.assigned_agent, row.n]))
+      : undefined;
+    const roomOf = (agent: string) =>
+      busy
+        ? Math.min(limit, (agents.limits[agent] ?? agents.defaultLimit) - (busy.get(agent) ?? 0))
+        : limit;
     return agents.hosted
       .flatMap((agent) => {
-        const room = Math.min(
-          limit,
-          (agents.limits[agent] ?? agents.defaultLimit) - (busy.get(agent) ?? 0),
-        );
+        const room = roomOf(agent);
         return room > 0 ? this.candidates.all({ agent, nowMs, room }) : [];
       })
       .sort(

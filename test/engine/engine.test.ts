@@ -92,6 +92,38 @@ describe('concurrency', () => {
   });
 });
 
+describe('two processes on one file', () => {
+  test('each claims only the turns of the agents it hosts: neither fails the tasks of the other', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const alpha = await startArcd({ bundled: false, agents: [agent('alpha', () => undefined)] });
+    const beta = await startArcd({
+      bundled: false,
+      agents: [agent('beta', () => gate)],
+      db: alpha.db,
+      config: { concurrency: 1 },
+    });
+    // beta's one slot runs the first task; the others wait for a claim, and the alpha process
+    // (no limits, polling every 50 ms) claims too.
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i += 1)
+      ids.push((await createTask(beta.url, 'beta', `job ${i}`)).taskId);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const waiting = await Promise.all(ids.map((id) => taskInfo(beta.url, 'beta', id)));
+    expect(waiting.map((task) => task.status)).toEqual([
+      'WORKING',
+      'SUBMITTED',
+      'SUBMITTED',
+      'SUBMITTED',
+    ]);
+    release();
+    for (const id of ids) {
+      const done = await waitForStatus(beta.url, 'beta', id, ['COMPLETED', 'FAILED']);
+      expect(done.status).toBe('COMPLETED');
+    }
+  });
+});
+
 describe('retries', () => {
   test('a flaky task retried twice succeeds on its third attempt, with three runs recorded', async () => {
     arcd = await startArcd();

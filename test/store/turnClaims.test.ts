@@ -1,7 +1,8 @@
 /**
- * Claims read a bounded number of rows however many tasks wait: each query's plan walks an
- * index in order (no sort of every pending row), and a limited agent with a long queue does
- * not keep another agent's turns from being claimed.
+ * Claims read a bounded number of rows however many tasks wait: the candidate query's plan
+ * walks an index in order (no sort of every pending row); a limited agent with a long queue
+ * does not keep another agent's turns from being claimed; with limits or without, a claim takes
+ * only turns of the agents its process hosts, the most urgent of them first.
  */
 import Database from 'better-sqlite3';
 import { migrate } from '../../src/store/migrate';
@@ -14,7 +15,7 @@ function planOf(db: Database.Database, sql: string, params: Record<string, unkno
     .join('\n');
 }
 
-test('the per-agent and unlimited candidate queries walk their indexes in order', () => {
+test('the candidate query walks its index in order', () => {
   const db = new Database(':memory:');
   migrate(db);
   const owed = `pending_turn = 1 AND (lease_until IS NULL OR lease_until < @nowMs)
@@ -27,14 +28,39 @@ test('the per-agent and unlimited candidate queries walk their indexes in order'
   );
   expect(perAgent).toMatch(/USING INDEX tasks_runnable_by_agent \(assigned_agent=\?\)/);
   expect(perAgent).not.toMatch(/TEMP B-TREE/);
-  const unlimited = planOf(
-    db,
-    `SELECT task_id FROM tasks WHERE ${owed} ORDER BY priority_rank DESC, created_at, task_id LIMIT @limit`,
-    { nowMs: 0, limit: 4 },
-  );
-  expect(unlimited).toMatch(/USING INDEX tasks_runnable/);
-  expect(unlimited).not.toMatch(/TEMP B-TREE/);
   db.close();
+});
+
+test('without limits a claim takes the most urgent turns of the hosted agents only', async () => {
+  const store = new SqliteStore(tempDbFile());
+  const seed = store.db.prepare(`INSERT INTO tasks (task_id, status, priority, priority_rank,
+    assigned_agent, request_agent, created_at, updated_at, pending_turn)
+    VALUES (?, 'SUBMITTED', ?, ?, ?, 'me', ?, ?, 1)`);
+  const rank = { LOW: 0, NORMAL: 1, HIGH: 2, URGENT: 3 } as const;
+  const rows: Array<[string, keyof typeof rank, string, string]> = [
+    ['task-a-low', 'LOW', 'alpha', '2026-01-01T00:00:00.000Z'],
+    ['task-b-normal-late', 'NORMAL', 'beta', '2026-01-01T00:00:05.000Z'],
+    ['task-a-normal', 'NORMAL', 'alpha', '2026-01-01T00:00:01.000Z'],
+    ['task-z-urgent', 'URGENT', 'elsewhere', '2026-01-01T00:00:00.000Z'],
+    ['task-b-high', 'HIGH', 'beta', '2026-01-01T00:00:09.000Z'],
+    ['task-z-normal', 'NORMAL', 'elsewhere', '2026-01-01T00:00:00.000Z'],
+  ];
+  store.db.transaction(() => {
+    for (const [id, priority, agent, at] of rows)
+      seed.run(id, priority, rank[priority], agent, at, at);
+  })();
+  const agents = { defaultLimit: 8, limits: {}, hosted: ['alpha', 'beta'] };
+  const ids = async (limit: number) =>
+    (await store.claimTurns('me', limit, Date.now(), 30_000, agents, () => null)).map(
+      (t) => t.taskId,
+    );
+  expect(await ids(3)).toEqual(['task-b-high', 'task-a-normal', 'task-b-normal-late']);
+  expect(await ids(8)).toEqual(['task-a-low']); // 'elsewhere' is hosted by no one here
+  const left = store.db
+    .prepare('SELECT task_id FROM tasks WHERE lease_owner IS NULL ORDER BY task_id')
+    .all() as Array<{ task_id: string }>;
+  expect(left.map((row) => row.task_id)).toEqual(['task-z-normal', 'task-z-urgent']);
+  await store.close();
 });
 
 test('a limited agent with a long queue leaves room for the others', async () => {
