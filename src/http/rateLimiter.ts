@@ -23,9 +23,9 @@ const KNOWN_ADDRESSES = 4096;
 export class RateLimiter {
   private readonly store = new MemoryStore();
   /**
-   * Each client address's key, as counted (IPv6 by its /56, as express-rate-limit does).
-   * Working out an IPv6 address's /56 costs ~6–9 µs, paid on every call otherwise: a twentieth
-   * of a task.create (bench/rateLimitKey.ts).
+   * Each client address's key, as counted (IPv6 by its /56, as express-rate-limit does), for
+   * calls without a token and trigger URLs. Working out an IPv6 address's /56 costs ~6–9 µs,
+   * paid on every such call otherwise: a twentieth of a task.create (bench/rateLimitKey.ts).
    */
   private readonly keys = new RecentMap<string, string>(KNOWN_ADDRESSES);
 
