@@ -6,7 +6,8 @@
  *
  *   AB_DIRS=/tmp/ab/A,/tmp/ab/B AB_WORK=echo-e2e npx tsx bench/ab.ts
  *   env: AB_DIRS (builds: each a directory holding dist/src/main.js, migrations/, agents/ …),
- *        AB_WORK (echo-e2e | echo-wait | create-only | task.create), AB_ROUNDS (6), AB_S (4 measured seconds a run),
+ *        AB_WORK (echo-e2e | echo-wait | create-only | create-only-deployed | task.create), AB_ROUNDS (6),
+ *        AB_S (4 measured seconds a run),
  *        AB_WARMUP_S (2), BENCH_CONNECTIONS (32)
  *
  * Prints every run, then per build the means over all rounds (tasks/s, server CPU µs a task)

@@ -8,7 +8,8 @@
  *
  *   npm run build && npx tsc -p bench/tsconfig.json && npx tsx bench/profile.ts
  *   env: BENCH_PROFILE_S (10), BENCH_WARMUP_S (2), BENCH_CONNECTIONS (32),
- *   BENCH_PROFILE_ONLY (comma-separated workloads: create-only, task.create, echo-e2e, echo-wait)
+ *   BENCH_PROFILE_ONLY (comma-separated workloads: create-only, create-only-deployed, task.create,
+ *   echo-e2e, echo-wait)
  *
  * Profiles are kept in bench/results/profiles/ (open them in Chrome DevTools or speedscope).
  */

@@ -38,6 +38,7 @@ import {
   WORKLOADS,
   answeredWith,
   arcLoad,
+  benchAuth,
   createEchoBody,
   holdTheTurnSlot,
   type Workload,
@@ -328,6 +329,33 @@ const TARGETS: Target[] = [
       assert(info.task.status === 'SUBMITTED', `queued task ${info.task.status}`);
     },
     load: workload('create-only').load,
+  },
+  {
+    id: 'arcd-create-deployed',
+    what: 'the same with a bearer JWT and the rate limit on',
+    unit: 'req',
+    // As arcd-create-only, with --auth required (each call's JWT verified, then remembered)
+    // and the rate limit counting (set high enough never to refuse the bench).
+    start: (port, dir) =>
+      startArcd({
+        port,
+        db: path.join(dir, 'arcd.db'),
+        extra: workload('create-only-deployed').flags,
+      }),
+    prepare: async (server) => {
+      const auth = await benchAuth();
+      const bare = await request(`${server.url}/arc`, { method: 'POST', body: queuedTaskBody() });
+      const refused = JSON.parse(bare.body) as { error: { code?: number } | null };
+      assert(refused.error?.code === -44001, `no token ${bare.body}`);
+      await holdTheTurnSlot(server, auth);
+      const reply = await request(`${server.url}/arc`, {
+        method: 'POST',
+        body: queuedTaskBody(),
+        headers: auth,
+      });
+      assert(reply.status === 200 && answeredWith('SUBMITTED')(reply.body), `create ${reply.body}`);
+    },
+    load: workload('create-only-deployed').load,
   },
   {
     id: 'arcd-info',
@@ -773,6 +801,12 @@ function ratios(rows: Measured[]): Ratio[] {
     leaner(`${only} CPU/req ÷ floor-node CPU/req`, 'arcd-create-only', 'floor-node', 3),
     // What the durable-write floor itself costs against floor-node, beside the target above.
     context('floor-sqlite CPU/req ÷ floor-node CPU/req', 'floor-sqlite', 'floor-node'),
+    // What a bearer JWT and the rate limit add to the create path, as deployed.
+    context(
+      `${only} with JWT + rate limit CPU/req ÷ without`,
+      'arcd-create-deployed',
+      'arcd-create-only',
+    ),
     faster(`${withTurns} req/s ÷ floor-sqlite req/s`, 'arcd-create', 'floor-sqlite', 0.8),
     leaner(`${withTurns} CPU/req ÷ floor-node CPU/req`, 'arcd-create', 'floor-node', 3),
   ];

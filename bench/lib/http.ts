@@ -53,11 +53,13 @@ export async function arcCall<T = Record<string, unknown>>(
   targetAgent: string,
   params: object,
   agent?: http.Agent,
+  headers?: http.OutgoingHttpHeaders,
 ): Promise<T> {
   const reply = await request(`${base}/arc`, {
     method: 'POST',
     body: arcBody(method, targetAgent, params, `setup-${++nextId}`),
     ...(agent ? { agent } : {}),
+    ...(headers ? { headers } : {}),
   });
   if (reply.status !== 200) throw new Error(`${method}: HTTP ${reply.status} ${reply.body}`);
   const parsed = JSON.parse(reply.body) as { result: T; error: unknown };

@@ -5,6 +5,7 @@
  * `wait`). Each answer is checked for the status the workload expects, not only for `error`.
  */
 import { randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
 import { arcBody, arcCall, echoWaitBody, queuedTaskBody, textMessage } from './http';
 import { arcdEchoLoop, cannon, type LoadResult } from './load';
 import type { ServerProcess } from './proc';
@@ -33,17 +34,45 @@ export const arcLoad = (
   seconds: number,
   body: () => string,
   check: (body: string) => boolean,
-) => cannon({ url: `${server.url}/arc`, connections: CONNECTIONS, seconds, body, check });
+  headers?: Record<string, string>,
+) =>
+  cannon({
+    url: `${server.url}/arc`,
+    connections: CONNECTIONS,
+    seconds,
+    body,
+    check,
+    ...(headers ? { headers } : {}),
+  });
+
+/** The HS256 secret `create-only-deployed` servers verify the bench's bearer JWT with. */
+const JWT_SECRET = 'the bench secret, long enough for HS256 signatures';
+let bearer: Promise<Record<string, string>> | undefined;
+
+/** The bench caller's Authorization header: a JWT for `bench` with the task scopes. */
+export function benchAuth(): Promise<Record<string, string>> {
+  bearer ??= new SignJWT({ sub: 'bench', scope: 'arc.task.controller arc.agent.caller' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setExpirationTime('24h')
+    .sign(new TextEncoder().encode(JWT_SECRET))
+    .then((token) => ({ authorization: `Bearer ${token}` }));
+  return bearer;
+}
 
 /** Servers whose one turn slot a long slow task holds already (create-only). */
 const held = new Set<string>();
 
 /** Starts the long slow task that holds a create-only server's one turn slot (once a server). */
-export async function holdTheTurnSlot(server: ServerProcess) {
+export async function holdTheTurnSlot(server: ServerProcess, headers?: Record<string, string>) {
   if (held.has(server.url)) return;
-  const holder = await arcCall<{ task: { taskId: string } }>(server.url, 'task.create', 'slow', {
-    initialMessage: textMessage('steps=10000'),
-  });
+  const holder = await arcCall<{ task: { taskId: string } }>(
+    server.url,
+    'task.create',
+    'slow',
+    { initialMessage: textMessage('steps=10000') },
+    undefined,
+    headers,
+  );
   if (!holder.task.taskId.startsWith('task-')) throw new Error('slot holder not created');
   held.add(server.url);
 }
@@ -59,6 +88,25 @@ export const WORKLOADS: Record<string, Workload> = {
     load: async (server, seconds) => {
       await holdTheTurnSlot(server);
       return arcLoad(server, seconds, queuedTaskBody, answeredWith('SUBMITTED'));
+    },
+  },
+  // The same as deployed: a bearer JWT on every call (verified, then remembered) and the rate
+  // limit on (per identity; set high enough never to refuse the bench).
+  'create-only-deployed': {
+    flags: [
+      '--concurrency',
+      '1',
+      '--auth',
+      'required',
+      '--jwt-secret',
+      JWT_SECRET,
+      '--rate-limit-per-minute',
+      '1000000000',
+    ],
+    load: async (server, seconds) => {
+      const auth = await benchAuth();
+      await holdTheTurnSlot(server, auth);
+      return arcLoad(server, seconds, queuedTaskBody, answeredWith('SUBMITTED'), auth);
     },
   },
   'task.create': {
