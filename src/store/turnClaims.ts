@@ -45,10 +45,11 @@ export class TurnClaims {
   /** The rows to lease, most urgent first; must run inside the transaction that leases them. */
   choose(request: ClaimRequest): TaskRow[] {
     const { limit, nowMs, agents } = request;
-    const limited = Object.keys(agents.limits).length > 0;
-    const busy = limited
-      ? new Map(this.busy.all({ nowMs }).map((row) => [row.assigned_agent, row.n]))
-      : undefined;
+    // Leases are counted only when some agent has a limit of its own.
+    const busy =
+      Object.keys(agents.limits).length > 0
+        ? new Map(this.busy.all({ nowMs }).map((row) => [row.assigned_agent, row.n]))
+        : undefined;
     const roomOf = (agent: string) =>
       busy
         ? Math.min(limit, (agents.limits[agent] ?? agents.defaultLimit) - (busy.get(agent) ?? 0))

@@ -7,6 +7,8 @@
 import Database from 'better-sqlite3';
 import { migrate } from '../../src/store/migrate';
 import { SqliteStore } from '../../src/store/sqliteStore';
+import { PRIORITY_RANK } from '../../src/store/taskRows';
+import type { Priority } from '../../src/types';
 import { tempDbFile } from '../helpers/tempDb';
 
 function planOf(db: Database.Database, sql: string, params: Record<string, unknown>): string {
@@ -36,8 +38,7 @@ test('without limits a claim takes the most urgent turns of the hosted agents on
   const seed = store.db.prepare(`INSERT INTO tasks (task_id, status, priority, priority_rank,
     assigned_agent, request_agent, created_at, updated_at, pending_turn)
     VALUES (?, 'SUBMITTED', ?, ?, ?, 'me', ?, ?, 1)`);
-  const rank = { LOW: 0, NORMAL: 1, HIGH: 2, URGENT: 3 } as const;
-  const rows: Array<[string, keyof typeof rank, string, string]> = [
+  const rows: Array<[string, Priority, string, string]> = [
     ['task-a-low', 'LOW', 'alpha', '2026-01-01T00:00:00.000Z'],
     ['task-b-normal-late', 'NORMAL', 'beta', '2026-01-01T00:00:05.000Z'],
     ['task-a-normal', 'NORMAL', 'alpha', '2026-01-01T00:00:01.000Z'],
@@ -47,7 +48,7 @@ test('without limits a claim takes the most urgent turns of the hosted agents on
   ];
   store.db.transaction(() => {
     for (const [id, priority, agent, at] of rows)
-      seed.run(id, priority, rank[priority], agent, at, at);
+      seed.run(id, priority, PRIORITY_RANK[priority], agent, at, at);
   })();
   const agents = { defaultLimit: 8, limits: {}, hosted: ['alpha', 'beta'] };
   const ids = async (limit: number) =>
