@@ -6,23 +6,17 @@
  *
  *   npm run build && npx tsx bench/jwtAuth.ts
  */
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import { SignJWT, generateKeyPair, jwtVerify, type CryptoKey } from 'jose';
-import { ROOT } from './lib/proc';
+import { compiled } from './lib/proc';
 
 type Verify = (token: string) => Promise<unknown>;
-// The compiled verifier, as the server runs it (the bench compiles apart from src/).
-const load = createRequire(__filename);
-const { createJwtVerifier, REUSE_MS } = load(
-  path.join(ROOT, 'dist', 'src', 'auth', 'jwtVerifier.js'),
-) as {
+const { createJwtVerifier, REUSE_MS } = compiled<{
   createJwtVerifier: (
     options: { secret?: string; publicKeyFile?: string; identityClaim: string },
     deps: { verify: typeof jwtVerify; now: () => number },
   ) => Verify;
   REUSE_MS: number;
-};
+}>('auth', 'jwtVerifier.js');
 
 const CALLS = 20_000;
 const CALLERS = 32;

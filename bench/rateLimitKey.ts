@@ -6,20 +6,17 @@
  *
  *   npm run build && npx tsx bench/rateLimitKey.ts
  */
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import { ipKeyGenerator } from 'express-rate-limit';
-import { ROOT } from './lib/proc';
+import { compiled } from './lib/proc';
 
 interface Limiter {
   check(auth: { mode: 'open' }, address: string): Promise<unknown>;
   close(): void;
 }
-// The compiled class, as the server runs it (the bench compiles apart from src/).
-const load = createRequire(__filename);
-const { RateLimiter } = load(path.join(ROOT, 'dist', 'src', 'http', 'rateLimiter.js')) as {
-  RateLimiter: new (perMinute: number) => Limiter;
-};
+const { RateLimiter } = compiled<{ RateLimiter: new (perMinute: number) => Limiter }>(
+  'http',
+  'rateLimiter.js',
+);
 
 const CALLS = 100_000;
 const CLIENTS = 32;

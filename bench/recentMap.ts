@@ -7,19 +7,13 @@
  *
  *   npm run build && npx tsx bench/recentMap.ts
  */
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { ROOT } from './lib/proc';
+import { compiled } from './lib/proc';
 
 interface Recent {
   set(key: string, value: true): unknown;
 }
-// The compiled class, as the server runs it (the bench compiles apart from src/).
-const load = createRequire(__filename);
-const { RecentMap } = load(path.join(ROOT, 'dist', 'src', 'recentMap.js')) as {
-  RecentMap: new (limit: number) => Recent;
-};
+const { RecentMap } = compiled<{ RecentMap: new (limit: number) => Recent }>('recentMap.js');
 
 /** The old way: a Set of at most `limit` keys, its oldest evicted on each add past it. */
 function oneByOne(limit: number): Recent {

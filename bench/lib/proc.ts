@@ -4,6 +4,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
@@ -12,6 +13,16 @@ export const ROOT = path.resolve(__dirname, '..', '..');
 /** Compiled bench targets (`tsc -p bench/tsconfig.json` writes them next to arcd's dist/src). */
 export const TARGETS_DIR = path.join(ROOT, 'dist', 'bench', 'targets');
 export const ARCD_MAIN = path.join(ROOT, 'dist', 'src', 'main.js');
+
+const requireHere = createRequire(__filename);
+
+/**
+ * A module of arcd's compiled dist/src (`npm run build` first), as the server runs it: the
+ * bench compiles apart from src/ and cannot import it. `T` says what the caller uses of it.
+ */
+export function compiled<T>(...modulePath: string[]): T {
+  return requireHere(path.join(ROOT, 'dist', 'src', ...modulePath)) as T;
+}
 
 /** The node flags `npm start` gives arcd (package.json's start script): the bench uses the same. */
 export function arcdStartFlags(): string[] {

@@ -80,11 +80,14 @@ export async function holdTheTurnSlot(server: ServerProcess, headers?: Record<st
 /** The echo rows compared with a2a-js lift arcd's turn limit above the load's connections. */
 export const UNLIMITED = ['--concurrency', String(2 * CONNECTIONS)];
 
+/** One turn at a time: the create-only loads hold that one slot with a long slow task. */
+const ONE_SLOT = ['--concurrency', '1'];
+
 export const WORKLOADS: Record<string, Workload> = {
   // One turn at a time, held by a long slow task: the tasks created stay queued (the runner,
   // full, does not even look), so the figure is the durable create path alone.
   'create-only': {
-    flags: ['--concurrency', '1'],
+    flags: ONE_SLOT,
     load: async (server, seconds) => {
       await holdTheTurnSlot(server);
       return arcLoad(server, seconds, queuedTaskBody, answeredWith('SUBMITTED'));
@@ -94,8 +97,7 @@ export const WORKLOADS: Record<string, Workload> = {
   // limit on (per identity; set high enough never to refuse the bench).
   'create-only-deployed': {
     flags: [
-      '--concurrency',
-      '1',
+      ...ONE_SLOT,
       '--auth',
       'required',
       '--jwt-secret',
