@@ -4,7 +4,7 @@
  * the raw body with a size cap, whatever its Content-Type, and hands the bytes to rpc/.
  * Body-reading failures become ARC errors with HTTP 200, too.
  */
-import express, { type ErrorRequestHandler, type RequestHandler, type Router } from 'express';
+import express, { type RequestHandler, type Router } from 'express';
 import type { AuthOutcome, Authenticator } from '../auth/authenticator';
 import { MessageTooLargeError, ParseError } from '../rpc/errors';
 import type { RpcDeps } from '../rpc/arcEnvelope';
@@ -28,7 +28,29 @@ interface Locals {
 
 export function arcRouter(options: ArcRouteOptions): Router {
   const router = express.Router();
-  const readBody = express.raw({ type: () => true, limit: options.maxBodyBytes });
+  const rawParser = express.raw({ type: () => true, limit: options.maxBodyBytes });
+
+  /**
+   * The raw body, and every failure to read it answered here as an ARC error with HTTP 200:
+   * too large (MessageTooLargeError), or anything else that stops the body
+   * being read (an unknown Content-Encoding, a gzip, deflate or brotli body that does not
+   * inflate, a broken charset, a body cut short) as a parse error.
+   */
+  const readBody: RequestHandler = (req, res, next) => {
+    rawParser(req, res, (error?: unknown) => {
+      if (error === undefined || error === null) return next();
+      const type = (error as { type?: unknown }).type;
+      if (type === 'entity.too.large') {
+        // Close after answering: the rest of an oversize body is not worth reading.
+        res.set('Connection', 'close');
+        const tooLarge = new MessageTooLargeError(options.maxBodyBytes);
+        void writeAnswer(res, answerEarlyError(tooLarge, '', options.deps));
+        return;
+      }
+      const reason = typeof type === 'string' ? type : (error as Error).message;
+      void writeAnswer(res, answerEarlyError(new ParseError(reason), '', options.deps));
+    });
+  };
 
   const rawBody = (req: express.Request) =>
     Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
@@ -46,23 +68,8 @@ export function arcRouter(options: ArcRouteOptions): Router {
     await answerBody(options, res, rawBody(req), auth, req.socket.remoteAddress, []);
   };
 
-  const bodyErrors: ErrorRequestHandler = (error: { type?: string }, req, res, next) => {
-    if (error.type === 'entity.too.large') {
-      // Close after answering: the rest of an oversize body is not worth reading.
-      res.set('Connection', 'close');
-      const tooLarge = new MessageTooLargeError(options.maxBodyBytes);
-      void writeAnswer(res, answerEarlyError(tooLarge, '', options.deps));
-      return;
-    }
-    if (typeof error.type === 'string' && /encoding|charset|parse|stream/.test(error.type)) {
-      void writeAnswer(res, answerEarlyError(new ParseError(error.type), '', options.deps));
-      return;
-    }
-    next(error);
-  };
-
   for (const path of ['/arc', '/']) {
-    router.post(path, readBody, authenticate, handle, bodyErrors);
+    router.post(path, readBody, authenticate, handle);
     router.all(path, (req, res) => {
       res
         .set('Allow', 'POST')

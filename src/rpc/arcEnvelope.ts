@@ -73,8 +73,26 @@ function envelope(echo: Echo, deps: RpcDeps, result: unknown, error: ArcError | 
   return response;
 }
 
-export function arcErrorResponse(error: ArcError, body: unknown, deps: RpcDeps): ArcResponse {
+function arcErrorResponse(error: ArcError, body: unknown, deps: RpcDeps): ArcResponse {
   return envelope(echoOf(body), deps, null, error);
+}
+
+/** An error for an ARC body: as SSE events when the call asked for a stream, else enveloped. */
+export function arcErrorAnswer(
+  error: ArcError,
+  body: unknown,
+  deps: RpcDeps,
+): ArcResponse | SseResult {
+  const stream = wantsStream(body);
+  return stream ? streamedError(stream.chatId, error) : arcErrorResponse(error, body, deps);
+}
+
+function streamedError(chatId: string | null, error: ArcError): SseResult {
+  return new SseResult(
+    (async function* () {
+      yield* streamErrorEvents(chatId, error);
+    })(),
+  );
 }
 
 /** A chat call asking for `stream: true` must get even its errors as SSE. */
@@ -109,13 +127,7 @@ export async function handleArcRequest(
   const echo = echoOf(body);
   const stream = wantsStream(body);
   const answer = (result: unknown, error: ArcError | null): ArcResponse | SseResult => {
-    if (error && stream) {
-      return new SseResult(
-        (async function* () {
-          yield* streamErrorEvents(stream.chatId, error);
-        })(),
-      );
-    }
+    if (error && stream) return streamedError(stream.chatId, error);
     return result instanceof SseResult ? result : envelope(echo, deps, result, error);
   };
   const invalid = checkEnvelope(body, deps);

@@ -4,7 +4,7 @@
  * ARC 1.0. ARC errors always travel with HTTP 200; only "nothing to say" is 204.
  */
 import { type ArcError, ParseError } from './errors';
-import { type RpcDeps, arcErrorResponse, handleArcRequest } from './arcEnvelope';
+import { type ArcResponse, type RpcDeps, arcErrorAnswer, handleArcRequest } from './arcEnvelope';
 import { handleJsonRpc, isJsonRpcBody, jsonRpcError } from './jsonRpc';
 import { SseResult } from './sseResult';
 import type { AuthOutcome } from '../auth/authenticator';
@@ -38,20 +38,25 @@ function parseQuietly(text: string): unknown {
 
 /**
  * An error found before the call could be dispatched (unparsable, too large, rate limited):
- * answered in the caller's envelope, echoing what can be read of it.
+ * answered in the caller's envelope, echoing what can be read of it. A body that parses picks
+ * its envelope as a dispatched call would (a stream-asking chat call gets its error as SSE);
+ * only an unparsable one is judged by its text.
  */
 export function answerEarlyError(error: ArcError, rawText: string, deps: RpcDeps): HttpAnswer {
   const body = parseQuietly(rawText);
-  if (looksLikeJsonRpc(rawText)) {
+  if (body === undefined ? looksLikeJsonRpc(rawText) : isJsonRpcBody(body)) {
     const id = (body as { id?: unknown } | undefined)?.id;
     const echo = typeof id === 'string' || typeof id === 'number' ? id : null;
     return { status: 200, contentType: JSON_RPC_CONTENT_TYPE, body: jsonRpcError(echo, error) };
   }
-  return {
-    status: 200,
-    contentType: ARC_CONTENT_TYPE,
-    body: arcErrorResponse(error, body ?? {}, deps),
-  };
+  return arcAnswer(arcErrorAnswer(error, body ?? {}, deps));
+}
+
+function arcAnswer(answer: ArcResponse | SseResult): HttpAnswer {
+  if (answer instanceof SseResult) {
+    return { status: 200, contentType: 'text/event-stream', stream: answer };
+  }
+  return { status: 200, contentType: ARC_CONTENT_TYPE, body: answer };
 }
 
 export async function handleBody(
@@ -73,9 +78,5 @@ export async function handleBody(
       ? { status: 204, contentType: JSON_RPC_CONTENT_TYPE }
       : { status: 200, contentType: JSON_RPC_CONTENT_TYPE, body: response };
   }
-  const answer = await handleArcRequest(body, deps, auth);
-  if (answer instanceof SseResult) {
-    return { status: 200, contentType: 'text/event-stream', stream: answer };
-  }
-  return { status: 200, contentType: ARC_CONTENT_TYPE, body: answer };
+  return arcAnswer(await handleArcRequest(body, deps, auth));
 }

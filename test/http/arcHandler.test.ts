@@ -134,3 +134,61 @@ test('a caller hanging up mid-body leaves the server answering others', async ()
   const after = await post(arcd.url, create('after'));
   expect(after.body.error).toBeNull();
 });
+
+test('a compressed body that does not inflate is a parse error with HTTP 200, never a 500', async () => {
+  arcd = await startArcd();
+  for (const encoding of ['gzip', 'deflate', 'br']) {
+    const response = await fetch(`${arcd.url}/arc`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/arc+json', 'content-encoding': encoding },
+      body: JSON.stringify(create(`not-${encoding}`)),
+    });
+    expect([encoding, response.status]).toEqual([encoding, 200]);
+    const body = (await response.json()) as { arc: string; error: { code: number } };
+    expect([encoding, body.arc, body.error.code]).toEqual([encoding, '1.0', -32700]);
+  }
+  const cut = gzipSync(JSON.stringify(create('cut')));
+  const truncated = await fetch(`${arcd.url}/arc`, {
+    method: 'POST',
+    headers: { 'content-encoding': 'gzip' },
+    body: cut.subarray(0, cut.length - 8),
+  });
+  expect(truncated.status).toBe(200);
+  expect(((await truncated.json()) as { error: { code: number } }).error.code).toBe(-32700);
+});
+
+test('a rate-limited ARC call is answered in the ARC envelope whatever its params hold', async () => {
+  arcd = await startArcd({ config: { rateLimitPerMinute: 1 } });
+  await post(arcd.url, create('spend'));
+  // "jsonrpc" as a key inside params: still an ARC call.
+  const call = {
+    ...create('tagged'),
+    params: { ...create('tagged').params, metadata: { jsonrpc: 'x' } },
+  };
+  const limited = await post(arcd.url, call);
+  expect(limited.body).toMatchObject({ arc: '1.0', id: 'tagged', error: { code: -44007 } });
+  expect(limited.body.jsonrpc).toBeUndefined();
+  const rpc = await post(arcd.url, { jsonrpc: '2.0', id: 7, method: 'task.info', params: {} });
+  expect(rpc.body).toMatchObject({ jsonrpc: '2.0', id: 7, error: { code: -44007 } });
+});
+
+test('a rate-limited chat call that asked for a stream gets its error as SSE', async () => {
+  arcd = await startArcd({ config: { rateLimitPerMinute: 1 } });
+  await post(arcd.url, create('spend'));
+  const response = await fetch(`${arcd.url}/arc`, {
+    method: 'POST',
+    body: JSON.stringify({
+      arc: '1.0',
+      id: 'chat',
+      method: 'chat.start',
+      requestAgent: 'tester',
+      targetAgent: 'echo',
+      params: { stream: true, initialMessage: create('chat').params.initialMessage },
+    }),
+  });
+  expect(response.status).toBe(200);
+  expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+  const text = await response.text();
+  expect(text).toMatch(/^event: error\ndata: .*"code":-44007/m);
+  expect(text).toMatch(/^event: done\ndata: .*"status":"ERROR"/m);
+});
