@@ -265,5 +265,20 @@ export function loadConfig(
       config[setting.key] = parseValue(setting, flatten(given));
     }
   }
+  checkWebhookLease(config as unknown as Config);
   return config as unknown as Config;
+}
+
+/**
+ * A sender holds a claimed delivery for the lease, and never renews it: a lease no longer than
+ * an attempt's timeout would let a sender claim again, and send twice, a delivery it is still
+ * sending.
+ */
+function checkWebhookLease({ webhookLeaseMs, webhookTimeoutMs }: Config): void {
+  if (webhookLeaseMs <= webhookTimeoutMs) {
+    throw new Error(
+      `webhookLeaseMs (${webhookLeaseMs}) must be longer than webhookTimeoutMs (${webhookTimeoutMs}): ` +
+        'a delivery still being sent would be claimed and sent again',
+    );
+  }
 }

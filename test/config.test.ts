@@ -53,3 +53,11 @@ describe('list and map settings', () => {
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(name));
   });
 });
+
+test('a webhook lease no longer than an attempt timeout is refused (it would resend in-flight deliveries)', () => {
+  expect(() => loadConfig({}, { webhookLeaseMs: 3000 })).toThrow(
+    /webhookLeaseMs \(3000\) must be longer than webhookTimeoutMs \(10000\)/,
+  );
+  expect(() => loadConfig({ ARCD_WEBHOOK_TIMEOUT_MS: '60000' })).toThrow(/must be longer/);
+  expect(loadConfig({}, { webhookLeaseMs: 10_001 }).webhookLeaseMs).toBe(10_001);
+});
