@@ -75,6 +75,11 @@ export class Runner {
    * a task created here may start directly without jumping a queue.
    */
   private backlog = true;
+  /**
+   * The last claim came back short while some agent has a turn limit of its own: that agent's
+   * queued turns may be waiting only for one of its turns to end (so its ends claim again).
+   */
+  private limitedWaiting = false;
   private pokes = 0;
   private pollTimer?: NodeJS.Timeout;
   private heartbeatTimer?: NodeJS.Timeout;
@@ -236,12 +241,13 @@ export class Runner {
       const pokes = this.pokes;
       const begun = new Map<string, BegunRun>();
       const hosted = (agentId: string) => this.options.registry.get(agentId) !== undefined;
+      const limits = this.agentLimits();
       const claimed = await store.claimTurns(
         this.owner,
         free,
         clock().getTime(),
         leaseMs,
-        this.agentLimits(),
+        limits,
         this.executor.beginPlan(hosted, begun),
       );
       if (this.stopped) {
@@ -251,7 +257,10 @@ export class Runner {
       }
       for (const task of claimed) this.launch(task, begun.get(task.taskId));
       if (claimed.length < free) {
-        if (this.pokes === pokes) this.backlog = false; // nothing more is runnable now
+        if (this.pokes === pokes) {
+          this.backlog = false; // nothing more is runnable now, but for limited agents' turns
+          this.limitedWaiting = Object.keys(limits.limits).length > 0;
+        }
         return;
       }
     }
@@ -317,7 +326,8 @@ export class Runner {
         if (end === 'owed') await this.handBackOwed(task.taskId);
         else {
           if (end === 'held') await this.handBack(task.taskId);
-          if (this.backlog) this.pump.poke();
+          const limited = agent !== undefined && this.agentLimit(agent) !== undefined;
+          if (this.backlog || (this.limitedWaiting && limited)) this.pump.poke();
         }
       });
     this.running.set(task.taskId, { stop, done });

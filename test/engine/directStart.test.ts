@@ -139,3 +139,23 @@ test('a direct start whose create commits after the engine stopped hands its tur
   });
   expect((await store.getTask(task.taskId))?.pendingTurn).toBe(true);
 });
+
+test("a limited agent's queued turn is claimed when its running one ends, not at the next poll", async () => {
+  const limited = defineAgent({
+    id: 'limited',
+    description: 'one at a time',
+    limits: { concurrency: 1 },
+    handle: async () => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return 'ok';
+    },
+  });
+  arcd = await startArcd({ agents: [limited], config: { pollMs: 60_000 } });
+  await idleRunner(arcd);
+  const tasks = [];
+  for (let i = 0; i < 4; i++) tasks.push(await createTask(arcd.url, 'limited', `go ${i}`));
+  // With a 60 s poll, only claims made as turns end can finish all four within the wait.
+  for (const task of tasks) {
+    await waitForStatus(arcd.url, 'limited', task.taskId, ['COMPLETED']);
+  }
+});
