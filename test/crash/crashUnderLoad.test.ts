@@ -18,6 +18,7 @@ test('acknowledged work survives repeated SIGKILLs', async () => {
     ARCD_POLL_MS: '50',
     ARCD_LEASE_MS: '1000',
     ARCD_WEBHOOK_LEASE_MS: '1000',
+    ARCD_WEBHOOK_TIMEOUT_MS: '900', // shorter than the lease, as the config requires
     ARCD_WEBHOOK_POLL_MS: '50',
     ARCD_WEBHOOK_ALLOWLIST: '127.0.0.1',
     // A send cut by the kill (or a keep-alive race) is retried soon, not 5 min later.

@@ -14,8 +14,8 @@ const env = (db: string) => ({
   ARCD_POLL_MS: '50',
   ARCD_WEBHOOK_ALLOWLIST: '127.0.0.1',
   ARCD_WEBHOOK_POLL_MS: '50',
-  ARCD_WEBHOOK_LEASE_MS: '1500',
-  ARCD_WEBHOOK_TIMEOUT_MS: '20000',
+  ARCD_WEBHOOK_LEASE_MS: '3000',
+  ARCD_WEBHOOK_TIMEOUT_MS: '2500', // shorter than the lease, as the config requires
 });
 
 test('deliveries in flight at SIGKILL are sent again after restart, same ids', async () => {
