@@ -97,6 +97,18 @@ export interface DeliveryFilter {
   limit: number;
 }
 
+/**
+ * A delivery canceled while its attempt was in flight (its subscription ended meanwhile): the
+ * attempt is recorded all the same, and only its success changes the delivery (to delivered,
+ * which it was); it is never retried, and the ended subscription is not touched.
+ */
+function afterCancel(delivery: DeliveryRecord, decided: AttemptPlan): AttemptPlan {
+  if (delivery.status !== 'canceled') return decided;
+  return {
+    delivery: decided.delivery.status === 'delivered' ? decided.delivery : { status: 'canceled' },
+  };
+}
+
 export class DeliveryTables {
   private readonly headHosts;
   private readonly dueHeads;
@@ -201,9 +213,9 @@ export class DeliveryTables {
     );
     this.deactivate = db.prepare(`UPDATE subscriptions SET active = 0, deactivated_at = ?,
       deactivated_reason = ? WHERE subscription_id = ? AND active = 1`);
+    // A delivery in flight keeps its lease: its sender still records the attempt (see record).
     this.cancelPending = db.prepare(`UPDATE deliveries SET status = 'canceled', updated_at = ?,
-      lease_owner = NULL, lease_until = NULL, head = 0
-      WHERE subscription_id = ? AND status = 'pending'`);
+      head = 0 WHERE subscription_id = ? AND status = 'pending'`);
     this.unmarkHead = db.prepare(`UPDATE deliveries SET head = 0
       WHERE subscription_id = ? AND status = 'pending' AND head = 1`);
     this.markHead = db.prepare(`UPDATE deliveries SET head = 1 WHERE delivery_id = (
@@ -314,7 +326,10 @@ export class DeliveryTables {
         const delivery = this.get(attempt.deliveryId);
         if (!delivery || delivery.leaseOwner !== owner) return undefined;
         const subscriptionRow = this.failingSinceOf.get(delivery.subscriptionId);
-        const decided = plan(delivery, optional(subscriptionRow?.failing_since));
+        const decided = afterCancel(
+          delivery,
+          plan(delivery, optional(subscriptionRow?.failing_since)),
+        );
         const number = delivery.attempts + 1;
         this.insertAttempt.run(
           delivery.deliveryId,

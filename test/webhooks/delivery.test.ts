@@ -393,6 +393,35 @@ describe('retries and outcomes', () => {
   });
 });
 
+test('an attempt in flight when its subscription is canceled is still recorded, as delivered', async () => {
+  arcd = await startArcd({ config: fast });
+  const receiver = await startReceiver(() => ({ status: 200, delayMs: 600 }));
+  const task = await createTask(arcd.url, 'echo', 'hello');
+  await waitForStatus(arcd.url, 'echo', task.taskId, ['COMPLETED']);
+  const subscription = await subscribe('echo', task.taskId, receiver);
+  await waitForCount(receiver, 1); // the first event is at the receiver, not yet answered
+  await arcResult(
+    arcd.url,
+    'subscription.cancel',
+    { subscriptionId: subscription.subscriptionId },
+    { targetAgent: 'echo' },
+  );
+  const first = await waitFor('the in-flight attempt recorded', async () => {
+    const [oldest] = (await deliveriesOf('echo', task.taskId)).sort(
+      (a, b) => a.sequence - b.sequence,
+    );
+    return oldest && oldest.attempts > 0 ? oldest : undefined;
+  });
+  expect(first).toMatchObject({ status: 'delivered', attempts: 1 });
+  expect(first.attemptLog).toEqual([expect.objectContaining({ statusCode: 200 })]);
+  const rest = (await deliveriesOf('echo', task.taskId)).filter((d) => d !== first);
+  expect(
+    rest.filter((d) => d.sequence !== first.sequence).every((d) => d.status === 'canceled'),
+  ).toBe(true);
+  expect(receiver.received).toHaveLength(1);
+  await receiver.close();
+});
+
 describe('isolation between receivers', () => {
   test('a slow receiver does not hold up a fast one', async () => {
     arcd = await startArcd({ config: { ...fast, webhookPerHostConcurrency: 1 } });
