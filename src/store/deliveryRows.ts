@@ -128,6 +128,7 @@ export class DeliveryTables {
   private readonly failingSinceOf;
   private readonly unmarkHead;
   private readonly markHead;
+  private readonly headInFlight;
 
   constructor(
     private readonly db: Db,
@@ -221,6 +222,9 @@ export class DeliveryTables {
     this.markHead = db.prepare(`UPDATE deliveries SET head = 1 WHERE delivery_id = (
       SELECT delivery_id FROM deliveries WHERE subscription_id = ? AND status = 'pending'
       ORDER BY event_seq LIMIT 1)`);
+    this.headInFlight = db.prepare<[string, number], { one: number }>(`SELECT 1 AS one
+      FROM deliveries WHERE subscription_id = ? AND status = 'pending' AND head = 1
+      AND lease_until >= ?`);
     this.failingSinceOf = db.prepare<[string], { failing_since: string | null }>(
       'SELECT failing_since FROM subscriptions WHERE subscription_id = ?',
     );
@@ -351,7 +355,9 @@ export class DeliveryTables {
           decided.delivery.status,
           delivery.deliveryId,
         );
-        if (decided.delivery.status !== 'pending') this.moveHead(delivery.subscriptionId);
+        // Delivered, dead or canceled, it leaves the queue; pending still, an older delivery
+        // sent again meanwhile (retryNow) may be the head now.
+        this.moveHead(delivery.subscriptionId);
         if (decided.failingSince === null) this.setFailingSince.run(null, delivery.subscriptionId);
         else if (decided.failingSince !== undefined && !subscriptionRow?.failing_since) {
           this.setFailingSince.run(decided.failingSince, delivery.subscriptionId);
@@ -383,8 +389,12 @@ export class DeliveryTables {
   retryNow(deliveryId: string, at: string): void {
     this.db.transaction(() => {
       const row = this.requeue.get(at, at, deliveryId);
-      // Pending again, it may be older than its subscription's head: the oldest goes first.
-      if (row) this.moveHead(row.subscription_id);
+      // Pending again, it may be older than its subscription's head: the oldest goes first,
+      // but only once the head in flight is answered (its record moves the head), so that a
+      // subscription still has one delivery in flight at a time.
+      if (row && !this.headInFlight.get(row.subscription_id, Date.parse(at))) {
+        this.moveHead(row.subscription_id);
+      }
     })();
   }
 

@@ -422,6 +422,41 @@ test('an attempt in flight when its subscription is canceled is still recorded, 
   await receiver.close();
 });
 
+test('delivery.retry of an older delivery while a later one is in flight keeps one in flight', async () => {
+  arcd = await startArcd({ config: fast });
+  const spans: Array<{ sequence: number; from: number; to: number }> = [];
+  let held = false;
+  const receiver = await startReceiver((request) => {
+    const sequence = (request.body as { sequence: number }).sequence;
+    const delayMs = sequence === 3 && !held ? 800 : 0;
+    if (delayMs > 0) held = true;
+    spans.push({ sequence, from: Date.now(), to: Date.now() + delayMs });
+    return { status: 200, delayMs };
+  });
+  const task = await createTask(arcd.url, 'echo', 'hello');
+  await waitForStatus(arcd.url, 'echo', task.taskId, ['COMPLETED']);
+  await subscribe('echo', task.taskId, receiver, {
+    events: ['TASK_CREATED', 'STATUS_CHANGE', 'NEW_MESSAGE'],
+  });
+  await waitFor('the third event held', async () => (held ? true : undefined));
+  const first = (await deliveriesOf('echo', task.taskId)).find((d) => d.sequence === 1);
+  expect(first?.status).toBe('delivered');
+  await arcResult(
+    arcd.url,
+    'delivery.retry',
+    { deliveryId: first!.deliveryId },
+    { targetAgent: 'echo' },
+  );
+  const again = await waitFor('the retried delivery sent again', async () =>
+    spans.filter((span) => span.sequence === 1).length >= 2 ? spans : undefined,
+  );
+  const retried = again.filter((span) => span.sequence === 1)[1]!;
+  const third = again.find((span) => span.sequence === 3)!;
+  // Sent again only once the held one was answered, never beside it.
+  expect(retried.from).toBeGreaterThanOrEqual(third.to);
+  await receiver.close();
+});
+
 describe('isolation between receivers', () => {
   test('a slow receiver does not hold up a fast one', async () => {
     arcd = await startArcd({ config: { ...fast, webhookPerHostConcurrency: 1 } });
