@@ -26,6 +26,7 @@ import { METHODS, METHOD_ALIASES } from './methods';
 import { projectRoot } from './paths';
 import { Dispatcher } from './rpc/dispatcher';
 import { createAuthenticatorFromConfig } from './auth/fromConfig';
+import { ARC_SCOPES } from './auth/principal';
 import { SchemaRegistry } from './rpc/schemas';
 import { SqliteStore } from './store/sqliteStore';
 import { TaskService } from './tasks/taskService';
@@ -220,6 +221,10 @@ export function createServer(
       serverName: config.serverName,
       version,
       supportedMethods: () => dispatcher.supportedMethods(),
+      authentication:
+        config.auth === 'required'
+          ? { schemes: ['bearer'], scopes: ARC_SCOPES }
+          : { schemes: ['none'], scopes: [] },
       health: () => ({
         version,
         uptimeMs: Date.now() - startedAt,

@@ -16,6 +16,9 @@ const TASK_CALLER = ['arc.task.controller', 'arc.agent.caller'];
 const CHAT_CALLER = ['arc.chat.controller', 'arc.agent.caller'];
 const NOTIFIER = ['arc.task.notify', 'arc.agent.receiver'];
 
+/** Every scope a method may need (what an agent card lists when tokens are required). */
+export const ARC_SCOPES = [...new Set([...TASK_CALLER, ...CHAT_CALLER, ...NOTIFIER])];
+
 /** The scopes a method needs: chat.* the chat pair, task.notification the notify pair, the rest the task pair. */
 export function requiredScopes(method: string): string[] {
   if (method === 'task.notification') return NOTIFIER;

@@ -11,7 +11,15 @@ export interface DiscoveryOptions {
   serverName: string;
   version: string;
   supportedMethods: () => string[];
+  /** How callers authenticate: `none`, or bearer tokens with the ARC scopes. */
+  authentication: { schemes: string[]; scopes: string[] };
   health: () => Record<string, unknown>;
+}
+
+/** The methods an agent answers: chat.* only for an agent that chats. */
+function methodsOf(agent: AgentDefinition, options: DiscoveryOptions): string[] {
+  const all = options.supportedMethods();
+  return typeof agent.chat === 'function' ? all : all.filter((m) => !m.startsWith('chat.'));
 }
 
 function baseUrl(req: Request): string {
@@ -31,8 +39,8 @@ export function agentCard(agent: AgentDefinition, base: string, options: Discove
       pushNotifications: true,
       stateTransitionHistory: true,
     },
-    authentication: { schemes: ['none'], scopes: [] },
-    supportedMethods: options.supportedMethods(),
+    authentication: options.authentication,
+    supportedMethods: methodsOf(agent, options),
     skills: agent.skills ?? [],
   };
 }
@@ -57,7 +65,7 @@ export function discoveryRouter(options: DiscoveryOptions): Router {
         name: agent.name ?? agent.id,
         description: agent.description,
         status: 'active',
-        supportedMethods: options.supportedMethods(),
+        supportedMethods: methodsOf(agent, options),
         card: `${baseUrl(req)}${cardPath(agent.id)}`,
       })),
     });

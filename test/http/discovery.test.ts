@@ -4,6 +4,7 @@ let arcd: Running;
 beforeEach(async () => {
   arcd = await startArcd();
 });
+afterEach(async () => arcd?.close());
 
 async function getJson(path: string) {
   const response = await fetch(`${arcd.url}${path}`);
@@ -56,5 +57,27 @@ describe('discovery', () => {
     const missing = await getJson('/.well-known/agents/ghost.json');
     expect(missing.status).toBe(404);
     expect(missing.body.availableAgents).toContain('echo');
+  });
+
+  test('cards say how to authenticate, and list chat methods only for agents that chat', async () => {
+    const open = await getJson('/.well-known/agents/echo.json');
+    expect(open.body.authentication).toEqual({ schemes: ['none'], scopes: [] });
+    expect(open.body.supportedMethods).toContain('chat.start');
+    const slow = await getJson('/.well-known/agents/slow.json');
+    expect(slow.body.supportedMethods).toContain('task.create');
+    expect(slow.body.supportedMethods.some((m: string) => m.startsWith('chat.'))).toBe(false);
+    const info = await getJson('/agent-info');
+    const listed = info.body.agents.find((a: { agentId: string }) => a.agentId === 'slow');
+    expect(listed.supportedMethods).toEqual(slow.body.supportedMethods);
+
+    await arcd.close();
+    arcd = await startArcd({
+      config: { auth: 'required', jwtSecret: 'a discovery test secret, long enough for HS256' },
+    });
+    const guarded = await getJson('/.well-known/agents/echo.json');
+    expect(guarded.body.authentication.schemes).toEqual(['bearer']);
+    expect(guarded.body.authentication.scopes).toEqual(
+      expect.arrayContaining(['arc.task.controller', 'arc.chat.controller', 'arc.task.notify']),
+    );
   });
 });
