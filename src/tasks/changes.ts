@@ -379,10 +379,12 @@ export function dependenciesMet(task: TaskRecord, at: string): Mutation | null {
   return { patch: { blocked: false, pendingTurn: true, updatedAt: at }, events: [] };
 }
 
-/** A dependency FAILED or was CANCELED: the waiting task fails, naming it. */
+const DEPENDENCY_FATE = { FAILED: 'failed', CANCELED: 'was canceled', DELETED: 'was deleted' };
+
+/** A dependency FAILED, was CANCELED or was deleted: the waiting task fails, naming it. */
 export function dependencyFailed(
   task: TaskRecord,
-  dependency: { taskId: string; status: TaskStatus },
+  dependency: { taskId: string; status: keyof typeof DEPENDENCY_FATE },
   at: string,
 ): Mutation | null {
   if (!task.blocked || task.status !== 'SUBMITTED') return null;
@@ -390,7 +392,7 @@ export function dependencyFailed(
     task,
     {
       code: -42004,
-      message: `dependency ${dependency.taskId} ${dependency.status === 'FAILED' ? 'failed' : 'was canceled'}`,
+      message: `dependency ${dependency.taskId} ${DEPENDENCY_FATE[dependency.status]}`,
       dependency: dependency.taskId,
       dependencyStatus: dependency.status,
     },

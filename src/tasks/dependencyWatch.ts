@@ -1,6 +1,6 @@
 /**
  * Moves tasks that wait on dependencies: once every dependency is COMPLETED the task owes its
- * first turn; when one FAILED or was CANCELED, the task fails naming it. It acts
+ * first turn; when one FAILED, was CANCELED or was deleted, the task fails naming it. It acts
  * when a task finishes (from the store's commit hook) and catches up on start and now and then
  * (a process may have crashed between a dependency finishing and its dependents moving on).
  * Each move re-reads the dependent inside its own transaction, so acting twice is harmless.
@@ -47,12 +47,21 @@ export class DependencyWatch extends SettlingWatch {
   /** Decides one blocked task from its dependencies' statuses. */
   protected async settle(taskId: string): Promise<void> {
     const states = await this.store.dependencyStates(taskId);
-    const broken = states.find((d) => d.status === 'FAILED' || d.status === 'CANCELED');
-    if (!broken && states.some((d) => d.status !== 'COMPLETED')) return;
-    const at = isoNow(this.clock);
-    const applied = await this.store.mutateTask(taskId, (task) =>
-      broken ? changes.dependencyFailed(task, broken, at) : changes.dependenciesMet(task, at),
+    const found = states.find(
+      (d): d is { taskId: string; status: 'FAILED' | 'CANCELED' } =>
+        d.status === 'FAILED' || d.status === 'CANCELED',
     );
+    if (!found && states.some((d) => d.status !== 'COMPLETED')) return;
+    const at = isoNow(this.clock);
+    const applied = await this.store.mutateTask(taskId, (task) => {
+      // A dependency deleted since (task.delete, the retention purge) can never complete: a
+      // task run again after its dependency was deleted fails rather than runs without it.
+      const gone = task.dependencies?.find((id) => !states.some((d) => d.taskId === id));
+      const broken = found ?? (gone ? { taskId: gone, status: 'DELETED' as const } : undefined);
+      return broken
+        ? changes.dependencyFailed(task, broken, at)
+        : changes.dependenciesMet(task, at);
+    });
     if (applied?.task.pendingTurn) this.turnOwed(taskId);
   }
 }

@@ -130,6 +130,22 @@ test.each([
   expect(failed.messages).toHaveLength(1); // the echo agent never ran
 });
 
+test('a task run again after its failed dependency was deleted fails, naming it', async () => {
+  const { agent, open } = gate();
+  const arcd = await startArcd({ agents: [agent] });
+  const first = await createTask(arcd.url, 'gate', 'fail', {}, { targetAgent: 'gate' });
+  const second = await createTask(arcd.url, 'echo', 'after', { dependencies: [first.taskId] });
+  open();
+  await waitForStatus(arcd.url, 'echo', second.taskId, ['FAILED']);
+  await arcResult(arcd.url, 'task.delete', { taskId: first.taskId }, { targetAgent: 'gate' });
+  const rerun = await arcResult(arcd.url, 'task.run', { taskId: second.taskId });
+  expect(rerun.task.status).toBe('SUBMITTED');
+  const failed = await waitForStatus(arcd.url, 'echo', second.taskId, ['FAILED']);
+  expect(failed.reason).toBe(`dependency ${first.taskId} was deleted`);
+  expect(failed.error).toMatchObject({ dependency: first.taskId, dependencyStatus: 'DELETED' });
+  expect(failed.messages.filter((m: WireJson) => m.role === 'agent')).toEqual([]);
+});
+
 test('unknown, foreign and repeated dependencies are refused at create time', async () => {
   const arcd = await startArcd();
   const mine = await createTask(arcd.url, 'echo', 'x');
