@@ -172,8 +172,15 @@ export class ArcClient {
       },
     ): Promise<Task> =>
       (await this.call<{ task: Task }>('task.update', agent, { taskId, ...changes })).task,
-    retry: async (agent: string, taskId: string): Promise<Task> =>
-      (await this.call<{ task: Task }>('task.retry', agent, { taskId })).task,
+    /** `deadline`: the new run's (null: none); without it the task keeps its own. */
+    retry: async (agent: string, taskId: string, deadline?: string | null): Promise<Task> =>
+      (
+        await this.call<{ task: Task }>(
+          'task.retry',
+          agent,
+          deadline === undefined ? { taskId } : { taskId, deadline },
+        )
+      ).task,
     delete: async (agent: string, taskId: string): Promise<void> => {
       await this.call('task.delete', agent, { taskId });
     },

@@ -2,7 +2,12 @@
 import type { JsonObject, Message } from '../types';
 import { defineMethod } from './method';
 
-export const taskRun = defineMethod<{ taskId: string; input?: JsonObject; message?: Message }>({
+export const taskRun = defineMethod<{
+  taskId: string;
+  input?: JsonObject;
+  message?: Message;
+  deadline?: string | null;
+}>({
   name: 'task.run',
   schema: 'arc:methods/task.run',
   async handle(params, call, { tasks }) {

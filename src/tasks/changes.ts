@@ -13,7 +13,7 @@ import type {
   TaskPatch,
   TaskRecord,
 } from '../store/records';
-import { InvalidTransitionError } from '../rpc/errors';
+import { InvalidParamsError, InvalidTransitionError } from '../rpc/errors';
 import { assertTransition, isTerminal } from './states';
 import { toWireArtifact, toWireMessage } from './toWire';
 
@@ -305,16 +305,35 @@ export function updated(task: TaskRecord, update: TaskUpdate, at: string, by: st
   };
 }
 
+/**
+ * The deadline a task run again runs under: `deadline` when given (null: none), else its own,
+ * which must not have passed (the run would fail at once, as the last one may have).
+ */
+function nextDeadline(task: TaskRecord, at: string, deadline: string | null | undefined) {
+  if (deadline !== undefined) return deadline;
+  if (task.deadline && task.deadline <= at) {
+    throw new InvalidParamsError([
+      {
+        field: 'deadline',
+        message: `the task's deadline ${task.deadline} has passed: give a new one, or null for none`,
+      },
+    ]);
+  }
+  return task.deadline ?? null;
+}
+
 /** A finished task queued again as a new run: outcome fields cleared, history kept. */
 function restarted(
   task: TaskRecord,
   at: string,
   specific: { type: EventType; message: string; data: JsonObject },
+  deadline: string | null | undefined,
   input?: NewMessage,
 ): Mutation {
   const blocked = (task.dependencies?.length ?? 0) > 0;
   return {
     patch: {
+      deadline: nextDeadline(task, at, deadline),
       status: 'SUBMITTED',
       pendingTurn: !blocked,
       blocked,
@@ -339,7 +358,12 @@ function restarted(
 }
 
 /** task.retry: a FAILED task is queued again as a new run; its history stays. */
-export function retried(task: TaskRecord, at: string, by: string): Mutation {
+export function retried(
+  task: TaskRecord,
+  at: string,
+  by: string,
+  deadline?: string | null,
+): Mutation {
   if (task.status !== 'FAILED') {
     throw new InvalidTransitionError(
       task.taskId,
@@ -348,15 +372,22 @@ export function retried(task: TaskRecord, at: string, by: string): Mutation {
       `Only a FAILED task can be retried; task ${task.taskId} is ${task.status}`,
     );
   }
-  return restarted(task, at, {
-    type: 'TASK_RETRIED',
-    message: `Retried by ${by}`,
-    data: { retriedAt: at, retriedBy: by },
-  });
+  return restarted(
+    task,
+    at,
+    { type: 'TASK_RETRIED', message: `Retried by ${by}`, data: { retriedAt: at, retriedBy: by } },
+    deadline,
+  );
 }
 
 /** task.run: a finished task runs again with `input` as the new turn's message. */
-export function rerun(task: TaskRecord, input: NewMessage, at: string, by: string): Mutation {
+export function rerun(
+  task: TaskRecord,
+  input: NewMessage,
+  at: string,
+  by: string,
+  deadline?: string | null,
+): Mutation {
   if (!isTerminal(task.status)) {
     throw new InvalidTransitionError(
       task.taskId,
@@ -369,6 +400,7 @@ export function rerun(task: TaskRecord, input: NewMessage, at: string, by: strin
     task,
     at,
     { type: 'TASK_RERUN', message: `Run again by ${by}`, data: { rerunAt: at, rerunBy: by } },
+    deadline,
     input,
   );
 }

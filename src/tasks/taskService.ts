@@ -270,6 +270,11 @@ export class TaskService {
     return { task, initial: changes.created(task, toMessageRecord(params.initialMessage, at)) };
   }
 
+  /** task.retry's and task.run's `deadline`: null (none) kept, a time checked as a new one. */
+  private newRunDeadline(deadline: string | null | undefined, at: string) {
+    return deadline === null ? null : this.futureDeadline(deadline, at);
+  }
+
   private futureDeadline(deadline: string | undefined, at: string): string | undefined {
     const utc = deadline ? toUtcIso(deadline) : undefined;
     if (utc && utc <= at) {
@@ -309,10 +314,14 @@ export class TaskService {
     return toWireTask(applied.task);
   }
 
-  async retry(call: CallContext, params: { taskId: string }): Promise<Task> {
+  async retry(
+    call: CallContext,
+    params: { taskId: string; deadline?: string | null },
+  ): Promise<Task> {
     const at = isoNow(this.clock);
+    const deadline = this.newRunDeadline(params.deadline, at);
     const applied = await this.mutateVisible(call, params.taskId, (task) =>
-      changes.retried(notParent(task), at, call.requestAgent),
+      changes.retried(notParent(task), at, call.requestAgent, deadline),
     );
     if (applied.task.pendingTurn) this.hooks.turnOwed(params.taskId);
     return toWireTask(applied.task);
@@ -324,7 +333,7 @@ export class TaskService {
    */
   async run(
     call: CallContext,
-    params: { taskId: string; input?: JsonObject; message?: Message },
+    params: { taskId: string; input?: JsonObject; message?: Message; deadline?: string | null },
   ): Promise<Task> {
     const task = await this.getVisible(call, params.taskId);
     const first = (await this.store.listMessages(task.taskId)).find((m) => m.role !== 'agent');
@@ -337,12 +346,13 @@ export class TaskService {
     }
     checkMessageParts(message, params.message ? 'message' : 'input', this.partLimits);
     const at = isoNow(this.clock);
+    const deadline = this.newRunDeadline(params.deadline, at);
     const record = toMessageRecord(
       { role: message.role, parts: message.parts, agentId: message.agentId, timestamp: at },
       at,
     );
     const applied = await this.mutateVisible(call, params.taskId, (current) =>
-      changes.rerun(notParent(current), record, at, call.requestAgent),
+      changes.rerun(notParent(current), record, at, call.requestAgent, deadline),
     );
     if (applied.task.pendingTurn) this.hooks.turnOwed(params.taskId);
     return toWireTask(applied.task);

@@ -89,6 +89,9 @@ test('dependencies, update, retry and delete', async () => {
   expect((await client.task.wait('flaky', failing.taskId)).status).toBe('FAILED');
   expect((await client.task.retry('flaky', failing.taskId)).status).toBe('SUBMITTED');
   expect((await client.task.wait('flaky', failing.taskId)).status).toBe('FAILED');
+  const deadline = new Date(Date.now() + 3_600_000).toISOString();
+  expect(await client.task.retry('flaky', failing.taskId, deadline)).toMatchObject({ deadline });
+  expect((await client.task.wait('flaky', failing.taskId)).status).toBe('FAILED');
   await client.task.delete('flaky', failing.taskId);
   await expect(client.task.info('flaky', failing.taskId)).rejects.toBeInstanceOf(TaskNotFoundError);
 });

@@ -159,6 +159,35 @@ describe('task.retry', () => {
     expect(events.indexOf('TASK_RETRIED')).toBeGreaterThan(events.indexOf('TASK_FAILED'));
   });
 
+  test('a task failed by its deadline runs again only under a new one (or none)', async () => {
+    const arcd = await startArcd({ agents: [slow] });
+    const options = { targetAgent: 'waits' };
+    const soon = new Date(Date.now() + 300).toISOString();
+    const task = await createTask(arcd.url, 'waits', 'job', { deadline: soon }, options);
+    const failed = await waitForStatus(arcd.url, 'waits', task.taskId, ['FAILED']);
+    expect(failed.error.code).toBe(-42011);
+    const kept = await arcCall(arcd.url, 'task.retry', { taskId: task.taskId }, options);
+    expect(kept.body.error).toMatchObject({
+      code: -32602,
+      details: { errors: [{ field: 'deadline', message: expect.stringContaining(soon) }] },
+    });
+    const past = { taskId: task.taskId, deadline: '2000-01-01T00:00:00Z' };
+    expect((await arcCall(arcd.url, 'task.retry', past, options)).body.error.code).toBe(-32602);
+    expect((await taskInfo(arcd.url, 'waits', task.taskId)).status).toBe('FAILED');
+    const none = { taskId: task.taskId, deadline: null };
+    const { task: retried } = await arcResult(arcd.url, 'task.retry', none, options);
+    expect(retried).not.toHaveProperty('deadline');
+    await waitForStatus(arcd.url, 'waits', task.taskId, ['WORKING']);
+    await arcResult(arcd.url, 'task.cancel', { taskId: task.taskId }, options);
+    const later = new Date(Date.now() + 3_600_000).toISOString();
+    const again = { taskId: task.taskId, deadline: later };
+    const { task: rerun } = await arcResult(arcd.url, 'task.run', again, options);
+    expect(rerun).toMatchObject({ status: 'SUBMITTED', deadline: later });
+    const running = await waitForStatus(arcd.url, 'waits', task.taskId, ['WORKING']);
+    expect(running.deadline).toBe(later);
+    await arcResult(arcd.url, 'task.cancel', { taskId: task.taskId }, options);
+  });
+
   test('only FAILED tasks can be retried: -42006 otherwise', async () => {
     const arcd = await startArcd();
     const task = await createTask(arcd.url, 'echo', 'x');
