@@ -76,7 +76,7 @@ function notParent(task: TaskRecord): TaskRecord {
       task.taskId,
       task.status,
       'SUBMITTED',
-      `Task ${task.taskId} is a multi-agent parent: retry or re-run its child tasks`,
+      `Task ${task.taskId} is a multi-agent parent: retry or re-run its child tasks while it runs`,
     );
   }
   return task;
@@ -270,6 +270,22 @@ export class TaskService {
     return { task, initial: changes.created(task, toMessageRecord(params.initialMessage, at)) };
   }
 
+  /**
+   * A child of a finished multi-agent parent is not run again: the parent, finished, would
+   * cancel it at once (parentWatch.ts). Its family runs again only as a new task.
+   */
+  private async checkParentLive(task: TaskRecord): Promise<void> {
+    if (!task.parentTaskId) return;
+    const parent = await this.store.getTask(task.parentTaskId);
+    if (!parent || !isTerminal(parent.status)) return;
+    throw new InvalidTransitionError(
+      task.taskId,
+      task.status,
+      'SUBMITTED',
+      `Task ${task.taskId} is a child of multi-agent task ${parent.taskId}, which is ${parent.status}: a finished family runs again only as a new task`,
+    );
+  }
+
   /** task.retry's and task.run's `deadline`: null (none) kept, a time checked as a new one. */
   private newRunDeadline(deadline: string | null | undefined, at: string) {
     return deadline === null ? null : this.futureDeadline(deadline, at);
@@ -318,6 +334,7 @@ export class TaskService {
     call: CallContext,
     params: { taskId: string; deadline?: string | null },
   ): Promise<Task> {
+    await this.checkParentLive(await this.getVisible(call, params.taskId));
     const at = isoNow(this.clock);
     const deadline = this.newRunDeadline(params.deadline, at);
     const applied = await this.mutateVisible(call, params.taskId, (task) =>
@@ -336,6 +353,7 @@ export class TaskService {
     params: { taskId: string; input?: JsonObject; message?: Message; deadline?: string | null },
   ): Promise<Task> {
     const task = await this.getVisible(call, params.taskId);
+    await this.checkParentLive(task);
     const first = (await this.store.listMessages(task.taskId)).find((m) => m.role !== 'agent');
     const base = params.message ?? first ?? { role: 'user', parts: [] };
     const message = rerunMessage(base, params.input);

@@ -220,3 +220,47 @@ test('bad multi-agent requests are refused before anything is stored', async () 
   expect(retry.body.error).toMatchObject({ code: -42006 });
   expect(retry.body.error.message).toMatch(/multi-agent parent/);
 });
+
+test('a failed child is retried while its parent runs; once the parent is finished, refused', async () => {
+  let tries = 0;
+  const flaky = defineAgent({
+    id: 'flaky-child',
+    description: 'fails its first try',
+    handle: () => {
+      tries += 1;
+      if (tries === 1) throw new Error('first try fails');
+      return 'done';
+    },
+  });
+  const arcd = await startArcd({ agents: [...agents, flaky], bundled: false });
+  const family = async (text: string) =>
+    (
+      await arcResult(
+        arcd.url,
+        'task.create',
+        { initialMessage: textMessage(text), assignedAgents: ['alpha', 'flaky-child'] },
+        on,
+      )
+    ).task as WireJson;
+  const childOf = (parent: WireJson) => parent.childTaskIds[1] as string;
+  const child = { targetAgent: 'flaky-child' };
+
+  const live = await family('go hold:alpha');
+  await waitForStatus(arcd.url, 'flaky-child', childOf(live), ['FAILED'], child);
+  await arcResult(arcd.url, 'task.retry', { taskId: childOf(live) }, child);
+  await waitForStatus(arcd.url, 'flaky-child', childOf(live), ['COMPLETED'], child);
+  expect((await taskInfo(arcd.url, 'alpha', live.taskId, on)).status).toBe('WORKING');
+
+  const finished = await family('go fail:alpha');
+  await waitForStatus(arcd.url, 'alpha', finished.taskId, ['COMPLETED', 'FAILED'], on);
+  const alphaChild = { taskId: finished.childTaskIds[0], deadline: null };
+  for (const method of ['task.retry', 'task.run']) {
+    const refused = await arcCall(arcd.url, method, alphaChild, on);
+    expect(refused.body.error).toMatchObject({
+      code: -42006,
+      message: expect.stringContaining(`multi-agent task ${finished.taskId}, which is FAILED`),
+    });
+  }
+  const after = await taskInfo(arcd.url, 'alpha', finished.childTaskIds[0], on);
+  expect(after.status).toBe('FAILED');
+});
