@@ -242,6 +242,17 @@ export class TurnExecutor {
     return { code: -42004, message: `${prefix}${message || 'handler threw'}`, outcome: 'failed' };
   }
 
+  /**
+   * The attempts at this turn that failed, this one included. An attempt a crash or shutdown
+   * interrupted is not the handler's failure and uses up none of `maxRetries`: the turn's
+   * attempts are its task's last `attempt` runs, and those `interrupted` are left out.
+   */
+  private async failedAttempts(task: TaskRecord): Promise<number> {
+    if (task.attempt <= 1) return task.attempt;
+    const runs = (await this.deps.store.listRuns(task.taskId)).slice(-task.attempt);
+    return task.attempt - runs.filter((run) => run.outcome === 'interrupted').length;
+  }
+
   private async afterFailure(
     task: TaskRecord,
     error: unknown,
@@ -259,8 +270,9 @@ export class TurnExecutor {
       'turn attempt failed',
     );
     const maxRetries = task.settings?.maxRetries ?? 0;
-    if (task.attempt <= maxRetries) {
-      const delay = turnRetryDelayMs(task.attempt, task.settings?.retryDelayMs, this.deps.random);
+    const failures = await this.failedAttempts(task);
+    if (failures <= maxRetries) {
+      const delay = turnRetryDelayMs(failures, task.settings?.retryDelayMs, this.deps.random);
       const retryAt = this.deps.clock().getTime() + delay;
       const planned = await this.applyHeld(task.taskId, (current, at) =>
         current.status === 'WORKING' ? changes.retryLater(current, at, retryAt, errorObject) : null,

@@ -3,6 +3,7 @@
  * artifacts, events, subscriptions, notifications; and work interrupted by a graceful
  * shutdown is picked up and finished by the next start.
  */
+import { defineAgent } from '../../src/agents/contract';
 import {
   type Running,
   arcResult,
@@ -106,6 +107,39 @@ describe('restart on the same file', () => {
     const stored = await second.server.store.getTask(task.taskId);
     expect(stored).toMatchObject({ pendingTurn: false });
     expect(stored?.leaseOwner).toBeUndefined();
+  });
+
+  test('an attempt cut by shutdown uses up none of the retries', async () => {
+    const stumbles = defineAgent({
+      id: 'stumbles',
+      description: 'runs until stopped on its first attempt, fails its second',
+      async handle(ctx) {
+        if (ctx.attempt === 1) {
+          await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve));
+          return undefined;
+        }
+        if (ctx.attempt === 2) throw new Error('the second attempt fails');
+        return `done on attempt ${ctx.attempt}`;
+      },
+    });
+    const db = tempDbFile('cut-attempt');
+    const options = { agents: [stumbles], db, config: { pollMs: 50 } };
+    first = await startArcd(options);
+    const on = { targetAgent: 'stumbles' };
+    const settings = { maxRetries: 1, retryDelayMs: 10 };
+    const task = await createTask(first.url, 'stumbles', 'go', { settings }, on);
+    await waitForStatus(first.url, 'stumbles', task.taskId, ['WORKING'], on);
+    await first.close();
+
+    second = await startArcd(options);
+    const done = await waitForStatus(second.url, 'stumbles', task.taskId, ['COMPLETED'], on);
+    expect(done.messages.at(-1).parts[0].content).toBe('done on attempt 3');
+    const { runs } = await arcResult(second.url, 'task.runs', { taskId: task.taskId }, on);
+    expect(runs.map((r: { outcome: string }) => r.outcome)).toEqual([
+      'interrupted',
+      'retrying',
+      'completed',
+    ]);
   });
 
   test('a turn whose claim is answered while shutting down is handed back, and runs at the next start', async () => {
