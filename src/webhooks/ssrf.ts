@@ -42,11 +42,14 @@ function inRange(address: ipaddr.IPv4 | ipaddr.IPv6, range: string): boolean {
 /** Why this address may not be called back, or undefined when it may. */
 export function forbiddenReason(ip: string, policy: AddressPolicy): string | undefined {
   if (!ipaddr.isValid(ip)) return `${ip} is not an IP address`;
-  let address = ipaddr.parse(ip);
-  if (address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress()) {
-    address = (address as ipaddr.IPv6).toIPv4Address();
-  }
+  const address = ipaddr.parse(ip);
   if (policy.ranges.some((range) => inRange(address, range))) return undefined;
+  if (address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress()) {
+    // The sender's connect-time guard refuses these whatever they map to (and matches the
+    // allowlist on the address as written): refused here too, rather than dead on every send.
+    const ipv4 = (address as ipaddr.IPv6).toIPv4Address().toString();
+    return `${ip} is an IPv4-mapped IPv6 address: give the IPv4 address ${ipv4} instead`;
+  }
   const range = address.range();
   return range === 'unicast' ? undefined : `${ip} is a ${range} address`;
 }
@@ -86,13 +89,25 @@ export interface GuardedAgents {
   https: https.Agent;
 }
 
+/**
+ * The allowlist as the connect-time guard matches it: a single address is compared as written
+ * with the address connected to, which a URL gives in its compact form (`[::ffff:127.0.0.1]`
+ * connects to `::ffff:7f00:1`), so each is listed in that form too.
+ */
+function connectForms(ranges: string[]): string[] {
+  const compact = ranges
+    .filter((range) => net.isIP(range))
+    .map((ip) => ipaddr.parse(ip).toString());
+  return [...new Set([...ranges, ...compact])];
+}
+
 /** Connection agents that refuse forbidden addresses at connect time. */
 export function createGuardedAgents(policy: AddressPolicy): GuardedAgents {
   const options = {
     keepAlive: true,
     allowPrivateIPAddress: false,
     allowMetaIPAddress: false,
-    allowIPAddressList: policy.ranges,
+    allowIPAddressList: connectForms(policy.ranges),
   };
   return {
     http: new RequestFilteringHttpAgent(options),

@@ -30,7 +30,8 @@ describe('address policy', () => {
     ['fe80::1', 'linkLocal'],
     ['fc00::1', 'uniqueLocal'],
     ['::', 'unspecified'],
-    ['::ffff:127.0.0.1', 'loopback'],
+    ['::ffff:127.0.0.1', 'IPv4-mapped IPv6 address: give the IPv4 address 127.0.0.1'],
+    ['::ffff:8.8.8.8', 'IPv4-mapped IPv6 address: give the IPv4 address 8.8.8.8'],
   ])('%s is refused (%s)', (ip, range) => {
     expect(forbiddenReason(ip, none)).toContain(range);
   });
@@ -45,6 +46,9 @@ describe('address policy', () => {
     expect(forbiddenReason('10.200.1.1', policy)).toBeUndefined();
     expect(forbiddenReason('::1', policy)).toBeUndefined();
     expect(forbiddenReason('192.168.1.1', policy)).toContain('private');
+    // The sender's guard matches the allowlist on the address as connected to.
+    expect(forbiddenReason('::ffff:127.0.0.1', policy)).toContain('IPv4-mapped');
+    expect(forbiddenReason('::ffff:127.0.0.1', parseAllowlist('::ffff:127.0.0.1'))).toBeUndefined();
     expect(await callbackProblem('http://hooks.internal/x', policy)).toBeUndefined();
   });
 
@@ -63,6 +67,7 @@ describe('task.subscribe refuses forbidden callbacks', () => {
     'https://169.254.169.254/latest/meta-data',
     'http://[::1]/h',
     'http://10.0.0.7/h',
+    'http://[::ffff:8.8.8.8]/h',
   ])('%s', async (callbackUrl) => {
     const arcd = await startArcd();
     const task = await createTask(arcd.url, 'echo', 'x');
@@ -79,6 +84,25 @@ describe('task.subscribe refuses forbidden callbacks', () => {
 });
 
 describe('the sender checks the connected address', () => {
+  test('an IPv4-mapped callback allowlisted as written is subscribed and delivered', async () => {
+    const receiver = await startReceiver();
+    const callbackUrl = receiver.url.replace('127.0.0.1', '[::ffff:127.0.0.1]');
+    const arcd = await startArcd({
+      config: { webhookAllowlist: '::ffff:127.0.0.1', webhookPollMs: 25 },
+    });
+    const task = await createTask(arcd.url, 'echo', 'x');
+    await waitForStatus(arcd.url, 'echo', task.taskId, ['COMPLETED']);
+    const subscribe = {
+      taskId: task.taskId,
+      callbackUrl,
+      events: ['TASK_COMPLETED'],
+      replay: true,
+    };
+    await arcResult(arcd.url, 'task.subscribe', subscribe);
+    await waitFor('delivery', async () => (receiver.received.length > 0 ? true : undefined));
+    expect(receiver.received[0]?.body.event).toBe('TASK_COMPLETED');
+  });
+
   test('a subscription stored under an allowlist is not sent once the allowlist is gone', async () => {
     const db = tempDbFile('ssrf');
     const receiver = await startReceiver();
