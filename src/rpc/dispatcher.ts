@@ -18,9 +18,9 @@ import {
   AuthorizationError,
   InsufficientScopeError,
   InternalError,
-  InvalidParamsError,
   MethodNotFoundError,
   isArcError,
+  paramsError,
 } from './errors';
 
 export interface Call extends CallContext {
@@ -93,7 +93,7 @@ export class Dispatcher {
     if (call.auth.mode === 'authenticated') authorize(call.auth.principal, method.name, call);
     if (!agents.has(call.targetAgent)) throw new AgentNotFoundError(call.targetAgent, agents.ids());
     const problems = schemas.check(method.schema, call.params);
-    if (problems.length > 0) throw new InvalidParamsError(problems);
+    if (problems.length > 0) throw paramsError(problems);
     const context: CallContext = {
       requestAgent: call.requestAgent,
       targetAgent: call.targetAgent,

@@ -49,6 +49,25 @@ export class InvalidParamsError extends ArcError {
   }
 }
 
+export const PRIORITIES = ['LOW', 'NORMAL', 'HIGH', 'URGENT'] as const;
+
+/** ARC's "task priority invalid": params whose only problem is `priority`. */
+export class TaskPriorityInvalidError extends ArcError {
+  constructor(errors: FieldProblem[]) {
+    super(-42010, `Invalid task priority: must be one of ${PRIORITIES.join(', ')}`, {
+      errors,
+      supportedPriorities: [...PRIORITIES],
+    });
+  }
+}
+
+/** Params that fail their schema: -42010 when `priority` alone is wrong, else -32602. */
+export function paramsError(errors: FieldProblem[]): ArcError {
+  return errors.every((problem) => problem.field === 'priority')
+    ? new TaskPriorityInvalidError(errors)
+    : new InvalidParamsError(errors);
+}
+
 export class InternalError extends ArcError {
   /** `outcomeUnknown`: the call's change may or may not have been stored (check before redoing it). */
   constructor(errorId: string, outcomeUnknown = false) {

@@ -189,11 +189,18 @@ const rows: Row[] = [
     field: 'initialMessage.parts.0.mimeType',
   },
   {
-    name: 'bad priority',
+    name: 'bad priority (ARC: task priority invalid)',
     body: withParams({ ...message([{ type: 'text', content: 'x' }]), priority: 'CRITICAL' }),
-    code: -32602,
+    code: -42010,
     id: 'req-1',
     field: 'priority',
+  },
+  {
+    name: 'bad priority beside another bad field',
+    body: withParams({ ...message([]), priority: 'CRITICAL' }),
+    code: -32602,
+    id: 'req-1',
+    field: 'initialMessage.parts',
   },
   {
     name: 'metadata not an object',
