@@ -155,6 +155,7 @@ export function createServer(
       waiter.committed(written.task, written.messages);
       dependencyWatch.committed(written.task, written.noDependents);
       parentWatch.committed(written.task);
+      runner.committed(written.task);
     }
   });
   const subscriptions = new SubscriptionService(store, tasks, clock, policy, () =>

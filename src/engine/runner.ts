@@ -19,6 +19,7 @@ import { isTerminal } from '../tasks/states';
 import { TurnStop, TurnStopped } from './stopReason';
 import { isWriteOutcomeUnknown } from '../store/writeOutcomeUnknown';
 import { type BegunRun, type TurnEnd, TurnExecutor } from './turnExecutor';
+import { DueTimers } from './dueTimers';
 
 export interface RunnerOptions {
   store: Store;
@@ -83,9 +84,27 @@ export class Runner {
   private pokes = 0;
   private pollTimer?: NodeJS.Timeout;
   private heartbeatTimer?: NodeJS.Timeout;
+  /** Retries planned here and deadlines passing before the next poll: looked at on time. */
+  private readonly due: DueTimers;
 
   constructor(private readonly options: RunnerOptions) {
-    this.executor = new TurnExecutor(extended(options, { owner: this.owner }));
+    this.due = new DueTimers(options.clock, () => {
+      this.poke();
+      void this.sweepDeadlines();
+    });
+    this.executor = new TurnExecutor(
+      extended(options, { owner: this.owner, retryPlanned: (at: number) => this.due.at(at) }),
+    );
+  }
+
+  /**
+   * After a commit that wrote a live task's events: a deadline it has that passes before the
+   * next poll is looked at when it passes (later ones: see sweepDeadlines).
+   */
+  committed(task: TaskRecord): void {
+    if (task.deadline !== undefined && !isTerminal(task.status)) {
+      this.due.at(Date.parse(task.deadline), this.options.pollMs);
+    }
   }
 
   start(): void {
@@ -207,6 +226,7 @@ export class Runner {
     const claiming = this.pump.stop();
     clearInterval(this.pollTimer);
     clearInterval(this.heartbeatTimer);
+    this.due.stop();
     for (const turn of this.running.values()) {
       turn.stop.stop(new TurnStopped('shutdown', 'server shutting down'));
     }
@@ -274,7 +294,10 @@ export class Runner {
       .catch((error: unknown) => this.options.logger.error({ err: error }, 'lease renewal failed'));
   }
 
-  /** Fails every live task whose deadline has passed, queued, running or waiting alike. */
+  /**
+   * Fails every live task whose deadline has passed, queued, running or waiting alike; then
+   * times the next deadline if it passes before the next poll.
+   */
   private async sweepDeadlines(): Promise<void> {
     if (this.stopped) return;
     const { store, clock, logger } = this.options;
@@ -295,6 +318,8 @@ export class Runner {
           this.running.get(taskId)?.stop.stop(new TurnStopped('deadline', 'deadline exceeded'));
         }
       }
+      const next = await store.nextDeadline();
+      if (next !== undefined) this.due.at(Date.parse(next), this.options.pollMs);
     } catch (error) {
       logger.error({ err: error }, 'deadline sweep failed');
     }

@@ -34,6 +34,8 @@ export interface ExecutorDeps {
   logger: Logger;
   owner: string;
   random?: () => number;
+  /** Told when a failed turn's retry is planned for `retryAtMs` (epoch ms). */
+  retryPlanned?: (retryAtMs: number) => void;
 }
 
 /** The run a claim (or a direct start) started for a turn. */
@@ -278,6 +280,7 @@ export class TurnExecutor {
         current.status === 'WORKING' ? changes.retryLater(current, at, retryAt, errorObject) : null,
       );
       if (planned) {
+        this.deps.retryPlanned?.(retryAt);
         await finishRun(failure.outcome === 'timed-out' ? 'timed-out' : 'retrying', errorObject);
         return 'held';
       }

@@ -101,6 +101,7 @@ export class SqliteStore implements Store {
   private readonly renew;
   private readonly release;
   private readonly overdue;
+  private readonly firstDeadline;
   private readonly queued;
   private readonly runs: RunTables;
   private readonly chats: ChatTables;
@@ -153,6 +154,9 @@ export class SqliteStore implements Store {
       FROM tasks WHERE deadline IS NOT NULL AND deadline <= ?
         AND status IN ('SUBMITTED','WORKING','INPUT_REQUIRED')
       ORDER BY deadline LIMIT ?`);
+    this.firstDeadline = this.db.prepare<[], { deadline: string | null }>(`SELECT MIN(deadline)
+      AS deadline FROM tasks WHERE deadline IS NOT NULL
+        AND status IN ('SUBMITTED','WORKING','INPUT_REQUIRED')`);
     this.queued = this.db.prepare<[string], { n: number }>(
       "SELECT COUNT(*) AS n FROM tasks WHERE assigned_agent = ? AND status = 'SUBMITTED'",
     );
@@ -589,6 +593,10 @@ export class SqliteStore implements Store {
 
   async overdueTasks(nowIso: string, limit: number): Promise<string[]> {
     return this.overdue.all(nowIso, limit).map((row) => row.task_id);
+  }
+
+  async nextDeadline(): Promise<string | undefined> {
+    return this.firstDeadline.get()?.deadline ?? undefined;
   }
 
   async countQueued(agent: string): Promise<number> {

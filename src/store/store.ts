@@ -218,6 +218,8 @@ export interface Store {
   ): Promise<TaskRecord[]>;
   /** Live tasks whose deadline has passed. */
   overdueTasks(nowIso: string, limit: number): Promise<string[]>;
+  /** The earliest deadline of a live task, if any has one. */
+  nextDeadline(): Promise<string | undefined>;
   countQueued(agent: string): Promise<number>;
 
   endRun(runId: string, end: RunEnd): Promise<void>;
