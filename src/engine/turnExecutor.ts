@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import type { AgentDefinition, TurnResult } from '../agents/contract';
 import type { MessageRecord, Mutation, RunOutcome, RunWrites, TaskRecord } from '../store/records';
-import type { RunEnd } from '../store/runRows';
+import { LOST_WITH_PROCESS, type RunEnd } from '../store/runRows';
 import type { Store } from '../store/store';
 import { isWriteOutcomeUnknown } from '../store/writeOutcomeUnknown';
 import type { SchemaRegistry } from '../rpc/schemas';
@@ -26,6 +26,9 @@ import {
   toAgentMessage,
 } from './turnContext';
 import { extended } from '../extended';
+
+/** Attempts at one turn lost with their process in a row, after which it is not run again. */
+export const LOST_TURN_LIMIT = 3;
 
 export interface ExecutorDeps {
   store: Store;
@@ -170,6 +173,13 @@ export class TurnExecutor {
       return store.endRun(runId, end);
     };
 
+    if (await this.lostTooOften(task)) {
+      const message = `the process running this turn stopped ${LOST_TURN_LIMIT} times in a row (its handler may be what stops it): not run again`;
+      await this.failTask(task.taskId, -42004, message);
+      await finishRun('failed', { code: -42004, message });
+      return 'held';
+    }
+
     const memory = task.settings?.enableMemory !== false;
     const checkpoint = memory && !run.history ? await store.lastCheckpoint(task.taskId) : undefined;
     const state: TurnState = { paused: false, finished: false, latest: task };
@@ -242,6 +252,24 @@ export class TurnExecutor {
     const message = error instanceof Error ? error.message : String(error);
     const prefix = error instanceof ContractError ? 'agent broke the contract: ' : '';
     return { code: -42004, message: `${prefix}${message || 'handler threw'}`, outcome: 'failed' };
+  }
+
+  /**
+   * Whether the LOST_TURN_LIMIT attempts at this turn before this one were all lost with
+   * their process (a crash, a kill; not a graceful shutdown): a turn whose handler takes its
+   * process down would otherwise be run again, and take it down, on every start forever.
+   */
+  private async lostTooOften(task: TaskRecord): Promise<boolean> {
+    if (task.attempt <= LOST_TURN_LIMIT) return false;
+    const before = (await this.deps.store.listRuns(task.taskId))
+      .slice(-task.attempt, -1)
+      .slice(-LOST_TURN_LIMIT);
+    return (
+      before.length === LOST_TURN_LIMIT &&
+      before.every(
+        (r) => r.outcome === 'interrupted' && r.error?.message === LOST_WITH_PROCESS.message,
+      )
+    );
   }
 
   /**

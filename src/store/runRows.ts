@@ -45,6 +45,9 @@ export interface RunEnd {
   error?: JsonObject;
 }
 
+/** The error of a run its process died in (found `running` by the next claim of its turn). */
+export const LOST_WITH_PROCESS = { code: -32603, message: 'the process running this turn stopped' };
+
 export class RunTables {
   private readonly insertRun;
   private readonly endRun;
@@ -69,8 +72,7 @@ export class RunTables {
     this.interrupt = recorder.statement(
       db,
       `UPDATE runs SET outcome = 'interrupted', completed_at = ?,
-      error = '{"code":-32603,"message":"the process running this turn stopped"}'
-      WHERE task_id = ? AND outcome = 'running'`,
+      error = '${JSON.stringify(LOST_WITH_PROCESS)}' WHERE task_id = ? AND outcome = 'running'`,
     );
     this.selectRuns = db.prepare<[string], RunRow>(
       'SELECT * FROM runs WHERE task_id = ? ORDER BY started_at, attempt',

@@ -1,9 +1,10 @@
 /**
  * A SIGKILL loses no task: turns running when the process is killed are reclaimed by the next
  * process on the same file once their lease passes, run again, and completed; none is left
- * WORKING, and the interrupted attempts show in the runs.
+ * WORKING, and the interrupted attempts show in the runs; a turn lost with its process three
+ * times in a row is failed rather than run again.
  */
-import { arcResult, createTask, waitForStatus } from '../helpers/arcServer';
+import { arcResult, createTask, taskInfo, waitFor, waitForStatus } from '../helpers/arcServer';
 import { killHard, startChild } from '../helpers/childArcd';
 import { tempDbFile } from '../helpers/tempDb';
 
@@ -36,4 +37,30 @@ test('tasks WORKING at SIGKILL are completed after restart', async () => {
   }
   second.process.kill('SIGTERM');
   expect(await second.exited).toBe(0);
+}, 60_000);
+
+test('a turn whose process dies three times in a row is failed, not run a fourth time', async () => {
+  const db = tempDbFile('engine-lost-turn');
+  const env = { ARCD_DB: db, ARCD_PORT: '0', ARCD_POLL_MS: '50', ARCD_LEASE_MS: '1000' };
+  let child = await startChild([], env);
+  const { taskId } = await createTask(child.url, 'slow', 'steps=200');
+  for (let lost = 1; lost <= 3; lost += 1) {
+    await waitFor(`attempt ${lost} running`, async () => {
+      const task = await taskInfo(child.url, 'slow', taskId);
+      return task.status === 'WORKING' && task.attempt === lost ? true : undefined;
+    });
+    await killHard(child);
+    child = await startChild([], env);
+  }
+  const failed = await waitForStatus(child.url, 'slow', taskId, ['FAILED']);
+  expect(failed.reason).toMatch(/stopped 3 times in a row/);
+  const { runs } = await arcResult(child.url, 'task.runs', { taskId }, { targetAgent: 'slow' });
+  expect(runs.map((r: { outcome: string }) => r.outcome)).toEqual([
+    'interrupted',
+    'interrupted',
+    'interrupted',
+    'failed',
+  ]);
+  child.process.kill('SIGTERM');
+  expect(await child.exited).toBe(0);
 }, 60_000);
