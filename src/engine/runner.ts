@@ -86,15 +86,16 @@ export class Runner {
   private heartbeatTimer?: NodeJS.Timeout;
   /** Retries planned here and deadlines passing before the next poll: looked at on time. */
   private readonly due: DueTimers;
+  /** When the retry a turn running here planned falls due: timed once its lease is let go. */
+  private readonly retriesPlanned = new Map<string, number>();
 
   constructor(private readonly options: RunnerOptions) {
     this.due = new DueTimers(options.clock, () => {
       this.poke();
       void this.sweepDeadlines();
     });
-    this.executor = new TurnExecutor(
-      extended(options, { owner: this.owner, retryPlanned: (at: number) => this.due.at(at) }),
-    );
+    const retryPlanned = (taskId: string, at: number) => this.retriesPlanned.set(taskId, at);
+    this.executor = new TurnExecutor(extended(options, { owner: this.owner, retryPlanned }));
   }
 
   /**
@@ -178,7 +179,7 @@ export class Runner {
         const run = runFor(started);
         if (!run) {
           // Not run here after all: hand the turn back at once, for a claim here or elsewhere.
-          void this.handBackOwed(started.taskId);
+          void this.handBackOwed(started.taskId, first);
           return;
         }
         this.launch(started, extended(run, { history }));
@@ -196,7 +197,7 @@ export class Runner {
         } else if (unknown) {
           // It may be stored, leased to this process with no turn running: let go of it now
           // (nothing happens if it is not there), or it would wait until the lease lapses.
-          void this.handBackOwed(task.taskId);
+          void this.handBackOwed(task.taskId, first);
         }
       },
     };
@@ -272,7 +273,9 @@ export class Runner {
       );
       if (this.stopped) {
         // Claimed while stopping: hand the turns back at once, for a claim elsewhere.
-        await Promise.all(claimed.map((task) => this.handBack(task.taskId)));
+        await Promise.all(
+          claimed.map((task) => this.handBack(task.taskId, begun.get(task.taskId))),
+        );
         return;
       }
       for (const task of claimed) this.launch(task, begun.get(task.taskId));
@@ -325,14 +328,34 @@ export class Runner {
     }
   }
 
-  /** Lets go of a task's lease now (if the store is closing, the lease lapses instead). */
-  private handBack(taskId: string): Promise<void> {
-    return this.options.store.releaseLease(taskId, this.owner).catch(() => undefined);
+  /**
+   * Lets go of a task's lease now (if the store is closing, the lease lapses instead). `unrun`:
+   * a run begun for a turn handed back without being run (or whose end is not known to be
+   * stored) is ended `interrupted` first, as a live hand-back: left `running`, the next claim
+   * would take it for a run lost with its process (see TurnExecutor.lostTooOften).
+   */
+  private async handBack(taskId: string, unrun?: BegunRun): Promise<void> {
+    if (unrun) {
+      const at = this.options.clock();
+      const end = {
+        completedAt: at.toISOString(),
+        durationMs: at.getTime() - unrun.startedAt.getTime(),
+        outcome: 'interrupted' as const,
+      };
+      await this.options.store.endRun(unrun.runId, end).catch(() => undefined);
+    }
+    await this.options.store.releaseLease(taskId, this.owner).catch(() => undefined);
   }
 
   /** Hands back a turn still owed, and claims at once (here or elsewhere, it runs now). */
-  private handBackOwed(taskId: string): Promise<void> {
-    return this.handBack(taskId).finally(() => this.poke());
+  private handBackOwed(taskId: string, unrun?: BegunRun): Promise<void> {
+    return this.handBack(taskId, unrun).finally(() => this.poke());
+  }
+
+  /** Looks for owed turns at `atMs`, or now if that has passed. */
+  private wakeAt(atMs: number): void {
+    if (atMs <= this.options.clock().getTime()) this.poke();
+    else this.due.at(atMs);
   }
 
   private launch(task: TaskRecord, run: BegunRun | undefined): TurnStop {
@@ -346,14 +369,18 @@ export class Runner {
       })
       .then(async (end) => {
         this.running.delete(task.taskId);
+        const retryAt = this.retriesPlanned.get(task.taskId);
+        this.retriesPlanned.delete(task.taskId);
         // Owed again (interrupted): claim it now, not at the next poll. Else a slot is free:
         // claim only if something may be waiting for one.
-        if (end === 'owed') await this.handBackOwed(task.taskId);
+        if (end === 'owed') await this.handBackOwed(task.taskId, run);
         else {
           if (end === 'held') await this.handBack(task.taskId);
           const limited = agent !== undefined && this.agentLimit(agent) !== undefined;
           if (this.backlog || (this.limitedWaiting && limited)) this.pump.poke();
         }
+        // Timed only now: a claim before the lease was let go would not have found it.
+        if (retryAt !== undefined) this.wakeAt(retryAt);
       });
     this.running.set(task.taskId, { stop, done });
     return stop;

@@ -38,7 +38,7 @@ export interface ExecutorDeps {
   owner: string;
   random?: () => number;
   /** Told when a failed turn's retry is planned for `retryAtMs` (epoch ms). */
-  retryPlanned?: (retryAtMs: number) => void;
+  retryPlanned?: (taskId: string, retryAtMs: number) => void;
 }
 
 /** The run a claim (or a direct start) started for a turn. */
@@ -308,7 +308,7 @@ export class TurnExecutor {
         current.status === 'WORKING' ? changes.retryLater(current, at, retryAt, errorObject) : null,
       );
       if (planned) {
-        this.deps.retryPlanned?.(retryAt);
+        this.deps.retryPlanned?.(task.taskId, retryAt);
         await finishRun(failure.outcome === 'timed-out' ? 'timed-out' : 'retrying', errorObject);
         return 'held';
       }

@@ -260,20 +260,21 @@ describe('timeouts and deadlines', () => {
   });
 
   test('retries and deadlines act when due, not at the next poll', async () => {
-    let calls = 0;
-    const failsOnce = agent('fails-once', () => {
-      calls += 1;
-      if (calls === 1) throw new Error('first attempt fails');
+    const failsOnce = agent('fails-once', (ctx) => {
+      if (ctx.attempt === 1) throw new Error('first attempt fails');
       return 'second attempt done';
     });
     const hold = agent('holder', (ctx) => untilAborted(ctx));
     // Polls a minute apart (the first at start): only their timers can act within the test.
     arcd = await startArcd({ agents: [failsOnce, hold], config: { pollMs: 60_000 } });
-    const retried = await createTask(arcd.url, 'fails-once', 'go', {
-      settings: { maxRetries: 1, retryDelayMs: 100 },
-    });
-    const done = await waitForStatus(arcd.url, 'fails-once', retried.taskId, ['COMPLETED']);
-    expect(done.messages.at(-1).parts[0].content).toBe('second attempt done');
+    // A wait of 0 falls due before the failed turn has let go of its task's lease.
+    for (const retryDelayMs of [0, 100]) {
+      const retried = await createTask(arcd.url, 'fails-once', 'go', {
+        settings: { maxRetries: 1, retryDelayMs },
+      });
+      const done = await waitForStatus(arcd.url, 'fails-once', retried.taskId, ['COMPLETED']);
+      expect(done.messages.at(-1).parts[0].content).toBe('second attempt done');
+    }
     // Due before the next poll: timed when created, then when each passes the next is timed.
     const soon = (ms: number) => new Date(Date.now() + ms).toISOString();
     const late = await createTask(arcd.url, 'holder', 'a', { deadline: soon(300) });

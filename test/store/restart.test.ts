@@ -159,6 +159,12 @@ describe('restart on the same file', () => {
     second = await startArcd({ db });
     const done = await waitForStatus(second.url, 'slow', task.taskId, ['COMPLETED']);
     expect(done.messages.at(-1).parts[0].content).toBe('done after 3 steps');
+    // The run the claim began is ended as handed back, not as lost with its process.
+    const runs = await second.server.store.listRuns(task.taskId);
+    expect(runs.map((r) => [r.outcome, r.error])).toEqual([
+      ['interrupted', undefined],
+      ['completed', undefined],
+    ]);
   });
 
   test('queued tasks left at shutdown start after restart', async () => {
