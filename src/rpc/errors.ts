@@ -63,7 +63,10 @@ export class TaskPriorityInvalidError extends ArcError {
 
 /** Params that fail their schema: -42010 when `priority` alone is wrong, else -32602. */
 export function paramsError(errors: FieldProblem[]): ArcError {
-  return errors.every((problem) => problem.field === 'priority')
+  // task.list takes a list of priorities too: `priority.0` is one of them.
+  const isPriority = ({ field }: FieldProblem) =>
+    field === 'priority' || field.startsWith('priority.');
+  return errors.every(isPriority)
     ? new TaskPriorityInvalidError(errors)
     : new InvalidParamsError(errors);
 }

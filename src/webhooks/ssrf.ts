@@ -92,13 +92,21 @@ export interface GuardedAgents {
 /**
  * The allowlist as the connect-time guard matches it: a single address is compared as written
  * with the address connected to, which a URL gives in its compact form (`[::ffff:127.0.0.1]`
- * connects to `::ffff:7f00:1`), so each is listed in that form too.
+ * connects to `::ffff:7f00:1`) and name resolution in dotted form for a mapped one
+ * (`::ffff:127.0.0.1`), so each is listed in those forms too.
  */
-function connectForms(ranges: string[]): string[] {
-  const compact = ranges
+export function connectForms(ranges: string[]): string[] {
+  const forms = ranges
     .filter((range) => net.isIP(range))
-    .map((ip) => ipaddr.parse(ip).toString());
-  return [...new Set([...ranges, ...compact])];
+    .flatMap((ip) => {
+      const address = ipaddr.parse(ip);
+      const mapped = address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress();
+      const dotted = mapped
+        ? [`::ffff:${(address as ipaddr.IPv6).toIPv4Address().toString()}`]
+        : [];
+      return [address.toString(), ...dotted];
+    });
+  return [...new Set([...ranges, ...forms])];
 }
 
 /** Connection agents that refuse forbidden addresses at connect time. */

@@ -71,6 +71,14 @@ test('bad limits and cursors are refused', async () => {
     expect(reply.body.error.code).toBe(-32602);
     expect(reply.body.error.details.errors.map((e: { field: string }) => e.field)).toContain(field);
   }
+  // A bad priority, alone or in the list form, is ARC's "task priority invalid".
+  for (const priority of ['SOON', ['HIGH', 'SOON']]) {
+    const reply = await arcCall(arcd.url, 'task.list', { priority });
+    expect(reply.body.error).toMatchObject({
+      code: -42010,
+      details: { supportedPriorities: ['LOW', 'NORMAL', 'HIGH', 'URGENT'] },
+    });
+  }
   const cursor = await arcCall(arcd.url, 'task.list', { cursor: 'not-a-cursor' });
   expect(cursor.body.error).toMatchObject({
     code: -32602,

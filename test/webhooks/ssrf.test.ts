@@ -3,7 +3,12 @@
  * multicast and unspecified callbacks (literal or resolved), and the sender refuses them at
  * connect time even when a subscription slipped in under a looser policy.
  */
-import { callbackProblem, forbiddenReason, parseAllowlist } from '../../src/webhooks/ssrf';
+import {
+  callbackProblem,
+  connectForms,
+  forbiddenReason,
+  parseAllowlist,
+} from '../../src/webhooks/ssrf';
 import {
   arcCall,
   arcResult,
@@ -50,6 +55,20 @@ describe('address policy', () => {
     expect(forbiddenReason('::ffff:127.0.0.1', policy)).toContain('IPv4-mapped');
     expect(forbiddenReason('::ffff:127.0.0.1', parseAllowlist('::ffff:127.0.0.1'))).toBeUndefined();
     expect(await callbackProblem('http://hooks.internal/x', policy)).toBeUndefined();
+  });
+
+  test('allowlisted addresses are given to the connect-time guard in every form it may see', () => {
+    // A URL's host is compacted (`[::ffff:127.0.0.1]` → ::ffff:7f00:1); name resolution gives
+    // a mapped address dotted. The guard compares single addresses as text.
+    for (const written of ['::ffff:127.0.0.1', '::ffff:7f00:1', '[::ffff:7f00:1]']) {
+      const forms = connectForms(parseAllowlist(written).ranges);
+      expect(forms).toEqual(expect.arrayContaining(['::ffff:7f00:1', '::ffff:127.0.0.1']));
+    }
+    expect(connectForms(['0:0:0:0:0:0:0:1', '10.0.0.0/8'])).toEqual([
+      '0:0:0:0:0:0:0:1',
+      '10.0.0.0/8',
+      '::1',
+    ]);
   });
 
   test('a host name is judged by what it resolves to', async () => {
