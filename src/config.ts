@@ -19,6 +19,7 @@ export interface Config {
   maxBatch: number;
   concurrency: number;
   leaseMs: number;
+  lostTurnLimit: number;
   pollMs: number;
   shutdownGraceMs: number;
   logLevel: string;
@@ -89,6 +90,11 @@ export const SETTINGS: readonly Setting[] = [
   setting('maxBatch', 'int', 'most requests in one JSON-RPC batch'),
   setting('concurrency', 'int', 'turns run at once, all agents together'),
   setting('leaseMs', 'int', 'how long a crashed process holds a task before another reclaims it'),
+  setting(
+    'lostTurnLimit',
+    'int',
+    'a turn lost with its process (crash, kill) this many times in a row fails its task; 0: never',
+  ),
   setting('pollMs', 'int', 'how often the engine looks for work written by other processes'),
   setting('shutdownGraceMs', 'int', 'how long shutdown waits for aborted handlers'),
   setting('logLevel', 'string', 'pino level: trace, debug, info, warn, error, silent'),
@@ -174,6 +180,7 @@ export const DEFAULTS: Config = {
   maxBatch: 100,
   concurrency: 16,
   leaseMs: 30_000,
+  lostTurnLimit: 5,
   pollMs: 1_000,
   shutdownGraceMs: 5_000,
   logLevel: 'info',
@@ -203,7 +210,12 @@ export const DEFAULTS: Config = {
 };
 
 /** Integer settings for which 0 means something (any port; no limit; keep forever). */
-const ZERO_ALLOWED = new Set<keyof Config>(['port', 'rateLimitPerMinute', 'retentionDays']);
+const ZERO_ALLOWED = new Set<keyof Config>([
+  'port',
+  'rateLimitPerMinute',
+  'retentionDays',
+  'lostTurnLimit',
+]);
 
 function parseValue(
   setting: Setting,

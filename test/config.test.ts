@@ -30,8 +30,14 @@ describe('config', () => {
     ['ARCD_PORT', 'eighty'],
     ['ARCD_CONCURRENCY', '0'],
     ['ARCD_MAX_BODY_BYTES', '1.5'],
+    ['ARCD_LOST_TURN_LIMIT', '-1'],
   ])('%s=%s is refused clearly', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}.*whole number`));
+  });
+
+  test('a lost-turn limit of 0 turns it off', () => {
+    expect(DEFAULTS.lostTurnLimit).toBe(5);
+    expect(loadConfig({ ARCD_LOST_TURN_LIMIT: '0' }).lostTurnLimit).toBe(0);
   });
 });
 

@@ -31,6 +31,8 @@ export interface RunnerOptions {
   /** Per-agent turn limits from config, over what agents declare. */
   agentConcurrency: Record<string, number>;
   leaseMs: number;
+  /** A turn lost with its process this many times in a row fails its task; 0: never. */
+  lostTurnLimit: number;
   pollMs: number;
   /** How long stop() waits for aborted handlers to return. */
   shutdownGraceMs: number;

@@ -27,15 +27,14 @@ import {
 } from './turnContext';
 import { extended } from '../extended';
 
-/** Attempts at one turn lost with their process in a row, after which it is not run again. */
-export const LOST_TURN_LIMIT = 3;
-
 export interface ExecutorDeps {
   store: Store;
   schemas: SchemaRegistry;
   clock: Clock;
   logger: Logger;
   owner: string;
+  /** Attempts at one turn lost with their process in a row after which it is not run again; 0: no limit. */
+  lostTurnLimit?: number;
   random?: () => number;
   /** Told when a failed turn's retry is planned for `retryAtMs` (epoch ms). */
   retryPlanned?: (taskId: string, retryAtMs: number) => void;
@@ -174,7 +173,7 @@ export class TurnExecutor {
     };
 
     if (await this.lostTooOften(task)) {
-      const message = `the process running this turn stopped ${LOST_TURN_LIMIT} times in a row (its handler may be what stops it): not run again`;
+      const message = `the process running this turn stopped ${this.deps.lostTurnLimit} times in a row (its handler may be what stops it): not run again`;
       await this.failTask(task.taskId, -42004, message);
       await finishRun('failed', { code: -42004, message });
       return 'held';
@@ -255,17 +254,18 @@ export class TurnExecutor {
   }
 
   /**
-   * Whether the LOST_TURN_LIMIT attempts at this turn before this one were all lost with
+   * Whether the `lostTurnLimit` attempts at this turn before this one were all lost with
    * their process (a crash, a kill; not a graceful shutdown): a turn whose handler takes its
    * process down would otherwise be run again, and take it down, on every start forever.
    */
   private async lostTooOften(task: TaskRecord): Promise<boolean> {
-    if (task.attempt <= LOST_TURN_LIMIT) return false;
+    const limit = this.deps.lostTurnLimit ?? 0;
+    if (limit === 0 || task.attempt <= limit) return false;
     const before = (await this.deps.store.listRuns(task.taskId))
       .slice(-task.attempt, -1)
-      .slice(-LOST_TURN_LIMIT);
+      .slice(-limit);
     return (
-      before.length === LOST_TURN_LIMIT &&
+      before.length === limit &&
       before.every(
         (r) => r.outcome === 'interrupted' && r.error?.message === LOST_WITH_PROCESS.message,
       )

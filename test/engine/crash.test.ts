@@ -1,8 +1,8 @@
 /**
  * A SIGKILL loses no task: turns running when the process is killed are reclaimed by the next
  * process on the same file once their lease passes, run again, and completed; none is left
- * WORKING, and the interrupted attempts show in the runs; a turn lost with its process three
- * times in a row is failed rather than run again.
+ * WORKING, and the interrupted attempts show in the runs; a turn lost with its process
+ * --lost-turn-limit times in a row is failed rather than run again.
  */
 import { arcResult, createTask, taskInfo, waitFor, waitForStatus } from '../helpers/arcServer';
 import { killHard, startChild } from '../helpers/childArcd';
@@ -39,9 +39,15 @@ test('tasks WORKING at SIGKILL are completed after restart', async () => {
   expect(await second.exited).toBe(0);
 }, 60_000);
 
-test('a turn whose process dies three times in a row is failed, not run a fourth time', async () => {
+test('a turn whose process dies --lost-turn-limit times in a row is failed, not run again', async () => {
   const db = tempDbFile('engine-lost-turn');
-  const env = { ARCD_DB: db, ARCD_PORT: '0', ARCD_POLL_MS: '50', ARCD_LEASE_MS: '1000' };
+  const env = {
+    ARCD_DB: db,
+    ARCD_PORT: '0',
+    ARCD_POLL_MS: '50',
+    ARCD_LEASE_MS: '1000',
+    ARCD_LOST_TURN_LIMIT: '3', // the default, 5, is the same with two more kills
+  };
   let child = await startChild([], env);
   const { taskId } = await createTask(child.url, 'slow', 'steps=200');
   for (let lost = 1; lost <= 3; lost += 1) {
