@@ -21,6 +21,7 @@ export class DueTimers {
 
   /** Wakes once `atMs` (epoch ms) has passed, unless that is more than `withinMs` away. */
   at(atMs: number, withinMs = MAX_DELAY_MS): void {
+    if (!Number.isFinite(atMs)) return; // not a time (an unparsable deadline): the poll's
     const due = Math.ceil(atMs / BUCKET_MS) * BUCKET_MS;
     const delay = due - this.clock().getTime();
     if (this.stopped || delay < 0 || delay > Math.min(withinMs, MAX_DELAY_MS)) return;

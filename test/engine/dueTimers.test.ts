@@ -15,6 +15,7 @@ test('wakes once per due bucket, after the time, and never for the past or the f
   timers.at(at - 5); // the same 10 ms bucket
   timers.at(Date.now() - 20); // past: the caller's own sweep or poll acts now
   timers.at(Date.now() + 5_000, 1_000); // beyond the horizon: left to the poll
+  timers.at(Number.NaN); // Date.parse of something not a time
   expect(timers.pending).toBe(1);
   await new Promise((resolve) => setTimeout(resolve, 120));
   expect(woken).toHaveLength(1);
