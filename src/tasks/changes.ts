@@ -357,6 +357,49 @@ function restarted(
   };
 }
 
+/**
+ * A child its multi-agent parent's retry runs again: FAILED or CANCELED (the parent failed
+ * over either), queued again as a new run like task.retry's; others are left as they are.
+ */
+export function retriedInFamily(
+  task: TaskRecord,
+  at: string,
+  by: string,
+  deadline?: string | null,
+): Mutation | null {
+  if (task.status !== 'FAILED' && task.status !== 'CANCELED') return null;
+  return restarted(
+    task,
+    at,
+    { type: 'TASK_RETRIED', message: `Retried by ${by}`, data: { retriedAt: at, retriedBy: by } },
+    deadline,
+  );
+}
+
+/**
+ * A multi-agent parent its children finished, working again because one of them runs again:
+ * outcome fields cleared, history kept; it settles again when they are all finished.
+ */
+export function reopened(
+  task: TaskRecord,
+  at: string,
+  childTaskId: string,
+  deadline?: string | null,
+): Mutation {
+  return {
+    patch: {
+      status: 'WORKING',
+      deadline: nextDeadline(task, at, deadline),
+      failedAt: null,
+      completedAt: null,
+      error: null,
+      reason: null,
+      updatedAt: at,
+    },
+    events: [statusChange(task, 'WORKING', at, `child task ${childTaskId} runs again`)],
+  };
+}
+
 /** task.retry: a FAILED task is queued again as a new run; its history stays. */
 export function retried(
   task: TaskRecord,

@@ -29,33 +29,78 @@ function failureOf(child: TaskRecord): JsonObject {
   };
 }
 
+/**
+ * A parent finished by its children: COMPLETED, or FAILED because of them (not by its
+ * deadline; a canceled parent canceled them). Only such a parent works again when they do.
+ */
+export function finishedByChildren(parent: TaskRecord): boolean {
+  if (parent.status === 'COMPLETED') return true;
+  return parent.status === 'FAILED' && Array.isArray(parent.error?.failures);
+}
+
+/**
+ * A parent finished by its children works again once one of them runs again (retried or re-run
+ * after the parent finished: the only way a child is live then); null for any other parent.
+ */
+export function parentReopened(
+  parent: TaskRecord,
+  children: TaskRecord[],
+  at: string,
+  deadline?: string | null,
+): Mutation | null {
+  const live = children.find((child) => !isTerminal(child.status));
+  if (!live || !finishedByChildren(parent)) return null;
+  // A passed deadline of its own gives way to the one its child was run again under.
+  const passed = parent.deadline !== undefined && parent.deadline <= at;
+  return changes.reopened(
+    parent,
+    at,
+    live.taskId,
+    deadline !== undefined || !passed ? deadline : (live.deadline ?? null),
+  );
+}
+
+/** Whether the parent holds this child artifact already (gathered when it last finished). */
+function gatheredBefore(had: ArtifactRecord[], childTaskId: string, artifactId: string): boolean {
+  return had.some(
+    (artifact) =>
+      artifact.metadata?.childTaskId === childTaskId &&
+      artifact.metadata?.sourceArtifactId === artifactId,
+  );
+}
+
+/** `had`: the parent's artifacts now; child artifacts gathered by an earlier finish are not copied again. */
 export function parentFinished(
   parent: TaskRecord,
   children: FinishedChild[],
   at: string,
+  had: ArtifactRecord[] = [],
 ): Mutation | null {
   if (parent.status !== 'WORKING' && parent.status !== 'INPUT_REQUIRED') return null;
   if (!children.every((child) => isTerminal(child.task.status))) return null;
   const gathered: Array<Omit<ArtifactRecord, 'seq'>> = children.flatMap(({ task, artifacts }) =>
-    artifacts.map((artifact) => {
-      const gatheredOne: Omit<ArtifactRecord, 'seq'> = {
-        artifactId: newId('art'),
-        name: artifact.name,
-        parts: artifact.parts,
-        createdAt: at,
-        createdBy: task.assignedAgent,
-      };
-      if (artifact.description) gatheredOne.description = artifact.description;
-      if (artifact.version) gatheredOne.version = artifact.version;
-      // An agent's own metadata (JSON): copied as a spread copies it.
-      // eslint-disable-next-line no-restricted-syntax -- see src/extended.ts
-      gatheredOne.metadata = {
-        ...artifact.metadata,
-        agent: task.assignedAgent,
-        childTaskId: task.taskId,
-      };
-      return gatheredOne;
-    }),
+    artifacts
+      .filter((artifact) => !gatheredBefore(had, task.taskId, artifact.artifactId))
+      .map((artifact) => {
+        const gatheredOne: Omit<ArtifactRecord, 'seq'> = {
+          artifactId: newId('art'),
+          name: artifact.name,
+          parts: artifact.parts,
+          createdAt: at,
+          createdBy: task.assignedAgent,
+        };
+        if (artifact.description) gatheredOne.description = artifact.description;
+        if (artifact.version) gatheredOne.version = artifact.version;
+        // An agent's own metadata (JSON): copied as a spread copies it.
+        // eslint-disable-next-line no-restricted-syntax -- see src/extended.ts
+        gatheredOne.metadata = {
+          ...artifact.metadata,
+          agent: task.assignedAgent,
+          childTaskId: task.taskId,
+          sourceArtifactId: artifact.artifactId,
+        };
+        return gatheredOne;
+      }),
   );
   const failures = children
     .filter((child) => child.task.status !== 'COMPLETED')

@@ -9,7 +9,7 @@ import type { Store } from '../store/store';
 import type { TaskRecord } from '../store/records';
 import { type Clock, isoNow } from '../clock';
 import * as changes from './changes';
-import { parentFinished, parentStarted } from './familyChanges';
+import { finishedByChildren, parentFinished, parentReopened, parentStarted } from './familyChanges';
 import { isTerminal } from './states';
 import { SettlingWatch } from './settlingWatch';
 
@@ -39,6 +39,12 @@ export class ParentWatch extends SettlingWatch {
     if (!parent?.childTaskIds) return;
     const children = await this.store.childTasks(parentId);
     if (isTerminal(parent.status)) {
+      if (finishedByChildren(parent) && children.some((child) => !isTerminal(child.status))) {
+        // A child run again after its children finished the parent: the parent works again.
+        const at = isoNow(this.clock);
+        await this.store.mutateTask(parentId, (current) => parentReopened(current, children, at));
+        return;
+      }
       const reason = `parent task ${parentId} is ${parent.status}`;
       for (const child of children.filter((c) => !isTerminal(c.status))) {
         const at = isoNow(this.clock);
@@ -60,7 +66,8 @@ export class ParentWatch extends SettlingWatch {
         artifacts: await this.store.listArtifacts(task.taskId),
       })),
     );
+    const had = await this.store.listArtifacts(parentId);
     const at = isoNow(this.clock);
-    await this.store.mutateTask(parentId, (current) => parentFinished(current, finished, at));
+    await this.store.mutateTask(parentId, (current) => parentFinished(current, finished, at, had));
   }
 }

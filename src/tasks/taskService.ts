@@ -31,6 +31,7 @@ import * as changes from './changes';
 import { isTerminal, transitionError } from './states';
 import { toWireTask } from './toWire';
 import { rerunMessage } from './rerunInput';
+import { finishedByChildren, parentReopened } from './familyChanges';
 import type { Expectation } from './taskWaiter';
 import { type PartLimits, checkMessageParts } from '../parts/checkParts';
 import type { DirectStart } from '../engine/runner';
@@ -76,7 +77,7 @@ function notParent(task: TaskRecord): TaskRecord {
       task.taskId,
       task.status,
       'SUBMITTED',
-      `Task ${task.taskId} is a multi-agent parent: retry or re-run its child tasks while it runs`,
+      `Task ${task.taskId} is a multi-agent parent: retry it (its failed children run again) or run its children again`,
     );
   }
   return task;
@@ -271,19 +272,53 @@ export class TaskService {
   }
 
   /**
-   * A child of a finished multi-agent parent is not run again: the parent, finished, would
-   * cancel it at once (parentWatch.ts). Its family runs again only as a new task.
+   * A child runs again only if its parent, when finished, would work again with it: not one
+   * canceled or failed by its deadline, which would cancel the child at once (parentWatch.ts).
    */
-  private async checkParentLive(task: TaskRecord): Promise<void> {
+  private async checkParentReopens(task: TaskRecord): Promise<void> {
     if (!task.parentTaskId) return;
     const parent = await this.store.getTask(task.parentTaskId);
-    if (!parent || !isTerminal(parent.status)) return;
+    if (!parent || !isTerminal(parent.status) || finishedByChildren(parent)) return;
     throw new InvalidTransitionError(
       task.taskId,
       task.status,
       'SUBMITTED',
-      `Task ${task.taskId} is a child of multi-agent task ${parent.taskId}, which is ${parent.status}: a finished family runs again only as a new task`,
+      `Task ${task.taskId} is a child of multi-agent task ${parent.taskId}, which is ${parent.status}${parent.reason ? ` (${parent.reason})` : ''}: its family runs again only as a new task`,
     );
+  }
+
+  /**
+   * task.retry of a multi-agent parent its children finished, some failed or canceled: its FAILED and CANCELED children
+   * run again, and the parent works again (as parentWatch.ts has it whenever a child of such a
+   * parent runs again); it gathers the new artifacts when they are all finished.
+   */
+  private async retryFamily(
+    call: CallContext,
+    parent: TaskRecord,
+    at: string,
+    deadline: string | null | undefined,
+  ): Promise<Task> {
+    const before = await this.store.childTasks(parent.taskId);
+    const again = before.some((c) => c.status === 'FAILED' || c.status === 'CANCELED');
+    if (!finishedByChildren(parent) || !again) {
+      throw new InvalidTransitionError(
+        parent.taskId,
+        parent.status,
+        'WORKING',
+        `Only a multi-agent task its children finished, some failed or canceled, can be retried; task ${parent.taskId} is ${parent.status}${parent.reason ? ` (${parent.reason})` : ''}`,
+      );
+    }
+    for (const child of before) {
+      const applied = await this.store.mutateTask(child.taskId, (current) =>
+        changes.retriedInFamily(current, at, call.requestAgent, deadline),
+      );
+      if (applied?.task.pendingTurn) this.hooks.turnOwed(child.taskId);
+    }
+    const children = await this.store.childTasks(parent.taskId);
+    const applied = await this.store.mutateTask(parent.taskId, (current) =>
+      parentReopened(current, children, at, deadline),
+    );
+    return toWireTask(applied?.task ?? parent);
   }
 
   /** task.retry's and task.run's `deadline`: null (none) kept, a time checked as a new one. */
@@ -334,11 +369,13 @@ export class TaskService {
     call: CallContext,
     params: { taskId: string; deadline?: string | null },
   ): Promise<Task> {
-    await this.checkParentLive(await this.getVisible(call, params.taskId));
+    const task = await this.getVisible(call, params.taskId);
     const at = isoNow(this.clock);
     const deadline = this.newRunDeadline(params.deadline, at);
-    const applied = await this.mutateVisible(call, params.taskId, (task) =>
-      changes.retried(notParent(task), at, call.requestAgent, deadline),
+    if (task.childTaskIds) return this.retryFamily(call, task, at, deadline);
+    await this.checkParentReopens(task);
+    const applied = await this.mutateVisible(call, params.taskId, (current) =>
+      changes.retried(notParent(current), at, call.requestAgent, deadline),
     );
     if (applied.task.pendingTurn) this.hooks.turnOwed(params.taskId);
     return toWireTask(applied.task);
@@ -353,7 +390,7 @@ export class TaskService {
     params: { taskId: string; input?: JsonObject; message?: Message; deadline?: string | null },
   ): Promise<Task> {
     const task = await this.getVisible(call, params.taskId);
-    await this.checkParentLive(task);
+    await this.checkParentReopens(task);
     const first = (await this.store.listMessages(task.taskId)).find((m) => m.role !== 'agent');
     const base = params.message ?? first ?? { role: 'user', parts: [] };
     const message = rerunMessage(base, params.input);

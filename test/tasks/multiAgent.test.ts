@@ -216,24 +216,26 @@ test('bad multi-agent requests are refused before anything is stored', async () 
   expect((await arcResult(arcd.url, 'task.list', {}, on)).tasks).toEqual([]);
   const parent = await fanOut(arcd, 'go fail:alpha');
   await waitForStatus(arcd.url, 'alpha', parent.taskId, ['FAILED'], on);
-  const retry = await arcCall(arcd.url, 'task.retry', { taskId: parent.taskId }, on);
-  expect(retry.body.error).toMatchObject({ code: -42006 });
-  expect(retry.body.error.message).toMatch(/multi-agent parent/);
+  const run = await arcCall(arcd.url, 'task.run', { taskId: parent.taskId }, on);
+  expect(run.body.error).toMatchObject({ code: -42006 });
+  expect(run.body.error.message).toMatch(/multi-agent parent/);
 });
 
-test('a failed child is retried while its parent runs; once the parent is finished, refused', async () => {
-  let tries = 0;
+describe('running a failed family again', () => {
+  // Fails the first try of each task it runs; later tries complete with an artifact.
+  const tried = new Set<string>();
   const flaky = defineAgent({
     id: 'flaky-child',
-    description: 'fails its first try',
-    handle: () => {
-      tries += 1;
-      if (tries === 1) throw new Error('first try fails');
-      return 'done';
+    description: 'fails the first try of each task',
+    async handle(ctx) {
+      if (!tried.has(ctx.task.taskId)) {
+        tried.add(ctx.task.taskId);
+        throw new Error('first try fails');
+      }
+      await ctx.addArtifact({ name: 'report', parts: [{ type: 'TextPart', content: 'fixed' }] });
     },
   });
-  const arcd = await startArcd({ agents: [...agents, flaky], bundled: false });
-  const family = async (text: string) =>
+  const family = async (arcd: Running, text: string) =>
     (
       await arcResult(
         arcd.url,
@@ -242,25 +244,115 @@ test('a failed child is retried while its parent runs; once the parent is finish
         on,
       )
     ).task as WireJson;
-  const childOf = (parent: WireJson) => parent.childTaskIds[1] as string;
   const child = { targetAgent: 'flaky-child' };
+  const artifactNames = (task: WireJson) =>
+    task.artifacts.map((a: WireJson) => `${a.createdBy}:${a.parts[0].content}`).sort();
 
-  const live = await family('go hold:alpha');
-  await waitForStatus(arcd.url, 'flaky-child', childOf(live), ['FAILED'], child);
-  await arcResult(arcd.url, 'task.retry', { taskId: childOf(live) }, child);
-  await waitForStatus(arcd.url, 'flaky-child', childOf(live), ['COMPLETED'], child);
-  expect((await taskInfo(arcd.url, 'alpha', live.taskId, on)).status).toBe('WORKING');
+  test('a failed child retried while its parent runs: the parent completes', async () => {
+    const arcd = await startArcd({ agents: [...agents, flaky], bundled: false });
+    const live = await family(arcd, 'go hold:alpha');
+    await waitForStatus(arcd.url, 'flaky-child', live.childTaskIds[1], ['FAILED'], child);
+    await arcResult(arcd.url, 'task.retry', { taskId: live.childTaskIds[1] }, child);
+    await waitForStatus(arcd.url, 'flaky-child', live.childTaskIds[1], ['COMPLETED'], child);
+    expect((await taskInfo(arcd.url, 'alpha', live.taskId, on)).status).toBe('WORKING');
+  });
 
-  const finished = await family('go fail:alpha');
-  await waitForStatus(arcd.url, 'alpha', finished.taskId, ['COMPLETED', 'FAILED'], on);
-  const alphaChild = { taskId: finished.childTaskIds[0], deadline: null };
-  for (const method of ['task.retry', 'task.run']) {
-    const refused = await arcCall(arcd.url, method, alphaChild, on);
-    expect(refused.body.error).toMatchObject({
-      code: -42006,
-      message: expect.stringContaining(`multi-agent task ${finished.taskId}, which is FAILED`),
-    });
-  }
-  const after = await taskInfo(arcd.url, 'alpha', finished.childTaskIds[0], on);
-  expect(after.status).toBe('FAILED');
+  test('a child retried after its children failed the parent: the parent works again, then completes once', async () => {
+    const arcd = await startArcd({ agents: [...agents, flaky], bundled: false });
+    const parent = await family(arcd, 'go');
+    const failed = await waitForStatus(arcd.url, 'alpha', parent.taskId, ['FAILED'], on);
+    expect(artifactNames(failed)).toEqual(['alpha:alpha says go']);
+    await arcResult(arcd.url, 'task.retry', { taskId: parent.childTaskIds[1] }, child);
+    const done = await waitForStatus(arcd.url, 'alpha', parent.taskId, ['COMPLETED'], on);
+    // alpha's artifact is not gathered a second time; the retried child's is added.
+    expect(artifactNames(done)).toEqual(['alpha:alpha says go', 'flaky-child:fixed']);
+    expect(done).not.toHaveProperty('error');
+    const events = await arcResult(
+      arcd.url,
+      'task.events',
+      { taskId: parent.taskId, limit: 500 },
+      on,
+    );
+    const own = events.events
+      .filter((e: WireJson) => e.event === 'STATUS_CHANGE' && e.data.childTaskId === undefined)
+      .map((e: WireJson) => `${e.data.previousStatus}>${e.data.status}`);
+    expect(own).toEqual([
+      'SUBMITTED>WORKING',
+      'WORKING>FAILED',
+      'FAILED>WORKING',
+      'WORKING>COMPLETED',
+    ]);
+  });
+
+  test('task.retry of the parent runs its failed and canceled children again', async () => {
+    const arcd = await startArcd({ agents: [...agents, flaky], bundled: false });
+    const parent = await family(arcd, 'go hold:alpha');
+    await waitForStatus(arcd.url, 'flaky-child', parent.childTaskIds[1], ['FAILED'], child);
+    await arcResult(arcd.url, 'task.cancel', { taskId: parent.childTaskIds[0] }, on);
+    await waitForStatus(arcd.url, 'alpha', parent.taskId, ['FAILED'], on);
+    const { task: retried } = await arcResult(
+      arcd.url,
+      'task.retry',
+      { taskId: parent.taskId },
+      on,
+    );
+    expect(retried.status).toBe('WORKING');
+    for (const [taskId, target] of [
+      [parent.childTaskIds[0], on],
+      [parent.childTaskIds[1], child],
+    ] as const) {
+      const info = await taskInfo(arcd.url, target.targetAgent, taskId, target);
+      expect(['SUBMITTED', 'WORKING', 'COMPLETED']).toContain(info.status);
+    }
+    // alpha holds until canceled: cancel the parent, which cancels it; the family ends CANCELED.
+    await waitForStatus(arcd.url, 'flaky-child', parent.childTaskIds[1], ['COMPLETED'], child);
+    await arcResult(arcd.url, 'task.cancel', { taskId: parent.taskId }, on);
+    await waitForStatus(arcd.url, 'alpha', parent.childTaskIds[0], ['CANCELED'], on);
+  });
+
+  test('with allowPartial, a failed child retried after the parent completed fills the gap', async () => {
+    const arcd = await startArcd({ agents: [...agents, flaky], bundled: false });
+    const { task: parent } = await arcResult(
+      arcd.url,
+      'task.create',
+      {
+        initialMessage: textMessage('go'),
+        assignedAgents: ['alpha', 'flaky-child'],
+        settings: { allowPartial: true },
+      },
+      on,
+    );
+    const partial = await waitForStatus(arcd.url, 'alpha', parent.taskId, ['COMPLETED'], on);
+    expect(artifactNames(partial)).toEqual(['alpha:alpha says go']);
+    const { task: reopened } = await arcResult(
+      arcd.url,
+      'task.retry',
+      { taskId: parent.taskId },
+      on,
+    );
+    expect(reopened.status).toBe('WORKING');
+    await waitForStatus(arcd.url, 'flaky-child', parent.childTaskIds[1], ['COMPLETED'], child);
+    const whole = await waitForStatus(arcd.url, 'alpha', parent.taskId, ['COMPLETED'], on);
+    expect(artifactNames(whole)).toEqual(['alpha:alpha says go', 'flaky-child:fixed']);
+  });
+
+  test('a canceled parent is not retried, nor are its children run again', async () => {
+    const arcd = await startArcd({ agents: [...agents, flaky], bundled: false });
+    const parent = await family(arcd, 'go hold:alpha');
+    await waitForStatus(arcd.url, 'flaky-child', parent.childTaskIds[1], ['FAILED'], child);
+    await arcResult(arcd.url, 'task.cancel', { taskId: parent.taskId }, on);
+    const refused = await arcCall(arcd.url, 'task.retry', { taskId: parent.taskId }, on);
+    expect(refused.body.error).toMatchObject({ code: -42006 });
+    const run = await arcCall(arcd.url, 'task.run', { taskId: parent.taskId }, on);
+    expect(run.body.error.message).toMatch(/multi-agent parent/);
+    for (const method of ['task.retry', 'task.run']) {
+      const again = await arcCall(arcd.url, method, { taskId: parent.childTaskIds[1] }, child);
+      expect(again.body.error).toMatchObject({
+        code: -42006,
+        message: expect.stringContaining(`multi-agent task ${parent.taskId}, which is CANCELED`),
+      });
+    }
+    const after = await taskInfo(arcd.url, 'flaky-child', parent.childTaskIds[1], child);
+    expect(after.status).toBe('FAILED');
+  });
 });
