@@ -42,7 +42,12 @@ export class ParentWatch extends SettlingWatch {
       if (finishedByChildren(parent) && children.some((child) => !isTerminal(child.status))) {
         // A child run again after its children finished the parent: the parent works again.
         const at = isoNow(this.clock);
-        await this.store.mutateTask(parentId, (current) => parentReopened(current, children, at));
+        const reopened = await this.store.mutateTask(parentId, (current) =>
+          parentReopened(current, children, at),
+        );
+        // Settled again from what is stored now: the children may all have finished meanwhile,
+        // and nothing else would look at a live parent until the next catch-up.
+        if (reopened && !isTerminal(reopened.task.status)) await this.settle(parentId);
         return;
       }
       const reason = `parent task ${parentId} is ${parent.status}`;
