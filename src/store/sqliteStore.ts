@@ -243,6 +243,22 @@ export class SqliteStore implements Store {
     return applied;
   }
 
+  /** Group-committed, like insertTask: the changes are one write of the batch. */
+  async mutateTasks(
+    changes: Array<{ taskId: string; plan: ChangePlan }>,
+  ): Promise<Array<AppliedChange | undefined>> {
+    const applied = await this.writes.record(() =>
+      changes.map(({ taskId, plan }): Applied | undefined => {
+        const task = this.tasks.get(taskId);
+        if (!task) return undefined;
+        const mutation = plan(task);
+        return mutation ? this.apply(task, mutation) : { task, events: [], deliveries: 0 };
+      }),
+    );
+    for (const change of applied) if (change && change.events.length > 0) this.notify(change);
+    return applied;
+  }
+
   /**
    * Writes one mutation; must run inside a transaction. A child task's events are appended
    * to its parent's log as well, tagged with `childTaskId` and `childAgent`, so that the

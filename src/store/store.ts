@@ -94,6 +94,13 @@ export interface Store {
     plan: ChangePlan,
     known?: TaskRecord,
   ): Promise<AppliedChange | undefined>;
+  /**
+   * Several tasks' changes in one transaction, each planned as mutateTask plans one: all are
+   * written or, if a plan throws, none. Undefined for a task that does not exist.
+   */
+  mutateTasks(
+    changes: Array<{ taskId: string; plan: ChangePlan }>,
+  ): Promise<Array<AppliedChange | undefined>>;
   getTask(taskId: string): Promise<TaskRecord | undefined>;
   /** Whether the committed task is still `known`: nothing changed it since (a narrow read). */
   isCurrent(known: TaskRecord): Promise<boolean>;

@@ -377,26 +377,40 @@ export function retriedInFamily(
 }
 
 /**
- * A multi-agent parent its children finished, working again because one of them runs again:
- * outcome fields cleared, history kept; it settles again when they are all finished.
+ * A multi-agent parent its children finished, working again: retried by `by` (its failed
+ * children run again), or because its child `childTaskId` runs again. Outcome fields cleared,
+ * history kept; a new run from now (startedAt); it settles again when they are all finished.
  */
 export function reopened(
   task: TaskRecord,
   at: string,
-  childTaskId: string,
+  why: { by: string } | { childTaskId: string },
   deadline?: string | null,
 ): Mutation {
+  const data: JsonObject = { retriedAt: at };
+  let message: string;
+  if ('by' in why) {
+    message = `Retried by ${why.by}`;
+    data.retriedBy = why.by;
+  } else {
+    message = `Child task ${why.childTaskId} runs again`;
+    data.reopenedFor = why.childTaskId;
+  }
   return {
     patch: {
       status: 'WORKING',
       deadline: nextDeadline(task, at, deadline),
+      startedAt: at,
       failedAt: null,
       completedAt: null,
       error: null,
       reason: null,
       updatedAt: at,
     },
-    events: [statusChange(task, 'WORKING', at, `child task ${childTaskId} runs again`)],
+    events: [
+      event('TASK_RETRIED', 'WORKING', message, data),
+      statusChange(task, 'WORKING', at, message),
+    ],
   };
 }
 

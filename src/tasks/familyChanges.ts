@@ -39,25 +39,18 @@ export function finishedByChildren(parent: TaskRecord): boolean {
 }
 
 /**
- * A parent finished by its children works again once one of them runs again (retried or re-run
- * after the parent finished: the only way a child is live then); null for any other parent.
+ * The watch's reopening of a parent finished by its children, one of which is live again (run
+ * again in a transaction that did not reopen it: the parent finished meanwhile). It runs on
+ * under that child's deadline. Null for any other parent.
  */
 export function parentReopened(
   parent: TaskRecord,
   children: TaskRecord[],
   at: string,
-  deadline?: string | null,
 ): Mutation | null {
   const live = children.find((child) => !isTerminal(child.status));
   if (!live || !finishedByChildren(parent)) return null;
-  // A passed deadline of its own gives way to the one its child was run again under.
-  const passed = parent.deadline !== undefined && parent.deadline <= at;
-  return changes.reopened(
-    parent,
-    at,
-    live.taskId,
-    deadline !== undefined || !passed ? deadline : (live.deadline ?? null),
-  );
+  return changes.reopened(parent, at, { childTaskId: live.taskId }, live.deadline ?? null);
 }
 
 /** Whether the parent holds this child artifact already (gathered when it last finished). */

@@ -40,7 +40,8 @@ export class ParentWatch extends SettlingWatch {
     const children = await this.store.childTasks(parentId);
     if (isTerminal(parent.status)) {
       if (finishedByChildren(parent) && children.some((child) => !isTerminal(child.status))) {
-        // A child run again after its children finished the parent: the parent works again.
+        // A child run again as its parent finished (familyRuns.ts reopens the parent with the
+        // child when it sees it finished): the parent works again.
         const at = isoNow(this.clock);
         const reopened = await this.store.mutateTask(parentId, (current) =>
           parentReopened(current, children, at),

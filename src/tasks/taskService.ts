@@ -31,7 +31,7 @@ import * as changes from './changes';
 import { isTerminal, transitionError } from './states';
 import { toWireTask } from './toWire';
 import { rerunMessage } from './rerunInput';
-import { finishedByChildren, parentReopened } from './familyChanges';
+import { restartTask, retryFamily } from './familyRuns';
 import type { Expectation } from './taskWaiter';
 import { type PartLimits, checkMessageParts } from '../parts/checkParts';
 import type { DirectStart } from '../engine/runner';
@@ -108,6 +108,20 @@ export class TaskService {
       if (!isVisible(task, call)) throw new TaskNotFoundError(taskId);
       return plan(task);
     };
+  }
+
+  /** A retry or rerun of `task` (see familyRuns.ts: a finished parent reopens with it). */
+  private async restartVisible(
+    call: CallContext,
+    task: TaskRecord,
+    at: string,
+    deadline: string | null | undefined,
+    plan: ChangePlan,
+  ) {
+    const visible = this.visiblePlan(call, task.taskId, plan);
+    const applied = await restartTask(this.store, task, visible, at, deadline);
+    if (!applied) throw new TaskNotFoundError(task.taskId);
+    return applied;
   }
 
   private async mutateVisible(call: CallContext, taskId: string, plan: ChangePlan) {
@@ -271,56 +285,6 @@ export class TaskService {
     return { task, initial: changes.created(task, toMessageRecord(params.initialMessage, at)) };
   }
 
-  /**
-   * A child runs again only if its parent, when finished, would work again with it: not one
-   * canceled or failed by its deadline, which would cancel the child at once (parentWatch.ts).
-   */
-  private async checkParentReopens(task: TaskRecord): Promise<void> {
-    if (!task.parentTaskId) return;
-    const parent = await this.store.getTask(task.parentTaskId);
-    if (!parent || !isTerminal(parent.status) || finishedByChildren(parent)) return;
-    throw new InvalidTransitionError(
-      task.taskId,
-      task.status,
-      'SUBMITTED',
-      `Task ${task.taskId} is a child of multi-agent task ${parent.taskId}, which is ${parent.status}${parent.reason ? ` (${parent.reason})` : ''}: its family runs again only as a new task`,
-    );
-  }
-
-  /**
-   * task.retry of a multi-agent parent its children finished, some failed or canceled: its FAILED and CANCELED children
-   * run again, and the parent works again (as parentWatch.ts has it whenever a child of such a
-   * parent runs again); it gathers the new artifacts when they are all finished.
-   */
-  private async retryFamily(
-    call: CallContext,
-    parent: TaskRecord,
-    at: string,
-    deadline: string | null | undefined,
-  ): Promise<Task> {
-    const before = await this.store.childTasks(parent.taskId);
-    const again = before.some((c) => c.status === 'FAILED' || c.status === 'CANCELED');
-    if (!finishedByChildren(parent) || !again) {
-      throw new InvalidTransitionError(
-        parent.taskId,
-        parent.status,
-        'WORKING',
-        `Only a multi-agent task its children finished, some failed or canceled, can be retried; task ${parent.taskId} is ${parent.status}${parent.reason ? ` (${parent.reason})` : ''}`,
-      );
-    }
-    for (const child of before) {
-      const applied = await this.store.mutateTask(child.taskId, (current) =>
-        changes.retriedInFamily(current, at, call.requestAgent, deadline),
-      );
-      if (applied?.task.pendingTurn) this.hooks.turnOwed(child.taskId);
-    }
-    const children = await this.store.childTasks(parent.taskId);
-    const applied = await this.store.mutateTask(parent.taskId, (current) =>
-      parentReopened(current, children, at, deadline),
-    );
-    return toWireTask(applied?.task ?? parent);
-  }
-
   /** task.retry's and task.run's `deadline`: null (none) kept, a time checked as a new one. */
   private newRunDeadline(deadline: string | null | undefined, at: string) {
     return deadline === null ? null : this.futureDeadline(deadline, at);
@@ -372,9 +336,20 @@ export class TaskService {
     const task = await this.getVisible(call, params.taskId);
     const at = isoNow(this.clock);
     const deadline = this.newRunDeadline(params.deadline, at);
-    if (task.childTaskIds) return this.retryFamily(call, task, at, deadline);
-    await this.checkParentReopens(task);
-    const applied = await this.mutateVisible(call, params.taskId, (current) =>
+    if (task.childTaskIds) {
+      const applied = await retryFamily(
+        this.store,
+        task,
+        (plan) => this.visiblePlan(call, task.taskId, plan),
+        at,
+        call.requestAgent,
+        deadline,
+      );
+      for (const change of applied)
+        if (change?.task.pendingTurn) this.hooks.turnOwed(change.task.taskId);
+      return toWireTask(applied[0]?.task ?? task);
+    }
+    const applied = await this.restartVisible(call, task, at, deadline, (current) =>
       changes.retried(notParent(current), at, call.requestAgent, deadline),
     );
     if (applied.task.pendingTurn) this.hooks.turnOwed(params.taskId);
@@ -390,7 +365,6 @@ export class TaskService {
     params: { taskId: string; input?: JsonObject; message?: Message; deadline?: string | null },
   ): Promise<Task> {
     const task = await this.getVisible(call, params.taskId);
-    await this.checkParentReopens(task);
     const first = (await this.store.listMessages(task.taskId)).find((m) => m.role !== 'agent');
     const base = params.message ?? first ?? { role: 'user', parts: [] };
     const message = rerunMessage(base, params.input);
@@ -406,7 +380,7 @@ export class TaskService {
       { role: message.role, parts: message.parts, agentId: message.agentId, timestamp: at },
       at,
     );
-    const applied = await this.mutateVisible(call, params.taskId, (current) =>
+    const applied = await this.restartVisible(call, task, at, deadline, (current) =>
       changes.rerun(notParent(current), record, at, call.requestAgent, deadline),
     );
     if (applied.task.pendingTurn) this.hooks.turnOwed(params.taskId);

@@ -310,6 +310,60 @@ describe('running a failed family again', () => {
     await waitForStatus(arcd.url, 'alpha', parent.childTaskIds[0], ['CANCELED'], on);
   });
 
+  test('a family retry is one write: refused whole over a passed deadline, then run under a new one', async () => {
+    const arcd = await startArcd({ agents: [...agents, flaky], bundled: false });
+    const soon = new Date(Date.now() + 700).toISOString();
+    const { task: parent } = await arcResult(
+      arcd.url,
+      'task.create',
+      {
+        initialMessage: textMessage('go'),
+        assignedAgents: ['alpha', 'flaky-child'],
+        deadline: soon,
+      },
+      on,
+    );
+    await waitForStatus(arcd.url, 'alpha', parent.taskId, ['FAILED'], on);
+    const firstStart = (await arcd.server.store.getTask(parent.taskId))?.startedAt ?? '';
+    await new Promise((resolve) => setTimeout(resolve, Date.parse(soon) - Date.now() + 50));
+    const refused = await arcCall(arcd.url, 'task.retry', { taskId: parent.taskId }, on);
+    expect(refused.body.error).toMatchObject({
+      code: -32602,
+      details: { errors: [{ field: 'deadline' }] },
+    });
+    const untouched = await taskInfo(arcd.url, 'flaky-child', parent.childTaskIds[1], child);
+    expect(untouched.status).toBe('FAILED');
+    expect((await taskInfo(arcd.url, 'alpha', parent.taskId, on)).status).toBe('FAILED');
+
+    const later = new Date(Date.now() + 60_000).toISOString();
+    const { task: retried } = await arcResult(
+      arcd.url,
+      'task.retry',
+      { taskId: parent.taskId, deadline: later },
+      on,
+    );
+    expect(retried).toMatchObject({ status: 'WORKING', deadline: later });
+    // A new run from the retry: its durations count from now, not from the first start.
+    const restart = (await arcd.server.store.getTask(parent.taskId))?.startedAt ?? '';
+    expect(restart > firstStart).toBe(true);
+    const rerunChild = await taskInfo(arcd.url, 'flaky-child', parent.childTaskIds[1], child);
+    expect(rerunChild.deadline).toBe(later);
+    await waitForStatus(arcd.url, 'alpha', parent.taskId, ['COMPLETED'], on);
+    const events = await arcResult(
+      arcd.url,
+      'task.events',
+      { taskId: parent.taskId, limit: 500 },
+      on,
+    );
+    const own = events.events.filter((e: WireJson) => e.data.childTaskId === undefined);
+    expect(own.map((e: WireJson) => e.event)).toContain('TASK_RETRIED');
+    expect(
+      own
+        .filter((e: WireJson) => e.event === 'STATUS_CHANGE')
+        .map((e: WireJson) => `${e.data.previousStatus}>${e.data.status}`),
+    ).toEqual(['SUBMITTED>WORKING', 'WORKING>FAILED', 'FAILED>WORKING', 'WORKING>COMPLETED']);
+  });
+
   test('with allowPartial, a failed child retried after the parent completed fills the gap', async () => {
     const arcd = await startArcd({ agents: [...agents, flaky], bundled: false });
     const { task: parent } = await arcResult(

@@ -1,0 +1,90 @@
+/**
+ * Running a multi-agent family again, each way in one transaction with its parent: task.retry
+ * of a parent its children finished runs its FAILED and CANCELED children again, and a child
+ * run again (retried, re-run) reopens such a parent. The parent is WORKING again at once, so
+ * nobody sees it finish in between. A canceled parent, or one failed by its deadline, would
+ * cancel a live child at once (parentWatch.ts): its children are refused instead.
+ */
+import type { AppliedChange, ChangePlan, Store } from '../store/store';
+import type { TaskRecord } from '../store/records';
+import { InvalidTransitionError } from '../rpc/errors';
+import * as changes from './changes';
+import { finishedByChildren } from './familyChanges';
+import { isTerminal } from './states';
+
+type Deadline = string | null | undefined;
+
+/** Refused: the parent would cancel the child at once. */
+function familyEnded(task: TaskRecord, parent: TaskRecord): InvalidTransitionError {
+  const why = parent.reason ? ` (${parent.reason})` : '';
+  return new InvalidTransitionError(
+    task.taskId,
+    task.status,
+    'SUBMITTED',
+    `Task ${task.taskId} is a child of multi-agent task ${parent.taskId}, which is ${parent.status}${why}: its family runs again only as a new task`,
+  );
+}
+
+/**
+ * `plan` (a retry or rerun of `task`, checked by the caller) written; a child of a parent its
+ * children finished reopens the parent in the same transaction. The task's change back.
+ */
+export async function restartTask(
+  store: Store,
+  task: TaskRecord,
+  plan: ChangePlan,
+  at: string,
+  deadline: Deadline,
+): Promise<AppliedChange | undefined> {
+  const parent = task.parentTaskId ? await store.getTask(task.parentTaskId) : undefined;
+  if (!parent || !isTerminal(parent.status)) return store.mutateTask(task.taskId, plan);
+  if (!finishedByChildren(parent)) throw familyEnded(task, parent);
+  const [restarted] = await store.mutateTasks([
+    { taskId: task.taskId, plan },
+    {
+      taskId: parent.taskId,
+      plan: (current) =>
+        finishedByChildren(current)
+          ? changes.reopened(current, at, { childTaskId: task.taskId }, deadline)
+          : null,
+    },
+  ]);
+  return restarted;
+}
+
+/**
+ * task.retry of a multi-agent parent (`plan` checks the caller may see it): its FAILED and
+ * CANCELED children run again and it works again. The changes back, the parent's first.
+ */
+export async function retryFamily(
+  store: Store,
+  parent: TaskRecord,
+  plan: (check: ChangePlan) => ChangePlan,
+  at: string,
+  by: string,
+  deadline: Deadline,
+): Promise<Array<AppliedChange | undefined>> {
+  const children = await store.childTasks(parent.taskId);
+  const refused = (current: TaskRecord) =>
+    new InvalidTransitionError(
+      current.taskId,
+      current.status,
+      'WORKING',
+      `Only a multi-agent task its children finished, some failed or canceled, can be retried; task ${current.taskId} is ${current.status}${current.reason ? ` (${current.reason})` : ''}`,
+    );
+  const again = (child: TaskRecord) => child.status === 'FAILED' || child.status === 'CANCELED';
+  if (!children.some(again)) throw refused(parent);
+  return store.mutateTasks([
+    {
+      taskId: parent.taskId,
+      plan: plan((current) => {
+        if (!finishedByChildren(current)) throw refused(current);
+        return changes.reopened(current, at, { by }, deadline);
+      }),
+    },
+    ...children.map((child) => ({
+      taskId: child.taskId,
+      plan: (current: TaskRecord) => changes.retriedInFamily(current, at, by, deadline),
+    })),
+  ]);
+}
