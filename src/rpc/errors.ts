@@ -3,6 +3,7 @@
  * `details` keys real clients dereference. Methods throw these; only rpc/ serializes them.
  * Nothing here may put a stack or an internal message on the wire.
  */
+import { PRIORITIES } from '../types';
 
 export type ErrorDetails = Record<string, unknown>;
 
@@ -48,8 +49,6 @@ export class InvalidParamsError extends ArcError {
     super(-32602, `Invalid params: ${summary}`, { errors });
   }
 }
-
-export const PRIORITIES = ['LOW', 'NORMAL', 'HIGH', 'URGENT'] as const;
 
 /** ARC's "task priority invalid": params whose only problem is `priority`. */
 export class TaskPriorityInvalidError extends ArcError {
