@@ -232,13 +232,7 @@ export class SqliteStore implements Store {
     plan: ChangePlan,
     known?: TaskRecord,
   ): Promise<AppliedChange | undefined> {
-    const applied = await this.writes.record((): Applied | undefined => {
-      const task = known && this.tasks.isUnchanged(known) ? known : this.tasks.get(taskId);
-      if (!task) return undefined;
-      const mutation = plan(task);
-      if (!mutation) return { task, events: [], deliveries: 0 };
-      return this.apply(task, mutation);
-    });
+    const applied = await this.writes.record(() => this.change(taskId, plan, known));
     if (applied && applied.events.length > 0) this.notify(applied);
     return applied;
   }
@@ -248,15 +242,19 @@ export class SqliteStore implements Store {
     changes: Array<{ taskId: string; plan: ChangePlan }>,
   ): Promise<Array<AppliedChange | undefined>> {
     const applied = await this.writes.record(() =>
-      changes.map(({ taskId, plan }): Applied | undefined => {
-        const task = this.tasks.get(taskId);
-        if (!task) return undefined;
-        const mutation = plan(task);
-        return mutation ? this.apply(task, mutation) : { task, events: [], deliveries: 0 };
-      }),
+      changes.map(({ taskId, plan }) => this.change(taskId, plan)),
     );
     for (const change of applied) if (change && change.events.length > 0) this.notify(change);
     return applied;
+  }
+
+  /** One task's change, planned on the row as it is now; must run inside a write. */
+  private change(taskId: string, plan: ChangePlan, known?: TaskRecord): Applied | undefined {
+    const task = known && this.tasks.isUnchanged(known) ? known : this.tasks.get(taskId);
+    if (!task) return undefined;
+    const mutation = plan(task);
+    if (!mutation) return { task, events: [], deliveries: 0 };
+    return this.apply(task, mutation);
   }
 
   /**
