@@ -357,6 +357,15 @@ function restarted(
   };
 }
 
+/** The TASK_RETRIED event of a retry by `by`. */
+function retriedEvent(at: string, by: string) {
+  return {
+    type: 'TASK_RETRIED' as const,
+    message: `Retried by ${by}`,
+    data: { retriedAt: at, retriedBy: by },
+  };
+}
+
 /**
  * A child its multi-agent parent's retry runs again: FAILED or CANCELED (the parent failed
  * over either), queued again as a new run like task.retry's; others are left as they are.
@@ -368,12 +377,7 @@ export function retriedInFamily(
   deadline?: string | null,
 ): Mutation | null {
   if (task.status !== 'FAILED' && task.status !== 'CANCELED') return null;
-  return restarted(
-    task,
-    at,
-    { type: 'TASK_RETRIED', message: `Retried by ${by}`, data: { retriedAt: at, retriedBy: by } },
-    deadline,
-  );
+  return restarted(task, at, retriedEvent(at, by), deadline);
 }
 
 /**
@@ -387,15 +391,13 @@ export function reopened(
   why: { by: string } | { childTaskId: string },
   deadline?: string | null,
 ): Mutation {
-  const data: JsonObject = { retriedAt: at };
-  let message: string;
-  if ('by' in why) {
-    message = `Retried by ${why.by}`;
-    data.retriedBy = why.by;
-  } else {
-    message = `Child task ${why.childTaskId} runs again`;
-    data.reopenedFor = why.childTaskId;
-  }
+  const { message, data } =
+    'by' in why
+      ? retriedEvent(at, why.by)
+      : {
+          message: `Child task ${why.childTaskId} runs again`,
+          data: { retriedAt: at, reopenedFor: why.childTaskId },
+        };
   return {
     patch: {
       status: 'WORKING',
@@ -429,12 +431,7 @@ export function retried(
       `Only a FAILED task can be retried; task ${task.taskId} is ${task.status}`,
     );
   }
-  return restarted(
-    task,
-    at,
-    { type: 'TASK_RETRIED', message: `Retried by ${by}`, data: { retriedAt: at, retriedBy: by } },
-    deadline,
-  );
+  return restarted(task, at, retriedEvent(at, by), deadline);
 }
 
 /** task.run: a finished task runs again with `input` as the new turn's message. */
