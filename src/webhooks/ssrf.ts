@@ -39,15 +39,21 @@ function inRange(address: ipaddr.IPv4 | ipaddr.IPv6, range: string): boolean {
   return address.kind() === network.kind() && address.match([network, bits] as never);
 }
 
+/** The IPv4 address an IPv4-mapped IPv6 one (`::ffff:a.b.c.d`) stands for; else undefined. */
+function mappedIPv4(address: ipaddr.IPv4 | ipaddr.IPv6): string | undefined {
+  if (address.kind() !== 'ipv6' || !(address as ipaddr.IPv6).isIPv4MappedAddress()) return;
+  return (address as ipaddr.IPv6).toIPv4Address().toString();
+}
+
 /** Why this address may not be called back, or undefined when it may. */
 export function forbiddenReason(ip: string, policy: AddressPolicy): string | undefined {
   if (!ipaddr.isValid(ip)) return `${ip} is not an IP address`;
   const address = ipaddr.parse(ip);
   if (policy.ranges.some((range) => inRange(address, range))) return undefined;
-  if (address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress()) {
+  const ipv4 = mappedIPv4(address);
+  if (ipv4) {
     // The sender's connect-time guard refuses these whatever they map to (and matches the
     // allowlist on the address as written): refused here too, rather than dead on every send.
-    const ipv4 = (address as ipaddr.IPv6).toIPv4Address().toString();
     return `${ip} is an IPv4-mapped IPv6 address: give the IPv4 address ${ipv4} instead`;
   }
   const range = address.range();
@@ -100,11 +106,8 @@ export function connectForms(ranges: string[]): string[] {
     .filter((range) => net.isIP(range))
     .flatMap((ip) => {
       const address = ipaddr.parse(ip);
-      const mapped = address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress();
-      const dotted = mapped
-        ? [`::ffff:${(address as ipaddr.IPv6).toIPv4Address().toString()}`]
-        : [];
-      return [address.toString(), ...dotted];
+      const ipv4 = mappedIPv4(address);
+      return ipv4 ? [address.toString(), `::ffff:${ipv4}`] : [address.toString()];
     });
   return [...new Set([...ranges, ...forms])];
 }
