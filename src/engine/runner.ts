@@ -18,7 +18,7 @@ import * as changes from '../tasks/changes';
 import { isTerminal } from '../tasks/states';
 import { TurnStop, TurnStopped } from './stopReason';
 import { isWriteOutcomeUnknown } from '../store/writeOutcomeUnknown';
-import { type BegunRun, type TurnEnd, TurnExecutor } from './turnExecutor';
+import { type BegunRun, type TurnEnd, TurnExecutor, runEnd } from './turnExecutor';
 import { DueTimers } from './dueTimers';
 
 export interface RunnerOptions {
@@ -338,12 +338,7 @@ export class Runner {
    */
   private async handBack(taskId: string, unrun?: BegunRun): Promise<void> {
     if (unrun) {
-      const at = this.options.clock();
-      const end = {
-        completedAt: at.toISOString(),
-        durationMs: at.getTime() - unrun.startedAt.getTime(),
-        outcome: 'interrupted' as const,
-      };
+      const end = runEnd(unrun.startedAt, this.options.clock, 'interrupted');
       await this.options.store.endRun(unrun.runId, end).catch(() => undefined);
     }
     await this.options.store.releaseLease(taskId, this.owner).catch(() => undefined);

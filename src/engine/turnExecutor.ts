@@ -40,6 +40,22 @@ export interface ExecutorDeps {
   retryPlanned?: (taskId: string, retryAtMs: number) => void;
 }
 
+/** How a run begun at `startedAt` ends now. */
+export function runEnd(
+  startedAt: Date,
+  clock: Clock,
+  outcome: RunOutcome,
+  error?: JsonObject,
+): RunEnd {
+  const end: RunEnd = {
+    completedAt: isoNow(clock),
+    durationMs: clock().getTime() - startedAt.getTime(),
+    outcome,
+  };
+  if (error) end.error = error;
+  return end;
+}
+
 /** The run a claim (or a direct start) started for a turn. */
 export interface BegunRun {
   runId: string;
@@ -162,15 +178,8 @@ export class TurnExecutor {
     }
     if (!run || task.status !== 'WORKING') return 'held';
     const { runId, startedAt } = run;
-    const finishRun = (outcome: RunOutcome, error?: JsonObject) => {
-      const end: RunEnd = {
-        completedAt: isoNow(clock),
-        durationMs: clock().getTime() - startedAt.getTime(),
-        outcome,
-      };
-      if (error) end.error = error;
-      return store.endRun(runId, end);
-    };
+    const finishRun = (outcome: RunOutcome, error?: JsonObject) =>
+      store.endRun(runId, runEnd(startedAt, clock, outcome, error));
 
     if (await this.lostTooOften(task)) {
       const message = `the process running this turn stopped ${this.deps.lostTurnLimit} times in a row (its handler may be what stops it): not run again`;
