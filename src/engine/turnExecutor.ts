@@ -270,9 +270,7 @@ export class TurnExecutor {
   private async lostTooOften(task: TaskRecord): Promise<boolean> {
     const limit = this.deps.lostTurnLimit ?? 0;
     if (limit === 0 || task.attempt <= limit) return false;
-    const before = (await this.deps.store.listRuns(task.taskId))
-      .slice(-task.attempt, -1)
-      .slice(-limit);
+    const before = (await this.turnRuns(task)).slice(0, -1).slice(-limit);
     return (
       before.length === limit &&
       before.every(
@@ -288,8 +286,13 @@ export class TurnExecutor {
    */
   private async failedAttempts(task: TaskRecord): Promise<number> {
     if (task.attempt <= 1) return task.attempt;
-    const runs = (await this.deps.store.listRuns(task.taskId)).slice(-task.attempt);
+    const runs = await this.turnRuns(task);
     return task.attempt - runs.filter((run) => run.outcome === 'interrupted').length;
+  }
+
+  /** The runs of the task's current turn, this attempt's last: its last `attempt` runs. */
+  private async turnRuns(task: TaskRecord) {
+    return (await this.deps.store.listRuns(task.taskId)).slice(-task.attempt);
   }
 
   private async afterFailure(
