@@ -5,7 +5,9 @@
  * each says more about the minute than about the change.
  *
  *   AB_DIRS=/tmp/ab/A,/tmp/ab/B AB_WORK=echo-e2e npx tsx bench/ab.ts
- *   env: AB_DIRS (builds: each a directory holding dist/src/main.js, migrations/, agents/ …),
+ *   env: AB_DIRS (builds: each a directory holding dist/src/main.js, migrations/, agents/ …,
+ *        and optionally a `node-flags` file: node flags for that build's servers, e.g. to
+ *        compare `--single-threaded-gc` against none with two copies of one build),
  *        AB_WORK (echo-e2e | echo-wait | create-only | create-only-deployed | task.create), AB_ROUNDS (6),
  *        AB_S (4 measured seconds a run),
  *        AB_WARMUP_S (2), BENCH_CONNECTIONS (32)
@@ -33,6 +35,12 @@ interface Run {
   errors: number;
 }
 
+/** The build's own node flags (its `node-flags` file, words split on whitespace), if any. */
+function nodeFlagsOf(dir: string): string[] {
+  const file = path.join(dir, 'node-flags');
+  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split(/\s+/).filter(Boolean) : [];
+}
+
 async function runOnce(dir: string, workload: Workload): Promise<Run> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'arcd-ab-'));
   const server = await startArcd({
@@ -40,6 +48,7 @@ async function runOnce(dir: string, workload: Workload): Promise<Run> {
     db: path.join(tmp, 'arcd.db'),
     main: path.join(dir, 'dist', 'src', 'main.js'),
     extra: workload.flags,
+    nodeFlags: nodeFlagsOf(dir),
   });
   try {
     await workload.load(server, WARMUP_S);
