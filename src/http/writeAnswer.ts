@@ -6,6 +6,7 @@
 import type { ServerResponse } from 'node:http';
 import type { HttpAnswer } from '../rpc/handleBody';
 import { formatSse } from '../rpc/sseResult';
+import { type ExactIds, restoreExactIds } from '../rpc/exactIds';
 
 export type HeaderList = ReadonlyArray<readonly [string, string]>;
 
@@ -42,19 +43,21 @@ export async function writeAnswer(
     res.end();
     return;
   }
-  writeJsonBody(res, answer.status, type, answer.body, headers);
+  writeJsonBody(res, answer.status, type, answer.body, headers, answer.exactIds);
 }
 
 /** `body` as JSON with its length; one writeHead with every header (a setHeader per header
- * validates and stores each). */
+ * validates and stores each). Ids JSON.parse could not keep go out as they came in. */
 function writeJsonBody(
   res: ServerResponse,
   status: number,
   type: string,
   body: unknown,
   headers: HeaderList,
+  exactIds?: ExactIds,
 ): void {
-  const text = JSON.stringify(body);
+  const json = JSON.stringify(body);
+  const text = exactIds ? restoreExactIds(json, exactIds) : json;
   const length = Buffer.byteLength(text);
   res.writeHead(status, flat(headers, 'Content-Type', type, 'Content-Length', length));
   res.end(text);

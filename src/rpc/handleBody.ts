@@ -7,6 +7,7 @@ import { type ArcError, ParseError } from './errors';
 import { type ArcResponse, type RpcDeps, arcErrorAnswer, handleArcRequest } from './arcEnvelope';
 import { handleJsonRpc, isJsonRpcBody, jsonRpcError } from './jsonRpc';
 import { SseResult } from './sseResult';
+import { type ExactIds, keepExactIds } from './exactIds';
 import type { AuthOutcome } from '../auth/authenticator';
 
 export const ARC_CONTENT_TYPE = 'application/arc+json';
@@ -18,6 +19,13 @@ export interface HttpAnswer {
   body?: unknown;
   /** Set for a streamed answer (chat with `stream: true`): written as SSE. */
   stream?: SseResult;
+  /** Ids JSON.parse could not keep exactly, to be written back as sent (exactIds.ts). */
+  exactIds?: ExactIds;
+}
+
+function withExactIds(answer: HttpAnswer, exactIds: ExactIds | undefined): HttpAnswer {
+  if (exactIds) answer.exactIds = exactIds;
+  return answer;
 }
 
 export interface BodyLimits {
@@ -44,12 +52,18 @@ function parseQuietly(text: string): unknown {
  */
 export function answerEarlyError(error: ArcError, rawText: string, deps: RpcDeps): HttpAnswer {
   const body = parseQuietly(rawText);
+  const exactIds = body === undefined ? undefined : keepExactIds(body, rawText);
   if (body === undefined ? looksLikeJsonRpc(rawText) : isJsonRpcBody(body)) {
     const id = (body as { id?: unknown } | undefined)?.id;
     const echo = typeof id === 'string' || typeof id === 'number' ? id : null;
-    return { status: 200, contentType: JSON_RPC_CONTENT_TYPE, body: jsonRpcError(echo, error) };
+    const answer: HttpAnswer = {
+      status: 200,
+      contentType: JSON_RPC_CONTENT_TYPE,
+      body: jsonRpcError(echo, error),
+    };
+    return withExactIds(answer, exactIds);
   }
-  return arcAnswer(arcErrorAnswer(error, body ?? {}, deps));
+  return withExactIds(arcAnswer(arcErrorAnswer(error, body ?? {}, deps)), exactIds);
 }
 
 function arcAnswer(answer: ArcResponse | SseResult): HttpAnswer {
@@ -72,11 +86,12 @@ export async function handleBody(
   } catch (error) {
     return answerEarlyError(new ParseError((error as Error).message), text, deps);
   }
+  const exactIds = keepExactIds(body, text);
   if (isJsonRpcBody(body)) {
     const response = await handleJsonRpc(body, deps, limits.maxBatch, auth);
     return response === undefined
       ? { status: 204, contentType: JSON_RPC_CONTENT_TYPE }
-      : { status: 200, contentType: JSON_RPC_CONTENT_TYPE, body: response };
+      : withExactIds({ status: 200, contentType: JSON_RPC_CONTENT_TYPE, body: response }, exactIds);
   }
-  return arcAnswer(await handleArcRequest(body, deps, auth));
+  return withExactIds(arcAnswer(await handleArcRequest(body, deps, auth)), exactIds);
 }
