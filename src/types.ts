@@ -33,12 +33,19 @@ export const EVENT_TYPES = [
   'STATUS_CHANGE',
   'NEW_MESSAGE',
   'NEW_ARTIFACT',
-  // arcd extensions: only subscribers who name them receive them.
+  // arcd extensions (EXTENSION_EVENT_TYPES): only subscribers who name them receive them.
   'TASK_UPDATED',
   'TASK_RETRIED',
   'TASK_RERUN',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
+
+/** Event types ARC does not define: a webhook gets them only when its subscription names them. */
+export const EXTENSION_EVENT_TYPES: ReadonlySet<EventType> = new Set([
+  'TASK_UPDATED',
+  'TASK_RETRIED',
+  'TASK_RERUN',
+]);
 
 export type JsonValue =
   string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };

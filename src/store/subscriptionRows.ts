@@ -4,7 +4,7 @@
  */
 import type { Db } from './openDatabase';
 import type { EventRecord, NotificationRecord, SubscriptionRecord } from './records';
-import type { EventType, JsonObject } from '../types';
+import { EXTENSION_EVENT_TYPES, type EventType, type JsonObject } from '../types';
 import { newId } from '../ids';
 import { compact, optional } from './rowMapping';
 import type { WriteRecorder } from './writeRecorder';
@@ -61,9 +61,22 @@ function fromNotificationRow(row: NotificationRow): NotificationRecord {
   };
 }
 
-/** A subscription wants an event it lists, and every event when it lists STATUS_CHANGE. */
-export function subscriptionWants(events: readonly EventType[], type: EventType): boolean {
-  return events.includes(type) || events.includes('STATUS_CHANGE');
+/**
+ * Whether a subscription wants an event. It gets the events it lists, and with STATUS_CHANGE
+ * listed (ARC's catch-all) every ARC event of its task; arcd's own event types only when it
+ * names them. A multi-agent parent's log also holds its children's events (tagged
+ * `childTaskId`): those go to its catch-all subscriptions only, so that one listing
+ * TASK_COMPLETED hears of the parent's completion, not of each child's.
+ */
+export function subscriptionWants(
+  events: readonly EventType[],
+  event: Pick<EventRecord, 'type' | 'data'>,
+): boolean {
+  const named = events.includes(event.type);
+  const catchAll = events.includes('STATUS_CHANGE');
+  const mirrored = event.data.childTaskId !== undefined;
+  if (EXTENSION_EVENT_TYPES.has(event.type)) return named && (catchAll || !mirrored);
+  return mirrored ? catchAll : named || catchAll;
 }
 
 export class SubscriptionTables {
@@ -165,7 +178,7 @@ export class SubscriptionTables {
     let queued = 0;
     for (const event of events) {
       for (const subscription of subscriptions) {
-        if (!subscriptionWants(subscription.events, event.type)) continue;
+        if (!subscriptionWants(subscription.events, event)) continue;
         this.insertDelivery.run(
           newId('dlv'),
           subscription.subscriptionId,

@@ -457,6 +457,35 @@ test('delivery.retry of an older delivery while a later one is in flight keeps o
   await receiver.close();
 });
 
+test("arcd's own event types reach only subscriptions that name them, not the catch-all", async () => {
+  arcd = await startArcd({ config: fast });
+  const catchAll = await startReceiver();
+  const naming = await startReceiver();
+  const task = await createTask(arcd.url, 'slow', 'steps=50');
+  await subscribe('slow', task.taskId, catchAll, { replay: false });
+  await subscribe('slow', task.taskId, naming, { events: ['TASK_UPDATED'], replay: false });
+  await arcResult(
+    arcd.url,
+    'task.update',
+    { taskId: task.taskId, priority: 'HIGH' },
+    { targetAgent: 'slow' },
+  );
+  await arcResult(arcd.url, 'task.cancel', { taskId: task.taskId }, { targetAgent: 'slow' });
+  const events = (receiver: Receiver) =>
+    receiver.received.map((r) => (r.body as { event: string }).event);
+  await waitFor('the cancel at the catch-all', async () =>
+    events(catchAll).includes('TASK_CANCELED') ? true : undefined,
+  );
+  await waitFor('the update at the naming one', async () =>
+    naming.received.length > 0 ? true : undefined,
+  );
+  expect(await storedEventTypes(task.taskId)).toContain('TASK_UPDATED');
+  expect(events(catchAll)).not.toContain('TASK_UPDATED');
+  expect(events(catchAll)).toEqual(expect.arrayContaining(['TASK_CANCELED', 'STATUS_CHANGE']));
+  expect(events(naming)).toEqual(['TASK_UPDATED']);
+  await Promise.all([catchAll.close(), naming.close()]);
+});
+
 describe('isolation between receivers', () => {
   test('a slow receiver does not hold up a fast one', async () => {
     arcd = await startArcd({ config: { ...fast, webhookPerHostConcurrency: 1 } });
