@@ -35,30 +35,48 @@ function isPlainBody(req: IncomingMessage): boolean {
   return encoding === undefined || encoding.toLowerCase() === 'identity';
 }
 
-/** The whole body, or undefined once it passes `max` bytes. */
-function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
+/** Of a body too large to take, this much is kept: enough for an envelope's id and agents. */
+const CUT_PREFIX_BYTES = 8 * 1024;
+/** How long a body declared too large may take to show its first bytes. */
+const DECLARED_GRACE_MS = 50;
+
+/** A body past the size cap: its first bytes (at most CUT_PREFIX_BYTES), the rest unread. */
+interface TooLarge {
+  prefix: Buffer;
+}
+
+/**
+ * The whole body, or, once it passes `max` bytes, its first bytes: the error's answer echoes
+ * the id and agents found there. A body declared larger than `max` is not waited for: what its
+ * first chunk holds (within DECLARED_GRACE_MS) is all that is read.
+ */
+function readBody(req: IncomingMessage, max: number): Promise<Buffer | TooLarge> {
   const declared = Number(req.headers['content-length']);
-  if (declared > max) return Promise.resolve(undefined);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let length = 0;
     let ended = false;
+    let timer: NodeJS.Timeout | undefined;
+    const cut = () => {
+      clearTimeout(timer);
+      req.removeAllListeners('data');
+      req.pause();
+      resolve({ prefix: Buffer.concat(chunks, Math.min(length, CUT_PREFIX_BYTES)) });
+    };
+    if (declared > max) timer = setTimeout(cut, DECLARED_GRACE_MS);
     req.on('data', (chunk: Buffer) => {
       length += chunk.length;
-      if (length > max) {
-        req.removeAllListeners('data');
-        req.pause();
-        resolve(undefined);
-      } else {
-        chunks.push(chunk);
-      }
+      chunks.push(chunk);
+      if (length > max || declared > max) cut();
     });
     req.once('end', () => {
       ended = true;
+      if (declared > max) return cut(); // declared more than it sent
       resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, length));
     });
     req.once('error', reject);
     req.once('close', () => {
+      clearTimeout(timer);
       if (!ended && length <= max) reject(new Error('the request was aborted mid-body'));
     });
   });
@@ -90,11 +108,12 @@ export function createArcHandler(options: ArcHandlerOptions) {
 
   async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const raw = await readBody(req, maxBodyBytes);
-    if (!raw) {
+    if (!Buffer.isBuffer(raw)) {
       // Close after answering: the rest of an oversize body is not worth reading.
       res.setHeader('Connection', 'close');
       const error = new MessageTooLargeError(maxBodyBytes);
-      await writeAnswer(res, answerEarlyError(error, '', deps), securityHeaders);
+      const answer = answerEarlyError(error, raw.prefix.toString('utf8'), deps, true);
+      await writeAnswer(res, answer, securityHeaders);
       return;
     }
     const auth = await authenticator.authenticate(req.headers.authorization);

@@ -8,6 +8,7 @@
  * id, cost one type check.
  */
 import { randomBytes } from 'node:crypto';
+import { arrayElements, objectMembers, spaceEnd } from './jsonScan';
 
 /** Each stand-in, as it appears in the answer's JSON (quoted), → the id's text in the body. */
 export type ExactIds = ReadonlyMap<string, string>;
@@ -16,77 +17,11 @@ export type ExactIds = ReadonlyMap<string, string>;
 const PREFIX = `arcd-exact-id-${randomBytes(8).toString('hex')}-`;
 let made = 0;
 
-const SPACE = new Set([' ', '\t', '\n', '\r']);
-const SCALAR_END = new Set([',', '}', ']', ' ', '\t', '\n', '\r']);
-
-function spaceEnd(text: string, at: number): number {
-  let i = at;
-  while (i < text.length && SPACE.has(text[i] as string)) i += 1;
-  return i;
-}
-
-/** Where the JSON string opening at `at` ends (just past its closing quote). */
-function stringEnd(text: string, at: number): number {
-  for (let i = at + 1; i < text.length; i += 1) {
-    const c = text[i];
-    if (c === '\\') i += 1;
-    else if (c === '"') return i + 1;
-  }
-  return text.length;
-}
-
-/** Where the JSON value beginning at `at` ends. `text` is known to be valid JSON. */
-function valueEnd(text: string, at: number): number {
-  const first = text[at];
-  if (first === '"') return stringEnd(text, at);
-  if (first !== '{' && first !== '[') {
-    let i = at;
-    while (i < text.length && !SCALAR_END.has(text[i] as string)) i += 1;
-    return i;
-  }
-  let depth = 0;
-  for (let i = at; i < text.length; i += 1) {
-    const c = text[i];
-    if (c === '"') i = stringEnd(text, i) - 1;
-    else if (c === '{' || c === '[') depth += 1;
-    else if (c === '}' || c === ']') {
-      depth -= 1;
-      if (depth === 0) return i + 1;
-    }
-  }
-  return text.length;
-}
-
 /** The text of the `id` member of the object opening at `at` (its last, as JSON.parse keeps). */
 function idText(text: string, at: number): string | undefined {
-  let found: string | undefined;
-  let i = spaceEnd(text, at + 1);
-  while (text[i] === '"') {
-    const keyEnd = stringEnd(text, i);
-    const key = text.slice(i, keyEnd);
-    const valueAt = spaceEnd(text, spaceEnd(text, keyEnd) + 1); // past the ':'
-    const end = valueEnd(text, valueAt);
-    if (key === '"id"' || (key.includes('\\') && JSON.parse(key) === 'id')) {
-      found = text.slice(valueAt, end);
-    }
-    i = spaceEnd(text, end);
-    if (text[i] !== ',') break;
-    i = spaceEnd(text, i + 1);
-  }
-  return found;
-}
-
-/** Where each element of the array opening at `at` begins. */
-function elementStarts(text: string, at: number): number[] {
-  const starts: number[] = [];
-  let i = spaceEnd(text, at + 1);
-  while (i < text.length && text[i] !== ']') {
-    starts.push(i);
-    i = spaceEnd(text, valueEnd(text, i));
-    if (text[i] !== ',') break;
-    i = spaceEnd(text, i + 1);
-  }
-  return starts;
+  const ids = objectMembers(text, at).members.filter((member) => member.key === 'id');
+  const last = ids[ids.length - 1];
+  return last && text.slice(last.start, last.end);
 }
 
 type Request = { id?: unknown };
@@ -114,7 +49,7 @@ export function keepExactIds(body: unknown, text: string): ExactIds | undefined 
   const ids = new Map<string, string>();
   if (Array.isArray(body)) {
     if (!body.some(inexact)) return undefined;
-    const starts = elementStarts(text, start);
+    const starts = arrayElements(text, start);
     body.forEach((item: unknown, i) => {
       if (inexact(item)) standIn(item, idText(text, starts[i] as number), ids);
     });

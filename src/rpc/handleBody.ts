@@ -8,6 +8,7 @@ import { type ArcResponse, type RpcDeps, arcErrorAnswer, handleArcRequest } from
 import { handleJsonRpc, isJsonRpcBody, jsonRpcError } from './jsonRpc';
 import { SseResult } from './sseResult';
 import { type ExactIds, keepExactIds } from './exactIds';
+import { prefixBody } from './jsonScan';
 import type { AuthOutcome } from '../auth/authenticator';
 
 export const ARC_CONTENT_TYPE = 'application/arc+json';
@@ -46,12 +47,19 @@ function parseQuietly(text: string): unknown {
 
 /**
  * An error found before the call could be dispatched (unparsable, too large, rate limited):
- * answered in the caller's envelope, echoing what can be read of it. A body that parses picks
+ * answered in the caller's envelope, echoing what can be read of it (of a body too large, its
+ * first bytes, `cut`). A body that parses picks
  * its envelope as a dispatched call would (a stream-asking chat call gets its error as SSE);
  * only an unparsable one is judged by its text.
  */
-export function answerEarlyError(error: ArcError, rawText: string, deps: RpcDeps): HttpAnswer {
-  const body = parseQuietly(rawText);
+export function answerEarlyError(
+  error: ArcError,
+  rawText: string,
+  deps: RpcDeps,
+  cut = false,
+): HttpAnswer {
+  // `cut`: the first bytes of a body too large to take; its envelope members, where whole.
+  const body = cut ? prefixBody(rawText) : parseQuietly(rawText);
   const exactIds = body === undefined ? undefined : keepExactIds(body, rawText);
   if (body === undefined ? looksLikeJsonRpc(rawText) : isJsonRpcBody(body)) {
     const id = (body as { id?: unknown } | undefined)?.id;

@@ -114,6 +114,58 @@ test('a declared oversize body is refused before it is read, and the connection 
   expect(JSON.parse(answer.text).error.code).toBe(-45004);
 });
 
+/** Posts `head` and then filler past the cap, declared (Content-Length) or chunked. */
+function postOversize(url: string, head: string, declare: boolean) {
+  const { port } = new URL(url);
+  const body = `${head}${'x'.repeat(4000)}"}}}`;
+  return new Promise<{ type?: string; connection?: string; text: string }>((resolve, reject) => {
+    const headers = declare ? { 'content-length': Buffer.byteLength(body) } : {};
+    const req = http.request({ port, method: 'POST', path: '/arc', headers }, (res) => {
+      let text = '';
+      res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      res.on('end', () =>
+        resolve({ type: res.headers['content-type'], connection: res.headers.connection, text }),
+      );
+    });
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE' && error.code !== 'ECONNRESET') reject(error);
+    });
+    req.end(body);
+  });
+}
+
+test('an oversize body is answered with the id and agents its first bytes hold', async () => {
+  arcd = await startArcd({ config: { maxBodyBytes: 1024 } });
+  const head =
+    '{"arc":"1.0","id":12345678901234567890,"method":"task.create","requestAgent":"big",' +
+    '"targetAgent":"echo","traceId":"t-1","params":{"initialMessage":{"role":"user","parts":' +
+    '[{"type":"TextPart","content":"';
+  for (const declare of [true, false]) {
+    const answer = await postOversize(arcd.url, head, declare);
+    expect(answer.connection).toBe('close');
+    expect(answer.text).toContain('"id":12345678901234567890,');
+    expect(JSON.parse(answer.text)).toMatchObject({
+      responseAgent: 'echo',
+      targetAgent: 'big',
+      traceId: 't-1',
+      result: null,
+      error: { code: -45004, details: { limitBytes: 1024 } },
+    });
+  }
+});
+
+test('an oversize chat call that asked for a stream first gets its error as SSE', async () => {
+  arcd = await startArcd({ config: { maxBodyBytes: 1024 } });
+  const head =
+    '{"arc":"1.0","id":"c","method":"chat.start","requestAgent":"big","targetAgent":"echo",' +
+    '"params":{"stream":true,"initialMessage":{"role":"user","parts":[{"type":"TextPart",' +
+    '"content":"';
+  const answer = await postOversize(arcd.url, head, true);
+  expect(answer.type).toMatch(/^text\/event-stream/);
+  expect(answer.text).toMatch(/^event: error\ndata: .*"code":-45004/m);
+  expect(answer.text).toMatch(/^event: done\ndata: .*"status":"ERROR"/m);
+});
+
 test('a caller hanging up mid-body leaves the server answering others', async () => {
   arcd = await startArcd();
   const { port } = new URL(arcd.url);

@@ -271,10 +271,10 @@ const rows: Row[] = [
     field: 'events.0',
   },
   {
-    name: 'oversize body',
+    name: 'oversize body (the id and agents read from its first bytes)',
     body: { ...base, params: { initialMessage: textMessage('x'.repeat(70 * 1024)) } },
     code: -45004,
-    id: null,
+    id: 'req-1',
     details: ['limitBytes'],
   },
 ];
