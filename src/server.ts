@@ -177,7 +177,7 @@ export function createServer(
     services: {
       tasks,
       subscriptions,
-      chats: new ChatService(store, agents, clock, partLimits),
+      chats: new ChatService(store, agents, clock, partLimits, logger),
       schedules: new ScheduleService(store, clock),
       triggers,
     },

@@ -10,6 +10,8 @@ import type { Store } from '../store/store';
 import type { CallContext, JsonObject, Message } from '../types';
 import { type Clock, isoNow } from '../clock';
 import { newId } from '../ids';
+import { asArcError } from '../rpc/asArcError';
+import type { Logger } from 'pino';
 import { textOf } from '../engine/turnContext';
 import { toUtcIso } from '../rpc/schemas';
 import { type PartLimits, checkMessageParts } from '../parts/checkParts';
@@ -54,6 +56,7 @@ export class ChatService {
     private readonly agents: AgentRegistry,
     private readonly clock: Clock,
     private readonly partLimits: PartLimits,
+    private readonly logger: Logger,
   ) {}
 
   private async visible(call: CallContext, chatId: string): Promise<ChatRecord> {
@@ -132,6 +135,7 @@ export class ChatService {
     let result: { chat: ChatRecord; reply: Message } | undefined;
     const store = this.store;
     const clock = this.clock;
+    const logger = this.logger;
     const deltas = (async function* () {
       let text = '';
       try {
@@ -157,10 +161,15 @@ export class ChatService {
         agentId: call.targetAgent,
         timestamp: isoNow(clock),
       };
-      chat = await store.appendChatMessage(chatId, {
-        ...replyMessage,
-        timestamp: replyMessage.timestamp as string,
-      });
+      try {
+        chat = await store.appendChatMessage(chatId, {
+          ...replyMessage,
+          timestamp: replyMessage.timestamp as string,
+        });
+      } catch (error) {
+        // Not the agent's failure: logged, and the caller gets an error id, not the store's text.
+        throw asArcError(error, logger, { chatId }, 'storing a chat reply failed');
+      }
       result = { chat, reply: replyMessage };
     })();
     return {

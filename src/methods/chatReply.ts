@@ -6,6 +6,7 @@
 import type { ChatExchange } from '../chat/chatService';
 import { toWireChat } from '../chat/chatService';
 import { type SseEvent, SseResult } from '../rpc/sseResult';
+import { isArcError } from '../rpc/errors';
 
 export function streamFailure(chatId: string | null, code: number, message: string): SseEvent[] {
   return [
@@ -24,11 +25,12 @@ async function* streamEvents(exchange: ChatExchange): AsyncIterable<SseEvent> {
       };
     }
   } catch (error) {
-    yield* streamFailure(
-      chatId,
-      -43005,
-      `the agent failed while replying: ${(error as Error).message}`,
-    );
+    // An ArcError says what it says (arcd's own failures carry an error id, no internals);
+    // anything else is the agent's, told as it told it.
+    const message = isArcError(error)
+      ? error.message
+      : `the agent failed while replying: ${(error as Error).message}`;
+    yield* streamFailure(chatId, -43005, message);
     return;
   }
   yield { event: 'done', data: { chatId, status: exchange.finished().chat.status, done: true } };

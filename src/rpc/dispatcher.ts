@@ -8,8 +8,7 @@ import type { CallContext } from '../types';
 import type { MethodDefinition, Services } from '../methods/method';
 import type { AgentRegistry } from '../agents/registry';
 import type { SchemaRegistry } from './schemas';
-import { isWriteOutcomeUnknown } from '../store/writeOutcomeUnknown';
-import { newId } from '../ids';
+import { asArcError } from './asArcError';
 import type { AuthOutcome } from '../auth/authenticator';
 import { type Principal, requiredScopes } from '../auth/principal';
 import {
@@ -17,9 +16,7 @@ import {
   AgentNotFoundError,
   AuthorizationError,
   InsufficientScopeError,
-  InternalError,
   MethodNotFoundError,
-  isArcError,
   paramsError,
 } from './errors';
 
@@ -105,12 +102,9 @@ export class Dispatcher {
   }
 
   private toArcError(error: unknown, call: Call): ArcError {
-    if (isArcError(error)) return error;
-    const errorId = newId('err');
-    this.options.logger.error(
-      { err: error, errorId, method: call.method, targetAgent: call.targetAgent },
-      'internal error while handling a call',
-    );
-    return new InternalError(errorId, isWriteOutcomeUnknown(error));
+    return asArcError(error, this.options.logger, {
+      method: call.method,
+      targetAgent: call.targetAgent,
+    });
   }
 }

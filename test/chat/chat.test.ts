@@ -4,6 +4,7 @@
  * `data:` line, `stream` chunks then `done`; errors as `error` then `done` with ERROR).
  */
 import http from 'node:http';
+import Database from 'better-sqlite3';
 import { defineAgent } from '../../src/agents/contract';
 import {
   type Running,
@@ -151,6 +152,27 @@ test('errors of stream requests come as SSE too', async () => {
     ).raw,
   );
   expect(version[0]!.data.error.code).toBe(-45001);
+});
+
+test("a reply the store refuses is an error id, never the store's own text", async () => {
+  const db = new Database(arcd.db);
+  db.exec(`CREATE TRIGGER refuse_replies BEFORE INSERT ON chat_messages
+    WHEN NEW.role = 'agent' BEGIN SELECT RAISE(ABORT, 'disk at /srv/secret is on fire'); END`);
+  db.close();
+  const start = (stream: boolean) =>
+    envelope('chat.start', { initialMessage: textMessage('hi'), stream });
+  const streamed = parseSse((await rawPost(arcd.url, start(true))).raw);
+  expect(streamed.map((e) => e.event)).toEqual(['stream', 'error', 'done']);
+  expect(streamed[1]!.data.error.code).toBe(-43005);
+  expect(streamed[1]!.data.error.message).toMatch(/error id err-/);
+  const whole = await arcCall(arcd.url, 'chat.start', { initialMessage: textMessage('hi') });
+  expect(whole.body.error).toMatchObject({
+    code: -32603,
+    details: { errorId: expect.any(String) },
+  });
+  for (const text of [JSON.stringify(streamed), JSON.stringify(whole.body)]) {
+    expect(text).not.toMatch(/secret|fire/);
+  }
 });
 
 test('start, message and end without streaming; closed and unknown chats', async () => {
