@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino';
 import type { Store } from '../store/store';
-import type { ScheduleRecord } from '../store/scheduleRows';
+import type { DueCursor, ScheduleRecord } from '../store/scheduleRows';
 import type { TaskService } from '../tasks/taskService';
 import { type Clock, isoNow } from '../clock';
 import { nextSlot, slotsBetween } from './cronTimes';
@@ -44,11 +44,17 @@ export class Scheduler {
     void this.pump.stop();
   }
 
-  /** Fires every schedule due now; returns the ids of the tasks created. */
+  /**
+   * Fires every schedule due now, each at most once a call: one that fails (its agent's queue
+   * full, say) stays due and is tried again on the next tick. Between batches the event loop
+   * gets a turn. Returns the ids of the tasks created.
+   */
   async fireDue(): Promise<string[]> {
     const created: string[] = [];
+    const now = isoNow(this.clock);
+    let after: DueCursor | undefined;
     for (;;) {
-      const due = await this.store.dueSchedules(isoNow(this.clock), BATCH);
+      const due = await this.store.dueSchedules(now, BATCH, after);
       for (const schedule of due) {
         const taskId = await this.fire(schedule).catch((error: unknown) => {
           this.logger.warn({ err: error, scheduleId: schedule.scheduleId }, 'schedule not fired');
@@ -56,7 +62,10 @@ export class Scheduler {
         });
         if (taskId) created.push(taskId);
       }
-      if (due.length < BATCH) return created;
+      const last = due[due.length - 1];
+      if (due.length < BATCH || !last?.nextRunAt) return created;
+      after = { nextRunAt: last.nextRunAt, scheduleId: last.scheduleId };
+      await new Promise((resolve) => setImmediate(resolve));
     }
   }
 

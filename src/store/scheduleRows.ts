@@ -10,6 +10,12 @@ import { compact, fromJson, optional, toJson } from './rowMapping';
 
 export type ScheduleStatus = 'active' | 'paused';
 
+/** Where a walk through the due schedules stands: after this one (next slot, then id). */
+export interface DueCursor {
+  nextRunAt: string;
+  scheduleId: string;
+}
+
 export interface ScheduleRecord {
   scheduleId: string;
   ownerAgent: string;
@@ -90,8 +96,9 @@ export class ScheduleTable {
     this.byOwner = db.prepare<[string], ScheduleRow>(
       'SELECT * FROM schedules WHERE owner_agent = ? ORDER BY created_at, schedule_id',
     );
-    this.due = db.prepare<[string, number], ScheduleRow>(`SELECT * FROM schedules
-      WHERE status = 'active' AND next_run_at <= ? ORDER BY next_run_at LIMIT ?`);
+    this.due = db.prepare<[string, string, string, number], ScheduleRow>(`SELECT * FROM schedules
+      WHERE status = 'active' AND next_run_at <= ? AND (next_run_at, schedule_id) > (?, ?)
+      ORDER BY next_run_at, schedule_id LIMIT ?`);
     this.setState = db.prepare(`UPDATE schedules SET status = @status, next_run_at = @next_run_at,
       updated_at = @updated_at WHERE schedule_id = @schedule_id`);
     this.fired = db.prepare(`UPDATE schedules SET next_run_at = @next_run_at,
@@ -128,8 +135,10 @@ export class ScheduleTable {
     return this.byOwner.all(owner).map(fromScheduleRow);
   }
 
-  dueAt(nowIso: string, limit: number): ScheduleRecord[] {
-    return this.due.all(nowIso, limit).map(fromScheduleRow);
+  dueAt(nowIso: string, limit: number, after?: DueCursor): ScheduleRecord[] {
+    return this.due
+      .all(nowIso, after?.nextRunAt ?? '', after?.scheduleId ?? '', limit)
+      .map(fromScheduleRow);
   }
 
   setStatus(scheduleId: string, status: ScheduleStatus, nextRunAt: string | undefined, at: string) {

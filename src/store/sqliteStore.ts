@@ -35,7 +35,12 @@ import { type TaskListFilter, listTasks } from './taskListQuery';
 import { type ChatRecord, ChatTables } from './chatRows';
 import { type DependencyState, DependencyTables } from './dependencyRows';
 import { TaskRemoval } from './taskRemoval';
-import { type ScheduleRecord, type ScheduleStatus, ScheduleTable } from './scheduleRows';
+import {
+  type DueCursor,
+  type ScheduleRecord,
+  type ScheduleStatus,
+  ScheduleTable,
+} from './scheduleRows';
 import { type TriggerRecord, TriggerTable } from './triggerRows';
 import type { JsonValue, Message } from '../types';
 import { newId } from '../ids';
@@ -392,8 +397,8 @@ export class SqliteStore implements Store {
     return this.schedules.owned(owner);
   }
 
-  async dueSchedules(nowIso: string, limit: number): Promise<ScheduleRecord[]> {
-    return this.schedules.dueAt(nowIso, limit);
+  async dueSchedules(nowIso: string, limit: number, after?: DueCursor): Promise<ScheduleRecord[]> {
+    return this.schedules.dueAt(nowIso, limit, after);
   }
 
   async setScheduleStatus(

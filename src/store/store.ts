@@ -23,7 +23,7 @@ import type { RunEnd } from './runRows';
 import type { TaskListFilter } from './taskListQuery';
 import type { ChatRecord } from './chatRows';
 import type { DependencyState } from './dependencyRows';
-import type { ScheduleRecord, ScheduleStatus } from './scheduleRows';
+import type { DueCursor, ScheduleRecord, ScheduleStatus } from './scheduleRows';
 import type { TriggerRecord } from './triggerRows';
 import type { JsonValue, Message } from '../types';
 
@@ -135,8 +135,9 @@ export interface Store {
   insertSchedule(schedule: ScheduleRecord): Promise<void>;
   getSchedule(scheduleId: string): Promise<ScheduleRecord | undefined>;
   listSchedules(owner: string): Promise<ScheduleRecord[]>;
-  /** Active schedules whose next slot is at or before `nowIso`, earliest first. */
-  dueSchedules(nowIso: string, limit: number): Promise<ScheduleRecord[]>;
+  /** Active schedules whose next slot is at or before `nowIso`, earliest first (then by id),
+   * after `after` when given. */
+  dueSchedules(nowIso: string, limit: number, after?: DueCursor): Promise<ScheduleRecord[]>;
   setScheduleStatus(
     scheduleId: string,
     status: ScheduleStatus,

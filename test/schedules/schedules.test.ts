@@ -10,8 +10,10 @@ import {
   arcResult,
   startArcd,
   textMessage,
+  waitFor,
 } from '../helpers/arcServer';
 import { tempDbFile } from '../helpers/tempDb';
+import { defineAgent } from '../../src/agents/contract';
 
 function manualClock(startIso: string) {
   let now = new Date(startIso);
@@ -168,4 +170,46 @@ test('bad schedules are refused with the field at fault; others cannot touch you
     (await arcResult(arcd.url, 'schedule.list', {}, { requestAgent: 'someone-else' })).schedules,
   ).toEqual([]);
   expect((await arcResult(arcd.url, 'schedule.list', {})).schedules).toHaveLength(1);
+});
+
+test('schedules its agent cannot take are tried once a tick, and fire when it can', async () => {
+  const time = manualClock('2026-01-10T10:15:00Z');
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const busy = defineAgent({
+    id: 'busy',
+    description: 'holds its one turn until released; queues one task at most',
+    limits: { concurrency: 1, maxQueued: 1 },
+    handle: async () => {
+      await held;
+      return 'done';
+    },
+  });
+  const arcd = await startArcd({ clock: time.clock, agents: [busy] });
+  const on = { targetAgent: 'busy' };
+  const create = () =>
+    arcResult(arcd.url, 'task.create', { initialMessage: textMessage('fill') }, on);
+  await create(); // runs, held
+  await create(); // queued: the queue is full
+  const count = 120; // more than one batch of due schedules
+  for (let i = 0; i < count; i += 1) {
+    await arcResult(
+      arcd.url,
+      'schedule.create',
+      { initialMessage: textMessage(`s${i}`), cron: '0 * * * *' },
+      on,
+    );
+  }
+  time.set('2026-01-10T11:00:00Z');
+  // Every one fails (-41011): the call still ends, having tried each once.
+  expect(await arcd.server.scheduler.fireDue()).toEqual([]);
+  const { schedules } = await arcResult(arcd.url, 'schedule.list', {}, on);
+  expect(schedules).toHaveLength(count);
+  expect(schedules.every((x: WireJson) => x.nextRunAt === '2026-01-10T11:00:00.000Z')).toBe(true);
+  release();
+  const fired = await waitFor('the queue to drain and a schedule to fire', async () => {
+    const ids = await arcd.server.scheduler.fireDue();
+    return ids.length > 0 ? ids : undefined;
+  });
+  expect(fired.length).toBeGreaterThan(0);
 });
