@@ -126,6 +126,7 @@ export class DeliveryTables {
   private readonly cancelPending;
   private readonly requeue;
   private readonly failingSinceOf;
+  private readonly anyPending;
   private readonly unmarkHead;
   private readonly markHead;
   private readonly headInFlight;
@@ -225,6 +226,8 @@ export class DeliveryTables {
     this.headInFlight = db.prepare<[string, number], { one: number }>(`SELECT 1 AS one
       FROM deliveries WHERE subscription_id = ? AND status = 'pending' AND head = 1
       AND lease_until >= ?`);
+    this.anyPending = db.prepare<[string], { one: number }>(`SELECT 1 AS one FROM deliveries
+      WHERE subscription_id = ? AND status = 'pending' LIMIT 1`);
     this.failingSinceOf = db.prepare<[string], { failing_since: string | null }>(
       'SELECT failing_since FROM subscriptions WHERE subscription_id = ?',
     );
@@ -358,8 +361,9 @@ export class DeliveryTables {
         // Delivered, dead or canceled, it leaves the queue; pending still, an older delivery
         // sent again meanwhile (retryNow) may be the head now.
         this.moveHead(delivery.subscriptionId);
-        if (decided.failingSince === null) this.setFailingSince.run(null, delivery.subscriptionId);
-        else if (decided.failingSince !== undefined && !subscriptionRow?.failing_since) {
+        if (decided.failingSince === null || this.runOfFailuresEnds(decided, delivery)) {
+          this.setFailingSince.run(null, delivery.subscriptionId);
+        } else if (decided.failingSince !== undefined && !subscriptionRow?.failing_since) {
           this.setFailingSince.run(decided.failingSince, delivery.subscriptionId);
         }
         if (decided.deactivate) {
@@ -372,6 +376,20 @@ export class DeliveryTables {
         return this.get(delivery.deliveryId);
       })
       .immediate();
+  }
+
+  /**
+   * A delivery that died with nothing queued behind it ends its subscription's run of
+   * failures: the subscription is idle, not failing, and a failure after the idle spell starts
+   * a new run (measured afresh against --webhook-disable-after-ms). While deliveries wait, the
+   * run goes on, so a receiver that stays down is still disabled in time.
+   */
+  private runOfFailuresEnds(decided: AttemptPlan, delivery: DeliveryRecord): boolean {
+    return (
+      decided.delivery.status === 'dead' &&
+      !decided.deactivate &&
+      this.anyPending.get(delivery.subscriptionId) === undefined
+    );
   }
 
   releaseLease(deliveryId: string, owner: string): void {

@@ -486,6 +486,43 @@ test("arcd's own event types reach only subscriptions that name them, not the ca
   await Promise.all([catchAll.close(), naming.close()]);
 });
 
+test('a failure after an idle spell starts a new run: an old dead delivery does not disable', async () => {
+  arcd = await startArcd({
+    config: { ...fast, webhookScheduleMs: '0,40', webhookDisableAfterMs: 300 },
+  });
+  // Three failures (the first event's two attempts, the second's first), then success.
+  const receiver = await startReceiver((_request, index) => ({ status: index < 3 ? 500 : 200 }));
+  const task = await createTask(arcd.url, 'slow', 'steps=100');
+  const { subscriptionId } = await subscribe('slow', task.taskId, receiver, {
+    events: ['TASK_UPDATED'],
+    replay: false,
+  });
+  const update = (priority: string) =>
+    arcResult(arcd.url, 'task.update', { taskId: task.taskId, priority }, { targetAgent: 'slow' });
+  await update('HIGH');
+  await waitFor('the first event dead', async () =>
+    (await deliveriesOf('slow', task.taskId))[0]?.status === 'dead' ? true : undefined,
+  );
+  await new Promise((resolve) => setTimeout(resolve, 400)); // idle past --webhook-disable-after-ms
+  await update('LOW');
+  const second = await waitFor('the second event delivered', async () =>
+    (await deliveriesOf('slow', task.taskId)).find((d) => d.status === 'delivered'),
+  );
+  expect(second.attempts).toBe(2);
+  const { subscriptions } = await arcResult(
+    arcd.url,
+    'subscription.list',
+    { taskId: task.taskId },
+    { targetAgent: 'slow' },
+  );
+  expect(
+    subscriptions.find((x: { subscriptionId: string }) => x.subscriptionId === subscriptionId),
+  ).toMatchObject({
+    active: true,
+  });
+  await receiver.close();
+});
+
 describe('isolation between receivers', () => {
   test('a slow receiver does not hold up a fast one', async () => {
     arcd = await startArcd({ config: { ...fast, webhookPerHostConcurrency: 1 } });
