@@ -330,6 +330,32 @@ describe('checkpoints, usage and progress', () => {
     ]);
   });
 
+  test("a turn resumed after input keeps the run's checkpoint; a task.retry starts clean", async () => {
+    const seen: unknown[] = [];
+    const worker = agent('pager', async (ctx) => {
+      seen.push(ctx.lastCheckpoint);
+      const page = ((ctx.lastCheckpoint as { page?: number } | undefined)?.page ?? 0) + 1;
+      await ctx.checkpoint({ page });
+      if (page === 1) return ctx.requestInput('more?');
+      throw new Error(`gave up at page ${page}`);
+    });
+    arcd = await startArcd({ bundled: false, agents: [worker] });
+    const on = { targetAgent: 'pager' };
+    const task = await createTask(arcd.url, 'pager', 'go');
+    await waitForStatus(arcd.url, 'pager', task.taskId, ['INPUT_REQUIRED']);
+    await arcResult(
+      arcd.url,
+      'task.send',
+      { taskId: task.taskId, message: textMessage('yes') },
+      on,
+    );
+    await waitForStatus(arcd.url, 'pager', task.taskId, ['FAILED']);
+    await arcResult(arcd.url, 'task.retry', { taskId: task.taskId }, on);
+    await waitForStatus(arcd.url, 'pager', task.taskId, ['INPUT_REQUIRED']);
+    // Run 1: nothing, then its own page 1. Run 2 (the retry): nothing of run 1's pages.
+    expect(seen).toEqual([undefined, { page: 1 }, undefined]);
+  });
+
   test('without memory a retried turn starts clean', async () => {
     const seen: unknown[] = [];
     const worker = agent('forgetful', async (ctx) => {
