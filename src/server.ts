@@ -64,6 +64,8 @@ export interface ArcdServer {
   feed: EventFeed;
   retention: RetentionPurge;
   scheduler: Scheduler;
+  /** Releases tasks whose dependencies finished (catchUp: for releases a crash never made). */
+  dependencies: DependencyWatch;
   logger: Logger;
   listen(): Promise<{ port: number; host: string; url: string }>;
   close(): Promise<void>;
@@ -295,6 +297,7 @@ export function createServer(
     feed,
     retention,
     scheduler,
+    dependencies: dependencyWatch,
     logger,
     listen,
     close: () => (closing ??= shutdown()),

@@ -22,8 +22,8 @@ export class DependencyTables {
     this.waitingOn = db.prepare<[string], { task_id: string }>(`
       SELECT d.task_id FROM task_dependencies d JOIN tasks t ON t.task_id = d.task_id
       WHERE d.depends_on = ? AND t.blocked = 1`);
-    this.blocked = db.prepare<[number], { task_id: string }>(
-      'SELECT task_id FROM tasks WHERE blocked = 1 LIMIT ?',
+    this.blocked = db.prepare<[string, number], { task_id: string }>(
+      'SELECT task_id FROM tasks WHERE blocked = 1 AND task_id > ? ORDER BY task_id LIMIT ?',
     );
   }
 
@@ -40,8 +40,8 @@ export class DependencyTables {
     return this.waitingOn.all(taskId).map((row) => row.task_id);
   }
 
-  /** Some blocked tasks (the sweep that catches up after a restart). */
-  anyBlocked(limit: number): string[] {
-    return this.blocked.all(limit).map((row) => row.task_id);
+  /** Blocked tasks after `after`, in id order (the sweep that catches up after a restart). */
+  blockedAfter(after: string, limit: number): string[] {
+    return this.blocked.all(after, limit).map((row) => row.task_id);
   }
 }

@@ -334,8 +334,8 @@ export class SqliteStore implements Store {
     return this.tasks.children(parentTaskId);
   }
 
-  async parentsToSettle(limit: number): Promise<string[]> {
-    return this.tasks.parentsToSettle(limit);
+  async parentsToSettle(limit: number, after = ''): Promise<string[]> {
+    return this.tasks.parentsToSettle(limit, after);
   }
 
   private writeRuns(taskId: string, at: string, run: RunWrites): void {
@@ -476,8 +476,8 @@ export class SqliteStore implements Store {
     return this.dependencies.dependents(taskId);
   }
 
-  async blockedTasks(limit: number): Promise<string[]> {
-    return this.dependencies.anyBlocked(limit);
+  async blockedTasks(limit: number, after = ''): Promise<string[]> {
+    return this.dependencies.blockedAfter(after, limit);
   }
 
   async listMessages(taskId: string): Promise<MessageRecord[]> {

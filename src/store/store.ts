@@ -80,8 +80,9 @@ export interface Store {
   insertTaskGroup(group: Array<{ task: TaskRecord; initial: Mutation }>): Promise<AppliedChange[]>;
   /** The children of a multi-agent parent, in creation order. */
   childTasks(parentTaskId: string): Promise<TaskRecord[]>;
-  /** Multi-agent parents that may need to move: live ones, and any with live children. */
-  parentsToSettle(limit: number): Promise<string[]>;
+  /** Multi-agent parents that may need to move: live ones, and any with live children; up to
+   * `limit` of them after `after` ('' = from the first), in id order. */
+  parentsToSettle(limit: number, after?: string): Promise<string[]>;
   /**
    * The one way a task changes: reads the row, asks `plan`, and writes the patch, messages,
    * artifacts, events (numbered after the task's last) and the outbox rows of every matching
@@ -129,8 +130,9 @@ export interface Store {
   dependencyStates(taskId: string): Promise<DependencyState[]>;
   /** Blocked tasks waiting on `taskId`. */
   blockedDependents(taskId: string): Promise<string[]>;
-  /** Up to `limit` blocked tasks (catch-up after a restart). */
-  blockedTasks(limit: number): Promise<string[]>;
+  /** Up to `limit` blocked tasks after `after` ('' = from the first), in id order (catch-up
+   * after a restart). */
+  blockedTasks(limit: number, after?: string): Promise<string[]>;
 
   insertSchedule(schedule: ScheduleRecord): Promise<void>;
   getSchedule(scheduleId: string): Promise<ScheduleRecord | undefined>;

@@ -189,13 +189,14 @@ export class TaskTable {
     this.selectChildren = db.prepare<[string], TaskRow>(
       'SELECT * FROM tasks WHERE parent_task_id = ? ORDER BY created_at, task_id',
     );
-    this.unsettledParents = db.prepare<[number], { task_id: string }>(`
-      SELECT task_id FROM tasks WHERE child_task_ids IS NOT NULL
-        AND status IN ('SUBMITTED', 'WORKING', 'INPUT_REQUIRED')
-      UNION
-      SELECT parent_task_id FROM tasks WHERE parent_task_id IS NOT NULL
-        AND status IN ('SUBMITTED', 'WORKING', 'INPUT_REQUIRED')
-      LIMIT ?`);
+    this.unsettledParents = db.prepare<[string, string, number], { task_id: string }>(`
+      SELECT task_id FROM (
+        SELECT task_id FROM tasks WHERE child_task_ids IS NOT NULL
+          AND status IN ('SUBMITTED', 'WORKING', 'INPUT_REQUIRED') AND task_id > ?
+        UNION
+        SELECT parent_task_id FROM tasks WHERE parent_task_id IS NOT NULL
+          AND status IN ('SUBMITTED', 'WORKING', 'INPUT_REQUIRED') AND parent_task_id > ?
+      ) ORDER BY task_id LIMIT ?`);
     this.insertEdge = recorder.statement(
       db,
       'INSERT INTO task_dependencies (task_id, depends_on) VALUES (?, ?)',
@@ -324,8 +325,9 @@ export class TaskTable {
     return this.selectChildren.all(parentTaskId).map(fromTaskRow);
   }
 
-  /** Live parents, and parents with live children (a canceled parent cancels them). */
-  parentsToSettle(limit: number): string[] {
-    return this.unsettledParents.all(limit).map((row) => row.task_id);
+  /** Live parents, and parents with live children (a canceled parent cancels them), after
+   * `after` in id order. */
+  parentsToSettle(limit: number, after = ''): string[] {
+    return this.unsettledParents.all(after, after, limit).map((row) => row.task_id);
   }
 }

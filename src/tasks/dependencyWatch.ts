@@ -24,8 +24,8 @@ export class DependencyWatch extends SettlingWatch {
     super(logger, 'dependency');
   }
 
-  protected unsettled(limit: number): Promise<string[]> {
-    return this.store.blockedTasks(limit);
+  protected unsettled(limit: number, after: string): Promise<string[]> {
+    return this.store.blockedTasks(limit, after);
   }
 
   /**

@@ -24,8 +24,8 @@ export class ParentWatch extends SettlingWatch {
     super(logger, 'multi-agent');
   }
 
-  protected unsettled(limit: number): Promise<string[]> {
-    return this.store.parentsToSettle(limit);
+  protected unsettled(limit: number, after: string): Promise<string[]> {
+    return this.store.parentsToSettle(limit, after);
   }
 
   committed(task: TaskRecord): void {

@@ -9,19 +9,24 @@ const CATCH_UP_BATCH = 500;
 
 export abstract class SettlingWatch {
   private timer?: NodeJS.Timeout;
+  /** Where the periodic catch-up goes on from: it takes one batch a tick, round the ids. */
+  private cursor = '';
+  /** The catch-up under way: another asked for meanwhile joins it. */
+  private catchingUp?: Promise<void>;
 
   constructor(
     protected readonly logger: Logger,
     private readonly what: string,
   ) {}
 
-  /** Ids that may need to move (a bounded batch). */
-  protected abstract unsettled(limit: number): Promise<string[]>;
+  /** Ids that may need to move: up to `limit` after `after` ('' = from the first), in order. */
+  protected abstract unsettled(limit: number, after: string): Promise<string[]>;
   /** Decides one of them from what is stored; acting twice must be harmless. */
   protected abstract settle(id: string): Promise<void>;
 
+  /** Catches up on every id at once, then on one batch a tick. */
   start(catchUpMs: number): void {
-    void this.catchUp();
+    void this.catchUp(true);
     this.timer = setInterval(() => void this.catchUp(), catchUpMs);
   }
 
@@ -29,10 +34,26 @@ export abstract class SettlingWatch {
     clearInterval(this.timer);
   }
 
-  async catchUp(): Promise<void> {
+  /**
+   * Settles the next batch of ids that may need to move, going on from where the last
+   * catch-up stopped (so that every one is seen in turn, however many wait for good reasons),
+   * or with `all` every batch, a turn of the event loop between them.
+   */
+  catchUp(all = false): Promise<void> {
+    this.catchingUp ??= this.walk(all).finally(() => (this.catchingUp = undefined));
+    return this.catchingUp;
+  }
+
+  private async walk(all: boolean): Promise<void> {
     await this.guard(
       (async () => {
-        for (const id of await this.unsettled(CATCH_UP_BATCH)) await this.settle(id);
+        for (;;) {
+          const ids = await this.unsettled(CATCH_UP_BATCH, this.cursor);
+          this.cursor = ids.length < CATCH_UP_BATCH ? '' : (ids[ids.length - 1] as string);
+          for (const id of ids) await this.settle(id);
+          if (!all || this.cursor === '') return;
+          await new Promise((resolve) => setImmediate(resolve));
+        }
       })(),
     );
   }

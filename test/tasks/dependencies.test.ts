@@ -242,3 +242,29 @@ test('with the writer thread on, a task nothing waits on finishes without a look
   await waitForStatus(arcd.url, 'echo', task.taskId, ['COMPLETED']);
   expect(looked).not.toHaveBeenCalled();
 });
+
+test('the periodic catch-up reaches a stranded dependent past any number of waiting ones', async () => {
+  const db = tempDbFile();
+  const { agent } = gate();
+  const arcd = await startArcd({ db, agents: [agent] });
+  const on = { targetAgent: 'gate' };
+  const holding = await createTask(arcd.url, 'gate', 'hold', {}, on);
+  const finishing = await createTask(arcd.url, 'gate', 'finish', {}, on);
+  // More tasks than one catch-up batch (500) wait, rightly, on the task that holds.
+  for (let i = 0; i < 501; i += 1) {
+    await createTask(arcd.url, 'echo', `waits ${i}`, { dependencies: [holding.taskId] });
+  }
+  const stranded = await createTask(arcd.url, 'echo', 'after', {
+    dependencies: [finishing.taskId],
+  });
+  // Its dependency finishes in another process, which dies before releasing it.
+  const sql = new Database(db);
+  sql
+    .prepare("UPDATE tasks SET status = 'COMPLETED', pending_turn = 0 WHERE task_id = ?")
+    .run(finishing.taskId);
+  sql.close();
+  await arcd.server.dependencies.catchUp(); // the 500 oldest: all still waiting
+  expect((await taskInfo(arcd.url, 'echo', stranded.taskId)).status).toBe('SUBMITTED');
+  await arcd.server.dependencies.catchUp(); // goes on from there
+  await waitForStatus(arcd.url, 'echo', stranded.taskId, ['COMPLETED']);
+});
