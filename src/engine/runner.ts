@@ -291,12 +291,23 @@ export class Runner {
     }
   }
 
+  /**
+   * Keeps the running turns' leases alive, and aborts those whose task was stopped from
+   * elsewhere (a cancel or a deadline another process on the same file stored): only the
+   * process that stores a cancel can abort its turn at once.
+   */
   private async heartbeat(): Promise<void> {
     if (this.running.size === 0) return;
-    const until = this.options.clock().getTime() + this.options.leaseMs;
-    await this.options.store
-      .renewLeases(this.owner, [...this.running.keys()], until)
-      .catch((error: unknown) => this.options.logger.error({ err: error }, 'lease renewal failed'));
+    const { store, clock, leaseMs, logger } = this.options;
+    const ids = [...this.running.keys()];
+    try {
+      await store.renewLeases(this.owner, ids, clock().getTime() + leaseMs);
+      for (const { taskId, kind, reason } of await store.stoppedElsewhere(ids)) {
+        this.running.get(taskId)?.stop.stop(new TurnStopped(kind, reason));
+      }
+    } catch (error) {
+      logger.error({ err: error }, 'lease renewal failed');
+    }
   }
 
   /**

@@ -104,6 +104,7 @@ export class SqliteStore implements Store {
   private readonly deliveries: DeliveryTables;
   private readonly claims: TurnClaims;
   private readonly renew;
+  private readonly stoppedOnes;
   private readonly release;
   private readonly overdue;
   private readonly firstDeadline;
@@ -167,6 +168,13 @@ export class SqliteStore implements Store {
     );
     this.renew = this.db.prepare(
       'UPDATE tasks SET lease_until = ? WHERE task_id = ? AND lease_owner = ?',
+    );
+    this.stoppedOnes = this.db.prepare<
+      [string],
+      { task_id: string; status: string; reason: string | null }
+    >(
+      `SELECT task_id, status, reason FROM tasks WHERE task_id IN (SELECT value FROM json_each(?))
+        AND (status = 'CANCELED' OR (status = 'FAILED' AND json_extract(error, '$.code') = -42011))`,
     );
     this.release = this.db.prepare(
       'UPDATE tasks SET lease_owner = NULL, lease_until = NULL WHERE task_id = ? AND lease_owner = ?',
@@ -673,6 +681,15 @@ export class SqliteStore implements Store {
     await this.exclusive(() => {
       for (const taskId of taskIds) this.renew.run(untilMs, taskId, owner);
     });
+  }
+
+  async stoppedElsewhere(taskIds: string[]) {
+    if (taskIds.length === 0) return [];
+    return this.stoppedOnes.all(JSON.stringify(taskIds)).map((row) => ({
+      taskId: row.task_id,
+      kind: row.status === 'CANCELED' ? ('canceled' as const) : ('deadline' as const),
+      reason: row.reason ?? (row.status === 'CANCELED' ? 'canceled' : 'deadline exceeded'),
+    }));
   }
 
   async releaseLease(taskId: string, owner: string): Promise<void> {

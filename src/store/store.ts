@@ -242,6 +242,13 @@ export interface Store {
     update: { internalStatus?: string | null; progress?: number | null },
   ): Promise<void>;
   renewLeases(owner: string, taskIds: string[], untilMs: number): Promise<void>;
+  /**
+   * Of these tasks (turns running here), those stopped from outside their turn, by a cancel
+   * or a deadline another process stored: their handlers are to be aborted.
+   */
+  stoppedElsewhere(
+    taskIds: string[],
+  ): Promise<Array<{ taskId: string; kind: 'canceled' | 'deadline'; reason: string }>>;
   releaseLease(taskId: string, owner: string): Promise<void>;
 
   createChat(chat: Omit<ChatRecord, 'status' | 'messageCount'>): Promise<void>;
