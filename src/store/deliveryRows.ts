@@ -231,9 +231,13 @@ export class DeliveryTables {
     this.failingSinceOf = db.prepare<[string], { failing_since: string | null }>(
       'SELECT failing_since FROM subscriptions WHERE subscription_id = ?',
     );
+    // Only a delivery out of the queue, of a subscription still active: checked here, in the
+    // write, as a 410 or a disable may have come between the caller's check and this.
     this.requeue = db.prepare<[string, string, string], { subscription_id: string }>(`
       UPDATE deliveries SET status = 'pending', next_attempt_at = ?,
-      max_attempts = attempts + 1, updated_at = ? WHERE delivery_id = ?
+      max_attempts = attempts + 1, updated_at = ? WHERE delivery_id = ? AND status <> 'pending'
+      AND EXISTS (SELECT 1 FROM subscriptions s
+        WHERE s.subscription_id = deliveries.subscription_id AND s.active = 1)
       RETURNING subscription_id`);
   }
 
@@ -403,16 +407,21 @@ export class DeliveryTables {
     return changed;
   }
 
-  /** Sends a delivery again now, with a budget of one more attempt. */
-  retryNow(deliveryId: string, at: string): void {
-    this.db.transaction(() => {
+  /**
+   * Sends a delivery again now, with a budget of one more attempt; false (and nothing
+   * written) if it is pending already or its subscription is no longer active.
+   */
+  retryNow(deliveryId: string, at: string): boolean {
+    return this.db.transaction(() => {
       const row = this.requeue.get(at, at, deliveryId);
+      if (!row) return false;
       // Pending again, it may be older than its subscription's head: the oldest goes first,
       // but only once the head in flight is answered (its record moves the head), so that a
       // subscription still has one delivery in flight at a time.
-      if (row && !this.headInFlight.get(row.subscription_id, Date.parse(at))) {
+      if (!this.headInFlight.get(row.subscription_id, Date.parse(at))) {
         this.moveHead(row.subscription_id);
       }
+      return true;
     })();
   }
 

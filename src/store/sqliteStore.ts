@@ -562,7 +562,7 @@ export class SqliteStore implements Store {
     return this.writes.now(() => this.deliveries.releaseLease(deliveryId, owner));
   }
 
-  async retryDelivery(deliveryId: string, at: string): Promise<void> {
+  async retryDelivery(deliveryId: string, at: string): Promise<boolean> {
     return this.writes.now(() => this.deliveries.retryNow(deliveryId, at));
   }
 

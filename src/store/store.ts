@@ -208,7 +208,9 @@ export interface Store {
     plan: (delivery: DeliveryRecord, failingSince: string | undefined) => AttemptPlan,
   ): Promise<DeliveryRecord | undefined>;
   releaseDelivery(deliveryId: string, owner: string): Promise<void>;
-  retryDelivery(deliveryId: string, at: string): Promise<void>;
+  /** Queues a dead or canceled delivery again; false if it is pending or its subscription
+   * inactive by the time of the write. */
+  retryDelivery(deliveryId: string, at: string): Promise<boolean>;
 
   insertNotification(notification: NotificationRecord): Promise<void>;
   listNotifications(taskId: string): Promise<NotificationRecord[]>;

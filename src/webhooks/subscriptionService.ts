@@ -136,11 +136,25 @@ export class SubscriptionService {
   }
 
   async retry(call: CallContext, params: { deliveryId: string }) {
-    const delivery = await this.store.getDelivery(params.deliveryId);
-    if (!delivery) throw new DeliveryNotFoundError(params.deliveryId);
+    await this.checkRetriable(call, params.deliveryId);
+    // Checked again in the write: a 410 or a disable may have come in between.
+    if (!(await this.store.retryDelivery(params.deliveryId, isoNow(this.clock)))) {
+      await this.checkRetriable(call, params.deliveryId);
+      throw new InvalidParamsError([
+        { field: 'deliveryId', message: 'changed while being retried: look again' },
+      ]);
+    }
+    this.deliveriesDue();
+    return { success: true, deliveryId: params.deliveryId };
+  }
+
+  /** Throws the error a delivery.retry of this delivery gets now, if any. */
+  private async checkRetriable(call: CallContext, deliveryId: string): Promise<void> {
+    const delivery = await this.store.getDelivery(deliveryId);
+    if (!delivery) throw new DeliveryNotFoundError(deliveryId);
     const subscription = await this.store.getSubscription(delivery.subscriptionId);
     if (!subscription || subscription.ownerAgent !== call.requestAgent) {
-      throw new DeliveryNotFoundError(params.deliveryId);
+      throw new DeliveryNotFoundError(deliveryId);
     }
     if (!subscription.active) {
       throw new InvalidParamsError([
@@ -155,8 +169,5 @@ export class SubscriptionService {
         { field: 'deliveryId', message: 'is already waiting to be sent' },
       ]);
     }
-    await this.store.retryDelivery(delivery.deliveryId, isoNow(this.clock));
-    this.deliveriesDue();
-    return { success: true, deliveryId: delivery.deliveryId };
   }
 }

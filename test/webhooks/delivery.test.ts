@@ -523,6 +523,26 @@ test('a failure after an idle spell starts a new run: an old dead delivery does 
   await receiver.close();
 });
 
+test('a retry is written only for a delivery out of the queue of a subscription still active', async () => {
+  arcd = await startArcd({ config: { ...fast, webhookScheduleMs: '0,40' } });
+  const receiver = await startReceiver(() => ({ status: 500 }));
+  const task = await createTask(arcd.url, 'echo', 'x');
+  await waitForStatus(arcd.url, 'echo', task.taskId, ['COMPLETED']);
+  const { subscriptionId } = await subscribe('echo', task.taskId, receiver);
+  const dead = await waitFor('a dead delivery', async () =>
+    (await deliveriesOf('echo', task.taskId)).find((d) => d.status === 'dead'),
+  );
+  const at = new Date().toISOString();
+  // Between delivery.retry's check and its write, the subscription was disabled (a 410, say).
+  await arcResult(arcd.url, 'subscription.cancel', { subscriptionId }, { targetAgent: 'echo' });
+  expect(await arcd.server.store.retryDelivery(dead.deliveryId, at)).toBe(false);
+  const after = (await deliveriesOf('echo', task.taskId)).find(
+    (d) => d.deliveryId === dead.deliveryId,
+  );
+  expect(after?.status).toBe('dead');
+  await receiver.close();
+});
+
 describe('isolation between receivers', () => {
   test('a slow receiver does not hold up a fast one', async () => {
     arcd = await startArcd({ config: { ...fast, webhookPerHostConcurrency: 1 } });
