@@ -121,7 +121,7 @@ export function createServer(
     store,
     clock,
     {
-      turnOwed: () => runner.poke(),
+      turnOwed: (taskId) => runner.owed(taskId),
       startNow: (task) => runner.startNow(task),
       canceled: (taskId, reason) => runner.abort(taskId, reason),
       maxQueued: (agent) => agents.get(agent)?.limits?.maxQueued,

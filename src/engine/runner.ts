@@ -86,6 +86,10 @@ export class Runner {
   private pokes = 0;
   private pollTimer?: NodeJS.Timeout;
   private heartbeatTimer?: NodeJS.Timeout;
+  /** Tasks whose turn here has ended but whose lease is still being let go. */
+  private readonly ending = new Set<string>();
+  /** Tasks owed a turn while a turn of theirs was still ending here (see owed). */
+  private readonly owedOnceEnded = new Set<string>();
   /** Retries planned here and deadlines passing before the next poll: looked at on time. */
   private readonly due: DueTimers;
   /** When the retry a turn running here planned falls due: timed once its lease is let go. */
@@ -127,6 +131,16 @@ export class Runner {
     this.backlog = true;
     this.pokes += 1;
     this.pump.poke();
+  }
+
+  /**
+   * A task owes a turn now (input came, it was run again): claim it. If a turn of it is still
+   * ending here (its lease not yet let go, so the claim cannot take it), claim again once it
+   * has: a reply sent the moment a turn paused would otherwise wait for the next poll.
+   */
+  owed(taskId: string): void {
+    if (this.running.has(taskId) || this.ending.has(taskId)) this.owedOnceEnded.add(taskId);
+    this.poke();
   }
 
   /**
@@ -377,15 +391,20 @@ export class Runner {
       })
       .then(async (end) => {
         this.running.delete(task.taskId);
+        this.ending.add(task.taskId);
         const retryAt = this.retriesPlanned.get(task.taskId);
         this.retriesPlanned.delete(task.taskId);
         // Owed again (interrupted): claim it now, not at the next poll. Else a slot is free:
-        // claim only if something may be waiting for one.
+        // claim only if something may be waiting for one, or the task was owed a turn while
+        // this one ended (input sent the moment it paused).
         if (end === 'owed') await this.handBackOwed(task.taskId, run);
-        else {
-          if (end === 'held') await this.handBack(task.taskId);
+        else if (end === 'held') await this.handBack(task.taskId);
+        this.ending.delete(task.taskId);
+        const owedMeanwhile = this.owedOnceEnded.delete(task.taskId);
+        if (end !== 'owed') {
           const limited = agent !== undefined && this.agentLimit(agent) !== undefined;
-          if (this.backlog || (this.limitedWaiting && limited)) this.pump.poke();
+          if (owedMeanwhile) this.poke();
+          else if (this.backlog || (this.limitedWaiting && limited)) this.pump.poke();
         }
         // Timed only now: a claim before the lease was let go would not have found it.
         if (retryAt !== undefined) this.wakeAt(retryAt);

@@ -157,6 +157,31 @@ describe('input and history', () => {
     ).toEqual(['hold the only slot', 'while working']);
   });
 
+  test('input sent while the paused turn is still ending runs at once, not at the next poll', async () => {
+    const lingering = gate();
+    const asker = scripted('lingerer', async (ctx) => {
+      if (ctx.history.length > 1) return `hello ${ctx.text()}`;
+      await ctx.requestInput('name?');
+      await lingering.opened; // returns late: its lease is let go only then
+      return undefined;
+    });
+    arcd = await startArcd({ bundled: false, agents: [asker], config: { pollMs: 60_000 } });
+    const on = { targetAgent: 'lingerer' };
+    const task = await createTask(arcd.url, 'lingerer', 'start');
+    await waitForStatus(arcd.url, 'lingerer', task.taskId, ['INPUT_REQUIRED']);
+    await arcResult(
+      arcd.url,
+      'task.send',
+      { taskId: task.taskId, message: textMessage('Ada') },
+      on,
+    );
+    // The claim the input asked for has come and found the task's lease still held.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    lingering.open();
+    const done = await waitForStatus(arcd.url, 'lingerer', task.taskId, ['COMPLETED']);
+    expect(done.messages.at(-1).parts[0].content).toBe('hello Ada');
+  });
+
   test('a resumed turn sees only the new input, and the whole history', async () => {
     const turns: Array<{ input: string; history: number }> = [];
     const asker = scripted('asker', async (ctx) => {
