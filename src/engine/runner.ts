@@ -267,7 +267,7 @@ export class Runner {
       const limit = this.agentLimit(agent);
       if (limit !== undefined) limits[agent.id] = limit;
     }
-    return { defaultLimit: this.options.concurrency, limits, hosted: this.options.registry.ids() };
+    return { limits, hosted: this.options.registry.ids() };
   }
 
   private async claimAndLaunch(): Promise<void> {

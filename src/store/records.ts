@@ -127,9 +127,11 @@ export interface CheckpointRecord {
   createdAt: string;
 }
 
-/** Per-agent turn limits for a claim: `limits[agent]` or `defaultLimit` turns at once. */
+/**
+ * Per-agent turn limits for a claim: `limits[agent]` turns at once across every process on the
+ * file; an agent without one, as many as the claim has room for here.
+ */
 export interface AgentLimits {
-  defaultLimit: number;
   limits: Record<string, number>;
   /** The agents this process hosts: with any limit set, only their turns are claimed. */
   hosted: string[];

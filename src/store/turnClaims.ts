@@ -45,15 +45,17 @@ export class TurnClaims {
   /** The rows to lease, most urgent first; must run inside the transaction that leases them. */
   choose(request: ClaimRequest): TaskRow[] {
     const { limit, nowMs, agents } = request;
-    // Leases are counted only when some agent has a limit of its own.
+    // Leases are counted only when some agent has a limit of its own, and only against that
+    // limit: an agent without one may take every slot free here (`limit`), whatever other
+    // processes on the file run of it.
     const busy =
       Object.keys(agents.limits).length > 0
         ? new Map(this.busy.all({ nowMs }).map((row) => [row.assigned_agent, row.n]))
         : undefined;
-    const roomOf = (agent: string) =>
-      busy
-        ? Math.min(limit, (agents.limits[agent] ?? agents.defaultLimit) - (busy.get(agent) ?? 0))
-        : limit;
+    const roomOf = (agent: string) => {
+      const own = agents.limits[agent];
+      return busy && own !== undefined ? Math.min(limit, own - (busy.get(agent) ?? 0)) : limit;
+    };
     return agents.hosted
       .flatMap((agent) => {
         const room = roomOf(agent);

@@ -50,7 +50,7 @@ test('without limits a claim takes the most urgent turns of the hosted agents on
     for (const [id, priority, agent, at] of rows)
       seed.run(id, priority, PRIORITY_RANK[priority], agent, at, at);
   })();
-  const agents = { defaultLimit: 8, limits: {}, hosted: ['alpha', 'beta'] };
+  const agents = { limits: {}, hosted: ['alpha', 'beta'] };
   const ids = async (limit: number) =>
     (await store.claimTurns('me', limit, Date.now(), 30_000, agents, () => null)).map(
       (t) => t.taskId,
@@ -75,7 +75,7 @@ test('a limited agent with a long queue leaves room for the others', async () =>
       seed.run(`task-busy-${String(i).padStart(5, '0')}`, 'busy', at, at);
     seed.run('task-other-1', 'other', '2026-01-02T00:00:00.000Z', at);
   })();
-  const agents = { defaultLimit: 8, limits: { busy: 2 }, hosted: ['busy', 'other'] };
+  const agents = { limits: { busy: 2 }, hosted: ['busy', 'other'] };
   const first = await store.claimTurns('me', 8, Date.now(), 30_000, agents, () => null);
   expect(first.map((t) => t.taskId)).toEqual([
     'task-busy-00000',
@@ -98,7 +98,7 @@ test('two stores on one file claiming at once (claims planned before their batch
   a.db.transaction(() => {
     for (let i = 0; i < 60; i += 1) seed.run(`task-${String(i).padStart(3, '0')}`, at, at);
   })();
-  const agents = { defaultLimit: 8, limits: {}, hosted: ['echo'] };
+  const agents = { limits: {}, hosted: ['echo'] };
   const claimed: Record<string, string[]> = { a: [], b: [] };
   for (let round = 0; round < 12; round += 1) {
     const [byA, byB] = await Promise.all(
@@ -121,4 +121,24 @@ test('two stores on one file claiming at once (claims planned before their batch
   });
   await a.close();
   await b.close();
+});
+
+test("an agent without a limit of its own is not held back by other processes' leases", async () => {
+  const store = new SqliteStore(tempDbFile());
+  const at = '2026-01-01T00:00:00.000Z';
+  const future = Date.now() + 60_000;
+  const seed = store.db.prepare(`INSERT INTO tasks (task_id, status, priority, priority_rank,
+    assigned_agent, request_agent, created_at, updated_at, pending_turn, lease_owner,
+    lease_until) VALUES (?, ?, 'NORMAL', 1, ?, 'me', ?, ?, ?, ?, ?)`);
+  store.db.transaction(() => {
+    // Another process runs eight echo turns (leased, live).
+    for (let i = 0; i < 8; i += 1)
+      seed.run(`task-held-${i}`, 'WORKING', 'echo', at, at, 0, 'other', future);
+    seed.run('task-echo-queued', 'SUBMITTED', 'echo', at, at, 1, null, null);
+  })();
+  // Some agent (not echo) has a limit, so leases are counted: against that agent's only.
+  const agents = { limits: { slow: 1 }, hosted: ['echo', 'slow'] };
+  const claimed = await store.claimTurns('me', 8, Date.now(), 30_000, agents, () => null);
+  expect(claimed.map((t) => t.taskId)).toEqual(['task-echo-queued']);
+  await store.close();
 });
