@@ -109,9 +109,12 @@ export class SubscriptionTables {
       NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.subscription_id = ? AND p.status = 'pending'),
       (SELECT s.callback_host FROM subscriptions s WHERE s.subscription_id = ?)`,
     );
+    // Which subscriptions, not how many: one canceled and another made meanwhile (by another
+    // process) must have the batch's outbox rows planned again too.
     this.activeGuard = recorder.guard(
       db,
-      'SELECT COUNT(*) FROM subscriptions WHERE task_id = ? AND active = 1',
+      `SELECT COALESCE(group_concat(subscription_id, ' ' ORDER BY subscription_id), '')
+        FROM subscriptions WHERE task_id = ? AND active = 1`,
     );
     this.selectOne = db.prepare<[string], SubscriptionRow>(
       'SELECT * FROM subscriptions WHERE subscription_id = ?',
@@ -169,7 +172,8 @@ export class SubscriptionTables {
   enqueueDeliveries(taskId: string, events: EventRecord[]): number {
     if (events.length === 0) return 0;
     const active = this.selectActive.all(taskId);
-    this.activeGuard.expect([active.length], taskId);
+    const ids = active.map((row) => row.subscription_id).sort();
+    this.activeGuard.expect([ids.join(' ')], taskId);
     return this.enqueueFor(active.map(fromSubscriptionRow), events);
   }
 

@@ -166,6 +166,43 @@ test('a subscription another process adds between the look for subscriptions and
   expect(queued).toEqual([{ event_seq: applied?.task.lastSeq }]);
 });
 
+test('one subscription canceled and another made elsewhere before the commit: the new one gets the events', async () => {
+  const taskId = await heldTask('on');
+  const store = arcd.server.store;
+  await store.insertSubscription({
+    subscriptionId: 'sub-here',
+    taskId,
+    ownerAgent: 'tester',
+    callbackUrl: 'http://127.0.0.1:9/here',
+    events: ['STATUS_CHANGE'],
+    secret: 'secret',
+    active: true,
+    createdAt: new Date().toISOString(),
+  });
+  const other = new Database(arcd.db);
+  other.pragma('busy_timeout = 5000');
+  // As many active subscriptions as the write found, but not the same one.
+  const original = SubscriptionTables.prototype.enqueueFor;
+  const found = jest.spyOn(SubscriptionTables.prototype, 'enqueueFor');
+  found.mockImplementationOnce(function (this: SubscriptionTables, ...args) {
+    other.prepare("UPDATE subscriptions SET active = 0 WHERE subscription_id = 'sub-here'").run();
+    subscribeElsewhere(other, taskId, 'sub-new');
+    return original.apply(this, args);
+  });
+  let calls = 0;
+  const applied = await store.mutateTask(taskId, (task) => {
+    calls += 1;
+    return say('for the new subscriber')(task);
+  });
+  found.mockRestore();
+  const toNew = queuedFor(other, 'sub-new');
+  const toOld = queuedFor(other, 'sub-here');
+  other.close();
+  expect(calls).toBe(2);
+  expect(toNew).toEqual([{ event_seq: applied?.task.lastSeq }]);
+  expect(toOld).toEqual([]);
+});
+
 test("a subscription another process adds to a task this one created (and so doesn't look for) gets the events", async () => {
   const taskId = await heldTask('on');
   const store = arcd.server.store;
