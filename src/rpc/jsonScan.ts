@@ -25,7 +25,7 @@ function stringEnd(text: string, at: number): number {
 }
 
 /** Where the JSON value beginning at `at` ends (the text's end if cut inside it). */
-export function valueEnd(text: string, at: number): number {
+function valueEnd(text: string, at: number): number {
   const first = text[at];
   if (first === '"') return stringEnd(text, at);
   if (first !== '{' && first !== '[') {
