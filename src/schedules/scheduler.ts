@@ -12,8 +12,11 @@ import type { TaskService } from '../tasks/taskService';
 import { type Clock, isoNow } from '../clock';
 import { nextSlot, slotsBetween } from './cronTimes';
 import { SerialPump } from '../serialPump';
+import { isArcError } from '../rpc/errors';
 
 const BATCH = 50;
+/** AgentCapacityExceededError's code: the agent's queue is full, for now. */
+const CAPACITY_EXCEEDED = -41011;
 /** A slot fired later than this is reported as late (missed while down or overloaded). */
 const LATE_AFTER_MS = 60_000;
 
@@ -56,10 +59,9 @@ export class Scheduler {
     for (;;) {
       const due = await this.store.dueSchedules(now, BATCH, after);
       for (const schedule of due) {
-        const taskId = await this.fire(schedule).catch((error: unknown) => {
-          this.logger.warn({ err: error, scheduleId: schedule.scheduleId }, 'schedule not fired');
-          return undefined;
-        });
+        const taskId = await this.fire(schedule).catch((error: unknown) =>
+          this.notFired(schedule, error),
+        );
         if (taskId) created.push(taskId);
       }
       const last = due[due.length - 1];
@@ -67,6 +69,31 @@ export class Scheduler {
       after = { nextRunAt: last.nextRunAt, scheduleId: last.scheduleId };
       await new Promise((resolve) => setImmediate(resolve));
     }
+  }
+
+  /**
+   * A firing that failed. Its agent's queue full (-41011), or a failure of arcd's own (a
+   * write): the slot stays due and is tried again next tick, firing late once it can. Refused
+   * for good (an ARC error about the schedule's own task, such as a message over the part
+   * limits lowered since): the slot is skipped, logged once, so that the schedule goes on to its
+   * next slot rather than failing every tick.
+   */
+  private async notFired(schedule: ScheduleRecord, error: unknown): Promise<undefined> {
+    const { scheduleId, nextRunAt: slot } = schedule;
+    const retried = !isArcError(error) || error.code === CAPACITY_EXCEEDED || !slot;
+    if (retried) {
+      this.logger.warn({ err: error, scheduleId }, 'schedule not fired; tried again next tick');
+      return undefined;
+    }
+    const now = this.clock();
+    const next = nextSlot(schedule.cron, schedule.timezone, now)?.toISOString();
+    try {
+      await this.store.skipSchedule(scheduleId, slot, next, now.toISOString());
+      this.logger.warn({ err: error, scheduleId, slot, next }, 'schedule slot skipped: refused');
+    } catch (skipError) {
+      this.logger.error({ err: skipError, scheduleId }, 'schedule slot could not be skipped');
+    }
+    return undefined;
   }
 
   private async fire(schedule: ScheduleRecord): Promise<string | undefined> {

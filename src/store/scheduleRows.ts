@@ -83,6 +83,7 @@ export class ScheduleTable {
   private readonly due;
   private readonly setState;
   private readonly fired;
+  private readonly skipped;
   private readonly deleteOne;
 
   constructor(db: Db) {
@@ -104,6 +105,8 @@ export class ScheduleTable {
     this.fired = db.prepare(`UPDATE schedules SET next_run_at = @next_run_at,
       last_run_at = @last_run_at, last_task_id = @last_task_id, run_count = run_count + 1,
       updated_at = @last_run_at
+      WHERE schedule_id = @schedule_id AND status = 'active' AND next_run_at = @slot`);
+    this.skipped = db.prepare(`UPDATE schedules SET next_run_at = @next_run_at, updated_at = @at
       WHERE schedule_id = @schedule_id AND status = 'active' AND next_run_at = @slot`);
     this.deleteOne = db.prepare<[string]>('DELETE FROM schedules WHERE schedule_id = ?');
   }
@@ -148,6 +151,14 @@ export class ScheduleTable {
       next_run_at: nextRunAt ?? null,
       updated_at: at,
     });
+  }
+
+  /** Moves a schedule past `slot` without firing it; false when it no longer waits on it. */
+  markSkipped(scheduleId: string, slot: string, nextRunAt: string | undefined, at: string) {
+    return (
+      this.skipped.run({ schedule_id: scheduleId, slot, next_run_at: nextRunAt ?? null, at })
+        .changes > 0
+    );
   }
 
   /** Advances a schedule past `slot`; false when it no longer waits on that slot (raced). */

@@ -438,6 +438,15 @@ export class SqliteStore implements Store {
     return applied;
   }
 
+  async skipSchedule(
+    scheduleId: string,
+    slot: string,
+    nextRunAt: string | undefined,
+    at: string,
+  ): Promise<boolean> {
+    return this.writes.now(() => this.schedules.markSkipped(scheduleId, slot, nextRunAt, at));
+  }
+
   async insertTrigger(trigger: TriggerRecord): Promise<void> {
     return this.writes.now(() => this.triggers.insert(trigger));
   }

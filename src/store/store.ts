@@ -152,6 +152,13 @@ export interface Store {
    * `nextRunAt`, in one transaction. Undefined (nothing written) when the schedule no longer
    * waits on that slot: paused, deleted, or fired by another process first.
    */
+  /** Moves a schedule past `slot` without a task (the slot cannot fire); false if raced. */
+  skipSchedule(
+    scheduleId: string,
+    slot: string,
+    nextRunAt: string | undefined,
+    at: string,
+  ): Promise<boolean>;
   fireSchedule(
     scheduleId: string,
     slot: string,

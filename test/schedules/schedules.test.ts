@@ -213,3 +213,17 @@ test('schedules its agent cannot take are tried once a tick, and fire when it ca
   });
   expect(fired.length).toBeGreaterThan(0);
 });
+
+test('a slot its task is refused for good (parts over a lowered limit) is skipped, not retried', async () => {
+  const db = tempDbFile();
+  const time = manualClock('2026-01-10T10:15:00Z');
+  const before = await startArcd({ db, clock: time.clock });
+  await schedule(before, { cron: '0 * * * *', initialMessage: textMessage('x'.repeat(2000)) });
+  await before.close();
+  const after = await startArcd({ db, clock: time.clock, config: { maxPartBytes: 1024 } });
+  time.set('2026-01-10T11:00:00Z');
+  expect(await after.server.scheduler.fireDue()).toEqual([]);
+  const [skipped] = (await arcResult(after.url, 'schedule.list', {})).schedules;
+  expect(skipped).toMatchObject({ nextRunAt: '2026-01-10T12:00:00.000Z', runCount: 0 });
+  expect(await firings(after)).toEqual([]);
+});
