@@ -148,6 +148,17 @@ export class TaskStillNeededError extends ArcError {
   }
 }
 
+/** task.delete of one child of a multi-agent task: the family goes together, by its parent. */
+export class TaskInFamilyError extends ArcError {
+  constructor(taskId: string, parentTaskId: string) {
+    super(
+      -42006,
+      `Task ${taskId} belongs to multi-agent task ${parentTaskId}: delete that one to remove them together`,
+      { taskId, parentTaskId },
+    );
+  }
+}
+
 export class InvalidVersionError extends ArcError {
   constructor(received: unknown) {
     super(-45001, 'Invalid ARC version: this server speaks ARC 1.0', {

@@ -5,7 +5,14 @@
  * changes) are recorded on the event loop and committed by a writer thread (writeRecorder.ts);
  * every other write goes through `writes` too, so none runs while a batch is on the thread.
  */
-import type { AppliedChange, ChangePlan, CommitListener, StartPlan, Store } from './store';
+import type {
+  AppliedChange,
+  ChangePlan,
+  CommitListener,
+  StartPlan,
+  Store,
+  TaskFamily,
+} from './store';
 import type {
   AgentLimits,
   CheckpointRecord,
@@ -373,12 +380,15 @@ export class SqliteStore implements Store {
 
   async deleteTask(
     taskId: string,
-    check: (task: TaskRecord, waitingDependents: string[]) => void,
+    check: (task: TaskRecord, waitingDependents: string[], family: TaskFamily) => void,
   ): Promise<TaskRecord | undefined> {
     return this.exclusive(() => {
       const task = this.tasks.get(taskId);
       if (!task) return undefined;
-      check(task, this.dependencies.dependents(taskId));
+      const parent = task.parentTaskId ? this.tasks.get(task.parentTaskId) : undefined;
+      const children = task.childTaskIds ? this.tasks.children(taskId) : [];
+      const waiting = [task, ...children].flatMap((t) => this.dependencies.dependents(t.taskId));
+      check(task, waiting, parent ? { parent, children } : { children });
       this.removal.delete(taskId);
       this.blobs.collectGarbage();
       return task;

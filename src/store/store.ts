@@ -45,6 +45,12 @@ export type CommitListener = (
   },
 ) => void;
 
+/** A task's multi-agent family as stored: its parent (if it is a child), its children. */
+export interface TaskFamily {
+  parent?: TaskRecord;
+  children: TaskRecord[];
+}
+
 export interface AppliedChange {
   task: TaskRecord;
   events: EventRecord[];
@@ -120,9 +126,13 @@ export interface Store {
    * Deletes a task and everything it owns in one transaction, after `check` accepted it (it
    * throws to refuse) given the blocked tasks still waiting on it. Undefined when not found.
    */
+  /**
+   * Deletes a task (a multi-agent parent with its children) once `check` passes, given the
+   * task, the blocked tasks waiting on it or its children, and its family.
+   */
   deleteTask(
     taskId: string,
-    check: (task: TaskRecord, waitingDependents: string[]) => void,
+    check: (task: TaskRecord, waitingDependents: string[], family: TaskFamily) => void,
   ): Promise<TaskRecord | undefined>;
   /** Deletes up to `limit` tasks finished before `beforeIso` that no blocked task waits on. */
   purgeFinished(beforeIso: string, limit: number): Promise<number>;

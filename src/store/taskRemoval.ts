@@ -2,31 +2,48 @@
  * Removing finished tasks: task.delete one at a time and the retention purge in batches. A task
  * goes with everything it owns (messages, artifacts, events, runs, checkpoints, subscriptions
  * and their deliveries) through the schema's ON DELETE CASCADE. A finished task that a blocked
- * task still waits on stays until that task has moved on.
+ * task still waits on stays until that task has moved on. A multi-agent task goes as a family:
+ * its children with their parent, once all are finished (a live parent still reads its
+ * finished children to settle), never a child alone.
  */
 import type { Db } from './openDatabase';
 
+/** SQL: some blocked task waits on the task `alias` names. */
+const NEEDED = (alias: string) => `EXISTS (SELECT 1 FROM task_dependencies d
+  JOIN tasks w ON w.task_id = d.task_id WHERE d.depends_on = ${alias}.task_id AND w.blocked = 1)`;
+
 export class TaskRemoval {
   private readonly deleteOne;
-  private readonly purgeBatch;
+  private readonly deleteChildren;
+  private readonly purgeable;
 
   constructor(db: Db) {
     this.deleteOne = db.prepare<[string]>('DELETE FROM tasks WHERE task_id = ?');
-    this.purgeBatch = db.prepare<[string, number]>(`
-      DELETE FROM tasks WHERE task_id IN (
-        SELECT t.task_id FROM tasks t
-        WHERE t.status IN ('COMPLETED', 'FAILED', 'CANCELED') AND t.updated_at < ?
-          AND NOT EXISTS (SELECT 1 FROM task_dependencies d JOIN tasks w ON w.task_id = d.task_id
-                          WHERE d.depends_on = t.task_id AND w.blocked = 1)
-        ORDER BY t.updated_at LIMIT ?)`);
+    this.deleteChildren = db.prepare<[string]>('DELETE FROM tasks WHERE parent_task_id = ?');
+    // Whole families only (no child on its own), every member finished and wanted by no
+    // blocked task.
+    this.purgeable = db.prepare<[string, number], { task_id: string }>(`
+      SELECT t.task_id FROM tasks t
+      WHERE t.status IN ('COMPLETED', 'FAILED', 'CANCELED') AND t.updated_at < ?
+        AND t.parent_task_id IS NULL AND NOT ${NEEDED('t')}
+        AND NOT EXISTS (SELECT 1 FROM tasks c WHERE c.parent_task_id = t.task_id
+          AND (c.status NOT IN ('COMPLETED', 'FAILED', 'CANCELED') OR ${NEEDED('c')}))
+      ORDER BY t.updated_at LIMIT ?`);
   }
 
+  /** Deletes a task and, if it is a multi-agent parent, its children; whether it was there. */
   delete(taskId: string): boolean {
+    this.deleteChildren.run(taskId); // first: they reference it
     return this.deleteOne.run(taskId).changes > 0;
   }
 
-  /** Deletes up to `limit` tasks finished before `beforeIso`; returns how many. */
+  /** Deletes up to `limit` tasks (families) finished before `beforeIso`; returns how many. */
   purge(beforeIso: string, limit: number): number {
-    return this.purgeBatch.run(beforeIso, limit).changes;
+    let deleted = 0;
+    for (const { task_id: taskId } of this.purgeable.all(beforeIso, limit)) {
+      deleted += this.deleteChildren.run(taskId).changes;
+      deleted += this.deleteOne.run(taskId).changes;
+    }
+    return deleted;
   }
 }

@@ -24,6 +24,7 @@ import {
   InvalidParamsError,
   InvalidTransitionError,
   TaskNotFoundError,
+  TaskInFamilyError,
   TaskStillNeededError,
 } from '../rpc/errors';
 import { toUtcIso } from '../rpc/schemas';
@@ -387,17 +388,23 @@ export class TaskService {
     return toWireTask(applied.task);
   }
 
-  /** Deletes a finished task with everything it owns; live tasks answer -42006. */
+  /**
+   * Deletes a finished task with everything it owns, a multi-agent parent with its children;
+   * live tasks, a child on its own, and a task a blocked one waits on answer -42006.
+   */
   async delete(call: CallContext, params: { taskId: string }): Promise<TaskRecord> {
-    const deleted = await this.store.deleteTask(params.taskId, (task, waiting) => {
+    const deleted = await this.store.deleteTask(params.taskId, (task, waiting, family) => {
       if (!isVisible(task, call)) throw new TaskNotFoundError(params.taskId);
-      if (!isTerminal(task.status)) {
-        throw new InvalidTransitionError(
-          task.taskId,
-          task.status,
-          task.status,
-          `Task ${task.taskId} is ${task.status}; only finished tasks can be deleted (cancel it first)`,
-        );
+      if (family.parent) throw new TaskInFamilyError(task.taskId, family.parent.taskId);
+      for (const member of [task, ...family.children]) {
+        if (!isTerminal(member.status)) {
+          throw new InvalidTransitionError(
+            member.taskId,
+            member.status,
+            member.status,
+            `Task ${member.taskId} is ${member.status}; only finished tasks can be deleted (cancel it first)`,
+          );
+        }
       }
       if (waiting.length > 0) throw new TaskStillNeededError(task.taskId, waiting);
     });

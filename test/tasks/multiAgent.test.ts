@@ -5,12 +5,14 @@
  * events, tagged; bad requests.
  */
 import http from 'node:http';
+import Database from 'better-sqlite3';
 import { type AgentDefinition, defineAgent } from '../../src/agents/contract';
 import {
   type Running,
   type WireJson,
   arcCall,
   arcResult,
+  createTask,
   startArcd,
   taskInfo,
   textMessage,
@@ -438,4 +440,70 @@ describe('running a failed family again', () => {
     const after = await taskInfo(arcd.url, 'flaky-child', parent.childTaskIds[1], child);
     expect(after.status).toBe('FAILED');
   });
+});
+
+test('a family is removed together: never a child alone, nor while its parent lives', async () => {
+  const arcd = await startArcd({ agents, bundled: false, config: { retentionDays: 7 } });
+  const parent = await fanOut(arcd, 'go ask:gamma');
+  const [alpha, beta, gamma] = parent.childTaskIds as string[];
+  await waitForStatus(arcd.url, 'gamma', gamma!, ['INPUT_REQUIRED'], { targetAgent: 'gamma' });
+  await waitForStatus(arcd.url, 'alpha', alpha!, ['COMPLETED'], { targetAgent: 'alpha' });
+  await waitForStatus(arcd.url, 'beta', beta!, ['COMPLETED'], { targetAgent: 'beta' });
+  // Finished long ago, but their parent still waits on gamma: neither purged nor deletable.
+  const longAgo = new Date(Date.now() - 8 * 86_400_000).toISOString();
+  const db = new Database(arcd.db);
+  db.prepare('UPDATE tasks SET updated_at = ? WHERE task_id IN (?, ?)').run(longAgo, alpha, beta);
+  db.close();
+  expect(await arcd.server.retention.purge()).toBe(0);
+  const alone = await arcCall(arcd.url, 'task.delete', { taskId: alpha }, { targetAgent: 'alpha' });
+  expect(alone.body.error).toMatchObject({
+    code: -42006,
+    details: { taskId: alpha, parentTaskId: parent.taskId },
+  });
+  const live = await arcCall(arcd.url, 'task.delete', { taskId: parent.taskId }, on);
+  expect(live.body.error).toMatchObject({ code: -42006 });
+  // gamma answers; the family finishes, and goes as one.
+  await arcResult(arcd.url, 'task.send', { taskId: parent.taskId, message: textMessage('42') }, on);
+  await waitForStatus(arcd.url, 'alpha', parent.taskId, ['COMPLETED'], on);
+  const deleted = await arcResult(arcd.url, 'task.delete', { taskId: parent.taskId }, on);
+  expect(deleted).toBeDefined();
+  for (const [id, agent] of [
+    [parent.taskId, 'alpha'],
+    [alpha, 'alpha'],
+    [gamma, 'gamma'],
+  ] as const) {
+    const gone = await arcCall(arcd.url, 'task.info', { taskId: id }, { targetAgent: agent });
+    expect(gone.body.error).toMatchObject({ code: -42001 });
+  }
+});
+
+test('the retention purge takes finished families whole, or not at all', async () => {
+  const arcd = await startArcd({ agents, bundled: false, config: { retentionDays: 7 } });
+  const done = await fanOut(arcd, 'go');
+  const needed = await fanOut(arcd, 'go too');
+  await waitForStatus(arcd.url, 'alpha', done.taskId, ['COMPLETED'], on);
+  await waitForStatus(arcd.url, 'alpha', needed.taskId, ['COMPLETED'], on);
+  // A task still waits on one child of the second family (and on a task that holds).
+  const hold = await createTask(arcd.url, 'alpha', 'hold:alpha', {}, on);
+  const waiting = await createTask(arcd.url, 'beta', 'after', {
+    dependencies: [needed.childTaskIds[0], hold.taskId],
+  });
+  const longAgo = new Date(Date.now() - 8 * 86_400_000).toISOString();
+  const db = new Database(arcd.db);
+  db.prepare('UPDATE tasks SET updated_at = ? WHERE task_id NOT IN (?, ?)').run(
+    longAgo,
+    hold.taskId,
+    waiting.taskId,
+  );
+  db.close();
+  // The first family goes whole (parent and three children); the second stays whole.
+  expect(await arcd.server.retention.purge()).toBe(4);
+  const left = new Database(arcd.db, { readonly: true });
+  const ids = (left.prepare('SELECT task_id FROM tasks').all() as Array<{ task_id: string }>).map(
+    (row) => row.task_id,
+  );
+  left.close();
+  expect(ids.sort()).toEqual(
+    [needed.taskId, ...needed.childTaskIds, hold.taskId, waiting.taskId].sort(),
+  );
 });
