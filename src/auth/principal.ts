@@ -26,6 +26,11 @@ export function requiredScopes(method: string): string[] {
   return TASK_CALLER;
 }
 
+/** The scopes `method` needs that the principal's token lacks (none: empty). */
+export function missingScopes(principal: Principal, method: string): string[] {
+  return requiredScopes(method).filter((scope) => !principal.scopes.includes(scope));
+}
+
 export function toPrincipal(identity: string, scopes: string[]): Principal {
   return { identity, scopes, admin: scopes.includes(ADMIN_SCOPE) };
 }

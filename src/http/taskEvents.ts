@@ -8,6 +8,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Authenticator } from '../auth/authenticator';
+import { missingScopes, requiredScopes } from '../auth/principal';
+import { InsufficientScopeError } from '../rpc/errors';
 import type { EventRecord } from '../store/records';
 import type { Store } from '../store/store';
 import type { EventFeed } from '../tasks/eventFeed';
@@ -106,6 +108,15 @@ export function createTaskEventsHandler(options: TaskEventsOptions) {
     const auth = await options.authenticator.authenticate(req.headers.authorization);
     if (auth.mode === 'failed') {
       fail(res, 401, auth.error.code, auth.error.message, auth.error.details);
+      return;
+    }
+    // The scopes task.events asks for: this stream is the same reading.
+    if (auth.mode === 'authenticated' && missingScopes(auth.principal, 'task.events').length > 0) {
+      const refused = new InsufficientScopeError(
+        requiredScopes('task.events'),
+        auth.principal.scopes,
+      );
+      fail(res, 403, refused.code, refused.message, refused.details);
       return;
     }
     const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');

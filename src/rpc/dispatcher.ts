@@ -10,7 +10,7 @@ import type { AgentRegistry } from '../agents/registry';
 import type { SchemaRegistry } from './schemas';
 import { asArcError } from './asArcError';
 import type { AuthOutcome } from '../auth/authenticator';
-import { type Principal, requiredScopes } from '../auth/principal';
+import { type Principal, missingScopes, requiredScopes } from '../auth/principal';
 import {
   type ArcError,
   AgentNotFoundError,
@@ -41,9 +41,8 @@ export interface DispatcherOptions {
 
 /** The token's scopes must cover the method, and its identity must be the requestAgent. */
 function authorize(principal: Principal, method: string, call: Call): void {
-  const required = requiredScopes(method);
-  if (!required.every((scope) => principal.scopes.includes(scope))) {
-    throw new InsufficientScopeError(required, principal.scopes);
+  if (missingScopes(principal, method).length > 0) {
+    throw new InsufficientScopeError(requiredScopes(method), principal.scopes);
   }
   if (call.requestAgent !== principal.identity && !principal.admin) {
     throw new AuthorizationError('requestAgent does not match the authenticated identity', {

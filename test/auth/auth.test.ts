@@ -181,6 +181,30 @@ describe('API keys', () => {
     });
   });
 
+  test("a task's event stream asks for task.events' scopes too", async () => {
+    const reader = createKey(keys, 'alice', 'arc.chat.controller arc.agent.caller');
+    arcd = await startArcd({ config: { auth: 'required', apiKeysFile: keys } });
+    const created = await call(
+      arcd,
+      alice,
+      'task.create',
+      { initialMessage: { role: 'user', parts: [{ type: 'TextPart', content: 'hi' }] } },
+      'alice',
+    );
+    const taskId = created.body.result.task.taskId as string;
+    const open = (token: string) =>
+      fetch(`${arcd.url}/arc/tasks/${taskId}/events`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+    const refused = await open(reader);
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { error: { code: number } }).error.code).toBe(-44003);
+    const allowed = await open(alice);
+    expect(allowed.status).toBe(200);
+    expect(allowed.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    await allowed.body?.cancel();
+  });
+
   test("one identity cannot see or touch another's task", async () => {
     const created = await call(
       arcd,
