@@ -110,7 +110,11 @@ export const SETTINGS: readonly Setting[] = [
   ),
   setting('jwtJwksUrl', 'string', 'verify JWT bearer tokens against this JWKS URL'),
   setting('jwtSecret', 'string', 'verify JWT bearer tokens with this HS256 secret'),
-  setting('jwtPublicKeyFile', 'string', 'verify JWT bearer tokens with this PEM public key'),
+  setting(
+    'jwtPublicKeyFile',
+    'string',
+    'verify JWT bearer tokens with this PEM public key (RSA: RS*/PS*, EC: ES*, Ed25519: EdDSA; read at start)',
+  ),
   setting('jwtIssuer', 'string', 'required JWT issuer (iss), if set'),
   setting('jwtAudience', 'string', 'required JWT audience (aud), if set'),
   setting('jwtIdentityClaim', 'string', 'JWT claim holding the caller identity'),

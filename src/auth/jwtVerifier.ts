@@ -5,14 +5,9 @@
  * of CPU (about half a task.create), so a token once verified is taken as verified again,
  * until it expires and for at most REUSE_MS; a token that failed is checked afresh each time.
  */
+import { createPublicKey } from 'node:crypto';
 import fs from 'node:fs';
-import {
-  createRemoteJWKSet,
-  importSPKI,
-  jwtVerify,
-  type JWTPayload,
-  errors as joseErrors,
-} from 'jose';
+import { createRemoteJWKSet, jwtVerify, type JWTPayload, errors as joseErrors } from 'jose';
 import { AuthenticationError, TokenExpiredError } from '../rpc/errors';
 import { RecentMap } from '../recentMap';
 import { type Principal, toPrincipal } from './principal';
@@ -41,11 +36,23 @@ function scopesOf(payload: JWTPayload): string[] {
   return [];
 }
 
-async function loadKey(options: JwtOptions): Promise<Key> {
+/**
+ * The key tokens are checked against. A public key file is read at once, whatever its kind
+ * (RSA, EC, Ed25519, in PEM): jose then takes the algorithms that key's kind allows (RS*, PS*;
+ * ES256 for a P-256 key; EdDSA), so one file need not name its algorithm, and a file that is
+ * not a public key stops the start with its reason.
+ */
+function loadKey(options: JwtOptions): Key {
   if (options.jwksUrl) return createRemoteJWKSet(new URL(options.jwksUrl));
   if (options.secret) return new TextEncoder().encode(options.secret);
-  const pem = fs.readFileSync(options.publicKeyFile as string, 'utf8');
-  return importSPKI(pem, /BEGIN PUBLIC KEY/.test(pem) && !/EC/.test(pem) ? 'RS256' : 'ES256');
+  const file = options.publicKeyFile as string;
+  try {
+    return createPublicKey(fs.readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new Error(
+      `--jwt-public-key-file ${file}: not a PEM public key (${(error as Error).message})`,
+    );
+  }
 }
 
 /** What the verifier calls: jose's jwtVerify and the time (tests count the one, move the other). */
@@ -60,15 +67,14 @@ export function createJwtVerifier(
   deps: JwtVerifierDeps = { verify: jwtVerify, now: Date.now },
 ): ((token: string) => Promise<Principal>) | undefined {
   if (!options.jwksUrl && !options.secret && !options.publicKeyFile) return undefined;
-  let key: Promise<Key> | undefined;
+  const key = loadKey(options);
   const verified = new RecentMap<string, { principal: Principal; until: number }>(REMEMBERED);
   return async (token: string) => {
     const now = deps.now();
     const known = verified.get(token);
     if (known && now < known.until) return known.principal;
-    key ??= loadKey(options);
     try {
-      const { payload } = await deps.verify(token, (await key) as never, {
+      const { payload } = await deps.verify(token, key as never, {
         currentDate: new Date(now),
         ...(options.issuer ? { issuer: options.issuer } : {}),
         ...(options.audience ? { audience: options.audience } : {}),

@@ -5,6 +5,7 @@
  * refusal is an ARC envelope with HTTP 200.
  */
 import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -291,6 +292,42 @@ describe('JWT', () => {
       'dave',
     );
     expect(reply.body.result.task.requestAgent).toBe('dave');
+  });
+
+  test.each([
+    ['EC P-256', 'ec', { namedCurve: 'P-256' }, 'ES256'],
+    ['RSA', 'rsa', { modulusLength: 2048 }, 'RS256'],
+    ['RSA (PSS signature)', 'rsa', { modulusLength: 2048 }, 'PS256'],
+    ['Ed25519', 'ed25519', {}, 'EdDSA'],
+  ] as const)('a %s public key file verifies its tokens', async (_name, type, params, alg) => {
+    const { publicKey, privateKey } = generateKeyPairSync(type as 'ec', params as never);
+    const file = tempDbFile('jwt-key').replace(/\.db$/, '.pem');
+    fs.writeFileSync(file, publicKey.export({ type: 'spki', format: 'pem' }));
+    const arcd = await startArcd({
+      config: { auth: 'required', apiKeysFile: tempDbFile('none'), jwtPublicKeyFile: file },
+    });
+    const token = await new SignJWT({ sub: 'dana', scope: TASK_SCOPES })
+      .setProtectedHeader({ alg })
+      .setExpirationTime('5m')
+      .sign(privateKey);
+    const reply = await call(
+      arcd,
+      token,
+      'task.create',
+      { initialMessage: textMessage('hi') },
+      'dana',
+    );
+    expect(reply.body.error).toBeNull();
+  });
+
+  test('a public key file that is not a key stops the start, saying why', async () => {
+    const file = tempDbFile('jwt-key').replace(/\.db$/, '.pem');
+    fs.writeFileSync(file, 'not a key');
+    await expect(
+      startArcd({
+        config: { auth: 'required', apiKeysFile: tempDbFile('none'), jwtPublicKeyFile: file },
+      }),
+    ).rejects.toThrow(/--jwt-public-key-file .*not a PEM public key/);
   });
 
   test('RS256 tokens verify against a JWKS URL', async () => {
