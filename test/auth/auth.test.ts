@@ -5,7 +5,7 @@
  * refusal is an ARC envelope with HTTP 200.
  */
 import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { type KeyObject, generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -300,7 +300,11 @@ describe('JWT', () => {
     ['RSA (PSS signature)', 'rsa', { modulusLength: 2048 }, 'PS256'],
     ['Ed25519', 'ed25519', {}, 'EdDSA'],
   ] as const)('a %s public key file verifies its tokens', async (_name, type, params, alg) => {
-    const { publicKey, privateKey } = generateKeyPairSync(type as 'ec', params as never);
+    const pair = generateKeyPairSync(type as 'ec', params as never) as unknown as {
+      publicKey: KeyObject;
+      privateKey: KeyObject;
+    };
+    const { publicKey, privateKey } = pair;
     const file = tempDbFile('jwt-key').replace(/\.db$/, '.pem');
     fs.writeFileSync(file, publicKey.export({ type: 'spki', format: 'pem' }));
     const arcd = await startArcd({
