@@ -15,6 +15,12 @@ export interface ArcClientOptions {
   /** Who is calling: the envelope's requestAgent. */
   requestAgent: string;
   timeoutMs?: number;
+  /**
+   * Streams (task.watch, chat replies) have no total time limit, only this one for silence:
+   * no byte for this long (the server's heartbeats count) and a watch reconnects, a chat
+   * stream fails (default 2 minutes).
+   */
+  streamIdleMs?: number;
   /** Attempts of read-only calls after a network failure or a 502/503/504 (default 2). */
   retries?: number;
 }
@@ -47,14 +53,44 @@ function toMessage(message: string | Message): Message {
     : message;
 }
 
+/**
+ * The error of a stream the server refused (not 200): its ARC error when the body carries one;
+ * a 502/503/504 without one (a proxy while the server restarts) as a network failure, which a
+ * watch retries; else (an HTML page, express's `{error: "…"}`) -32603 naming the HTTP status.
+ */
+function refusalError(status: number, body: string): Error {
+  let error: unknown;
+  try {
+    error = (JSON.parse(body) as { error?: unknown }).error;
+  } catch {
+    error = undefined;
+  }
+  const arc = error as { code?: unknown; message?: unknown } | undefined;
+  if (typeof arc?.code === 'number' && typeof arc.message === 'string') {
+    return toArcClientError(arc as { code: number; message: string });
+  }
+  if (status === 502 || status === 503 || status === 504) {
+    return Object.assign(new Error(`HTTP ${status}`), { code: `EHTTP${status}` });
+  }
+  return toArcClientError({ code: -32603, message: `HTTP ${status}` });
+}
+
 export class ArcClient {
   private readonly http: Got;
+  /** For streams: no total time limit (a watch may wait for hours), only one for silence. */
+  private readonly streams: Got;
   private nextId = 1;
 
   constructor(private readonly options: ArcClientOptions) {
+    const headers = options.token ? { authorization: `Bearer ${options.token}` } : {};
     this.http = got.extend({
-      headers: options.token ? { authorization: `Bearer ${options.token}` } : {},
+      headers,
       timeout: { request: options.timeoutMs ?? 30_000 },
+      throwHttpErrors: false,
+    });
+    this.streams = got.extend({
+      headers,
+      timeout: { socket: options.streamIdleMs ?? 120_000 },
       throwHttpErrors: false,
     });
   }
@@ -241,7 +277,7 @@ export class ArcClient {
     agent: string,
     params: object,
   ): AsyncIterable<ChatChunk> {
-    const stream = this.http.stream.post(this.arcUrl, {
+    const stream = this.streams.stream.post(this.arcUrl, {
       json: this.envelope(method, agent, { ...params, stream: true }),
       headers: { 'content-type': 'application/arc+json' },
       retry: { limit: 0 },
@@ -269,9 +305,8 @@ export class ArcClient {
     const url = `${this.base}/arc/tasks/${encodeURIComponent(taskId)}/events?requestAgent=${encodeURIComponent(this.options.requestAgent)}`;
     for (;;) {
       if (options.signal?.aborted) return;
-      const stream = this.http.stream(url, {
+      const stream = this.streams.stream(url, {
         headers: { 'last-event-id': String(last) },
-        timeout: {},
         retry: { limit: 0 },
         ...(options.signal ? { signal: options.signal } : {}),
       });
@@ -280,16 +315,7 @@ export class ArcClient {
           if (response.statusCode === 200) return resolve(undefined);
           let body = '';
           stream.on('data', (chunk: Buffer) => (body += chunk.toString()));
-          stream.on('end', () => {
-            const parsed = JSON.parse(body || '{}') as {
-              error?: { code: number; message: string };
-            };
-            resolve(
-              toArcClientError(
-                parsed.error ?? { code: -32603, message: `HTTP ${response.statusCode}` },
-              ),
-            );
-          });
+          stream.on('end', () => resolve(refusalError(response.statusCode, body)));
         });
         stream.once('error', () => resolve(undefined));
       });

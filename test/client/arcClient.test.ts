@@ -1,8 +1,9 @@
 /**
  * The TypeScript client's surface against the real app: every task and chat call, typed
  * errors, chat streams, task.watch resuming through a connection that drops mid-task,
- * task.wait, and verifyWebhook on real deliveries.
+ * task.wait, task.watch through silence and error pages, and verifyWebhook on real deliveries.
  */
+import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import {
@@ -14,6 +15,7 @@ import {
   WebhookVerificationError,
   verifyWebhook,
 } from '../../src/client';
+import { defineAgent } from '../../src/agents/contract';
 import { type Running, startArcd, waitFor } from '../helpers/arcServer';
 import { startReceiver } from '../helpers/receiver';
 
@@ -183,4 +185,85 @@ test('verifyWebhook accepts real deliveries and refuses forged or stale ones', a
   const onlyStandard = { ...headers, 'x-arc-signature': undefined };
   expect(verifyWebhook(onlyStandard, delivery!.raw, subscription.secret)).toBeTruthy();
   expect(() => verifyWebhook({}, delivery!.raw, subscription.secret)).toThrow(/no signature/);
+});
+
+/** An HTTP proxy to `target` that counts event-stream requests and may answer some itself. */
+async function countingProxy(
+  target: string,
+  answer: (nth: number) => { status: number; body: string } | undefined = () => undefined,
+) {
+  const { hostname, port } = new URL(target);
+  let streams = 0;
+  const server = http.createServer((req, res) => {
+    if (req.url?.includes('/events')) {
+      streams += 1;
+      const own = answer(streams);
+      if (own) {
+        res.writeHead(own.status, { 'content-type': 'text/html' }).end(own.body);
+        return;
+      }
+    }
+    const upstream = http.request(
+      { host: hostname, port, path: req.url, method: req.method, headers: req.headers },
+      (reply) => {
+        res.writeHead(reply.statusCode ?? 502, reply.headers);
+        reply.pipe(res);
+      },
+    );
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    streams: () => streams,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+const sleeper = defineAgent({
+  id: 'sleeper',
+  description: 'says nothing for 1.2 s, then completes',
+  async handle() {
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    return 'awake';
+  },
+});
+
+test('task.watch waits through silence longer than the call timeout, on one connection', async () => {
+  const quiet = await startArcd({ agents: [sleeper] });
+  const proxy = await countingProxy(quiet.url);
+  try {
+    const viaProxy = new ArcClient({ endpoint: proxy.url, requestAgent: 'sdk', timeoutMs: 200 });
+    const task = await viaProxy.task.create('sleeper', 'nap');
+    const events: string[] = [];
+    for await (const event of viaProxy.task.watch(task.taskId)) events.push(event.event);
+    expect(events).toContain('TASK_COMPLETED');
+    expect(proxy.streams()).toBe(1);
+  } finally {
+    await proxy.close();
+  }
+});
+
+test('task.watch retries a gateway error page and fails cleanly on any other page', async () => {
+  const gateway = await countingProxy(arcd.url, (nth) =>
+    nth === 1 ? { status: 502, body: '<html>bad gateway</html>' } : undefined,
+  );
+  const missing = await countingProxy(arcd.url, () => ({ status: 404, body: '<html>no</html>' }));
+  try {
+    const task = await client.task.create('echo', 'hi');
+    const viaGateway = new ArcClient({ endpoint: gateway.url, requestAgent: 'sdk' });
+    const events: string[] = [];
+    for await (const event of viaGateway.task.watch(task.taskId)) events.push(event.event);
+    expect(events).toContain('TASK_COMPLETED');
+    expect(gateway.streams()).toBe(2);
+    const viaMissing = new ArcClient({ endpoint: missing.url, requestAgent: 'sdk' });
+    const watching = (async () => {
+      for await (const _event of viaMissing.task.watch(task.taskId)) void _event;
+    })();
+    await expect(watching).rejects.toMatchObject({ code: -32603, message: 'HTTP 404' });
+  } finally {
+    await gateway.close();
+    await missing.close();
+  }
 });
