@@ -16,7 +16,7 @@ import type { TaskService } from '../tasks/taskService';
 import type { AgentRegistry } from '../agents/registry';
 import { type Clock, isoNow } from '../clock';
 import { newId } from '../ids';
-import { AgentCapacityExceededError, InvalidParamsError } from '../rpc/errors';
+import { AgentCapacityExceededError, InvalidParamsError, isArcError } from '../rpc/errors';
 import { compact } from '../store/rowMapping';
 import { generateSecret } from '../webhooks/sign';
 
@@ -121,11 +121,16 @@ export class TriggerService {
     const text = body.toString('utf8');
     if (trigger.signingSecret) {
       try {
-        new Webhook(trigger.signingSecret).verify(text, {
-          'webhook-id': header('webhook-id') ?? '',
-          'webhook-timestamp': header('webhook-timestamp') ?? '',
-          'webhook-signature': header('webhook-signature') ?? '',
-        });
+        // The signature only: the body is read as JSON below (a bad one is 400, not 401).
+        new Webhook(trigger.signingSecret).verify(
+          text,
+          {
+            'webhook-id': header('webhook-id') ?? '',
+            'webhook-timestamp': header('webhook-timestamp') ?? '',
+            'webhook-signature': header('webhook-signature') ?? '',
+          },
+          { jsonParse: false },
+        );
       } catch (error) {
         return refuse(401, `signature check failed: ${(error as Error).message}`);
       }
@@ -187,6 +192,10 @@ export class TriggerService {
     } catch (error) {
       if (error instanceof AgentCapacityExceededError) {
         return refuse(429, error.message, { code: error.code });
+      }
+      // The posted JSON made a part or message over the limits (-45004), or a bad one.
+      if (isArcError(error) && (error.code === -45004 || error.code === -32602)) {
+        return refuse(error.code === -45004 ? 413 : 400, error.message, { code: error.code });
       }
       throw error;
     }

@@ -115,6 +115,26 @@ test('a signed trigger accepts only Standard Webhooks signatures made with its s
   expect((await arcResult(arcd.url, 'task.list', {})).tasks).toHaveLength(1);
 });
 
+test('a signed trigger: a bad body with a good signature is 400, a part over the limits 413', async () => {
+  const arcd = await startArcd({ config: { maxPartBytes: 1024 } });
+  const { trigger } = await arcResult(arcd.url, 'trigger.create', { signed: true });
+  const signed = (body: string) => {
+    const at = new Date();
+    return {
+      'webhook-id': `msg_${body.length}`,
+      'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+      'webhook-signature': new Webhook(trigger.signingSecret).sign(`msg_${body.length}`, at, body),
+    };
+  };
+  const notJson = '{not json';
+  expect((await postTo(trigger.url, notJson, signed(notJson))).status).toBe(400);
+  // Within the body limit, over the part limit: the part the body makes is refused, plainly.
+  const big = JSON.stringify({ big: 'x'.repeat(2000) });
+  const tooBig = await postTo(trigger.url, big, signed(big));
+  expect(tooBig).toMatchObject({ status: 413, body: { code: -45004 } });
+  expect((await arcResult(arcd.url, 'task.list', {})).tasks).toEqual([]);
+});
+
 test('an Idempotency-Key makes an unsigned redelivery return the first task', async () => {
   const arcd = await startArcd();
   const { trigger } = await arcResult(arcd.url, 'trigger.create', {});
