@@ -11,6 +11,7 @@ import type { AuthOutcome, Authenticator } from '../auth/authenticator';
 import { MessageTooLargeError } from '../rpc/errors';
 import type { RpcDeps } from '../rpc/arcEnvelope';
 import { answerEarlyError, handleBody } from '../rpc/handleBody';
+import { arrayElements, spaceEnd } from '../rpc/jsonScan';
 import type { RateLimiter } from './rateLimiter';
 import { type HeaderList, writeAnswer, writeJson } from './writeAnswer';
 
@@ -83,6 +84,22 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer | TooLarge>
 }
 
 /**
+ * How many calls a body makes, for the rate limit: a JSON-RPC batch one per element (at most
+ * `maxBatch`: a longer one is refused whole), anything else one.
+ */
+function callsIn(raw: Buffer, maxBatch: number): number {
+  let i = 0;
+  while (
+    i < raw.length &&
+    (raw[i] === 0x20 || raw[i] === 0x0a || raw[i] === 0x0d || raw[i] === 0x09)
+  )
+    i += 1;
+  if (raw[i] !== 0x5b) return 1; // not '['
+  const text = raw.toString('utf8');
+  return Math.min(Math.max(1, arrayElements(text, spaceEnd(text, 0)).length), maxBatch);
+}
+
+/**
  * A body read and a caller known → the answer written: the caller's rate budget first, then
  * rpc/. Both ways into the route (this one and express's) end here.
  */
@@ -95,7 +112,7 @@ export async function answerBody(
   headers: HeaderList,
 ): Promise<void> {
   const { deps, maxBatch, limiter } = options;
-  const rate = await limiter.check(auth, remoteAddress);
+  const rate = await limiter.check(auth, remoteAddress, callsIn(raw, maxBatch));
   const reply = rate.error
     ? answerEarlyError(rate.error, raw.toString('utf8'), deps)
     : await handleBody(raw, deps, { maxBatch }, auth);

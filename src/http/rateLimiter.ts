@@ -34,11 +34,13 @@ export class RateLimiter {
     if (perMinute > 0) this.store.init({ windowMs: WINDOW_MS } as never);
   }
 
-  check(auth: AuthOutcome, remoteAddress: string | undefined): Promise<RateVerdict> {
+  /** `calls`: how many calls the request makes (a JSON-RPC batch: one per element). */
+  check(auth: AuthOutcome, remoteAddress: string | undefined, calls = 1): Promise<RateVerdict> {
     return this.count(
       auth.mode === 'authenticated'
         ? `id:${auth.principal.identity}`
         : this.addressKey(remoteAddress),
+      calls,
     );
   }
 
@@ -57,9 +59,12 @@ export class RateLimiter {
     return key;
   }
 
-  private async count(key: string): Promise<RateVerdict> {
+  private async count(key: string, calls = 1): Promise<RateVerdict> {
     if (this.perMinute === 0) return { headers: [] };
-    const { totalHits, resetTime } = await this.store.increment(key);
+    let { totalHits, resetTime } = await this.store.increment(key);
+    for (let more = 1; more < calls; more += 1) {
+      ({ totalHits, resetTime } = await this.store.increment(key));
+    }
     const reset = Math.max(0, Math.ceil(((resetTime?.getTime() ?? 0) - Date.now()) / 1000));
     const headers: Array<[string, string]> = [
       ['RateLimit-Policy', `${this.perMinute};w=${WINDOW_MS / 1000}`],

@@ -224,6 +224,24 @@ test('a rate-limited ARC call is answered in the ARC envelope whatever its param
   expect(rpc.body).toMatchObject({ jsonrpc: '2.0', id: 7, error: { code: -44007 } });
 });
 
+test('a JSON-RPC batch counts one call per element against the rate limit', async () => {
+  arcd = await startArcd({ config: { rateLimitPerMinute: 5 } });
+  const batch = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({
+      jsonrpc: '2.0',
+      id: i,
+      method: 'task.info',
+      params: { taskId: 'none' },
+      requestAgent: 'tester',
+      targetAgent: 'echo',
+    }));
+  const first = await fetch(`${arcd.url}/arc`, { method: 'POST', body: JSON.stringify(batch(4)) });
+  expect(first.headers.get('ratelimit')).toMatch(/remaining=1/);
+  expect(((await first.json()) as unknown[]).length).toBe(4);
+  const second = await post(arcd.url, batch(4));
+  expect(second.body).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -44007 } });
+});
+
 test('a rate-limited chat call that asked for a stream gets its error as SSE', async () => {
   arcd = await startArcd({ config: { rateLimitPerMinute: 1 } });
   await post(arcd.url, create('spend'));
