@@ -12,6 +12,7 @@
 -- applied: 0011_delivery_heads.sql
 -- applied: 0012_delivery_heads_by_host.sql
 -- applied: 0013_claims_by_hosted_agent.sql
+-- applied: 0014_trigger_fires_follow_tasks.sql
 
 CREATE TABLE artifacts (
   artifact_id TEXT PRIMARY KEY,
@@ -289,4 +290,11 @@ CREATE INDEX tasks_queued ON tasks (assigned_agent) WHERE status = 'SUBMITTED';
 CREATE INDEX tasks_runnable_by_agent ON tasks (assigned_agent, priority_rank DESC, created_at, task_id)
   WHERE pending_turn = 1;
 
+CREATE INDEX trigger_fires_by_task ON trigger_fires (task_id);
+
 CREATE INDEX triggers_by_owner ON triggers (owner_agent, created_at);
+
+CREATE TRIGGER trigger_fires_follow_tasks AFTER DELETE ON tasks
+BEGIN
+  DELETE FROM trigger_fires WHERE task_id = OLD.task_id;
+END;

@@ -3,6 +3,7 @@
  * merged into its DataPart, Standard Webhooks signatures when asked for, request keys making
  * redeliveries harmless, list/delete, and every bad request answered plainly.
  */
+import Database from 'better-sqlite3';
 import { Webhook } from 'standardwebhooks';
 import { defineAgent } from '../../src/agents/contract';
 import {
@@ -149,6 +150,21 @@ test('an Idempotency-Key makes an unsigned redelivery return the first task', as
   ).toEqual({
     n: 2,
   });
+});
+
+test("a firing's key is forgotten with its task: a redelivery after the task was deleted makes a new one", async () => {
+  const arcd = await startArcd();
+  const { trigger } = await arcResult(arcd.url, 'trigger.create', {});
+  const first = await postTo(trigger.url, '{"n":1}', { 'idempotency-key': 'k1' });
+  await waitForStatus(arcd.url, 'echo', first.body.taskId, ['COMPLETED']);
+  await arcResult(arcd.url, 'task.delete', { taskId: first.body.taskId });
+  const again = await postTo(trigger.url, '{"n":1}', { 'idempotency-key': 'k1' });
+  expect(again.status).toBe(202);
+  expect(again.body.taskId).not.toBe(first.body.taskId);
+  const db = new Database(arcd.db, { readonly: true });
+  const keys = db.prepare('SELECT task_id FROM trigger_fires').all();
+  db.close();
+  expect(keys).toEqual([{ task_id: again.body.taskId }]);
 });
 
 test('bad requests, unknown and deleted triggers are answered plainly', async () => {
