@@ -74,8 +74,8 @@ export class RateLimiter {
       ],
     ];
     if (totalHits <= this.perMinute) return { headers };
-    const retryAfter = Math.ceil(WINDOW_MS / 1000);
-    return { headers, error: new RateLimitError(this.perMinute, WINDOW_MS, retryAfter) };
+    // The window's end: the budget is whole again then (at least a second away).
+    return { headers, error: new RateLimitError(this.perMinute, WINDOW_MS, Math.max(1, reset)) };
   }
 
   close(): void {

@@ -40,3 +40,16 @@ test('off, it counts nothing and sends no headers', async () => {
   expect(await allowed('2001:db8:1:2::5', 50)).toBe(50);
   expect(await limiter.check(open, '127.0.0.1')).toEqual({ headers: [] });
 });
+
+test("a refusal's Retry-After is the time left in the window, not the whole window", async () => {
+  jest.useFakeTimers({ now: new Date('2026-12-06T10:00:00Z') });
+  try {
+    limiter = new RateLimiter(1);
+    expect((await limiter.check(open, '10.0.0.1')).error).toBeUndefined();
+    jest.setSystemTime(new Date('2026-12-06T10:00:45Z'));
+    const refused = await limiter.check(open, '10.0.0.1');
+    expect(refused.error?.details).toMatchObject({ retryAfterSeconds: 15 });
+  } finally {
+    jest.useRealTimers();
+  }
+});
