@@ -282,6 +282,22 @@ export class ArcClient {
       headers: { 'content-type': 'application/arc+json' },
       retry: { limit: 0 },
     });
+    // Not a stream (an error page, a proxy's answer): its error, not a reply that never comes.
+    const refusal = new Promise<Error | undefined>((resolve) => {
+      stream.once(
+        'response',
+        (response: { statusCode: number; headers: Record<string, unknown> }) => {
+          const type = String(response.headers['content-type'] ?? '');
+          if (response.statusCode === 200 && type.startsWith('text/event-stream')) {
+            return resolve(undefined);
+          }
+          let body = '';
+          stream.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          stream.on('end', () => resolve(refusalError(response.statusCode, body)));
+        },
+      );
+      stream.once('error', () => resolve(undefined));
+    });
     for await (const message of readSse(stream)) {
       const data = JSON.parse(message.data) as {
         chatId: string;
@@ -294,6 +310,9 @@ export class ArcClient {
       } else if (message.event === 'error' && data.error) throw toArcClientError(data.error);
       else if (message.event === 'done') return;
     }
+    const refused = await refusal;
+    if (refused) throw refused;
+    throw new ArcTransportError(`${method}: the stream ended before its done event`);
   }
 
   private async *watchEvents(

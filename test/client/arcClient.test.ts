@@ -267,3 +267,33 @@ test('task.watch retries a gateway error page and fails cleanly on any other pag
     await missing.close();
   }
 });
+
+test('a chat stream answered with something other than a stream fails with its error', async () => {
+  const answers = [
+    {
+      status: 401,
+      type: 'application/json',
+      body: '{"error":{"code":-44001,"message":"no token"}}',
+    },
+    { status: 502, type: 'text/html', body: '<html>bad gateway</html>' },
+  ];
+  const stub = http.createServer((req, res) => {
+    const next = answers.shift() ?? { status: 500, type: 'text/plain', body: 'x' };
+    req.resume();
+    req.on('end', () => res.writeHead(next.status, { 'content-type': next.type }).end(next.body));
+  });
+  await new Promise<void>((resolve) => stub.listen(0, '127.0.0.1', resolve));
+  try {
+    const viaStub = new ArcClient({
+      endpoint: `http://127.0.0.1:${(stub.address() as AddressInfo).port}`,
+      requestAgent: 'sdk',
+    });
+    const drain = async () => {
+      for await (const _chunk of viaStub.chat.startStream('echo', 'hi')) void _chunk;
+    };
+    await expect(drain()).rejects.toMatchObject({ code: -44001 });
+    await expect(drain()).rejects.toThrow('HTTP 502');
+  } finally {
+    await new Promise<void>((resolve) => stub.close(() => resolve()));
+  }
+});
