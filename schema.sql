@@ -13,6 +13,7 @@
 -- applied: 0012_delivery_heads_by_host.sql
 -- applied: 0013_claims_by_hosted_agent.sql
 -- applied: 0014_trigger_fires_follow_tasks.sql
+-- applied: 0015_blobs_follow_refs.sql
 
 CREATE TABLE artifacts (
   artifact_id TEXT PRIMARY KEY,
@@ -293,6 +294,12 @@ CREATE INDEX tasks_runnable_by_agent ON tasks (assigned_agent, priority_rank DES
 CREATE INDEX trigger_fires_by_task ON trigger_fires (task_id);
 
 CREATE INDEX triggers_by_owner ON triggers (owner_agent, created_at);
+
+CREATE TRIGGER blobs_follow_refs AFTER DELETE ON blob_refs
+BEGIN
+  DELETE FROM blobs WHERE blob_id = OLD.blob_id
+    AND NOT EXISTS (SELECT 1 FROM blob_refs WHERE blob_id = OLD.blob_id);
+END;
 
 CREATE TRIGGER trigger_fires_follow_tasks AFTER DELETE ON tasks
 BEGIN

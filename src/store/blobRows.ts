@@ -3,7 +3,8 @@
  * parts, event data), every file-like part whose content is at least BLOB_THRESHOLD characters
  * is swapped for {"$arcdBlob": sha256} and the content goes to the blobs table (once per
  * content, whichever task sent it); reading swaps it back, so nothing outside the store ever
- * sees a reference.
+ * sees a reference. A blob goes with the last task that refers to it (blob_refs cascade, and
+ * the blobs_follow_refs SQL trigger of migration 0015).
  */
 import { createHash } from 'node:crypto';
 import type { Db } from './openDatabase';
@@ -21,7 +22,6 @@ export class BlobTable {
   private readonly insertBlob;
   private readonly insertRef;
   private readonly selectBlob;
-  private readonly collect;
 
   constructor(db: Db, recorder: WriteRecorder) {
     this.insertBlob = recorder.statement(
@@ -34,9 +34,6 @@ export class BlobTable {
     );
     this.selectBlob = db.prepare<[string], { content: string }>(
       'SELECT content FROM blobs WHERE blob_id = ?',
-    );
-    this.collect = db.prepare(
-      'DELETE FROM blobs WHERE NOT EXISTS (SELECT 1 FROM blob_refs r WHERE r.blob_id = blobs.blob_id)',
     );
   }
 
@@ -82,10 +79,5 @@ export class BlobTable {
       }
       return value;
     }) as T;
-  }
-
-  /** Deletes blobs no task refers to any more; returns how many. */
-  collectGarbage(): number {
-    return this.collect.run().changes;
   }
 }

@@ -390,17 +390,12 @@ export class SqliteStore implements Store {
       const waiting = [task, ...children].flatMap((t) => this.dependencies.dependents(t.taskId));
       check(task, waiting, parent ? { parent, children } : { children });
       this.removal.delete(taskId);
-      this.blobs.collectGarbage();
       return task;
     });
   }
 
   async purgeFinished(beforeIso: string, limit: number): Promise<number> {
-    return this.exclusive(() => {
-      const deleted = this.removal.purge(beforeIso, limit);
-      if (deleted > 0) this.blobs.collectGarbage();
-      return deleted;
-    });
+    return this.exclusive(() => this.removal.purge(beforeIso, limit));
   }
 
   async insertSchedule(schedule: ScheduleRecord): Promise<void> {

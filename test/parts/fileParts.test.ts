@@ -125,6 +125,42 @@ test('files of each kind round-trip byte for byte; the handler sees them decoded
   after.close();
 });
 
+test('a file two tasks sent is stored once, and goes with the last of them', async () => {
+  const arcd = await startArcd({ agents: [mirror], bundled: false });
+  const shared = Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(100 * 1024)]);
+  const on = { targetAgent: 'mirror' };
+  const send = async () => {
+    const { task } = await arcResult(
+      arcd.url,
+      'task.create',
+      {
+        initialMessage: {
+          role: 'user',
+          parts: [part('FilePart', shared, 'application/pdf', 'same.pdf')],
+        },
+      },
+      on,
+    );
+    await waitForStatus(arcd.url, 'mirror', task.taskId, ['COMPLETED'], on);
+    return task.taskId as string;
+  };
+  const first = await send();
+  const second = await send();
+  const blobCount = () => {
+    const db = new Database(arcd.db, { readonly: true });
+    const { n } = db.prepare('SELECT COUNT(*) AS n FROM blobs').get() as { n: number };
+    db.close();
+    return n;
+  };
+  expect(blobCount()).toBe(1);
+  await arcResult(arcd.url, 'task.delete', { taskId: first }, on);
+  expect(blobCount()).toBe(1); // the second task still uses it
+  const kept = await arcResult(arcd.url, 'task.info', { taskId: second }, on);
+  expect(Buffer.from(kept.task.messages[0].parts[0].content, 'base64').equals(shared)).toBe(true);
+  await arcResult(arcd.url, 'task.delete', { taskId: second }, on);
+  expect(blobCount()).toBe(0);
+});
+
 test('parts over the per-part or per-message limit are -45004 naming the part', async () => {
   const arcd = await startArcd({ config: { maxPartBytes: 1000, maxMessageBytes: 1500 } });
   const big = await arcCall(arcd.url, 'task.create', {
