@@ -101,6 +101,8 @@ interface Applied extends AppliedChange {
   eventChars?: number;
 }
 
+type FireOutcome = { applied: Applied } | { duplicateOf: string } | { gone: true };
+
 export class SqliteStore implements Store {
   readonly db: Db;
   private readonly tasks: TaskTable;
@@ -477,8 +479,10 @@ export class SqliteStore implements Store {
     fireKey: string | undefined,
     task: TaskRecord,
     initial: Mutation,
-  ): Promise<{ applied: AppliedChange } | { duplicateOf: string }> {
-    const outcome = await this.exclusive((): { applied: Applied } | { duplicateOf: string } => {
+  ): Promise<{ applied: AppliedChange } | { duplicateOf: string } | { gone: true }> {
+    const outcome = await this.exclusive((): FireOutcome => {
+      // Deleted since the caller found it: no task for a trigger that is gone.
+      if (!this.triggers.get(triggerId)) return { gone: true };
       const earlier =
         fireKey === undefined ? undefined : this.triggers.taskForKey(triggerId, fireKey);
       if (earlier) return { duplicateOf: earlier };

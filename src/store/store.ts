@@ -184,14 +184,15 @@ export interface Store {
   deleteTrigger(triggerId: string): Promise<boolean>;
   /**
    * Fires a trigger: inserts its task and counts the firing in one transaction. With a
-   * `fireKey` already used, nothing is written and the earlier task's id is returned instead.
+   * `fireKey` already used, nothing is written and the earlier task's id is returned instead;
+   * for a trigger deleted since the caller found it, nothing is written either (`gone`).
    */
   fireTrigger(
     triggerId: string,
     fireKey: string | undefined,
     task: TaskRecord,
     initial: Mutation,
-  ): Promise<{ applied: AppliedChange } | { duplicateOf: string }>;
+  ): Promise<{ applied: AppliedChange } | { duplicateOf: string } | { gone: true }>;
 
   /** Stores a subscription; with `replay`, its outbox gets the task's past events too. */
   insertSubscription(subscription: SubscriptionRecord, replay?: boolean): Promise<void>;

@@ -177,6 +177,7 @@ export class TriggerService {
         },
       );
       const outcome = await this.store.fireTrigger(trigger.triggerId, fireKey, task, initial);
+      if ('gone' in outcome) return refuse(404, 'no such trigger');
       if ('duplicateOf' in outcome) {
         return { status: 200, body: { taskId: outcome.duplicateOf, duplicate: true } };
       }

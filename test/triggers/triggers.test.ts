@@ -167,6 +167,22 @@ test("a firing's key is forgotten with its task: a redelivery after the task was
   expect(keys).toEqual([{ task_id: again.body.taskId }]);
 });
 
+test('a trigger deleted while a firing of it is stored answers 404 and makes no task', async () => {
+  const arcd = await startArcd();
+  const { trigger } = await arcResult(arcd.url, 'trigger.create', {});
+  const store = arcd.server.store;
+  const find = store.findTriggerByTokenHash.bind(store);
+  // Found by the firing, then deleted before its task is stored.
+  jest.spyOn(store, 'findTriggerByTokenHash').mockImplementationOnce(async (hash) => {
+    const found = await find(hash);
+    await store.deleteTrigger(trigger.triggerId);
+    return found;
+  });
+  const reply = await postTo(trigger.url, '{"n":1}', { 'idempotency-key': 'k1' });
+  expect(reply.status).toBe(404);
+  expect((await arcResult(arcd.url, 'task.list', {})).tasks).toEqual([]);
+});
+
 test('bad requests, unknown and deleted triggers are answered plainly', async () => {
   const arcd = await startArcd({ config: { maxBodyBytes: 1024 } });
   const { trigger } = await arcResult(arcd.url, 'trigger.create', {});
