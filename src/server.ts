@@ -224,6 +224,7 @@ export function createServer(
       serverName: config.serverName,
       version,
       supportedMethods: () => dispatcher.supportedMethods(),
+      publicUrl: config.publicUrl,
       authentication:
         config.auth === 'required'
           ? { schemes: ['bearer'], scopes: ARC_SCOPES }

@@ -14,6 +14,8 @@ export interface DiscoveryOptions {
   /** How callers authenticate: `none`, or bearer tokens with the ARC scopes. */
   authentication: { schemes: string[]; scopes: string[] };
   health: () => Record<string, unknown>;
+  /** `--public-url`: the base of the URLs cards give, when set (else the request's host). */
+  publicUrl: string;
 }
 
 /** The methods an agent answers: chat.* only for an agent that chats. */
@@ -22,8 +24,10 @@ function methodsOf(agent: AgentDefinition, options: DiscoveryOptions): string[] 
   return typeof agent.chat === 'function' ? all : all.filter((m) => !m.startsWith('chat.'));
 }
 
-function baseUrl(req: Request): string {
-  return `${req.protocol}://${req.get('host') ?? 'localhost'}`;
+/** The server's base URL for cards: `--public-url`, else as the request reached it. */
+function baseUrl(req: Request, options: DiscoveryOptions): string {
+  const configured = options.publicUrl.replace(/\/+$/, '');
+  return configured || `${req.protocol}://${req.get('host') ?? 'localhost'}`;
 }
 
 export function agentCard(agent: AgentDefinition, base: string, options: DiscoveryOptions) {
@@ -66,13 +70,13 @@ export function discoveryRouter(options: DiscoveryOptions): Router {
         description: agent.description,
         status: 'active',
         supportedMethods: methodsOf(agent, options),
-        card: `${baseUrl(req)}${cardPath(agent.id)}`,
+        card: `${baseUrl(req, options)}${cardPath(agent.id)}`,
       })),
     });
   });
 
   router.get('/.well-known/agent.json', (req, res) => {
-    const base = baseUrl(req);
+    const base = baseUrl(req, options);
     res.json({ agents: options.agents.list().map((a) => agentCard(a, base, options)) });
   });
 
@@ -83,7 +87,7 @@ export function discoveryRouter(options: DiscoveryOptions): Router {
       res.status(404).json({ error: `no agent ${id}`, availableAgents: options.agents.ids() });
       return;
     }
-    res.json(agentCard(agent, baseUrl(req), options));
+    res.json(agentCard(agent, baseUrl(req, options), options));
   });
   return router;
 }

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { type Running, type WireJson, startArcd } from '../helpers/arcServer';
 
 let arcd: Running;
@@ -79,5 +80,25 @@ describe('discovery', () => {
     expect(guarded.body.authentication.scopes).toEqual(
       expect.arrayContaining(['arc.task.controller', 'arc.chat.controller', 'arc.task.notify']),
     );
+  });
+
+  test('with --public-url, cards name it whatever Host the request carried', async () => {
+    const fronted = await startArcd({ config: { publicUrl: 'https://agents.example.com/' } });
+    const { port } = new URL(fronted.url);
+    const card = await new Promise<WireJson>((resolve, reject) => {
+      http
+        .get(
+          { port, path: '/.well-known/agents/echo.json', headers: { host: 'evil.example' } },
+          (res) => {
+            let text = '';
+            res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+            res.on('end', () => resolve(JSON.parse(text)));
+          },
+        )
+        .on('error', reject);
+    });
+    expect(card.url).toBe('https://agents.example.com/arc');
+    expect(card.provider.url).toBe('https://agents.example.com');
+    await fronted.close();
   });
 });
