@@ -11,7 +11,8 @@ import type { Priority, Task } from '../types';
 interface Common {
   endpoint: string;
   token?: string;
-  requestAgent: string;
+  /** Unset: `cli`, or with a token its identity (see attempt). */
+  requestAgent?: string;
   json?: boolean;
 }
 
@@ -20,7 +21,7 @@ export const EXIT = { ok: 0, taskFailed: 1, arcError: 2, connection: 3 } as cons
 function clientOf(options: Common): ArcClient {
   return new ArcClient({
     endpoint: options.endpoint,
-    requestAgent: options.requestAgent,
+    requestAgent: options.requestAgent ?? 'cli',
     ...(options.token ? { token: options.token } : {}),
   });
 }
@@ -36,9 +37,30 @@ function summary(task: Task): string {
   return `${task.taskId} ${task.status}${extra}${text !== undefined ? `\n${String(text)}` : ''}`;
 }
 
+/**
+ * Runs the action; with a token and no --request-agent, once more as the token's identity if
+ * the server refused `cli` for not being it (-44002 names the identity): the first call
+ * changed nothing.
+ */
+async function attempt(options: Common, action: () => Promise<number | void>) {
+  try {
+    return await action();
+  } catch (error) {
+    const identity =
+      error instanceof ArcClientError && error.code === -44002
+        ? error.details?.identity
+        : undefined;
+    if (options.requestAgent !== undefined || !options.token || typeof identity !== 'string') {
+      throw error;
+    }
+    options.requestAgent = identity;
+    return action();
+  }
+}
+
 async function run(options: Common, action: () => Promise<number | void>): Promise<void> {
   try {
-    process.exitCode = (await action()) ?? EXIT.ok;
+    process.exitCode = (await attempt(options, action)) ?? EXIT.ok;
   } catch (error) {
     if (error instanceof ArcClientError) {
       process.stderr.write(`arcd: ARC error ${error.code}: ${error.message}\n`);
@@ -102,8 +124,8 @@ export function addTaskCommands(program: Command): void {
       .option('--token <token>', 'Bearer token [env ARCD_TOKEN]', process.env.ARCD_TOKEN)
       .option(
         '--request-agent <id>',
-        'who is calling [env ARCD_REQUEST_AGENT]',
-        process.env.ARCD_REQUEST_AGENT ?? 'cli',
+        "who is calling [env ARCD_REQUEST_AGENT; default cli, or the token's identity]",
+        process.env.ARCD_REQUEST_AGENT,
       )
       .option('--json', 'machine-readable output');
 

@@ -5,15 +5,15 @@
 import { execFile } from 'node:child_process';
 import { compiledMain } from '../helpers/childArcd';
 import { type Running, startArcd, waitForStatus } from '../helpers/arcServer';
+import { tempDbFile } from '../helpers/tempDb';
 
-function arcd(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function arcd(
+  args: string[],
+  env: NodeJS.ProcessEnv = { ...process.env, ARCD_REQUEST_AGENT: 'tester' },
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [compiledMain, ...args],
-      { env: { ...process.env, ARCD_REQUEST_AGENT: 'tester' } },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    execFile(process.execPath, [compiledMain, ...args], { env }, (error, stdout, stderr) =>
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
 }
@@ -107,4 +107,47 @@ test('exit codes: 1 failed task, 2 ARC error, 3 connection failure', async () =>
   ]);
   expect(down.code).toBe(3);
   expect(down.stderr).toMatch(/cannot reach/);
+});
+
+test("with a token and no --request-agent, the CLI calls as the token's identity", async () => {
+  const keys = tempDbFile('cli-keys').replace(/\.db$/, '.json');
+  const made = await arcd([
+    'token',
+    'create',
+    '--identity',
+    'billing',
+    '--scopes',
+    'arc.task.controller arc.agent.caller',
+    '--api-keys-file',
+    keys,
+  ]);
+  const token = made.stdout.trim();
+  const guarded = await startArcd({ config: { auth: 'required', apiKeysFile: keys } });
+  const env = { ...process.env };
+  delete env.ARCD_REQUEST_AGENT;
+  const created = await arcd(
+    ['task', 'create', 'echo', 'hi', '--json', '--token', token, '--endpoint', guarded.url],
+    env,
+  );
+  expect(created.code).toBe(0);
+  const task = JSON.parse(created.stdout.trim().split('\n').at(-1) as string);
+  expect(task.requestAgent).toBe('billing');
+  // Named explicitly, a wrong requestAgent is still the caller's mistake: -44002, exit 2.
+  const wrong = await arcd(
+    [
+      'task',
+      'create',
+      'echo',
+      'hi',
+      '--token',
+      token,
+      '--request-agent',
+      'x',
+      '--endpoint',
+      guarded.url,
+    ],
+    env,
+  );
+  expect(wrong.code).toBe(2);
+  expect(wrong.stderr).toMatch(/-44002/);
 });
