@@ -75,6 +75,29 @@ function refusalError(status: number, body: string): Error {
   return toArcClientError({ code: -32603, message: `HTTP ${status}` });
 }
 
+/**
+ * Resolves once a stream's answer is known: undefined for a stream (or a network failure, which
+ * its reader meets), else the refusal's error (refusalError). `sseOnly`: a 200 that is not
+ * `text/event-stream` is a refusal too.
+ */
+function refusalOf(stream: ReturnType<Got['stream']>, sseOnly: boolean) {
+  return new Promise<Error | undefined>((resolve) => {
+    stream.once(
+      'response',
+      (response: { statusCode: number; headers: Record<string, unknown> }) => {
+        const type = String(response.headers['content-type'] ?? '');
+        if (response.statusCode === 200 && (!sseOnly || type.startsWith('text/event-stream'))) {
+          return resolve(undefined);
+        }
+        let body = '';
+        stream.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        stream.on('end', () => resolve(refusalError(response.statusCode, body)));
+      },
+    );
+    stream.once('error', () => resolve(undefined));
+  });
+}
+
 export class ArcClient {
   private readonly http: Got;
   /** For streams: no total time limit (a watch may wait for hours), only one for silence. */
@@ -283,21 +306,7 @@ export class ArcClient {
       retry: { limit: 0 },
     });
     // Not a stream (an error page, a proxy's answer): its error, not a reply that never comes.
-    const refusal = new Promise<Error | undefined>((resolve) => {
-      stream.once(
-        'response',
-        (response: { statusCode: number; headers: Record<string, unknown> }) => {
-          const type = String(response.headers['content-type'] ?? '');
-          if (response.statusCode === 200 && type.startsWith('text/event-stream')) {
-            return resolve(undefined);
-          }
-          let body = '';
-          stream.on('data', (chunk: Buffer) => (body += chunk.toString()));
-          stream.on('end', () => resolve(refusalError(response.statusCode, body)));
-        },
-      );
-      stream.once('error', () => resolve(undefined));
-    });
+    const refusal = refusalOf(stream, true);
     for await (const message of readSse(stream)) {
       const data = JSON.parse(message.data) as {
         chatId: string;
@@ -329,15 +338,7 @@ export class ArcClient {
         retry: { limit: 0 },
         ...(options.signal ? { signal: options.signal } : {}),
       });
-      const refusal = new Promise<Error | undefined>((resolve) => {
-        stream.once('response', (response: { statusCode: number }) => {
-          if (response.statusCode === 200) return resolve(undefined);
-          let body = '';
-          stream.on('data', (chunk: Buffer) => (body += chunk.toString()));
-          stream.on('end', () => resolve(refusalError(response.statusCode, body)));
-        });
-        stream.once('error', () => resolve(undefined));
-      });
+      const refusal = refusalOf(stream, false);
       let received = 0;
       try {
         for await (const message of readSse(stream)) {
