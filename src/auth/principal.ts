@@ -2,6 +2,7 @@
  * Who is calling: the identity a token proves and the scopes it grants; and which scopes each
  * method needs (the ARC scopes, plus `arc.admin`, which may act for any requestAgent).
  */
+import { InsufficientScopeError } from '../rpc/errors';
 
 export interface Principal {
   identity: string;
@@ -26,9 +27,15 @@ export function requiredScopes(method: string): string[] {
   return TASK_CALLER;
 }
 
-/** The scopes `method` needs that the principal's token lacks (none: empty). */
-export function missingScopes(principal: Principal, method: string): string[] {
-  return requiredScopes(method).filter((scope) => !principal.scopes.includes(scope));
+/** The refusal of a token whose scopes do not cover `method` (-44003); undefined if they do. */
+export function scopeRefusal(
+  principal: Principal,
+  method: string,
+): InsufficientScopeError | undefined {
+  const required = requiredScopes(method);
+  return required.every((scope) => principal.scopes.includes(scope))
+    ? undefined
+    : new InsufficientScopeError(required, principal.scopes);
 }
 
 export function toPrincipal(identity: string, scopes: string[]): Principal {

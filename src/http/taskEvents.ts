@@ -8,8 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Authenticator } from '../auth/authenticator';
-import { missingScopes, requiredScopes } from '../auth/principal';
-import { InsufficientScopeError } from '../rpc/errors';
+import { scopeRefusal } from '../auth/principal';
 import type { EventRecord } from '../store/records';
 import type { Store } from '../store/store';
 import type { EventFeed } from '../tasks/eventFeed';
@@ -111,11 +110,8 @@ export function createTaskEventsHandler(options: TaskEventsOptions) {
       return;
     }
     // The scopes task.events asks for: this stream is the same reading.
-    if (auth.mode === 'authenticated' && missingScopes(auth.principal, 'task.events').length > 0) {
-      const refused = new InsufficientScopeError(
-        requiredScopes('task.events'),
-        auth.principal.scopes,
-      );
+    const refused = auth.mode === 'authenticated' && scopeRefusal(auth.principal, 'task.events');
+    if (refused) {
       fail(res, 403, refused.code, refused.message, refused.details);
       return;
     }

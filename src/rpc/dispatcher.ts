@@ -10,12 +10,11 @@ import type { AgentRegistry } from '../agents/registry';
 import type { SchemaRegistry } from './schemas';
 import { asArcError } from './asArcError';
 import type { AuthOutcome } from '../auth/authenticator';
-import { type Principal, missingScopes, requiredScopes } from '../auth/principal';
+import { type Principal, scopeRefusal } from '../auth/principal';
 import {
   type ArcError,
   AgentNotFoundError,
   AuthorizationError,
-  InsufficientScopeError,
   MethodNotFoundError,
   paramsError,
 } from './errors';
@@ -41,9 +40,8 @@ export interface DispatcherOptions {
 
 /** The token's scopes must cover the method, and its identity must be the requestAgent. */
 function authorize(principal: Principal, method: string, call: Call): void {
-  if (missingScopes(principal, method).length > 0) {
-    throw new InsufficientScopeError(requiredScopes(method), principal.scopes);
-  }
+  const refused = scopeRefusal(principal, method);
+  if (refused) throw refused;
   if (call.requestAgent !== principal.identity && !principal.admin) {
     throw new AuthorizationError('requestAgent does not match the authenticated identity', {
       requestAgent: call.requestAgent,
