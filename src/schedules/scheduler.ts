@@ -12,11 +12,9 @@ import type { TaskService } from '../tasks/taskService';
 import { type Clock, isoNow } from '../clock';
 import { nextSlot, slotsBetween } from './cronTimes';
 import { SerialPump } from '../serialPump';
-import { isArcError } from '../rpc/errors';
+import { AgentCapacityExceededError, isArcError } from '../rpc/errors';
 
 const BATCH = 50;
-/** AgentCapacityExceededError's code: the agent's queue is full, for now. */
-const CAPACITY_EXCEEDED = -41011;
 /** A slot fired later than this is reported as late (missed while down or overloaded). */
 const LATE_AFTER_MS = 60_000;
 
@@ -80,7 +78,7 @@ export class Scheduler {
    */
   private async notFired(schedule: ScheduleRecord, error: unknown): Promise<undefined> {
     const { scheduleId, nextRunAt: slot } = schedule;
-    const retried = !isArcError(error) || error.code === CAPACITY_EXCEEDED || !slot;
+    const retried = !isArcError(error) || error instanceof AgentCapacityExceededError || !slot;
     if (retried) {
       this.logger.warn({ err: error, scheduleId }, 'schedule not fired; tried again next tick');
       return undefined;
