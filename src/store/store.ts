@@ -123,18 +123,16 @@ export interface Store {
   listEvents(taskId: string, afterSeq?: number, limit?: number): Promise<EventRecord[]>;
 
   /**
-   * Deletes a task and everything it owns in one transaction, after `check` accepted it (it
-   * throws to refuse) given the blocked tasks still waiting on it. Undefined when not found.
-   */
-  /**
-   * Deletes a task (a multi-agent parent with its children) once `check` passes, given the
-   * task, the blocked tasks waiting on it or its children, and its family.
+   * Deletes a task (a multi-agent parent with its children) and everything it owns in one
+   * transaction, after `check` accepted it (it throws to refuse) given the task, the blocked
+   * tasks waiting on it or its children, and its family. Undefined when not found.
    */
   deleteTask(
     taskId: string,
     check: (task: TaskRecord, waitingDependents: string[], family: TaskFamily) => void,
   ): Promise<TaskRecord | undefined>;
-  /** Deletes up to `limit` tasks finished before `beforeIso` that no blocked task waits on. */
+  /** Deletes up to `limit` tasks finished before `beforeIso` that no blocked task waits on,
+   * multi-agent families whole (see taskRemoval.ts); returns how many. */
   purgeFinished(beforeIso: string, limit: number): Promise<number>;
   /** A task's dependencies with their current status. */
   dependencyStates(taskId: string): Promise<DependencyState[]>;
@@ -157,11 +155,6 @@ export interface Store {
     at: string,
   ): Promise<void>;
   deleteSchedule(scheduleId: string): Promise<boolean>;
-  /**
-   * Fires a schedule's `slot`: inserts the task it creates and advances the schedule to
-   * `nextRunAt`, in one transaction. Undefined (nothing written) when the schedule no longer
-   * waits on that slot: paused, deleted, or fired by another process first.
-   */
   /** Moves a schedule past `slot` without a task (the slot cannot fire); false if raced. */
   skipSchedule(
     scheduleId: string,
@@ -169,6 +162,11 @@ export interface Store {
     nextRunAt: string | undefined,
     at: string,
   ): Promise<boolean>;
+  /**
+   * Fires a schedule's `slot`: inserts the task it creates and advances the schedule to
+   * `nextRunAt`, in one transaction. Undefined (nothing written) when the schedule no longer
+   * waits on that slot: paused, deleted, or fired by another process first.
+   */
   fireSchedule(
     scheduleId: string,
     slot: string,

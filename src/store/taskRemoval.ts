@@ -33,17 +33,22 @@ export class TaskRemoval {
 
   /** Deletes a task and, if it is a multi-agent parent, its children; whether it was there. */
   delete(taskId: string): boolean {
-    this.deleteChildren.run(taskId); // first: they reference it
-    return this.deleteOne.run(taskId).changes > 0;
+    return this.deleteFamily(taskId).task;
   }
 
   /** Deletes up to `limit` tasks (families) finished before `beforeIso`; returns how many. */
   purge(beforeIso: string, limit: number): number {
     let deleted = 0;
     for (const { task_id: taskId } of this.purgeable.all(beforeIso, limit)) {
-      deleted += this.deleteChildren.run(taskId).changes;
-      deleted += this.deleteOne.run(taskId).changes;
+      const { task, children } = this.deleteFamily(taskId);
+      deleted += children + (task ? 1 : 0);
     }
     return deleted;
+  }
+
+  /** The task and its children (deleted first: they reference it); what was there. */
+  private deleteFamily(taskId: string): { task: boolean; children: number } {
+    const children = this.deleteChildren.run(taskId).changes;
+    return { task: this.deleteOne.run(taskId).changes > 0, children };
   }
 }
