@@ -132,10 +132,17 @@ export function createTaskEventsHandler(options: TaskEventsOptions) {
       return;
     }
     const from = header('last-event-id') ?? query.get('after') ?? '0';
-    const after = Number(from);
+    let after = Number(from);
     if (!Number.isInteger(after) || after < 0) {
       fail(res, 400, -32602, 'Last-Event-ID / after must be a sequence number', { after: from });
       return;
+    }
+    if (after > task.lastSeq) {
+      // Past the task's last event (another task's id, a reset database): the caller has seen
+      // everything there is, so the stream follows on from the last event. Skipping every
+      // sequence up to `after` would skip the terminal one too, and never end.
+      const stored = await options.store.getTask(taskId);
+      after = Math.min(after, stored?.lastSeq ?? after);
     }
 
     // Headers are set, not written: they go out with the first frames (or the flush below),

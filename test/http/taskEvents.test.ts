@@ -115,6 +115,22 @@ describe('task event streams', () => {
     expect(events(none)).toEqual([]);
   });
 
+  test("a Last-Event-ID past a live task's last event follows on from its last event, to the end", async () => {
+    const hold = await startArcd({ agents: [holdAgent] });
+    const task = await createTask(hold.url, 'hold', 'first');
+    await waitForStatus(hold.url, 'hold', task.taskId, ['WORKING']);
+    const { store } = hold.server;
+    const seq = (await store.getTask(task.taskId))!.lastSeq;
+    const stream = await openStream(eventsUrl(hold, task.taskId), { 'Last-Event-ID': '999' });
+    expect(stream.status).toBe(200);
+    await store.mutateTask(task.taskId, say('live'));
+    await arcResult(hold.url, 'task.cancel', { taskId: task.taskId }, { targetAgent: 'hold' });
+    await stream.ended;
+    const stored = (await store.listEvents(task.taskId)).filter((e) => e.seq > seq);
+    expect(events(stream).map((f) => [f.id, f.event])).toEqual(stored.map((e) => [e.seq, e.type]));
+    expect(events(stream).at(-1)).toMatchObject({ event: 'STATUS_CHANGE' });
+  });
+
   test('a stream on a task this process created lately replays from memory, as stored', async () => {
     const task = await createTask(arcd.url, 'echo', 'hi');
     await waitForStatus(arcd.url, 'echo', task.taskId, ['COMPLETED']);
