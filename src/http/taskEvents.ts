@@ -192,30 +192,37 @@ export function createTaskEventsHandler(options: TaskEventsOptions) {
     });
     const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), options.heartbeatMs);
     req.on('close', finish);
-    // A task created here lately replays from memory, while the database says it is still as
-    // its log has it (taken after the watch began: later commits reach `pending`).
-    const log = await options.logs.current(taskId);
-    let replayed = log
-      ? log.events.filter((event) => event.seq > after)
-      : await options.store.listEvents(taskId, after);
-    // The commits reported meanwhile follow on from the replay, unless another process wrote
-    // in between: then the database has what lies between (and everything reported so far,
-    // each report coming after its commit).
-    if (!followsOn(after, replayed, pending)) {
-      replayed = await options.store.listEvents(taskId, after);
+    // Gone while the caller was authenticated or the task read: 'close' has been and gone.
+    if (res.destroyed) return finish();
+    try {
+      // A task created here lately replays from memory, while the database says it is still as
+      // its log has it (taken after the watch began: later commits reach `pending`).
+      const log = await options.logs.current(taskId);
+      let replayed = log
+        ? log.events.filter((event) => event.seq > after)
+        : await options.store.listEvents(taskId, after);
+      // The commits reported meanwhile follow on from the replay, unless another process wrote
+      // in between: then the database has what lies between (and everything reported so far,
+      // each report coming after its commit).
+      if (!followsOn(after, replayed, pending)) {
+        replayed = await options.store.listEvents(taskId, after);
+      }
+      replaying = false;
+      deliver([...replayed, ...pending.sort((a, b) => a.seq - b.seq)]);
+      watch.caughtUp(sent); // the next commit's events follow on from the replay, without a read
+      // Resuming after the very last event of a finished task: nothing more will come.
+      if (closed) return;
+      const now = log ? log.task : await options.store.getTask(taskId);
+      if (!now && !res.headersSent) {
+        // Deleted while the stream opened (or before: the look above may have been a log's).
+        stop();
+        notFound(res, taskId);
+      } else if (!now || (isTerminal(now.status) && sent >= now.lastSeq)) finish();
+      else res.flushHeaders(); // a live stream: the client learns it is open before any event
+    } catch (error) {
+      stop(); // the watch and the heartbeat go with the stream
+      throw error;
     }
-    replaying = false;
-    deliver([...replayed, ...pending.sort((a, b) => a.seq - b.seq)]);
-    watch.caughtUp(sent); // the next commit's events follow on from the replay, without a read
-    // Resuming after the very last event of a finished task: nothing more will come.
-    if (closed) return;
-    const now = log ? log.task : await options.store.getTask(taskId);
-    if (!now && !res.headersSent) {
-      // Deleted while the stream opened (or before: the look above may have been a log's).
-      stop();
-      notFound(res, taskId);
-    } else if (!now || (isTerminal(now.status) && sent >= now.lastSeq)) finish();
-    else res.flushHeaders(); // a live stream: the client learns it is open before any event
   }
 
   return (req: IncomingMessage, res: ServerResponse): boolean => {

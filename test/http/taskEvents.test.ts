@@ -19,6 +19,7 @@ import { holdAgent, say } from '../helpers/heldTasks';
 import { appendEventElsewhere } from '../helpers/otherProcess';
 import type { EventRecord } from '../../src/store/records';
 import { followsOn } from '../../src/http/taskEvents';
+import { RecentTaskLogs } from '../../src/tasks/recentTaskLogs';
 
 interface Frame {
   id?: number;
@@ -129,6 +130,36 @@ describe('task event streams', () => {
     const stored = (await store.listEvents(task.taskId)).filter((e) => e.seq > seq);
     expect(events(stream).map((f) => [f.id, f.event])).toEqual(stored.map((e) => [e.seq, e.type]));
     expect(events(stream).at(-1)).toMatchObject({ event: 'STATUS_CHANGE' });
+  });
+
+  test('a caller gone before its stream began leaves no watch behind', async () => {
+    const hold = await startArcd({ agents: [holdAgent] });
+    const task = await createTask(hold.url, 'hold', 'first');
+    await waitForStatus(hold.url, 'hold', task.taskId, ['WORKING']);
+    const { store, feed } = hold.server;
+    const watched = (feed as unknown as { watched: Map<string, unknown> }).watched;
+    let gone!: () => void;
+    const callerGone = new Promise<void>((resolve) => (gone = resolve));
+    const getTask = store.getTask.bind(store);
+    const peek = jest.spyOn(RecentTaskLogs.prototype, 'peek').mockReturnValue(undefined);
+    let streamRead = false;
+    const read = jest.spyOn(store, 'getTask').mockImplementation(async (taskId) => {
+      if (!streamRead && new Error().stack?.includes('taskEvents')) {
+        streamRead = true;
+        await callerGone; // the caller hangs up while the stream reads the task
+      }
+      return getTask(taskId);
+    });
+    const req = http.get(eventsUrl(hold, task.taskId));
+    req.on('error', () => undefined);
+    await waitFor('the read', async () => (streamRead ? true : undefined));
+    req.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    gone();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    peek.mockRestore();
+    read.mockRestore();
+    expect(watched.has(task.taskId)).toBe(false);
   });
 
   test('a stream on a task this process created lately replays from memory, as stored', async () => {
