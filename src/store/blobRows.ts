@@ -67,16 +67,23 @@ export class BlobTable {
     return out;
   }
 
-  /** Parses JSON text written by deflate, putting blob contents back. */
+  /**
+   * Parses JSON text written by deflate, putting blob contents back: only where swapOut put a
+   * reference, the content of a file-like part. A caller's data of the same shape elsewhere (a
+   * data part, metadata) is its own, and stays as sent: read as a reference, it would have
+   * been replaced by whatever file of any task has that hash.
+   */
   inflate<T>(text: string): T {
     if (!text.includes(REF)) return JSON.parse(text) as T;
     return JSON.parse(text, (_key, value: unknown) => {
-      if (value && typeof value === 'object' && !Array.isArray(value)) {
-        const ref = (value as Record<string, unknown>)[REF];
-        if (typeof ref === 'string' && Object.keys(value).length === 1) {
-          return this.selectBlob.get(ref)?.content ?? value;
-        }
-      }
+      if (!value || typeof value !== 'object' || Array.isArray(value)) return value;
+      const { type, content } = value as JsonRecord;
+      if (typeof type !== 'string' || !FILE_TYPES.has(type)) return value;
+      if (!content || typeof content !== 'object' || Array.isArray(content)) return value;
+      const ref = content[REF];
+      if (typeof ref !== 'string' || Object.keys(content).length !== 1) return value;
+      const blob = this.selectBlob.get(ref);
+      if (blob) (value as JsonRecord).content = blob.content;
       return value;
     }) as T;
   }

@@ -3,7 +3,7 @@
  * task.info, byte for byte, for each part kind; large contents stored once outside the hot
  * rows and removed with their task; the per-part and per-message limits and content checks.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { defineAgent } from '../../src/agents/contract';
 import { type WireJson, arcCall, arcResult, startArcd, waitForStatus } from '../helpers/arcServer';
@@ -159,6 +159,40 @@ test('a file two tasks sent is stored once, and goes with the last of them', asy
   expect(Buffer.from(kept.task.messages[0].parts[0].content, 'base64').equals(shared)).toBe(true);
   await arcResult(arcd.url, 'task.delete', { taskId: second }, on);
   expect(blobCount()).toBe(0);
+});
+
+test("data shaped like a stored file's reference comes back as sent, not as that file", async () => {
+  const arcd = await startArcd({ agents: [mirror], bundled: false });
+  const secret = Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(100 * 1024)]);
+  const on = { targetAgent: 'mirror' };
+  const { task: first } = await arcResult(
+    arcd.url,
+    'task.create',
+    {
+      initialMessage: {
+        role: 'user',
+        parts: [part('FilePart', secret, 'application/pdf', 's.pdf')],
+      },
+    },
+    { ...on, requestAgent: 'alice' },
+  );
+  await waitForStatus(arcd.url, 'mirror', first.taskId, ['COMPLETED'], {
+    ...on,
+    requestAgent: 'alice',
+  });
+  // Another caller names that content's hash, as the store's own reference would.
+  const blobId = createHash('sha256').update(secret.toString('base64')).digest('hex');
+  const probe = { $arcdBlob: blobId };
+  const asker = { ...on, requestAgent: 'mallory' };
+  const { task } = await arcResult(
+    arcd.url,
+    'task.create',
+    { initialMessage: { role: 'user', parts: [{ type: 'DataPart', content: probe }] } },
+    asker,
+  );
+  const done = await waitForStatus(arcd.url, 'mirror', task.taskId, ['COMPLETED'], asker);
+  expect(done.messages[0].parts[0].content).toEqual(probe);
+  expect(done.artifacts[0].parts[0].content).toEqual(probe);
 });
 
 test('parts over the per-part or per-message limit are -45004 naming the part', async () => {
