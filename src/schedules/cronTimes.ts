@@ -3,7 +3,15 @@
  * the way Vixie cron does: a local time skipped by a spring-forward fires at the first
  * instant after the gap, one repeated by a fall-back fires once). Pure: the caller gives "now".
  */
-import { Cron } from 'croner';
+import { Cron, type CronOptions } from 'croner';
+
+/**
+ * Paused (arithmetic only). `no-wildcard`: a job whose seconds, minutes and hours have no
+ * wildcard or step is at fixed times, lists and ranges too (`30 1,13 * * *`), as in Vixie cron;
+ * croner's default counts only single values, so such a job fired twice in a repeated hour and
+ * not at all for a skipped time. Wildcard jobs (`0 * * * *`) fire at every real instant.
+ */
+const OPTIONS = { paused: true, fixedTimeRule: 'no-wildcard' } satisfies CronOptions;
 
 /** Why an expression or a time zone is unusable, or undefined when both are fine. */
 export function cronProblem(expression: string, timezone: string): string | undefined {
@@ -13,7 +21,7 @@ export function cronProblem(expression: string, timezone: string): string | unde
     return `unknown time zone "${timezone}" (use an IANA name such as Europe/Berlin)`;
   }
   try {
-    new Cron(expression, { timezone, paused: true });
+    new Cron(expression, { ...OPTIONS, timezone });
   } catch (error) {
     return `invalid cron expression: ${(error as Error).message}`;
   }
@@ -22,7 +30,7 @@ export function cronProblem(expression: string, timezone: string): string | unde
 
 /** The first slot strictly after `after`, or undefined when the expression has none left. */
 export function nextSlot(expression: string, timezone: string, after: Date): Date | undefined {
-  return new Cron(expression, { timezone, paused: true }).nextRun(after) ?? undefined;
+  return new Cron(expression, { ...OPTIONS, timezone }).nextRun(after) ?? undefined;
 }
 
 /** How many slots fall in (`from`, `to`], counting no further than `cap`. */
@@ -33,7 +41,7 @@ export function slotsBetween(
   to: Date,
   cap = 1000,
 ): number {
-  const cron = new Cron(expression, { timezone, paused: true });
+  const cron = new Cron(expression, { ...OPTIONS, timezone });
   let count = 0;
   for (
     let slot = cron.nextRun(from);

@@ -29,6 +29,20 @@ test('a daily 02:30 in New York fires right after the gap on the night the clock
   ]);
 });
 
+test('a listed time is a fixed time too: once in the repeated hour, after the gap when skipped', () => {
+  expect(slots('30 1,13 * * *', 'America/New_York', '2026-10-31T12:00:00Z', 4)).toEqual([
+    '2026-10-31T17:30:00.000Z',
+    '2026-11-01T05:30:00.000Z', // 01:30 EDT; not again at 06:30Z (01:30 EST)
+    '2026-11-01T18:30:00.000Z',
+    '2026-11-02T06:30:00.000Z',
+  ]);
+  expect(slots('30 2,14 * * *', 'America/New_York', '2026-03-07T12:00:00Z', 3)).toEqual([
+    '2026-03-07T19:30:00.000Z',
+    '2026-03-08T07:00:00.000Z', // 02:30 does not exist: 03:00 EDT
+    '2026-03-08T18:30:00.000Z',
+  ]);
+});
+
 test('an hourly schedule fires every real hour through the repeated hour', () => {
   expect(slots('0 * * * *', 'Europe/Berlin', '2026-10-25T00:00:00Z', 3)).toEqual([
     '2026-10-25T01:00:00.000Z', // 02:00 CET, just after 02:00 CEST came round again
