@@ -180,7 +180,7 @@ export function createServer(
       tasks,
       subscriptions,
       chats: new ChatService(store, agents, clock, partLimits, logger),
-      schedules: new ScheduleService(store, clock),
+      schedules: new ScheduleService(store, clock, partLimits),
       triggers,
     },
     logger,

@@ -10,6 +10,7 @@ import type { Store } from '../store/store';
 import { type Clock, isoNow } from '../clock';
 import { newId } from '../ids';
 import { InvalidParamsError } from '../rpc/errors';
+import { type PartLimits, checkMessageParts } from '../parts/checkParts';
 import { compact } from '../store/rowMapping';
 import { cronProblem, nextSlot } from './cronTimes';
 
@@ -48,6 +49,7 @@ export class ScheduleService {
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
+    private readonly partLimits: PartLimits,
   ) {}
 
   private nextAfterNow(s: Pick<ScheduleRecord, 'cron' | 'timezone'>): string | undefined {
@@ -61,6 +63,8 @@ export class ScheduleService {
       const field = problem.startsWith('unknown time zone') ? 'timezone' : 'cron';
       throw new InvalidParamsError([{ field, message: problem }]);
     }
+    // As task.create would check it at each slot: refused now, not at every firing.
+    checkMessageParts(params.initialMessage, 'initialMessage', this.partLimits);
     const at = isoNow(this.clock);
     const nextRunAt = this.nextAfterNow({ cron: params.cron, timezone });
     if (!nextRunAt) {
@@ -113,8 +117,12 @@ export class ScheduleService {
 
   async resume(call: CallContext, scheduleId: string): Promise<ScheduleRecord> {
     const schedule = await this.owned(call, scheduleId);
-    const next = schedule.status === 'active' ? schedule.nextRunAt : this.nextAfterNow(schedule);
-    await this.store.setScheduleStatus(scheduleId, 'active', next, isoNow(this.clock));
+    // Already active: nothing to write. Writing back the slot read above could undo a firing
+    // committed meanwhile, and fire that slot again.
+    if (schedule.status !== 'active') {
+      const next = this.nextAfterNow(schedule);
+      await this.store.setScheduleStatus(scheduleId, 'active', next, isoNow(this.clock));
+    }
     return this.owned(call, scheduleId);
   }
 

@@ -103,7 +103,8 @@ export class Scheduler {
     const { task, initial } = await this.tasks.prepare(
       { requestAgent: schedule.ownerAgent, targetAgent: schedule.targetAgent },
       {
-        initialMessage: schedule.message,
+        // Each firing's message is of its own time, not of the one stored with the schedule.
+        initialMessage: { ...schedule.message, timestamp: undefined },
         priority: schedule.priority,
         ...(schedule.settings ? { settings: schedule.settings } : {}),
         metadata: {

@@ -109,6 +109,29 @@ test('a schedule missed while the server was down fires once on start, and says 
   expect(listed.nextRunAt).toBe('2026-01-10T16:00:00.000Z');
 });
 
+test("a firing's message is of its own time; resuming an active schedule does not undo a firing", async () => {
+  const time = manualClock('2026-01-10T10:15:00Z');
+  const arcd = await startArcd({ clock: time.clock });
+  const stamped = { ...textMessage('hourly'), timestamp: '2026-01-01T00:00:00Z' };
+  const { schedule: made } = await schedule(arcd, { cron: '0 * * * *', initialMessage: stamped });
+  const { store, scheduler } = arcd.server;
+  const getSchedule = store.getSchedule.bind(store);
+  // schedule.resume reads the schedule; the 11:00 slot fires before it goes on.
+  jest.spyOn(store, 'getSchedule').mockImplementationOnce(async (id) => {
+    const read = await getSchedule(id);
+    time.set('2026-01-10T11:00:00Z');
+    await scheduler.fireDue();
+    return read;
+  });
+  const resumed = await arcResult(arcd.url, 'schedule.resume', { scheduleId: made.scheduleId });
+  expect(resumed.schedule.nextRunAt).toBe('2026-01-10T12:00:00.000Z');
+  await scheduler.fireDue();
+  expect(await firings(arcd)).toEqual(['2026-01-10T11:00:00.000Z']);
+  const { tasks } = await arcResult(arcd.url, 'task.list', {});
+  const { task } = await arcResult(arcd.url, 'task.info', { taskId: tasks[0].taskId });
+  expect(task.messages[0].timestamp).toBe('2026-01-10T11:00:00.000Z');
+});
+
 test('pause, resume and delete', async () => {
   const time = manualClock('2026-01-10T10:15:00Z');
   const arcd = await startArcd({ clock: time.clock });
@@ -146,6 +169,16 @@ test('bad schedules are refused with the field at fault; others cannot touch you
     [{ cron: '0 9 * * *', timezone: 'Mars/Olympus', initialMessage: message }, 'timezone'],
     [{ cron: '0 9 * * *' }, 'initialMessage'],
     [{ cron: '0 9 * * *', initialMessage: message, every: 'day' }, 'every'],
+    [
+      {
+        cron: '0 9 * * *',
+        initialMessage: {
+          role: 'user',
+          parts: [{ type: 'FilePart', mimeType: 'application/pdf', content: 'not base64!' }],
+        },
+      },
+      'initialMessage.parts.0.content',
+    ],
   ] as const) {
     const reply = await arcCall(arcd.url, 'schedule.create', params);
     expect(reply.body.error.code).toBe(-32602);
