@@ -47,7 +47,10 @@ export interface TurnContext {
   readonly attempt: number;
   /** The id of this attempt's run (task.runs lists them). */
   readonly runId: string;
-  /** The data of the task's last checkpoint (unless settings.enableMemory is false). */
+  /**
+   * The data of the run's last checkpoint (unless settings.enableMemory is false and the agent
+   * does not declare `needsCheckpoints`).
+   */
   readonly lastCheckpoint?: JsonValue;
   /** Aborted when the task is canceled or the server shuts down: stop promptly. */
   readonly signal: AbortSignal;
@@ -135,6 +138,12 @@ export interface AgentDefinition {
    * failed to be stored, so leave this unset for any agent with effects of its own.
    */
   pure?: boolean;
+  /**
+   * The handler's checkpoints are its bookkeeping (a forwarding agent's remote task), not
+   * memory of the conversation: `ctx.lastCheckpoint` is given even when the task's
+   * `settings.enableMemory` is false.
+   */
+  needsCheckpoints?: boolean;
   /** Answers chat.start / chat.message; an agent without it does not chat (-41002). */
   chat?(ctx: ChatContext): ChatReply;
   handle(ctx: TurnContext): Promise<TurnResult> | TurnResult;

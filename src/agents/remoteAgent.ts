@@ -2,11 +2,15 @@
  * A hosted agent that is really another arcd (ARC endpoint): each turn forwards to the remote
  * task (created on the first turn, sent the new input on later ones) and mirrors the remote
  * task's events into the local task as they stream in — replies, artifacts, requests for input,
- * completion, failure. The remote task id and the last mirrored event are checkpointed, so a
- * turn run again after a crash resumes the same remote task instead of starting another.
+ * completion, failure. Where the work stands is checkpointed (the remote task, the last event
+ * mirrored, the caller's messages passed on), so a turn run again after a crash or a shutdown
+ * resumes the same remote task; a task created whose answer was lost is found again by the key
+ * it was created with. The remote task is canceled when the local one is canceled, fails by
+ * its deadline or its turn times out; a retry after a failure or a timeout starts another.
  */
 import { ArcClient } from '../client/arcClient';
-import type { Artifact, JsonObject, Message } from '../types';
+import { newId } from '../ids';
+import type { Artifact, JsonObject, JsonValue, Message, Part } from '../types';
 import type { AgentDefinition, TurnContext } from './contract';
 
 export interface RemoteAgentOptions {
@@ -22,17 +26,52 @@ export interface RemoteAgentOptions {
   description?: string;
 }
 
-interface Progress {
-  remoteTaskId: string;
-  /** The last remote event mirrored here. */
-  lastSeq: number;
-  /** How many local history messages have been passed on (crash-safe: at least once). */
-  forwarded: number;
+/** The remote's request for input, kept until the local task has asked it too. */
+interface Asked {
+  parts: Part[];
+  reason?: string;
+  requiredInput?: JsonValue;
+  /** How many local messages there were before the prompt: more once it is stored here. */
+  before: number;
 }
 
-function isProgress(value: unknown): value is Progress {
-  return !!value && typeof (value as Progress).remoteTaskId === 'string';
+interface Progress {
+  /** The remote task's metadata.forwardKey: finds it again if its create's answer was lost. */
+  key: string;
+  remoteTaskId?: string;
+  /** The last remote event mirrored here. */
+  lastSeq: number;
+  /** The local caller messages passed on (at least once), by place in the task's history. */
+  sent: number[];
+  asked?: Asked;
+  /** The remote task failed or was canceled, and that was mirrored: a retry starts another. */
+  ended?: true;
 }
+
+/** The cancel reason of a remote task whose forwarding turn timed out (a retry starts anew). */
+const TIMED_OUT = 'canceled upstream: the forwarding turn timed out';
+/** Why the turn was stopped → the remote task's cancel reason; others (shutdown) keep it. */
+const CANCEL_REASONS: Record<string, string> = {
+  canceled: 'canceled upstream',
+  deadline: 'canceled upstream: deadline exceeded',
+  timeout: TIMED_OUT,
+};
+
+/** Progress saved by this turn's run, as this version or the one before (a `forwarded` count). */
+function savedProgress(ctx: TurnContext): Progress | undefined {
+  const saved = ctx.lastCheckpoint as (Partial<Progress> & { forwarded?: number }) | undefined;
+  if (!saved || typeof saved !== 'object' || saved.ended) return undefined;
+  if (typeof saved.remoteTaskId !== 'string' && typeof saved.key !== 'string') return undefined;
+  const sent = saved.sent ?? callerMessages(ctx.history.slice(0, saved.forwarded ?? 1));
+  return { key: saved.key ?? '', lastSeq: 0, ...saved, sent } as Progress;
+}
+
+/** Where the caller's messages (not the agent's) are in `history`. */
+function callerMessages(history: readonly Message[]): number[] {
+  return history.flatMap((m, at) => (m.role === 'agent' ? [] : [at]));
+}
+
+const isTerminal = (status: string) => ['COMPLETED', 'FAILED', 'CANCELED'].includes(status);
 
 export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition {
   const remoteAgent = options.remoteAgent ?? options.id;
@@ -42,58 +81,67 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
     ...(options.token ? { token: options.token } : {}),
   });
 
-  async function forward(ctx: TurnContext): Promise<string | undefined> {
-    const saved = isProgress(ctx.lastCheckpoint) ? ctx.lastCheckpoint : undefined;
-    let progress: Progress;
-    if (!saved) {
-      const [first] = ctx.history;
-      const created = await client.task.create(remoteAgent, first as Message, {
-        metadata: { forwardedFrom: ctx.task.taskId },
-      });
-      progress = { remoteTaskId: created.taskId, lastSeq: 0, forwarded: 1 };
-      await ctx.checkpoint(progress as unknown as JsonObject);
-    } else {
-      progress = { ...(saved as Progress) };
+  /** The remote task created with `key`, if its create committed although its answer was lost. */
+  async function createdWith(key: string): Promise<string | undefined> {
+    const { tasks } = await client.task.list(remoteAgent, { metadata: { forwardKey: key } });
+    return tasks[0]?.taskId;
+  }
+
+  /** Creates the remote task with the first message (or finds the one a lost answer hid). */
+  async function start(ctx: TurnContext, resumed?: Progress): Promise<Progress> {
+    const [first] = ctx.history as Message[];
+    const found = resumed?.key ? await createdWith(resumed.key) : undefined;
+    const key = resumed?.key || newId('fwd');
+    const progress: Progress = { key, lastSeq: 0, sent: [0] };
+    if (!found) await ctx.checkpoint(progress as unknown as JsonObject); // the key, before
+    const remoteTaskId =
+      found ??
+      (
+        await client.task.create(remoteAgent, first!, {
+          metadata: { forwardedFrom: ctx.task.taskId, forwardKey: key },
+        })
+      ).taskId;
+    return { ...progress, remoteTaskId };
+  }
+
+  /** Passes on the caller's messages the remote task has not had, in order. */
+  async function passOn(ctx: TurnContext, progress: Progress): Promise<Progress> {
+    const unsent = callerMessages(ctx.history).filter((at) => !progress.sent.includes(at));
+    for (const at of unsent) {
+      await client.task.send(remoteAgent, progress.remoteTaskId!, ctx.history[at]!);
     }
-    // The caller's messages not yet passed on (sent while queued, or answers to a request).
-    const unsent = ctx.history.slice(progress.forwarded);
-    for (const message of unsent) {
-      if (message.role !== 'agent')
-        await client.task.send(remoteAgent, progress.remoteTaskId, message);
-    }
-    if (unsent.length > 0) {
-      progress = { ...progress, forwarded: ctx.history.length };
-      await ctx.checkpoint(progress as unknown as JsonObject);
-    }
-    const current: Progress = progress;
-    const onAbort = () =>
-      void client.task
-        .cancel(remoteAgent, current.remoteTaskId, 'canceled upstream')
-        .catch(() => undefined);
-    ctx.signal.addEventListener('abort', onAbort, { once: true });
-    try {
-      const events = client.task.watch(current.remoteTaskId, {
+    return { ...progress, sent: [...progress.sent, ...unsent] };
+  }
+
+  /**
+   * Mirrors the remote task's events until it completes ('done'), asks for input ('asked'),
+   * or was canceled for an earlier attempt's timeout ('again'). A stream that ends before
+   * the task does is opened again after the last event; a remote failure throws.
+   */
+  async function mirror(ctx: TurnContext, progress: Progress): Promise<'done' | 'asked' | 'again'> {
+    const current = progress;
+    let local = ctx.history.length; // local messages, counting the replies mirrored here
+    let prompt: Part[] | undefined;
+    let quiet = 0;
+    while (!ctx.signal.aborted) {
+      let received = 0;
+      const events = client.task.watch(current.remoteTaskId!, {
         after: current.lastSeq,
         signal: ctx.signal,
       });
       for await (const event of events) {
+        received += 1;
         const data = event.data as JsonObject & { status: string };
         if (event.event === 'NEW_MESSAGE') {
           const message = data.messageContent as unknown as Message;
           if (message.role === 'agent' && data.status === 'INPUT_REQUIRED') {
-            // The remote paused: its prompt is followed by TASK_PAUSED and STATUS_CHANGE in the
-            // same commit, so the next turn resumes after those two.
-            await ctx.checkpoint({
-              ...current,
-              lastSeq: event.sequence + 2,
-              forwarded: current.forwarded + 1,
-            } as unknown as JsonObject);
-            await ctx.requestInput({ parts: message.parts });
-            return undefined;
+            // Not marked mirrored: a turn resumed before its TASK_PAUSED reads it again.
+            prompt = message.parts;
+            continue;
           }
           if (message.role === 'agent') {
             await ctx.reply({ parts: message.parts });
-            current.forwarded += 1; // the local history grew by a message not to pass back
+            local += 1;
           }
         } else if (event.event === 'NEW_ARTIFACT') {
           const artifact = data.artifact as unknown as Artifact;
@@ -106,27 +154,114 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
               remoteArtifactId: artifact.artifactId,
             },
           });
-        } else if (event.event === 'TASK_FAILED') {
-          const error = data.error as JsonObject | undefined;
-          throw new Error(`remote task failed: ${String(error?.message ?? data.message)}`);
-        } else if (event.event === 'TASK_CANCELED') {
-          throw new Error(`remote task was canceled: ${String(data.reason ?? '')}`);
+        } else if (event.event === 'TASK_PAUSED' && prompt) {
+          const asked: Asked = { parts: prompt, before: local };
+          if (typeof data.reason === 'string') asked.reason = data.reason;
+          if (data.requiredInput !== undefined) asked.requiredInput = data.requiredInput;
+          await ctx.checkpoint({
+            ...current,
+            lastSeq: event.sequence,
+            asked,
+          } as unknown as JsonObject);
+          await ask(ctx, asked);
+          return 'asked';
+        } else if (event.event === 'TASK_CANCELED' && data.reason === TIMED_OUT) {
+          return 'again'; // canceled by this server when an earlier attempt timed out
+        } else if (event.event === 'TASK_FAILED' || event.event === 'TASK_CANCELED') {
+          const ended = { ...current, lastSeq: event.sequence, ended: true };
+          await ctx.checkpoint(ended as unknown as JsonObject);
+          throw new Error(remoteEnd(event.event, data));
         }
         current.lastSeq = event.sequence;
         await ctx.checkpoint(current as unknown as JsonObject);
-        if (event.event === 'TASK_COMPLETED') return undefined;
+        if (event.event === 'TASK_COMPLETED') return 'done';
+      }
+      if (ctx.signal.aborted) break;
+      // The stream ended before the task did (a proxy, a restarting remote): ask where the
+      // task stands (a reply that is no ARC answer fails the turn here), then watch again.
+      const remote = await client.task.info(remoteAgent, current.remoteTaskId!);
+      quiet = received > 0 ? 0 : quiet + 1;
+      if (quiet >= 5) {
+        throw new Error(`the remote task's event stream keeps ending while it is ${remote.status}`);
+      }
+      if (!isTerminal(remote.status)) await pause(1_000, ctx.signal);
+    }
+    return 'done'; // stopped: what happens next follows from why, not from this result
+  }
+
+  async function ask(ctx: TurnContext, asked: Asked): Promise<void> {
+    await ctx.requestInput(
+      { parts: asked.parts },
+      {
+        ...(asked.reason !== undefined ? { reason: asked.reason } : {}),
+        ...(asked.requiredInput !== undefined ? { requiredInput: asked.requiredInput } : {}),
+      },
+    );
+  }
+
+  async function forward(ctx: TurnContext): Promise<undefined> {
+    let progress = savedProgress(ctx);
+    // The remote task's input was asked for but the local prompt never stored (the process
+    // stopped in between): ask it now.
+    if (progress?.asked && ctx.history.length <= progress.asked.before) {
+      await ask(ctx, progress.asked);
+      return undefined;
+    }
+    let cancelAs: string | undefined;
+    const cancelRemote = () => {
+      const id = progress?.remoteTaskId;
+      if (id && cancelAs) void client.task.cancel(remoteAgent, id, cancelAs).catch(() => undefined);
+    };
+    const onStop = () => {
+      cancelAs = CANCEL_REASONS[(ctx.signal.reason as { kind?: string } | undefined)?.kind ?? ''];
+      cancelRemote();
+    };
+    ctx.signal.addEventListener('abort', onStop, { once: true });
+    if (ctx.signal.aborted) onStop();
+    try {
+      for (;;) {
+        if (!progress?.remoteTaskId) {
+          progress = await start(ctx, progress);
+          cancelRemote(); // stopped while it was created: it goes too
+        }
+        progress = await passOn(ctx, progress);
+        delete progress.asked; // answered: passed on just now
+        await ctx.checkpoint(progress as unknown as JsonObject);
+        const outcome = await mirror(ctx, progress);
+        if (outcome !== 'again') return undefined;
+        progress = undefined;
       }
     } finally {
-      ctx.signal.removeEventListener('abort', onAbort);
+      ctx.signal.removeEventListener('abort', onStop);
     }
-    return undefined;
   }
 
   return {
     id: options.id,
     description: options.description ?? `Remote agent ${remoteAgent} at ${options.endpoint}`,
+    needsCheckpoints: true,
     handle: forward,
   };
+}
+
+function remoteEnd(event: string, data: JsonObject): string {
+  if (event === 'TASK_CANCELED') return `remote task was canceled: ${String(data.reason ?? '')}`;
+  const error = data.error as JsonObject | undefined;
+  const code = typeof error?.code === 'number' ? ` (remote code ${error.code})` : '';
+  return `remote task failed: ${String(error?.message ?? data.message)}${code}`;
+}
+
+/** Waits `ms`, or less if the turn is stopped meanwhile. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 /** Parses `ARCD_REMOTE_AGENTS`: `id=http://host:port[/remoteAgentId]`, comma-separated. */

@@ -338,7 +338,8 @@ export class ArcClient {
         retry: { limit: 0 },
         ...(options.signal ? { signal: options.signal } : {}),
       });
-      const refusal = refusalOf(stream, false);
+      // Anything but an event stream (an error page, a web app's fallback page) is a refusal.
+      const refusal = refusalOf(stream, true);
       let received = 0;
       try {
         for await (const message of readSse(stream)) {

@@ -188,7 +188,7 @@ export class TurnExecutor {
       return 'held';
     }
 
-    const memory = task.settings?.enableMemory !== false;
+    const memory = agent.needsCheckpoints === true || task.settings?.enableMemory !== false;
     const checkpoint = memory && !run.history ? await this.runCheckpoint(task) : undefined;
     const state: TurnState = { paused: false, finished: false, latest: task };
     const timeoutMs = task.settings?.timeoutMs ?? agent.limits?.timeoutMs;

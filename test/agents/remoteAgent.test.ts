@@ -3,9 +3,11 @@
  * agent's task to the back instance and mirrors its life — replies, a request for input and
  * the answer, artifacts, failure, cancel — into its own store, where its subscribers see it.
  */
+import http from 'node:http';
 import { parseRemoteAgents } from '../../src/agents/remoteAgent';
 import {
   type Running,
+  type WireJson,
   arcResult,
   createTask,
   startArcd,
@@ -113,4 +115,207 @@ test('a remote failure fails the local task; a local cancel cancels the remote t
     remoteTaskId: string;
   };
   await waitForStatus(back.url, 'slow', remoteTaskId, ['CANCELED'], { requestAgent: 'front' });
+});
+
+/** The back server's tasks forwarded from local task `taskId`, as the front sees them there. */
+async function forwardedFrom(taskId: string): Promise<WireJson[]> {
+  const { tasks } = await arcResult(
+    back.url,
+    'task.list',
+    { metadata: { forwardedFrom: taskId } },
+    { requestAgent: 'front' },
+  );
+  return tasks;
+}
+
+/**
+ * A front arcd whose remote `remote-<agent>` is reached through a proxy to the back server.
+ * `intercept` may answer a request itself (true), or let it through, and then see the back
+ * server's answer first (`answered`: true when it dealt with the answer itself).
+ */
+async function frontThroughProxy(
+  agent: string,
+  intercept: {
+    request?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
+    answered?: (req: http.IncomingMessage, res: http.ServerResponse, body: string) => boolean;
+  },
+): Promise<Running> {
+  const target = new URL(back.url);
+  const proxy = http.createServer((req, res) => {
+    if (intercept.request?.(req, res)) return;
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    const { hostname: host, port } = target;
+    const upstream = http.request(
+      { host, port, path: req.url, method: req.method, headers: req.headers },
+      (reply) => {
+        if (intercept.answered?.(req, res, body)) return void reply.resume();
+        res.writeHead(reply.statusCode ?? 502, reply.headers);
+        reply.pipe(res);
+      },
+    );
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  proxies.push(proxy);
+  const { port } = proxy.address() as { port: number };
+  return startArcd({
+    bundled: false,
+    config: {
+      serverName: 'front',
+      remoteAgents: `remote-${agent}=http://127.0.0.1:${port}/${agent}`,
+    },
+  });
+}
+
+/** Answers the first `count` event-stream requests with `answer`. */
+function firstStreams(count: number, answer: (res: http.ServerResponse) => void) {
+  let left = count;
+  return (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (!req.url?.includes('/events') || left === 0) return false;
+    left -= 1;
+    answer(res);
+    return true;
+  };
+}
+
+const proxies: http.Server[] = [];
+afterEach(async () => {
+  for (const proxy of proxies.splice(0)) {
+    proxy.closeAllConnections();
+    await new Promise((resolve) => proxy.close(resolve));
+  }
+});
+
+test('an event stream that ends before the remote task does is watched again, not taken as done', async () => {
+  const proxied = await frontThroughProxy('slow', {
+    request: firstStreams(1, (res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(); // a clean end, no terminal event
+    }),
+  });
+  const task = await createTask(proxied.url, 'remote-slow', 'steps=2');
+  const done = await waitForStatus(proxied.url, 'remote-slow', task.taskId, [
+    'COMPLETED',
+    'FAILED',
+  ]);
+  expect(done.status).toBe('COMPLETED');
+  expect(done.messages.map((m: WireJson) => m.parts[0].content)).toEqual([
+    'steps=2',
+    'step 1/2',
+    'step 2/2',
+    'done after 2 steps',
+  ]);
+});
+
+test('a page that is no event stream fails the forwarded task instead of completing it', async () => {
+  const proxied = await frontThroughProxy('slow', {
+    request: firstStreams(100, (res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<html>app</html>');
+    }),
+  });
+  const task = await createTask(proxied.url, 'remote-slow', 'steps=2');
+  const done = await waitForStatus(proxied.url, 'remote-slow', task.taskId, [
+    'COMPLETED',
+    'FAILED',
+  ]);
+  expect(done.status).toBe('FAILED');
+});
+
+test('a shutdown leaves the remote task running, and the restarted server follows it to the end', async () => {
+  const db = front.db;
+  const task = await createTask(front.url, 'remote-slow', 'steps=8');
+  await waitFor('remote progress', async () =>
+    (await taskInfo(front.url, 'remote-slow', task.taskId)).messages.length >= 2 ? true : undefined,
+  );
+  await front.close();
+  const [remote] = await forwardedFrom(task.taskId);
+  expect(remote.status).toBe('WORKING');
+  const again = await startArcd({
+    db,
+    bundled: false,
+    config: { serverName: 'front', remoteAgents: `remote-slow=${back.url}/slow` },
+  });
+  const done = await waitForStatus(again.url, 'remote-slow', task.taskId, ['COMPLETED', 'FAILED']);
+  expect(done.status).toBe('COMPLETED');
+  expect(done.messages.at(-1).parts[0].content).toBe('done after 8 steps');
+  expect(await forwardedFrom(task.taskId)).toHaveLength(1);
+});
+
+test('with enableMemory off, the answer still goes to the remote task that asked', async () => {
+  const task = await createTask(front.url, 'remote-document-analyzer', 'red green\nblue red', {
+    settings: { enableMemory: false },
+  });
+  const waiting = await waitForStatus(front.url, 'remote-document-analyzer', task.taskId, [
+    'INPUT_REQUIRED',
+  ]);
+  // The remote's reason and what it expects come through with its question.
+  const paused = (await front.server.store.listEvents(task.taskId)).find(
+    (e) => e.type === 'TASK_PAUSED',
+  );
+  expect(paused?.data).toMatchObject({
+    reason: 'focus needed',
+    requiredInput: { type: 'text', description: 'the topic to look for' },
+  });
+  expect(waiting.messages).toHaveLength(2);
+  await arcResult(
+    front.url,
+    'task.send',
+    { taskId: task.taskId, message: textMessage('red') },
+    { targetAgent: 'remote-document-analyzer' },
+  );
+  const done = await waitForStatus(front.url, 'remote-document-analyzer', task.taskId, [
+    'COMPLETED',
+    'FAILED',
+    'INPUT_REQUIRED',
+  ]);
+  expect(done.status).toBe('COMPLETED');
+  expect(await forwardedFrom(task.taskId)).toHaveLength(1);
+});
+
+test('a retry after a remote failure or a timeout starts another remote task', async () => {
+  const retried = { maxRetries: 1, retryDelayMs: 0 };
+  const failing = await createTask(front.url, 'remote-flaky', 'succeed-after=1', {
+    settings: retried,
+  });
+  await waitForStatus(front.url, 'remote-flaky', failing.taskId, ['FAILED']);
+  const failed = await forwardedFrom(failing.taskId);
+  expect(failed.map((t) => t.status)).toEqual(['FAILED', 'FAILED']);
+
+  const slow = await createTask(front.url, 'remote-slow', 'steps=50', {
+    settings: { ...retried, timeoutMs: 500 },
+  });
+  const timedOut = await waitForStatus(front.url, 'remote-slow', slow.taskId, ['FAILED']);
+  expect(timedOut.error).toMatchObject({ code: -42005 });
+  await waitFor('both remote tasks canceled', async () => {
+    const remotes = await forwardedFrom(slow.taskId);
+    return remotes.length === 2 && remotes.every((t) => t.status === 'CANCELED') ? true : undefined;
+  });
+});
+
+test('a remote task whose create answer was lost is found again by its key, not created twice', async () => {
+  let lost = 0;
+  const proxied = await frontThroughProxy('echo', {
+    answered: (_req, res, body) => {
+      if (lost > 0 || !body.includes('"task.create"')) return false;
+      lost += 1;
+      res.socket?.destroy(); // created there; the answer never arrives here
+      return true;
+    },
+  });
+  const task = await createTask(proxied.url, 'remote-echo', 'once only', {
+    settings: { maxRetries: 1, retryDelayMs: 0 },
+  });
+  const done = await waitForStatus(proxied.url, 'remote-echo', task.taskId, [
+    'COMPLETED',
+    'FAILED',
+  ]);
+  expect(lost).toBe(1);
+  expect(done.status).toBe('COMPLETED');
+  expect(done.messages.map((m: WireJson) => m.parts[0].content)).toEqual([
+    'once only',
+    'once only',
+  ]);
+  expect(await forwardedFrom(task.taskId)).toHaveLength(1);
 });
