@@ -171,6 +171,7 @@ export function createServer(
     clock,
     () => config.publicUrl.replace(/\/+$/, '') || listeningUrl,
   );
+  const chats = new ChatService(store, agents, clock, partLimits, logger);
   const dispatcher = new Dispatcher({
     methods: METHODS,
     aliases: METHOD_ALIASES,
@@ -179,7 +180,7 @@ export function createServer(
     services: {
       tasks,
       subscriptions,
-      chats: new ChatService(store, agents, clock, partLimits, logger),
+      chats,
       schedules: new ScheduleService(store, clock, partLimits),
       triggers,
     },
@@ -278,6 +279,7 @@ export function createServer(
     parentWatch.stop();
     retention.stop();
     scheduler.stop();
+    chats.stop();
     await runner.stop();
     await deliveries.stop();
     server?.closeAllConnections();

@@ -92,7 +92,10 @@ export interface ChatContext {
   readonly history: readonly Message[];
   /** The caller's new message. */
   readonly message: Message;
-  /** Aborted when the caller goes away or the server shuts down. */
+  /**
+   * Aborted when a streaming caller goes away or the server shuts down (a caller waiting for
+   * the whole reply without streaming is not watched: its reply is still stored).
+   */
   readonly signal: AbortSignal;
   /** The text parts of `message`, joined by newlines. */
   text(): string;

@@ -28,6 +28,8 @@ export interface ChatExchange {
   deltas: AsyncIterable<string>;
   /** The chat and stored reply, once `deltas` has been drained. */
   finished(): { chat: ChatRecord; reply: Message };
+  /** The caller went away: the handler's signal is aborted (and no reply is stored). */
+  cancel(): void;
 }
 
 async function* asDeltas(reply: ChatReply): AsyncIterable<string> {
@@ -51,6 +53,9 @@ export function toWireChat(chat: ChatRecord, reply?: Message) {
 }
 
 export class ChatService {
+  /** How to stop each reply being produced. */
+  private readonly active = new Set<(reason: Error) => void>();
+
   constructor(
     private readonly store: Store,
     private readonly agents: AgentRegistry,
@@ -113,6 +118,11 @@ export class ChatService {
     return toWireChat(closed);
   }
 
+  /** Stops every reply being produced (the server is shutting down). */
+  stop(): void {
+    for (const stop of this.active) stop(new Error('the server is shutting down'));
+  }
+
   private chatHandler(agentId: string) {
     const agent = this.agents.get(agentId);
     if (!agent?.chat) throw new AgentNotAvailableError(agentId, 'this agent does not chat');
@@ -132,6 +142,13 @@ export class ChatService {
     let chat = await this.store.appendChatMessage(chatId, stamped);
     const history = await this.store.listChatMessages(chatId);
     const controller = new AbortController();
+    const stopped: { reason?: Error } = {};
+    const stop = (reason: Error) => {
+      stopped.reason ??= reason;
+      controller.abort(reason);
+    };
+    const active = this.active;
+    active.add(stop);
     let result: { chat: ChatRecord; reply: Message } | undefined;
     const store = this.store;
     const clock = this.clock;
@@ -154,7 +171,11 @@ export class ChatService {
         }
       } finally {
         controller.abort();
+        active.delete(stop);
       }
+      // The caller went away or the server is stopping: no reply to keep (the caller's
+      // message stays, answered by none, as after a failed reply).
+      if (stopped.reason) throw stopped.reason;
       const replyMessage: Message = {
         role: 'agent',
         parts: [{ type: 'TextPart', content: text }],
@@ -179,6 +200,7 @@ export class ChatService {
         if (!result) throw new Error('the chat reply has not finished');
         return result;
       },
+      cancel: () => stop(new Error('the caller went away')),
     };
   }
 }

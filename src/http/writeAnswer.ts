@@ -30,9 +30,16 @@ export async function writeAnswer(
   if (answer.stream) {
     setHeaders(res, headers);
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
-    for await (const event of answer.stream.events) {
-      if (res.destroyed) break;
-      res.write(formatSse(event));
+    const { events, cancel } = answer.stream;
+    const gone = () => cancel?.(); // the caller left mid-stream: the work stops, not only the writes
+    res.once('close', gone);
+    try {
+      for await (const event of events) {
+        if (res.destroyed) break;
+        res.write(formatSse(event));
+      }
+    } finally {
+      res.off('close', gone);
     }
     res.end();
     return;

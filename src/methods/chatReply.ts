@@ -37,7 +37,7 @@ async function* streamEvents(exchange: ChatExchange): AsyncIterable<SseEvent> {
 }
 
 export async function chatReply(exchange: ChatExchange, stream: boolean | undefined) {
-  if (stream) return new SseResult(streamEvents(exchange));
+  if (stream) return new SseResult(streamEvents(exchange), () => exchange.cancel());
   for await (const _delta of exchange.deltas) void _delta;
   const { chat, reply } = exchange.finished();
   return { type: 'chat', chat: toWireChat(chat, reply) };

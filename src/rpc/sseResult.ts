@@ -11,7 +11,14 @@ export interface SseEvent {
 }
 
 export class SseResult {
-  constructor(readonly events: AsyncIterable<SseEvent>) {}
+  /**
+   * `cancel`: called when the caller goes away before the stream ended, so the work producing
+   * it can stop (a chat reply's handler sees its signal aborted).
+   */
+  constructor(
+    readonly events: AsyncIterable<SseEvent>,
+    readonly cancel?: () => void,
+  ) {}
 }
 
 export function formatSse(event: SseEvent): string {

@@ -13,6 +13,7 @@ import {
   post,
   startArcd,
   textMessage,
+  waitFor,
 } from '../helpers/arcServer';
 
 function rawPost(
@@ -247,5 +248,68 @@ test('JSON-RPC chat calls answer JSON even when asked to stream', async () => {
     jsonrpc: '2.0',
     id: 3,
     result: { type: 'chat', chat: { message: { parts: [{ content: 'a b' }] } } },
+  });
+});
+
+describe('a reply nobody waits for any more', () => {
+  let aborted: string[];
+  let waiting: Running;
+  const userMessages = () => {
+    const db = new Database(waiting.db, { readonly: true });
+    const { n } = db.prepare('SELECT COUNT(*) AS n FROM chat_messages').get() as { n: number };
+    db.close();
+    return n;
+  };
+  beforeEach(async () => {
+    aborted = [];
+    const ponder = defineAgent({
+      id: 'ponder',
+      description: 'takes a minute to answer, unless stopped',
+      handle: () => undefined,
+      chat: (ctx) =>
+        new Promise<string>((resolve, reject) => {
+          const timer = setTimeout(() => resolve('after a minute'), 60_000);
+          ctx.signal.addEventListener('abort', () => {
+            clearTimeout(timer);
+            aborted.push(String((ctx.signal.reason as Error).message));
+            reject(ctx.signal.reason as Error);
+          });
+        }),
+    });
+    waiting = await startArcd({ agents: [ponder], bundled: false });
+  });
+
+  test('a streaming caller that hangs up stops the handler, and no reply is stored', async () => {
+    const req = http.request(`${waiting.url}/arc`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/arc+json' },
+    });
+    req.on('error', () => undefined);
+    req.end(
+      JSON.stringify(
+        envelope('chat.start', { initialMessage: textMessage('why?'), stream: true }, 'ponder'),
+      ),
+    );
+    await waitFor('the handler started', async () => (userMessages() > 0 ? true : undefined));
+    req.destroy();
+    await waitFor('the handler stopped', async () => (aborted.length > 0 ? true : undefined));
+    expect(aborted).toEqual(['the caller went away']);
+    const db = new Database(waiting.db, { readonly: true });
+    const roles = db.prepare('SELECT role FROM chat_messages').all();
+    db.close();
+    expect(roles).toEqual([{ role: 'user' }]);
+  });
+
+  test('a shutdown stops a handler a caller waits on without streaming', async () => {
+    const call = arcCall(
+      waiting.url,
+      'chat.start',
+      { initialMessage: textMessage('why?') },
+      { targetAgent: 'ponder' },
+    ).catch(() => undefined);
+    await waitFor('the handler started', async () => (userMessages() > 0 ? true : undefined));
+    await waiting.close();
+    await call;
+    expect(aborted).toEqual(['the server is shutting down']);
   });
 });
