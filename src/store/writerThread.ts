@@ -39,8 +39,16 @@ parentPort.on('message', (batch) => {
   if (batch === 'close') { db.close(); parentPort.close(); return; }
   if (batch === 'resume') { failed = false; return; }
   at = 0;
+  // A text that does not prepare would leave every later statement number off by one: the
+  // thread stops instead (uncaught), and a new one is sent every text again.
+  for (const text of batch.sql) {
+    try {
+      statements.push(db.prepare(text));
+    } catch (error) {
+      throw new Error('the writer thread could not prepare a statement: ' + error.message);
+    }
+  }
   try {
-    for (const text of batch.sql) statements.push(db.prepare(text));
     if (failed) return parentPort.postMessage({ ok: false, skipped: true });
     runAll.immediate(batch.ops);
     parentPort.postMessage({ ok: true });
@@ -114,9 +122,11 @@ export class WriterThread {
   execute(batch: RecordedBatch): Promise<BatchOutcome> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
+      // Posted first: a batch that cannot be sent (throws) must not wait for a reply, or every
+      // later reply would answer the batch before its own.
+      this.worker.postMessage(batch);
       if (this.pending.length === 0) this.worker.ref();
       this.pending.push({ resolve, reject });
-      this.worker.postMessage(batch);
     });
   }
 

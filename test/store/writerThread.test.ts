@@ -470,3 +470,31 @@ test('a recording that wrote nothing keeps the statement texts the writer has no
   expect(recorder.finish()).toEqual({ sql: ['INSERT INTO t (x) VALUES (?)'], ops: [0, [5]] });
   db.close();
 });
+
+test('a statement the thread cannot prepare stops the thread: later statement numbers would be off', async () => {
+  const stopped: Error[] = [];
+  const file = tempDbFile('unprepared');
+  const setup = new Database(file);
+  setup.exec('CREATE TABLE t (k TEXT)');
+  setup.close();
+  const thread = new WriterThread(file, { pragmas: [], onStopped: (e) => stopped.push(e) });
+  const outcome = thread.execute({ sql: ['INSERT INTO missing (k) VALUES (?)'], ops: [0, ['x']] });
+  await expect(outcome).rejects.toThrow();
+  await thread.exited;
+  expect(thread.alive).toBe(false);
+  expect(stopped).toHaveLength(1);
+});
+
+test('a batch that cannot be sent to the thread fails alone; the next one gets its own answer', async () => {
+  const file = tempDbFile('unsendable');
+  const setup = new Database(file);
+  setup.exec('CREATE TABLE t (k TEXT)');
+  setup.close();
+  const thread = new WriterThread(file, { pragmas: [] });
+  const unsendable = { sql: ['INSERT INTO t (k) VALUES (?)'], ops: [0, [() => 'no']] };
+  await expect(thread.execute(unsendable as never)).rejects.toThrow();
+  const sent = thread.execute({ sql: ['INSERT INTO t (k) VALUES (?)'], ops: [0, ['yes']] });
+  const timeout = new Promise((resolve) => setTimeout(() => resolve('no answer'), 2000));
+  expect(await Promise.race([sent, timeout])).toEqual({ ok: true });
+  await thread.close();
+});
