@@ -31,6 +31,12 @@ interface Flight {
   void: boolean;
   /** Called once the thread answered it, after its callers were (see `answered`). */
   waiters: Array<() => void>;
+  /**
+   * Answers planned on this batch's rows before they committed (a write that threw, or a
+   * batch that wrote nothing, recorded while this one was on the thread): given once it
+   * commits; planned again if it fails or its outcome is unknown.
+   */
+  held: Array<{ entry: Queued; outcome: Outcome }>;
 }
 
 export interface RecordingWriter {
@@ -154,11 +160,7 @@ export class GroupCommit {
       for (const entry of batch) entry.reject(error); // BEGIN or COMMIT itself failed
       return;
     }
-    batch.forEach((entry, i) => {
-      const outcome = outcomes[i] as Outcome;
-      if (outcome.ok) entry.resolve(outcome.value);
-      else entry.reject(outcome.error);
-    });
+    batch.forEach((entry, i) => settle(entry, outcomes[i] as Outcome));
   }
 
   /**
@@ -167,15 +169,29 @@ export class GroupCommit {
    * go back to the head of the queue, to be recorded again.
    */
   private sendRecorded(batch: Queued[], { recorder, thread }: RecordingWriter): void {
-    const flight: Flight = { number: ++this.flightCount, sent: [], void: false, waiters: [] };
+    const flight: Flight = {
+      number: ++this.flightCount,
+      sent: [],
+      void: false,
+      waiters: [],
+      held: [],
+    };
+    // The batch still on the thread, if any: this one is planned on its rows, uncommitted, so
+    // what this one answers without the thread waits for it (see Flight.held).
+    const before = this.flights[this.flights.length - 1];
+    const answer = (entry: Queued, outcome: Outcome) =>
+      before ? before.held.push({ entry, outcome }) : settle(entry, outcome);
     recorder.begin(flight.number);
     for (const [i, entry] of batch.entries()) {
       const firstOp = recorder.mark();
       try {
         flight.sent.push({ entry, value: entry.work(), firstOp });
       } catch (error) {
-        entry.reject(error);
-        if (recorder.mark() === firstOp) continue;
+        if (recorder.mark() === firstOp) {
+          answer(entry, { ok: false, error });
+          continue;
+        }
+        answer(entry, { ok: false, error });
         recorder.abandon();
         this.queue.unshift(...flight.sent.map((s) => s.entry), ...batch.slice(i + 1));
         return;
@@ -184,7 +200,7 @@ export class GroupCommit {
     const recording = recorder.finish();
     if (recording.ops.length === 0) {
       recorder.committed(flight.number);
-      for (const { entry, value } of flight.sent) entry.resolve(value);
+      for (const { entry, value } of flight.sent) answer(entry, { ok: true, value });
       return;
     }
     this.flights.push(flight);
@@ -197,6 +213,7 @@ export class GroupCommit {
           if (outcome.ok) {
             recorder.committed(flight.number);
             for (const { entry, value } of flight.sent) entry.resolve(value);
+            for (const { entry, outcome: held } of flight.held.splice(0)) settle(entry, held);
           } else if (!('skipped' in outcome)) {
             this.failed(flight, outcome.failedOp, outcome.error, recorder, thread);
           }
@@ -211,6 +228,8 @@ export class GroupCommit {
           recorder.reset();
           const unknown = new WriteOutcomeUnknown(error);
           if (!flight.void) for (const { entry } of flight.sent) entry.reject(unknown);
+          // Planned on rows that may not have committed: planned again, on the main connection.
+          this.queue.unshift(...flight.held.splice(0).map((h) => h.entry));
           this.schedule();
         },
       )
@@ -240,12 +259,18 @@ export class GroupCommit {
     if (stale) recorder.changed(taskId);
     else flight.sent[culprit]?.entry.reject(error);
     const again = flight.sent.filter((_, i) => stale || i !== culprit).map((s) => s.entry);
+    again.push(...flight.held.splice(0).map((h) => h.entry));
     for (const later of this.flights) {
       later.void = true;
-      again.push(...later.sent.map((s) => s.entry));
+      again.push(...later.sent.map((s) => s.entry), ...later.held.splice(0).map((h) => h.entry));
     }
     recorder.reset();
     thread.resume();
     this.queue.unshift(...again);
   }
+}
+
+function settle(entry: Queued, outcome: Outcome): void {
+  if (outcome.ok) entry.resolve(outcome.value);
+  else entry.reject(outcome.error);
 }

@@ -17,6 +17,7 @@ import { WriterThread } from '../../src/store/writerThread';
 import { tempDbFile } from '../helpers/tempDb';
 import type { Mutation, TaskRecord } from '../../src/store/records';
 import { holdAgent, say } from '../helpers/heldTasks';
+import { canceled } from '../../src/tasks/changes';
 import { appendEventElsewhere } from '../helpers/otherProcess';
 import { type Running, createTask, startArcd, waitForStatus } from '../helpers/arcServer';
 
@@ -286,6 +287,23 @@ describe.each(['on', 'off'])('writer thread %s', (writerThread) => {
     const messages = await store.listMessages(taskId);
     expect(messages.map((m) => m.parts[0]?.content)).toEqual(['first', 'a', 'b', 'c', 'd']);
     expect(messages.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  test('a write planned on a batch that then fails is not answered from that batch: it is planned again', async () => {
+    const taskId = await heldTask(writerThread);
+    const store = arcd.server.store;
+    const cancel = (task: TaskRecord) => canceled(task, new Date().toISOString(), 'stop', 'me');
+    // Cancels, and fails at the commit (a role the messages table refuses).
+    const cancelRefused = (task: TaskRecord): Mutation => ({
+      ...cancel(task),
+      messages: refused(task).messages!,
+    });
+    const writes = [store.mutateTask(taskId, cancelRefused)];
+    await new Promise((resolve) => setImmediate(resolve)); // planned while that batch commits
+    writes.push(store.mutateTask(taskId, cancel));
+    const outcomes = await Promise.allSettled(writes);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'fulfilled']);
+    expect((await store.getTask(taskId))?.status).toBe('CANCELED');
   });
 
   test('a write that throws halfway through its rows fails alone, none of its rows kept', async () => {
