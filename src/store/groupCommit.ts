@@ -177,8 +177,9 @@ export class GroupCommit {
       held: [],
     };
     // The batch still on the thread, if any: this one is planned on its rows, uncommitted, so
-    // what this one answers without the thread waits for it (see Flight.held).
-    const before = this.flights[this.flights.length - 1];
+    // what this one answers without the thread waits for it (see Flight.held). A void one (its
+    // writes already queued again) is skipped by the thread and counts for nothing.
+    const before = this.flights.findLast((f) => !f.void);
     const answer = (entry: Queued, outcome: Outcome) =>
       before ? before.held.push({ entry, outcome }) : settle(entry, outcome);
     recorder.begin(flight.number);
