@@ -208,10 +208,24 @@ export class TaskTable {
    * a batch not yet committed has written it.
    */
   get(taskId: string): TaskRecord | undefined {
-    const written = this.recorder.taskAsWritten(taskId);
+    const written = this.asWritten(taskId);
     if (written) return written;
     const row = this.selectOne.get(taskId);
     return row && this.guarded(row);
+  }
+
+  /**
+   * The task as a batch not yet committed wrote it, if one did. An earlier batch's row is
+   * guarded too: that batch commits before this one runs, and another process may change the
+   * row in between (planned on blind, this batch would reuse its event numbers, or put back
+   * counters that process moved).
+   */
+  private asWritten(taskId: string): TaskRecord | undefined {
+    const written = this.recorder.taskAsWritten(taskId);
+    if (written && this.recorder.writtenBefore(taskId)) {
+      this.versionGuard.expect(versionOf(written), taskId);
+    }
+    return written;
   }
 
   /** A row read outside the batch being recorded, guarded in it (see WriteRecorder.guard). */
@@ -230,7 +244,7 @@ export class TaskTable {
    * there has the write planned again on the row as read (`get`, guarded in turn).
    */
   isUnchanged(known: TaskRecord): boolean {
-    const written = this.recorder.taskAsWritten(known.taskId);
+    const written = this.asWritten(known.taskId);
     if (written) return written === known;
     if (this.recorder.foundChanged(known.taskId)) return false;
     const expected = versionOf(known);
@@ -243,7 +257,7 @@ export class TaskTable {
    * left it, else the row as read, guarded (the claim commits only if no one changed it).
    */
   candidate(row: TaskRow): TaskRecord {
-    return this.recorder.taskAsWritten(row.task_id) ?? this.guarded(row);
+    return this.asWritten(row.task_id) ?? this.guarded(row);
   }
 
   /** Leases a task without starting a turn (a claim's task that no agent here runs). */

@@ -186,4 +186,10 @@ export class WriteRecorder {
   taskAsWritten(taskId: string): TaskRecord | undefined {
     return this.ops ? this.written.get(taskId)?.task : undefined;
   }
+
+  /** Whether `taskAsWritten` is an earlier batch's row (not the one being recorded). */
+  writtenBefore(taskId: string): boolean {
+    const entry = this.written.get(taskId);
+    return entry !== undefined && entry.batch !== this.batch;
+  }
 }

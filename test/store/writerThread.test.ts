@@ -371,6 +371,38 @@ describe.each(['on', 'off'])('writer thread %s', (writerThread) => {
   });
 });
 
+test('another process writing between a batch and the one planned on it: that one is planned again', async () => {
+  const taskId = await heldTask('on');
+  const store = arcd.server.store;
+  const execute = WriterThread.prototype.execute;
+  let first: Promise<unknown> | undefined;
+  const spy = jest.spyOn(WriterThread.prototype, 'execute').mockImplementation(function (
+    this: WriterThread,
+    batch,
+  ) {
+    if (!first) return (first = execute.call(this, batch));
+    // The second batch, planned on the first one's rows: another process commits between the
+    // first's COMMIT and its BEGIN.
+    spy.mockRestore();
+    return first.then(() => {
+      const other = new Database(arcd.db);
+      other.pragma('busy_timeout = 5000');
+      appendEventElsewhere(other, taskId, 'TASK_UPDATED', { status: 'WORKING', progress: 50 });
+      other.close();
+      return execute.call(this, batch);
+    });
+  });
+  const writes = [store.mutateTask(taskId, say('a'))];
+  await new Promise((resolve) => setImmediate(resolve));
+  writes.push(store.mutateTask(taskId, say('b')));
+  const outcomes = await Promise.allSettled(writes);
+  expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled']);
+  const events = await store.listEvents(taskId);
+  expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+  expect((await store.getTask(taskId))?.lastSeq).toBe(events.length);
+  expect(events.at(-1)?.type).toBe('NEW_MESSAGE');
+});
+
 test('once the writer thread is gone, writes commit on the main connection instead', async () => {
   const file = tempDbFile('gone');
   const db = new Database(file);
