@@ -53,8 +53,8 @@ export function toWireChat(chat: ChatRecord, reply?: Message) {
 }
 
 export class ChatService {
-  /** How to stop each reply being produced. */
-  private readonly active = new Set<(reason: Error) => void>();
+  /** How to stop each reply being produced, with its chat. */
+  private readonly active = new Map<(reason: Error) => void, string>();
 
   constructor(
     private readonly store: Store,
@@ -115,12 +115,16 @@ export class ChatService {
       params.reason ?? `ended by ${call.requestAgent}`,
       isoNow(this.clock),
     );
+    // A reply still being produced here is stopped: nothing more goes into a closed chat.
+    for (const [stop, chatId] of this.active) {
+      if (chatId === chat.chatId) stop(new ChatClosedError(chatId));
+    }
     return toWireChat(closed);
   }
 
   /** Stops every reply being produced (the server is shutting down). */
   stop(): void {
-    for (const stop of this.active) stop(new Error('the server is shutting down'));
+    for (const stop of this.active.keys()) stop(new Error('the server is shutting down'));
   }
 
   private chatHandler(agentId: string) {
@@ -139,7 +143,9 @@ export class ChatService {
       ...message,
       timestamp: message.timestamp ? toUtcIso(message.timestamp) : isoNow(this.clock),
     };
-    let chat = await this.store.appendChatMessage(chatId, stamped);
+    const appended = await this.store.appendChatMessage(chatId, stamped);
+    if (!appended) throw new ChatClosedError(chatId); // ended meanwhile
+    let chat = appended;
     const history = await this.store.listChatMessages(chatId);
     const controller = new AbortController();
     const stopped: { reason?: Error } = {};
@@ -148,7 +154,7 @@ export class ChatService {
       controller.abort(reason);
     };
     const active = this.active;
-    active.add(stop);
+    active.set(stop, chatId);
     let result: { chat: ChatRecord; reply: Message } | undefined;
     const store = this.store;
     const clock = this.clock;
@@ -182,8 +188,9 @@ export class ChatService {
         agentId: call.targetAgent,
         timestamp: isoNow(clock),
       };
+      let stored: ChatRecord | undefined;
       try {
-        chat = await store.appendChatMessage(chatId, {
+        stored = await store.appendChatMessage(chatId, {
           ...replyMessage,
           timestamp: replyMessage.timestamp as string,
         });
@@ -191,6 +198,8 @@ export class ChatService {
         // Not the agent's failure: logged, and the caller gets an error id, not the store's text.
         throw asArcError(error, logger, { chatId }, 'storing a chat reply failed');
       }
+      if (!stored) throw new ChatClosedError(chatId); // ended elsewhere while it was produced
+      chat = stored;
       result = { chat, reply: replyMessage };
     })();
     return {

@@ -6,7 +6,7 @@
 import type { ChatExchange } from '../chat/chatService';
 import { toWireChat } from '../chat/chatService';
 import { type SseEvent, SseResult } from '../rpc/sseResult';
-import { isArcError } from '../rpc/errors';
+import { type ArcError, InvalidChatMessageError, isArcError } from '../rpc/errors';
 
 export function streamFailure(chatId: string | null, code: number, message: string): SseEvent[] {
   return [
@@ -25,20 +25,30 @@ async function* streamEvents(exchange: ChatExchange): AsyncIterable<SseEvent> {
       };
     }
   } catch (error) {
-    // An ArcError says what it says (arcd's own failures carry an error id, no internals);
-    // anything else is the agent's, told as it told it.
-    const message = isArcError(error)
-      ? error.message
-      : `the agent failed while replying: ${(error as Error).message}`;
-    yield* streamFailure(chatId, -43005, message);
+    yield* streamFailure(chatId, -43005, replyFailure(chatId, error).message);
     return;
   }
   yield { event: 'done', data: { chatId, status: exchange.finished().chat.status, done: true } };
 }
 
+/**
+ * A failed reply as the caller is told it: an ArcError says what it says (arcd's own failures
+ * carry an error id, no internals); anything else is the agent's, told as it told it (-43005,
+ * streamed or not).
+ */
+function replyFailure(chatId: string, error: unknown): ArcError {
+  if (isArcError(error)) return error;
+  const message = `the agent failed while replying: ${(error as Error).message}`;
+  return new InvalidChatMessageError(chatId, message);
+}
+
 export async function chatReply(exchange: ChatExchange, stream: boolean | undefined) {
   if (stream) return new SseResult(streamEvents(exchange), () => exchange.cancel());
-  for await (const _delta of exchange.deltas) void _delta;
+  try {
+    for await (const _delta of exchange.deltas) void _delta;
+  } catch (error) {
+    throw replyFailure(exchange.chat.chatId, error);
+  }
   const { chat, reply } = exchange.finished();
   return { type: 'chat', chat: toWireChat(chat, reply) };
 }

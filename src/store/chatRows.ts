@@ -90,11 +90,15 @@ export class ChatTables {
     return row ? fromChatRow(row) : undefined;
   }
 
-  /** Appends a message (in a transaction with the count); returns the chat after it. */
-  append(chatId: string, message: Message & { timestamp: string }): ChatRecord {
+  /**
+   * Appends a message (in a transaction with the count); returns the chat after it, or
+   * undefined when the chat is closed (nothing is added to a closed chat).
+   */
+  append(chatId: string, message: Message & { timestamp: string }): ChatRecord | undefined {
     return this.db.transaction(() => {
       const chat = this.get(chatId);
       if (!chat) throw new Error(`chat ${chatId} vanished`);
+      if (chat.status === 'CLOSED') return undefined;
       this.insertMessage.run(
         chatId,
         chat.messageCount + 1,

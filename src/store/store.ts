@@ -271,7 +271,11 @@ export interface Store {
 
   createChat(chat: Omit<ChatRecord, 'status' | 'messageCount'>): Promise<void>;
   getChat(chatId: string): Promise<ChatRecord | undefined>;
-  appendChatMessage(chatId: string, message: Message & { timestamp: string }): Promise<ChatRecord>;
+  /** The chat after the message, or undefined when it is closed (nothing added). */
+  appendChatMessage(
+    chatId: string,
+    message: Message & { timestamp: string },
+  ): Promise<ChatRecord | undefined>;
   closeChat(chatId: string, reason: string, at: string): Promise<ChatRecord>;
   listChatMessages(chatId: string): Promise<Message[]>;
 

@@ -144,6 +144,18 @@ test('errors of stream requests come as SSE too', async () => {
     message: expect.stringMatching(/lost my train of thought/),
   });
   expect(midway[2]!.data.status).toBe('ERROR');
+  // Without streaming, the same failure is the same error.
+  const whole = await arcCall(
+    arcd.url,
+    'chat.start',
+    { initialMessage: textMessage('go') },
+    { targetAgent: 'broken' },
+  );
+  expect(whole.body.error).toMatchObject({
+    code: -43005,
+    message: expect.stringMatching(/lost my train of thought/),
+    details: { chatId: expect.any(String) },
+  });
   const version = parseSse(
     (
       await rawPost(arcd.url, {
@@ -254,7 +266,7 @@ test('JSON-RPC chat calls answer JSON even when asked to stream', async () => {
 describe('a reply nobody waits for any more', () => {
   let aborted: string[];
   let waiting: Running;
-  const userMessages = () => {
+  const storedMessages = () => {
     const db = new Database(waiting.db, { readonly: true });
     const { n } = db.prepare('SELECT COUNT(*) AS n FROM chat_messages').get() as { n: number };
     db.close();
@@ -290,7 +302,7 @@ describe('a reply nobody waits for any more', () => {
         envelope('chat.start', { initialMessage: textMessage('why?'), stream: true }, 'ponder'),
       ),
     );
-    await waitFor('the handler started', async () => (userMessages() > 0 ? true : undefined));
+    await waitFor('the handler started', async () => (storedMessages() > 0 ? true : undefined));
     req.destroy();
     await waitFor('the handler stopped', async () => (aborted.length > 0 ? true : undefined));
     expect(aborted).toEqual(['the caller went away']);
@@ -300,6 +312,31 @@ describe('a reply nobody waits for any more', () => {
     expect(roles).toEqual([{ role: 'user' }]);
   });
 
+  test('a chat ended while its reply streams stops the reply, and nothing is added to it', async () => {
+    const streamed = rawPost(
+      waiting.url,
+      envelope(
+        'chat.start',
+        { chatId: 'chat-ended', initialMessage: textMessage('why?'), stream: true },
+        'ponder',
+      ),
+    );
+    await waitFor('the handler started', async () => (storedMessages() > 0 ? true : undefined));
+    const ended = await arcResult(
+      waiting.url,
+      'chat.end',
+      { chatId: 'chat-ended' },
+      { targetAgent: 'ponder', requestAgent: 'me' },
+    );
+    expect(ended.chat.status).toBe('CLOSED');
+    const events = parseSse((await streamed).raw);
+    expect(events.map((e) => e.event)).toEqual(['error', 'done']);
+    expect(events[0]!.data.error.message).toMatch(/closed/);
+    expect(events[1]!.data.status).toBe('ERROR');
+    expect(aborted).toEqual(['Chat already closed: chat-ended']);
+    expect(storedMessages()).toBe(1); // the question only
+  });
+
   test('a shutdown stops a handler a caller waits on without streaming', async () => {
     const call = arcCall(
       waiting.url,
@@ -307,7 +344,7 @@ describe('a reply nobody waits for any more', () => {
       { initialMessage: textMessage('why?') },
       { targetAgent: 'ponder' },
     ).catch(() => undefined);
-    await waitFor('the handler started', async () => (userMessages() > 0 ? true : undefined));
+    await waitFor('the handler started', async () => (storedMessages() > 0 ? true : undefined));
     await waiting.close();
     await call;
     expect(aborted).toEqual(['the server is shutting down']);
