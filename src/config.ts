@@ -221,6 +221,12 @@ const ZERO_ALLOWED = new Set<keyof Config>([
   'lostTurnLimit',
 ]);
 
+/** A whole number's text as a number; blank text is NaN, not the 0 `Number` makes of it. */
+function numberOf(text: string | undefined): number {
+  const trimmed = text?.trim() ?? '';
+  return trimmed === '' ? NaN : Number(trimmed);
+}
+
 function parseValue(
   setting: Setting,
   raw: string,
@@ -233,9 +239,9 @@ function parseValue(
       .split(',')
       .map((item) => item.trim())
       .filter(Boolean)) {
-      const [key, value] = pair.split('=').map((part) => part.trim());
-      const n = Number(value);
-      if (!key || !Number.isInteger(n) || n < 1) {
+      const [key, value, ...more] = pair.split('=').map((part) => part.trim());
+      const n = numberOf(value);
+      if (!key || more.length > 0 || !Number.isInteger(n) || n < 1) {
         throw new Error(`${name}: expected name=number pairs (number ≥ 1), got "${raw}"`);
       }
       map[key] = n;
@@ -243,13 +249,13 @@ function parseValue(
     return map;
   }
   if (setting.kind === 'intList') {
-    const values = raw.split(',').map((item) => Number(item.trim()));
+    const values = raw.split(',').map(numberOf);
     if (raw.trim() === '' || values.some((v) => !Number.isInteger(v) || v < 0)) {
       throw new Error(`${name}: expected whole numbers ≥ 0, comma-separated, got "${raw}"`);
     }
     return values;
   }
-  const value = Number(raw);
+  const value = numberOf(raw);
   const min = ZERO_ALLOWED.has(setting.key) ? 0 : 1;
   if (!Number.isInteger(value) || value < min) {
     throw new Error(`${name}: expected a whole number ≥ ${min}, got "${raw}"`);

@@ -31,6 +31,7 @@ describe('config', () => {
     ['ARCD_CONCURRENCY', '0'],
     ['ARCD_MAX_BODY_BYTES', '1.5'],
     ['ARCD_LOST_TURN_LIMIT', '-1'],
+    ['ARCD_RATE_LIMIT_PER_MINUTE', ' '], // blank is no number (it read as 0: no limit)
   ])('%s=%s is refused clearly', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}.*whole number`));
   });
@@ -55,6 +56,9 @@ describe('list and map settings', () => {
     ['ARCD_WEBHOOK_SCHEDULE_MS', '0,soon'],
     ['ARCD_AGENT_CONCURRENCY', 'slow'],
     ['ARCD_AGENT_CONCURRENCY', 'slow=0'],
+    ['ARCD_WEBHOOK_SCHEDULE_MS', '0,,5000'],
+    ['ARCD_AGENT_CONCURRENCY', 'slow=2=3'],
+    ['ARCD_AGENT_CONCURRENCY', 'slow= '],
   ])('%s=%s is refused clearly', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(name));
   });

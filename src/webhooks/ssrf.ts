@@ -27,7 +27,10 @@ export function parseAllowlist(value: string): AddressPolicy {
     .filter(Boolean)) {
     const bare = raw.replace(/^\[(.*)\]$/, '$1');
     if (net.isIP(bare) || ipaddr.isValidCIDR(bare)) ranges.push(bare);
-    else hosts.add(bare);
+    else if (bare.includes('/')) {
+      // No host name has a slash: a range mistyped (10.0.0.0/33) would silently match nothing.
+      throw new Error(`webhook allowlist: "${raw}" is not a valid address range (CIDR)`);
+    } else hosts.add(bare);
   }
   return { hosts, ranges };
 }

@@ -57,6 +57,11 @@ describe('address policy', () => {
     expect(await callbackProblem('http://hooks.internal/x', policy)).toBeUndefined();
   });
 
+  test('a mistyped range in the allowlist is refused, not taken for a host name', () => {
+    expect(() => parseAllowlist('127.0.0.1, 10.0.0.0/33')).toThrow(/10\.0\.0\.0\/33/);
+    expect(() => parseAllowlist('fd00::/129')).toThrow(/not a valid address range/);
+  });
+
   test('allowlisted addresses are given to the connect-time guard in every form it may see', () => {
     // A URL's host is compacted (`[::ffff:127.0.0.1]` → ::ffff:7f00:1); name resolution gives
     // a mapped address dotted. The guard compares single addresses as text.
