@@ -138,7 +138,7 @@ export class InvalidTransitionError extends ArcError {
   }
 }
 
-/** task.delete of a finished task that a blocked task still waits on. */
+/** task.delete of a finished task that an unfinished task depends on. */
 export class TaskStillNeededError extends ArcError {
   constructor(taskId: string, waitingDependents: string[]) {
     super(-42006, `Task ${taskId} is a dependency of tasks still waiting on it`, {

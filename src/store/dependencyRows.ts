@@ -14,6 +14,7 @@ export class DependencyTables {
   private readonly statesOf;
   private readonly waitingOn;
   private readonly blocked;
+  private readonly needingOf;
 
   constructor(db: Db) {
     this.statesOf = db.prepare<[string], { depends_on: string; status: string }>(`
@@ -22,6 +23,9 @@ export class DependencyTables {
     this.waitingOn = db.prepare<[string], { task_id: string }>(`
       SELECT d.task_id FROM task_dependencies d JOIN tasks t ON t.task_id = d.task_id
       WHERE d.depends_on = ? AND t.blocked = 1`);
+    this.needingOf = db.prepare<[string], { task_id: string }>(`
+      SELECT d.task_id FROM task_dependencies d JOIN tasks t ON t.task_id = d.task_id
+      WHERE d.depends_on = ? AND t.status NOT IN ('COMPLETED', 'FAILED', 'CANCELED')`);
     this.blocked = db.prepare<[string, number], { task_id: string }>(
       'SELECT task_id FROM tasks WHERE blocked = 1 AND task_id > ? ORDER BY task_id LIMIT ?',
     );
@@ -38,6 +42,14 @@ export class DependencyTables {
   /** Blocked tasks waiting on `taskId`. */
   dependents(taskId: string): string[] {
     return this.waitingOn.all(taskId).map((row) => row.task_id);
+  }
+
+  /**
+   * Unfinished tasks that depend on `taskId`: blocked ones, and released ones whose turns
+   * are still to read its artifacts.
+   */
+  needing(taskId: string): string[] {
+    return this.needingOf.all(taskId).map((row) => row.task_id);
   }
 
   /** Blocked tasks after `after`, in id order (the sweep that catches up after a restart). */

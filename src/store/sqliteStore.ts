@@ -389,7 +389,7 @@ export class SqliteStore implements Store {
       if (!task) return undefined;
       const parent = task.parentTaskId ? this.tasks.get(task.parentTaskId) : undefined;
       const children = task.childTaskIds ? this.tasks.children(taskId) : [];
-      const waiting = [task, ...children].flatMap((t) => this.dependencies.dependents(t.taskId));
+      const waiting = [task, ...children].flatMap((t) => this.dependencies.needing(t.taskId));
       check(task, waiting, parent ? { parent, children } : { children });
       this.removal.delete(taskId);
       return task;

@@ -1,16 +1,21 @@
 /**
  * Removing finished tasks: task.delete one at a time and the retention purge in batches. A task
  * goes with everything it owns (messages, artifacts, events, runs, checkpoints, subscriptions
- * and their deliveries) through the schema's ON DELETE CASCADE. A finished task that a blocked
- * task still waits on stays until that task has moved on. A multi-agent task goes as a family:
+ * and their deliveries) through the schema's ON DELETE CASCADE. A finished task that an
+ * unfinished task depends on stays until that task has finished. A multi-agent task goes as a family:
  * its children with their parent, once all are finished (a live parent still reads its
  * finished children to settle), never a child alone.
  */
 import type { Db } from './openDatabase';
 
-/** SQL: some blocked task waits on the task `alias` names. */
+/**
+ * SQL: some unfinished task depends on the task `alias` names. Not only a blocked one: a
+ * dependent released but not yet run (queued, waiting for a retry, for input) reads its
+ * dependencies' artifacts when its turn comes.
+ */
 const NEEDED = (alias: string) => `EXISTS (SELECT 1 FROM task_dependencies d
-  JOIN tasks w ON w.task_id = d.task_id WHERE d.depends_on = ${alias}.task_id AND w.blocked = 1)`;
+  JOIN tasks w ON w.task_id = d.task_id WHERE d.depends_on = ${alias}.task_id
+    AND w.status NOT IN ('COMPLETED', 'FAILED', 'CANCELED'))`;
 
 export class TaskRemoval {
   private readonly deleteOne;
@@ -20,8 +25,8 @@ export class TaskRemoval {
   constructor(db: Db) {
     this.deleteOne = db.prepare<[string]>('DELETE FROM tasks WHERE task_id = ?');
     this.deleteChildren = db.prepare<[string]>('DELETE FROM tasks WHERE parent_task_id = ?');
-    // Whole families only (no child on its own), every member finished and wanted by no
-    // blocked task.
+    // Whole families only (no child on its own), every member finished and needed by no
+    // unfinished dependent.
     this.purgeable = db.prepare<[string, number], { task_id: string }>(`
       SELECT t.task_id FROM tasks t
       WHERE t.status IN ('COMPLETED', 'FAILED', 'CANCELED') AND t.updated_at < ?

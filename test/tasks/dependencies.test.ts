@@ -191,6 +191,29 @@ test('a finished dependency someone still waits on cannot be deleted', async () 
   await arcResult(arcd.url, 'task.delete', { taskId: quick.taskId });
 });
 
+test('a dependency stays while a released dependent is unfinished (its next turn reads it)', async () => {
+  const arcd = await startArcd();
+  const quick = await createTask(arcd.url, 'echo', 'x');
+  await waitForStatus(arcd.url, 'echo', quick.taskId, ['COMPLETED']);
+  const asking = await createTask(
+    arcd.url,
+    'document-analyzer',
+    'red green',
+    { dependencies: [quick.taskId] },
+    { targetAgent: 'document-analyzer' },
+  );
+  await waitForStatus(arcd.url, 'document-analyzer', asking.taskId, ['INPUT_REQUIRED']);
+  const refused = await arcCall(arcd.url, 'task.delete', { taskId: quick.taskId });
+  expect(refused.body.error).toMatchObject({
+    code: -42006,
+    details: { taskId: quick.taskId, waitingDependents: [asking.taskId] },
+  });
+  expect(
+    await arcd.server.store.purgeFinished(new Date(Date.now() + 60_000).toISOString(), 10),
+  ).toBe(0);
+  expect(await arcd.server.store.getTask(quick.taskId)).toBeDefined();
+});
+
 test('a restart releases a dependent whose dependency finished while it was not watched', async () => {
   const db = tempDbFile();
   const { agent } = gate();
