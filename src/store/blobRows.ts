@@ -32,8 +32,10 @@ export class BlobTable {
       db,
       'INSERT OR IGNORE INTO blob_refs (task_id, blob_id) VALUES (?, ?)',
     );
-    this.selectBlob = db.prepare<[string], { content: string }>(
-      'SELECT content FROM blobs WHERE blob_id = ?',
+    // Only a blob of the task read: one it stored itself (blob_refs), never another task's.
+    this.selectBlob = db.prepare<[string, string], { content: string }>(
+      `SELECT b.content FROM blob_refs r JOIN blobs b ON b.blob_id = r.blob_id
+        WHERE r.task_id = ? AND r.blob_id = ?`,
     );
   }
 
@@ -68,12 +70,13 @@ export class BlobTable {
   }
 
   /**
-   * Parses JSON text written by deflate, putting blob contents back: only where swapOut put a
-   * reference, the content of a file-like part. A caller's data of the same shape elsewhere (a
-   * data part, metadata) is its own, and stays as sent: read as a reference, it would have
-   * been replaced by whatever file of any task has that hash.
+   * Parses JSON text of `taskId` written by deflate, putting blob contents back: only as the
+   * content of a file-like part (where swapOut puts references), and only blobs the task
+   * stored itself. A caller's data of the same shape (a data part, metadata, a file part nested
+   * in a data part's content) naming another task's file stays as sent: read as a reference,
+   * it would have been replaced by whatever file of any task has that hash.
    */
-  inflate<T>(text: string): T {
+  inflate<T>(taskId: string, text: string): T {
     if (!text.includes(REF)) return JSON.parse(text) as T;
     return JSON.parse(text, (_key, value: unknown) => {
       if (!value || typeof value !== 'object' || Array.isArray(value)) return value;
@@ -82,7 +85,7 @@ export class BlobTable {
       if (!content || typeof content !== 'object' || Array.isArray(content)) return value;
       const ref = content[REF];
       if (typeof ref !== 'string' || Object.keys(content).length !== 1) return value;
-      const blob = this.selectBlob.get(ref);
+      const blob = this.selectBlob.get(taskId, ref);
       if (blob) (value as JsonRecord).content = blob.content;
       return value;
     }) as T;

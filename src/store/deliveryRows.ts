@@ -283,7 +283,7 @@ export class DeliveryTables {
         seq: row.event_seq,
         eventId: parts.e_event_id,
         type: parts.e_type as EventType,
-        data: this.blobs.inflate<JsonObject>(parts.e_data),
+        data: this.blobs.inflate<JsonObject>(row.task_id, parts.e_data),
         createdAt: parts.e_created_at,
       };
       return [

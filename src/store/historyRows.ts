@@ -47,7 +47,7 @@ function fromMessageRow(row: MessageRow, blobs: BlobTable): MessageRecord {
     messageId: row.message_id,
     seq: row.seq,
     role: row.role as Role,
-    parts: blobs.inflate<Part[]>(row.parts),
+    parts: blobs.inflate<Part[]>(row.task_id, row.parts),
     agentId: optional(row.agent_id),
     timestamp: row.timestamp,
   });
@@ -59,7 +59,7 @@ function fromArtifactRow(row: ArtifactRow, blobs: BlobTable): ArtifactRecord {
     seq: row.seq,
     name: row.name,
     description: optional(row.description),
-    parts: blobs.inflate<Part[]>(row.parts),
+    parts: blobs.inflate<Part[]>(row.task_id, row.parts),
     createdBy: optional(row.created_by),
     version: optional(row.version),
     metadata: fromJson(row.metadata),
@@ -73,7 +73,7 @@ function fromEventRow(row: EventRow, blobs: BlobTable): EventRecord {
     seq: row.seq,
     eventId: row.event_id,
     type: row.type as EventType,
-    data: blobs.inflate<JsonObject>(row.data),
+    data: blobs.inflate<JsonObject>(row.task_id, row.data),
     createdAt: row.created_at,
   };
 }

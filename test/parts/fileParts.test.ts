@@ -183,15 +183,26 @@ test("data shaped like a stored file's reference comes back as sent, not as that
   // Another caller names that content's hash, as the store's own reference would.
   const blobId = createHash('sha256').update(secret.toString('base64')).digest('hex');
   const probe = { $arcdBlob: blobId };
+  // The same, as a file part's content nested in a data part (only top-level parts are checked).
+  const nested = { type: 'FilePart', mimeType: 'application/pdf', content: probe };
   const asker = { ...on, requestAgent: 'mallory' };
   const { task } = await arcResult(
     arcd.url,
     'task.create',
-    { initialMessage: { role: 'user', parts: [{ type: 'DataPart', content: probe }] } },
+    {
+      initialMessage: {
+        role: 'user',
+        parts: [
+          { type: 'DataPart', content: probe },
+          { type: 'DataPart', content: { file: nested } },
+        ],
+      },
+    },
     asker,
   );
   const done = await waitForStatus(arcd.url, 'mirror', task.taskId, ['COMPLETED'], asker);
   expect(done.messages[0].parts[0].content).toEqual(probe);
+  expect(done.messages[0].parts[1].content).toEqual({ file: nested });
   expect(done.artifacts[0].parts[0].content).toEqual(probe);
 });
 
