@@ -176,12 +176,10 @@ export class GroupCommit {
       waiters: [],
       held: [],
     };
-    // The batch still on the thread, if any: this one is planned on its rows, uncommitted, so
-    // what this one answers without the thread waits for it (see Flight.held). A void one (its
-    // writes already queued again) is skipped by the thread and counts for nothing.
-    const before = this.flights.findLast((f) => !f.void);
-    const answer = (entry: Queued, outcome: Outcome) =>
-      before ? before.held.push({ entry, outcome }) : settle(entry, outcome);
+    // Answers given without the thread (a write that threw, a batch that wrote nothing) were
+    // planned on rows not yet committed: this batch's own, or those of the batch still on the
+    // thread. They wait for the commit they rest on (see Flight.held).
+    const early: Flight['held'] = [];
     recorder.begin(flight.number);
     for (const [i, entry] of batch.entries()) {
       const firstOp = recorder.mark();
@@ -189,21 +187,26 @@ export class GroupCommit {
         flight.sent.push({ entry, value: entry.work(), firstOp });
       } catch (error) {
         if (recorder.mark() === firstOp) {
-          answer(entry, { ok: false, error });
+          early.push({ entry, outcome: { ok: false, error } });
           continue;
         }
-        answer(entry, { ok: false, error });
+        // Thrown halfway through its rows: it fails, once what it rests on has committed; the
+        // others were planned on rows this batch no longer writes, and are planned again.
         recorder.abandon();
-        this.queue.unshift(...flight.sent.map((s) => s.entry), ...batch.slice(i + 1));
+        this.holdOnThread([{ entry, outcome: { ok: false, error } }]);
+        this.queue.unshift(...batch.slice(0, i), ...batch.slice(i + 1));
         return;
       }
     }
     const recording = recorder.finish();
     if (recording.ops.length === 0) {
       recorder.committed(flight.number);
-      for (const { entry, value } of flight.sent) answer(entry, { ok: true, value });
+      for (const { entry, value } of flight.sent)
+        early.push({ entry, outcome: { ok: true, value } });
+      this.holdOnThread(early); // nothing written here: they rest on the batch on the thread
       return;
     }
+    flight.held.push(...early);
     this.flights.push(flight);
     thread
       .execute(recording)
@@ -239,6 +242,17 @@ export class GroupCommit {
       .then(() => {
         for (const resolve of flight.waiters) resolve();
       });
+  }
+
+  /**
+   * Answers resting on the batch still on the thread, given once it has committed; at once
+   * when there is none. A void batch (its writes already queued again) is skipped by the
+   * thread and counts for nothing.
+   */
+  private holdOnThread(answers: Flight['held']): void {
+    const before = this.flights.findLast((f) => !f.void);
+    if (before) before.held.push(...answers);
+    else for (const { entry, outcome } of answers) settle(entry, outcome);
   }
 
   /**

@@ -304,6 +304,15 @@ describe.each(['on', 'off'])('writer thread %s', (writerThread) => {
     const outcomes = await Promise.allSettled(writes);
     expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'fulfilled']);
     expect((await store.getTask(taskId))?.status).toBe('CANCELED');
+    // The same within one batch: the second planned on the first's rows, in the same loop turn.
+    const other = await createTask(arcd.url, 'hold', 'second', {}, { targetAgent: 'hold' });
+    await waitForStatus(arcd.url, 'hold', other.taskId, ['WORKING'], { targetAgent: 'hold' });
+    const together = await Promise.allSettled([
+      store.mutateTask(other.taskId, cancelRefused),
+      store.mutateTask(other.taskId, cancel),
+    ]);
+    expect(together.map((o) => o.status)).toEqual(['rejected', 'fulfilled']);
+    expect((await store.getTask(other.taskId))?.status).toBe('CANCELED');
   });
 
   test('a write that throws halfway through its rows fails alone, none of its rows kept', async () => {
