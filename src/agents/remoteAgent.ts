@@ -9,6 +9,7 @@
  * its deadline or its turn times out; a retry after a failure or a timeout starts another.
  */
 import { ArcClient } from '../client/arcClient';
+import { ArcClientError } from '../client/errors';
 import { newId } from '../ids';
 import type { Artifact, JsonObject, JsonValue, Message, Part } from '../types';
 import type { AgentDefinition, TurnContext } from './contract';
@@ -48,14 +49,18 @@ interface Progress {
   ended?: true;
 }
 
-/** The cancel reason of a remote task whose forwarding turn timed out (a retry starts anew). */
-const TIMED_OUT = 'canceled upstream: the forwarding turn timed out';
 /** Why the turn was stopped → the remote task's cancel reason; others (shutdown) keep it. */
 const CANCEL_REASONS: Record<string, string> = {
   canceled: 'canceled upstream',
   deadline: 'canceled upstream: deadline exceeded',
-  timeout: TIMED_OUT,
+  timeout: 'canceled upstream: the forwarding turn timed out',
 };
+/**
+ * A remote task this server canceled, met again by a later turn: only a timed-out attempt's
+ * retry comes after such a cancel (a canceled or expired task runs no more turns), or a
+ * turn resumed after an earlier version canceled it at shutdown. Either starts anew.
+ */
+const OWN_CANCELS = new Set(Object.values(CANCEL_REASONS));
 
 /** Progress saved by this turn's run, as this version or the one before (a `forwarded` count). */
 function savedProgress(ctx: TurnContext): Progress | undefined {
@@ -104,11 +109,19 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
     return { ...progress, remoteTaskId };
   }
 
-  /** Passes on the caller's messages the remote task has not had, in order. */
-  async function passOn(ctx: TurnContext, progress: Progress): Promise<Progress> {
+  /**
+   * Passes on the caller's messages the remote task has not had, in order; 'again' when the
+   * remote task was canceled meanwhile (a timed-out attempt's, say): another is started.
+   */
+  async function passOn(ctx: TurnContext, progress: Progress): Promise<Progress | 'again'> {
     const unsent = callerMessages(ctx.history).filter((at) => !progress.sent.includes(at));
     for (const at of unsent) {
-      await client.task.send(remoteAgent, progress.remoteTaskId!, ctx.history[at]!);
+      try {
+        await client.task.send(remoteAgent, progress.remoteTaskId!, ctx.history[at]!);
+      } catch (error) {
+        if (error instanceof ArcClientError && error.code === -42003) return 'again';
+        throw error;
+      }
     }
     return { ...progress, sent: [...progress.sent, ...unsent] };
   }
@@ -118,9 +131,12 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
    * or was canceled for an earlier attempt's timeout ('again'). A stream that ends before
    * the task does is opened again after the last event; a remote failure throws.
    */
-  async function mirror(ctx: TurnContext, progress: Progress): Promise<'done' | 'asked' | 'again'> {
+  async function mirror(
+    ctx: TurnContext,
+    progress: Progress,
+    turn: { local: number },
+  ): Promise<'done' | 'asked' | 'again'> {
     const current = progress;
-    let local = ctx.history.length; // local messages, counting the replies mirrored here
     let prompt: Part[] | undefined;
     let quiet = 0;
     while (!ctx.signal.aborted) {
@@ -141,7 +157,7 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
           }
           if (message.role === 'agent') {
             await ctx.reply({ parts: message.parts });
-            local += 1;
+            turn.local += 1;
           }
         } else if (event.event === 'NEW_ARTIFACT') {
           const artifact = data.artifact as unknown as Artifact;
@@ -155,7 +171,7 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
             },
           });
         } else if (event.event === 'TASK_PAUSED' && prompt) {
-          const asked: Asked = { parts: prompt, before: local };
+          const asked: Asked = { parts: prompt, before: turn.local };
           if (typeof data.reason === 'string') asked.reason = data.reason;
           if (data.requiredInput !== undefined) asked.requiredInput = data.requiredInput;
           await ctx.checkpoint({
@@ -165,8 +181,8 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
           } as unknown as JsonObject);
           await ask(ctx, asked);
           return 'asked';
-        } else if (event.event === 'TASK_CANCELED' && data.reason === TIMED_OUT) {
-          return 'again'; // canceled by this server when an earlier attempt timed out
+        } else if (event.event === 'TASK_CANCELED' && OWN_CANCELS.has(String(data.reason))) {
+          return 'again';
         } else if (event.event === 'TASK_FAILED' || event.event === 'TASK_CANCELED') {
           const ended = { ...current, lastSeq: event.sequence, ended: true };
           await ctx.checkpoint(ended as unknown as JsonObject);
@@ -218,17 +234,21 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
     };
     ctx.signal.addEventListener('abort', onStop, { once: true });
     if (ctx.signal.aborted) onStop();
+    // Local messages, counting the replies mirrored in this turn (from every remote task).
+    const turn = { local: ctx.history.length };
     try {
       for (;;) {
         if (!progress?.remoteTaskId) {
           progress = await start(ctx, progress);
           cancelRemote(); // stopped while it was created: it goes too
         }
-        progress = await passOn(ctx, progress);
-        delete progress.asked; // answered: passed on just now
-        await ctx.checkpoint(progress as unknown as JsonObject);
-        const outcome = await mirror(ctx, progress);
-        if (outcome !== 'again') return undefined;
+        const passed = await passOn(ctx, progress);
+        if (passed !== 'again') {
+          delete passed.asked; // answered: passed on just now
+          await ctx.checkpoint(passed as unknown as JsonObject);
+          progress = passed;
+          if ((await mirror(ctx, passed, turn)) !== 'again') return undefined;
+        }
         progress = undefined;
       }
     } finally {
