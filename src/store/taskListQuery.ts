@@ -46,9 +46,17 @@ export function taskListSql(filter: TaskListFilter): { sql: string; params: unkn
     where.push('created_at < ?');
     params.push(filter.createdBefore);
   }
+  // Values match by JSON type too: `true` is not 1, nor "1" 1 (json_extract gives 1 for true).
+  const at = "'$.' || json_quote(?)";
   for (const [key, value] of Object.entries(filter.metadata ?? {})) {
-    where.push("json_extract(metadata, '$.' || json_quote(?)) = ?");
-    params.push(key, typeof value === 'boolean' ? Number(value) : value);
+    if (typeof value === 'boolean') {
+      where.push(`json_type(metadata, ${at}) = ?`);
+      params.push(key, value ? 'true' : 'false');
+    } else {
+      const type = typeof value === 'string' ? "= 'text'" : "IN ('integer', 'real')";
+      where.push(`json_extract(metadata, ${at}) = ? AND json_type(metadata, ${at}) ${type}`);
+      params.push(key, value, key);
+    }
   }
   if (filter.after) {
     where.push('(created_at, task_id) < (?, ?)');

@@ -32,6 +32,17 @@ test('filters by status, priority, agent, time and metadata', async () => {
   expect(await ids({ metadata: { team: 'red' } })).toEqual([a.taskId]);
   expect(await ids({ metadata: { team: 'red', n: 1 } })).toEqual([a.taskId]);
   expect(await ids({ metadata: { team: 'green' } })).toEqual([]);
+  // Matched by JSON type too: true is not 1, "1" is not 1.
+  const t = await createTask(arcd.url, 'echo', 't', { metadata: { n: true, team: 'red' } });
+  const s = await createTask(arcd.url, 'echo', 's', { metadata: { n: '1' } });
+  expect(await ids({ metadata: { n: 1 } })).toEqual([a.taskId]);
+  expect(await ids({ metadata: { n: true } })).toEqual([t.taskId]);
+  expect(await ids({ metadata: { n: '1' } })).toEqual([s.taskId]);
+  expect(await ids({ metadata: { n: false } })).toEqual([]);
+  for (const extra of [s, t]) {
+    await waitForStatus(arcd.url, 'echo', extra.taskId, ['COMPLETED']);
+    await arcResult(arcd.url, 'task.delete', { taskId: extra.taskId });
+  }
   expect(await ids({ createdAfter: '2999-01-01T00:00:00Z' })).toEqual([]);
   expect(await ids({ createdBefore: '2999-01-01T00:00:00Z' })).toHaveLength(2);
   expect(
@@ -66,6 +77,7 @@ test('bad limits and cursors are refused', async () => {
     [{ limit: 201 }, 'limit'],
     [{ status: 'DONE' }, 'status'],
     [{ metadata: { a: { b: 1 } } }, 'metadata.a'],
+    [{ statuses: ['FAILED'] }, 'statuses'], // a misspelled filter is refused, not ignored
   ] as const) {
     const reply = await arcCall(arcd.url, 'task.list', params);
     expect(reply.body.error.code).toBe(-32602);
