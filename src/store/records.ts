@@ -92,6 +92,8 @@ export type TaskPatch = Partial<{
   attempt: number;
   nextAttemptAt: number | null;
   lastError: JsonObject | null;
+  internalStatus: string | null;
+  progress: number | null;
 }>;
 
 export type RunOutcome =

@@ -145,6 +145,8 @@ const PATCH_COLUMNS: Record<keyof TaskPatch, string> = {
   attempt: 'attempt',
   nextAttemptAt: 'next_attempt_at',
   lastError: 'last_error',
+  internalStatus: 'internal_status',
+  progress: 'progress',
 };
 
 const JSON_COLUMNS = new Set<keyof TaskPatch>(['error', 'lastError', 'metadata', 'settings']);

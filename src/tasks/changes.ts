@@ -264,13 +264,15 @@ export interface TaskUpdate {
   deadline?: string | null;
 }
 
+/** `base` with `changes` merged in (a null value removes the key); any key, `__proto__` too. */
 function mergeObject(base: JsonObject | undefined, changes: JsonObject): JsonObject | null {
-  const merged: JsonObject = { ...base };
+  // A Map, not assignment: `merged['__proto__'] = value` would set the prototype instead.
+  const merged = new Map(Object.entries(base ?? {}));
   for (const [key, value] of Object.entries(changes)) {
-    if (value === null) delete merged[key];
-    else merged[key] = value;
+    if (value === null) merged.delete(key);
+    else merged.set(key, value);
   }
-  return Object.keys(merged).length > 0 ? merged : null;
+  return merged.size > 0 ? (Object.fromEntries(merged) as JsonObject) : null;
 }
 
 /** task.update on a live task: the row changes and one TASK_UPDATED event lists what changed. */
@@ -346,6 +348,8 @@ function restarted(
       completedAt: null,
       canceledAt: null,
       pausedAt: null,
+      progress: null, // the last run's, not this one's
+      internalStatus: null,
       updatedAt: at,
     },
     messages: input ? [input] : [],

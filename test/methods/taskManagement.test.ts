@@ -77,6 +77,22 @@ describe('task.update', () => {
       { targetAgent: 'waits' },
     );
     expect(cleared.task).not.toHaveProperty('deadline');
+    // Any key merges and goes, `__proto__` too (assigned, it set the object's prototype).
+    const odd = JSON.parse('{"__proto__": {"x": 1}}') as Record<string, unknown>;
+    const withOdd = await arcResult(
+      arcd.url,
+      'task.update',
+      { taskId: task.taskId, metadata: odd },
+      { targetAgent: 'waits' },
+    );
+    expect(Object.keys(withOdd.task.metadata)).toEqual(['team', 'added', '__proto__']);
+    const without = await arcResult(
+      arcd.url,
+      'task.update',
+      { taskId: task.taskId, metadata: JSON.parse('{"__proto__": null}') },
+      { targetAgent: 'waits' },
+    );
+    expect(Object.keys(without.task.metadata)).toEqual(['team', 'added']);
   });
 
   test('bad updates: nothing to change, a past deadline, a finished task, an unknown task', async () => {
@@ -273,6 +289,28 @@ describe('task.run', () => {
     },
   });
   const options = { targetAgent: 'adder' };
+
+  test("a run again starts without the last run's progress and status text", async () => {
+    const reporting = defineAgent({
+      id: 'reports',
+      description: 'reports progress, then completes',
+      async handle(ctx) {
+        await ctx.progress(1);
+        await ctx.setStatus('all done');
+      },
+    });
+    const on = { targetAgent: 'reports' };
+    const arcd = await startArcd({ agents: [reporting], bundled: false });
+    const task = await createTask(arcd.url, 'reports', 'go', {}, on);
+    const done = await waitForStatus(arcd.url, 'reports', task.taskId, ['COMPLETED'], on);
+    expect(done).toMatchObject({ progress: 1, internalStatus: 'all done' });
+    await arcd.server.runner.stop(); // the new run stays queued, as it is when restarted
+    const { task: rerun } = await arcResult(arcd.url, 'task.run', { taskId: task.taskId }, on);
+    expect(rerun.status).toBe('SUBMITTED');
+    expect(rerun).not.toHaveProperty('progress');
+    expect(rerun).not.toHaveProperty('internalStatus');
+    expect(await taskInfo(arcd.url, 'reports', task.taskId, on)).not.toHaveProperty('progress');
+  });
 
   test('runs a finished task again with input merged into its DataPart; history and runs stay', async () => {
     const arcd = await startArcd({ agents: [adder], bundled: false });
