@@ -15,6 +15,7 @@ import { loadAgentsFromDir } from './agents/loadAgents';
 import { createRemoteAgent, parseRemoteAgents } from './agents/remoteAgent';
 import { type Clock, systemClock } from './clock';
 import { type Config, loadConfig } from './config';
+import { StoppedTasks } from './engine/stoppedTasks';
 import { Runner } from './engine/runner';
 import { createApp, createRequestListener } from './http/app';
 import { createArcHandler } from './http/arcHandler';
@@ -151,6 +152,12 @@ export function createServer(
   );
   const retention = new RetentionPurge(store, clock, logger, config.retentionDays);
   const scheduler = new Scheduler(store, tasks, clock, logger);
+  const stoppedTasks = new StoppedTasks({
+    agents,
+    store,
+    logger,
+    isRunning: (taskId) => runner.isRunning(taskId),
+  });
   store.onCommit((_taskId, written) => {
     if (written.deliveries > 0) deliveries.poke();
     if (written.task) {
@@ -158,6 +165,7 @@ export function createServer(
       dependencyWatch.committed(written.task, written.noDependents);
       parentWatch.committed(written.task);
       runner.committed(written.task);
+      stoppedTasks.committed(written.task, written.events);
     }
   });
   const subscriptions = new SubscriptionService(store, tasks, clock, policy, () =>

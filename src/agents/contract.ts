@@ -125,6 +125,9 @@ export interface AgentLimits {
   timeoutMs?: number;
 }
 
+/** Why a task ended without its handler running: `stopped`'s cause. */
+export type StopCause = 'canceled' | 'deadline';
+
 export interface AgentDefinition {
   /** The routing key callers put in `targetAgent`: letters, digits, `.`, `_`, `-`. */
   id: string;
@@ -147,6 +150,17 @@ export interface AgentDefinition {
    * `settings.enableMemory` is false.
    */
   needsCheckpoints?: boolean;
+  /**
+   * Called when one of the agent's tasks is canceled or fails by its deadline while no turn of
+   * it runs here (it waits for input, for a retry, in the queue), with the run's last
+   * checkpoint: a chance to let go of what the agent holds for it elsewhere. A running turn is
+   * told by its signal instead. Errors are logged, nothing more.
+   */
+  stopped?(
+    task: Task,
+    cause: StopCause,
+    lastCheckpoint: JsonValue | undefined,
+  ): Promise<void> | void;
   /** Answers chat.start / chat.message; an agent without it does not chat (-41002). */
   chat?(ctx: ChatContext): ChatReply;
   handle(ctx: TurnContext): Promise<TurnResult> | TurnResult;

@@ -5,14 +5,15 @@
  * completion, failure. Where the work stands is checkpointed (the remote task, the last event
  * mirrored, the caller's messages passed on), so a turn run again after a crash or a shutdown
  * resumes the same remote task; a task created whose answer was lost is found again by the key
- * it was created with. The remote task is canceled when the local one is canceled, fails by
- * its deadline or its turn times out; a retry after a failure or a timeout starts another.
+ * it was created with. The remote task is canceled when the local one is canceled or fails by
+ * its deadline (while a turn runs, or not: `stopped`), or its turn times out; a retry after a
+ * failure or a timeout starts another.
  */
 import { ArcClient } from '../client/arcClient';
 import { ArcClientError } from '../client/errors';
 import { newId } from '../ids';
-import type { Artifact, JsonObject, JsonValue, Message, Part } from '../types';
-import type { AgentDefinition, TurnContext } from './contract';
+import type { Artifact, JsonObject, JsonValue, Message, Part, Task } from '../types';
+import type { AgentDefinition, StopCause, TurnContext } from './contract';
 
 export interface RemoteAgentOptions {
   /** The local id callers use as targetAgent. */
@@ -217,12 +218,6 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
 
   async function forward(ctx: TurnContext): Promise<undefined> {
     let progress = savedProgress(ctx);
-    // The remote task's input was asked for but the local prompt never stored (the process
-    // stopped in between): ask it now.
-    if (progress?.asked && ctx.history.length <= progress.asked.before) {
-      await ask(ctx, progress.asked);
-      return undefined;
-    }
     let cancelAs: string | undefined;
     const cancelRemote = () => {
       const id = progress?.remoteTaskId;
@@ -234,6 +229,16 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
     };
     ctx.signal.addEventListener('abort', onStop, { once: true });
     if (ctx.signal.aborted) onStop();
+    // The remote task's input was asked for but the local prompt never stored (the process
+    // stopped in between): ask it now.
+    if (progress?.asked && ctx.history.length <= progress.asked.before) {
+      try {
+        await ask(ctx, progress.asked);
+      } finally {
+        ctx.signal.removeEventListener('abort', onStop);
+      }
+      return undefined;
+    }
     // Local messages, counting the replies mirrored in this turn (from every remote task).
     const turn = { local: ctx.history.length };
     try {
@@ -256,11 +261,19 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
     }
   }
 
+  /** The local task ended while no turn ran (waiting for input, say): its remote task goes. */
+  async function stopped(_task: Task, cause: StopCause, checkpoint: JsonValue | undefined) {
+    const saved = checkpoint as Partial<Progress> | undefined;
+    if (typeof saved?.remoteTaskId !== 'string' || saved.ended) return;
+    await client.task.cancel(remoteAgent, saved.remoteTaskId, CANCEL_REASONS[cause]);
+  }
+
   return {
     id: options.id,
     description: options.description ?? `Remote agent ${remoteAgent} at ${options.endpoint}`,
     needsCheckpoints: true,
     handle: forward,
+    stopped,
   };
 }
 

@@ -233,6 +233,11 @@ export class Runner {
     this.running.get(taskId)?.stop.stop(new TurnStopped('canceled', reason));
   }
 
+  /** Whether a turn of the task runs in this process now. */
+  isRunning(taskId: string): boolean {
+    return this.running.has(taskId);
+  }
+
   get activeTurns(): number {
     return this.running.size;
   }

@@ -336,3 +336,27 @@ test('a remote task whose create answer was lost is found again by its key, not 
   ]);
   expect(await forwardedFrom(task.taskId)).toHaveLength(1);
 });
+
+test('a local task canceled or expired while it waits for input cancels its remote task', async () => {
+  const remoteOf = async (taskId: string) => (await forwardedFrom(taskId))[0]!;
+  const asking = await createTask(front.url, 'remote-document-analyzer', 'red green');
+  await waitForStatus(front.url, 'remote-document-analyzer', asking.taskId, ['INPUT_REQUIRED']);
+  await arcResult(
+    front.url,
+    'task.cancel',
+    { taskId: asking.taskId },
+    { targetAgent: 'remote-document-analyzer' },
+  );
+  await waitFor('the remote task canceled', async () =>
+    (await remoteOf(asking.taskId)).status === 'CANCELED' ? true : undefined,
+  );
+
+  const expiring = await createTask(front.url, 'remote-document-analyzer', 'blue', {
+    deadline: new Date(Date.now() + 1500).toISOString(),
+  });
+  await waitForStatus(front.url, 'remote-document-analyzer', expiring.taskId, ['INPUT_REQUIRED']);
+  await waitForStatus(front.url, 'remote-document-analyzer', expiring.taskId, ['FAILED']);
+  await waitFor('the remote task canceled', async () =>
+    (await remoteOf(expiring.taskId)).status === 'CANCELED' ? true : undefined,
+  );
+});

@@ -1,0 +1,59 @@
+/**
+ * Tells an agent when one of its tasks is canceled or fails by its deadline while no turn of
+ * it runs here (the task waits for input, for a retry, in the queue): `AgentDefinition.stopped`,
+ * so that it can let go of what it holds for the task elsewhere (a remote agent cancels its
+ * remote task). A running turn learns it from its signal instead.
+ */
+import type { Logger } from 'pino';
+import type { AgentDefinition, StopCause } from '../agents/contract';
+import type { AgentRegistry } from '../agents/registry';
+import type { EventRecord, TaskRecord } from '../store/records';
+import type { Store } from '../store/store';
+import { toWireTask } from '../tasks/toWire';
+
+export interface StoppedTasksDeps {
+  agents: AgentRegistry;
+  store: Store;
+  logger: Logger;
+  /** Whether a turn of the task runs in this process now. */
+  isRunning(taskId: string): boolean;
+}
+
+/** What the commit's events say ended the task, if it was a cancel or a deadline. */
+function causeOf(events: readonly EventRecord[] | undefined): StopCause | undefined {
+  for (const event of events ?? []) {
+    if (event.type === 'TASK_CANCELED') return 'canceled';
+    const error = event.type === 'TASK_FAILED' ? event.data.error : undefined;
+    if (error && typeof error === 'object' && (error as { code?: unknown }).code === -42011) {
+      return 'deadline';
+    }
+  }
+  return undefined;
+}
+
+export class StoppedTasks {
+  constructor(private readonly deps: StoppedTasksDeps) {}
+
+  /** A commit of this process: the agent is told if it ended one of its idle tasks. */
+  committed(task: TaskRecord, events: readonly EventRecord[] | undefined): void {
+    const cause = causeOf(events);
+    if (!cause) return;
+    const agent = this.deps.agents.get(task.assignedAgent);
+    if (!agent?.stopped || this.deps.isRunning(task.taskId)) return;
+    void this.tell(agent, task, cause);
+  }
+
+  private async tell(agent: AgentDefinition, task: TaskRecord, cause: StopCause): Promise<void> {
+    try {
+      // The run's own checkpoint, as its turns saw it (one from before the run is not its).
+      const last = await this.deps.store.lastCheckpoint(task.taskId);
+      const current = last && task.startedAt && last.createdAt >= task.startedAt;
+      await agent.stopped!(toWireTask(task), cause, current ? last.data : undefined);
+    } catch (error) {
+      this.deps.logger.warn(
+        { err: error, taskId: task.taskId, agent: agent.id },
+        'an agent failed to let go of a stopped task',
+      );
+    }
+  }
+}
