@@ -255,10 +255,7 @@ export class TaskService {
     const deadline = this.futureDeadline(params.deadline, at);
     const dependencies = params.dependencies ?? [];
     await this.checkDependencies(call, dependencies);
-    const maxQueued = this.hooks.maxQueued(call.targetAgent);
-    if (maxQueued !== undefined && (await this.store.countQueued(call.targetAgent)) >= maxQueued) {
-      throw new AgentCapacityExceededError(call.targetAgent, maxQueued);
-    }
+    await this.checkQueueRoom(call.targetAgent);
     // The optional fields are set afterwards: with spreads inside the literal, V8 would add
     // every field after the first spread one at a time.
     const task: TaskRecord = {
@@ -330,11 +327,20 @@ export class TaskService {
     return toWireTask(applied.task);
   }
 
+  /** -41011 when `agent`'s queue is at its bound: a new task, or one run again, would pass it. */
+  private async checkQueueRoom(agent: string): Promise<void> {
+    const maxQueued = this.hooks.maxQueued(agent);
+    if (maxQueued !== undefined && (await this.store.countQueued(agent)) >= maxQueued) {
+      throw new AgentCapacityExceededError(agent, maxQueued);
+    }
+  }
+
   async retry(
     call: CallContext,
     params: { taskId: string; deadline?: string | null },
   ): Promise<Task> {
     const task = await this.getVisible(call, params.taskId);
+    if (!task.childTaskIds) await this.checkQueueRoom(task.assignedAgent);
     const at = isoNow(this.clock);
     const deadline = this.newRunDeadline(params.deadline, at);
     if (task.childTaskIds) {
@@ -366,6 +372,7 @@ export class TaskService {
     params: { taskId: string; input?: JsonObject; message?: Message; deadline?: string | null },
   ): Promise<Task> {
     const task = await this.getVisible(call, params.taskId);
+    await this.checkQueueRoom(task.assignedAgent);
     const first = (await this.store.listMessages(task.taskId)).find((m) => m.role !== 'agent');
     const base = params.message ?? first ?? { role: 'user', parts: [] };
     const message = rerunMessage(base, params.input);

@@ -69,10 +69,17 @@ describe('concurrency', () => {
   });
 
   test('beyond its queue bound an agent answers -41011, and nothing is stored', async () => {
-    const hold = agent('holder', (ctx) => untilAborted(ctx), {
-      limits: { concurrency: 1, maxQueued: 2 },
-    });
+    const hold = agent(
+      'holder',
+      (ctx) => {
+        if (ctx.text() === 'fail') throw new Error('failed on purpose');
+        return untilAborted(ctx);
+      },
+      { limits: { concurrency: 1, maxQueued: 2 } },
+    );
     arcd = await startArcd({ bundled: false, agents: [hold] });
+    const failed = await createTask(arcd.url, 'holder', 'fail');
+    await waitForStatus(arcd.url, 'holder', failed.taskId, ['FAILED']);
     const running = await createTask(arcd.url, 'holder', 'first');
     await waitForStatus(arcd.url, 'holder', running.taskId, ['WORKING']);
     await createTask(arcd.url, 'holder', 'queued 1');
@@ -88,6 +95,17 @@ describe('concurrency', () => {
       code: -41011,
       details: { agentId: 'holder', maxQueued: 2 },
     });
+    expect(await arcd.server.store.countQueued('holder')).toBe(2);
+    // Running a finished task again would queue it past the bound just the same.
+    for (const method of ['task.retry', 'task.run']) {
+      const again = await arcCall(
+        arcd.url,
+        method,
+        { taskId: failed.taskId },
+        { targetAgent: 'holder' },
+      );
+      expect(again.body.error).toMatchObject({ code: -41011 });
+    }
     expect(await arcd.server.store.countQueued('holder')).toBe(2);
   });
 });
