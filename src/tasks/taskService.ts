@@ -321,10 +321,42 @@ export class TaskService {
     const at = isoNow(this.clock);
     const { taskId, ...update } = params;
     if (update.deadline) update.deadline = this.futureDeadline(update.deadline, at);
-    const applied = await this.mutateVisible(call, taskId, (task) =>
-      changes.updated(task, update, at, call.requestAgent),
-    );
+    const plan: ChangePlan = (task) => changes.updated(task, update, at, call.requestAgent);
+    if (update.deadline !== undefined) {
+      const task = await this.getVisible(call, taskId);
+      if (task.parentTaskId) await this.checkWithinParent(task.parentTaskId, update.deadline);
+      if (task.childTaskIds) {
+        // The children follow their parent's deadline: left on the old one, they would fail
+        // by it, and the parent with them.
+        const deadline = { deadline: update.deadline };
+        const follow: ChangePlan = (child) =>
+          isTerminal(child.status) ? null : changes.updated(child, deadline, at, call.requestAgent);
+        const [applied] = await this.store.mutateTasks([
+          { taskId, plan: this.visiblePlan(call, taskId, plan) },
+          ...task.childTaskIds.map((childId) => ({ taskId: childId, plan: follow })),
+        ]);
+        if (!applied) throw new TaskNotFoundError(taskId);
+        return toWireTask(applied.task);
+      }
+    }
+    const applied = await this.mutateVisible(call, taskId, plan);
     return toWireTask(applied.task);
+  }
+
+  /**
+   * A child's deadline (updated, or given to its new run) may not pass its live parent's: the
+   * parent would fail by its own and cancel the child. The parent's update moves both.
+   */
+  private async checkWithinParent(parentId: string, deadline: string | null): Promise<void> {
+    const parent = await this.store.getTask(parentId);
+    if (!parent?.deadline || isTerminal(parent.status)) return;
+    if (deadline !== null && deadline <= parent.deadline) return;
+    throw new InvalidParamsError([
+      {
+        field: 'deadline',
+        message: `is past the deadline of the parent task ${parentId} (${parent.deadline}): update the parent's, which its children follow`,
+      },
+    ]);
   }
 
   /** -41011 when `agent`'s queue is at its bound: a new task, or one run again, would pass it. */
@@ -343,6 +375,9 @@ export class TaskService {
     if (!task.childTaskIds) await this.checkQueueRoom(task.assignedAgent);
     const at = isoNow(this.clock);
     const deadline = this.newRunDeadline(params.deadline, at);
+    if (task.parentTaskId && deadline !== undefined) {
+      await this.checkWithinParent(task.parentTaskId, deadline);
+    }
     if (task.childTaskIds) {
       const applied = await retryFamily(
         this.store,
@@ -384,6 +419,9 @@ export class TaskService {
     checkMessageParts(message, params.message ? 'message' : 'input', this.partLimits);
     const at = isoNow(this.clock);
     const deadline = this.newRunDeadline(params.deadline, at);
+    if (task.parentTaskId && deadline !== undefined) {
+      await this.checkWithinParent(task.parentTaskId, deadline);
+    }
     const record = toMessageRecord(
       { role: message.role, parts: message.parts, agentId: message.agentId, timestamp: at },
       at,

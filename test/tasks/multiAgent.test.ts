@@ -288,6 +288,52 @@ describe('running a failed family again', () => {
     expect((await taskInfo(arcd.url, 'alpha', live.taskId, on)).status).toBe('WORKING');
   });
 
+  test("children follow their parent's deadline; a child's cannot pass its live parent's", async () => {
+    const arcd = await startArcd({ agents: [...agents, flaky], bundled: false });
+    const soon = new Date(Date.now() + 60_000).toISOString();
+    const later = new Date(Date.now() + 3_600_000).toISOString();
+    const { task: live } = await arcResult(
+      arcd.url,
+      'task.create',
+      {
+        initialMessage: textMessage('go hold:alpha'),
+        assignedAgents: ['alpha', 'flaky-child'],
+        deadline: soon,
+      },
+      on,
+    );
+    const [held, failing] = live.childTaskIds as string[];
+    await waitForStatus(arcd.url, 'flaky-child', failing!, ['FAILED'], child);
+    // A failed child's new run, or a child's update, past the parent's deadline: refused.
+    for (const [method, params, who] of [
+      ['task.retry', { taskId: failing, deadline: later }, child],
+      ['task.update', { taskId: held, deadline: later }, on],
+    ] as const) {
+      const refused = await arcCall(arcd.url, method, params, who);
+      expect(refused.body.error).toMatchObject({
+        code: -32602,
+        details: { errors: [{ field: 'deadline' }] },
+      });
+    }
+    const moved = await arcResult(
+      arcd.url,
+      'task.update',
+      { taskId: live.taskId, deadline: later },
+      on,
+    );
+    expect(moved.task.deadline).toBe(later);
+    expect((await taskInfo(arcd.url, 'alpha', held!, on)).deadline).toBe(later);
+    // The finished child keeps its own; its new run may now take the parent's.
+    expect((await taskInfo(arcd.url, 'flaky-child', failing!, child)).deadline).toBe(soon);
+    const retried = await arcResult(
+      arcd.url,
+      'task.retry',
+      { taskId: failing, deadline: later },
+      child,
+    );
+    expect(retried.task.deadline).toBe(later);
+  });
+
   test('a child retried after its children failed the parent: the parent works again, then completes once', async () => {
     const arcd = await startArcd({ agents: [...agents, flaky], bundled: false });
     const parent = await family(arcd, 'go');
