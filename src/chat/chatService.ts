@@ -83,13 +83,12 @@ export class ChatService {
     this.chatHandler(call.targetAgent);
     checkMessageParts(params.initialMessage, 'initialMessage', this.partLimits);
     const chatId = params.chatId ?? newId('chat');
-    if (await this.store.getChat(chatId)) {
-      throw new InvalidParamsError([
-        { field: 'chatId', message: 'is already in use: send chat.message' },
-      ]);
-    }
+    const taken = () =>
+      new InvalidParamsError([{ field: 'chatId', message: 'is already in use: send chat.message' }]);
+    if (await this.store.getChat(chatId)) throw taken();
     const at = isoNow(this.clock);
-    await this.store.createChat({
+    // Checked again by the insert: two starts with one id at once, the second is told so.
+    const created = await this.store.createChat({
       chatId,
       assignedAgent: call.targetAgent,
       requestAgent: call.requestAgent,
@@ -97,6 +96,7 @@ export class ChatService {
       createdAt: at,
       updatedAt: at,
     });
+    if (!created) throw taken();
     return this.exchange(call, chatId, params.initialMessage);
   }
 

@@ -58,7 +58,7 @@ export class ChatTables {
   private readonly selectMessages;
 
   constructor(private readonly db: Db) {
-    this.insertChat = db.prepare(`INSERT INTO chats (chat_id, assigned_agent, request_agent,
+    this.insertChat = db.prepare(`INSERT OR IGNORE INTO chats (chat_id, assigned_agent, request_agent,
       status, metadata, created_at, updated_at) VALUES (?, ?, ?, 'ACTIVE', ?, ?, ?)`);
     this.selectChat = db.prepare<[string], ChatRow>('SELECT * FROM chats WHERE chat_id = ?');
     this.insertMessage = db.prepare(`INSERT INTO chat_messages (chat_id, seq, role, parts,
@@ -74,8 +74,9 @@ export class ChatTables {
     >('SELECT role, parts, agent_id, timestamp FROM chat_messages WHERE chat_id = ? ORDER BY seq');
   }
 
-  create(chat: Omit<ChatRecord, 'status' | 'messageCount'>): void {
-    this.insertChat.run(
+  /** Creates the chat; false when its id is taken already (nothing written). */
+  create(chat: Omit<ChatRecord, 'status' | 'messageCount'>): boolean {
+    const { changes } = this.insertChat.run(
       chat.chatId,
       chat.assignedAgent,
       chat.requestAgent,
@@ -83,6 +84,7 @@ export class ChatTables {
       chat.createdAt,
       chat.updatedAt,
     );
+    return changes > 0;
   }
 
   get(chatId: string): ChatRecord | undefined {

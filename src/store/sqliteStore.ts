@@ -675,7 +675,7 @@ export class SqliteStore implements Store {
     return this.writes.now(() => this.runs.setProgress(taskId, update));
   }
 
-  async createChat(chat: Omit<ChatRecord, 'status' | 'messageCount'>): Promise<void> {
+  async createChat(chat: Omit<ChatRecord, 'status' | 'messageCount'>): Promise<boolean> {
     return this.writes.now(() => this.chats.create(chat));
   }
 

@@ -269,7 +269,8 @@ export interface Store {
   ): Promise<Array<{ taskId: string; kind: 'canceled' | 'deadline'; reason: string }>>;
   releaseLease(taskId: string, owner: string): Promise<void>;
 
-  createChat(chat: Omit<ChatRecord, 'status' | 'messageCount'>): Promise<void>;
+  /** False when the chat id is taken already (nothing written). */
+  createChat(chat: Omit<ChatRecord, 'status' | 'messageCount'>): Promise<boolean>;
   getChat(chatId: string): Promise<ChatRecord | undefined>;
   /** The chat after the message, or undefined when it is closed (nothing added). */
   appendChatMessage(

@@ -237,6 +237,18 @@ test('start, message and end without streaming; closed and unknown chats', async
   expect(await arcd.server.store.listChatMessages(chat.chatId)).toHaveLength(4);
 });
 
+test('a chat.start whose chatId another start took meanwhile is told the id is taken', async () => {
+  const start = () =>
+    arcCall(arcd.url, 'chat.start', { chatId: 'chat-twice', initialMessage: textMessage('hi') });
+  expect((await start()).body.error).toBeNull();
+  // As if the other start (another process) created it after this one looked.
+  jest.spyOn(arcd.server.store, 'getChat').mockResolvedValueOnce(undefined);
+  expect((await start()).body.error).toMatchObject({
+    code: -32602,
+    details: { errors: [{ field: 'chatId' }] },
+  });
+});
+
 test('an agent without a chat handler is not available for chat', async () => {
   const reply = await arcCall(
     arcd.url,
