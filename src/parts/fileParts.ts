@@ -2,6 +2,7 @@
  * File-like parts (FilePart, ImagePart, AudioPart, either spelling): their bytes, decoded from
  * base64 (or taken as UTF-8 text with `encoding: "utf8"`), and what a handler sees of them.
  */
+import { decoderFor } from './sniff';
 import type { Message, Part } from '../types';
 
 const FILE_TYPES = new Set(['FilePart', 'file', 'ImagePart', 'image', 'AudioPart', 'audio']);
@@ -65,7 +66,8 @@ export function readableText(messages: readonly Message[]): string {
         if (part.type === 'TextPart' || part.type === 'text') return [String(part.content)];
         if (!isFilePart(part) || !isTextLike(part.mimeType ?? '')) return [];
         const data = fileBytes(part);
-        return data ? [data.toString('utf8')] : [];
+        if (!data) return [];
+        return [(decoderFor(part.mimeType ?? '') ?? new TextDecoder()).decode(data)];
       }),
     )
     .join('\n');

@@ -42,17 +42,37 @@ const ALIASES: Record<string, string> = {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * A decoder for the `charset` a mime type names (`text/csv; charset=windows-1252`): UTF-8
+ * when it names none, undefined when it names one this runtime does not know.
+ */
+export function decoderFor(
+  mimeType: string,
+  fatal = false,
+): InstanceType<typeof TextDecoder> | undefined {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(mimeType)?.[1];
+  try {
+    return new TextDecoder(charset ?? 'utf-8', { fatal });
+  } catch {
+    return undefined;
+  }
+}
+
 /** Why `data` cannot be `mimeType`, or undefined when it can (or the format is not checked). */
 export function contentMismatch(mimeType: string, data: Buffer): string | undefined {
   const declared = ALIASES[mimeType.toLowerCase()] ?? mimeType.toLowerCase().split(';')[0]!.trim();
   const signature = SIGNATURES.find((s) => s.mime === declared);
   if (signature) return signature.test(data) ? undefined : `content is not ${declared}`;
   if (declared.startsWith('text/') || declared === 'application/json') {
+    // Text in the charset it names (UTF-8 unless it names another; one not known here is
+    // taken as declared).
+    const decoder = declared === 'application/json' ? utf8 : decoderFor(mimeType, true);
+    if (!decoder) return undefined;
     let text: string;
     try {
-      text = utf8.decode(data);
+      text = decoder.decode(data);
     } catch {
-      return `content of ${declared} is not valid UTF-8`;
+      return `content of ${declared} is not valid ${decoder.encoding === 'utf-8' ? 'UTF-8' : decoder.encoding}`;
     }
     if (declared === 'application/json') {
       try {

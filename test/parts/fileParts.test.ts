@@ -280,3 +280,30 @@ test('content that does not match its declared type is -32602', async () => {
   expect(utf8.body.error).toBeNull();
   expect((await arcResult(arcd.url, 'task.list', {})).tasks).toHaveLength(1);
 });
+
+test('text in the charset its mime type names is accepted, and read in it', async () => {
+  const arcd = await startArcd({ agents: [mirror], bundled: false });
+  seen.length = 0;
+  const latin1 = Buffer.from([0x63, 0x61, 0x66, 0xe9]); // "café" in windows-1252
+  const { task } = await arcResult(
+    arcd.url,
+    'task.create',
+    {
+      initialMessage: {
+        role: 'user',
+        parts: [part('FilePart', latin1, 'text/csv; charset=windows-1252', 'menu.csv')],
+      },
+    },
+    { targetAgent: 'mirror' },
+  );
+  await waitForStatus(arcd.url, 'mirror', task.taskId, ['COMPLETED'], { targetAgent: 'mirror' });
+  expect(seen[0]).toMatchObject({ text: 'café' });
+  // The same bytes said to be UTF-8 (no charset) are still refused.
+  const refused = await arcCall(
+    arcd.url,
+    'task.create',
+    { initialMessage: { role: 'user', parts: [part('FilePart', latin1, 'text/csv', 'm.csv')] } },
+    { targetAgent: 'mirror' },
+  );
+  expect(refused.body.error).toMatchObject({ code: -32602 });
+});
