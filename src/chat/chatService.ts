@@ -84,7 +84,9 @@ export class ChatService {
     checkMessageParts(params.initialMessage, 'initialMessage', this.partLimits);
     const chatId = params.chatId ?? newId('chat');
     const taken = () =>
-      new InvalidParamsError([{ field: 'chatId', message: 'is already in use: send chat.message' }]);
+      new InvalidParamsError([
+        { field: 'chatId', message: 'is already in use: send chat.message' },
+      ]);
     if (await this.store.getChat(chatId)) throw taken();
     const at = isoNow(this.clock);
     // Checked again by the insert: two starts with one id at once, the second is told so.

@@ -58,7 +58,8 @@ export class ChatTables {
   private readonly selectMessages;
 
   constructor(private readonly db: Db) {
-    this.insertChat = db.prepare(`INSERT OR IGNORE INTO chats (chat_id, assigned_agent, request_agent,
+    this.insertChat =
+      db.prepare(`INSERT OR IGNORE INTO chats (chat_id, assigned_agent, request_agent,
       status, metadata, created_at, updated_at) VALUES (?, ?, ?, 'ACTIVE', ?, ?, ?)`);
     this.selectChat = db.prepare<[string], ChatRow>('SELECT * FROM chats WHERE chat_id = ?');
     this.insertMessage = db.prepare(`INSERT INTO chat_messages (chat_id, seq, role, parts,
