@@ -65,6 +65,12 @@ export class TaskWaiter {
 
   /** A committed change of `task`, with the messages it wrote. */
   committed(task: TaskRecord, messages: readonly MessageRecord[] = []): void {
+    if (task.parentTaskId && task.status === 'INPUT_REQUIRED') {
+      // A multi-agent task needs input when a child does (the parent stays WORKING, and
+      // task.send to it reaches the child): a wait on the parent ends, answered with it as
+      // it is now (read).
+      for (const waiting of [...(this.waiting.get(task.parentTaskId) ?? [])]) waiting.release();
+    }
     const set = this.waiting.get(task.taskId);
     if (!set) return;
     for (const waiting of [...set]) {

@@ -225,6 +225,24 @@ test('task.send to the parent goes to the child waiting for input', async () => 
   expect(again.body.error.code).toBe(-42002);
 });
 
+test('a blocking create of a family answers once a child needs input', async () => {
+  const arcd = await startArcd({ agents, bundled: false });
+  // Waits longer than the test may take: only the child's question can end it in time.
+  const { task } = await arcResult(
+    arcd.url,
+    'task.create',
+    {
+      initialMessage: textMessage('go ask:beta'),
+      assignedAgents: ['alpha', 'beta', 'gamma'],
+      wait: 60_000,
+    },
+    on,
+  );
+  expect(task.status).toBe('WORKING');
+  const asking = await taskInfo(arcd.url, 'beta', task.childTaskIds[1], { targetAgent: 'beta' });
+  expect(asking.status).toBe('INPUT_REQUIRED');
+});
+
 test('bad multi-agent requests are refused before anything is stored', async () => {
   const arcd = await startArcd({ agents, bundled: false });
   const create = (params: Record<string, unknown>, targetAgent = 'alpha') =>
