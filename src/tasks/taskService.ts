@@ -151,6 +151,14 @@ export class TaskService {
         : await this.createOne(call, fields, beforeInsert);
     } catch (error) {
       expectation?.cancel();
+      // A dependency checked above and deleted before the insert (another call, the purge):
+      // the caller's input, not a failure of arcd's.
+      const code = (error as { code?: unknown } | undefined)?.code;
+      if (fields.dependencies?.length && code === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
+        throw new InvalidParamsError([
+          { field: 'dependencies', message: 'a task named was deleted meanwhile' },
+        ]);
+      }
       throw error;
     }
     if (!expectation) return created;

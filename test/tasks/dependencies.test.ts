@@ -214,6 +214,29 @@ test('a dependency stays while a released dependent is unfinished (its next turn
   expect(await arcd.server.store.getTask(quick.taskId)).toBeDefined();
 });
 
+test('a dependency deleted between its check and the insert is -32602, nothing stored', async () => {
+  const arcd = await startArcd();
+  const gone = await createTask(arcd.url, 'echo', 'x');
+  await waitForStatus(arcd.url, 'echo', gone.taskId, ['COMPLETED']);
+  const { store } = arcd.server;
+  const getTask = store.getTask.bind(store);
+  // The create checks the dependency; it is deleted right after (another call, the purge).
+  jest.spyOn(store, 'getTask').mockImplementationOnce(async (taskId) => {
+    const found = await getTask(taskId);
+    await store.deleteTask(taskId, () => undefined);
+    return found;
+  });
+  const reply = await arcCall(arcd.url, 'task.create', {
+    initialMessage: { role: 'user', parts: [{ type: 'TextPart', content: 'after' }] },
+    dependencies: [gone.taskId],
+  });
+  expect(reply.body.error).toMatchObject({
+    code: -32602,
+    details: { errors: [{ field: 'dependencies' }] },
+  });
+  expect((await arcResult(arcd.url, 'task.list', {})).tasks).toEqual([]);
+});
+
 test('a restart releases a dependent whose dependency finished while it was not watched', async () => {
   const db = tempDbFile();
   const { agent } = gate();
