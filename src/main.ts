@@ -22,7 +22,14 @@ async function serve(flags: Partial<Record<keyof Config, string>>): Promise<void
     signals += 1;
     if (signals > 1) process.exit(1);
     server.logger.info({ signal }, 'shutting down');
-    void server.close().then(() => process.exit(0));
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        // Not left running half closed: what could be written has been, the rest is logged.
+        server.logger.error({ err: error }, 'shutting down failed');
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
