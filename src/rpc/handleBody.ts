@@ -5,7 +5,7 @@
  */
 import { type ArcError, ParseError } from './errors';
 import { type ArcResponse, type RpcDeps, arcErrorAnswer, handleArcRequest } from './arcEnvelope';
-import { handleJsonRpc, isJsonRpcBody, jsonRpcError } from './jsonRpc';
+import { handleJsonRpc, idOf, isJsonRpcBody, isNotification, jsonRpcError } from './jsonRpc';
 import { SseResult } from './sseResult';
 import { type ExactIds, keepExactIds } from './exactIds';
 import { prefixBody } from './jsonScan';
@@ -62,12 +62,19 @@ export function answerEarlyError(
   const body = cut ? prefixBody(rawText) : parseQuietly(rawText);
   const exactIds = body === undefined ? undefined : keepExactIds(body, rawText);
   if (body === undefined ? looksLikeJsonRpc(rawText) : isJsonRpcBody(body)) {
-    const id = (body as { id?: unknown } | undefined)?.id;
-    const echo = typeof id === 'string' || typeof id === 'number' ? id : null;
+    const contentType = JSON_RPC_CONTENT_TYPE;
+    if (!cut && (Array.isArray(body) ? body.length > 0 : isNotification(body))) {
+      // A whole batch (rate limited, say): an array, one error per call that has an id, as
+      // if each had been refused; notifications get none, and a body of only those, nothing.
+      const calls = Array.isArray(body) ? body.filter((call) => !isNotification(call)) : [];
+      if (calls.length === 0) return { status: 204, contentType };
+      const errors = calls.map((call) => jsonRpcError(idOf(call), error));
+      return withExactIds({ status: 200, contentType, body: errors }, exactIds);
+    }
     const answer: HttpAnswer = {
       status: 200,
-      contentType: JSON_RPC_CONTENT_TYPE,
-      body: jsonRpcError(echo, error),
+      contentType,
+      body: jsonRpcError(idOf(body), error),
     };
     return withExactIds(answer, exactIds);
   }

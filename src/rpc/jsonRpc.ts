@@ -34,12 +34,14 @@ function withoutStream(params: unknown): unknown {
   return rest;
 }
 
-function idOf(value: unknown): Id {
+/** The id a response to `value` echoes: its own, when it is a string or number (else null). */
+export function idOf(value: unknown): Id {
   const id = (value as { id?: unknown } | null)?.id;
   return typeof id === 'string' || typeof id === 'number' ? id : null;
 }
 
-function isNotification(value: unknown): boolean {
+/** A notification: an object without an `id` member (answered with nothing). */
+export function isNotification(value: unknown): boolean {
   return !!value && typeof value === 'object' && !Array.isArray(value) && !('id' in value);
 }
 

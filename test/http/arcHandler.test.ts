@@ -238,8 +238,30 @@ test('a JSON-RPC batch counts one call per element against the rate limit', asyn
   const first = await fetch(`${arcd.url}/arc`, { method: 'POST', body: JSON.stringify(batch(4)) });
   expect(first.headers.get('ratelimit')).toMatch(/remaining=1/);
   expect(((await first.json()) as unknown[]).length).toBe(4);
-  const second = await post(arcd.url, batch(4));
-  expect(second.body).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -44007 } });
+  // Refused whole: still a batch's answer, an array with one error per call, by its id; a
+  // notification (no id) gets none, and a body of only notifications nothing at all.
+  const [notification, ...calls] = batch(4);
+  delete (notification as { id?: number }).id;
+  const second = await post(arcd.url, [notification, ...calls]);
+  expect(second.body).toEqual(
+    [1, 2, 3].map((id) =>
+      expect.objectContaining({
+        jsonrpc: '2.0',
+        id,
+        error: expect.objectContaining({ code: -44007 }),
+      }),
+    ),
+  );
+  const quiet = await fetch(`${arcd.url}/arc`, {
+    method: 'POST',
+    body: JSON.stringify([notification]),
+  });
+  expect(quiet.status).toBe(204);
+  const single = await fetch(`${arcd.url}/arc`, {
+    method: 'POST',
+    body: JSON.stringify(notification),
+  });
+  expect(single.status).toBe(204);
 });
 
 test('a rate-limited chat call that asked for a stream gets its error as SSE', async () => {
