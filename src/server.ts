@@ -156,7 +156,7 @@ export function createServer(
     agents,
     store,
     logger,
-    isRunning: (taskId) => runner.isRunning(taskId),
+    handlerRuns: (taskId) => runner.handlerRuns(taskId),
   });
   store.onCommit((_taskId, written) => {
     if (written.deliveries > 0) deliveries.poke();

@@ -233,9 +233,12 @@ export class Runner {
     this.running.get(taskId)?.stop.stop(new TurnStopped('canceled', reason));
   }
 
-  /** Whether a turn of the task runs in this process now. */
-  isRunning(taskId: string): boolean {
-    return this.running.has(taskId);
+  /**
+   * Whether a handler of the task runs in this process now (and so hears a stop through its
+   * signal); one that has returned, its turn's writes still under way, does not.
+   */
+  handlerRuns(taskId: string): boolean {
+    return this.running.get(taskId)?.stop.heard === true;
   }
 
   get activeTurns(): number {

@@ -26,7 +26,19 @@ export class TurnStopped extends Error {
 export class TurnStop {
   private controller: AbortController | undefined;
   private why: TurnStopped | undefined;
+  /** The handler has returned or thrown: a stop from now on reaches no one (see `heard`). */
+  private handlerEnded = false;
   private readonly listeners: Array<(reason: TurnStopped) => void> = [];
+
+  /** Marks the handler finished; the turn's own writes may still be under way. */
+  handlerDone(): void {
+    this.handlerEnded = true;
+  }
+
+  /** Whether a stop now reaches the handler: it is still running. */
+  get heard(): boolean {
+    return !this.handlerEnded;
+  }
 
   /** Why the turn was stopped, if it was. */
   get reason(): TurnStopped | undefined {

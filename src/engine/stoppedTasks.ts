@@ -9,19 +9,24 @@ import type { AgentDefinition, StopCause } from '../agents/contract';
 import type { AgentRegistry } from '../agents/registry';
 import type { EventRecord, TaskRecord } from '../store/records';
 import type { Store } from '../store/store';
+import { isTerminal } from '../tasks/states';
 import { toWireTask } from '../tasks/toWire';
 
 export interface StoppedTasksDeps {
   agents: AgentRegistry;
   store: Store;
   logger: Logger;
-  /** Whether a turn of the task runs in this process now. */
-  isRunning(taskId: string): boolean;
+  /** Whether a handler of the task runs in this process now (it hears a stop itself). */
+  handlerRuns(taskId: string): boolean;
 }
 
-/** What the commit's events say ended the task, if it was a cancel or a deadline. */
+/**
+ * What the commit's events say ended the task, if it was a cancel or a deadline (its own
+ * events: a parent's log also carries its children's, tagged `childTaskId`).
+ */
 function causeOf(events: readonly EventRecord[] | undefined): StopCause | undefined {
   for (const event of events ?? []) {
+    if (event.data.childTaskId !== undefined) continue;
     if (event.type === 'TASK_CANCELED') return 'canceled';
     const error = event.type === 'TASK_FAILED' ? event.data.error : undefined;
     if (error && typeof error === 'object' && (error as { code?: unknown }).code === -42011) {
@@ -36,10 +41,11 @@ export class StoppedTasks {
 
   /** A commit of this process: the agent is told if it ended one of its idle tasks. */
   committed(task: TaskRecord, events: readonly EventRecord[] | undefined): void {
+    if (!isTerminal(task.status)) return;
     const cause = causeOf(events);
     if (!cause) return;
     const agent = this.deps.agents.get(task.assignedAgent);
-    if (!agent?.stopped || this.deps.isRunning(task.taskId)) return;
+    if (!agent?.stopped || this.deps.handlerRuns(task.taskId)) return;
     void this.tell(agent, task, cause);
   }
 

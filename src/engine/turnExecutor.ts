@@ -212,6 +212,7 @@ export class TurnExecutor {
         : returned;
       clearTimeout(timer);
       state.finished = true;
+      stop.handlerDone();
       if (state.paused) {
         await finishRun('input-required');
         return 'held';
@@ -241,6 +242,7 @@ export class TurnExecutor {
     } catch (error) {
       clearTimeout(timer);
       state.finished = true;
+      stop.handlerDone();
       return this.afterFailure(task, error, stop, finishRun);
     }
   }

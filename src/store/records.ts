@@ -81,7 +81,7 @@ export type TaskPatch = Partial<{
   reason: string | null;
   error: JsonObject | null;
   updatedAt: string;
-  startedAt: string;
+  startedAt: string | null;
   pausedAt: string | null;
   completedAt: string | null;
   canceledAt: string | null;

@@ -350,6 +350,7 @@ function restarted(
       pausedAt: null,
       progress: null, // the last run's, not this one's
       internalStatus: null,
+      startedAt: null, // set when the new run starts (its checkpoints are those after it)
       updatedAt: at,
     },
     messages: input ? [input] : [],

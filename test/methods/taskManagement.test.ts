@@ -309,6 +309,8 @@ describe('task.run', () => {
     expect(rerun.status).toBe('SUBMITTED');
     expect(rerun).not.toHaveProperty('progress');
     expect(rerun).not.toHaveProperty('internalStatus');
+    // The new run has not started: no start time (a checkpoint of the last run is not its).
+    expect((await arcd.server.store.getTask(task.taskId))?.startedAt).toBeUndefined();
     expect(await taskInfo(arcd.url, 'reports', task.taskId, on)).not.toHaveProperty('progress');
   });
 
