@@ -52,16 +52,17 @@ interface Progress {
 
 /** Why the turn was stopped → the remote task's cancel reason; others (shutdown) keep it. */
 const CANCEL_REASONS: Record<string, string> = {
-  canceled: 'canceled upstream',
+  canceled: 'canceled upstream: the task was canceled',
   deadline: 'canceled upstream: deadline exceeded',
   timeout: 'canceled upstream: the forwarding turn timed out',
 };
 /**
- * A remote task this server canceled, met again by a later turn: only a timed-out attempt's
- * retry comes after such a cancel (a canceled or expired task runs no more turns), or a
- * turn resumed after an earlier version canceled it at shutdown. Either starts anew.
+ * Cancels of this server's met again by a later turn, which then starts a new remote task: a
+ * timed-out attempt's (its retry comes after it), and the bare 'canceled upstream' an earlier
+ * version gave every stop, shutdown included. A cancel for the task's own cancel or deadline
+ * is final (another process may meet it before it hears of the stop).
  */
-const OWN_CANCELS = new Set(Object.values(CANCEL_REASONS));
+const RESTARTING = new Set([CANCEL_REASONS.timeout, 'canceled upstream']);
 
 /** Progress saved by this turn's run, as this version or the one before (a `forwarded` count). */
 function savedProgress(ctx: TurnContext): Progress | undefined {
@@ -120,8 +121,13 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
       try {
         await client.task.send(remoteAgent, progress.remoteTaskId!, ctx.history[at]!);
       } catch (error) {
-        if (error instanceof ArcClientError && error.code === -42003) return 'again';
-        throw error;
+        if (!(error instanceof ArcClientError) || error.code !== -42003) throw error;
+        // Canceled: by this server for a timed-out attempt, a new remote task; else final.
+        const remote = await client.task.info(remoteAgent, progress.remoteTaskId!);
+        if (RESTARTING.has(String(remote.reason))) return 'again';
+        const ended = { ...progress, ended: true };
+        await ctx.checkpoint(ended as unknown as JsonObject);
+        throw new Error(`remote task was canceled: ${String(remote.reason ?? '')}`);
       }
     }
     return { ...progress, sent: [...progress.sent, ...unsent] };
@@ -182,7 +188,7 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
           } as unknown as JsonObject);
           await ask(ctx, asked);
           return 'asked';
-        } else if (event.event === 'TASK_CANCELED' && OWN_CANCELS.has(String(data.reason))) {
+        } else if (event.event === 'TASK_CANCELED' && RESTARTING.has(String(data.reason))) {
           return 'again';
         } else if (event.event === 'TASK_FAILED' || event.event === 'TASK_CANCELED') {
           const ended = { ...current, lastSeq: event.sequence, ended: true };

@@ -33,7 +33,8 @@ function fileProblem(part: Part): string | undefined {
   if (part.size !== undefined && part.size !== data.length) {
     return `size says ${part.size} bytes but the content has ${data.length}`;
   }
-  return contentMismatch(mime, data);
+  // Bytes sent as `encoding: "utf8"` are UTF-8 whatever charset the type names.
+  return contentMismatch(part.encoding === 'utf8' ? mime.split(';')[0]! : mime, data);
 }
 
 /** Throws PartTooLargeError or InvalidParamsError for the first message that breaks a rule. */

@@ -67,7 +67,9 @@ export function readableText(messages: readonly Message[]): string {
         if (!isFilePart(part) || !isTextLike(part.mimeType ?? '')) return [];
         const data = fileBytes(part);
         if (!data) return [];
-        return [(decoderFor(part.mimeType ?? '') ?? new TextDecoder()).decode(data)];
+        // Sent as `encoding: "utf8"`, the bytes are UTF-8 whatever charset the type names.
+        const type = part.encoding === 'utf8' ? '' : (part.mimeType ?? '');
+        return [(decoderFor(type) ?? new TextDecoder()).decode(data)];
       }),
     )
     .join('\n');

@@ -367,6 +367,23 @@ export class TaskService {
     ]);
   }
 
+  /**
+   * The deadline of a task's new run: a child of a live parent runs under the parent's when
+   * none is given (its own may be one the parent has moved since), and within it when one is.
+   */
+  private async childRunDeadline(
+    task: TaskRecord,
+    deadline: string | null | undefined,
+  ): Promise<string | null | undefined> {
+    if (!task.parentTaskId) return deadline;
+    if (deadline !== undefined) {
+      await this.checkWithinParent(task.parentTaskId, deadline);
+      return deadline;
+    }
+    const parent = await this.store.getTask(task.parentTaskId);
+    return parent && !isTerminal(parent.status) ? (parent.deadline ?? null) : undefined;
+  }
+
   /** -41011 when `agent`'s queue is at its bound: a new task, or one run again, would pass it. */
   private async checkQueueRoom(agent: string): Promise<void> {
     const maxQueued = this.hooks.maxQueued(agent);
@@ -382,10 +399,7 @@ export class TaskService {
     const task = await this.getVisible(call, params.taskId);
     if (!task.childTaskIds) await this.checkQueueRoom(task.assignedAgent);
     const at = isoNow(this.clock);
-    const deadline = this.newRunDeadline(params.deadline, at);
-    if (task.parentTaskId && deadline !== undefined) {
-      await this.checkWithinParent(task.parentTaskId, deadline);
-    }
+    const deadline = await this.childRunDeadline(task, this.newRunDeadline(params.deadline, at));
     if (task.childTaskIds) {
       const applied = await retryFamily(
         this.store,
@@ -426,10 +440,7 @@ export class TaskService {
     }
     checkMessageParts(message, params.message ? 'message' : 'input', this.partLimits);
     const at = isoNow(this.clock);
-    const deadline = this.newRunDeadline(params.deadline, at);
-    if (task.parentTaskId && deadline !== undefined) {
-      await this.checkWithinParent(task.parentTaskId, deadline);
-    }
+    const deadline = await this.childRunDeadline(task, this.newRunDeadline(params.deadline, at));
     const record = toMessageRecord(
       { role: message.role, parts: message.parts, agentId: message.agentId, timestamp: at },
       at,

@@ -360,3 +360,28 @@ test('a local task canceled or expired while it waits for input cancels its remo
     (await remoteOf(expiring.taskId)).status === 'CANCELED' ? true : undefined,
   );
 });
+
+test('a remote task canceled by its own side while waiting ends the local one; none is made anew', async () => {
+  const task = await createTask(front.url, 'remote-document-analyzer', 'red green');
+  await waitForStatus(front.url, 'remote-document-analyzer', task.taskId, ['INPUT_REQUIRED']);
+  const [remote] = await forwardedFrom(task.taskId);
+  await arcResult(
+    back.url,
+    'task.cancel',
+    { taskId: remote!.taskId, reason: 'closed by the back office' },
+    { targetAgent: 'document-analyzer', requestAgent: 'front' },
+  );
+  await arcResult(
+    front.url,
+    'task.send',
+    { taskId: task.taskId, message: textMessage('red') },
+    { targetAgent: 'remote-document-analyzer' },
+  );
+  const ended = await waitForStatus(front.url, 'remote-document-analyzer', task.taskId, [
+    'FAILED',
+    'COMPLETED',
+  ]);
+  expect(ended.status).toBe('FAILED');
+  expect(ended.reason).toMatch(/remote task was canceled: closed by the back office/);
+  expect(await forwardedFrom(task.taskId)).toHaveLength(1);
+});

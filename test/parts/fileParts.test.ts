@@ -298,6 +298,27 @@ test('text in the charset its mime type names is accepted, and read in it', asyn
   );
   await waitForStatus(arcd.url, 'mirror', task.taskId, ['COMPLETED'], { targetAgent: 'mirror' });
   expect(seen[0]).toMatchObject({ text: 'café' });
+  // Sent as utf8 text, the bytes are UTF-8 whatever charset the type names.
+  const { task: typed } = await arcResult(
+    arcd.url,
+    'task.create',
+    {
+      initialMessage: {
+        role: 'user',
+        parts: [
+          {
+            type: 'FilePart',
+            encoding: 'utf8',
+            content: '日本語',
+            mimeType: 'text/plain; charset=shift_jis',
+          },
+        ],
+      },
+    },
+    { targetAgent: 'mirror' },
+  );
+  await waitForStatus(arcd.url, 'mirror', typed.taskId, ['COMPLETED'], { targetAgent: 'mirror' });
+  expect(seen[1]).toMatchObject({ text: '日本語' });
   // The same bytes said to be UTF-8 (no charset) are still refused.
   const refused = await arcCall(
     arcd.url,

@@ -341,14 +341,9 @@ describe('running a failed family again', () => {
     );
     expect(moved.task.deadline).toBe(later);
     expect((await taskInfo(arcd.url, 'alpha', held!, on)).deadline).toBe(later);
-    // The finished child keeps its own; its new run may now take the parent's.
+    // The finished child keeps its own; its new run takes the parent's, given none.
     expect((await taskInfo(arcd.url, 'flaky-child', failing!, child)).deadline).toBe(soon);
-    const retried = await arcResult(
-      arcd.url,
-      'task.retry',
-      { taskId: failing, deadline: later },
-      child,
-    );
+    const retried = await arcResult(arcd.url, 'task.retry', { taskId: failing }, child);
     expect(retried.task.deadline).toBe(later);
   });
 
