@@ -37,6 +37,13 @@ beforeEach(async () => {
   });
 });
 
+/** Answers a remote-document-analyzer task's question on the front server; the task once ended. */
+async function answerAnalyzer(taskId: string, text: string): Promise<WireJson> {
+  const on = { targetAgent: 'remote-document-analyzer' };
+  await arcResult(front.url, 'task.send', { taskId, message: textMessage(text) }, on);
+  return waitForStatus(front.url, 'remote-document-analyzer', taskId, ['COMPLETED', 'FAILED'], on);
+}
+
 test('ARCD_REMOTE_AGENTS parses ids, endpoints and remote ids', () => {
   expect(parseRemoteAgents('a=http://h:1/x, b=https://k')).toEqual([
     { id: 'a', endpoint: 'http://h:1', remoteAgent: 'x' },
@@ -78,15 +85,8 @@ test('input requested remotely is asked locally, and the answer is forwarded', a
     'INPUT_REQUIRED',
   ]);
   expect(waiting.messages[1].parts[0].content).toMatch(/focus/);
-  await arcResult(
-    front.url,
-    'task.send',
-    { taskId: task.taskId, message: textMessage('red') },
-    { targetAgent: 'remote-document-analyzer' },
-  );
-  const done = await waitForStatus(front.url, 'remote-document-analyzer', task.taskId, [
-    'COMPLETED',
-  ]);
+  const done = await answerAnalyzer(task.taskId, 'red');
+  expect(done.status).toBe('COMPLETED');
   expect(done.artifacts).toHaveLength(1);
   expect(done.artifacts[0]).toMatchObject({
     name: 'analysis',
@@ -259,17 +259,7 @@ test('with enableMemory off, the answer still goes to the remote task that asked
     requiredInput: { type: 'text', description: 'the topic to look for' },
   });
   expect(waiting.messages).toHaveLength(2);
-  await arcResult(
-    front.url,
-    'task.send',
-    { taskId: task.taskId, message: textMessage('red') },
-    { targetAgent: 'remote-document-analyzer' },
-  );
-  const done = await waitForStatus(front.url, 'remote-document-analyzer', task.taskId, [
-    'COMPLETED',
-    'FAILED',
-    'INPUT_REQUIRED',
-  ]);
+  const done = await answerAnalyzer(task.taskId, 'red'); // asked again, it would never end
   expect(done.status).toBe('COMPLETED');
   expect(await forwardedFrom(task.taskId)).toHaveLength(1);
 });
@@ -371,16 +361,7 @@ test('a remote task canceled by its own side while waiting ends the local one; n
     { taskId: remote!.taskId, reason: 'closed by the back office' },
     { targetAgent: 'document-analyzer', requestAgent: 'front' },
   );
-  await arcResult(
-    front.url,
-    'task.send',
-    { taskId: task.taskId, message: textMessage('red') },
-    { targetAgent: 'remote-document-analyzer' },
-  );
-  const ended = await waitForStatus(front.url, 'remote-document-analyzer', task.taskId, [
-    'FAILED',
-    'COMPLETED',
-  ]);
+  const ended = await answerAnalyzer(task.taskId, 'red');
   expect(ended.status).toBe('FAILED');
   expect(ended.reason).toMatch(/remote task was canceled: closed by the back office/);
   expect(await forwardedFrom(task.taskId)).toHaveLength(1);

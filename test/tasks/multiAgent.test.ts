@@ -284,12 +284,12 @@ describe('running a failed family again', () => {
       await ctx.addArtifact({ name: 'report', parts: [{ type: 'TextPart', content: 'fixed' }] });
     },
   });
-  const family = async (arcd: Running, text: string) =>
+  const family = async (arcd: Running, text: string, extra: Record<string, unknown> = {}) =>
     (
       await arcResult(
         arcd.url,
         'task.create',
-        { initialMessage: textMessage(text), assignedAgents: ['alpha', 'flaky-child'] },
+        { initialMessage: textMessage(text), assignedAgents: ['alpha', 'flaky-child'], ...extra },
         on,
       )
     ).task as WireJson;
@@ -310,16 +310,7 @@ describe('running a failed family again', () => {
     const arcd = await startArcd({ agents: [...agents, flaky], bundled: false });
     const soon = new Date(Date.now() + 60_000).toISOString();
     const later = new Date(Date.now() + 3_600_000).toISOString();
-    const { task: live } = await arcResult(
-      arcd.url,
-      'task.create',
-      {
-        initialMessage: textMessage('go hold:alpha'),
-        assignedAgents: ['alpha', 'flaky-child'],
-        deadline: soon,
-      },
-      on,
-    );
+    const live = await family(arcd, 'go hold:alpha', { deadline: soon });
     const [held, failing] = live.childTaskIds as string[];
     await waitForStatus(arcd.url, 'flaky-child', failing!, ['FAILED'], child);
     // A failed child's new run, or a child's update, past the parent's deadline: refused.
@@ -403,16 +394,7 @@ describe('running a failed family again', () => {
   test('a family retry is one write: refused whole over a passed deadline, then run under a new one', async () => {
     const arcd = await startArcd({ agents: [...agents, flaky], bundled: false });
     const soon = new Date(Date.now() + 700).toISOString();
-    const { task: parent } = await arcResult(
-      arcd.url,
-      'task.create',
-      {
-        initialMessage: textMessage('go'),
-        assignedAgents: ['alpha', 'flaky-child'],
-        deadline: soon,
-      },
-      on,
-    );
+    const parent = await family(arcd, 'go', { deadline: soon });
     await waitForStatus(arcd.url, 'alpha', parent.taskId, ['FAILED'], on);
     const firstStart = (await arcd.server.store.getTask(parent.taskId))?.startedAt ?? '';
     await new Promise((resolve) => setTimeout(resolve, Date.parse(soon) - Date.now() + 50));
