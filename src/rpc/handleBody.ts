@@ -33,8 +33,12 @@ export interface BodyLimits {
   maxBatch: number;
 }
 
+/**
+ * Whether an unparsable body was meant as JSON-RPC: a batch (ARC has none, and a parsed array
+ * is JSON-RPC too), or a `"jsonrpc":` member in its first 4 KiB.
+ */
 function looksLikeJsonRpc(text: string): boolean {
-  return /"jsonrpc"\s*:/.test(text.slice(0, 4096));
+  return /^\s*\[/.test(text) || /"jsonrpc"\s*:/.test(text.slice(0, 4096));
 }
 
 function parseQuietly(text: string): unknown {

@@ -143,6 +143,9 @@ describe('JSON-RPC 2.0 mode', () => {
     const reply = await post(arcd.url, '{"jsonrpc": "2.0", "method": ', { raw: true });
     expect(reply.status).toBe(200);
     expect(reply.body).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32700 } });
+    // A batch cut short is JSON-RPC too, whether or not its text got as far as `"jsonrpc":`.
+    const batch = await post(arcd.url, ' [{"id": 1, "method": "task.info"', { raw: true });
+    expect(batch.body).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32700 } });
   });
 
   test('positional params are invalid params', async () => {
