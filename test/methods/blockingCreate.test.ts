@@ -1,5 +1,7 @@
 /** task.create with `wait`: answered once the task is finished or needs input, or on time-out. */
-import { arcCall, arcResult, startArcd, textMessage } from '../helpers/arcServer';
+import Database from 'better-sqlite3';
+import { arcCall, arcResult, startArcd, textMessage, waitFor } from '../helpers/arcServer';
+import { holdAgent } from '../helpers/heldTasks';
 
 test('a blocking create answers with the finished task and its history', async () => {
   const arcd = await startArcd();
@@ -45,4 +47,27 @@ test('it also answers when the task needs input, and on time-out with the status
   expect(['SUBMITTED', 'WORKING']).toContain(slow.task.status);
   const bad = await arcCall(arcd.url, 'task.create', { initialMessage: textMessage('x'), wait: 0 });
   expect(bad.body.error).toMatchObject({ code: -32602, details: { errors: [{ field: 'wait' }] } });
+});
+
+test('it answers when another process finished the task (its commit is not heard here)', async () => {
+  const arcd = await startArcd({ agents: [holdAgent] });
+  const on = { targetAgent: 'hold' };
+  const call = arcResult(
+    arcd.url,
+    'task.create',
+    { initialMessage: textMessage('x'), wait: 60_000 },
+    on,
+  );
+  await waitFor('the task', async () => {
+    const { tasks } = await arcResult(arcd.url, 'task.list', {}, on);
+    return tasks[0]?.status === 'WORKING' ? (tasks[0].taskId as string) : undefined;
+  });
+  const { tasks } = await arcResult(arcd.url, 'task.list', {}, on);
+  // Another process ends it: nothing this process commits tells the wait.
+  const other = new Database(arcd.db);
+  other.pragma('busy_timeout = 5000');
+  other.prepare("UPDATE tasks SET status = 'COMPLETED' WHERE task_id = ?").run(tasks[0].taskId);
+  other.close();
+  const { task } = await call; // waits 60 s unless it reads the task meanwhile
+  expect(task.status).toBe('COMPLETED');
 });
