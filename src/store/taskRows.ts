@@ -53,6 +53,7 @@ const VERSION_COLUMNS = [
   'updated_at',
   'last_seq',
   'lease_owner',
+  'lease_until', // a renewal: the owner still runs it, and a claim read before must not pass
   'attempt',
   'tokens_used',
   'cost',
@@ -71,6 +72,7 @@ function versionOf(task: TaskRecord): SqlParam[] {
     task.updatedAt,
     task.lastSeq,
     task.leaseOwner ?? null,
+    task.leaseUntil ?? null,
     task.attempt,
     task.tokensUsed,
     task.cost,

@@ -142,3 +142,37 @@ test("an agent without a limit of its own is not held back by other processes' l
   expect(claimed.map((t) => t.taskId)).toEqual(['task-echo-queued']);
   await store.close();
 });
+
+test('a lease renewed between a claim reading it as lapsed and its commit: the claim does not take it', async () => {
+  const file = tempDbFile();
+  const store = new SqliteStore(file);
+  const lapsed = Date.now() - 1000;
+  store.db
+    .prepare(
+      `INSERT INTO tasks (task_id, status, priority, priority_rank, assigned_agent, request_agent,
+        created_at, updated_at, pending_turn, lease_owner, lease_until)
+       VALUES ('task-held', 'WORKING', 'NORMAL', 1, 'alpha', 'me', ?, ?, 1, 'process-a', ?)`,
+    )
+    .run('2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', lapsed);
+  const owner = new Database(file);
+  owner.pragma('busy_timeout = 5000');
+  const claimed = await store.claimTurns(
+    'process-b',
+    4,
+    Date.now(),
+    30_000,
+    { limits: {}, hosted: ['alpha'] },
+    (task) => {
+      // Its owner, late but alive, renews the lease while this claim is being planned.
+      owner
+        .prepare('UPDATE tasks SET lease_until = ? WHERE task_id = ?')
+        .run(Date.now() + 30_000, task.taskId);
+      return null;
+    },
+  );
+  owner.close();
+  expect(claimed).toEqual([]);
+  const row = store.db.prepare("SELECT lease_owner FROM tasks WHERE task_id = 'task-held'").get();
+  expect(row).toEqual({ lease_owner: 'process-a' });
+  await store.close();
+});
