@@ -57,6 +57,12 @@ async function handleOne(
   }
   const problems = deps.schemas.check('arc:jsonrpc-request', value);
   if (problems.length > 0) {
+    // A notification by JSON-RPC's own rules (version, a method, no id) is never answered,
+    // whatever arcd's members it lacks; only a body that is no JSON-RPC request at all is.
+    const request = value as Record<string, unknown>;
+    if (isNotification(value) && request.jsonrpc === '2.0' && typeof request.method === 'string') {
+      return undefined;
+    }
     const first = problems[0];
     return jsonRpcError(
       id,

@@ -126,6 +126,13 @@ describe('JSON-RPC 2.0 mode', () => {
     const reply = await post(arcd.url, [note, note]);
     expect(reply.status).toBe(204);
     expect(reply.text).toBe('');
+    // Without arcd's routing members it cannot run, and is still not answered: a notification.
+    const bare = { jsonrpc: '2.0', method: 'task.cancel', params: { taskId: 't' } };
+    const unrouted = await post(arcd.url, bare);
+    expect([unrouted.status, unrouted.text]).toEqual([204, '']);
+    // A body that is no JSON-RPC request at all (wrong version) is answered, with id null.
+    const wrong = await post(arcd.url, { ...bare, jsonrpc: '1.0' });
+    expect(wrong.body).toMatchObject({ id: null, error: { code: -32600 } });
   });
 
   test('invalid members of a batch get -32600 with id null', async () => {
