@@ -96,7 +96,9 @@ function callsIn(raw: Buffer, maxBatch: number): number {
     i += 1;
   if (raw[i] !== 0x5b) return 1; // not '['
   const text = raw.toString('utf8');
-  return Math.min(Math.max(1, arrayElements(text, spaceEnd(text, 0)).length), maxBatch);
+  const calls = arrayElements(text, spaceEnd(text, 0)).length;
+  // A batch over --max-batch is refused whole without running any of its calls: one call.
+  return calls > maxBatch ? 1 : Math.max(1, calls);
 }
 
 /**

@@ -264,6 +264,22 @@ test('a JSON-RPC batch counts one call per element against the rate limit', asyn
   expect(single.status).toBe(204);
 });
 
+test('a batch over --max-batch, refused whole, costs one call of the rate budget', async () => {
+  arcd = await startArcd({ config: { rateLimitPerMinute: 2, maxBatch: 2 } });
+  const call = (id: number) => ({
+    jsonrpc: '2.0',
+    id,
+    method: 'task.info',
+    params: { taskId: 'none' },
+    requestAgent: 'tester',
+    targetAgent: 'echo',
+  });
+  const tooBig = await post(arcd.url, [call(1), call(2), call(3)]);
+  expect(tooBig.body).toMatchObject({ error: { code: -32600, data: { maxBatch: 2 } } });
+  const next = await post(arcd.url, call(4));
+  expect(next.body.error.code).not.toBe(-44007); // one of two calls left, not none
+});
+
 test('a rate-limited chat call that asked for a stream gets its error as SSE', async () => {
   arcd = await startArcd({ config: { rateLimitPerMinute: 1 } });
   await post(arcd.url, create('spend'));
