@@ -1,14 +1,16 @@
 /**
  * POST /arc (and POST /) on plain node:http, ahead of the express app: the raw body with its
  * size cap, the caller's token, the rate limit, helmet's headers, then rpc/. Express's router,
- * body parser and per-request setup were a fifth of a task's CPU. Anything unusual (another
- * verb or path, a Content-Encoding to inflate) is left to the express route, which answers
- * the same way.
+ * body parser and per-request setup were a fifth of a task's CPU. A gzip, deflate or br body
+ * is inflated here too (so a body too large echoes its id as a plain one does); anything else
+ * (another verb or path, an encoding not known here) is left to the express route.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable, Transform } from 'node:stream';
+import zlib from 'node:zlib';
 import type { Logger } from 'pino';
 import type { AuthOutcome, Authenticator } from '../auth/authenticator';
-import { MessageTooLargeError } from '../rpc/errors';
+import { MessageTooLargeError, ParseError } from '../rpc/errors';
 import type { RpcDeps } from '../rpc/arcEnvelope';
 import { answerEarlyError, handleBody } from '../rpc/handleBody';
 import { arrayElements, spaceEnd } from '../rpc/jsonScan';
@@ -31,10 +33,23 @@ function isArcPath(url: string | undefined): boolean {
   return path === '/arc' || path === '/' || path === '/arc/';
 }
 
-function isPlainBody(req: IncomingMessage): boolean {
-  const encoding = req.headers['content-encoding'];
-  return encoding === undefined || encoding.toLowerCase() === 'identity';
+/**
+ * The body as sent, or inflated (gzip, deflate, br) with the size cap on the inflated bytes
+ * as on the plain ones; undefined for an encoding this path does not take (express answers).
+ */
+function bodyStream(req: IncomingMessage): Readable | undefined {
+  const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
+  if (encoding === 'identity') return req;
+  const inflate = INFLATE[encoding];
+  return inflate ? req.pipe(inflate()) : undefined;
 }
+
+const INFLATE: Record<string, () => Transform> = {
+  gzip: () => zlib.createGunzip(),
+  'x-gzip': () => zlib.createGunzip(),
+  deflate: () => zlib.createInflate(),
+  br: () => zlib.createBrotliDecompress(),
+};
 
 /** Of a body too large to take, this much is kept: enough for an envelope's id and agents. */
 const CUT_PREFIX_BYTES = 8 * 1024;
@@ -51,8 +66,7 @@ interface TooLarge {
  * the id and agents found there. A body declared larger than `max` is not waited for: what its
  * first chunk holds (within DECLARED_GRACE_MS) is all that is read.
  */
-function readBody(req: IncomingMessage, max: number): Promise<Buffer | TooLarge> {
-  const declared = Number(req.headers['content-length']);
+function readBody(req: Readable, max: number, declared: number): Promise<Buffer | TooLarge> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let length = 0;
@@ -125,8 +139,19 @@ export async function answerBody(
 export function createArcHandler(options: ArcHandlerOptions) {
   const { deps, maxBodyBytes, authenticator, securityHeaders } = options;
 
-  async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const raw = await readBody(req, maxBodyBytes);
+  async function answer(req: IncomingMessage, body: Readable, res: ServerResponse): Promise<void> {
+    // A declared length is the compressed one when the body is inflated: not the one capped.
+    const declared = body === req ? Number(req.headers['content-length']) : NaN;
+    let raw: Buffer | TooLarge;
+    try {
+      raw = await readBody(body, maxBodyBytes, declared);
+    } catch (error) {
+      if (body === req) throw error;
+      // A compressed body that does not inflate (or is cut short): the caller's parse error.
+      const reason = `the ${req.headers['content-encoding']} body does not inflate: ${(error as Error).message}`;
+      await writeAnswer(res, answerEarlyError(new ParseError(reason), '', deps), securityHeaders);
+      return;
+    }
     if (!Buffer.isBuffer(raw)) {
       // Close after answering: the rest of an oversize body is not worth reading.
       res.setHeader('Connection', 'close');
@@ -140,8 +165,10 @@ export function createArcHandler(options: ArcHandlerOptions) {
   }
 
   return (req: IncomingMessage, res: ServerResponse): boolean => {
-    if (req.method !== 'POST' || !isArcPath(req.url) || !isPlainBody(req)) return false;
-    answer(req, res).catch((error: unknown) => {
+    if (req.method !== 'POST' || !isArcPath(req.url)) return false;
+    const body = bodyStream(req);
+    if (!body) return false;
+    answer(req, body, res).catch((error: unknown) => {
       if (res.destroyed) return; // the caller hung up mid-body
       options.logger.error({ err: error }, 'unhandled HTTP error');
       if (!res.headersSent) writeJson(res, 500, { error: 'internal error' }, securityHeaders);

@@ -1,8 +1,9 @@
 /**
  * POST /arc (and POST /) through express: the fallback for what the plain node:http path
- * (arcHandler.ts) leaves alone, such as a compressed body, and the 405 for other verbs. Reads
- * the raw body with a size cap, whatever its Content-Type, and hands the bytes to rpc/.
- * Body-reading failures become ARC errors with HTTP 200, too.
+ * (arcHandler.ts) leaves alone, a Content-Encoding it does not know (body-parser then refuses
+ * it too, as a parse error), and the 405 for other verbs. Reads the raw body with a size cap,
+ * whatever its Content-Type, and hands the bytes to rpc/. Body-reading failures become ARC
+ * errors with HTTP 200, too.
  */
 import express, { type RequestHandler, type Router } from 'express';
 import type { AuthOutcome, Authenticator } from '../auth/authenticator';

@@ -1,7 +1,7 @@
 /**
- * POST /arc on plain node:http ahead of express: the same headers and answers as the express
- * route it stands in front of, which still takes what it leaves (a compressed body), with one
- * rate-limit budget across both.
+ * POST /arc on plain node:http ahead of express: the same headers and answers for plain and
+ * compressed (gzip, deflate, br: inflated here) bodies, one rate-limit budget across both, and
+ * the express route behind it for what it leaves (an encoding it does not know).
  */
 import http from 'node:http';
 import { gzipSync } from 'node:zlib';
@@ -19,7 +19,7 @@ const create = (id: string) => ({
   params: { initialMessage: { role: 'user', parts: [{ type: 'TextPart', content: id }] } },
 });
 
-/** POSTs gzip-compressed JSON: the plain path leaves it to express, which inflates it. */
+/** POSTs gzip-compressed JSON (inflated by the plain path, with the same size cap). */
 async function postGzip(url: string, body: unknown) {
   const response = await fetch(`${url}/arc`, {
     method: 'POST',
@@ -57,7 +57,7 @@ test("POST /arc carries helmet's headers exactly as the express routes do", asyn
   expect(Number(arc.headers.get('content-length'))).toBe((await arc.text()).length);
 });
 
-test('a compressed body goes the express way and gets the same answer', async () => {
+test('a compressed body gets the same answer as a plain one', async () => {
   arcd = await startArcd();
   const plain = await post(arcd.url, create('plain'));
   const zipped = await postGzip(arcd.url, create('zipped'));
@@ -71,7 +71,7 @@ test('a compressed body goes the express way and gets the same answer', async ()
   expect(zipped.headers.get('x-content-type-options')).toBe('nosniff');
 });
 
-test('both ways share one rate-limit budget, and say what is left of it', async () => {
+test('plain and compressed bodies share one rate-limit budget, and say what is left of it', async () => {
   arcd = await startArcd({ config: { rateLimitPerMinute: 3 } });
   const first = await fetch(`${arcd.url}/arc`, {
     method: 'POST',
@@ -207,6 +207,33 @@ test('a compressed body that does not inflate is a parse error with HTTP 200, ne
   });
   expect(truncated.status).toBe(200);
   expect(((await truncated.json()) as { error: { code: number } }).error.code).toBe(-32700);
+});
+
+test('a compressed body too large once inflated echoes its id, in its own protocol', async () => {
+  arcd = await startArcd({ config: { maxBodyBytes: 4096 } });
+  const big = 'x'.repeat(100_000); // compresses far below the cap, inflates far above it
+  const arc = await postGzip(arcd.url, {
+    ...create('big-arc'),
+    params: { initialMessage: { role: 'user', parts: [{ type: 'TextPart', content: big }] } },
+  });
+  expect(arc.body).toMatchObject({ arc: '1.0', id: 'big-arc', error: { code: -45004 } });
+  const rpc = await postGzip(arcd.url, {
+    jsonrpc: '2.0',
+    id: 17,
+    method: 'task.create',
+    requestAgent: 'tester',
+    targetAgent: 'echo',
+    params: { initialMessage: { role: 'user', parts: [{ type: 'TextPart', content: big }] } },
+  });
+  expect(rpc.body).toMatchObject({ jsonrpc: '2.0', id: 17, error: { code: -45004 } });
+  // An encoding this path does not know still goes to express, and is a parse error there.
+  const odd = await fetch(`${arcd.url}/arc`, {
+    method: 'POST',
+    headers: { 'content-encoding': 'compress' },
+    body: JSON.stringify(create('odd')),
+  });
+  expect(odd.status).toBe(200);
+  expect(((await odd.json()) as { error: { code: number } }).error.code).toBe(-32700);
 });
 
 test('a rate-limited ARC call is answered in the ARC envelope whatever its params hold', async () => {
