@@ -409,7 +409,9 @@ export class TaskService {
     params: { taskId: string; deadline?: string | null },
   ): Promise<Task> {
     const task = await this.getVisible(call, params.taskId);
-    if (!task.childTaskIds) await this.checkQueueRoom(task.assignedAgent);
+    // Only a task that would be queued again (else its status is what the caller is told).
+    if (!task.childTaskIds && task.status === 'FAILED')
+      await this.checkQueueRoom(task.assignedAgent);
     const at = isoNow(this.clock);
     const deadline = await this.childRunDeadline(task, this.newRunDeadline(params.deadline, at));
     if (task.childTaskIds) {
@@ -441,7 +443,8 @@ export class TaskService {
     params: { taskId: string; input?: JsonObject; message?: Message; deadline?: string | null },
   ): Promise<Task> {
     const task = await this.getVisible(call, params.taskId);
-    await this.checkQueueRoom(task.assignedAgent);
+    if (!task.childTaskIds && isTerminal(task.status))
+      await this.checkQueueRoom(task.assignedAgent);
     const first = (await this.store.listMessages(task.taskId)).find((m) => m.role !== 'agent');
     const base = params.message ?? first ?? { role: 'user', parts: [] };
     const message = rerunMessage(base, params.input);

@@ -106,6 +106,14 @@ describe('concurrency', () => {
       );
       expect(again.body.error).toMatchObject({ code: -41011 });
     }
+    // A task that could not run again anyway is told why: its status, not the queue.
+    const live = await arcCall(
+      arcd.url,
+      'task.run',
+      { taskId: running.taskId },
+      { targetAgent: 'holder' },
+    );
+    expect(live.body.error).toMatchObject({ code: -42006 });
     expect(await arcd.server.store.countQueued('holder')).toBe(2);
   });
 });
