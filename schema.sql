@@ -14,6 +14,7 @@
 -- applied: 0013_claims_by_hosted_agent.sql
 -- applied: 0014_trigger_fires_follow_tasks.sql
 -- applied: 0015_blobs_follow_refs.sql
+-- applied: 0016_schedule_last_error.sql
 
 CREATE TABLE artifacts (
   artifact_id TEXT PRIMARY KEY,
@@ -170,7 +171,7 @@ CREATE TABLE schedules (
   run_count     INTEGER NOT NULL DEFAULT 0,
   created_at    TEXT NOT NULL,
   updated_at    TEXT NOT NULL
-) STRICT;
+, last_error TEXT CHECK (last_error IS NULL OR json_valid(last_error))) STRICT;
 
 CREATE TABLE schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT;

@@ -36,6 +36,7 @@ export function toWireSchedule(s: ScheduleRecord) {
     lastRunAt: s.lastRunAt,
     lastTaskId: s.lastTaskId,
     runCount: s.runCount,
+    lastError: s.lastError,
     priority: s.priority,
     initialMessage: s.message,
     settings: s.settings,

@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino';
 import type { Store } from '../store/store';
-import type { DueCursor, ScheduleRecord } from '../store/scheduleRows';
+import type { DueCursor, ScheduleError, ScheduleRecord } from '../store/scheduleRows';
 import type { TaskService } from '../tasks/taskService';
 import { type Clock, isoNow } from '../clock';
 import { nextSlot, slotsBetween } from './cronTimes';
@@ -73,23 +73,38 @@ export class Scheduler {
    * A firing that failed. Its agent's queue full (-41011), or a failure of arcd's own (a
    * write): the slot stays due and is tried again next tick, firing late once it can. Refused
    * for good (an ARC error about the schedule's own task, such as a message over the part
-   * limits lowered since): the slot is skipped, logged once, so that the schedule goes on to its
-   * next slot rather than failing every tick.
+   * limits lowered since): the slot is skipped, so that the schedule goes on to its next slot
+   * rather than failing every tick. Either way the schedule keeps why as its `lastError`
+   * (schedule.list), and the log says so once, not every tick the same failure repeats.
    */
   private async notFired(schedule: ScheduleRecord, error: unknown): Promise<undefined> {
     const { scheduleId, nextRunAt: slot } = schedule;
-    const retried = !isArcError(error) || error instanceof AgentCapacityExceededError || !slot;
-    if (retried) {
-      this.logger.warn({ err: error, scheduleId }, 'schedule not fired; tried again next tick');
-      return undefined;
-    }
+    if (!slot) return undefined;
     const now = this.clock();
-    const next = nextSlot(schedule.cron, schedule.timezone, now)?.toISOString();
+    const told = isArcError(error) ? error : undefined; // else arcd's own: no internals shown
+    const failure: ScheduleError = {
+      code: told?.code ?? -32603,
+      message: told?.message ?? 'internal error (logged)',
+      slot,
+      at: now.toISOString(),
+    };
     try {
-      await this.store.skipSchedule(scheduleId, slot, next, now.toISOString());
+      if (!told || error instanceof AgentCapacityExceededError) {
+        const last = schedule.lastError;
+        if (last?.slot === slot && last.code === failure.code && last.message === failure.message)
+          return undefined; // told already
+        this.logger.warn(
+          { err: error, scheduleId, slot },
+          'schedule not fired; tried again next tick',
+        );
+        await this.store.scheduleFailed(scheduleId, failure);
+        return undefined;
+      }
+      const next = nextSlot(schedule.cron, schedule.timezone, now)?.toISOString();
+      await this.store.skipSchedule(scheduleId, { ...failure, skipped: true }, next);
       this.logger.warn({ err: error, scheduleId, slot, next }, 'schedule slot skipped: refused');
-    } catch (skipError) {
-      this.logger.error({ err: skipError, scheduleId }, 'schedule slot could not be skipped');
+    } catch (writeError) {
+      this.logger.error({ err: writeError, scheduleId }, 'schedule failure could not be kept');
     }
     return undefined;
   }

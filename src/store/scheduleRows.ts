@@ -32,8 +32,20 @@ export interface ScheduleRecord {
   lastRunAt?: string;
   lastTaskId?: string;
   runCount: number;
+  /** Why the last slot tried did not fire; cleared when one fires. */
+  lastError?: ScheduleError;
   createdAt: string;
   updatedAt: string;
+}
+
+/** A slot that did not fire: the error as the caller would have been told it, and when. */
+export interface ScheduleError {
+  code: number;
+  message: string;
+  slot: string;
+  at: string;
+  /** The slot was skipped (refused for good), not kept due to be tried again. */
+  skipped?: true;
 }
 
 interface ScheduleRow {
@@ -51,6 +63,7 @@ interface ScheduleRow {
   last_run_at: string | null;
   last_task_id: string | null;
   run_count: number;
+  last_error: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -71,6 +84,7 @@ function fromScheduleRow(row: ScheduleRow): ScheduleRecord {
     lastRunAt: optional(row.last_run_at),
     lastTaskId: optional(row.last_task_id),
     runCount: row.run_count,
+    lastError: fromJson<ScheduleError>(row.last_error),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   });
@@ -84,6 +98,7 @@ export class ScheduleTable {
   private readonly setState;
   private readonly fired;
   private readonly skipped;
+  private readonly failed;
   private readonly deleteOne;
 
   constructor(db: Db) {
@@ -104,10 +119,13 @@ export class ScheduleTable {
       updated_at = @updated_at WHERE schedule_id = @schedule_id`);
     this.fired = db.prepare(`UPDATE schedules SET next_run_at = @next_run_at,
       last_run_at = @last_run_at, last_task_id = @last_task_id, run_count = run_count + 1,
-      updated_at = @last_run_at
+      last_error = NULL, updated_at = @last_run_at
       WHERE schedule_id = @schedule_id AND status = 'active' AND next_run_at = @slot`);
-    this.skipped = db.prepare(`UPDATE schedules SET next_run_at = @next_run_at, updated_at = @at
+    this.skipped = db.prepare(`UPDATE schedules SET next_run_at = @next_run_at,
+      last_error = @last_error, updated_at = @at
       WHERE schedule_id = @schedule_id AND status = 'active' AND next_run_at = @slot`);
+    this.failed = db.prepare(`UPDATE schedules SET last_error = @last_error
+      WHERE schedule_id = @schedule_id AND next_run_at = @slot`);
     this.deleteOne = db.prepare<[string]>('DELETE FROM schedules WHERE schedule_id = ?');
   }
 
@@ -153,12 +171,22 @@ export class ScheduleTable {
     });
   }
 
-  /** Moves a schedule past `slot` without firing it; false when it no longer waits on it. */
-  markSkipped(scheduleId: string, slot: string, nextRunAt: string | undefined, at: string) {
+  /**
+   * Moves a schedule past its slot without firing it (`error.slot`, refused for good); false
+   * when it no longer waits on it.
+   */
+  markSkipped(scheduleId: string, error: ScheduleError, nextRunAt: string | undefined) {
+    const { slot, at } = error;
+    const next_run_at = nextRunAt ?? null;
+    const last_error = toJson(error);
     return (
-      this.skipped.run({ schedule_id: scheduleId, slot, next_run_at: nextRunAt ?? null, at })
-        .changes > 0
+      this.skipped.run({ schedule_id: scheduleId, slot, next_run_at, at, last_error }).changes > 0
     );
+  }
+
+  /** Notes why its slot (`error.slot`, kept due) did not fire, while it still waits on it. */
+  markFailed(scheduleId: string, error: ScheduleError): void {
+    this.failed.run({ schedule_id: scheduleId, slot: error.slot, last_error: toJson(error) });
   }
 
   /** Advances a schedule past `slot`; false when it no longer waits on that slot (raced). */

@@ -44,6 +44,7 @@ import { type DependencyState, DependencyTables } from './dependencyRows';
 import { TaskRemoval } from './taskRemoval';
 import {
   type DueCursor,
+  type ScheduleError,
   type ScheduleRecord,
   type ScheduleStatus,
   ScheduleTable,
@@ -447,11 +448,14 @@ export class SqliteStore implements Store {
 
   async skipSchedule(
     scheduleId: string,
-    slot: string,
+    error: ScheduleError,
     nextRunAt: string | undefined,
-    at: string,
   ): Promise<boolean> {
-    return this.writes.now(() => this.schedules.markSkipped(scheduleId, slot, nextRunAt, at));
+    return this.writes.now(() => this.schedules.markSkipped(scheduleId, error, nextRunAt));
+  }
+
+  async scheduleFailed(scheduleId: string, error: ScheduleError): Promise<void> {
+    return this.writes.now(() => this.schedules.markFailed(scheduleId, error));
   }
 
   async insertTrigger(trigger: TriggerRecord): Promise<void> {

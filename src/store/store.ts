@@ -23,7 +23,7 @@ import type { RunEnd } from './runRows';
 import type { TaskListFilter } from './taskListQuery';
 import type { ChatRecord } from './chatRows';
 import type { DependencyState } from './dependencyRows';
-import type { DueCursor, ScheduleRecord, ScheduleStatus } from './scheduleRows';
+import type { DueCursor, ScheduleError, ScheduleRecord, ScheduleStatus } from './scheduleRows';
 import type { TriggerRecord } from './triggerRows';
 import type { JsonValue, Message } from '../types';
 
@@ -155,13 +155,17 @@ export interface Store {
     at: string,
   ): Promise<void>;
   deleteSchedule(scheduleId: string): Promise<boolean>;
-  /** Moves a schedule past `slot` without a task (the slot cannot fire); false if raced. */
+  /**
+   * Moves a schedule past its slot (`error.slot`) without a task (the slot cannot fire),
+   * keeping `error` as its lastError; false if raced.
+   */
   skipSchedule(
     scheduleId: string,
-    slot: string,
+    error: ScheduleError,
     nextRunAt: string | undefined,
-    at: string,
   ): Promise<boolean>;
+  /** Keeps why a schedule's slot (`error.slot`, still due) did not fire, as its lastError. */
+  scheduleFailed(scheduleId: string, error: ScheduleError): Promise<void>;
   /**
    * Fires a schedule's `slot`: inserts the task it creates and advances the schedule to
    * `nextRunAt`, in one transaction. Undefined (nothing written) when the schedule no longer

@@ -239,12 +239,26 @@ test('schedules its agent cannot take are tried once a tick, and fire when it ca
   const { schedules } = await arcResult(arcd.url, 'schedule.list', {}, on);
   expect(schedules).toHaveLength(count);
   expect(schedules.every((x: WireJson) => x.nextRunAt === '2026-01-10T11:00:00.000Z')).toBe(true);
+  // Each says why, kept once: the same failure again neither writes nor logs.
+  expect(schedules[0].lastError).toEqual({
+    code: -41011,
+    message: expect.any(String),
+    slot: '2026-01-10T11:00:00.000Z',
+    at: '2026-01-10T11:00:00.000Z',
+  });
+  const keep = jest.spyOn(arcd.server.store, 'scheduleFailed');
+  expect(await arcd.server.scheduler.fireDue()).toEqual([]);
+  expect(keep).not.toHaveBeenCalled();
+  keep.mockRestore();
   release();
   const fired = await waitFor('the queue to drain and a schedule to fire', async () => {
     const ids = await arcd.server.scheduler.fireDue();
     return ids.length > 0 ? ids : undefined;
   });
   expect(fired.length).toBeGreaterThan(0);
+  const after = (await arcResult(arcd.url, 'schedule.list', {}, on)).schedules;
+  const firedOne = after.find((x: WireJson) => x.runCount === 1);
+  expect(firedOne).not.toHaveProperty('lastError'); // cleared once a slot fires
 });
 
 test('a slot its task is refused for good (parts over a lowered limit) is skipped, not retried', async () => {
@@ -257,6 +271,10 @@ test('a slot its task is refused for good (parts over a lowered limit) is skippe
   time.set('2026-01-10T11:00:00Z');
   expect(await after.server.scheduler.fireDue()).toEqual([]);
   const [skipped] = (await arcResult(after.url, 'schedule.list', {})).schedules;
-  expect(skipped).toMatchObject({ nextRunAt: '2026-01-10T12:00:00.000Z', runCount: 0 });
+  expect(skipped).toMatchObject({
+    nextRunAt: '2026-01-10T12:00:00.000Z',
+    runCount: 0,
+    lastError: { code: -45004, slot: '2026-01-10T11:00:00.000Z', skipped: true },
+  });
   expect(await firings(after)).toEqual([]);
 });
