@@ -15,6 +15,7 @@
 -- applied: 0014_trigger_fires_follow_tasks.sql
 -- applied: 0015_blobs_follow_refs.sql
 -- applied: 0016_schedule_last_error.sql
+-- applied: 0017_queue_bound_without_parents.sql
 
 CREATE TABLE artifacts (
   artifact_id TEXT PRIMARY KEY,
@@ -287,7 +288,8 @@ CREATE INDEX tasks_leased ON tasks (assigned_agent, lease_until) WHERE lease_own
 
 CREATE INDEX tasks_list ON tasks (request_agent, created_at DESC, task_id DESC);
 
-CREATE INDEX tasks_queued ON tasks (assigned_agent) WHERE status = 'SUBMITTED';
+CREATE INDEX tasks_queued ON tasks (assigned_agent)
+  WHERE status = 'SUBMITTED' AND child_task_ids IS NULL;
 
 CREATE INDEX tasks_runnable_by_agent ON tasks (assigned_agent, priority_rank DESC, created_at, task_id)
   WHERE pending_turn = 1;

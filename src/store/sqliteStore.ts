@@ -174,7 +174,8 @@ export class SqliteStore implements Store {
       AS deadline FROM tasks WHERE deadline IS NOT NULL
         AND status IN ('SUBMITTED','WORKING','INPUT_REQUIRED')`);
     this.queued = this.db.prepare<[string], { n: number }>(
-      "SELECT COUNT(*) AS n FROM tasks WHERE assigned_agent = ? AND status = 'SUBMITTED'",
+      `SELECT COUNT(*) AS n FROM tasks
+        WHERE assigned_agent = ? AND status = 'SUBMITTED' AND child_task_ids IS NULL`,
     );
     this.renew = this.db.prepare(
       'UPDATE tasks SET lease_until = ? WHERE task_id = ? AND lease_owner = ?',

@@ -176,3 +176,22 @@ test('a lease renewed between a claim reading it as lapsed and its commit: the c
   expect(row).toEqual({ lease_owner: 'process-a' });
   await store.close();
 });
+
+test("the queue bound counts an agent's own queued tasks, not a multi-agent parent, by its index", async () => {
+  const store = new SqliteStore(tempDbFile());
+  const seed = store.db.prepare(`INSERT INTO tasks (task_id, status, priority, priority_rank,
+    assigned_agent, request_agent, created_at, updated_at, pending_turn, child_task_ids)
+    VALUES (?, 'SUBMITTED', 'NORMAL', 1, 'alpha', 'me', '2026-01-01T00:00:00.000Z',
+      '2026-01-01T00:00:00.000Z', ?, ?)`);
+  seed.run('task-parent', 0, JSON.stringify(['task-child']));
+  seed.run('task-child', 1, null);
+  expect(await store.countQueued('alpha')).toBe(1);
+  const plan = planOf(
+    store.db,
+    `SELECT COUNT(*) AS n FROM tasks
+      WHERE assigned_agent = @agent AND status = 'SUBMITTED' AND child_task_ids IS NULL`,
+    { agent: 'alpha' },
+  );
+  expect(plan).toMatch(/USING COVERING INDEX tasks_queued|USING INDEX tasks_queued/);
+  await store.close();
+});
