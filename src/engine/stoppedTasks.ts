@@ -10,6 +10,7 @@ import type { AgentRegistry } from '../agents/registry';
 import type { EventRecord, TaskRecord } from '../store/records';
 import type { Store } from '../store/store';
 import { isTerminal } from '../tasks/states';
+import { runCheckpoint } from './runCheckpoint';
 import { toWireTask } from '../tasks/toWire';
 
 export interface StoppedTasksDeps {
@@ -52,9 +53,8 @@ export class StoppedTasks {
   private async tell(agent: AgentDefinition, task: TaskRecord, cause: StopCause): Promise<void> {
     try {
       // The run's own checkpoint, as its turns saw it (one from before the run is not its).
-      const last = await this.deps.store.lastCheckpoint(task.taskId);
-      const current = last && task.startedAt && last.createdAt >= task.startedAt;
-      await agent.stopped!(toWireTask(task), cause, current ? last.data : undefined);
+      const checkpoint = await runCheckpoint(this.deps.store, task);
+      await agent.stopped!(toWireTask(task), cause, checkpoint?.data);
     } catch (error) {
       this.deps.logger.warn(
         { err: error, taskId: task.taskId, agent: agent.id },

@@ -18,6 +18,7 @@ import * as changes from '../tasks/changes';
 import { isTerminal } from '../tasks/states';
 import { turnRetryDelayMs } from './retryDelay';
 import { type TurnStop, TurnStopped } from './stopReason';
+import { runCheckpoint } from './runCheckpoint';
 import {
   ContractError,
   type TurnAttempt,
@@ -189,7 +190,7 @@ export class TurnExecutor {
     }
 
     const memory = agent.needsCheckpoints === true || task.settings?.enableMemory !== false;
-    const checkpoint = memory && !run.history ? await this.runCheckpoint(task) : undefined;
+    const checkpoint = memory && !run.history ? await runCheckpoint(store, task) : undefined;
     const state: TurnState = { paused: false, finished: false, latest: task };
     const timeoutMs = task.settings?.timeoutMs ?? agent.limits?.timeoutMs;
     let timer: NodeJS.Timeout | undefined;
@@ -290,16 +291,6 @@ export class TurnExecutor {
     if (task.attempt <= 1) return task.attempt;
     const runs = await this.turnRuns(task);
     return task.attempt - runs.filter((run) => run.outcome === 'interrupted').length;
-  }
-
-  /**
-   * The task's last checkpoint, if this run of it saved it: one saved before task.retry or
-   * task.run started the task anew (startedAt) belongs to an earlier run, whose progress a
-   * new run must not resume. Turns resumed after input and retried attempts keep seeing it.
-   */
-  private async runCheckpoint(task: TaskRecord) {
-    const last = await this.deps.store.lastCheckpoint(task.taskId);
-    return last && task.startedAt && last.createdAt >= task.startedAt ? last : undefined;
   }
 
   /** The runs of the task's current turn, this attempt's last: its last `attempt` runs. */
