@@ -12,7 +12,17 @@
 import { ArcClient } from '../client/arcClient';
 import { ArcClientError } from '../client/errors';
 import { newId } from '../ids';
-import type { Artifact, JsonObject, JsonValue, Message, Part, Task } from '../types';
+import { isTerminal } from '../tasks/states';
+import {
+  type Artifact,
+  type JsonObject,
+  type JsonValue,
+  type Message,
+  type Part,
+  TASK_STATUSES,
+  type Task,
+  type TaskStatus,
+} from '../types';
 import type { AgentDefinition, StopCause, TurnContext } from './contract';
 
 export interface RemoteAgentOptions {
@@ -78,7 +88,9 @@ function callerMessages(history: readonly Message[]): number[] {
   return history.flatMap((m, at) => (m.role === 'agent' ? [] : [at]));
 }
 
-const isTerminal = (status: string) => ['COMPLETED', 'FAILED', 'CANCELED'].includes(status);
+/** Whether the remote task has ended (a status it sent that is none of ARC's: not ended). */
+const remoteEnded = (status: string) =>
+  (TASK_STATUSES as readonly string[]).includes(status) && isTerminal(status as TaskStatus);
 
 export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition {
   const remoteAgent = options.remoteAgent ?? options.id;
@@ -207,7 +219,7 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
       if (quiet >= 5) {
         throw new Error(`the remote task's event stream keeps ending while it is ${remote.status}`);
       }
-      if (!isTerminal(remote.status)) await pause(1_000, ctx.signal);
+      if (!remoteEnded(remote.status)) await pause(1_000, ctx.signal);
     }
     return 'done'; // stopped: what happens next follows from why, not from this result
   }
