@@ -5,6 +5,17 @@
 import type { Db } from './openDatabase';
 import type { TaskStatus } from '../types';
 
+/**
+ * SQL: the unfinished tasks that depend on the task `dependsOn` names (a `?` or a column):
+ * blocked ones, and released ones whose turns are still to read its artifacts. What keeps a
+ * finished dependency from task.delete and the retention purge (taskRemoval.ts). Its aliases
+ * (`edge`, `dependent`) are its own: a query it is put in may name `t`, `d`, `c` freely.
+ */
+export const unfinishedDependentsOf = (dependsOn: string) => `SELECT edge.task_id
+  FROM task_dependencies edge JOIN tasks dependent ON dependent.task_id = edge.task_id
+  WHERE edge.depends_on = ${dependsOn}
+    AND dependent.status NOT IN ('COMPLETED', 'FAILED', 'CANCELED')`;
+
 export interface DependencyState {
   taskId: string;
   status: TaskStatus;
@@ -23,9 +34,7 @@ export class DependencyTables {
     this.waitingOn = db.prepare<[string], { task_id: string }>(`
       SELECT d.task_id FROM task_dependencies d JOIN tasks t ON t.task_id = d.task_id
       WHERE d.depends_on = ? AND t.blocked = 1`);
-    this.needingOf = db.prepare<[string], { task_id: string }>(`
-      SELECT d.task_id FROM task_dependencies d JOIN tasks t ON t.task_id = d.task_id
-      WHERE d.depends_on = ? AND t.status NOT IN ('COMPLETED', 'FAILED', 'CANCELED')`);
+    this.needingOf = db.prepare<[string], { task_id: string }>(unfinishedDependentsOf('?'));
     this.blocked = db.prepare<[string, number], { task_id: string }>(
       'SELECT task_id FROM tasks WHERE blocked = 1 AND task_id > ? ORDER BY task_id LIMIT ?',
     );
@@ -44,10 +53,7 @@ export class DependencyTables {
     return this.waitingOn.all(taskId).map((row) => row.task_id);
   }
 
-  /**
-   * Unfinished tasks that depend on `taskId`: blocked ones, and released ones whose turns
-   * are still to read its artifacts.
-   */
+  /** Unfinished tasks that depend on `taskId` (see unfinishedDependentsOf). */
   needing(taskId: string): string[] {
     return this.needingOf.all(taskId).map((row) => row.task_id);
   }

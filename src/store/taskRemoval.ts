@@ -7,15 +7,10 @@
  * finished children to settle), never a child alone.
  */
 import type { Db } from './openDatabase';
+import { unfinishedDependentsOf } from './dependencyRows';
 
-/**
- * SQL: some unfinished task depends on the task `alias` names. Not only a blocked one: a
- * dependent released but not yet run (queued, waiting for a retry, for input) reads its
- * dependencies' artifacts when its turn comes.
- */
-const NEEDED = (alias: string) => `EXISTS (SELECT 1 FROM task_dependencies d
-  JOIN tasks w ON w.task_id = d.task_id WHERE d.depends_on = ${alias}.task_id
-    AND w.status NOT IN ('COMPLETED', 'FAILED', 'CANCELED'))`;
+/** SQL: some unfinished task depends on the task `alias` names (a released one too). */
+const NEEDED = (alias: string) => `EXISTS (${unfinishedDependentsOf(`${alias}.task_id`)})`;
 
 export class TaskRemoval {
   private readonly deleteOne;
