@@ -6,7 +6,7 @@
  */
 import type { Message, Part } from '../types';
 import { type FieldProblem, InvalidParamsError, PartTooLargeError } from '../rpc/errors';
-import { fileBytes, isAudioPart, isFilePart, isImagePart } from './fileParts';
+import { bytesType, fileBytes, isAudioPart, isFilePart, isImagePart } from './fileParts';
 import { contentMismatch } from './sniff';
 
 export interface PartLimits {
@@ -33,8 +33,7 @@ function fileProblem(part: Part): string | undefined {
   if (part.size !== undefined && part.size !== data.length) {
     return `size says ${part.size} bytes but the content has ${data.length}`;
   }
-  // Bytes sent as `encoding: "utf8"` are UTF-8 whatever charset the type names.
-  return contentMismatch(part.encoding === 'utf8' ? mime.split(';')[0]! : mime, data);
+  return contentMismatch(bytesType(part), data);
 }
 
 /** Throws PartTooLargeError or InvalidParamsError for the first message that breaks a rule. */

@@ -24,6 +24,15 @@ export interface InputFile {
   partType: string;
 }
 
+/**
+ * The mime type a file-like part's bytes are in: as declared, but without its charset when
+ * sent as `encoding: "utf8"` (those bytes are UTF-8 whatever the type names).
+ */
+export function bytesType(part: Part): string {
+  const declared = part.mimeType ?? '';
+  return part.encoding === 'utf8' ? declared.split(';')[0]! : declared;
+}
+
 /** The bytes of a file-like part, or undefined when its content is not valid base64. */
 export function fileBytes(part: Part): Buffer | undefined {
   const content = typeof part.content === 'string' ? part.content : '';
@@ -67,9 +76,7 @@ export function readableText(messages: readonly Message[]): string {
         if (!isFilePart(part) || !isTextLike(part.mimeType ?? '')) return [];
         const data = fileBytes(part);
         if (!data) return [];
-        // Sent as `encoding: "utf8"`, the bytes are UTF-8 whatever charset the type names.
-        const type = part.encoding === 'utf8' ? '' : (part.mimeType ?? '');
-        return [(decoderFor(type) ?? new TextDecoder()).decode(data)];
+        return [(decoderFor(bytesType(part)) ?? new TextDecoder()).decode(data)];
       }),
     )
     .join('\n');
