@@ -469,7 +469,7 @@ export class TaskService {
 
   /**
    * Deletes a finished task with everything it owns, a multi-agent parent with its children;
-   * live tasks, a child on its own, and a task a blocked one waits on answer -42006.
+   * live tasks, a child on its own, and a task an unfinished one depends on answer -42006.
    */
   async delete(call: CallContext, params: { taskId: string }): Promise<TaskRecord> {
     const deleted = await this.store.deleteTask(params.taskId, (task, waiting, family) => {
