@@ -76,17 +76,17 @@ function refusalError(status: number, body: string): Error {
 }
 
 /**
- * Resolves once a stream's answer is known: undefined for a stream (or a network failure, which
- * its reader meets), else the refusal's error (refusalError). `sseOnly`: a 200 that is not
- * `text/event-stream` is a refusal too.
+ * Resolves once a stream's answer is known: undefined for an event stream (or a network
+ * failure, which its reader meets), else the refusal's error (refusalError): anything but a 200
+ * `text/event-stream` (an error page, a web app's fallback page) is a refusal.
  */
-function refusalOf(stream: ReturnType<Got['stream']>, sseOnly: boolean) {
+function refusalOf(stream: ReturnType<Got['stream']>) {
   return new Promise<Error | undefined>((resolve) => {
     stream.once(
       'response',
       (response: { statusCode: number; headers: Record<string, unknown> }) => {
         const type = String(response.headers['content-type'] ?? '');
-        if (response.statusCode === 200 && (!sseOnly || type.startsWith('text/event-stream'))) {
+        if (response.statusCode === 200 && type.startsWith('text/event-stream')) {
           return resolve(undefined);
         }
         let body = '';
@@ -306,7 +306,7 @@ export class ArcClient {
       retry: { limit: 0 },
     });
     // Not a stream (an error page, a proxy's answer): its error, not a reply that never comes.
-    const refusal = refusalOf(stream, true);
+    const refusal = refusalOf(stream);
     for await (const message of readSse(stream)) {
       const data = JSON.parse(message.data) as {
         chatId: string;
@@ -338,8 +338,7 @@ export class ArcClient {
         retry: { limit: 0 },
         ...(options.signal ? { signal: options.signal } : {}),
       });
-      // Anything but an event stream (an error page, a web app's fallback page) is a refusal.
-      const refusal = refusalOf(stream, true);
+      const refusal = refusalOf(stream);
       let received = 0;
       try {
         for await (const message of readSse(stream)) {
