@@ -172,13 +172,9 @@ export function createServer(
     deliveries.poke(),
   );
   let listeningUrl = '';
-  const triggers = new TriggerService(
-    store,
-    tasks,
-    agents,
-    clock,
-    () => config.publicUrl.replace(/\/+$/, '') || listeningUrl,
-  );
+  /** `--public-url` without trailing slashes: the base of the URLs trigger and card give. */
+  const publicUrl = config.publicUrl.replace(/\/+$/, '');
+  const triggers = new TriggerService(store, tasks, agents, clock, () => publicUrl || listeningUrl);
   const chats = new ChatService(store, agents, clock, partLimits, logger);
   const dispatcher = new Dispatcher({
     methods: METHODS,
@@ -233,7 +229,7 @@ export function createServer(
       serverName: config.serverName,
       version,
       supportedMethods: () => dispatcher.supportedMethods(),
-      publicUrl: config.publicUrl,
+      publicUrl,
       authentication:
         config.auth === 'required'
           ? { schemes: ['bearer'], scopes: ARC_SCOPES }

@@ -14,7 +14,7 @@ export interface DiscoveryOptions {
   /** How callers authenticate: `none`, or bearer tokens with the ARC scopes. */
   authentication: { schemes: string[]; scopes: string[] };
   health: () => Record<string, unknown>;
-  /** `--public-url`: the base of the URLs cards give, when set (else the request's host). */
+  /** `--public-url` (no trailing slash): the base of card URLs, when set (else the host's). */
   publicUrl: string;
 }
 
@@ -26,8 +26,7 @@ function methodsOf(agent: AgentDefinition, options: DiscoveryOptions): string[] 
 
 /** The server's base URL for cards: `--public-url`, else as the request reached it. */
 function baseUrl(req: Request, options: DiscoveryOptions): string {
-  const configured = options.publicUrl.replace(/\/+$/, '');
-  return configured || `${req.protocol}://${req.get('host') ?? 'localhost'}`;
+  return options.publicUrl || `${req.protocol}://${req.get('host') ?? 'localhost'}`;
 }
 
 export function agentCard(agent: AgentDefinition, base: string, options: DiscoveryOptions) {
