@@ -16,6 +16,7 @@ import { WriteRecorder } from '../../src/store/writeRecorder';
 import { WriterThread } from '../../src/store/writerThread';
 import { tempDbFile } from '../helpers/tempDb';
 import type { Mutation, TaskRecord } from '../../src/store/records';
+import type { EventType } from '../../src/types';
 import { holdAgent, say } from '../helpers/heldTasks';
 import { canceled } from '../../src/tasks/changes';
 import { appendEventElsewhere } from '../helpers/otherProcess';
@@ -130,30 +131,42 @@ function queuedFor(other: Database.Database, subscriptionId: string) {
     .all(subscriptionId);
 }
 
-test('a subscription another process adds between the look for subscriptions and the commit gets the events', async () => {
-  const taskId = await heldTask('on');
-  const store = arcd.server.store;
-  // A subscription of this process's own (to completion only): the task's changes now look
-  // for subscriptions on the main connection.
-  await store.insertSubscription({
+/**
+ * A subscription of this process's own on the task (`sub-here`): the task's changes then look
+ * for subscriptions on the main connection.
+ */
+function subscribeHere(store: SqliteStore, taskId: string, events: EventType[]) {
+  return store.insertSubscription({
     subscriptionId: 'sub-here',
     taskId,
     ownerAgent: 'tester',
     callbackUrl: 'http://127.0.0.1:9/here',
-    events: ['TASK_COMPLETED'],
+    events,
     secret: 'secret',
     active: true,
     createdAt: new Date().toISOString(),
   });
-  const other = new Database(arcd.db);
-  other.pragma('busy_timeout = 5000');
-  // Right after the write looked for subscriptions (and found its own), before it commits.
+}
+
+/** Runs `elsewhere` right after the next write looked for subscriptions, before it commits. */
+function afterNextLook(elsewhere: () => void) {
   const original = SubscriptionTables.prototype.enqueueFor;
   const found = jest.spyOn(SubscriptionTables.prototype, 'enqueueFor');
   found.mockImplementationOnce(function (this: SubscriptionTables, ...args) {
-    subscribeElsewhere(other, taskId);
+    elsewhere();
     return original.apply(this, args);
   });
+  return found;
+}
+
+test('a subscription another process adds between the look for subscriptions and the commit gets the events', async () => {
+  const taskId = await heldTask('on');
+  const store = arcd.server.store;
+  await subscribeHere(store, taskId, ['TASK_COMPLETED']); // to completion only
+  const other = new Database(arcd.db);
+  other.pragma('busy_timeout = 5000');
+  // Right after the write looked for subscriptions (and found its own), before it commits.
+  const found = afterNextLook(() => subscribeElsewhere(other, taskId));
   let calls = 0;
   const applied = await store.mutateTask(taskId, (task) => {
     calls += 1;
@@ -170,25 +183,13 @@ test('a subscription another process adds between the look for subscriptions and
 test('one subscription canceled and another made elsewhere before the commit: the new one gets the events', async () => {
   const taskId = await heldTask('on');
   const store = arcd.server.store;
-  await store.insertSubscription({
-    subscriptionId: 'sub-here',
-    taskId,
-    ownerAgent: 'tester',
-    callbackUrl: 'http://127.0.0.1:9/here',
-    events: ['STATUS_CHANGE'],
-    secret: 'secret',
-    active: true,
-    createdAt: new Date().toISOString(),
-  });
+  await subscribeHere(store, taskId, ['STATUS_CHANGE']);
   const other = new Database(arcd.db);
   other.pragma('busy_timeout = 5000');
   // As many active subscriptions as the write found, but not the same one.
-  const original = SubscriptionTables.prototype.enqueueFor;
-  const found = jest.spyOn(SubscriptionTables.prototype, 'enqueueFor');
-  found.mockImplementationOnce(function (this: SubscriptionTables, ...args) {
+  const found = afterNextLook(() => {
     other.prepare("UPDATE subscriptions SET active = 0 WHERE subscription_id = 'sub-here'").run();
     subscribeElsewhere(other, taskId, 'sub-new');
-    return original.apply(this, args);
   });
   let calls = 0;
   const applied = await store.mutateTask(taskId, (task) => {
