@@ -115,7 +115,8 @@ export function createServer(
       onRestarted: () => logger.info({ db: config.db }, 'a new SQLite writer thread started'),
     },
   });
-  const waiter = new TaskWaiter();
+  // A blocking create's task may be run and settled by another process on the file.
+  const waiter = new TaskWaiter({ read: (taskId) => store.getTask(taskId), everyMs: 1000 });
   const partLimits = { maxPartBytes: config.maxPartBytes, maxMessageBytes: config.maxMessageBytes };
   const runner = new Runner({ store, registry: agents, schemas, clock, logger, ...config });
   const tasks = new TaskService(

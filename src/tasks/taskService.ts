@@ -33,7 +33,7 @@ import { isTerminal, transitionError } from './states';
 import { toWireTask } from './toWire';
 import { rerunMessage } from './rerunInput';
 import { restartTask, retryFamily } from './familyRuns';
-import { type Expectation, isSettled } from './taskWaiter';
+import type { Expectation } from './taskWaiter';
 import { type PartLimits, checkMessageParts } from '../parts/checkParts';
 import type { DirectStart } from '../engine/runner';
 
@@ -51,9 +51,6 @@ export interface EngineHooks {
   /** Starts waiting for the task to settle (finished or INPUT_REQUIRED), for at most `ms`. */
   expectSettled(taskId: string, ms: number): Expectation;
 }
-
-/** How often a blocking create reads its task, for an end another process committed. */
-const SETTLED_ELSEWHERE_MS = 1000;
 
 export function toMessageRecord(message: Message, at: string): Omit<MessageRecord, 'seq'> {
   const record: Omit<MessageRecord, 'seq'> = {
@@ -166,16 +163,8 @@ export class TaskService {
     }
     if (!expectation) return created;
     // Answer once the task settles (or `wait` ms pass), with its history. The commits of this
-    // process settle it at once; another process's (it may run the task) are read every second.
-    const waiting = expectation;
-    const look = setInterval(() => {
-      this.store.getTask(created.taskId).then(
-        (task) => task && isSettled(task.status) && waiting.cancel(), // answered as read
-        () => undefined,
-      );
-    }, SETTLED_ELSEWHERE_MS);
+    // process settle it at once; another process's (it may run the task) are read (TaskWaiter).
     const settled = await expectation.settled;
-    clearInterval(look);
     if (!settled) return this.info(call, { taskId: created.taskId });
     return this.withHistory(settled, {}, expectation.messages());
   }

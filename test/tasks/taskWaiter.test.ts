@@ -91,3 +91,32 @@ test('a message not heard here (written elsewhere) means the messages must be re
   await expectation.settled;
   expect(expectation.messages()).toBeUndefined();
 });
+
+test('one timer reads the tasks waited on for a tick or more; a settled one ends its waits', async () => {
+  jest.useFakeTimers();
+  const reads: string[] = [];
+  const stored = new Map([['task-1', task('WORKING')]]);
+  const waiter = new TaskWaiter({
+    read: async (taskId) => {
+      reads.push(taskId);
+      return stored.get(taskId);
+    },
+    everyMs: 1_000,
+  });
+  const first = waiter.expect('task-1', 60_000);
+  const again = waiter.expect('task-1', 60_000);
+  jest.advanceTimersByTime(500);
+  const later = waiter.expect('task-2', 60_000);
+  expect(jest.getTimerCount()).toBe(4); // three waits' limits, one look for all
+  jest.advanceTimersByTime(500);
+  expect(reads).toEqual([]); // nothing read at its first tick
+  jest.advanceTimersByTime(1_000);
+  expect(reads).toEqual(['task-1', 'task-2']);
+  stored.set('task-1', task('COMPLETED')); // settled by a commit not heard here
+  jest.advanceTimersByTime(1_000);
+  await expect(first.settled).resolves.toBeUndefined(); // answered as read
+  await expect(again.settled).resolves.toBeUndefined();
+  later.cancel();
+  await expect(later.settled).resolves.toBeUndefined();
+  expect(jest.getTimerCount()).toBe(0);
+});
