@@ -20,6 +20,7 @@ import { TurnStop, TurnStopped } from './stopReason';
 import { isWriteOutcomeUnknown } from '../store/writeOutcomeUnknown';
 import { type BegunRun, type TurnEnd, TurnExecutor, runEnd } from './turnExecutor';
 import { DueTimers } from './dueTimers';
+import { TASK_DEADLINE_EXCEEDED } from '../tasks/failureCodes';
 
 export interface RunnerOptions {
   store: Store;
@@ -348,7 +349,11 @@ export class Runner {
             ? null
             : changes.failed(
                 task,
-                { code: -42011, message: 'deadline exceeded', deadline: task.deadline },
+                {
+                  code: TASK_DEADLINE_EXCEEDED,
+                  message: 'deadline exceeded',
+                  deadline: task.deadline,
+                },
                 at,
               ),
         );

@@ -12,6 +12,7 @@ import type { Store } from '../store/store';
 import { isTerminal } from '../tasks/states';
 import { runCheckpoint } from './runCheckpoint';
 import { toWireTask } from '../tasks/toWire';
+import { TASK_DEADLINE_EXCEEDED } from '../tasks/failureCodes';
 
 export interface StoppedTasksDeps {
   agents: AgentRegistry;
@@ -30,7 +31,11 @@ function causeOf(events: readonly EventRecord[] | undefined): StopCause | undefi
     if (event.data.childTaskId !== undefined) continue;
     if (event.type === 'TASK_CANCELED') return 'canceled';
     const error = event.type === 'TASK_FAILED' ? event.data.error : undefined;
-    if (error && typeof error === 'object' && (error as { code?: unknown }).code === -42011) {
+    if (
+      error &&
+      typeof error === 'object' &&
+      (error as { code?: unknown }).code === TASK_DEADLINE_EXCEEDED
+    ) {
       return 'deadline';
     }
   }

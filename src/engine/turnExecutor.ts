@@ -27,6 +27,7 @@ import {
   toAgentMessage,
 } from './turnContext';
 import { extended } from '../extended';
+import { TASK_EXECUTION_FAILED, TASK_TIMEOUT } from '../tasks/failureCodes';
 
 export interface ExecutorDeps {
   store: Store;
@@ -174,7 +175,11 @@ export class TurnExecutor {
   ): Promise<TurnEnd> {
     const { store, clock } = this.deps;
     if (!agent) {
-      await this.failTask(task.taskId, -42004, `agent ${task.assignedAgent} is not hosted here`);
+      await this.failTask(
+        task.taskId,
+        TASK_EXECUTION_FAILED,
+        `agent ${task.assignedAgent} is not hosted here`,
+      );
       return 'held';
     }
     if (!run || task.status !== 'WORKING') return 'held';
@@ -184,8 +189,8 @@ export class TurnExecutor {
 
     if (await this.lostTooOften(task)) {
       const message = `the process running this turn stopped ${this.deps.lostTurnLimit} times in a row (its handler may be what stops it): not run again`;
-      await this.failTask(task.taskId, -42004, message);
-      await finishRun('failed', { code: -42004, message });
+      await this.failTask(task.taskId, TASK_EXECUTION_FAILED, message);
+      await finishRun('failed', { code: TASK_EXECUTION_FAILED, message });
       return 'held';
     }
 
@@ -258,11 +263,15 @@ export class TurnExecutor {
     }
     if (kind === 'deadline') return 'deadline-exceeded';
     if (kind === 'timeout') {
-      return { code: -42005, message: (stop.reason as Error).message, outcome: 'timed-out' };
+      return { code: TASK_TIMEOUT, message: (stop.reason as Error).message, outcome: 'timed-out' };
     }
     const message = error instanceof Error ? error.message : String(error);
     const prefix = error instanceof ContractError ? 'agent broke the contract: ' : '';
-    return { code: -42004, message: `${prefix}${message || 'handler threw'}`, outcome: 'failed' };
+    return {
+      code: TASK_EXECUTION_FAILED,
+      message: `${prefix}${message || 'handler threw'}`,
+      outcome: 'failed',
+    };
   }
 
   /**

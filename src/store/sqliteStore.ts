@@ -62,6 +62,7 @@ import { TurnClaims, isOwed } from './turnClaims';
 import { UnwatchedTasks } from './unwatchedTasks';
 import { isTerminal } from '../tasks/states';
 import { combined } from '../tasks/changes';
+import { TASK_DEADLINE_EXCEEDED } from '../tasks/failureCodes';
 
 /**
  * The task as a patch leaves it, computed rather than read back: every TaskPatch key is the
@@ -185,7 +186,7 @@ export class SqliteStore implements Store {
       { task_id: string; status: string; reason: string | null }
     >(
       `SELECT task_id, status, reason FROM tasks WHERE task_id IN (SELECT value FROM json_each(?))
-        AND (status = 'CANCELED' OR (status = 'FAILED' AND json_extract(error, '$.code') = -42011))`,
+        AND (status = 'CANCELED' OR (status = 'FAILED' AND json_extract(error, '$.code') = ${TASK_DEADLINE_EXCEEDED}))`,
     );
     this.release = this.db.prepare(
       'UPDATE tasks SET lease_owner = NULL, lease_until = NULL WHERE task_id = ? AND lease_owner = ?',

@@ -16,6 +16,7 @@ import type {
 import { InvalidParamsError, InvalidTransitionError } from '../rpc/errors';
 import { assertTransition, isTerminal } from './states';
 import { toWireArtifact, toWireMessage } from './toWire';
+import { TASK_EXECUTION_FAILED } from './failureCodes';
 
 type NewMessage = Omit<MessageRecord, 'seq'>;
 type NewArtifact = Omit<ArtifactRecord, 'seq'>;
@@ -482,7 +483,7 @@ export function dependencyFailed(
   return failed(
     task,
     {
-      code: -42004,
+      code: TASK_EXECUTION_FAILED,
       message: `dependency ${dependency.taskId} ${DEPENDENCY_FATE[dependency.status]}`,
       dependency: dependency.taskId,
       dependencyStatus: dependency.status,

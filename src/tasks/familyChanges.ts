@@ -10,6 +10,7 @@ import { newId } from '../ids';
 import { extended } from '../extended';
 import * as changes from './changes';
 import { isTerminal } from './states';
+import { TASK_EXECUTION_FAILED } from './failureCodes';
 
 export interface FinishedChild {
   task: TaskRecord;
@@ -111,7 +112,7 @@ export function parentFinished(
       ? changes.failed(
           current,
           {
-            code: -42004,
+            code: TASK_EXECUTION_FAILED,
             message: `${failures.length} of ${children.length} child tasks did not complete (first: ${String(failures[0]?.agent)}: ${String(failures[0]?.reason)})`,
             failures,
           },

@@ -1,0 +1,11 @@
+/**
+ * The ARC codes a failed task's stored `error` carries (arc-protocol.md's task errors): set
+ * where a task fails, and read back where a failure's cause matters (a deadline's stop).
+ */
+
+/** The handler threw, or the task could not go on (its children, its input). */
+export const TASK_EXECUTION_FAILED = -42004;
+/** The handler's turn ran past its timeout. */
+export const TASK_TIMEOUT = -42005;
+/** The task's deadline passed before it finished. */
+export const TASK_DEADLINE_EXCEEDED = -42011;
