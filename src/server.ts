@@ -102,7 +102,12 @@ export function createServer(
   }
   // Every setting is checked before the database opens: a refused start leaves no connection
   // or writer thread behind it (and no database file).
-  const authenticator = createAuthenticatorFromConfig(config);
+  const authenticator = createAuthenticatorFromConfig(config, (error) =>
+    logger.warn(
+      { err: error, file: config.apiKeysFile },
+      'the API key file changed and does not read: the keys stay as they were',
+    ),
+  );
   const policy = parseAllowlist(config.webhookAllowlist);
   const store = new SqliteStore(config.db, {
     writerThread: config.writerThread === 'on',

@@ -1,7 +1,7 @@
 /**
- * Static API keys: a JSON file of entries `{sha256, identity, scopes}` (the token itself is
- * never stored), looked up by the SHA-256 of the presented token. `arcd token create` makes a
- * token, prints it once and appends its entry.
+ * API keys: a JSON file of entries `{sha256, identity, scopes}` (the token itself is never
+ * stored), looked up by the SHA-256 of the presented token. `arcd token create` makes a
+ * token, prints it once and appends its entry (ApiKeyFile re-reads the file when it changes).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -44,7 +44,10 @@ export function addApiKey(file: string, identity: string, scopes: string[]): str
   const entries = readApiKeys(file);
   entries.push({ sha256: hashToken(token), identity, scopes, createdAt: new Date().toISOString() });
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  fs.writeFileSync(file, `${JSON.stringify(entries, null, 2)}\n`, { mode: 0o600 });
+  // Written aside and renamed over the file: a server re-reading it never sees half of it.
+  const aside = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(aside, `${JSON.stringify(entries, null, 2)}\n`, { mode: 0o600 });
+  fs.renameSync(aside, file);
   return token;
 }
 

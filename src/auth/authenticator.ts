@@ -3,7 +3,6 @@
  * auth off every caller is let in as the requestAgent it names (the quick start's open mode).
  */
 import { ArcError, AuthenticationError } from '../rpc/errors';
-import type { ApiKeyTable } from './apiKeys';
 import type { Principal } from './principal';
 
 export type AuthOutcome =
@@ -18,7 +17,7 @@ export interface Authenticator {
 
 export function createAuthenticator(options: {
   required: boolean;
-  apiKeys: ApiKeyTable;
+  apiKeys: { find(token: string): Principal | undefined };
   verifyJwt?: (token: string) => Promise<Principal>;
 }): Authenticator {
   return {

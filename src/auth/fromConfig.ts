@@ -1,14 +1,26 @@
 /** Builds the authenticator the settings ask for, refusing settings that cannot work. */
 import type { Config } from '../config';
-import { ApiKeyTable, readApiKeys } from './apiKeys';
+import { ApiKeyFile } from './apiKeyFile';
 import { type Authenticator, createAuthenticator } from './authenticator';
 import { createJwtVerifier } from './jwtVerifier';
 
-export function createAuthenticatorFromConfig(config: Config): Authenticator {
+export function createAuthenticatorFromConfig(
+  config: Config,
+  onKeysUnreadable: (error: Error) => void,
+): Authenticator {
   if (config.auth !== 'required' && config.auth !== 'off') {
     throw new Error(`ARCD_AUTH/--auth: expected "required" or "off", got "${config.auth}"`);
   }
-  const apiKeys = new ApiKeyTable(readApiKeys(config.apiKeysFile));
+  const keySources = [
+    config.jwtJwksUrl && '--jwt-jwks-url',
+    config.jwtSecret && '--jwt-secret',
+    config.jwtPublicKeyFile && '--jwt-public-key-file',
+  ].filter(Boolean);
+  if (keySources.length > 1) {
+    // Only one would be used: tokens signed for the others would all fail, silently.
+    throw new Error(`JWT keys: set one of ${keySources.join(', ')}, not ${keySources.length}`);
+  }
+  const apiKeys = new ApiKeyFile(config.apiKeysFile, onKeysUnreadable);
   const verifyJwt = createJwtVerifier({
     ...(config.jwtJwksUrl ? { jwksUrl: config.jwtJwksUrl } : {}),
     ...(config.jwtSecret ? { secret: config.jwtSecret } : {}),

@@ -11,7 +11,14 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { compiledMain } from '../helpers/childArcd';
-import { type Running, post, startArcd, textMessage, waitForStatus } from '../helpers/arcServer';
+import {
+  type Running,
+  post,
+  startArcd,
+  textMessage,
+  waitFor,
+  waitForStatus,
+} from '../helpers/arcServer';
 import { tempDbFile } from '../helpers/tempDb';
 
 const TASK_SCOPES = 'arc.task.controller arc.agent.caller';
@@ -229,6 +236,26 @@ describe('API keys', () => {
     expect(mine.body.result.task.taskId).toBe(taskId);
   });
 
+  test('a key added or taken out while the server runs counts within a second', async () => {
+    const own = tempDbFile('own-keys');
+    const first = createKey(own, 'carol', TASK_SCOPES);
+    const running = await startArcd({ config: { auth: 'required', apiKeysFile: own } });
+    const listed = (token: string) => call(running, token, 'task.list', {}, 'carol');
+    const later = createKey(own, 'carol', TASK_SCOPES); // `arcd token create` beside it
+    await waitFor('the new key', async () => (await listed(later)).body.result ?? undefined);
+    expect((await listed(first)).body.result).toBeTruthy();
+    const entries = JSON.parse(fs.readFileSync(own, 'utf8')) as unknown[];
+    fs.writeFileSync(own, JSON.stringify(entries.slice(1))); // the first key revoked by hand
+    await waitFor('the revocation', async () =>
+      (await listed(first)).body.error?.code === -44001 ? true : undefined,
+    );
+    expect((await listed(later)).body.result).toBeTruthy();
+    fs.writeFileSync(own, '[{"sha256": '); // a bad edit: the keys stay as they were
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect((await listed(later)).body.result).toBeTruthy();
+    expect((await listed(first)).body.error).toMatchObject({ code: -44001 });
+  });
+
   test('JSON-RPC requests are authenticated the same way', async () => {
     const reply = await post(arcd.url, {
       jsonrpc: '2.0',
@@ -412,6 +439,13 @@ describe('limits and headers', () => {
     const response = await fetch(`${arcd.url}/health`);
     expect(response.headers.get('x-content-type-options')).toBe('nosniff');
     expect(response.headers.get('x-powered-by')).toBeNull();
+  });
+
+  test('more than one JWT key source stops the start (only one would be used)', async () => {
+    const config = { auth: 'required', jwtSecret: SECRET, jwtJwksUrl: 'https://idp.test/jwks' };
+    await expect(startArcd({ config })).rejects.toThrow(
+      /set one of --jwt-jwks-url, --jwt-secret, not 2/,
+    );
   });
 
   test('an unknown auth mode stops the start before the database opens', async () => {
