@@ -240,8 +240,9 @@ export class ArcClient {
           deadline === undefined ? { taskId } : { taskId, deadline },
         )
       ).task,
-    delete: async (agent: string, taskId: string): Promise<void> => {
-      await this.call('task.delete', agent, { taskId });
+    /** `force` drops webhook deliveries still owed to the task's subscribers (else -42006). */
+    delete: async (agent: string, taskId: string, options: { force?: boolean } = {}) => {
+      await this.call('task.delete', agent, options.force ? { taskId, force: true } : { taskId });
     },
     runs: async (agent: string, taskId: string) =>
       (await this.call<{ runs: unknown[] }>('task.runs', agent, { taskId })).runs,

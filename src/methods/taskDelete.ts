@@ -1,7 +1,7 @@
 /** task.delete (extension): removes a finished task and everything it owns; live ones get -42006. */
 import { defineMethod } from './method';
 
-export const taskDelete = defineMethod<{ taskId: string }>({
+export const taskDelete = defineMethod<{ taskId: string; force?: boolean }>({
   name: 'task.delete',
   schema: 'arc:methods/task.delete',
   async handle(params, call, { tasks }) {

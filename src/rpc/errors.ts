@@ -148,6 +148,17 @@ export class TaskStillNeededError extends ArcError {
   }
 }
 
+/** task.delete of a finished task whose subscribers are still owed webhook deliveries. */
+export class DeliveriesOwedError extends ArcError {
+  constructor(taskId: string, pendingDeliveries: number) {
+    super(
+      -42006,
+      `Task ${taskId} still owes ${pendingDeliveries} webhook deliveries to its subscribers (delete with force: true to drop them)`,
+      { taskId, pendingDeliveries },
+    );
+  }
+}
+
 /** task.delete of one child of a multi-agent task: the family goes together, by its parent. */
 export class TaskInFamilyError extends ArcError {
   constructor(taskId: string, parentTaskId: string) {

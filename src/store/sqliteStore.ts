@@ -385,7 +385,7 @@ export class SqliteStore implements Store {
 
   async deleteTask(
     taskId: string,
-    check: (task: TaskRecord, waitingDependents: string[], family: TaskFamily) => void,
+    check: (task: TaskRecord, waiting: string[], family: TaskFamily, owed: number) => void,
   ): Promise<TaskRecord | undefined> {
     return this.exclusive(() => {
       const task = this.tasks.get(taskId);
@@ -393,7 +393,8 @@ export class SqliteStore implements Store {
       const parent = task.parentTaskId ? this.tasks.get(task.parentTaskId) : undefined;
       const children = task.childTaskIds ? this.tasks.children(taskId) : [];
       const waiting = [task, ...children].flatMap((t) => this.dependencies.needing(t.taskId));
-      check(task, waiting, parent ? { parent, children } : { children });
+      const family = parent ? { parent, children } : { children };
+      check(task, waiting, family, parent ? 0 : this.removal.owedDeliveries(taskId));
       this.removal.delete(taskId);
       return task;
     });

@@ -125,14 +125,21 @@ export interface Store {
   /**
    * Deletes a task (a multi-agent parent with its children) and everything it owns in one
    * transaction, after `check` accepted it (it throws to refuse) given the task, the blocked
-   * tasks waiting on it or its children, and its family. Undefined when not found.
+   * tasks waiting on it or its children, its family, and how many webhook deliveries of the
+   * family are still owed. Undefined when not found.
    */
   deleteTask(
     taskId: string,
-    check: (task: TaskRecord, waitingDependents: string[], family: TaskFamily) => void,
+    check: (
+      task: TaskRecord,
+      waitingDependents: string[],
+      family: TaskFamily,
+      owedDeliveries: number,
+    ) => void,
   ): Promise<TaskRecord | undefined>;
-  /** Deletes up to `limit` tasks finished before `beforeIso` that no blocked task waits on,
-   * multi-agent families whole (see taskRemoval.ts); returns how many. */
+  /** Deletes up to `limit` tasks finished before `beforeIso` that no unfinished task waits on
+   * and that owe no webhook delivery, multi-agent families whole (see taskRemoval.ts); returns
+   * how many. */
   purgeFinished(beforeIso: string, limit: number): Promise<number>;
   /** A task's dependencies with their current status. */
   dependencyStates(taskId: string): Promise<DependencyState[]>;

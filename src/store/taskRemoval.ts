@@ -2,7 +2,9 @@
  * Removing finished tasks: task.delete one at a time and the retention purge in batches. A task
  * goes with everything it owns (messages, artifacts, events, runs, checkpoints, subscriptions
  * and their deliveries) through the schema's ON DELETE CASCADE. A finished task that an
- * unfinished task depends on stays until that task has finished. A multi-agent task goes as a family:
+ * unfinished task depends on stays until that task has finished; the purge also leaves a task
+ * with webhook deliveries still owed (pending) until they are delivered or dead (task.delete
+ * refuses one unless forced). A multi-agent task goes as a family:
  * its children with their parent, once all are finished (a live parent still reads its
  * finished children to settle), never a child alone.
  */
@@ -11,24 +13,38 @@ import { unfinishedDependentsOf } from './dependencyRows';
 
 /** SQL: some unfinished task depends on the task `alias` names (a released one too). */
 const NEEDED = (alias: string) => `EXISTS (${unfinishedDependentsOf(`${alias}.task_id`)})`;
+/** SQL: a webhook delivery of the task `alias` names is still owed (pending). */
+const OWED = (alias: string) =>
+  `EXISTS (SELECT 1 FROM deliveries owed WHERE owed.task_id = ${alias}.task_id AND owed.status = 'pending')`;
 
 export class TaskRemoval {
   private readonly deleteOne;
   private readonly deleteChildren;
   private readonly purgeable;
+  private readonly owedOf;
 
   constructor(db: Db) {
+    this.owedOf = db.prepare<[string, string], { n: number }>(
+      `SELECT COUNT(*) AS n FROM deliveries WHERE status = 'pending'
+        AND task_id IN (SELECT task_id FROM tasks WHERE task_id = ? OR parent_task_id = ?)`,
+    );
     this.deleteOne = db.prepare<[string]>('DELETE FROM tasks WHERE task_id = ?');
     this.deleteChildren = db.prepare<[string]>('DELETE FROM tasks WHERE parent_task_id = ?');
-    // Whole families only (no child on its own), every member finished and needed by no
-    // unfinished dependent.
+    // Whole families only (no child on its own), every member finished, needed by no
+    // unfinished dependent, and owing no webhook delivery.
     this.purgeable = db.prepare<[string, number], { task_id: string }>(`
       SELECT t.task_id FROM tasks t
       WHERE t.status IN ('COMPLETED', 'FAILED', 'CANCELED') AND t.updated_at < ?
-        AND t.parent_task_id IS NULL AND NOT ${NEEDED('t')}
+        AND t.parent_task_id IS NULL AND NOT ${NEEDED('t')} AND NOT ${OWED('t')}
         AND NOT EXISTS (SELECT 1 FROM tasks c WHERE c.parent_task_id = t.task_id
-          AND (c.status NOT IN ('COMPLETED', 'FAILED', 'CANCELED') OR ${NEEDED('c')}))
+          AND (c.status NOT IN ('COMPLETED', 'FAILED', 'CANCELED') OR ${NEEDED('c')}
+            OR ${OWED('c')}))
       ORDER BY t.updated_at LIMIT ?`);
+  }
+
+  /** Webhook deliveries still owed (pending) of a task and its children. */
+  owedDeliveries(taskId: string): number {
+    return this.owedOf.get(taskId, taskId)?.n ?? 0;
   }
 
   /** Deletes a task and, if it is a multi-agent parent, its children; whether it was there. */

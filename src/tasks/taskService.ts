@@ -26,6 +26,7 @@ import {
   TaskNotFoundError,
   TaskInFamilyError,
   TaskStillNeededError,
+  DeliveriesOwedError,
 } from '../rpc/errors';
 import { toUtcIso } from '../rpc/schemas';
 import * as changes from './changes';
@@ -458,10 +459,14 @@ export class TaskService {
 
   /**
    * Deletes a finished task with everything it owns, a multi-agent parent with its children;
-   * live tasks, a child on its own, and a task an unfinished one depends on answer -42006.
+   * live tasks, a child on its own, a task an unfinished one depends on, and (unless `force`)
+   * one owing webhook deliveries answer -42006.
    */
-  async delete(call: CallContext, params: { taskId: string }): Promise<TaskRecord> {
-    const deleted = await this.store.deleteTask(params.taskId, (task, waiting, family) => {
+  async delete(
+    call: CallContext,
+    params: { taskId: string; force?: boolean },
+  ): Promise<TaskRecord> {
+    const deleted = await this.store.deleteTask(params.taskId, (task, waiting, family, owed) => {
       if (!isVisible(task, call)) throw new TaskNotFoundError(params.taskId);
       if (family.parent) throw new TaskInFamilyError(task.taskId, family.parent.taskId);
       for (const member of [task, ...family.children]) {
@@ -475,6 +480,7 @@ export class TaskService {
         }
       }
       if (waiting.length > 0) throw new TaskStillNeededError(task.taskId, waiting);
+      if (owed > 0 && !params.force) throw new DeliveriesOwedError(task.taskId, owed);
     });
     if (!deleted) throw new TaskNotFoundError(params.taskId);
     return deleted;

@@ -4,6 +4,7 @@
  */
 import Database from 'better-sqlite3';
 import { defineAgent } from '../../src/agents/contract';
+import { startReceiver } from '../helpers/receiver';
 import {
   type WireJson,
   arcCall,
@@ -11,6 +12,7 @@ import {
   createTask,
   startArcd,
   taskInfo,
+  waitFor,
   waitForStatus,
 } from '../helpers/arcServer';
 
@@ -250,6 +252,53 @@ describe('task.delete', () => {
     db.close();
     const again = await arcCall(arcd.url, 'task.delete', { taskId: done.taskId });
     expect(again.body.error.code).toBe(-42001);
+  });
+});
+
+describe('owed webhook deliveries', () => {
+  const config = { webhookAllowlist: '127.0.0.1', webhookPollMs: 25, webhookScheduleMs: '0,60000' };
+
+  /** A finished echo task with a subscriber whose receiver is down: its deliveries pending. */
+  async function owingTask(url: string): Promise<string> {
+    const receiver = await startReceiver(() => ({ status: 503 }));
+    const done = await createTask(url, 'echo', 'x');
+    await waitForStatus(url, 'echo', done.taskId, ['COMPLETED']);
+    await arcResult(url, 'task.subscribe', {
+      taskId: done.taskId,
+      callbackUrl: receiver.url,
+      replay: true,
+    });
+    await waitFor('a failed attempt', async () => receiver.received.length > 0 || undefined);
+    return done.taskId;
+  }
+
+  test('task.delete refuses a task still owing deliveries (-42006) unless forced', async () => {
+    const arcd = await startArcd({ config });
+    const taskId = await owingTask(arcd.url);
+    const refused = await arcCall(arcd.url, 'task.delete', { taskId });
+    expect(refused.body.error).toMatchObject({
+      code: -42006,
+      details: { taskId, pendingDeliveries: expect.any(Number) },
+    });
+    expect(refused.body.error.details.pendingDeliveries).toBeGreaterThan(0);
+    expect((await taskInfo(arcd.url, 'echo', taskId)).status).toBe('COMPLETED');
+    const bad = await arcCall(arcd.url, 'task.delete', { taskId, force: 'yes' });
+    expect(bad.body.error).toMatchObject({ code: -32602 });
+    const forced = await arcResult(arcd.url, 'task.delete', { taskId, force: true });
+    expect(forced).toMatchObject({ type: 'deleted', taskId });
+  });
+
+  test('the retention purge leaves a task owing deliveries until they end', async () => {
+    const arcd = await startArcd({ config: { ...config, retentionDays: 7 } });
+    const taskId = await owingTask(arcd.url);
+    const longAgo = new Date(Date.now() - 8 * 86_400_000).toISOString();
+    const db = new Database(arcd.db);
+    db.prepare('UPDATE tasks SET updated_at = ? WHERE task_id = ?').run(longAgo, taskId);
+    expect(await arcd.server.retention.purge()).toBe(0);
+    expect((await taskInfo(arcd.url, 'echo', taskId)).status).toBe('COMPLETED');
+    db.prepare("UPDATE deliveries SET status = 'dead' WHERE task_id = ?").run(taskId);
+    db.close();
+    expect(await arcd.server.retention.purge()).toBe(1);
   });
 });
 
