@@ -27,7 +27,7 @@ import {
   toAgentMessage,
 } from './turnContext';
 import { extended } from '../extended';
-import { TASK_EXECUTION_FAILED, TASK_TIMEOUT } from '../tasks/failureCodes';
+import { TASK_DEADLINE_EXCEEDED, TASK_EXECUTION_FAILED, TASK_TIMEOUT } from '../tasks/failureCodes';
 
 export interface ExecutorDeps {
   store: Store;
@@ -109,26 +109,47 @@ function completion(
   });
 }
 
+/**
+ * How a run ended whose last write was refused (the task no longer WORKING under this
+ * process's lease): as whatever ended the task meanwhile, else `interrupted` (its lease
+ * lost: the turn is another process's now, or owed again).
+ */
+function refusedOutcome(task: TaskRecord | undefined): RunOutcome {
+  if (task?.status === 'CANCELED') return 'canceled';
+  if (task?.status === 'FAILED') {
+    return task.error?.code === TASK_DEADLINE_EXCEEDED ? 'deadline-exceeded' : 'failed';
+  }
+  return 'interrupted';
+}
+
 export class TurnExecutor {
   constructor(private readonly deps: ExecutorDeps) {}
 
-  /** Applies a change only if this process still holds the task (`known`: as last seen). */
+  /**
+   * Applies a change only if this process still holds the task (`known`: as last seen):
+   * whether it was written, and the task as it is after.
+   */
   private async applyHeld(
     taskId: string,
     plan: (task: TaskRecord, at: string) => Mutation | null,
     known?: TaskRecord,
-  ): Promise<TaskRecord | undefined> {
+  ): Promise<{ written: boolean; task: TaskRecord | undefined }> {
     const at = isoNow(this.deps.clock);
+    let written = false;
     const applied = await this.deps.store.mutateTask(
       taskId,
-      (current) => (current.leaseOwner === this.deps.owner ? plan(current, at) : null),
+      (current) => {
+        const mutation = current.leaseOwner === this.deps.owner ? plan(current, at) : null;
+        written = mutation !== null; // as the last plan decided (a re-planned write runs it again)
+        return mutation;
+      },
       known,
     );
-    return applied?.task;
+    return { written, task: applied?.task };
   }
 
-  async failTask(taskId: string, code: number, reason: string): Promise<void> {
-    await this.applyHeld(taskId, (current, at) =>
+  async failTask(taskId: string, code: number, reason: string) {
+    return this.applyHeld(taskId, (current, at) =>
       isTerminal(current.status) ? null : changes.failed(current, { code, message: reason }, at),
     );
   }
@@ -228,27 +249,28 @@ export class TurnExecutor {
           ? undefined
           : toAgentMessage(this.deps, agent.id, result as Exclude<TurnResult, void>);
       // One transaction: the final reply, COMPLETED, the run's end and the lease let go.
-      let completed = false;
-      await this.applyHeld(
+      const completed = await this.applyHeld(
         task.taskId,
-        (current, at) => {
-          if (current.status !== 'WORKING') return null;
-          completed = true;
-          return completion(current, at, reply, {
-            runId,
-            completedAt: at,
-            durationMs: Date.parse(at) - startedAt.getTime(),
-            outcome: 'completed',
-          });
-        },
+        (current, at) =>
+          current.status !== 'WORKING'
+            ? null
+            : completion(current, at, reply, {
+                runId,
+                completedAt: at,
+                durationMs: Date.parse(at) - startedAt.getTime(),
+                outcome: 'completed',
+              }),
         state.latest,
       );
-      if (!completed) await finishRun('completed');
-      return completed ? 'released' : 'held';
+      if (completed.written) return 'released';
+      // Canceled, expired or taken over between the handler's return and its completion.
+      await finishRun(refusedOutcome(completed.task));
+      return 'held';
     } catch (error) {
       clearTimeout(timer);
       state.finished = true;
       stop.handlerDone();
+      if (state.paused) return this.afterPause(task, error, stop, finishRun);
       return this.afterFailure(task, error, stop, finishRun);
     }
   }
@@ -307,6 +329,35 @@ export class TurnExecutor {
     return (await this.deps.store.listRuns(task.taskId)).slice(-task.attempt);
   }
 
+  /**
+   * The handler failed (or was stopped) after its requestInput committed. A stop keeps the
+   * pause (a shutdown has nothing to run again) unless it ended the task; a failure breaks the
+   * contract and fails the task while it still waits for that input, never retried (the pause
+   * is committed), and leaves it alone once answered (the failure must not hit the next turn).
+   */
+  private async afterPause(
+    task: TaskRecord,
+    error: unknown,
+    stop: TurnStop,
+    finishRun: (outcome: RunOutcome, error?: JsonObject) => Promise<void>,
+  ): Promise<TurnEnd> {
+    const failure = this.classify(error, stop);
+    if (typeof failure === 'string') {
+      await finishRun(failure === 'interrupted' ? 'input-required' : failure);
+      return 'held';
+    }
+    const errorObject = { code: failure.code, message: failure.message };
+    this.deps.logger.warn(
+      { err: error, taskId: task.taskId, attempt: task.attempt },
+      'turn failed after asking for input',
+    );
+    await this.applyHeld(task.taskId, (current, at) =>
+      current.status === 'INPUT_REQUIRED' ? changes.failed(current, errorObject, at) : null,
+    );
+    await finishRun(failure.outcome, errorObject);
+    return 'held';
+  }
+
   private async afterFailure(
     task: TaskRecord,
     error: unknown,
@@ -331,14 +382,16 @@ export class TurnExecutor {
       const planned = await this.applyHeld(task.taskId, (current, at) =>
         current.status === 'WORKING' ? changes.retryLater(current, at, retryAt, errorObject) : null,
       );
-      if (planned) {
+      if (planned.written) {
         this.deps.retryPlanned?.(task.taskId, retryAt);
         await finishRun(failure.outcome === 'timed-out' ? 'timed-out' : 'retrying', errorObject);
         return 'held';
       }
+      await finishRun(refusedOutcome(planned.task), errorObject);
+      return 'held';
     }
-    await this.failTask(task.taskId, failure.code, failure.message);
-    await finishRun(failure.outcome, errorObject);
+    const failed = await this.failTask(task.taskId, failure.code, failure.message);
+    await finishRun(failed.written ? failure.outcome : refusedOutcome(failed.task), errorObject);
     return 'held';
   }
 }

@@ -1,0 +1,108 @@
+/**
+ * A turn whose end can no longer be written as the handler's: the task was canceled by
+ * another process while the handler ran (its run says canceled, not completed or retrying),
+ * or the handler failed after asking for input that has since come (the next turn runs; the
+ * failure neither fails nor delays it).
+ */
+import { defineAgent } from '../../src/agents/contract';
+import type { RunRecord } from '../../src/store/records';
+import type { Running } from '../helpers/arcServer';
+import {
+  arcResult,
+  createTask,
+  startArcd,
+  textMessage,
+  waitFor,
+  waitForStatus,
+} from '../helpers/arcServer';
+import { tempDbFile } from '../helpers/tempDb';
+
+/** A gate the test opens: the handler waits at it. */
+function gate() {
+  let open: () => void = () => undefined;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
+}
+
+async function endedRuns(arcd: Running, taskId: string): Promise<RunRecord[]> {
+  return waitFor('the runs ended', async () => {
+    const runs = await arcd.server.store.listRuns(taskId);
+    return runs.length > 0 && runs.every((run) => run.outcome !== 'running') ? runs : undefined;
+  });
+}
+
+describe.each(['returns', 'throws with a retry left'])(
+  'a handler that %s after another process canceled its task',
+  (how) => {
+    test('its run is recorded canceled', async () => {
+      const held = gate();
+      const agent = defineAgent({
+        id: 'late',
+        description: 'waits at the gate, then ends',
+        async handle() {
+          await held.opened;
+          if (how !== 'returns') throw new Error('failed late');
+          return 'done late';
+        },
+      });
+      const db = tempDbFile();
+      // `here` runs the turn; its heartbeat (a third of the lease) does not come round in the test.
+      const here = await startArcd({ db, agents: [agent], config: { leaseMs: 600_000 } });
+      const there = await startArcd({ db, agents: [agent], config: { pollMs: 3_600_000 } });
+      const on = { targetAgent: 'late' };
+      const task = await createTask(here.url, 'late', 'go', { settings: { maxRetries: 1 } }, on);
+      await waitForStatus(here.url, 'late', task.taskId, ['WORKING'], on);
+      await arcResult(there.url, 'task.cancel', { taskId: task.taskId }, on);
+      held.open();
+      const runs = await endedRuns(here, task.taskId);
+      expect(runs.map((run) => run.outcome)).toEqual(['canceled']);
+      expect((await waitForStatus(here.url, 'late', task.taskId, ['CANCELED'], on)).status).toBe(
+        'CANCELED',
+      );
+    });
+  },
+);
+
+test('a failure after asking for input that has come leaves the next turn alone', async () => {
+  const held = gate();
+  let turns = 0;
+  const agent = defineAgent({
+    id: 'asker',
+    description: 'asks, fails late on its first turn; answers on its second',
+    async handle(ctx) {
+      turns += 1;
+      if (turns > 1) return `thanks for ${ctx.text()}`;
+      await ctx.requestInput('which?');
+      await held.opened;
+      throw new Error('failed after asking');
+    },
+  });
+  const arcd = await startArcd({ agents: [agent] });
+  const on = { targetAgent: 'asker' };
+  const task = await createTask(arcd.url, 'asker', 'go', { settings: { maxRetries: 0 } }, on);
+  await waitForStatus(arcd.url, 'asker', task.taskId, ['INPUT_REQUIRED'], on);
+  await arcResult(arcd.url, 'task.send', { taskId: task.taskId, message: textMessage('B') }, on);
+  held.open();
+  const done = await waitForStatus(arcd.url, 'asker', task.taskId, ['COMPLETED', 'FAILED'], on);
+  expect(done.status).toBe('COMPLETED');
+  const runs = await endedRuns(arcd, task.taskId);
+  expect(runs.map((run) => run.outcome)).toEqual(['failed', 'completed']);
+});
+
+test('a failure after asking for input not yet come fails the task, without a retry', async () => {
+  const agent = defineAgent({
+    id: 'asker',
+    description: 'asks, then fails',
+    async handle(ctx) {
+      await ctx.requestInput('which?');
+      throw new Error('failed after asking');
+    },
+  });
+  const arcd = await startArcd({ agents: [agent] });
+  const on = { targetAgent: 'asker' };
+  const task = await createTask(arcd.url, 'asker', 'go', { settings: { maxRetries: 3 } }, on);
+  const failed = await waitForStatus(arcd.url, 'asker', task.taskId, ['FAILED'], on);
+  expect(failed.reason).toMatch(/failed after asking/);
+  const runs = await endedRuns(arcd, task.taskId);
+  expect(runs.map((run) => run.outcome)).toEqual(['failed']);
+});
