@@ -288,14 +288,25 @@ export class Runner {
       const begun = new Map<string, BegunRun>();
       const hosted = (agentId: string) => this.options.registry.get(agentId) !== undefined;
       const limits = this.agentLimits();
-      const claimed = await store.claimTurns(
-        this.owner,
-        free,
-        clock().getTime(),
-        leaseMs,
-        limits,
-        this.executor.beginPlan(hosted, begun),
-      );
+      let claimed: TaskRecord[];
+      try {
+        claimed = await store.claimTurns(
+          this.owner,
+          free,
+          clock().getTime(),
+          leaseMs,
+          limits,
+          this.executor.beginPlan(hosted, begun),
+        );
+      } catch (error) {
+        // The claim may have committed: each turn it began is handed back (its run ended
+        // interrupted, its lease let go), to be claimed again now, not after the lease runs out
+        // and as a turn lost with its process.
+        if (isWriteOutcomeUnknown(error)) {
+          await Promise.all([...begun].map(([taskId, run]) => this.handBackOwed(taskId, run)));
+        }
+        throw error;
+      }
       if (this.stopped) {
         // Claimed while stopping: hand the turns back at once, for a claim elsewhere.
         await Promise.all(

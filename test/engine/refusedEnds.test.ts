@@ -2,10 +2,11 @@
  * A turn whose end can no longer be written as the handler's: the task was canceled by
  * another process while the handler ran (its run says canceled, not completed or retrying),
  * or the handler failed after asking for input that has since come (the next turn runs; the
- * failure neither fails nor delays it).
+ * failure neither fails nor delays it); and a claim whose commit is not known.
  */
 import { defineAgent } from '../../src/agents/contract';
 import type { RunRecord } from '../../src/store/records';
+import { WriteOutcomeUnknown } from '../../src/store/writeOutcomeUnknown';
 import type { Running } from '../helpers/arcServer';
 import {
   arcResult,
@@ -105,4 +106,35 @@ test('a failure after asking for input not yet come fails the task, without a re
   expect(failed.reason).toMatch(/failed after asking/);
   const runs = await endedRuns(arcd, task.taskId);
   expect(runs.map((run) => run.outcome)).toEqual(['failed']);
+});
+
+test('a claim whose commit is not known hands back the turns it began, to be claimed again now', async () => {
+  const held = gate();
+  const agent = defineAgent({
+    id: 'queued',
+    description: 'the first task waits at the gate; the others answer',
+    async handle(ctx) {
+      if (ctx.text() === 'first') await held.opened;
+      return 'done';
+    },
+  });
+  const arcd = await startArcd({ agents: [agent], config: { concurrency: 1, leaseMs: 600_000 } });
+  const on = { targetAgent: 'queued' };
+  const first = await createTask(arcd.url, 'queued', 'first', {}, on);
+  await waitForStatus(arcd.url, 'queued', first.taskId, ['WORKING'], on);
+  const second = await createTask(arcd.url, 'queued', 'second', {}, on); // queued: no free slot
+  const store = arcd.server.store;
+  const claim = store.claimTurns.bind(store);
+  let lost = 0;
+  jest.spyOn(store, 'claimTurns').mockImplementation(async (...args) => {
+    const claimed = await claim(...args);
+    if (claimed.length === 0 || lost > 0) return claimed;
+    lost += 1; // committed, and its answer lost with the writer thread
+    throw new WriteOutcomeUnknown(new Error('the writer thread stopped'));
+  });
+  held.open();
+  await waitForStatus(arcd.url, 'queued', second.taskId, ['COMPLETED'], on);
+  expect(lost).toBe(1);
+  const runs = await endedRuns(arcd, second.taskId);
+  expect(runs.map((run) => run.outcome)).toEqual(['interrupted', 'completed']);
 });
