@@ -481,6 +481,10 @@ export class SqliteStore implements Store {
     return this.writes.now(() => this.triggers.delete(triggerId));
   }
 
+  async triggerTaskForKey(triggerId: string, fireKey: string): Promise<string | undefined> {
+    return this.triggers.taskForKey(triggerId, fireKey);
+  }
+
   async fireTrigger(
     triggerId: string,
     fireKey: string | undefined,

@@ -191,6 +191,8 @@ export interface Store {
   findTriggerByTokenHash(tokenHash: string): Promise<TriggerRecord | undefined>;
   listTriggers(owner: string): Promise<TriggerRecord[]>;
   deleteTrigger(triggerId: string): Promise<boolean>;
+  /** The task a trigger's firing with `fireKey` created, if one did. */
+  triggerTaskForKey(triggerId: string, fireKey: string): Promise<string | undefined>;
   /**
    * Fires a trigger: inserts its task and counts the firing in one transaction. With a
    * `fireKey` already used, nothing is written and the earlier task's id is returned instead;

@@ -58,6 +58,11 @@ function refuse(status: number, error: string, extra: JsonObject = {}): TriggerA
   return { status, body: { error, ...extra } };
 }
 
+/** A repeated request (same key): the task the first one made. */
+function duplicate(taskId: string): TriggerAnswer {
+  return { status: 200, body: { taskId, duplicate: true } };
+}
+
 export class TriggerService {
   constructor(
     private readonly store: Store,
@@ -118,6 +123,8 @@ export class TriggerService {
       const value = headers[name];
       return Array.isArray(value) ? value[0] : value;
     };
+    // A blank key is no key: it would make every later request a duplicate of the first.
+    const keyHeader = (name: string) => header(name)?.trim() || undefined;
     const text = body.toString('utf8');
     if (trigger.signingSecret) {
       try {
@@ -146,14 +153,16 @@ export class TriggerService {
     if (typeof posted !== 'object' || posted === null || Array.isArray(posted)) {
       return refuse(400, 'the body must be a JSON object');
     }
+    const fireKey = keyHeader('webhook-id') ?? keyHeader('idempotency-key');
+    // A repeat of a request that made its task is answered as one before anything that could
+    // refuse it now (the agent gone, a full queue, lower limits): its sender must see success.
+    // The firing's own transaction checks again, for repeats racing each other.
+    const earlier = fireKey && (await this.store.triggerTaskForKey(trigger.triggerId, fireKey));
+    if (earlier) return duplicate(earlier);
     if (!this.agents.has(trigger.targetAgent)) {
       return refuse(503, `agent ${trigger.targetAgent} is not hosted here`);
     }
-    return this.createTask(
-      trigger,
-      posted as JsonObject,
-      header('webhook-id') ?? header('idempotency-key'),
-    );
+    return this.createTask(trigger, posted as JsonObject, fireKey);
   }
 
   private async createTask(
@@ -178,9 +187,7 @@ export class TriggerService {
       );
       const outcome = await this.store.fireTrigger(trigger.triggerId, fireKey, task, initial);
       if ('gone' in outcome) return refuse(404, 'no such trigger');
-      if ('duplicateOf' in outcome) {
-        return { status: 200, body: { taskId: outcome.duplicateOf, duplicate: true } };
-      }
+      if ('duplicateOf' in outcome) return duplicate(outcome.duplicateOf);
       this.tasks.stored(outcome.applied);
       return {
         status: 202,

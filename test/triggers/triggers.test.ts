@@ -152,6 +152,37 @@ test('an Idempotency-Key makes an unsigned redelivery return the first task', as
   });
 });
 
+test('a repeated key is answered as a duplicate even when a new task would be refused', async () => {
+  const held = defineAgent({
+    id: 'held',
+    description: 'one at a time, one waiting at most; holds its turn until canceled',
+    limits: { concurrency: 1, maxQueued: 1 },
+    async handle(ctx) {
+      await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve));
+    },
+  });
+  const arcd = await startArcd({ agents: [held] });
+  const on = { targetAgent: 'held' };
+  const { trigger } = await arcResult(arcd.url, 'trigger.create', {}, on);
+  const running = await postTo(trigger.url, '{"n":1}');
+  await waitForStatus(arcd.url, 'held', running.body.taskId, ['WORKING'], on);
+  const queued = await postTo(trigger.url, '{"n":2}', { 'idempotency-key': 'k2' });
+  expect(queued.status).toBe(202); // the queue is full now
+  expect((await postTo(trigger.url, '{"n":3}')).status).toBe(429);
+  // Its sender lost the 202 and sends again: the task was made, the answer says so.
+  const again = await postTo(trigger.url, '{"n":2}', { 'idempotency-key': 'k2' });
+  expect(again).toEqual({ status: 200, body: { taskId: queued.body.taskId, duplicate: true } });
+});
+
+test('a blank request key is no key: each request makes its task', async () => {
+  const arcd = await startArcd();
+  const { trigger } = await arcResult(arcd.url, 'trigger.create', {});
+  const first = await postTo(trigger.url, '{"n":1}', { 'idempotency-key': ' ' });
+  const second = await postTo(trigger.url, '{"n":2}', { 'idempotency-key': ' ', 'webhook-id': '' });
+  expect([first.status, second.status]).toEqual([202, 202]);
+  expect(second.body.taskId).not.toBe(first.body.taskId);
+});
+
 test("a firing's key is forgotten with its task: a redelivery after the task was deleted makes a new one", async () => {
   const arcd = await startArcd();
   const { trigger } = await arcResult(arcd.url, 'trigger.create', {});
