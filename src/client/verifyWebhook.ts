@@ -1,9 +1,12 @@
 /**
- * For webhook consumers: checks a delivery's signatures over the exact body bytes — the ARC
- * `X-ARC-Signature` (HMAC-SHA256, base64) and, when present, the Standard Webhooks headers
- * (HMAC over `id.timestamp.body` with the secret's decoded bytes, timestamp within 5 minutes
- * by default) — and returns the parsed body.
- * Throws WebhookVerificationError when any signature present is wrong, or none is.
+ * For webhook consumers: checks a delivery's signatures over the exact body bytes — the
+ * Standard Webhooks headers (HMAC over `id.timestamp.body` with the secret's decoded bytes,
+ * timestamp within 5 minutes by default) and, when present, the ARC `X-ARC-Signature`
+ * (HMAC-SHA256, base64) — and returns the parsed body.
+ * Throws WebhookVerificationError when any signature present is wrong, or the Standard
+ * Webhooks ones are missing: `X-ARC-Signature` signs neither a time nor the delivery id, so
+ * a delivery stripped down to it could be replayed, as new, for ever. `arcOnly: true` takes
+ * it alone, for senders that send nothing else.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
@@ -26,7 +29,7 @@ export function verifyWebhook(
   headers: Headers,
   rawBody: string | Buffer,
   secret: string,
-  options: { toleranceSeconds?: number; now?: Date } = {},
+  options: { toleranceSeconds?: number; now?: Date; arcOnly?: boolean } = {},
 ): unknown {
   const body = Buffer.isBuffer(rawBody) ? rawBody : Buffer.from(rawBody, 'utf8');
   const arc = header(headers, 'x-arc-signature');
@@ -34,6 +37,11 @@ export function verifyWebhook(
   const timestamp = header(headers, 'webhook-timestamp');
   const signature = header(headers, 'webhook-signature');
   if (!arc && !signature) throw new WebhookVerificationError('no signature headers');
+  if (!signature && !options.arcOnly) {
+    throw new WebhookVerificationError(
+      'no Standard Webhooks signature (X-ARC-Signature alone is taken only with arcOnly)',
+    );
+  }
   if (arc) {
     const expected = Buffer.from(
       `sha256=${createHmac('sha256', secret).update(body).digest('base64')}`,

@@ -185,6 +185,21 @@ test('verifyWebhook accepts real deliveries and refuses forged or stale ones', a
   const onlyStandard = { ...headers, 'x-arc-signature': undefined };
   expect(verifyWebhook(onlyStandard, delivery!.raw, subscription.secret)).toBeTruthy();
   expect(() => verifyWebhook({}, delivery!.raw, subscription.secret)).toThrow(/no signature/);
+  // Stripped down to X-ARC-Signature (no time, no id signed): a replay, unless asked for.
+  const onlyArc = Object.fromEntries(
+    Object.entries(headers).filter(([name]) => !name.startsWith('webhook-')),
+  );
+  expect(() => verifyWebhook(onlyArc, delivery!.raw, subscription.secret)).toThrow(
+    /no Standard Webhooks signature/,
+  );
+  expect(
+    verifyWebhook(onlyArc, delivery!.raw, subscription.secret, { arcOnly: true }),
+  ).toBeTruthy();
+  expect(() =>
+    verifyWebhook(onlyArc, delivery!.raw.replace('TASK', 'TASX'), subscription.secret, {
+      arcOnly: true,
+    }),
+  ).toThrow(/X-ARC-Signature/);
 });
 
 /** An HTTP proxy to `target` that counts event-stream requests and may answer some itself. */
