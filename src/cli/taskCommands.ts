@@ -77,13 +77,18 @@ async function run(options: Common, action: () => Promise<number | void>): Promi
   }
 }
 
-/** Follows a task to its end, showing each status change; returns the final task. */
+/**
+ * Follows a task to its end, showing each status change; returns the final task. The task is
+ * looked up first: a caller who may not see it, or is not who its token says (attempt then
+ * runs the action again, as the token's identity), learns it before any event is shown.
+ */
 async function follow(
   client: ArcClient,
   agent: string,
   taskId: string,
   options: Common,
 ): Promise<Task> {
+  await client.task.info(agent, taskId);
   const tty = process.stderr.isTTY && !options.json;
   const spinner = ['|', '/', '-', '\\'];
   let tick = 0;

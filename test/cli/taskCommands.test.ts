@@ -132,6 +132,18 @@ test("with a token and no --request-agent, the CLI calls as the token's identity
   expect(created.code).toBe(0);
   const task = JSON.parse(created.stdout.trim().split('\n').at(-1) as string);
   expect(task.requestAgent).toBe('billing');
+  // Its events are shown once: the stream is not opened before the identity is known.
+  const watched = await arcd(
+    ['task', 'watch', 'echo', task.taskId, '--json', '--token', token, '--endpoint', guarded.url],
+    env,
+  );
+  expect(watched.code).toBe(0);
+  const sequences = watched.stdout
+    .trim()
+    .split('\n')
+    .map((line) => (JSON.parse(line) as { sequence: number }).sequence);
+  expect(sequences).toEqual([...new Set(sequences)]);
+  expect(sequences.length).toBeGreaterThan(2);
   // Named explicitly, a wrong requestAgent is still the caller's mistake: -44002, exit 2.
   const wrong = await arcd(
     [
