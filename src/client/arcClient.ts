@@ -25,6 +25,9 @@ export interface ArcClientOptions {
   retries?: number;
 }
 
+/** A task's final statuses: its event stream ends after the event that reaches one. */
+const FINAL = new Set(['COMPLETED', 'FAILED', 'CANCELED']);
+
 export interface TaskEvent {
   taskId: string;
   sequence: number;
@@ -331,6 +334,8 @@ export class ArcClient {
   ): AsyncIterable<TaskEvent> {
     let last = options.after ?? 0;
     let failures = 0;
+    // Whether the task's own last event seen finished it (a child's, in a parent's log, does not).
+    let ended = false;
     const url = `${this.base}/arc/tasks/${encodeURIComponent(taskId)}/events?requestAgent=${encodeURIComponent(this.options.requestAgent)}`;
     for (;;) {
       if (options.signal?.aborted) return;
@@ -347,12 +352,17 @@ export class ArcClient {
           last = event.sequence;
           received += 1;
           failures = 0;
+          if (event.data.childTaskId === undefined) ended = FINAL.has(event.data.status);
           yield event;
         }
         const refused = await refusal;
         if (refused) throw refused;
-        // A clean end comes after the terminal event, or at once for a task already finished.
-        return;
+        // The server ends a stream after the event that finished the task, or at once for a
+        // task finished before `after`. Any other clean end (a proxy's, a restart's) cut it:
+        // a stream from the start has events, one that gave some must have ended on the last.
+        if (ended || (last > 0 && last === options.after)) return;
+        failures += received > 0 ? 0 : 1;
+        if (failures > 20) throw new ArcTransportError(`watch ${taskId}: the stream keeps ending`);
       } catch (error) {
         if (options.signal?.aborted) return;
         if (

@@ -12,6 +12,7 @@ import {
   InvalidTaskTransitionError,
   TaskAlreadyCompletedError,
   TaskNotFoundError,
+  type TaskEvent,
   WebhookVerificationError,
   verifyWebhook,
 } from '../../src/client';
@@ -202,14 +203,19 @@ test('verifyWebhook accepts real deliveries and refuses forged or stale ones', a
   ).toThrow(/X-ARC-Signature/);
 });
 
-/** An HTTP proxy to `target` that counts event-stream requests and may answer some itself. */
+/**
+ * An HTTP proxy to `target` that counts event-stream requests and may answer some itself, or
+ * end some cleanly after `cutMs` (as a proxy's idle or request timeout does).
+ */
 async function countingProxy(
   target: string,
   answer: (nth: number) => { status: number; body: string } | undefined = () => undefined,
+  cutMs: (nth: number) => number | undefined = () => undefined,
 ) {
   const { hostname, port } = new URL(target);
   let streams = 0;
   const server = http.createServer((req, res) => {
+    let cut: number | undefined;
     if (req.url?.includes('/events')) {
       streams += 1;
       const own = answer(streams);
@@ -217,6 +223,13 @@ async function countingProxy(
         res.writeHead(own.status, { 'content-type': 'text/html' }).end(own.body);
         return;
       }
+      cut = cutMs(streams);
+    }
+    if (cut !== undefined) {
+      setTimeout(() => {
+        upstream.destroy();
+        res.end();
+      }, cut);
     }
     const upstream = http.request(
       { host: hostname, port, path: req.url, method: req.method, headers: req.headers },
@@ -255,6 +268,26 @@ test('task.watch waits through silence longer than the call timeout, on one conn
     for await (const event of viaProxy.task.watch(task.taskId)) events.push(event.event);
     expect(events).toContain('TASK_COMPLETED');
     expect(proxy.streams()).toBe(1);
+  } finally {
+    await proxy.close();
+  }
+});
+
+test('task.watch resumes a stream a proxy ended cleanly before the task finished', async () => {
+  const quiet = await startArcd({ agents: [sleeper] });
+  const proxy = await countingProxy(quiet.url, undefined, (nth) => (nth === 1 ? 300 : undefined));
+  try {
+    const viaProxy = new ArcClient({ endpoint: proxy.url, requestAgent: 'sdk' });
+    const task = await viaProxy.task.create('sleeper', 'nap');
+    const events: TaskEvent[] = [];
+    for await (const event of viaProxy.task.watch(task.taskId)) events.push(event);
+    expect(events.map((event) => event.event)).toContain('TASK_COMPLETED');
+    expect(events.at(-1)?.data.status).toBe('COMPLETED');
+    const sequences = events.map((event) => event.sequence);
+    expect(sequences).toEqual([...new Set(sequences)].sort((a, b) => a - b));
+    expect(proxy.streams()).toBe(2);
+    const done = await viaProxy.task.wait('sleeper', task.taskId);
+    expect(done.status).toBe('COMPLETED');
   } finally {
     await proxy.close();
   }
