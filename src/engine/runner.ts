@@ -314,7 +314,18 @@ export class Runner {
         );
         return;
       }
-      for (const task of claimed) this.launch(task, begun.get(task.taskId));
+      for (const task of claimed) {
+        const lapsed = this.running.get(task.taskId);
+        if (!lapsed) {
+          this.launch(task, begun.get(task.taskId));
+          continue;
+        }
+        // Its turn still runs here, but its lease lapsed (the heartbeat came too late) and this
+        // claim took the task again: the old turn stops, and the new one is handed back, to
+        // run once the old one has ended (two handlers of one task must never run at once).
+        lapsed.stop.stop(new TurnStopped('interrupted', "the turn's lease lapsed"));
+        void this.handBack(task.taskId, begun.get(task.taskId));
+      }
       if (claimed.length < free) {
         if (this.pokes === pokes) {
           this.backlog = false; // nothing more is runnable now, but for limited agents' turns
@@ -336,7 +347,7 @@ export class Runner {
     const ids = [...this.running.keys()];
     try {
       await store.renewLeases(this.owner, ids, clock().getTime() + leaseMs);
-      for (const { taskId, kind, reason } of await store.stoppedElsewhere(ids)) {
+      for (const { taskId, kind, reason } of await store.stoppedElsewhere(this.owner, ids)) {
         this.running.get(taskId)?.stop.stop(new TurnStopped(kind, reason));
       }
     } catch (error) {

@@ -12,7 +12,6 @@ import { type Clock, isoNow } from '../clock';
 import { newId } from '../ids';
 import * as changes from '../tasks/changes';
 import { toWireArtifact, toWireMessage, toWireTask } from '../tasks/toWire';
-import { isTerminal } from '../tasks/states';
 import { filesOf, readableText } from '../parts/fileParts';
 import type { TurnStop } from './stopReason';
 
@@ -114,7 +113,7 @@ export function createTurnContext(
     const applied = await deps.store.mutateTask(
       task.taskId,
       (current) => {
-        if (current.leaseOwner !== deps.owner || isTerminal(current.status)) {
+        if (current.leaseOwner !== deps.owner || current.status !== 'WORKING') {
           throw new TurnEndedError('the task is no longer held by this turn');
         }
         return plan(current, at);

@@ -10,6 +10,7 @@ import type {
   ChangePlan,
   CommitListener,
   StartPlan,
+  StoppedElsewhere,
   Store,
   TaskFamily,
 } from './store';
@@ -181,12 +182,16 @@ export class SqliteStore implements Store {
     this.renew = this.db.prepare(
       'UPDATE tasks SET lease_until = ? WHERE task_id = ? AND lease_owner = ?',
     );
+    // Besides a cancel or a deadline: a task queued again (canceled and run again elsewhere
+    // within a heartbeat), or one whose live turn another process now leases.
     this.stoppedOnes = this.db.prepare<
-      [string],
+      [string, string],
       { task_id: string; status: string; reason: string | null }
     >(
       `SELECT task_id, status, reason FROM tasks WHERE task_id IN (SELECT value FROM json_each(?))
-        AND (status = 'CANCELED' OR (status = 'FAILED' AND json_extract(error, '$.code') = ${TASK_DEADLINE_EXCEEDED}))`,
+        AND (status IN ('CANCELED', 'SUBMITTED')
+          OR (status = 'FAILED' AND json_extract(error, '$.code') = ${TASK_DEADLINE_EXCEEDED})
+          OR (status IN ('WORKING', 'INPUT_REQUIRED') AND lease_owner IS NOT ?))`,
     );
     this.release = this.db.prepare(
       'UPDATE tasks SET lease_owner = NULL, lease_until = NULL WHERE task_id = ? AND lease_owner = ?',
@@ -712,13 +717,20 @@ export class SqliteStore implements Store {
     });
   }
 
-  async stoppedElsewhere(taskIds: string[]) {
+  async stoppedElsewhere(owner: string, taskIds: string[]) {
     if (taskIds.length === 0) return [];
-    return this.stoppedOnes.all(JSON.stringify(taskIds)).map((row) => ({
-      taskId: row.task_id,
-      kind: row.status === 'CANCELED' ? ('canceled' as const) : ('deadline' as const),
-      reason: row.reason ?? (row.status === 'CANCELED' ? 'canceled' : 'deadline exceeded'),
-    }));
+    return this.stoppedOnes.all(JSON.stringify(taskIds), owner).map((row): StoppedElsewhere => {
+      if (row.status === 'CANCELED')
+        return { taskId: row.task_id, kind: 'canceled', reason: row.reason ?? 'canceled' };
+      if (row.status === 'FAILED') {
+        return { taskId: row.task_id, kind: 'deadline', reason: row.reason ?? 'deadline exceeded' };
+      }
+      const reason =
+        row.status === 'SUBMITTED'
+          ? 'the task was queued again by another process'
+          : 'the turn is leased by another process now';
+      return { taskId: row.task_id, kind: 'interrupted', reason };
+    });
   }
 
   async releaseLease(taskId: string, owner: string): Promise<void> {

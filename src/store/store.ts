@@ -68,6 +68,13 @@ export type ChangePlan = (task: TaskRecord) => Mutation | null;
 /** Starts a turn of a task inside the transaction that leases or creates it; null: not now. */
 export type StartPlan = (task: TaskRecord, at: string) => Mutation | null;
 
+/** A turn running here that something outside it stopped (see Store.stoppedElsewhere). */
+export interface StoppedElsewhere {
+  taskId: string;
+  kind: 'canceled' | 'deadline' | 'interrupted';
+  reason: string;
+}
+
 export interface Store {
   /**
    * Inserts a new task with its first change (its creation events, first message). With
@@ -274,12 +281,11 @@ export interface Store {
   ): Promise<void>;
   renewLeases(owner: string, taskIds: string[], untilMs: number): Promise<void>;
   /**
-   * Of these tasks (turns running here), those stopped from outside their turn, by a cancel
-   * or a deadline another process stored: their handlers are to be aborted.
+   * Of these tasks (turns running here under `owner`'s lease), those stopped from outside
+   * their turn: by a cancel or a deadline another process stored, or taken from this turn (the
+   * task queued again, or its lease another process's now). Their handlers are to be aborted.
    */
-  stoppedElsewhere(
-    taskIds: string[],
-  ): Promise<Array<{ taskId: string; kind: 'canceled' | 'deadline'; reason: string }>>;
+  stoppedElsewhere(owner: string, taskIds: string[]): Promise<StoppedElsewhere[]>;
   releaseLease(taskId: string, owner: string): Promise<void>;
 
   /** False when the chat id is taken already (nothing written). */

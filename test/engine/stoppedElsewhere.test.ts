@@ -71,3 +71,96 @@ test('a deadline failure another process stored aborts the turn running here', a
     here.server.runner.activeTurns === 0 ? true : undefined,
   );
 });
+
+test('a task canceled and run again by another process within a heartbeat stops the old turn here', async () => {
+  const seen: string[] = [];
+  let turns = 0;
+  const again = defineAgent({
+    id: 'again',
+    description: 'its first turn holds until aborted and tries a late reply; later ones answer',
+    async handle(ctx) {
+      turns += 1;
+      if (turns > 1) return 'fresh';
+      await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve()));
+      seen.push(String((ctx.signal.reason as Error).message));
+      await ctx.reply('stale').catch((error: Error) => seen.push(`reply: ${error.message}`));
+      return undefined;
+    },
+  });
+  const db = tempDbFile();
+  const here = await startArcd({ db, agents: [again], config: { leaseMs: 600 } });
+  const there = await startArcd({ db, agents: [again], config: { pollMs: 3_600_000 } });
+  const on = { targetAgent: 'again' };
+  const task = await createTask(here.url, 'again', 'go', {}, on);
+  await waitForStatus(here.url, 'again', task.taskId, ['WORKING'], on);
+  // Both between two of here's heartbeats: here never sees the task CANCELED.
+  const store = here.server.store;
+  const look = store.stoppedElsewhere.bind(store);
+  let between = true;
+  jest
+    .spyOn(store, 'stoppedElsewhere')
+    .mockImplementation(async (...args) => (between ? [] : look(...args)));
+  await arcResult(there.url, 'task.cancel', { taskId: task.taskId }, on);
+  await arcResult(there.url, 'task.run', { taskId: task.taskId }, on);
+  between = false;
+  const done = await waitForStatus(here.url, 'again', task.taskId, ['COMPLETED'], on);
+  expect(
+    done.messages.map((m: { parts: Array<{ content: string }> }) => m.parts[0]?.content),
+  ).toEqual(['go', 'go', 'fresh']); // the run again sends its first message again
+  expect(seen[0]).toBe('the task was queued again by another process');
+  expect(seen[1]).toMatch(/^reply: /);
+  const runs = await here.server.store.listRuns(task.taskId);
+  expect(runs.map((run) => run.outcome)).toEqual(['interrupted', 'completed']);
+});
+
+test('a turn whose lease another process holds now is stopped here', async () => {
+  const seen: string[] = [];
+  const { here } = await pair(seen);
+  const task = await createTask(here.url, 'holder', 'hold', {}, on);
+  await waitForStatus(here.url, 'holder', task.taskId, ['WORKING'], on);
+  // What a claim elsewhere writes once this process's lease lapsed (its event loop stalled).
+  const sql = new Database(here.db);
+  sql
+    .prepare("UPDATE tasks SET lease_owner = 'runner-elsewhere' WHERE task_id = ?")
+    .run(task.taskId);
+  sql.close();
+  await waitFor('the handler aborted', async () => (seen.length >= 2 ? seen : undefined));
+  expect(seen[0]).toBe('the turn is leased by another process now');
+  expect(seen[1]).toMatch(/^reply: /);
+  const runs = await waitFor('the run ended', async () => {
+    const all = await here.server.store.listRuns(task.taskId);
+    return all.every((run) => run.outcome !== 'running') ? all : undefined;
+  });
+  expect(runs.map((run) => run.outcome)).toEqual(['interrupted']);
+});
+
+test('a claim here of a turn still running here (its lease lapsed) never runs two handlers', async () => {
+  const seen: string[] = [];
+  let active = 0;
+  let most = 0;
+  const lapsing = defineAgent({
+    id: 'lapsing',
+    description: 'its first turn holds until aborted; later ones answer',
+    async handle(ctx) {
+      active += 1;
+      most = Math.max(most, active);
+      try {
+        if (seen.length > 0) return 'fresh';
+        await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve()));
+        seen.push(String((ctx.signal.reason as Error).message));
+        return undefined;
+      } finally {
+        active -= 1;
+      }
+    },
+  });
+  const arcd = await startArcd({ agents: [lapsing], config: { leaseMs: 300 } });
+  // The heartbeat stalls (an event loop blocked longer than the lease): no renewal.
+  jest.spyOn(arcd.server.store, 'renewLeases').mockResolvedValue(undefined);
+  const on = { targetAgent: 'lapsing' };
+  const task = await createTask(arcd.url, 'lapsing', 'go', {}, on);
+  const done = await waitForStatus(arcd.url, 'lapsing', task.taskId, ['COMPLETED'], on);
+  expect(done.messages.at(-1).parts[0].content).toBe('fresh');
+  expect(seen).toEqual(["the turn's lease lapsed"]);
+  expect(most).toBe(1);
+});
