@@ -44,7 +44,9 @@ export async function writeAnswer(
     res.end();
     return;
   }
-  const type = `${answer.contentType}; charset=utf-8`;
+  // Bare: JSON's media types (application/arc+json, application/json) define no charset, and
+  // the ARC spec names the type exactly.
+  const type = answer.contentType;
   if (answer.body === undefined) {
     res.writeHead(answer.status, flat(headers, 'Content-Type', type));
     res.end();
