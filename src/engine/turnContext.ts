@@ -14,6 +14,7 @@ import * as changes from '../tasks/changes';
 import { toWireArtifact, toWireMessage, toWireTask } from '../tasks/toWire';
 import { filesOf, readableText } from '../parts/fileParts';
 import type { TurnStop } from './stopReason';
+import { withSpecTypeNames } from '../parts/partTypeNames';
 
 /** The handler broke the agent contract (bad message, call after the turn ended, …). */
 export class ContractError extends Error {}
@@ -71,7 +72,7 @@ export function toAgentMessage(
   return {
     messageId: newId('msg'),
     role: draft.role,
-    parts: draft.parts as Part[],
+    parts: withSpecTypeNames(draft.parts as Part[]),
     agentId,
     timestamp: isoNow(deps.clock),
   };
@@ -171,6 +172,7 @@ export function createTurnContext(
       // eslint-disable-next-line no-restricted-syntax -- the agent's object, see src/extended.ts
       const artifact = {
         ...artifactInput,
+        parts: withSpecTypeNames(artifactInput.parts),
         artifactId: newId('art'),
         createdBy: agentId,
         createdAt: isoNow(deps.clock),

@@ -56,7 +56,11 @@ describe('echo', () => {
     expect(done.completedAt).toEqual(expect.stringMatching(/Z$/));
     expect(done.messages).toHaveLength(2);
     expect(done.messages[0].parts).toEqual(parts);
-    expect(done.messages[1]).toMatchObject({ role: 'agent', agentId: 'echo', parts });
+    // Its reply is the server's: the spec's spelling of each part type (the caller's stays).
+    const spelled = parts.map((part) =>
+      part.type === 'data' ? { ...part, type: 'DataPart' } : part,
+    );
+    expect(done.messages[1]).toMatchObject({ role: 'agent', agentId: 'echo', parts: spelled });
 
     const events = await eventsOf(task.taskId);
     expectContiguous(events);
@@ -88,7 +92,7 @@ describe('echo', () => {
       changedAt: expect.any(String),
       reason: expect.any(String),
     });
-    expect(reply?.data).toMatchObject({ messageContent: { role: 'agent', parts } });
+    expect(reply?.data).toMatchObject({ messageContent: { role: 'agent', parts: spelled } });
     expect(completedEvt?.data).toMatchObject({
       status: 'COMPLETED',
       completedAt: done.completedAt,

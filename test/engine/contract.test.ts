@@ -240,3 +240,23 @@ describe('input and history', () => {
     expect(order).toEqual(['urgent', 'high', 'normal', 'normal-2', 'low']);
   });
 });
+
+test("an agent's parts are stored in the spec's spelling; a caller's as sent", async () => {
+  const short = scripted('short', async (ctx) => {
+    await ctx.addArtifact({ name: 'a', parts: [{ type: 'data', content: { n: 1 } }] });
+    return { parts: [...(ctx.input[0]?.parts ?? []), { type: 'TextPart', content: 'long' }] };
+  });
+  arcd = await startArcd({ bundled: false, agents: [short] });
+  const on = { targetAgent: 'short' };
+  const { task } = await arcResult(
+    arcd.url,
+    'task.create',
+    { initialMessage: { role: 'user', parts: [{ type: 'text', content: 'hi' }] } },
+    on,
+  );
+  const done = await waitForStatus(arcd.url, 'short', task.taskId, ['COMPLETED'], on);
+  const types = (message: { parts: Array<{ type: string }> }) => message.parts.map((p) => p.type);
+  expect(done.messages.map(types)).toEqual([['text'], ['TextPart', 'TextPart']]);
+  expect(done.messages[1].parts[0]).toEqual({ type: 'TextPart', content: 'hi' });
+  expect(done.artifacts.map(types)).toEqual([['DataPart']]);
+});

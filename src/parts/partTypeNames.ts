@@ -1,0 +1,25 @@
+/**
+ * A part's type has two spellings: the spec's `TextPart`, `DataPart`, `FilePart`, `ImagePart`,
+ * `AudioPart`, and the SDK docs' `text`, `data`, `file`, `image`, `audio`. A caller's parts are
+ * stored as sent; what the server generates (agents' messages and artifacts) is written in the
+ * spec's spelling, whichever the agent used.
+ */
+import type { Part } from '../types';
+
+const SPEC_NAME: Readonly<Record<string, string>> = {
+  text: 'TextPart',
+  data: 'DataPart',
+  file: 'FilePart',
+  image: 'ImagePart',
+  audio: 'AudioPart',
+};
+
+/** `parts` with every short type name spelled as the spec spells it (the same array if none is). */
+export function withSpecTypeNames(parts: Part[]): Part[] {
+  if (!parts.some((part) => SPEC_NAME[part.type] !== undefined)) return parts;
+  return parts.map((part) => {
+    const type = SPEC_NAME[part.type];
+    // The agent's own object (any keys its schema allows): copied as a spread copies it.
+    return type === undefined ? part : { ...part, type };
+  });
+}
