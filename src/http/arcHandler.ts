@@ -156,7 +156,10 @@ export function createArcHandler(options: ArcHandlerOptions) {
       // Close after answering: the rest of an oversize body is not worth reading.
       res.setHeader('Connection', 'close');
       const error = new MessageTooLargeError(maxBodyBytes);
-      const answer = answerEarlyError(error, raw.prefix.toString('utf8'), deps, true);
+      const sse = /text\/event-stream/i;
+      const sseRequest =
+        sse.test(req.headers['content-type'] ?? '') || sse.test(req.headers.accept ?? '');
+      const answer = answerEarlyError(error, raw.prefix.toString('utf8'), deps, { sseRequest });
       await writeAnswer(res, answer, securityHeaders);
       return;
     }

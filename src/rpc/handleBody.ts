@@ -9,6 +9,7 @@ import { handleJsonRpc, idOf, isJsonRpcBody, isNotification, jsonRpcError } from
 import { SseResult } from './sseResult';
 import { type ExactIds, keepExactIds } from './exactIds';
 import { prefixBody } from './jsonScan';
+import { extended } from '../extended';
 import type { AuthOutcome } from '../auth/authenticator';
 
 export const ARC_CONTENT_TYPE = 'application/arc+json';
@@ -60,10 +61,10 @@ export function answerEarlyError(
   error: ArcError,
   rawText: string,
   deps: RpcDeps,
-  cut = false,
+  cut?: { sseRequest: boolean },
 ): HttpAnswer {
   // `cut`: the first bytes of a body too large to take; its envelope members, where whole.
-  const body = cut ? prefixBody(rawText) : parseQuietly(rawText);
+  const body = cut ? streamAskedOf(prefixBody(rawText), cut.sseRequest) : parseQuietly(rawText);
   const exactIds = body === undefined ? undefined : keepExactIds(body, rawText);
   if (body === undefined ? looksLikeJsonRpc(rawText) : isJsonRpcBody(body)) {
     const contentType = JSON_RPC_CONTENT_TYPE;
@@ -83,6 +84,23 @@ export function answerEarlyError(
     return withExactIds(answer, exactIds);
   }
   return withExactIds(arcAnswer(arcErrorAnswer(error, body ?? {}, deps)), exactIds);
+}
+
+/**
+ * A cut chat call's `params.stream` usually lies past the cut (clients write it after the
+ * message, which made the body too large): a request sent as SSE (its Content-Type or Accept)
+ * is then taken to have asked for a stream, so that its error comes as SSE, as its client reads.
+ */
+function streamAskedOf(
+  body: Record<string, unknown> | undefined,
+  sseRequest: boolean,
+): Record<string, unknown> | undefined {
+  const params = body?.params as Record<string, unknown> | undefined;
+  if (!sseRequest || typeof body?.method !== 'string' || !body.method.startsWith('chat.')) {
+    return body;
+  }
+  if (params?.stream !== undefined) return body;
+  return extended(body, { params: extended(params ?? {}, { stream: true }) });
 }
 
 function arcAnswer(answer: ArcResponse | SseResult): HttpAnswer {

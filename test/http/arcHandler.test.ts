@@ -115,11 +115,16 @@ test('a declared oversize body is refused before it is read, and the connection 
 });
 
 /** Posts `head` and then filler past the cap, declared (Content-Length) or chunked. */
-function postOversize(url: string, head: string, declare: boolean) {
+function postOversize(
+  url: string,
+  head: string,
+  declare: boolean,
+  more: Record<string, string> = {},
+) {
   const { port } = new URL(url);
   const body = `${head}${'x'.repeat(4000)}"}}}`;
   return new Promise<{ type?: string; connection?: string; text: string }>((resolve, reject) => {
-    const headers = declare ? { 'content-length': Buffer.byteLength(body) } : {};
+    const headers = declare ? { 'content-length': Buffer.byteLength(body), ...more } : more;
     const req = http.request({ port, method: 'POST', path: '/arc', headers }, (res) => {
       let text = '';
       res.on('data', (chunk: Buffer) => (text += chunk.toString()));
@@ -164,6 +169,21 @@ test('an oversize chat call that asked for a stream first gets its error as SSE'
   expect(answer.type).toMatch(/^text\/event-stream/);
   expect(answer.text).toMatch(/^event: error\ndata: .*"code":-45004/m);
   expect(answer.text).toMatch(/^event: done\ndata: .*"status":"ERROR"/m);
+});
+
+test('an oversize chat call sent as SSE, its stream flag past the cut, gets its error as SSE', async () => {
+  arcd = await startArcd({ config: { maxBodyBytes: 1024 } });
+  // The SDK's key order: the message first, `stream` after it (past the cut).
+  const head =
+    '{"arc":"1.0","id":"c","method":"chat.message","requestAgent":"big","targetAgent":"echo",' +
+    '"params":{"chatId":"chat-1","message":{"role":"user","parts":[{"type":"TextPart",' +
+    '"content":"';
+  const sent = await postOversize(arcd.url, head, true, { 'content-type': 'text/event-stream' });
+  expect(sent.type).toMatch(/^text\/event-stream/);
+  expect(sent.text).toMatch(/^event: error\ndata: .*"code":-45004/m);
+  expect(sent.text).toMatch(/^event: done\ndata: .*"chatId":"chat-1".*"status":"ERROR"/m);
+  const plain = await postOversize(arcd.url, head, true, { 'content-type': 'application/json' });
+  expect(JSON.parse(plain.text)).toMatchObject({ id: 'c', error: { code: -45004 } });
 });
 
 test('a caller hanging up mid-body leaves the server answering others', async () => {
