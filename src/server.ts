@@ -94,6 +94,7 @@ export function createServer(
   for (const remote of parseRemoteAgents(config.remoteAgents)) {
     agents.register(createRemoteAgent({ ...remote, requestAgent: config.serverName }));
   }
+  agents.checkConcurrencyOverrides(config.agentConcurrency);
 
   if (config.writerThread !== 'on' && config.writerThread !== 'off') {
     throw new Error(

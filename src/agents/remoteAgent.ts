@@ -24,6 +24,7 @@ import {
   type TaskStatus,
 } from '../types';
 import type { AgentDefinition, StopCause, TurnContext } from './contract';
+import { isAgentId } from './registry';
 
 export interface RemoteAgentOptions {
   /** The local id callers use as targetAgent. */
@@ -325,7 +326,17 @@ export function parseRemoteAgents(value: string): RemoteAgentOptions[] {
       const [id, url] = item.split(/=(.*)/s);
       if (!id || !url) throw new Error(`ARCD_REMOTE_AGENTS: expected id=url, got "${item}"`);
       const parsed = new URL(url);
+      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+        throw new Error(`ARCD_REMOTE_AGENTS: ${id}'s URL must be http or https, got "${url}"`);
+      }
       const remoteAgent = parsed.pathname.replace(/^\/+|\/+$/g, '');
+      // The path names the remote agent (one id), not the remote's endpoint path: an agent
+      // card's `url` (…/arc) or a gateway prefix would forward to an agent that is not there.
+      if (remoteAgent && (!isAgentId(remoteAgent) || remoteAgent === 'arc')) {
+        throw new Error(
+          `ARCD_REMOTE_AGENTS: ${id}=${url}: the path names the agent on the remote server (http://host:port/agentId), not "${remoteAgent}"`,
+        );
+      }
       return { id, endpoint: parsed.origin, ...(remoteAgent ? { remoteAgent } : {}) };
     });
 }

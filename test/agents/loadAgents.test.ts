@@ -6,6 +6,13 @@ import { type Running, createTask, startArcd, waitForStatus } from '../helpers/a
 
 const fixtures = path.join(__dirname, '..', 'fixtures');
 
+const limited = (limits: unknown) => ({
+  id: 'ok',
+  description: 'x',
+  handle: (): void => undefined,
+  limits,
+});
+
 describe('agent registry and loader', () => {
   test('the bundled folder holds the four documented agents', () => {
     const registry = new AgentRegistry();
@@ -33,8 +40,33 @@ describe('agent registry and loader', () => {
     [{ id: 'has space', description: 'x', handle: (): void => undefined }, /invalid agent id/],
     [{ id: 'ok', handle: (): void => undefined }, /no description/],
     [{ id: 'ok', description: 'x' }, /no handle/],
+    [limited({ concurrency: 2.5 }), /ok: limits.concurrency must be a whole number from 1/],
+    [limited({ concurrency: 0 }), /limits.concurrency must be a whole number/],
+    [limited({ maxQueued: 0 }), /limits.maxQueued must be a whole number/],
+    [limited({ timeoutMs: 30 * 86_400_000 }), /limits.timeoutMs must be a whole number from 1 to/],
+    [
+      limited({ retries: 3 }),
+      /limits.retries is not a limit \(concurrency, maxQueued, timeoutMs\)/,
+    ],
+    [limited([]), /limits must be an object/],
   ])('registration refuses %p', (agent, message) => {
     expect(() => new AgentRegistry().register(agent as never)).toThrow(message);
+  });
+
+  test('limits that can work are taken', () => {
+    const registry = new AgentRegistry();
+    registry.register(limited({ concurrency: 1, maxQueued: 10, timeoutMs: 2 ** 31 - 1 }) as never);
+    expect(registry.get('ok')?.limits).toEqual({
+      concurrency: 1,
+      maxQueued: 10,
+      timeoutMs: 2 ** 31 - 1,
+    });
+  });
+
+  test('--agent-concurrency naming an agent not hosted stops the start', async () => {
+    await expect(startArcd({ config: { agentConcurrency: 'slwo=2' } })).rejects.toThrow(
+      /--agent-concurrency: no agent slwo here \(agents: .*echo/,
+    );
   });
 
   test('the same id twice is refused', () => {

@@ -50,6 +50,10 @@ test('ARCD_REMOTE_AGENTS parses ids, endpoints and remote ids', () => {
     { id: 'b', endpoint: 'https://k' },
   ]);
   expect(() => parseRemoteAgents('oops')).toThrow(/id=url/);
+  // An agent card's url (…/arc), a gateway prefix, a scheme arcd cannot call: refused at start.
+  for (const bad of ['r=http://h:8080/arc', 'r=http://gw/prefix/analyst', 'r=ftp://h/x']) {
+    expect(() => parseRemoteAgents(bad)).toThrow(/ARCD_REMOTE_AGENTS: r/);
+  }
 });
 
 test('a forwarded echo task completes with the remote reply, and local subscribers see it', async () => {
