@@ -89,7 +89,12 @@ export function createServer(
   const clock = options.clock ?? systemClock;
   const schemas = new SchemaRegistry();
   const agents = new AgentRegistry();
-  if (options.loadAgentsDir !== false) loadAgentsFromDir(config.agentsDir, agents);
+  if (options.loadAgentsDir !== false) {
+    const loaded = loadAgentsFromDir(config.agentsDir, agents);
+    if (loaded.length === 0) {
+      logger.warn({ agentsDir: config.agentsDir }, 'the agents folder holds no agent module');
+    }
+  }
   for (const agent of options.agents ?? []) agents.register(agent);
   for (const remote of parseRemoteAgents(config.remoteAgents)) {
     agents.register(createRemoteAgent({ ...remote, requestAgent: config.serverName }));

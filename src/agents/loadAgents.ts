@@ -1,7 +1,8 @@
 /**
  * Loads agent modules from a folder: every .js/.cjs file (and .ts when arcd itself runs as
  * TypeScript), each exporting an AgentDefinition as `default` or `agent`. A broken module stops
- * the start with its file name rather than being skipped silently.
+ * the start with its file name rather than being skipped silently, and so does a module this
+ * arcd cannot load (an ES module, TypeScript under compiled arcd). Other files are ignored.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,6 +17,16 @@ function isAgentFile(name: string): boolean {
   return runningAsTypeScript && name.endsWith('.ts');
 }
 
+/** Why a module that looks like an agent cannot be loaded by this arcd, if it cannot. */
+function unloadable(name: string): string | undefined {
+  if (name.endsWith('.d.ts') || name.startsWith('.')) return undefined;
+  if (/\.m[jt]s$/.test(name)) return 'an ES module: write agents as CommonJS (.js or .cjs)';
+  if (/\.ts$/.test(name) && !isAgentFile(name)) {
+    return 'TypeScript is loaded only when arcd itself runs as TypeScript: compile it to .js';
+  }
+  return undefined;
+}
+
 function exportedAgent(loaded: unknown): unknown {
   const mod = loaded as { default?: unknown; agent?: unknown } | undefined;
   return mod?.default ?? mod?.agent ?? loaded;
@@ -26,8 +37,10 @@ export function loadAgentsFromDir(dir: string, registry: AgentRegistry): string[
   if (!fs.existsSync(absolute)) throw new Error(`agents folder not found: ${absolute}`);
   const loaded: string[] = [];
   for (const name of fs.readdirSync(absolute).sort()) {
-    if (!isAgentFile(name)) continue;
     const file = path.join(absolute, name);
+    const why = unloadable(name);
+    if (why) throw new Error(`cannot load agent from ${file}: ${why}`);
+    if (!isAgentFile(name)) continue;
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const agent = exportedAgent(require(file)) as AgentDefinition;

@@ -1,8 +1,12 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { loadAgentsFromDir } from '../../src/agents/loadAgents';
 import { AgentRegistry } from '../../src/agents/registry';
 import { bundledAgentsDir } from '../../src/paths';
 import { type Running, createTask, startArcd, waitForStatus } from '../helpers/arcServer';
+import { compiledMain } from '../helpers/childArcd';
 
 const fixtures = path.join(__dirname, '..', 'fixtures');
 
@@ -28,6 +32,27 @@ describe('agent registry and loader', () => {
     expect(() =>
       loadAgentsFromDir(path.join(fixtures, 'agents-broken'), new AgentRegistry()),
     ).toThrow(/nohandler\.js: agent nohandler has no handle/);
+  });
+
+  test('a module this arcd cannot load stops the start, saying why', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'arcd-agents-'));
+    fs.writeFileSync(path.join(dir, 'notes.md'), 'ignored');
+    fs.writeFileSync(path.join(dir, 'esm.mjs'), 'export default {};');
+    expect(() => loadAgentsFromDir(dir, new AgentRegistry())).toThrow(
+      /esm\.mjs: an ES module: write agents as CommonJS/,
+    );
+  });
+
+  test('compiled arcd refuses a TypeScript agent module instead of skipping it', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'arcd-agents-'));
+    fs.writeFileSync(path.join(dir, 'greeter.ts'), 'export default {};');
+    const run = spawnSync(process.execPath, [compiledMain, 'serve', '--port', '0'], {
+      env: { ...process.env, ARCD_AGENTS_DIR: dir, ARCD_DB: path.join(dir, 'x.db') },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(run.status).not.toBe(0);
+    expect(run.stderr + run.stdout).toMatch(/greeter\.ts: TypeScript is loaded only when arcd/);
   });
 
   test('a missing folder is an error, not an empty server', () => {
