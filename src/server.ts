@@ -297,6 +297,7 @@ export function createServer(
     scheduler.stop();
     chats.stop();
     await runner.stop();
+    await stoppedTasks.drained(config.shutdownGraceMs);
     await deliveries.stop();
     server?.closeAllConnections();
     await stopped;

@@ -43,7 +43,21 @@ function causeOf(events: readonly EventRecord[] | undefined): StopCause | undefi
 }
 
 export class StoppedTasks {
+  /** Hooks still under way: a shutdown waits for them (see `drained`). */
+  private readonly telling = new Set<Promise<void>>();
+
   constructor(private readonly deps: StoppedTasksDeps) {}
+
+  /**
+   * Resolves once every hook under way has returned, or after `ms`: a shutdown waits for them
+   * before the store closes, so that a remote task is not left waiting for ever.
+   */
+  async drained(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+    await Promise.race([Promise.all(this.telling), limit]);
+    clearTimeout(timer);
+  }
 
   /** A commit of this process: the agent is told if it ended one of its idle tasks. */
   committed(task: TaskRecord, events: readonly EventRecord[] | undefined): void {
@@ -52,7 +66,8 @@ export class StoppedTasks {
     if (!cause) return;
     const agent = this.deps.agents.get(task.assignedAgent);
     if (!agent?.stopped || this.deps.handlerRuns(task.taskId)) return;
-    void this.tell(agent, task, cause);
+    const telling = this.tell(agent, task, cause).finally(() => this.telling.delete(telling));
+    this.telling.add(telling);
   }
 
   private async tell(agent: AgentDefinition, task: TaskRecord, cause: StopCause): Promise<void> {

@@ -40,6 +40,8 @@ export interface ExecutorDeps {
   random?: () => number;
   /** Told when a failed turn's retry is planned for `retryAtMs` (epoch ms). */
   retryPlanned?: (taskId: string, retryAtMs: number) => void;
+  /** How long a handler stopped by a shutdown may take to return before its lease goes. */
+  shutdownGraceMs?: number;
 }
 
 /** How a run begun at `startedAt` ends now. */
@@ -81,6 +83,18 @@ interface Failure {
 
 function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
   return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
+}
+
+/** Resolves once `handled` settles, or after `ms`, whichever comes first. */
+async function settledWithin(handled: PromiseLike<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  const settled = Promise.resolve(handled).then(
+    () => undefined,
+    () => undefined,
+  );
+  await Promise.race([settled, limit]);
+  clearTimeout(timer);
 }
 
 /** The handler's promise, or the turn's stop (timeout, cancel, shutdown) if that comes first. */
@@ -220,6 +234,7 @@ export class TurnExecutor {
     const state: TurnState = { paused: false, finished: false, latest: task };
     const timeoutMs = task.settings?.timeoutMs ?? agent.limits?.timeoutMs;
     let timer: NodeJS.Timeout | undefined;
+    let handling: PromiseLike<unknown> | undefined;
     try {
       const attempt: TurnAttempt = { attempt: task.attempt, runId };
       if (checkpoint) attempt.lastCheckpoint = checkpoint.data;
@@ -232,6 +247,7 @@ export class TurnExecutor {
         );
       }
       const returned = agent.handle(ctx);
+      if (isPromiseLike(returned)) handling = returned;
       // A handler that answered at once (echo) cannot have been stopped midway: its result is
       // used as it is, without the race's promises; a promise races the turn's stop.
       const result: TurnResult = isPromiseLike(returned)
@@ -268,6 +284,11 @@ export class TurnExecutor {
       return 'held';
     } catch (error) {
       clearTimeout(timer);
+      if (handling && stop.reason?.kind === 'shutdown') {
+        // Its lease is let go once this returns, and another process may then run the turn:
+        // the handler first has the grace to wind down (what it holds outside, say).
+        await settledWithin(handling, this.deps.shutdownGraceMs ?? 0);
+      }
       state.finished = true;
       stop.handlerDone();
       if (state.paused) return this.afterPause(task, error, stop, finishRun);

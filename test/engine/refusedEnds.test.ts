@@ -138,3 +138,28 @@ test('a claim whose commit is not known hands back the turns it began, to be cla
   const runs = await endedRuns(arcd, second.taskId);
   expect(runs.map((run) => run.outcome)).toEqual(['interrupted', 'completed']);
 });
+
+test('a shutdown gives an aborted handler its grace to wind down before its lease goes', async () => {
+  const steps: string[] = [];
+  const winding = defineAgent({
+    id: 'winding',
+    description: 'on abort, takes 300 ms to let go of what it holds',
+    async handle(ctx) {
+      await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve()));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      steps.push('wound down');
+    },
+  });
+  const db = tempDbFile();
+  const arcd = await startArcd({ db, agents: [winding], config: { shutdownGraceMs: 5_000 } });
+  const on = { targetAgent: 'winding' };
+  const task = await createTask(arcd.url, 'winding', 'go', {}, on);
+  await waitForStatus(arcd.url, 'winding', task.taskId, ['WORKING'], on);
+  await arcd.close();
+  expect(steps).toEqual(['wound down']);
+  const again = await startArcd({ db, agents: [], config: { pollMs: 3_600_000 } });
+  const runs = await again.server.store.listRuns(task.taskId);
+  expect(runs.map((run) => run.outcome)).toEqual(['interrupted']);
+  const row = await again.server.store.getTask(task.taskId);
+  expect(row?.leaseOwner).toBeUndefined(); // handed back once the handler had returned
+});

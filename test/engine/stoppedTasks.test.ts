@@ -76,3 +76,25 @@ test('canceled after its handler asked but before its turn finished writing: hea
   release();
   expect(heard.map((h) => h.cause)).toEqual(['canceled']);
 });
+
+test('a shutdown waits for a hook under way before the store closes', async () => {
+  const told: string[] = [];
+  const slowHook = defineAgent({
+    id: 'slow-hook',
+    description: 'asks; lets go of a stopped task in 300 ms',
+    async handle(ctx) {
+      await ctx.requestInput('which one?');
+    },
+    async stopped(task: Task, cause) {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      told.push(`${task.taskId} ${cause}`);
+    },
+  });
+  const own = await startArcd({ agents: [slowHook], bundled: false });
+  const slowOn = { targetAgent: 'slow-hook' };
+  const task = await createTask(own.url, 'slow-hook', 'ask', {}, slowOn);
+  await waitForStatus(own.url, 'slow-hook', task.taskId, ['INPUT_REQUIRED'], slowOn);
+  await arcResult(own.url, 'task.cancel', { taskId: task.taskId }, slowOn);
+  await own.close();
+  expect(told).toEqual([`${task.taskId} canceled`]);
+});
