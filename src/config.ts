@@ -96,7 +96,11 @@ export const SETTINGS: readonly Setting[] = [
     'a turn lost with its process (crash, kill) this many times in a row fails its task; 0: never',
   ),
   setting('pollMs', 'int', 'how often the engine looks for work written by other processes'),
-  setting('shutdownGraceMs', 'int', 'how long shutdown waits for aborted handlers'),
+  setting(
+    'shutdownGraceMs',
+    'int',
+    'how long shutdown waits for aborted handlers to return and for stopped hooks under way',
+  ),
   setting('logLevel', 'string', 'pino level: trace, debug, info, warn, error, silent'),
   setting(
     'auth',
