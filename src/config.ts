@@ -284,11 +284,13 @@ export function loadConfig(
 ): Config {
   const config: Record<string, unknown> = { ...DEFAULTS };
   for (const setting of SETTINGS) {
-    const fromEnv = env[setting.env];
-    if (fromEnv !== undefined && fromEnv !== '') config[setting.key] = parseValue(setting, fromEnv);
+    // A flag wins over the environment, whose value is then not read at all (a bad one in the
+    // environment does not stop a start that overrides it).
     const given = explicit[setting.key];
-    if (given !== undefined) {
-      config[setting.key] = parseValue(setting, flatten(given));
+    const fromEnv = env[setting.env];
+    if (given !== undefined) config[setting.key] = parseValue(setting, flatten(given));
+    else if (fromEnv !== undefined && fromEnv !== '') {
+      config[setting.key] = parseValue(setting, fromEnv);
     }
   }
   checkWebhookLease(config as unknown as Config);

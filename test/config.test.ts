@@ -24,6 +24,9 @@ describe('config', () => {
       concurrency: 3,
     });
     expect(loadConfig(env, { port: '9001' }).port).toBe(9001);
+    // A bad environment value a flag overrides is not read.
+    expect(loadConfig({ ARCD_PORT: 'abc' }, { port: '9002' }).port).toBe(9002);
+    expect(() => loadConfig({ ARCD_PORT: 'abc' })).toThrow(/ARCD_PORT/);
   });
 
   test.each([
