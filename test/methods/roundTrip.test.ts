@@ -31,8 +31,13 @@ test('parts round-trip byte for byte through the echo agent', async () => {
     initialMessage: { role: 'user', parts },
   });
   const done = await waitForStatus(arcd.url, 'echo', task.taskId, ['COMPLETED']);
+  const [sent, echoed] = done.messages;
+  expect(sent.parts).toEqual(parts);
+  // The echo is the server's message: its data part in the spec's spelling, bytes unchanged.
+  expect(echoed.parts).toEqual(
+    parts.map((p) => (p.type === 'data' ? { ...p, type: 'DataPart' } : p)),
+  );
   for (const message of done.messages) {
-    expect(message.parts).toEqual(parts);
     expect(Buffer.from(message.parts[1].content, 'base64').equals(binary)).toBe(true);
     expect(message.parts[0].content).toBe(text);
   }

@@ -24,16 +24,18 @@ test('every member read from a cut body is the member as sent', () => {
   fc.assert(
     fc.property(envelope, fc.nat(), fc.constantFrom(0, 1), (sent, at, indent) => {
       const text = JSON.stringify(sent, null, indent);
+      // As JSON carries it (the generator's -0 is written 0).
+      const asSent = JSON.parse(text) as typeof sent;
       const read = prefixBody(text.slice(0, at % (text.length + 1)));
       if (at % (text.length + 1) === 0) return expect(read).toBeUndefined();
       expect(read).toBeDefined();
       for (const [key, value] of Object.entries(read ?? {})) {
         if (key === 'params') {
           for (const [name, part] of Object.entries(value as object)) {
-            expect(part).toEqual(sent.params[name as 'chatId' | 'stream']);
+            expect(part).toEqual(asSent.params[name as 'chatId' | 'stream']);
           }
         } else {
-          expect(value).toEqual(sent[key as keyof typeof sent]);
+          expect(value).toEqual(asSent[key as keyof typeof sent]);
         }
       }
       expect(read).not.toHaveProperty('extra');
