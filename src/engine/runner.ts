@@ -59,6 +59,8 @@ export interface DirectStart {
 }
 
 const DEADLINE_BATCH = 100;
+/** How long a shutdown waits, past the handlers' grace, for their turns' last writes. */
+const BOOKKEEPING_MS = 1_000;
 
 export class Runner {
   readonly owner = newId('runner');
@@ -258,8 +260,11 @@ export class Runner {
     }
     const all = Promise.all([claiming, ...[...this.running.values()].map((turn) => turn.done)]);
     let timer: NodeJS.Timeout | undefined;
+    // The handlers have the grace to return (TurnExecutor waits that long for each); then each
+    // turn's bookkeeping (its run's end, its lease let go) has a moment more, so that a slow
+    // handler's turn is handed back, not left leased to look lost with its process.
     const grace = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, this.options.shutdownGraceMs);
+      timer = setTimeout(resolve, this.options.shutdownGraceMs + BOOKKEEPING_MS);
     });
     await Promise.race([all, grace]);
     clearTimeout(timer);

@@ -163,3 +163,23 @@ test('a shutdown gives an aborted handler its grace to wind down before its leas
   const row = await again.server.store.getTask(task.taskId);
   expect(row?.leaseOwner).toBeUndefined(); // handed back once the handler had returned
 });
+
+test('a handler that outlasts the shutdown grace still has its turn handed back', async () => {
+  const deaf = defineAgent({
+    id: 'deaf',
+    description: 'ignores its abort signal for 3 s',
+    async handle() {
+      await new Promise((resolve) => setTimeout(resolve, 3_000).unref());
+    },
+  });
+  const db = tempDbFile();
+  const arcd = await startArcd({ db, agents: [deaf], config: { shutdownGraceMs: 300 } });
+  const on = { targetAgent: 'deaf' };
+  const task = await createTask(arcd.url, 'deaf', 'go', {}, on);
+  await waitForStatus(arcd.url, 'deaf', task.taskId, ['WORKING'], on);
+  await arcd.close();
+  const again = await startArcd({ db, agents: [], config: { pollMs: 3_600_000 } });
+  const runs = await again.server.store.listRuns(task.taskId);
+  expect(runs.map((run) => [run.outcome, run.error])).toEqual([['interrupted', undefined]]);
+  expect((await again.server.store.getTask(task.taskId))?.leaseOwner).toBeUndefined();
+});
