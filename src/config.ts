@@ -99,7 +99,7 @@ export const SETTINGS: readonly Setting[] = [
   setting(
     'shutdownGraceMs',
     'int',
-    'how long shutdown waits for aborted handlers to return and for stopped hooks under way',
+    'how long a stopped handler has to return before its lease goes; shutdown waits for stopped hooks as long',
   ),
   setting('logLevel', 'string', 'pino level: trace, debug, info, warn, error, silent'),
   setting(

@@ -308,28 +308,20 @@ export class Runner {
         // interrupted, its lease let go), to be claimed again now, not after the lease runs out
         // and as a turn lost with its process.
         if (isWriteOutcomeUnknown(error)) {
-          await Promise.all([...begun].map(([taskId, run]) => this.handBackOwed(taskId, run)));
+          await Promise.all(
+            [...begun].map(([taskId, run]) => this.unclaim(taskId, run, { owed: true })),
+          );
         }
         throw error;
       }
       if (this.stopped) {
         // Claimed while stopping: hand the turns back at once, for a claim elsewhere.
-        await Promise.all(
-          claimed.map((task) => this.handBack(task.taskId, begun.get(task.taskId))),
-        );
+        await Promise.all(claimed.map((task) => this.unclaim(task.taskId, begun.get(task.taskId))));
         return;
       }
       for (const task of claimed) {
-        const lapsed = this.running.get(task.taskId);
-        if (!lapsed) {
-          this.launch(task, begun.get(task.taskId));
-          continue;
-        }
-        // Its turn still runs here, but its lease lapsed (the heartbeat came too late) and this
-        // claim took the task again: the old turn stops, and the new one is handed back, to
-        // run once the old one has ended (two handlers of one task must never run at once).
-        lapsed.stop.stop(new TurnStopped('interrupted', "the turn's lease lapsed"));
-        void this.handBack(task.taskId, begun.get(task.taskId));
+        if (this.running.has(task.taskId)) void this.unclaim(task.taskId, begun.get(task.taskId));
+        else this.launch(task, begun.get(task.taskId));
       }
       if (claimed.length < free) {
         if (this.pokes === pokes) {
@@ -407,6 +399,22 @@ export class Runner {
       await this.options.store.endRun(unrun.runId, end).catch(() => undefined);
     }
     await this.options.store.releaseLease(taskId, this.owner).catch(() => undefined);
+  }
+
+  /**
+   * Hands back a turn a claim took but that will not run now. One whose earlier turn still runs
+   * here (its lease lapsed, the heartbeat came too late, and the claim took the task again) is
+   * not let go: that turn is stopped instead, and its own end hands the task back once its
+   * handler has returned (two handlers of one task must never run at once, here or elsewhere).
+   */
+  private async unclaim(taskId: string, unrun?: BegunRun, how = { owed: false }): Promise<void> {
+    const running = this.running.get(taskId);
+    if (!running) return how.owed ? this.handBackOwed(taskId, unrun) : this.handBack(taskId, unrun);
+    running.stop.stop(new TurnStopped('interrupted', "the turn's lease lapsed"));
+    if (unrun) {
+      const end = runEnd(unrun.startedAt, this.options.clock, 'interrupted');
+      await this.options.store.endRun(unrun.runId, end).catch(() => undefined);
+    }
   }
 
   /** Hands back a turn still owed, and claims at once (here or elsewhere, it runs now). */

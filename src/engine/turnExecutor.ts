@@ -40,7 +40,7 @@ export interface ExecutorDeps {
   random?: () => number;
   /** Told when a failed turn's retry is planned for `retryAtMs` (epoch ms). */
   retryPlanned?: (taskId: string, retryAtMs: number) => void;
-  /** How long a handler stopped by a shutdown may take to return before its lease goes. */
+  /** How long a stopped handler may take to return before its lease goes (ms). */
   shutdownGraceMs?: number;
 }
 
@@ -284,15 +284,19 @@ export class TurnExecutor {
       return 'held';
     } catch (error) {
       clearTimeout(timer);
-      if (handling && stop.reason?.kind === 'shutdown') {
-        // Its lease is let go once this returns, and another process may then run the turn:
-        // the handler first has the grace to wind down (what it holds outside, say).
-        await settledWithin(handling, this.deps.shutdownGraceMs ?? 0);
-      }
       state.finished = true;
       stop.handlerDone();
-      if (state.paused) return this.afterPause(task, error, stop, finishRun);
-      return this.afterFailure(task, error, stop, finishRun);
+      const end = state.paused
+        ? await this.afterPause(task, error, stop, finishRun)
+        : await this.afterFailure(task, error, stop, finishRun);
+      if (handling && stop.reason) {
+        // Stopped (a shutdown, a cancel, a timeout, its turn taken), the turn's end is written;
+        // its lease goes once this returns, and the turn may then run again, here or elsewhere.
+        // The handler first has the grace to wind down: two handlers of one task never run at
+        // once (a handler that ignores its signal holds its slot that long).
+        await settledWithin(handling, this.deps.shutdownGraceMs ?? 0);
+      }
+      return end;
     }
   }
 

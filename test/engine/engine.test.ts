@@ -231,7 +231,8 @@ describe('timeouts and deadlines', () => {
       );
       await new Promise(() => undefined); // never settles on its own
     });
-    arcd = await startArcd({ bundled: false, agents: [stuck] });
+    // It ignores its signal: each attempt's lease goes after the grace (the next waits for it).
+    arcd = await startArcd({ bundled: false, agents: [stuck], config: { shutdownGraceMs: 200 } });
     const task = await createTask(arcd.url, 'stuck', 'x', {
       settings: { timeoutMs: 100, maxRetries: 1, retryDelayMs: 5 },
     });

@@ -148,12 +148,20 @@ test('a claim here of a turn still running here (its lease lapsed) never runs tw
         if (seen.length > 0) return 'fresh';
         await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve()));
         seen.push(String((ctx.signal.reason as Error).message));
+        // Winding down: the task stays leased here (no other process may run it meanwhile).
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        const sql = new Database(arcd.db, { readonly: true });
+        leasedWhileWinding = (
+          sql.prepare('SELECT lease_owner FROM tasks').get() as { lease_owner: string | null }
+        ).lease_owner;
+        sql.close();
         return undefined;
       } finally {
         active -= 1;
       }
     },
   });
+  let leasedWhileWinding: string | null = null;
   const arcd = await startArcd({ agents: [lapsing], config: { leaseMs: 300 } });
   // The heartbeat stalls (an event loop blocked longer than the lease): no renewal.
   jest.spyOn(arcd.server.store, 'renewLeases').mockResolvedValue(undefined);
@@ -163,4 +171,5 @@ test('a claim here of a turn still running here (its lease lapsed) never runs tw
   expect(done.messages.at(-1).parts[0].content).toBe('fresh');
   expect(seen).toEqual(["the turn's lease lapsed"]);
   expect(most).toBe(1);
+  expect(leasedWhileWinding).toBe(arcd.server.runner.owner);
 });
