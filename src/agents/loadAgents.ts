@@ -17,9 +17,14 @@ function isAgentFile(name: string): boolean {
   return runningAsTypeScript && name.endsWith('.ts');
 }
 
-/** Why a module that looks like an agent cannot be loaded by this arcd, if it cannot. */
-function unloadable(name: string): string | undefined {
+/**
+ * Why a module that looks like an agent cannot be loaded by this arcd, if it cannot: one
+ * compiled beside it (`greeter.ts` next to `greeter.js`) is loaded instead, and it is not.
+ */
+function unloadable(name: string, names: ReadonlySet<string>): string | undefined {
   if (name.endsWith('.d.ts') || name.startsWith('.')) return undefined;
+  const base = name.replace(/\.[^.]+$/, '');
+  if (names.has(`${base}.js`) || names.has(`${base}.cjs`)) return undefined;
   if (/\.m[jt]s$/.test(name)) return 'an ES module: write agents as CommonJS (.js or .cjs)';
   if (/\.ts$/.test(name) && !isAgentFile(name)) {
     return 'TypeScript is loaded only when arcd itself runs as TypeScript: compile it to .js';
@@ -36,9 +41,11 @@ export function loadAgentsFromDir(dir: string, registry: AgentRegistry): string[
   const absolute = path.resolve(dir);
   if (!fs.existsSync(absolute)) throw new Error(`agents folder not found: ${absolute}`);
   const loaded: string[] = [];
-  for (const name of fs.readdirSync(absolute).sort()) {
+  const names = fs.readdirSync(absolute).sort();
+  const present = new Set(names);
+  for (const name of names) {
     const file = path.join(absolute, name);
-    const why = unloadable(name);
+    const why = unloadable(name, present);
     if (why) throw new Error(`cannot load agent from ${file}: ${why}`);
     if (!isAgentFile(name)) continue;
     try {

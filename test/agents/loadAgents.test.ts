@@ -37,6 +37,14 @@ describe('agent registry and loader', () => {
   test('a module this arcd cannot load stops the start, saying why', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'arcd-agents-'));
     fs.writeFileSync(path.join(dir, 'notes.md'), 'ignored');
+    // Compiled in place: its source beside it is not loaded, and stops nothing.
+    fs.writeFileSync(path.join(dir, 'built.mts'), 'export default {};');
+    fs.writeFileSync(
+      path.join(dir, 'built.js'),
+      "module.exports = { id: 'built', description: 'x', handle: () => 'ok' };",
+    );
+    const registry = new AgentRegistry();
+    expect(loadAgentsFromDir(dir, registry)).toEqual(['built']);
     fs.writeFileSync(path.join(dir, 'esm.mjs'), 'export default {};');
     expect(() => loadAgentsFromDir(dir, new AgentRegistry())).toThrow(
       /esm\.mjs: an ES module: write agents as CommonJS/,
