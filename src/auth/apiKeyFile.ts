@@ -1,20 +1,27 @@
 /**
  * The API key file as the server reads it: looked at again at most once a second, and read
  * again when it changed, so that a key `arcd token create` adds works, and one taken out of the
- * file stops working, without a restart. A file that no longer reads (hand-edited into bad
- * JSON, say) leaves the keys as they were, and says why once.
+ * file stops working, without a restart. The looks are asynchronous, off the request that
+ * prompts them (which is answered with the keys as they were). A file that no longer reads
+ * (hand-edited into bad JSON, say) leaves the keys as they were, and says why once.
  */
 import fs from 'node:fs';
-import { ApiKeyTable, readApiKeys } from './apiKeys';
+import { ApiKeyTable, parseApiKeys, readApiKeys } from './apiKeys';
 import type { Principal } from './principal';
 
 /** How long a look at the file holds. */
 const LOOK_EVERY_MS = 1000;
 
+/** What tells one version of the file from the next (none when there is no file). */
+function stampOf(stat: fs.Stats | fs.BigIntStats | undefined): string {
+  return stat ? `${stat.ino}:${stat.size}:${stat.mtimeMs}` : 'none';
+}
+
 export class ApiKeyFile {
   private table: ApiKeyTable;
   private stamp: string;
   private lookedAt: number;
+  private looking: Promise<void> | undefined;
   private failedStamp: string | undefined;
 
   constructor(
@@ -22,43 +29,42 @@ export class ApiKeyFile {
     private readonly onUnreadable: (error: Error) => void,
     private readonly now: () => number = Date.now,
   ) {
-    this.stamp = this.currentStamp();
+    this.stamp = stampOf(fs.statSync(file, { throwIfNoEntry: false }));
     this.table = new ApiKeyTable(readApiKeys(file)); // one that does not read stops the start
     this.lookedAt = now();
   }
 
   find(token: string): Principal | undefined {
-    if (this.now() - this.lookedAt >= LOOK_EVERY_MS) this.look();
+    if (!this.looking && this.now() - this.lookedAt >= LOOK_EVERY_MS) {
+      this.lookedAt = this.now();
+      this.looking = this.look().finally(() => (this.looking = undefined));
+    }
     return this.table.find(token);
   }
 
-  /** What tells one version of the file from the next (none when there is no file). */
-  private currentStamp(): string {
-    const stat = fs.statSync(this.file, { throwIfNoEntry: false });
-    return stat ? `${stat.ino}:${stat.size}:${stat.mtimeMs}` : 'none';
+  /** Resolves once a look under way has ended (at once when none is). */
+  async looked(): Promise<void> {
+    await this.looking;
   }
 
-  private look(): void {
-    this.lookedAt = this.now();
-    let stamp: string;
+  private async look(): Promise<void> {
+    let stamp = 'unknown';
     try {
-      stamp = this.currentStamp();
-    } catch (error) {
-      return this.unreadable('unknown', error as Error);
-    }
-    if (stamp === this.stamp) return;
-    try {
-      this.table = new ApiKeyTable(readApiKeys(this.file));
+      stamp = stampOf(await fs.promises.stat(this.file).catch(absentAsUndefined));
+      if (stamp === this.stamp) return;
+      const text = stamp === 'none' ? '[]' : await fs.promises.readFile(this.file, 'utf8');
+      this.table = new ApiKeyTable(parseApiKeys(this.file, text));
       this.stamp = stamp;
       this.failedStamp = undefined;
     } catch (error) {
-      this.unreadable(stamp, error as Error);
+      if (this.failedStamp === stamp) return;
+      this.failedStamp = stamp;
+      this.onUnreadable(error as Error);
     }
   }
+}
 
-  private unreadable(stamp: string, error: Error): void {
-    if (this.failedStamp === stamp) return;
-    this.failedStamp = stamp;
-    this.onUnreadable(error);
-  }
+function absentAsUndefined(error: NodeJS.ErrnoException): undefined {
+  if (error.code === 'ENOENT') return undefined;
+  throw error;
 }

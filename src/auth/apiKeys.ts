@@ -26,7 +26,12 @@ export function generateToken(): string {
 
 export function readApiKeys(file: string): ApiKeyEntry[] {
   if (!fs.existsSync(file)) return [];
-  const entries = JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
+  return parseApiKeys(file, fs.readFileSync(file, 'utf8'));
+}
+
+/** The entries of a key file's text (`file` names it in errors). */
+export function parseApiKeys(file: string, text: string): ApiKeyEntry[] {
+  const entries = JSON.parse(text) as unknown;
   if (!Array.isArray(entries)) throw new Error(`${file}: expected a JSON array of API key entries`);
   for (const entry of entries as ApiKeyEntry[]) {
     if (!/^[0-9a-f]{64}$/.test(entry.sha256 ?? '') || typeof entry.identity !== 'string') {
@@ -44,10 +49,21 @@ export function addApiKey(file: string, identity: string, scopes: string[]): str
   const entries = readApiKeys(file);
   entries.push({ sha256: hashToken(token), identity, scopes, createdAt: new Date().toISOString() });
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  // Written aside and renamed over the file: a server re-reading it never sees half of it.
-  const aside = `${file}.${process.pid}.tmp`;
+  // Written aside and renamed over the file, so that a server re-reading it never sees half of
+  // it: over the file a symlink names, with the file's own mode and owner (a new one is 0600).
+  const target = fs.existsSync(file) ? fs.realpathSync(file) : file;
+  const before = fs.statSync(target, { throwIfNoEntry: false });
+  const aside = `${target}.${process.pid}.tmp`;
   fs.writeFileSync(aside, `${JSON.stringify(entries, null, 2)}\n`, { mode: 0o600 });
-  fs.renameSync(aside, file);
+  if (before) {
+    fs.chmodSync(aside, before.mode & 0o7777);
+    try {
+      fs.chownSync(aside, before.uid, before.gid);
+    } catch {
+      // Not ours to give away (only root may): the file is then its writer's.
+    }
+  }
+  fs.renameSync(aside, target);
   return token;
 }
 
