@@ -16,7 +16,9 @@ const SPEC_NAME: Readonly<Record<string, string>> = {
 
 /** `parts` with every short type name spelled as the spec spells it (the same array if none is). */
 export function withSpecTypeNames(parts: Part[]): Part[] {
-  if (!parts.some((part) => SPEC_NAME[part.type] !== undefined)) return parts;
+  let short = false;
+  for (const part of parts) if (SPEC_NAME[part.type] !== undefined) short = true;
+  if (!short) return parts; // the common case, on every agent reply: no copy, no closure
   return parts.map((part) => {
     const type = SPEC_NAME[part.type];
     // The agent's own object (any keys its schema allows): copied as a spread copies it.
