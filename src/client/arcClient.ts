@@ -27,6 +27,10 @@ export interface ArcClientOptions {
 
 /** A task's final statuses: its event stream ends after the event that reaches one. */
 const FINAL = new Set(['COMPLETED', 'FAILED', 'CANCELED']);
+/** The header a task event stream ending with nothing more to send names its status in. */
+const TASK_STATUS_HEADER = 'x-arc-task-status';
+/** A stream open this long before a clean end was a working one, cut (not a failing server). */
+const QUIET_STREAM_MS = 10_000;
 
 export interface TaskEvent {
   taskId: string;
@@ -345,6 +349,11 @@ export class ArcClient {
         ...(options.signal ? { signal: options.signal } : {}),
       });
       const refusal = refusalOf(stream);
+      const openedAt = Date.now();
+      let statusAtEnd = '';
+      stream.once('response', (response: { headers: Record<string, unknown> }) => {
+        statusAtEnd = String(response.headers[TASK_STATUS_HEADER] ?? '');
+      });
       let received = 0;
       try {
         for await (const message of readSse(stream)) {
@@ -357,11 +366,13 @@ export class ArcClient {
         }
         const refused = await refusal;
         if (refused) throw refused;
-        // The server ends a stream after the event that finished the task, or at once for a
-        // task finished before `after`. Any other clean end (a proxy's, a restart's) cut it:
-        // a stream from the start has events, one that gave some must have ended on the last.
-        if (ended || (last > 0 && last === options.after)) return;
-        failures += received > 0 ? 0 : 1;
+        // The server ends a stream after the event that finished the task, or, when there is
+        // nothing more to send of a finished task, with its status in a header. Any other
+        // clean end (a proxy's, a restart's) cut it: resume after the last event.
+        if (ended || FINAL.has(statusAtEnd)) return;
+        // A stream that stayed open a while was no failure (a proxy capping its length).
+        const cutAtOnce = received === 0 && Date.now() - openedAt < QUIET_STREAM_MS;
+        failures = cutAtOnce ? failures + 1 : 0;
         if (failures > 20) throw new ArcTransportError(`watch ${taskId}: the stream keeps ending`);
       } catch (error) {
         if (options.signal?.aborted) return;

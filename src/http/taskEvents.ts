@@ -64,6 +64,9 @@ function frame(event: EventRecord): string {
 }
 
 /** The task's own terminal status change (not a child's, mirrored into a parent's log). */
+/** Sent on a stream that ends without a final event of its own: the finished task's status. */
+export const TASK_STATUS_HEADER = 'X-ARC-Task-Status';
+
 function endsStream(event: EventRecord): boolean {
   const status = event.data.status as TaskStatus | undefined;
   return (
@@ -217,8 +220,12 @@ export function createTaskEventsHandler(options: TaskEventsOptions) {
         // Deleted while the stream opened (or before: the look above may have been a log's).
         stop();
         notFound(res, taskId);
-      } else if (!now || (isTerminal(now.status) && sent >= now.lastSeq)) finish();
-      else res.flushHeaders(); // a live stream: the client learns it is open before any event
+      } else if (!now || (isTerminal(now.status) && sent >= now.lastSeq)) {
+        // Ended with nothing (more) to send: the header tells a client that saw no final event
+        // that the task is finished, not that a proxy cut the stream.
+        if (now && !res.headersSent) res.setHeader(TASK_STATUS_HEADER, now.status);
+        finish();
+      } else res.flushHeaders(); // a live stream: the client learns it is open before any event
     } catch (error) {
       stop(); // the watch and the heartbeat go with the stream
       throw error;

@@ -293,6 +293,37 @@ test('task.watch resumes a stream a proxy ended cleanly before the task finished
   }
 });
 
+test('task.watch from an `after` resumes a cut with no event, and ends on a finished task', async () => {
+  const quiet = await startArcd({ agents: [sleeper] });
+  const proxy = await countingProxy(quiet.url, undefined, (nth) => (nth === 1 ? 300 : undefined));
+  try {
+    const viaProxy = new ArcClient({ endpoint: quiet.url, requestAgent: 'sdk' });
+    const task = await viaProxy.task.create('sleeper', 'nap');
+    const seen = await waitFor('the task working', async () => {
+      const events = (await viaProxy.task.events('sleeper', task.taskId)) as TaskEvent[];
+      return events.some((e) => e.data.status === 'WORKING') ? events : undefined;
+    });
+    const after = seen.at(-1)!.sequence;
+    const cutOnce = new ArcClient({ endpoint: proxy.url, requestAgent: 'sdk' });
+    const events: TaskEvent[] = [];
+    for await (const event of cutOnce.task.watch(task.taskId, { after })) events.push(event);
+    expect(events.at(-1)?.data.status).toBe('COMPLETED');
+    expect(proxy.streams()).toBe(2);
+    // Past its last event, a finished task's stream ends at once with its status in a header.
+    const last = events.at(-1)!.sequence;
+    const response = await fetch(
+      `${quiet.url}/arc/tasks/${task.taskId}/events?requestAgent=sdk&after=${last}`,
+    );
+    expect(response.headers.get('x-arc-task-status')).toBe('COMPLETED');
+    expect(await response.text()).toBe('');
+    const none: TaskEvent[] = [];
+    for await (const event of viaProxy.task.watch(task.taskId, { after: last })) none.push(event);
+    expect(none).toEqual([]);
+  } finally {
+    await proxy.close();
+  }
+});
+
 test('task.watch retries a gateway error page and fails cleanly on any other page', async () => {
   const gateway = await countingProxy(arcd.url, (nth) =>
     nth === 1 ? { status: 502, body: '<html>bad gateway</html>' } : undefined,
