@@ -16,6 +16,7 @@
 -- applied: 0015_blobs_follow_refs.sql
 -- applied: 0016_schedule_last_error.sql
 -- applied: 0017_queue_bound_without_parents.sql
+-- applied: 0018_indexes_for_deletes_and_catch_up.sql
 
 CREATE TABLE artifacts (
   artifact_id TEXT PRIMARY KEY,
@@ -250,8 +251,6 @@ CREATE INDEX chats_by_request_agent ON chats (request_agent, created_at);
 
 CREATE INDEX deliveries_by_task ON deliveries (task_id, event_seq);
 
-CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';
-
 CREATE INDEX deliveries_due_heads ON deliveries (host, next_attempt_at, event_seq)
   WHERE status = 'pending' AND head = 1;
 
@@ -268,7 +267,7 @@ CREATE INDEX schedules_due ON schedules (next_run_at) WHERE status = 'active';
 
 CREATE INDEX subscriptions_by_owner ON subscriptions (owner_agent, created_at);
 
-CREATE INDEX subscriptions_by_task ON subscriptions (task_id) WHERE active = 1;
+CREATE INDEX subscriptions_by_task ON subscriptions (task_id, active);
 
 CREATE INDEX task_dependencies_by_dependency ON task_dependencies (depends_on);
 
@@ -287,6 +286,12 @@ CREATE INDEX tasks_finished ON tasks (updated_at)
 CREATE INDEX tasks_leased ON tasks (assigned_agent, lease_until) WHERE lease_owner IS NOT NULL;
 
 CREATE INDEX tasks_list ON tasks (request_agent, created_at DESC, task_id DESC);
+
+CREATE INDEX tasks_live_children ON tasks (parent_task_id)
+  WHERE parent_task_id IS NOT NULL AND status IN ('SUBMITTED', 'WORKING', 'INPUT_REQUIRED');
+
+CREATE INDEX tasks_live_parents ON tasks (task_id)
+  WHERE child_task_ids IS NOT NULL AND status IN ('SUBMITTED', 'WORKING', 'INPUT_REQUIRED');
 
 CREATE INDEX tasks_queued ON tasks (assigned_agent)
   WHERE status = 'SUBMITTED' AND child_task_ids IS NULL;

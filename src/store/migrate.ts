@@ -7,6 +7,11 @@
  * `-- arcd: foreign_keys off`: it runs with foreign keys off (SQLite's own procedure for
  * changing a table: dropping the old one would otherwise cascade into its children), and
  * commits only if `PRAGMA foreign_key_check` finds nothing broken.
+ *
+ * A file a newer arcd has migrated past this one's migrations is refused: this arcd would
+ * write rows the newer schema expects otherwise (a rolling upgrade keeps old processes off it).
+ * Migrations already applied are skipped without taking the write lock, so a start does not
+ * wait on (or stall) another process's writes when there is nothing to apply.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -38,8 +43,20 @@ export function migrate(db: Database.Database, migrations: Migration[] = readMig
   const record = db.prepare(
     'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)',
   );
+  const newest = db
+    .prepare<[], { version: number; name: string }>(
+      'SELECT version, name FROM schema_migrations ORDER BY version DESC LIMIT 1',
+    )
+    .get();
+  const known = migrations.at(-1);
+  if (newest && known && newest.version > known.version) {
+    throw new Error(
+      `the database was migrated by a newer arcd (${newest.name}; this one knows up to ${known.name}): upgrade this arcd to serve it`,
+    );
+  }
   let count = 0;
   for (const migration of migrations) {
+    if (applied.get(migration.version)) continue; // read without the lock; checked again in it
     const keysOff = FOREIGN_KEYS_OFF.test(migration.sql);
     const apply = db.transaction(() => {
       if (applied.get(migration.version)) return false;

@@ -47,3 +47,21 @@ describe('schema', () => {
     }
   });
 });
+
+test('a file a newer arcd migrated is refused, naming the migrations', () => {
+  const db = new Database(tempDbFile('newer'));
+  try {
+    migrate(db);
+    const newer = {
+      version: 9999,
+      name: '9999_from_the_future.sql',
+      sql: 'CREATE TABLE later (x);',
+    };
+    migrate(db, [...readMigrations(), newer]);
+    expect(() => migrate(db)).toThrow(
+      /migrated by a newer arcd \(9999_from_the_future\.sql; this one knows up to \d{4}_/,
+    );
+  } finally {
+    db.close();
+  }
+});
