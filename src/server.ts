@@ -286,6 +286,8 @@ export function createServer(
   }
 
   async function shutdown() {
+    // One grace for all of it: the handlers' winding down, then the stopped hooks under way.
+    const graceEnds = Date.now() + config.shutdownGraceMs;
     const server = httpServer;
     const stopped = server
       ? new Promise<void>((resolve) => server.close(() => resolve()))
@@ -297,7 +299,7 @@ export function createServer(
     scheduler.stop();
     chats.stop();
     await runner.stop();
-    await stoppedTasks.drained(config.shutdownGraceMs);
+    await stoppedTasks.drained(Math.max(0, graceEnds - Date.now()));
     await deliveries.stop();
     server?.closeAllConnections();
     await stopped;

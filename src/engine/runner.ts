@@ -142,7 +142,7 @@ export class Runner {
    * has: a reply sent the moment a turn paused would otherwise wait for the next poll.
    */
   owed(taskId: string): void {
-    if (this.running.has(taskId) || this.ending.has(taskId)) this.owedOnceEnded.add(taskId);
+    if (this.stillHere(taskId)) this.owedOnceEnded.add(taskId);
     this.poke();
   }
 
@@ -253,8 +253,9 @@ export class Runner {
     // A claim under way hands back what it claims (see claimAndLaunch): wait for it too.
     const claiming = this.pump.stop();
     clearInterval(this.pollTimer);
-    clearInterval(this.heartbeatTimer);
     this.due.stop();
+    // The heartbeat goes on while the stopped turns wind down: their leases must outlast the
+    // grace (else another process could claim a turn whose handler still runs).
     for (const turn of this.running.values()) {
       turn.stop.stop(new TurnStopped('shutdown', 'server shutting down'));
     }
@@ -268,6 +269,7 @@ export class Runner {
     });
     await Promise.race([all, grace]);
     clearTimeout(timer);
+    clearInterval(this.heartbeatTimer);
   }
 
   /** An agent's own turn limit: config first, then what the agent declares. */
@@ -320,7 +322,7 @@ export class Runner {
         return;
       }
       for (const task of claimed) {
-        if (this.running.has(task.taskId)) void this.unclaim(task.taskId, begun.get(task.taskId));
+        if (this.stillHere(task.taskId)) void this.unclaim(task.taskId, begun.get(task.taskId));
         else this.launch(task, begun.get(task.taskId));
       }
       if (claimed.length < free) {
@@ -401,16 +403,23 @@ export class Runner {
     await this.options.store.releaseLease(taskId, this.owner).catch(() => undefined);
   }
 
+  /** Whether an earlier turn of the task is still here: running, or handing its task back. */
+  private stillHere(taskId: string): boolean {
+    return this.running.has(taskId) || this.ending.has(taskId);
+  }
+
   /**
-   * Hands back a turn a claim took but that will not run now. One whose earlier turn still runs
+   * Hands back a turn a claim took but that will not run now. One whose earlier turn is still
    * here (its lease lapsed, the heartbeat came too late, and the claim took the task again) is
-   * not let go: that turn is stopped instead, and its own end hands the task back once its
-   * handler has returned (two handlers of one task must never run at once, here or elsewhere).
+   * not let go: that turn is stopped if it runs, and its own end hands the task back once its
+   * handler has returned, then claims again (two handlers of one task never run at once).
    */
   private async unclaim(taskId: string, unrun?: BegunRun, how = { owed: false }): Promise<void> {
-    const running = this.running.get(taskId);
-    if (!running) return how.owed ? this.handBackOwed(taskId, unrun) : this.handBack(taskId, unrun);
-    running.stop.stop(new TurnStopped('interrupted', "the turn's lease lapsed"));
+    if (!this.stillHere(taskId)) {
+      return how.owed ? this.handBackOwed(taskId, unrun) : this.handBack(taskId, unrun);
+    }
+    this.running.get(taskId)?.stop.stop(new TurnStopped('interrupted', "the turn's lease lapsed"));
+    this.owedOnceEnded.add(taskId);
     if (unrun) {
       const end = runEnd(unrun.startedAt, this.options.clock, 'interrupted');
       await this.options.store.endRun(unrun.runId, end).catch(() => undefined);

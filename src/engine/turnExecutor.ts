@@ -286,17 +286,19 @@ export class TurnExecutor {
       clearTimeout(timer);
       state.finished = true;
       stop.handlerDone();
-      const end = state.paused
-        ? await this.afterPause(task, error, stop, finishRun)
-        : await this.afterFailure(task, error, stop, finishRun);
-      if (handling && stop.reason) {
-        // Stopped (a shutdown, a cancel, a timeout, its turn taken), the turn's end is written;
-        // its lease goes once this returns, and the turn may then run again, here or elsewhere.
-        // The handler first has the grace to wind down: two handlers of one task never run at
-        // once (a handler that ignores its signal holds its slot that long).
-        await settledWithin(handling, this.deps.shutdownGraceMs ?? 0);
+      try {
+        return state.paused
+          ? await this.afterPause(task, error, stop, finishRun)
+          : await this.afterFailure(task, error, stop, finishRun);
+      } finally {
+        if (handling && stop.reason) {
+          // Stopped (a shutdown, a cancel, a timeout, its turn taken), the turn's end written
+          // (or failing to be): its lease goes once this returns, and the turn may then run
+          // again, here or elsewhere. The handler first has the grace to wind down: two
+          // handlers of one task never run at once (one ignoring its signal holds its slot).
+          await settledWithin(handling, this.deps.shutdownGraceMs ?? 0);
+        }
       }
-      return end;
     }
   }
 

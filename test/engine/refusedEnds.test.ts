@@ -4,6 +4,7 @@
  * or the handler failed after asking for input that has since come (the next turn runs; the
  * failure neither fails nor delays it); and a claim whose commit is not known.
  */
+import Database from 'better-sqlite3';
 import { defineAgent } from '../../src/agents/contract';
 import type { RunRecord } from '../../src/store/records';
 import { WriteOutcomeUnknown } from '../../src/store/writeOutcomeUnknown';
@@ -182,4 +183,72 @@ test('a handler that outlasts the shutdown grace still has its turn handed back'
   const runs = await again.server.store.listRuns(task.taskId);
   expect(runs.map((run) => [run.outcome, run.error])).toEqual([['interrupted', undefined]]);
   expect((await again.server.store.getTask(task.taskId))?.leaseOwner).toBeUndefined();
+});
+
+test('a shutdown longer than the lease keeps renewing the leases of turns winding down', async () => {
+  const deaf = defineAgent({
+    id: 'deaf',
+    description: 'ignores its abort signal for 1.5 s',
+    async handle() {
+      await new Promise((resolve) => setTimeout(resolve, 1_500).unref());
+    },
+  });
+  const db = tempDbFile();
+  const arcd = await startArcd({
+    db,
+    agents: [deaf],
+    config: { leaseMs: 300, shutdownGraceMs: 3_000 },
+  });
+  const on = { targetAgent: 'deaf' };
+  const task = await createTask(arcd.url, 'deaf', 'go', {}, on);
+  await waitForStatus(arcd.url, 'deaf', task.taskId, ['WORKING'], on);
+  const closing = arcd.close();
+  await new Promise((resolve) => setTimeout(resolve, 900)); // three leases past the stop
+  const sql = new Database(db, { readonly: true });
+  const row = sql.prepare('SELECT lease_until FROM tasks WHERE task_id = ?').get(task.taskId) as {
+    lease_until: number | null;
+  };
+  sql.close();
+  expect(row.lease_until).toBeGreaterThan(Date.now()); // still its own: no one else may claim
+  await closing;
+});
+
+test('a turn whose end fails to be written still waits for its stopped handler', async () => {
+  let active = 0;
+  let most = 0;
+  const deaf = defineAgent({
+    id: 'deaf',
+    description: 'ignores its abort signal for 800 ms; counts handlers at once',
+    async handle() {
+      active += 1;
+      most = Math.max(most, active);
+      await new Promise((resolve) => setTimeout(resolve, 800).unref());
+      active -= 1;
+    },
+  });
+  const arcd = await startArcd({ agents: [deaf], config: { shutdownGraceMs: 2_000 } });
+  const store = arcd.server.store;
+  const listRuns = store.listRuns.bind(store);
+  let failed = false;
+  jest.spyOn(store, 'listRuns').mockImplementation(async (...args) => {
+    if (!failed && active > 0) {
+      failed = true; // the timed-out turn's bookkeeping reads its runs: that read fails
+      throw new Error('disk I/O error');
+    }
+    return listRuns(...args);
+  });
+  const on = { targetAgent: 'deaf' };
+  const task = await createTask(
+    arcd.url,
+    'deaf',
+    'go',
+    { settings: { timeoutMs: 100, maxRetries: 3, retryDelayMs: 5 } },
+    on,
+  );
+  await waitFor('the failed bookkeeping', async () => (failed ? true : undefined));
+  await waitFor('a second attempt', async () => {
+    const runs = await listRuns(task.taskId);
+    return runs.length >= 2 ? runs : undefined;
+  });
+  expect(most).toBe(1);
 });
