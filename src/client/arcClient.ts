@@ -31,6 +31,8 @@ const FINAL = new Set(['COMPLETED', 'FAILED', 'CANCELED']);
 const TASK_STATUS_HEADER = 'x-arc-task-status';
 /** A stream open this long before a clean end was a working one, cut (not a failing server). */
 const QUIET_STREAM_MS = 10_000;
+/** Empty ends in a row, with no status said, after which a watch past `after` is over. */
+const ENDS_TAKEN_AS_FINISHED = 3;
 
 export interface TaskEvent {
   taskId: string;
@@ -373,6 +375,11 @@ export class ArcClient {
         // A stream that stayed open a while was no failure (a proxy capping its length).
         const cutAtOnce = received === 0 && Date.now() - openedAt < QUIET_STREAM_MS;
         failures = cutAtOnce ? failures + 1 : 0;
+        // A server that does not say so (an older arcd, a proxy dropping the header) ends a
+        // stream resumed past a finished task's last event at once, every time: after a few
+        // such ends in a row with nothing past `after`, that is taken as the task's end.
+        const unsaid = !statusAtEnd && last > 0 && last === options.after;
+        if (cutAtOnce && unsaid && failures >= ENDS_TAKEN_AS_FINISHED) return;
         if (failures > 20) throw new ArcTransportError(`watch ${taskId}: the stream keeps ending`);
       } catch (error) {
         if (options.signal?.aborted) return;

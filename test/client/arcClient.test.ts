@@ -211,6 +211,7 @@ async function countingProxy(
   target: string,
   answer: (nth: number) => { status: number; body: string } | undefined = () => undefined,
   cutMs: (nth: number) => number | undefined = () => undefined,
+  dropHeader?: string,
 ) {
   const { hostname, port } = new URL(target);
   let streams = 0;
@@ -234,6 +235,7 @@ async function countingProxy(
     const upstream = http.request(
       { host: hostname, port, path: req.url, method: req.method, headers: req.headers },
       (reply) => {
+        if (dropHeader) delete reply.headers[dropHeader];
         res.writeHead(reply.statusCode ?? 502, reply.headers);
         reply.pipe(res);
       },
@@ -319,6 +321,16 @@ test('task.watch from an `after` resumes a cut with no event, and ends on a fini
     const none: TaskEvent[] = [];
     for await (const event of viaProxy.task.watch(task.taskId, { after: last })) none.push(event);
     expect(none).toEqual([]);
+    // A server that does not say the task is finished (an older arcd): a few empty ends do.
+    const unsaid = await countingProxy(quiet.url, undefined, undefined, 'x-arc-task-status');
+    try {
+      const older = new ArcClient({ endpoint: unsaid.url, requestAgent: 'sdk' });
+      for await (const event of older.task.watch(task.taskId, { after: last })) none.push(event);
+      expect(none).toEqual([]);
+      expect(unsaid.streams()).toBe(3);
+    } finally {
+      await unsaid.close();
+    }
   } finally {
     await proxy.close();
   }
