@@ -169,6 +169,14 @@ describe('input and history', () => {
     const on = { targetAgent: 'lingerer' };
     const task = await createTask(arcd.url, 'lingerer', 'start');
     await waitForStatus(arcd.url, 'lingerer', task.taskId, ['INPUT_REQUIRED']);
+    const { store } = arcd.server;
+    const claim = store.claimTurns.bind(store);
+    let emptyClaims = 0;
+    jest.spyOn(store, 'claimTurns').mockImplementation(async (...args) => {
+      const claimed = await claim(...args);
+      if (claimed.length === 0) emptyClaims += 1;
+      return claimed;
+    });
     await arcResult(
       arcd.url,
       'task.send',
@@ -176,7 +184,7 @@ describe('input and history', () => {
       on,
     );
     // The claim the input asked for has come and found the task's lease still held.
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await waitFor('a claim finding nothing', async () => (emptyClaims > 0 ? true : undefined));
     lingering.open();
     const done = await waitForStatus(arcd.url, 'lingerer', task.taskId, ['COMPLETED']);
     expect(done.messages.at(-1).parts[0].content).toBe('hello Ada');

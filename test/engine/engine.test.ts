@@ -131,10 +131,21 @@ describe('two processes on one file', () => {
     });
     // beta's one slot runs the first task; the others wait for a claim, and the alpha process
     // (no limits, polling every 50 ms) claims too.
+    const store = alpha.server.store;
+    const claim = store.claimTurns.bind(store);
+    let alphaClaims = 0;
+    jest.spyOn(store, 'claimTurns').mockImplementation(async (...args) => {
+      const claimed = await claim(...args);
+      alphaClaims += 1;
+      return claimed;
+    });
     const ids: string[] = [];
     for (let i = 0; i < 4; i += 1)
       ids.push((await createTask(beta.url, 'beta', `job ${i}`)).taskId);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await waitForStatus(beta.url, 'beta', ids[0] as string, ['WORKING']);
+    // alpha has looked for turns a few times since: it took none of beta's.
+    const before = alphaClaims;
+    await waitFor('alpha claiming', async () => (alphaClaims >= before + 3 ? true : undefined));
     const waiting = await Promise.all(ids.map((id) => taskInfo(beta.url, 'beta', id)));
     expect(waiting.map((task) => task.status)).toEqual([
       'WORKING',

@@ -186,30 +186,38 @@ test('a handler that outlasts the shutdown grace still has its turn handed back'
 });
 
 test('a shutdown longer than the lease keeps renewing the leases of turns winding down', async () => {
+  const held = gate();
   const deaf = defineAgent({
     id: 'deaf',
-    description: 'ignores its abort signal for 1.5 s',
+    description: 'ignores its abort signal until the test opens its gate',
     async handle() {
-      await new Promise((resolve) => setTimeout(resolve, 1_500).unref());
+      await held.opened;
     },
   });
   const db = tempDbFile();
-  const arcd = await startArcd({
-    db,
-    agents: [deaf],
-    config: { leaseMs: 300, shutdownGraceMs: 3_000 },
-  });
+  const leaseMs = 300;
+  const arcd = await startArcd({ db, agents: [deaf], config: { leaseMs, shutdownGraceMs: 5_000 } });
   const on = { targetAgent: 'deaf' };
   const task = await createTask(arcd.url, 'deaf', 'go', {}, on);
   await waitForStatus(arcd.url, 'deaf', task.taskId, ['WORKING'], on);
+  const store = arcd.server.store;
+  const renew = store.renewLeases.bind(store);
+  let renewals = 0;
+  jest.spyOn(store, 'renewLeases').mockImplementation(async (...args) => {
+    await renew(...args);
+    renewals += 1;
+  });
+  const stoppedAt = Date.now();
   const closing = arcd.close();
-  await new Promise((resolve) => setTimeout(resolve, 900)); // three leases past the stop
+  await waitFor('renewals while it winds down', async () => (renewals >= 3 ? true : undefined));
   const sql = new Database(db, { readonly: true });
   const row = sql.prepare('SELECT lease_until FROM tasks WHERE task_id = ?').get(task.taskId) as {
     lease_until: number | null;
   };
   sql.close();
-  expect(row.lease_until).toBeGreaterThan(Date.now()); // still its own: no one else may claim
+  // Renewed after the stop: past the lease it held then (no one else may claim it meanwhile).
+  expect(row.lease_until).toBeGreaterThan(stoppedAt + leaseMs);
+  held.open();
   await closing;
 });
 
@@ -246,9 +254,10 @@ test('a turn whose end fails to be written still waits for its stopped handler',
     on,
   );
   await waitFor('the failed bookkeeping', async () => (failed ? true : undefined));
-  await waitFor('a second attempt', async () => {
+  // The second attempt ended: its handler had begun (and counted itself) before.
+  await waitFor('a second attempt ended', async () => {
     const runs = await listRuns(task.taskId);
-    return runs.length >= 2 ? runs : undefined;
+    return runs.length >= 2 && runs[1]?.outcome !== 'running' ? runs : undefined;
   });
   expect(most).toBe(1);
 });
