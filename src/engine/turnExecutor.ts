@@ -356,6 +356,12 @@ export class TurnExecutor {
     return (await this.deps.store.listRuns(task.taskId)).slice(-task.attempt);
   }
 
+  /** Logs the handler's failure; the error its run (and task) record. */
+  private handlerFailed(task: TaskRecord, error: unknown, failure: Failure, what: string) {
+    this.deps.logger.warn({ err: error, taskId: task.taskId, attempt: task.attempt }, what);
+    return { code: failure.code, message: failure.message };
+  }
+
   /**
    * The handler failed (or was stopped) after its requestInput committed. A stop keeps the
    * pause (a shutdown has nothing to run again) unless it ended the task; a failure breaks the
@@ -373,9 +379,10 @@ export class TurnExecutor {
       await finishRun(failure === 'interrupted' ? 'input-required' : failure);
       return 'held';
     }
-    const errorObject = { code: failure.code, message: failure.message };
-    this.deps.logger.warn(
-      { err: error, taskId: task.taskId, attempt: task.attempt },
+    const errorObject = this.handlerFailed(
+      task,
+      error,
+      failure,
       'turn failed after asking for input',
     );
     await this.applyHeld(task.taskId, (current, at) =>
@@ -396,11 +403,7 @@ export class TurnExecutor {
       await finishRun(failure); // decided by the stop (or the store), not by the handler
       return failure === 'interrupted' ? 'owed' : 'held';
     }
-    const errorObject = { code: failure.code, message: failure.message };
-    this.deps.logger.warn(
-      { err: error, taskId: task.taskId, attempt: task.attempt },
-      'turn attempt failed',
-    );
+    const errorObject = this.handlerFailed(task, error, failure, 'turn attempt failed');
     const maxRetries = task.settings?.maxRetries ?? 0;
     const failures = await this.failedAttempts(task);
     if (failures <= maxRetries) {

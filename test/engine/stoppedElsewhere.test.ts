@@ -4,7 +4,14 @@
  */
 import Database from 'better-sqlite3';
 import { defineAgent } from '../../src/agents/contract';
-import { arcResult, createTask, startArcd, waitFor, waitForStatus } from '../helpers/arcServer';
+import {
+  type Running,
+  arcResult,
+  createTask,
+  startArcd,
+  waitFor,
+  waitForStatus,
+} from '../helpers/arcServer';
 import { tempDbFile } from '../helpers/tempDb';
 
 function holder(seen: string[]) {
@@ -29,6 +36,25 @@ async function pair(seen: string[]) {
   return { here, there };
 }
 
+/** A turn running in `here`, and another process's write to its task's row (`set`, SQL). */
+async function writtenElsewhere(seen: string[], set: string) {
+  const { here } = await pair(seen);
+  const task = await createTask(here.url, 'holder', 'hold', {}, on);
+  await waitForStatus(here.url, 'holder', task.taskId, ['WORKING'], on);
+  const sql = new Database(here.db);
+  sql.prepare(`UPDATE tasks SET ${set} WHERE task_id = ?`).run(task.taskId);
+  sql.close();
+  return { here, task };
+}
+
+/** The task's runs once none is running any more. */
+function endedRuns(arcd: Running, taskId: string) {
+  return waitFor('the run ended', async () => {
+    const all = await arcd.server.store.listRuns(taskId);
+    return all.every((run) => run.outcome !== 'running') ? all : undefined;
+  });
+}
+
 test('a cancel stored by another process aborts the turn running here', async () => {
   const seen: string[] = [];
   const { here, there } = await pair(seen);
@@ -43,10 +69,7 @@ test('a cancel stored by another process aborts the turn running here', async ()
   await waitFor('the handler aborted', async () => (seen.length >= 2 ? seen : undefined));
   expect(seen[0]).toBe('no longer needed');
   expect(seen[1]).toMatch(/^reply: /);
-  const runs = await waitFor('the run ended', async () => {
-    const all = await here.server.store.listRuns(task.taskId);
-    return all.every((run) => run.outcome !== 'running') ? all : undefined;
-  });
+  const runs = await endedRuns(here, task.taskId);
   expect(runs.map((run) => run.outcome)).toEqual(['canceled']);
   // The runner lets the turn go just after its end is written.
   await waitFor('the turn let go', async () =>
@@ -56,18 +79,12 @@ test('a cancel stored by another process aborts the turn running here', async ()
 
 test('a deadline failure another process stored aborts the turn running here', async () => {
   const seen: string[] = [];
-  const { here } = await pair(seen);
-  const task = await createTask(here.url, 'holder', 'hold', {}, on);
-  await waitForStatus(here.url, 'holder', task.taskId, ['WORKING'], on);
   // What another process's deadline sweep writes (the test's clock has no deadline due here).
-  const sql = new Database(here.db);
-  sql
-    .prepare(
-      `UPDATE tasks SET status = 'FAILED', pending_turn = 0, reason = 'deadline exceeded',
-        error = '{"code":-42011,"message":"deadline exceeded"}' WHERE task_id = ?`,
-    )
-    .run(task.taskId);
-  sql.close();
+  const { here } = await writtenElsewhere(
+    seen,
+    `status = 'FAILED', pending_turn = 0, reason = 'deadline exceeded',
+      error = '{"code":-42011,"message":"deadline exceeded"}'`,
+  );
   await waitFor('the handler aborted', async () => (seen.length >= 1 ? seen : undefined));
   expect(seen[0]).toBe('deadline exceeded');
   await waitFor('the turn over', async () =>
@@ -118,22 +135,12 @@ test('a task canceled and run again by another process within a heartbeat stops 
 
 test('a turn whose lease another process holds now is stopped here', async () => {
   const seen: string[] = [];
-  const { here } = await pair(seen);
-  const task = await createTask(here.url, 'holder', 'hold', {}, on);
-  await waitForStatus(here.url, 'holder', task.taskId, ['WORKING'], on);
   // What a claim elsewhere writes once this process's lease lapsed (its event loop stalled).
-  const sql = new Database(here.db);
-  sql
-    .prepare("UPDATE tasks SET lease_owner = 'runner-elsewhere' WHERE task_id = ?")
-    .run(task.taskId);
-  sql.close();
+  const { here, task } = await writtenElsewhere(seen, "lease_owner = 'runner-elsewhere'");
   await waitFor('the handler aborted', async () => (seen.length >= 2 ? seen : undefined));
   expect(seen[0]).toBe('the turn is leased by another process now');
   expect(seen[1]).toMatch(/^reply: /);
-  const runs = await waitFor('the run ended', async () => {
-    const all = await here.server.store.listRuns(task.taskId);
-    return all.every((run) => run.outcome !== 'running') ? all : undefined;
-  });
+  const runs = await endedRuns(here, task.taskId);
   expect(runs.map((run) => run.outcome)).toEqual(['interrupted']);
 });
 
