@@ -85,6 +85,9 @@ function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
   return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
 }
 
+/** Records how the turn's run ended. */
+type FinishRun = (outcome: RunOutcome, error?: JsonObject) => Promise<void>;
+
 /** Resolves once `handled` settles, or after `ms`, whichever comes first. */
 async function settledWithin(handled: PromiseLike<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
@@ -372,7 +375,7 @@ export class TurnExecutor {
     task: TaskRecord,
     error: unknown,
     stop: TurnStop,
-    finishRun: (outcome: RunOutcome, error?: JsonObject) => Promise<void>,
+    finishRun: FinishRun,
   ): Promise<TurnEnd> {
     const failure = this.classify(error, stop);
     if (typeof failure === 'string') {
@@ -396,7 +399,7 @@ export class TurnExecutor {
     task: TaskRecord,
     error: unknown,
     stop: TurnStop,
-    finishRun: (outcome: RunOutcome, error?: JsonObject) => Promise<void>,
+    finishRun: FinishRun,
   ): Promise<TurnEnd> {
     const failure = this.classify(error, stop);
     if (typeof failure === 'string') {
