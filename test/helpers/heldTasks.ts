@@ -8,8 +8,9 @@ import { messageAdded } from '../../src/tasks/changes';
 
 export const holdAgent = defineAgent({
   id: 'hold',
-  description: 'never returns',
-  handle: () => new Promise(() => {}),
+  description: 'holds its turn until stopped (then returns at once, as handlers should)',
+  handle: (ctx) =>
+    new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve())),
 });
 
 /** A change plan adding an agent message `text` (message id `msg-<text>`). */

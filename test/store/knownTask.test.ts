@@ -7,7 +7,7 @@
  */
 import type { Mutation, TaskRecord } from '../../src/store/records';
 import { type Running, createTask, startArcd, waitForStatus } from '../helpers/arcServer';
-import { defineAgent } from '../../src/agents/contract';
+import { holdAgent } from '../helpers/heldTasks';
 
 let arcd: Running;
 afterEach(async () => arcd?.close());
@@ -18,12 +18,7 @@ const touch = (task: TaskRecord): Mutation => ({
 });
 
 async function heldTask() {
-  const hold = defineAgent({
-    id: 'hold',
-    description: 'never returns',
-    handle: () => new Promise(() => {}),
-  });
-  arcd = await startArcd({ agents: [hold] });
+  arcd = await startArcd({ agents: [holdAgent] });
   const created = await createTask(arcd.url, 'hold', 'x');
   await waitForStatus(arcd.url, 'hold', created.taskId, ['WORKING']);
   const store = arcd.server.store;
