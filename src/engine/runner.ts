@@ -20,6 +20,7 @@ import { TurnStop, TurnStopped } from './stopReason';
 import { isWriteOutcomeUnknown } from '../store/writeOutcomeUnknown';
 import { type BegunRun, type TurnEnd, TurnExecutor, runEnd } from './turnExecutor';
 import { DueTimers } from './dueTimers';
+import { settledWithin } from './settledWithin';
 import { TASK_DEADLINE_EXCEEDED } from '../tasks/failureCodes';
 
 export interface RunnerOptions {
@@ -260,15 +261,10 @@ export class Runner {
       turn.stop.stop(new TurnStopped('shutdown', 'server shutting down'));
     }
     const all = Promise.all([claiming, ...[...this.running.values()].map((turn) => turn.done)]);
-    let timer: NodeJS.Timeout | undefined;
     // The handlers have the grace to return (TurnExecutor waits that long for each); then each
     // turn's bookkeeping (its run's end, its lease let go) has a moment more, so that a slow
     // handler's turn is handed back, not left leased to look lost with its process.
-    const grace = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, this.options.shutdownGraceMs + BOOKKEEPING_MS);
-    });
-    await Promise.race([all, grace]);
-    clearTimeout(timer);
+    await settledWithin(all, this.options.shutdownGraceMs + BOOKKEEPING_MS);
     clearInterval(this.heartbeatTimer);
   }
 

@@ -11,6 +11,7 @@ import type { EventRecord, TaskRecord } from '../store/records';
 import type { Store } from '../store/store';
 import { isTerminal } from '../tasks/states';
 import { runCheckpoint } from './runCheckpoint';
+import { settledWithin } from './settledWithin';
 import { toWireTask } from '../tasks/toWire';
 import { TASK_DEADLINE_EXCEEDED } from '../tasks/failureCodes';
 
@@ -53,10 +54,7 @@ export class StoppedTasks {
    * before the store closes, so that a remote task is not left waiting for ever.
    */
   async drained(ms: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
-    await Promise.race([Promise.all(this.telling), limit]);
-    clearTimeout(timer);
+    await settledWithin(Promise.all(this.telling), ms);
   }
 
   /** A commit of this process: the agent is told if it ended one of its idle tasks. */

@@ -28,6 +28,7 @@ import {
 } from './turnContext';
 import { extended } from '../extended';
 import { TASK_DEADLINE_EXCEEDED, TASK_EXECUTION_FAILED, TASK_TIMEOUT } from '../tasks/failureCodes';
+import { settledWithin } from './settledWithin';
 
 export interface ExecutorDeps {
   store: Store;
@@ -87,18 +88,6 @@ function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
 
 /** Records how the turn's run ended. */
 type FinishRun = (outcome: RunOutcome, error?: JsonObject) => Promise<void>;
-
-/** Resolves once `handled` settles, or after `ms`, whichever comes first. */
-async function settledWithin(handled: PromiseLike<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
-  const settled = Promise.resolve(handled).then(
-    () => undefined,
-    () => undefined,
-  );
-  await Promise.race([settled, limit]);
-  clearTimeout(timer);
-}
 
 /** The handler's promise, or the turn's stop (timeout, cancel, shutdown) if that comes first. */
 function untilStopped<T>(handled: PromiseLike<T>, stop: TurnStop): Promise<T> {
