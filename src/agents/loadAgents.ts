@@ -11,8 +11,11 @@ import type { AgentRegistry } from './registry';
 
 const runningAsTypeScript = __filename.endsWith('.ts');
 
+/** Never a module: hidden files and TypeScript declarations. */
+const ignored = (name: string) => name.endsWith('.d.ts') || name.startsWith('.');
+
 function isAgentFile(name: string): boolean {
-  if (name.endsWith('.d.ts') || name.startsWith('.')) return false;
+  if (ignored(name)) return false;
   if (/\.(c?js)$/.test(name)) return true;
   return runningAsTypeScript && name.endsWith('.ts');
 }
@@ -22,7 +25,7 @@ function isAgentFile(name: string): boolean {
  * compiled beside it (`greeter.ts` next to `greeter.js`) is loaded instead, and it is not.
  */
 function unloadable(name: string, names: ReadonlySet<string>): string | undefined {
-  if (name.endsWith('.d.ts') || name.startsWith('.')) return undefined;
+  if (ignored(name)) return undefined;
   const base = name.replace(/\.[^.]+$/, '');
   if (names.has(`${base}.js`) || names.has(`${base}.cjs`)) return undefined;
   if (/\.m[jt]s$/.test(name)) return 'an ES module: write agents as CommonJS (.js or .cjs)';
