@@ -13,7 +13,7 @@ import type { Principal } from './principal';
 const LOOK_EVERY_MS = 1000;
 
 /** What tells one version of the file from the next (none when there is no file). */
-function stampOf(stat: fs.Stats | fs.BigIntStats | undefined): string {
+function stampOf(stat: fs.Stats | undefined): string {
   return stat ? `${stat.ino}:${stat.size}:${stat.mtimeMs}` : 'none';
 }
 
