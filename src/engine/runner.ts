@@ -289,7 +289,10 @@ export class Runner {
       if (free <= 0 || this.stopped) return;
       const pokes = this.pokes;
       const begun = new Map<string, BegunRun>();
-      const hosted = (agentId: string) => this.options.registry.get(agentId) !== undefined;
+      // A turn of the task still here (its lease lapsed) is not begun again: the claim only
+      // leases the task, the old run stays that turn's to end, and `unclaim` stops it.
+      const runsHere = (task: TaskRecord) =>
+        this.options.registry.get(task.assignedAgent) !== undefined && !this.stillHere(task.taskId);
       const limits = this.agentLimits();
       let claimed: TaskRecord[];
       try {
@@ -299,7 +302,7 @@ export class Runner {
           clock().getTime(),
           leaseMs,
           limits,
-          this.executor.beginPlan(hosted, begun),
+          this.executor.beginPlan(runsHere, begun),
         );
       } catch (error) {
         // The claim may have committed: each turn it began is handed back (its run ended

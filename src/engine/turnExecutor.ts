@@ -163,12 +163,13 @@ export class TurnExecutor {
   /**
    * What a claim does to each task it leases, in the claim's own transaction: the task starts
    * (or starts another attempt), runs a crash left `running` become `interrupted`, and this
-   * attempt's run is recorded. `begun` learns each run's id. Tasks of agents not hosted here,
-   * or no longer owing a turn, are left as they are.
+   * attempt's run is recorded. `begun` learns each run's id. Tasks `runsHere` refuses (an
+   * agent not hosted here, a turn of the task still here) or no longer owing a turn are left
+   * as they are.
    */
-  beginPlan(hosted: (agentId: string) => boolean, begun: Map<string, BegunRun>) {
+  beginPlan(runsHere: (task: TaskRecord) => boolean, begun: Map<string, BegunRun>) {
     return (current: TaskRecord, at: string): Mutation | null => {
-      if (!hosted(current.assignedAgent)) return null;
+      if (!runsHere(current)) return null;
       const change =
         current.status === 'SUBMITTED'
           ? changes.started(current, at)

@@ -182,4 +182,11 @@ test('a claim here of a turn still running here (its lease lapsed) never runs tw
   expect(seen).toEqual(["the turn's lease lapsed"]);
   expect(most).toBe(1);
   expect(leasedWhileWinding).toBe(arcd.server.runner.owner);
+  // The lapsed turn's run records its own end, not "lost with its process" (which would
+  // count toward --lost-turn-limit), and the claim began no run of its own beside it.
+  const runs = await endedRuns(arcd, task.taskId);
+  expect(runs.map((run) => [run.outcome, run.error?.message])).toEqual([
+    ['interrupted', undefined],
+    ['completed', undefined],
+  ]);
 });
