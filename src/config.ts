@@ -95,7 +95,11 @@ export const SETTINGS: readonly Setting[] = [
     'int',
     'a turn lost with its process (crash, kill) this many times in a row fails its task; 0: never',
   ),
-  setting('pollMs', 'int', 'how often the engine looks for work written by other processes'),
+  setting(
+    'pollMs',
+    'int',
+    'how often the engine, blocking waits and event streams look for what other processes wrote',
+  ),
   setting(
     'shutdownGraceMs',
     'int',

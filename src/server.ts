@@ -127,7 +127,10 @@ export function createServer(
     },
   });
   // A blocking create's task may be run and settled by another process on the file.
-  const waiter = new TaskWaiter({ read: (taskId) => store.getTask(taskId), everyMs: 1000 });
+  const waiter = new TaskWaiter({
+    read: (taskId) => store.getTask(taskId),
+    everyMs: config.pollMs,
+  });
   const partLimits = { maxPartBytes: config.maxPartBytes, maxMessageBytes: config.maxMessageBytes };
   const runner = new Runner({ store, registry: agents, schemas, clock, logger, ...config });
   const tasks = new TaskService(
@@ -203,7 +206,7 @@ export function createServer(
     logger,
   });
   const startedAt = Date.now();
-  const feed = new EventFeed(store);
+  const feed = new EventFeed(store, config.pollMs);
   const logs = new RecentTaskLogs(store);
   const limiter = new RateLimiter(config.rateLimitPerMinute);
   const securityHeaders = helmetHeaders();
@@ -302,6 +305,7 @@ export function createServer(
     await stoppedTasks.drained(Math.max(0, graceEnds - Date.now()));
     await deliveries.stop();
     server?.closeAllConnections();
+    feed.stop();
     await stopped;
     limiter.close();
     await store.close();

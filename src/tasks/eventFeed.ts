@@ -5,7 +5,10 @@
  * out, else read once from the database from that sequence on (a gap: events committed by
  * another process, or while a read was under way). A watcher still replaying the log by
  * itself (an event stream opening) takes each commit's events as reported, and is kept
- * contiguous from the sequence it says it caught up to.
+ * contiguous from the sequence it says it caught up to. Another process's commits are not
+ * reported here: each `everyMs`, a watched task no commit was heard for since the last look is
+ * read for events after those handed out (a stream would otherwise wait for ever for a task
+ * another process runs to its end).
  */
 import type { EventRecord } from '../store/records';
 import type { Store } from '../store/store';
@@ -28,12 +31,20 @@ interface Watched {
   listeners: Map<Listener, number | undefined>;
   reading: boolean;
   again: boolean;
+  /** A commit was heard (or the task first watched) since the last look: no read needed. */
+  heard: boolean;
 }
 
 export class EventFeed {
   private readonly watched = new Map<string, Watched>();
+  private lookTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
 
-  constructor(private readonly store: Store) {
+  /** `everyMs`: how often watched tasks are looked at for other processes' commits. */
+  constructor(
+    private readonly store: Store,
+    private readonly everyMs = 1000,
+  ) {
     store.onCommit((taskId, written) => this.changed(taskId, written.events));
   }
 
@@ -55,15 +66,21 @@ export class EventFeed {
   private add(taskId: string, afterSeq: number | undefined, listener: Listener): Watch {
     let entry = this.watched.get(taskId);
     if (!entry) {
-      entry = { listeners: new Map(), reading: false, again: false };
+      entry = { listeners: new Map(), reading: false, again: false, heard: true };
       this.watched.set(taskId, entry);
     }
     const watched = entry;
     watched.listeners.set(listener, afterSeq);
+    if (!this.stopped) this.lookTimer ??= setInterval(() => this.look(), this.everyMs).unref();
     return {
       stop: () => {
         watched.listeners.delete(listener);
-        if (watched.listeners.size === 0) this.watched.delete(taskId);
+        if (watched.listeners.size > 0 || this.watched.get(taskId) !== watched) return;
+        this.watched.delete(taskId);
+        if (this.watched.size === 0) {
+          clearInterval(this.lookTimer);
+          this.lookTimer = undefined;
+        }
       },
       caughtUp: (seq) => {
         if (!watched.listeners.has(listener)) return;
@@ -91,12 +108,32 @@ export class EventFeed {
     }
   }
 
-  /** Number of database reads made for watchers (one per batch of new events per task). */
+  /**
+   * Database reads made for watchers (one per batch of new events per task), and those of
+   * the periodic looks for other processes' commits.
+   */
   reads = 0;
+  looks = 0;
 
-  private changed(taskId: string, events?: EventRecord[]): void {
+  /** No more looks (the store is closing). */
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.lookTimer);
+    this.lookTimer = undefined;
+  }
+
+  /** Reads each watched task no commit was heard for since the last look (see the top). */
+  private look(): void {
+    for (const [taskId, entry] of this.watched) {
+      if (entry.heard) entry.heard = false;
+      else this.changed(taskId, undefined, 'look');
+    }
+  }
+
+  private changed(taskId: string, events?: EventRecord[], why: 'commit' | 'look' = 'commit'): void {
     const entry = this.watched.get(taskId);
     if (!entry) return;
+    if (events) entry.heard = true;
     const handed = this.handedOut(entry);
     // With no watcher caught up there is nothing to keep contiguous (and no read under way
     // that matters): replaying watchers take the events as reported.
@@ -111,19 +148,23 @@ export class EventFeed {
       return;
     }
     entry.reading = true;
-    void this.read(taskId, entry).finally(() => {
-      entry.reading = false;
-      if (entry.again) {
-        entry.again = false;
-        this.changed(taskId);
-      }
-    });
+    // A read that fails (the store closing, a busy file) is made again by the next look.
+    void this.read(taskId, entry, why)
+      .catch(() => undefined)
+      .finally(() => {
+        entry.reading = false;
+        if (entry.again) {
+          entry.again = false;
+          this.changed(taskId);
+        }
+      });
   }
 
-  private async read(taskId: string, entry: Watched): Promise<void> {
+  private async read(taskId: string, entry: Watched, why: 'commit' | 'look'): Promise<void> {
     const handed = this.handedOut(entry);
     if (handed === undefined) return; // the caught-up watchers stopped meanwhile
-    this.reads += 1;
+    if (why === 'look') this.looks += 1;
+    else this.reads += 1;
     const events = await this.store.listEvents(taskId, handed);
     if (events.length > 0) this.handOut(entry, events);
   }

@@ -253,7 +253,8 @@ describe('task event streams', () => {
   });
 
   test('a commit reported during the replay, after one made elsewhere: the stream reads what lies between', async () => {
-    const hold = await startArcd({ agents: [holdAgent] });
+    // No periodic look for other processes' commits: only the replay's reads are counted.
+    const hold = await startArcd({ agents: [holdAgent], config: { pollMs: 3_600_000 } });
     const task = await createTask(hold.url, 'hold', 'first');
     await waitForStatus(hold.url, 'hold', task.taskId, ['WORKING']);
     const other = new Database(hold.db);
@@ -407,6 +408,26 @@ test('a retried task’s stream goes past its earlier FAILED and ends at the new
     .filter((f) => f.event === 'STATUS_CHANGE')
     .map((f) => (f.data as unknown as { data: { status: string } }).data.status);
   expect(statuses).toEqual(['WORKING', 'FAILED', 'SUBMITTED', 'WORKING', 'COMPLETED']);
+});
+
+test('a stream on one process follows a task another process runs, to its end', async () => {
+  const here = await startArcd({ agents: [holdAgent] });
+  // Hosts no agent and writes nothing to the task: it hears of no commit of it.
+  const there = await startArcd({ db: here.db, agents: [], bundled: false });
+  const task = await createTask(here.url, 'hold', 'first');
+  await waitForStatus(here.url, 'hold', task.taskId, ['WORKING']);
+  const stream = await openStream(eventsUrl(there, task.taskId));
+  await waitFor('the replay', async () => (events(stream).length >= 2 ? true : undefined));
+  await arcResult(here.url, 'task.cancel', { taskId: task.taskId }, { targetAgent: 'hold' });
+  let timer: NodeJS.Timeout | undefined;
+  const tooLong = new Promise<never>((_, fail) => {
+    timer = setTimeout(() => fail(new Error('the stream did not end')), 5_000);
+  });
+  await Promise.race([stream.ended, tooLong]).finally(() => clearTimeout(timer));
+  const stored = await here.server.store.listEvents(task.taskId);
+  expect(events(stream).map((f) => f.id)).toEqual(stored.map((e) => e.seq));
+  expect(events(stream).at(-1)).toMatchObject({ event: 'STATUS_CHANGE' });
+  expect(stored.at(-1)?.data.status).toBe('CANCELED');
 });
 
 describe('followsOn (replay, then what commits reported meanwhile)', () => {
