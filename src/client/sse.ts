@@ -1,4 +1,8 @@
-/** A minimal Server-Sent Events reader: text chunks in, complete events out (LF or CRLF). */
+/**
+ * A minimal Server-Sent Events reader: chunks in, complete events out. Bytes are decoded as
+ * one UTF-8 stream (a character split between two chunks stays whole), and lines may end in
+ * LF, CRLF or CR, wherever the chunks are cut.
+ */
 
 export interface SseMessage {
   id?: string;
@@ -6,28 +10,42 @@ export interface SseMessage {
   data: string;
 }
 
+/** One event's block of lines (without its blank line), or undefined if it holds no event. */
+function parseBlock(block: string): SseMessage | undefined {
+  const message: SseMessage = { event: 'message', data: '' };
+  const data: string[] = [];
+  for (const line of block.split('\n')) {
+    if (line.startsWith(':') || line === '') continue;
+    const colon = line.indexOf(':');
+    const field = colon < 0 ? line : line.slice(0, colon);
+    const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+    if (field === 'event') message.event = value;
+    else if (field === 'data') data.push(value);
+    else if (field === 'id') message.id = value;
+  }
+  if (data.length === 0 && message.id === undefined) return undefined;
+  message.data = data.join('\n');
+  return message;
+}
+
 export async function* readSse(chunks: AsyncIterable<Buffer | string>): AsyncIterable<SseMessage> {
+  const decoder = new TextDecoder();
   let buffer = '';
-  for await (const chunk of chunks) {
-    buffer += chunk.toString().replace(/\r\n/g, '\n');
+  let heldCr = false; // a chunk's last CR: the first half of a CRLF, or a line end of its own
+  function* complete(text: string): Generator<SseMessage> {
+    buffer += text.replace(/\r\n?/g, '\n');
     let cut: number;
     while ((cut = buffer.indexOf('\n\n')) >= 0) {
-      const block = buffer.slice(0, cut);
+      const message = parseBlock(buffer.slice(0, cut));
       buffer = buffer.slice(cut + 2);
-      const message: SseMessage = { event: 'message', data: '' };
-      const data: string[] = [];
-      for (const line of block.split('\n')) {
-        if (line.startsWith(':') || line === '') continue;
-        const colon = line.indexOf(':');
-        const field = colon < 0 ? line : line.slice(0, colon);
-        const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-        if (field === 'event') message.event = value;
-        else if (field === 'data') data.push(value);
-        else if (field === 'id') message.id = value;
-      }
-      if (data.length === 0 && message.id === undefined) continue;
-      message.data = data.join('\n');
-      yield message;
+      if (message) yield message;
     }
   }
+  for await (const chunk of chunks) {
+    let text = typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
+    if (heldCr) text = `\r${text}`;
+    heldCr = text.endsWith('\r');
+    yield* complete(heldCr ? text.slice(0, -1) : text);
+  }
+  if (heldCr) yield* complete('\n'); // the stream's last CR ended a line
 }
