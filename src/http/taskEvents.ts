@@ -171,22 +171,25 @@ export function createTaskEventsHandler(options: TaskEventsOptions) {
       res.end(last);
     };
     /**
-     * Writes events not yet sent; ends after a terminal status change that is the newest
-     * event known (a retried task has an earlier one in its log, followed by more).
+     * Writes events not yet sent; ends after a terminal status change that is the task's newest
+     * event of its own known (a retried task has an earlier one in its log, followed by more;
+     * a parent's children's events, copied into its log, may follow its end).
      */
     const deliver = (events: EventRecord[]) => {
-      const newest = events.reduce((max, event) => Math.max(max, event.seq), sent);
+      const newest = events.reduce(
+        (max, event) => (event.data.childTaskId === undefined ? Math.max(max, event.seq) : max),
+        sent,
+      );
       let batch = ''; // one write (one chunk) for the whole batch, not one per frame
+      let ended = false;
       for (const event of events) {
         if (closed || event.seq <= sent) continue;
         batch += frame(event);
         sent = event.seq;
-        if (endsStream(event) && event.seq === newest) {
-          finish(batch);
-          return;
-        }
+        if (endsStream(event) && event.seq === newest) ended = true;
       }
-      if (batch) res.write(batch);
+      if (ended) finish(batch);
+      else if (batch) res.write(batch);
     };
     // Watch first, then replay: nothing committed in between can fall through the gap.
     const watch = options.feed.watchReplaying(taskId, (events) => {

@@ -72,6 +72,15 @@ function openStream(url: string, headers: Record<string, string> = {}): Promise<
   });
 }
 
+/** The stream's end, or a failure if it has not ended within `ms`. */
+function endedWithin(stream: Stream, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const tooLong = new Promise<never>((_, fail) => {
+    timer = setTimeout(() => fail(new Error(`the stream did not end within ${ms} ms`)), ms);
+  });
+  return Promise.race([stream.ended, tooLong]).finally(() => clearTimeout(timer));
+}
+
 const eventsUrl = (arcd: Running, taskId: string, query = 'requestAgent=tester') =>
   `${arcd.url}/arc/tasks/${taskId}/events?${query}`;
 const events = (s: Stream) => s.frames.filter((f) => f.event);
@@ -419,15 +428,36 @@ test('a stream on one process follows a task another process runs, to its end', 
   const stream = await openStream(eventsUrl(there, task.taskId));
   await waitFor('the replay', async () => (events(stream).length >= 2 ? true : undefined));
   await arcResult(here.url, 'task.cancel', { taskId: task.taskId }, { targetAgent: 'hold' });
-  let timer: NodeJS.Timeout | undefined;
-  const tooLong = new Promise<never>((_, fail) => {
-    timer = setTimeout(() => fail(new Error('the stream did not end')), 5_000);
-  });
-  await Promise.race([stream.ended, tooLong]).finally(() => clearTimeout(timer));
+  await endedWithin(stream, 5_000);
   const stored = await here.server.store.listEvents(task.taskId);
   expect(events(stream).map((f) => f.id)).toEqual(stored.map((e) => e.seq));
   expect(events(stream).at(-1)).toMatchObject({ event: 'STATUS_CHANGE' });
   expect(stored.at(-1)?.data.status).toBe('CANCELED');
+});
+
+test("a parent's stream ends at its own end, with its children's events read in one batch after it", async () => {
+  const here = await startArcd({ agents: [holdAgent] });
+  const task = await createTask(here.url, 'hold', 'first');
+  await waitForStatus(here.url, 'hold', task.taskId, ['WORKING']);
+  const stream = await openStream(eventsUrl(here, task.taskId));
+  await waitFor('the replay', async () => (events(stream).length >= 2 ? true : undefined));
+  // Another process ends the task, then a child's end is copied into its log: the look reads both.
+  const other = new Database(here.db);
+  other.pragma('busy_timeout = 5000');
+  other.transaction(() => {
+    appendEventElsewhere(other, task.taskId, 'STATUS_CHANGE', { status: 'CANCELED' });
+    appendEventElsewhere(other, task.taskId, 'STATUS_CHANGE', {
+      status: 'CANCELED',
+      childTaskId: 'task-child',
+    });
+  })();
+  other.close();
+  await endedWithin(stream, 5_000);
+  expect(
+    events(stream)
+      .slice(-2)
+      .map((f) => (f.data as unknown as { data: object }).data),
+  ).toEqual([{ status: 'CANCELED' }, { status: 'CANCELED', childTaskId: 'task-child' }]);
 });
 
 describe('followsOn (replay, then what commits reported meanwhile)', () => {
