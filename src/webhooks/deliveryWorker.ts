@@ -65,10 +65,10 @@ export function planAfterAttempt(
     status !== undefined && RESPECTS_RETRY_AFTER.has(status)
       ? parseRetryAfterMs(result.retryAfter, now, RETRY_AFTER_CAP_MS)
       : undefined;
-  const delay =
-    made >= budget
-      ? undefined
-      : (retryAfter ?? nextRetryDelayMs(made, options.scheduleMs, budget, options.random));
+  // Retry-After is the least wait asked for, not leave to come back sooner than scheduled: a
+  // receiver answering `Retry-After: 0` would otherwise spend the whole budget at once.
+  const scheduled = nextRetryDelayMs(made, options.scheduleMs, budget, options.random);
+  const delay = scheduled === undefined ? undefined : Math.max(retryAfter ?? 0, scheduled);
   const since = failingSince ?? at;
   const failingTooLong = now.getTime() - Date.parse(since) >= options.disableAfterMs;
   return {

@@ -134,6 +134,17 @@ describe('after an attempt', () => {
     expect(plan.delivery).toEqual({ status: 'pending', nextAttemptAt: '2026-11-22T10:00:30.000Z' });
   });
 
+  test('a Retry-After shorter than the schedule waits as scheduled (the budget is not spent at once)', () => {
+    const plan = planAfterAttempt(
+      { statusCode: 429, latencyMs: 1, retryAfter: '0' },
+      { ...delivery, attempts: 1 },
+      undefined,
+      now,
+      options,
+    );
+    expect(plan.delivery).toEqual({ status: 'pending', nextAttemptAt: '2026-11-22T10:00:02.000Z' });
+  });
+
   test('Retry-After on a 500 is not honoured', () => {
     const plan = planAfterAttempt(
       { statusCode: 500, latencyMs: 1, retryAfter: '30' },
