@@ -218,12 +218,13 @@ export class TaskService {
         message: `must include targetAgent ${call.targetAgent}`,
       });
     }
-    if (params.dependencies) {
+    if (params.dependencies?.length) {
       problems.push({ field: 'dependencies', message: 'cannot be combined with assignedAgents' });
     }
     if (problems.length > 0) throw new InvalidParamsError(problems);
     const shared: NewTask = { ...params };
     delete shared.assignedAgents;
+    delete shared.dependencies; // none (a client sending `[]` always)
     const childSettings = { ...params.settings };
     delete childSettings.allowPartial;
     const children = [];

@@ -262,7 +262,15 @@ test('bad multi-agent requests are refused before anything is stored', async () 
     { field: 'assignedAgents/1', message: 'no agent nobody here' },
   ]);
   expect((await create({ assignedAgents: ['alpha', 'alpha'] })).body.error.code).toBe(-32602);
+  const dependent = await create({ assignedAgents: ['alpha', 'beta'], dependencies: ['task-x'] });
+  expect(dependent.body.error.details.errors).toEqual([
+    { field: 'dependencies', message: 'cannot be combined with assignedAgents' },
+  ]);
   expect((await arcResult(arcd.url, 'task.list', {}, on)).tasks).toEqual([]);
+  // No dependencies at all (a client that always sends the field) is no dependency.
+  const none = await create({ assignedAgents: ['alpha', 'beta'], dependencies: [] });
+  expect(none.body.error).toBeNull();
+  await waitForStatus(arcd.url, 'alpha', none.body.result.task.taskId, ['COMPLETED'], on);
   const parent = await fanOut(arcd, 'go fail:alpha');
   await waitForStatus(arcd.url, 'alpha', parent.taskId, ['FAILED'], on);
   const run = await arcCall(arcd.url, 'task.run', { taskId: parent.taskId }, on);
