@@ -34,6 +34,7 @@ import { isTerminal, transitionError } from './states';
 import { toWireTask } from './toWire';
 import { rerunMessage } from './rerunInput';
 import { restartTask, retryFamily } from './familyRuns';
+import { finishedByChildren } from './familyChanges';
 import type { Expectation } from './taskWaiter';
 import { type PartLimits, checkMessageParts } from '../parts/checkParts';
 import type { DirectStart } from '../engine/runner';
@@ -403,6 +404,15 @@ export class TaskService {
     // Only a task that would be queued again (else its status is what the caller is told).
     if (!task.childTaskIds && task.status === 'FAILED')
       await this.checkQueueRoom(task.assignedAgent);
+    if (task.childTaskIds && finishedByChildren(task)) {
+      // A family retried queues its failed and canceled children again, each on its agent.
+      const again = (await this.store.childTasks(task.taskId)).filter(
+        (child) => child.status === 'FAILED' || child.status === 'CANCELED',
+      );
+      for (const agent of new Set(again.map((child) => child.assignedAgent))) {
+        await this.checkQueueRoom(agent);
+      }
+    }
     const at = isoNow(this.clock);
     const deadline = await this.childRunDeadline(task, this.newRunDeadline(params.deadline, at));
     if (task.childTaskIds) {

@@ -470,6 +470,34 @@ describe('running a failed family again', () => {
     expect(artifactNames(whole)).toEqual(['alpha:alpha says go', 'flaky-child:fixed']);
   });
 
+  test("a family retry that would queue a child past its agent's bound is refused whole", async () => {
+    const capped = defineAgent({
+      ...worker('capped'),
+      limits: { concurrency: 1, maxQueued: 1 },
+    });
+    const arcd = await startArcd({ agents: [...agents, capped], bundled: false });
+    const parent = (
+      await arcResult(
+        arcd.url,
+        'task.create',
+        { initialMessage: textMessage('go fail:capped'), assignedAgents: ['alpha', 'capped'] },
+        on,
+      )
+    ).task;
+    await waitForStatus(arcd.url, 'alpha', parent.taskId, ['FAILED'], on);
+    const onCapped = { targetAgent: 'capped' };
+    const running = await createTask(arcd.url, 'capped', 'hold:capped', {}, onCapped);
+    await waitForStatus(arcd.url, 'capped', running.taskId, ['WORKING'], onCapped);
+    await createTask(arcd.url, 'capped', 'hold:capped', {}, onCapped); // the queue is full
+    const refused = await arcCall(arcd.url, 'task.retry', { taskId: parent.taskId }, on);
+    expect(refused.body.error).toMatchObject({
+      code: -41011,
+      details: { agentId: 'capped', maxQueued: 1 },
+    });
+    expect(await arcd.server.store.countQueued('capped')).toBe(1);
+    expect((await taskInfo(arcd.url, 'alpha', parent.taskId, on)).status).toBe('FAILED');
+  });
+
   test('a canceled parent is not retried, nor are its children run again', async () => {
     const arcd = await startArcd({ agents: [...agents, flaky], bundled: false });
     const parent = await family(arcd, 'go hold:alpha');
