@@ -166,7 +166,7 @@ export function createServer(
     runner.abort(taskId, reason),
   );
   const retention = new RetentionPurge(store, clock, logger, config.retentionDays);
-  const scheduler = new Scheduler(store, tasks, clock, logger);
+  const scheduler = new Scheduler(store, tasks, clock, logger, () => agents.ids());
   const stoppedTasks = new StoppedTasks({
     agents,
     store,

@@ -12,7 +12,7 @@ import type { TaskService } from '../tasks/taskService';
 import { type Clock, isoNow } from '../clock';
 import { nextSlot, slotsBetween } from './cronTimes';
 import { SerialPump } from '../serialPump';
-import { AgentCapacityExceededError, isArcError } from '../rpc/errors';
+import { AgentCapacityExceededError, AgentNotFoundError, isArcError } from '../rpc/errors';
 
 const BATCH = 50;
 /** A slot fired later than this is reported as late (missed while down or overloaded). */
@@ -32,6 +32,8 @@ export class Scheduler {
     private readonly tasks: TaskService,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    /** The agents this process hosts (a schedule of another is left to a process hosting it). */
+    private readonly hosted: () => string[],
   ) {}
 
   start(pollMs: number): void {
@@ -70,8 +72,9 @@ export class Scheduler {
   }
 
   /**
-   * A firing that failed. Its agent's queue full (-41011), or a failure of arcd's own (a
-   * write): the slot stays due and is tried again next tick, firing late once it can. Refused
+   * A firing that failed. Its agent's queue full (-41011) or its agent not hosted here
+   * (-41001: a task made now would never run, nor could its caller reach it here), or a
+   * failure of arcd's own (a write): the slot stays due and is tried again next tick, firing late once it can. Refused
    * for good (an ARC error about the schedule's own task, such as a message over the part
    * limits lowered since): the slot is skipped, so that the schedule goes on to its next slot
    * rather than failing every tick. Either way the schedule keeps why as its `lastError`
@@ -89,7 +92,11 @@ export class Scheduler {
       at: now.toISOString(),
     };
     try {
-      if (!told || error instanceof AgentCapacityExceededError) {
+      if (
+        !told ||
+        error instanceof AgentCapacityExceededError ||
+        error instanceof AgentNotFoundError
+      ) {
         const last = schedule.lastError;
         if (last?.slot === slot && last.code === failure.code && last.message === failure.message)
           return undefined; // told already
@@ -112,6 +119,10 @@ export class Scheduler {
   private async fire(schedule: ScheduleRecord): Promise<string | undefined> {
     const slot = schedule.nextRunAt;
     if (!slot) return undefined;
+    const hosted = this.hosted();
+    if (!hosted.includes(schedule.targetAgent)) {
+      throw new AgentNotFoundError(schedule.targetAgent, hosted);
+    }
     const now = this.clock();
     const skippedSlots = slotsBetween(schedule.cron, schedule.timezone, new Date(slot), now);
     const late = now.getTime() - Date.parse(slot) > LATE_AFTER_MS;

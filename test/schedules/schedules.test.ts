@@ -278,3 +278,33 @@ test('a slot its task is refused for good (parts over a lowered limit) is skippe
   });
   expect(await firings(after)).toEqual([]);
 });
+
+test('a schedule of an agent no longer hosted here stays due, says why, and fires once it is back', async () => {
+  const db = tempDbFile();
+  const time = manualClock('2026-01-10T10:15:00Z');
+  const report = defineAgent({ id: 'report', description: 'reports', handle: () => 'report' });
+  const on = { targetAgent: 'report' };
+  const withAgent = await startArcd({ db, clock: time.clock, agents: [report] });
+  await arcResult(
+    withAgent.url,
+    'schedule.create',
+    { initialMessage: textMessage('hourly'), cron: '0 * * * *' },
+    on,
+  );
+  await withAgent.close();
+  const without = await startArcd({ db, clock: time.clock });
+  time.set('2026-01-10T11:00:00Z');
+  expect(await without.server.scheduler.fireDue()).toEqual([]);
+  const [waiting] = (await arcResult(without.url, 'schedule.list', {})).schedules;
+  expect(waiting).toMatchObject({
+    nextRunAt: '2026-01-10T11:00:00.000Z',
+    runCount: 0,
+    lastError: { code: -41001, slot: '2026-01-10T11:00:00.000Z' },
+  });
+  expect(await without.server.store.countQueued('report')).toBe(0);
+  await without.close();
+  time.set('2026-01-10T13:30:00Z');
+  const back = await startArcd({ db, clock: time.clock, agents: [report] });
+  await waitFor('the late firing', async () => ((await firings(back)).length ? true : undefined));
+  expect(await firings(back)).toEqual(['2026-01-10T11:00:00.000Z']);
+});
