@@ -117,6 +117,7 @@ export class ChatService {
       params.reason ?? `ended by ${call.requestAgent}`,
       isoNow(this.clock),
     );
+    if (!closed) throw new ChatClosedError(chat.chatId); // ended by another call meanwhile
     // A reply still being produced here is stopped: nothing more goes into a closed chat.
     for (const [stop, chatId] of this.active) {
       if (chatId === chat.chatId) stop(new ChatClosedError(chatId));
@@ -145,7 +146,7 @@ export class ChatService {
       ...message,
       timestamp: message.timestamp ? toUtcIso(message.timestamp) : isoNow(this.clock),
     };
-    const appended = await this.store.appendChatMessage(chatId, stamped);
+    const appended = await this.store.appendChatMessage(chatId, stamped, isoNow(this.clock));
     if (!appended) throw new ChatClosedError(chatId); // ended meanwhile
     let chat = appended;
     const history = await this.store.listChatMessages(chatId);
@@ -192,10 +193,11 @@ export class ChatService {
       };
       let stored: ChatRecord | undefined;
       try {
-        stored = await store.appendChatMessage(chatId, {
-          ...replyMessage,
-          timestamp: replyMessage.timestamp as string,
-        });
+        stored = await store.appendChatMessage(
+          chatId,
+          { ...replyMessage, timestamp: replyMessage.timestamp as string },
+          replyMessage.timestamp as string,
+        );
       } catch (error) {
         // Not the agent's failure: logged, and the caller gets an error id, not the store's text.
         throw asArcError(error, logger, { chatId }, 'storing a chat reply failed');

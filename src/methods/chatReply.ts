@@ -5,15 +5,8 @@
  */
 import type { ChatExchange } from '../chat/chatService';
 import { toWireChat } from '../chat/chatService';
-import { type SseEvent, SseResult } from '../rpc/sseResult';
+import { type SseEvent, SseResult, chatErrorEvents } from '../rpc/sseResult';
 import { type ArcError, InvalidChatMessageError, isArcError } from '../rpc/errors';
-
-export function streamFailure(chatId: string | null, code: number, message: string): SseEvent[] {
-  return [
-    { event: 'error', data: { chatId, error: { code, message } } },
-    { event: 'done', data: { chatId, status: 'ERROR', done: true } },
-  ];
-}
 
 async function* streamEvents(exchange: ChatExchange): AsyncIterable<SseEvent> {
   const chatId = exchange.chat.chatId;
@@ -25,7 +18,9 @@ async function* streamEvents(exchange: ChatExchange): AsyncIterable<SseEvent> {
       };
     }
   } catch (error) {
-    yield* streamFailure(chatId, -43005, replyFailure(chatId, error).message);
+    // -43005 mid-stream, with what the failure says of itself (an error id for arcd's own).
+    const { message, details } = replyFailure(chatId, error);
+    yield* chatErrorEvents(chatId, { code: -43005, message, details });
     return;
   }
   yield { event: 'done', data: { chatId, status: exchange.finished().chat.status, done: true } };

@@ -8,7 +8,7 @@ import type { AuthOutcome } from '../auth/authenticator';
 import type { Call, Dispatcher } from './dispatcher';
 import type { SchemaRegistry } from './schemas';
 import { type ArcError, InvalidRequestError, InvalidVersionError } from './errors';
-import { type SseEvent, SseResult } from './sseResult';
+import { SseResult, chatErrorEvents } from './sseResult';
 
 export interface RpcDeps {
   dispatcher: Dispatcher;
@@ -90,7 +90,7 @@ export function arcErrorAnswer(
 function streamedError(chatId: string | null, error: ArcError): SseResult {
   return new SseResult(
     (async function* () {
-      yield* streamErrorEvents(chatId, error);
+      yield* chatErrorEvents(chatId, error);
     })(),
   );
 }
@@ -143,14 +143,4 @@ export async function handleArcRequest(
   if (echo.traceId !== undefined) call.traceId = echo.traceId;
   const outcome = await deps.dispatcher.dispatch(call);
   return answer(outcome.result, outcome.error ?? null);
-}
-
-function streamErrorEvents(chatId: string | null, error: ArcError): SseEvent[] {
-  return [
-    {
-      event: 'error',
-      data: { chatId, error: { code: error.code, message: error.message, details: error.details } },
-    },
-    { event: 'done', data: { chatId, status: 'ERROR', done: true } },
-  ];
 }

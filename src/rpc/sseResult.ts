@@ -3,6 +3,8 @@
  * method result that is a stream: the ARC route answers it as SSE instead of a JSON envelope.
  */
 
+import type { ArcError } from './errors';
+
 export interface SseEvent {
   /** Written as an `id:` line, for streams a client resumes with Last-Event-ID. */
   id?: number;
@@ -19,6 +21,18 @@ export class SseResult {
     readonly events: AsyncIterable<SseEvent>,
     readonly cancel?: () => void,
   ) {}
+}
+
+/** A chat stream's failure: an `error` event (code, message, details) then `done` with ERROR. */
+export function chatErrorEvents(
+  chatId: string | null,
+  error: Pick<ArcError, 'code' | 'message' | 'details'>,
+): SseEvent[] {
+  const { code, message, details } = error;
+  return [
+    { event: 'error', data: { chatId, error: { code, message, details } } },
+    { event: 'done', data: { chatId, status: 'ERROR', done: true } },
+  ];
 }
 
 export function formatSse(event: SseEvent): string {

@@ -68,7 +68,7 @@ export class ChatTables {
       'UPDATE chats SET message_count = message_count + 1, updated_at = ? WHERE chat_id = ?',
     );
     this.close = db.prepare(`UPDATE chats SET status = 'CLOSED', reason = ?, closed_at = ?,
-      updated_at = ? WHERE chat_id = ?`);
+      updated_at = ? WHERE chat_id = ? AND status <> 'CLOSED'`);
     this.selectMessages = db.prepare<
       [string],
       { role: string; parts: string; agent_id: string | null; timestamp: string }
@@ -97,7 +97,11 @@ export class ChatTables {
    * Appends a message (in a transaction with the count); returns the chat after it, or
    * undefined when the chat is closed (nothing is added to a closed chat).
    */
-  append(chatId: string, message: Message & { timestamp: string }): ChatRecord | undefined {
+  append(
+    chatId: string,
+    message: Message & { timestamp: string },
+    at: string,
+  ): ChatRecord | undefined {
     return this.db.transaction(() => {
       const chat = this.get(chatId);
       if (!chat) throw new Error(`chat ${chatId} vanished`);
@@ -110,13 +114,14 @@ export class ChatTables {
         message.agentId ?? null,
         message.timestamp,
       );
-      this.bump.run(message.timestamp, chatId);
+      this.bump.run(at, chatId);
       return this.get(chatId) as ChatRecord;
     })();
   }
 
-  closeChat(chatId: string, reason: string, at: string): ChatRecord {
-    this.close.run(reason, at, at, chatId);
+  /** The chat closed now, or undefined if it was closed already (nothing written). */
+  closeChat(chatId: string, reason: string, at: string): ChatRecord | undefined {
+    if (this.close.run(reason, at, at, chatId).changes === 0) return undefined;
     return this.get(chatId) as ChatRecord;
   }
 

@@ -699,11 +699,11 @@ export class SqliteStore implements Store {
     return this.chats.get(chatId);
   }
 
-  async appendChatMessage(chatId: string, message: Message & { timestamp: string }) {
-    return this.writes.now(() => this.chats.append(chatId, message));
+  async appendChatMessage(chatId: string, message: Message & { timestamp: string }, at: string) {
+    return this.writes.now(() => this.chats.append(chatId, message, at));
   }
 
-  async closeChat(chatId: string, reason: string, at: string): Promise<ChatRecord> {
+  async closeChat(chatId: string, reason: string, at: string): Promise<ChatRecord | undefined> {
     return this.writes.now(() => this.chats.closeChat(chatId, reason, at));
   }
 

@@ -291,12 +291,17 @@ export interface Store {
   /** False when the chat id is taken already (nothing written). */
   createChat(chat: Omit<ChatRecord, 'status' | 'messageCount'>): Promise<boolean>;
   getChat(chatId: string): Promise<ChatRecord | undefined>;
-  /** The chat after the message, or undefined when it is closed (nothing added). */
+  /**
+   * The chat after the message (its `updatedAt` now `at`, the server's time, whatever the
+   * message's own timestamp), or undefined when it is closed (nothing added).
+   */
   appendChatMessage(
     chatId: string,
     message: Message & { timestamp: string },
+    at: string,
   ): Promise<ChatRecord | undefined>;
-  closeChat(chatId: string, reason: string, at: string): Promise<ChatRecord>;
+  /** The chat closed, or undefined when it was closed already (nothing written). */
+  closeChat(chatId: string, reason: string, at: string): Promise<ChatRecord | undefined>;
   listChatMessages(chatId: string): Promise<Message[]>;
 
   /** Called after every commit that appended events or outbox rows (wakes senders, streams). */

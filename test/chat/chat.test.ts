@@ -139,9 +139,10 @@ test('errors of stream requests come as SSE too', async () => {
     ).raw,
   );
   expect(midway.map((e) => e.event)).toEqual(['stream', 'error', 'done']);
-  expect(midway[1]!.data.error).toMatchObject({
+  expect(midway[1]!.data.error).toEqual({
     code: -43005,
     message: expect.stringMatching(/lost my train of thought/),
+    details: { chatId: expect.any(String) },
   });
   expect(midway[2]!.data.status).toBe('ERROR');
   // Without streaming, the same failure is the same error.
@@ -247,6 +248,35 @@ test('a chat.start whose chatId another start took meanwhile is told the id is t
     code: -32602,
     details: { errors: [{ field: 'chatId' }] },
   });
+});
+
+test('a chat.end racing another is told the chat is closed, and the first reason stays', async () => {
+  const { chat } = await arcResult(arcd.url, 'chat.start', { initialMessage: textMessage('hi') });
+  const active = await arcd.server.store.getChat(chat.chatId);
+  await arcResult(arcd.url, 'chat.end', { chatId: chat.chatId, reason: 'first' });
+  // As if this end read the chat before the other one's close was written.
+  jest.spyOn(arcd.server.store, 'getChat').mockResolvedValueOnce(active);
+  const second = await arcCall(arcd.url, 'chat.end', { chatId: chat.chatId, reason: 'second' });
+  expect(second.body.error).toMatchObject({ code: -43002, details: { chatId: chat.chatId } });
+  expect(await arcd.server.store.getChat(chat.chatId)).toMatchObject({
+    status: 'CLOSED',
+    reason: 'first',
+  });
+});
+
+test("a chat's updatedAt is the server's time, not the message's timestamp", async () => {
+  const message = { ...textMessage('from the past'), timestamp: '2001-01-01T00:00:00Z' };
+  // The broken agent's reply fails: the caller's message alone moves the chat.
+  const started = await arcCall(
+    arcd.url,
+    'chat.start',
+    { chatId: 'chat-old-clock', initialMessage: message },
+    { targetAgent: 'broken' },
+  );
+  expect(started.body.error).not.toBeNull();
+  const stored = await arcd.server.store.getChat('chat-old-clock');
+  expect(stored!.messageCount).toBe(1);
+  expect(stored!.updatedAt >= stored!.createdAt).toBe(true);
 });
 
 test('an agent without a chat handler is not available for chat', async () => {
