@@ -138,13 +138,17 @@ export class InvalidTransitionError extends ArcError {
   }
 }
 
-/** task.delete of a finished task that an unfinished task depends on. */
+/**
+ * task.delete of a finished task that an unfinished task depends on; task.run or task.retry
+ * of one whose completion released tasks not yet finished (they would see it run again).
+ */
 export class TaskStillNeededError extends ArcError {
-  constructor(taskId: string, waitingDependents: string[]) {
-    super(-42006, `Task ${taskId} is a dependency of tasks still waiting on it`, {
-      taskId,
-      waitingDependents,
-    });
+  constructor(taskId: string, waitingDependents: string[], doing = 'deleted') {
+    super(
+      -42006,
+      `Task ${taskId} is a dependency of tasks still waiting on it: it cannot be ${doing}`,
+      { taskId, waitingDependents },
+    );
   }
 }
 

@@ -26,6 +26,7 @@ export class DependencyTables {
   private readonly waitingOn;
   private readonly blocked;
   private readonly needingOf;
+  private readonly releasedOf;
 
   constructor(db: Db) {
     this.statesOf = db.prepare<[string], { depends_on: string; status: string }>(`
@@ -35,6 +36,9 @@ export class DependencyTables {
       SELECT d.task_id FROM task_dependencies d JOIN tasks t ON t.task_id = d.task_id
       WHERE d.depends_on = ? AND t.blocked = 1`);
     this.needingOf = db.prepare<[string], { task_id: string }>(unfinishedDependentsOf('?'));
+    this.releasedOf = db.prepare<[string], { task_id: string }>(
+      `${unfinishedDependentsOf('?')} AND dependent.blocked = 0`,
+    );
     this.blocked = db.prepare<[string, number], { task_id: string }>(
       'SELECT task_id FROM tasks WHERE blocked = 1 AND task_id > ? ORDER BY task_id LIMIT ?',
     );
@@ -56,6 +60,11 @@ export class DependencyTables {
   /** Unfinished tasks that depend on `taskId` (see unfinishedDependentsOf). */
   needing(taskId: string): string[] {
     return this.needingOf.all(taskId).map((row) => row.task_id);
+  }
+
+  /** Unfinished tasks that depend on `taskId` and no longer wait for it (released). */
+  released(taskId: string): string[] {
+    return this.releasedOf.all(taskId).map((row) => row.task_id);
   }
 
   /** Blocked tasks after `after`, in id order (the sweep that catches up after a restart). */

@@ -518,6 +518,10 @@ export class SqliteStore implements Store {
     return this.dependencies.dependents(taskId);
   }
 
+  async releasedDependents(taskId: string): Promise<string[]> {
+    return this.dependencies.released(taskId);
+  }
+
   async blockedTasks(limit: number, after = ''): Promise<string[]> {
     return this.dependencies.blockedAfter(after, limit);
   }

@@ -152,6 +152,8 @@ export interface Store {
   dependencyStates(taskId: string): Promise<DependencyState[]>;
   /** Blocked tasks waiting on `taskId`. */
   blockedDependents(taskId: string): Promise<string[]>;
+  /** Unfinished tasks its completion released from waiting on `taskId` (they may read it). */
+  releasedDependents(taskId: string): Promise<string[]>;
   /** Up to `limit` blocked tasks after `after` ('' = from the first), in id order (catch-up
    * after a restart). */
   blockedTasks(limit: number, after?: string): Promise<string[]>;

@@ -388,6 +388,15 @@ export class TaskService {
     return parent && !isTerminal(parent.status) ? (parent.deadline ?? null) : undefined;
   }
 
+  /**
+   * -42006 when tasks its completion released are unfinished: they run on its result (their
+   * turns read it as a dependency), which running it again would take from under them.
+   */
+  private async checkNotNeeded(task: TaskRecord): Promise<void> {
+    const released = await this.store.releasedDependents(task.taskId);
+    if (released.length > 0) throw new TaskStillNeededError(task.taskId, released, 'run again');
+  }
+
   /** -41011 when `agent`'s queue is at its bound: a new task, or one run again, would pass it. */
   private async checkQueueRoom(agent: string): Promise<void> {
     const maxQueued = this.hooks.maxQueued(agent);
@@ -402,8 +411,10 @@ export class TaskService {
   ): Promise<Task> {
     const task = await this.getVisible(call, params.taskId);
     // Only a task that would be queued again (else its status is what the caller is told).
-    if (!task.childTaskIds && task.status === 'FAILED')
+    if (!task.childTaskIds && task.status === 'FAILED') {
+      await this.checkNotNeeded(task);
       await this.checkQueueRoom(task.assignedAgent);
+    }
     if (task.childTaskIds && finishedByChildren(task)) {
       // A family retried queues its failed and canceled children again, each on its agent.
       const again = (await this.store.childTasks(task.taskId)).filter(
@@ -444,8 +455,10 @@ export class TaskService {
     params: { taskId: string; input?: JsonObject; message?: Message; deadline?: string | null },
   ): Promise<Task> {
     const task = await this.getVisible(call, params.taskId);
-    if (!task.childTaskIds && isTerminal(task.status))
+    if (!task.childTaskIds && isTerminal(task.status)) {
+      await this.checkNotNeeded(task);
       await this.checkQueueRoom(task.assignedAgent);
+    }
     const first = (await this.store.listMessages(task.taskId)).find((m) => m.role !== 'agent');
     const base = params.message ?? first ?? { role: 'user', parts: [] };
     const message = rerunMessage(base, params.input);

@@ -214,6 +214,36 @@ test('a dependency stays while a released dependent is unfinished (its next turn
   expect(await arcd.server.store.getTask(quick.taskId)).toBeDefined();
 });
 
+test('a completed dependency is not run again under a released dependent still unfinished', async () => {
+  const arcd = await startArcd();
+  const quick = await createTask(arcd.url, 'echo', 'x');
+  await waitForStatus(arcd.url, 'echo', quick.taskId, ['COMPLETED']);
+  const asking = await createTask(
+    arcd.url,
+    'document-analyzer',
+    'red green',
+    { dependencies: [quick.taskId] },
+    { targetAgent: 'document-analyzer' },
+  );
+  await waitForStatus(arcd.url, 'document-analyzer', asking.taskId, ['INPUT_REQUIRED']);
+  const refused = await arcCall(arcd.url, 'task.run', { taskId: quick.taskId });
+  expect(refused.body.error).toMatchObject({
+    code: -42006,
+    message: expect.stringContaining('cannot be run again'),
+    details: { taskId: quick.taskId, waitingDependents: [asking.taskId] },
+  });
+  expect((await taskInfo(arcd.url, 'echo', quick.taskId)).status).toBe('COMPLETED');
+  // Once the dependent has finished, the dependency may run again.
+  await arcResult(
+    arcd.url,
+    'task.cancel',
+    { taskId: asking.taskId },
+    { targetAgent: 'document-analyzer' },
+  );
+  const again = await arcResult(arcd.url, 'task.run', { taskId: quick.taskId });
+  expect(['SUBMITTED', 'WORKING', 'COMPLETED']).toContain(again.task.status);
+});
+
 test('a dependency deleted between its check and the insert is -32602, nothing stored', async () => {
   const arcd = await startArcd();
   const gone = await createTask(arcd.url, 'echo', 'x');
