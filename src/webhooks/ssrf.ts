@@ -60,7 +60,16 @@ export function forbiddenReason(ip: string, policy: AddressPolicy): string | und
     return `${ip} is an IPv4-mapped IPv6 address: give the IPv4 address ${ipv4} instead`;
   }
   const range = address.range();
+  if (range === 'unicast' && isIPv4Compatible(address)) {
+    // `::a.b.c.d` (deprecated): reaches that IPv4 address where legacy tunnels route `::/96`.
+    return `${ip} is an IPv4-compatible IPv6 address (deprecated)`;
+  }
   return range === 'unicast' ? undefined : `${ip} is a ${range} address`;
+}
+
+/** `::a.b.c.d` (the first 96 bits zero; `::` and `::1` are ranges of their own). */
+function isIPv4Compatible(address: ipaddr.IPv4 | ipaddr.IPv6): boolean {
+  return address.kind() === 'ipv6' && (address as ipaddr.IPv6).parts.slice(0, 6).every((p) => !p);
 }
 
 function hostOf(url: URL): string {

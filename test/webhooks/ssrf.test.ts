@@ -37,6 +37,9 @@ describe('address policy', () => {
     ['::', 'unspecified'],
     ['::ffff:127.0.0.1', 'IPv4-mapped IPv6 address: give the IPv4 address 127.0.0.1'],
     ['::ffff:8.8.8.8', 'IPv4-mapped IPv6 address: give the IPv4 address 8.8.8.8'],
+    // As a URL writes `[::127.0.0.1]` and `[::10.0.0.1]`:
+    ['::7f00:1', 'IPv4-compatible IPv6 address'],
+    ['::a00:1', 'IPv4-compatible IPv6 address'],
   ])('%s is refused (%s)', (ip, range) => {
     expect(forbiddenReason(ip, none)).toContain(range);
   });
