@@ -35,6 +35,13 @@ const SSE_HEADERS: HeaderList = [
   ['X-Accel-Buffering', 'no'],
 ];
 
+/**
+ * A live stream whose reader lets more than this wait unsent is ended (after what it was
+ * sent): its client resumes with Last-Event-ID when it catches up, instead of the server
+ * holding every later event of the task for it.
+ */
+export const MAX_UNSENT_BYTES = 16 * 1024 * 1024;
+
 const ROUTE = /^\/arc\/tasks\/([^/]+)\/events\/?$/;
 
 /** The task id of a GET /arc/tasks/<taskId>/events request, or undefined for any other. */
@@ -189,7 +196,10 @@ export function createTaskEventsHandler(options: TaskEventsOptions) {
         if (endsStream(event) && event.seq === newest) ended = true;
       }
       if (ended) finish(batch);
-      else if (batch) res.write(batch);
+      else if (batch) {
+        res.write(batch);
+        if (res.writableLength > MAX_UNSENT_BYTES) finish();
+      }
     };
     // Watch first, then replay: nothing committed in between can fall through the gap.
     const watch = options.feed.watchReplaying(taskId, (events) => {

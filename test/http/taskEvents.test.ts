@@ -342,6 +342,47 @@ describe('task event streams', () => {
     for (const w of watchers) expect(events(w).map((f) => f.id)).toEqual(reference);
   });
 
+  test('a live stream whose reader falls behind by too much is ended, and resumes whole', async () => {
+    const hold = await startArcd({ agents: [holdAgent] });
+    const task = await createTask(hold.url, 'hold', 'first');
+    await waitForStatus(hold.url, 'hold', task.taskId, ['WORKING']);
+    const { store, feed } = hold.server;
+    const watched = (feed as unknown as { watched: Map<string, unknown> }).watched;
+    const chunks: Buffer[] = [];
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) =>
+      http.get(eventsUrl(hold, task.taskId), resolve).on('error', reject),
+    );
+    res.pause(); // a reader that stopped reading
+    await waitFor('the watch', async () => (watched.has(task.taskId) ? true : undefined));
+    const big = 'x'.repeat(1024 * 1024);
+    for (let i = 0; i < 40 && watched.has(task.taskId); i += 1) {
+      await store.mutateTask(task.taskId, say(`${i}-${big}`));
+    }
+    // Ended by the server while nothing was read (else it would hold all 40 MiB for it).
+    await waitFor('the stream let go', async () => (watched.has(task.taskId) ? undefined : true));
+    await store.mutateTask(task.taskId, say('after the end'));
+    res.on('data', (chunk: Buffer) => chunks.push(chunk));
+    await new Promise((resolve) => res.on('end', resolve).resume());
+    const ids = [
+      ...Buffer.concat(chunks)
+        .toString('utf8')
+        .matchAll(/^id: (\d+)$/gm),
+    ].map((m) => Number(m[1]));
+    const last = ids.at(-1)!;
+    expect(ids).toEqual(Array.from({ length: last }, (_, i) => i + 1));
+    const lastSeq = (await store.getTask(task.taskId))!.lastSeq;
+    expect(last).toBeLessThan(lastSeq);
+    // The client resumes after the last event it got, and gets the rest.
+    const resumed = await openStream(eventsUrl(hold, task.taskId), { 'Last-Event-ID': `${last}` });
+    await waitFor('the rest', async () =>
+      events(resumed).length >= lastSeq - last ? true : undefined,
+    );
+    resumed.close();
+    expect(events(resumed).map((f) => f.id)).toEqual(
+      Array.from({ length: lastSeq - last }, (_, i) => last + i + 1),
+    );
+  });
+
   test('idle streams get heartbeat comments', async () => {
     await arcd.close();
     arcd = await startArcd({ config: { sseHeartbeatMs: 50 } });
