@@ -17,6 +17,7 @@
 -- applied: 0016_schedule_last_error.sql
 -- applied: 0017_queue_bound_without_parents.sql
 -- applied: 0018_indexes_for_deletes_and_catch_up.sql
+-- applied: 0019_closed_chats_purged.sql
 
 CREATE TABLE artifacts (
   artifact_id TEXT PRIMARY KEY,
@@ -248,6 +249,8 @@ CREATE TABLE triggers (
 CREATE INDEX blob_refs_by_blob ON blob_refs (blob_id);
 
 CREATE INDEX chats_by_request_agent ON chats (request_agent, created_at);
+
+CREATE INDEX chats_closed ON chats (closed_at) WHERE status = 'CLOSED';
 
 CREATE INDEX deliveries_by_task ON deliveries (task_id, event_seq);
 

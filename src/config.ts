@@ -170,7 +170,7 @@ export const SETTINGS: readonly Setting[] = [
   setting(
     'retentionDays',
     'int',
-    'finished tasks older than this many days are deleted with their history (0: keep all)',
+    'finished tasks older than this many days are deleted with their history, closed chats with their messages (0: keep all)',
   ),
   setting(
     'publicUrl',

@@ -56,6 +56,7 @@ export class ChatTables {
   private readonly bump;
   private readonly close;
   private readonly selectMessages;
+  private readonly purgeClosed;
 
   constructor(private readonly db: Db) {
     this.insertChat =
@@ -69,6 +70,8 @@ export class ChatTables {
     );
     this.close = db.prepare(`UPDATE chats SET status = 'CLOSED', reason = ?, closed_at = ?,
       updated_at = ? WHERE chat_id = ? AND status <> 'CLOSED'`);
+    this.purgeClosed = db.prepare(`DELETE FROM chats WHERE chat_id IN (SELECT chat_id FROM chats
+      WHERE status = 'CLOSED' AND closed_at < ? ORDER BY closed_at LIMIT ?)`);
     this.selectMessages = db.prepare<
       [string],
       { role: string; parts: string; agent_id: string | null; timestamp: string }
@@ -123,6 +126,11 @@ export class ChatTables {
   closeChat(chatId: string, reason: string, at: string): ChatRecord | undefined {
     if (this.close.run(reason, at, at, chatId).changes === 0) return undefined;
     return this.get(chatId) as ChatRecord;
+  }
+
+  /** Deletes up to `limit` chats closed before `beforeIso`, their messages with them. */
+  purge(beforeIso: string, limit: number): number {
+    return this.purgeClosed.run(beforeIso, limit).changes;
   }
 
   messages(chatId: string): Message[] {

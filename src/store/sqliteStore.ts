@@ -409,6 +409,10 @@ export class SqliteStore implements Store {
     return this.exclusive(() => this.removal.purge(beforeIso, limit));
   }
 
+  async purgeClosedChats(beforeIso: string, limit: number): Promise<number> {
+    return this.writes.now(() => this.chats.purge(beforeIso, limit));
+  }
+
   async insertSchedule(schedule: ScheduleRecord): Promise<void> {
     return this.writes.now(() => this.schedules.insert(schedule));
   }

@@ -148,6 +148,8 @@ export interface Store {
    * and that owe no webhook delivery, multi-agent families whole (see taskRemoval.ts); returns
    * how many. */
   purgeFinished(beforeIso: string, limit: number): Promise<number>;
+  /** Deletes up to `limit` chats closed before `beforeIso`, with their messages; how many. */
+  purgeClosedChats(beforeIso: string, limit: number): Promise<number>;
   /** A task's dependencies with their current status. */
   dependencyStates(taskId: string): Promise<DependencyState[]>;
   /** Blocked tasks waiting on `taskId`. */

@@ -1,7 +1,8 @@
 /**
  * The retention purge: every so often, deletes finished tasks (COMPLETED, FAILED, CANCELED)
- * last changed more than `retentionDays` ago, with everything they own, in small batches so
- * that no single transaction holds the write lock for long. Off when retentionDays is 0.
+ * last changed more than `retentionDays` ago, with everything they own, and chats closed that
+ * long ago with their messages, in small batches so that no single transaction holds the
+ * write lock for long. Off when retentionDays is 0.
  */
 import type { Logger } from 'pino';
 import type { Store } from '../store/store';
@@ -30,21 +31,30 @@ export class RetentionPurge {
     clearInterval(this.timer);
   }
 
-  /** Deletes every task past retention now; returns how many went. */
+  /** Deletes every task and chat past retention now; returns how many tasks went. */
   async purge(): Promise<number> {
     const before = new Date(this.clock().getTime() - this.retentionDays * DAY_MS).toISOString();
     let total = 0;
     try {
-      for (;;) {
-        const deleted = await this.store.purgeFinished(before, BATCH);
-        total += deleted;
-        if (deleted < BATCH) break;
-        await new Promise((resolve) => setImmediate(resolve)); // let requests through
+      total = await batches((limit) => this.store.purgeFinished(before, limit));
+      const chats = await batches((limit) => this.store.purgeClosedChats(before, limit));
+      if (total > 0 || chats > 0) {
+        this.logger.info({ deleted: total, chats, before }, 'retention purge');
       }
-      if (total > 0) this.logger.info({ deleted: total, before }, 'retention purge');
     } catch (error) {
       this.logger.error({ err: error }, 'retention purge failed');
     }
     return total;
+  }
+}
+
+/** Runs `purge` batch after batch until one is not full; how many went in all. */
+async function batches(purge: (limit: number) => Promise<number>): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const deleted = await purge(BATCH);
+    total += deleted;
+    if (deleted < BATCH) return total;
+    await new Promise((resolve) => setImmediate(resolve)); // let requests through
   }
 }

@@ -12,6 +12,7 @@ import {
   createTask,
   startArcd,
   taskInfo,
+  textMessage,
   waitFor,
   waitForStatus,
 } from '../helpers/arcServer';
@@ -323,6 +324,32 @@ test('retention purges finished tasks past their age, and only those', async () 
   );
   expect((await taskInfo(arcd.url, 'echo', recent.taskId)).status).toBe('COMPLETED');
   expect((await taskInfo(arcd.url, 'waits', live.taskId)).status).toBe('WORKING');
+});
+
+test('retention purges chats closed past their age with their messages, and only those', async () => {
+  const arcd = await startArcd({ config: { retentionDays: 7 } });
+  const start = async () =>
+    (await arcResult(arcd.url, 'chat.start', { initialMessage: textMessage('hi') })).chat.chatId;
+  const [old, recent, open, idle] = [await start(), await start(), await start(), await start()];
+  for (const chatId of [old, recent]) await arcResult(arcd.url, 'chat.end', { chatId });
+  const longAgo = new Date(Date.now() - 8 * 86_400_000).toISOString();
+  const db = new Database(arcd.db);
+  db.prepare('UPDATE chats SET closed_at = ?, updated_at = ? WHERE chat_id = ?').run(
+    longAgo,
+    longAgo,
+    old,
+  );
+  db.prepare('UPDATE chats SET updated_at = ? WHERE chat_id = ?').run(longAgo, idle);
+  await arcd.server.retention.purge();
+  const { store } = arcd.server;
+  expect(await store.getChat(old)).toBeUndefined();
+  const left = db.prepare('SELECT COUNT(*) AS n FROM chat_messages WHERE chat_id = ?').get(old);
+  expect(left).toEqual({ n: 0 });
+  db.close();
+  for (const chatId of [recent, open, idle]) {
+    expect(await store.getChat(chatId)).toBeDefined(); // closed lately, or still open
+    expect(await store.listChatMessages(chatId)).toHaveLength(2);
+  }
 });
 
 describe('task.run', () => {
