@@ -140,11 +140,15 @@ export function createArcHandler(options: ArcHandlerOptions) {
   const { deps, maxBodyBytes, authenticator, securityHeaders } = options;
 
   async function answer(req: IncomingMessage, body: Readable, res: ServerResponse): Promise<void> {
+    // The token first: a caller it refuses is not worth a whole body (nor the memory to hold
+    // one): what its first bytes say (the id to echo) is read, and the connection closed.
+    const auth = await authenticator.authenticate(req.headers.authorization);
+    const max = auth.mode === 'failed' ? Math.min(CUT_PREFIX_BYTES, maxBodyBytes) : maxBodyBytes;
     // A declared length is the compressed one when the body is inflated: not the one capped.
     const declared = body === req ? Number(req.headers['content-length']) : NaN;
     let raw: Buffer | TooLarge;
     try {
-      raw = await readBody(body, maxBodyBytes, declared);
+      raw = await readBody(body, max, declared);
     } catch (error) {
       if (body === req) throw error;
       // A compressed body that does not inflate (or is cut short): the caller's parse error.
@@ -155,7 +159,7 @@ export function createArcHandler(options: ArcHandlerOptions) {
     if (!Buffer.isBuffer(raw)) {
       // Close after answering: the rest of an oversize body is not worth reading.
       res.setHeader('Connection', 'close');
-      const error = new MessageTooLargeError(maxBodyBytes);
+      const error = auth.mode === 'failed' ? auth.error : new MessageTooLargeError(maxBodyBytes);
       const sse = /text\/event-stream/i;
       const sseRequest =
         sse.test(req.headers['content-type'] ?? '') || sse.test(req.headers.accept ?? '');
@@ -163,7 +167,6 @@ export function createArcHandler(options: ArcHandlerOptions) {
       await writeAnswer(res, answer, securityHeaders);
       return;
     }
-    const auth = await authenticator.authenticate(req.headers.authorization);
     await answerBody(options, res, raw, auth, req.socket.remoteAddress, securityHeaders);
   }
 

@@ -114,6 +114,31 @@ test('a declared oversize body is refused before it is read, and the connection 
   expect(JSON.parse(answer.text).error.code).toBe(-45004);
 });
 
+test('a caller its token refuses is answered from its first bytes, not after its whole body', async () => {
+  arcd = await startArcd({ config: { auth: 'required', jwtSecret: 'x'.repeat(40) } });
+  const { port } = new URL(arcd.url);
+  const head = JSON.stringify(create('refused-1')).slice(0, -1);
+  const answer = await new Promise<{ connection?: string; text: string }>((resolve, reject) => {
+    const req = http.request(
+      { port, method: 'POST', path: '/arc', headers: { 'content-length': 1_000_000 } },
+      (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        res.on('end', () => resolve({ connection: res.headers.connection, text }));
+      },
+    );
+    req.setTimeout(5_000, () => req.destroy(new Error('no answer before the whole body')));
+    req.on('error', reject);
+    // Far more than the first bytes it needs, far less than declared: never sent in full.
+    req.write(`${head},"filler":"${'x'.repeat(64 * 1024)}`);
+  });
+  expect(answer.connection).toBe('close');
+  expect(JSON.parse(answer.text)).toMatchObject({
+    id: 'refused-1',
+    error: { code: -44001, details: { reason: 'missing Bearer token' } },
+  });
+});
+
 /** Posts `head` and then filler past the cap, declared (Content-Length) or chunked. */
 function postOversize(
   url: string,
