@@ -152,6 +152,8 @@ export function createArcHandler(options: ArcHandlerOptions) {
     } catch (error) {
       if (body === req) throw error;
       // A compressed body that does not inflate (or is cut short): the caller's parse error.
+      // The rest of it is left unread, so the connection cannot carry another request.
+      res.setHeader('Connection', 'close');
       const reason = `the ${req.headers['content-encoding']} body does not inflate: ${(error as Error).message}`;
       await writeAnswer(res, answerEarlyError(new ParseError(reason), '', deps), securityHeaders);
       return;

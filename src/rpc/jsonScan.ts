@@ -64,8 +64,8 @@ export function objectMembers(text: string, at: number): { members: Member[]; cu
     const keyEnd = stringEnd(text, i);
     const colon = spaceEnd(text, keyEnd);
     if (text[colon] !== ':') break;
-    const raw = text.slice(i, keyEnd);
-    const key = raw.includes('\\') ? (JSON.parse(raw) as string) : raw.slice(1, -1);
+    const key = keyText(text.slice(i, keyEnd));
+    if (key === undefined) break; // not a JSON string after all (a bad escape)
     const start = spaceEnd(text, colon + 1);
     const end = valueEnd(text, start);
     const next = spaceEnd(text, end);
@@ -76,6 +76,16 @@ export function objectMembers(text: string, at: number): { members: Member[]; cu
     i = spaceEnd(text, next + 1);
   }
   return { members };
+}
+
+/** A member's key from its quoted text, or undefined when that is not a JSON string. */
+function keyText(raw: string): string | undefined {
+  if (!raw.includes('\\')) return raw.slice(1, -1);
+  try {
+    return JSON.parse(raw) as string;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Where each element of the array opening at `at` begins. */

@@ -241,6 +241,8 @@ test('a compressed body that does not inflate is a parse error with HTTP 200, ne
       body: JSON.stringify(create(`not-${encoding}`)),
     });
     expect([encoding, response.status]).toEqual([encoding, 200]);
+    // What is left of the body is not read: the connection is not kept for another request.
+    expect([encoding, response.headers.get('connection')]).toEqual([encoding, 'close']);
     const body = (await response.json()) as { arc: string; error: { code: number } };
     expect([encoding, body.arc, body.error.code]).toEqual([encoding, '1.0', -32700]);
   }

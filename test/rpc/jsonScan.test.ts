@@ -59,3 +59,10 @@ test('the envelope written before the cut is all read, params up to it too', () 
   expect(prefixBody('{"arc":"1.0","id":12')).toEqual({ arc: '1.0' });
   expect(prefixBody('[{"id":1}')).toBeUndefined();
 });
+
+test('a key that is not JSON (a bad escape) ends the reading, with what came before it', () => {
+  expect(prefixBody('{"id":"x-1","\\q":1,"arc":"1.0","method":"task.cr')).toEqual({ id: 'x-1' });
+  expect(prefixBody('{"\\u12":1,"id":2')).toEqual({});
+  // A good escape is read as the key it names.
+  expect(prefixBody('{"\\u0069d":"esc","arc":"1.0","x":"yy')).toEqual({ id: 'esc', arc: '1.0' });
+});
