@@ -28,7 +28,14 @@ export function createApp(options: AppOptions): Express {
   app.use((req, res) => {
     res.status(404).json({ error: `no route ${req.method} ${req.path}`, arc: '/arc' });
   });
-  const lastResort: ErrorRequestHandler = (error, _req, res, _next) => {
+  const lastResort: ErrorRequestHandler = (error: { status?: unknown }, _req, res, _next) => {
+    // The caller's own fault (a path that does not decode, a body that does not): its 4xx.
+    const status = typeof error.status === 'number' ? error.status : 500;
+    if (status >= 400 && status < 500) {
+      options.logger.debug({ err: error }, 'bad HTTP request');
+      if (!res.headersSent) res.status(status).json({ error: 'bad request' });
+      return;
+    }
     options.logger.error({ err: error }, 'unhandled HTTP error');
     if (!res.headersSent) res.status(500).json({ error: 'internal error' });
   };

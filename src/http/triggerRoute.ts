@@ -3,7 +3,12 @@
  * script) that creates a task through a trigger. Plain HTTP answers: 202 with the task id,
  * 200 for a redelivery of a request key already seen, 4xx/5xx with `{ error }` otherwise.
  */
-import express, { type ErrorRequestHandler, type RequestHandler, type Router } from 'express';
+import express, {
+  type ErrorRequestHandler,
+  type RequestHandler,
+  type Response,
+  type Router,
+} from 'express';
 import type { TriggerService } from '../triggers/triggerService';
 import type { RateLimiter } from './rateLimiter';
 
@@ -12,6 +17,9 @@ export interface TriggerRouteOptions {
   maxBodyBytes: number;
   limiter: RateLimiter;
 }
+
+const tooLarge = (res: Response) =>
+  void res.set('Connection', 'close').status(413).json({ error: 'the body is too large' });
 
 export function triggerRouter(options: TriggerRouteOptions): Router {
   const router = express.Router();
@@ -27,7 +35,13 @@ export function triggerRouter(options: TriggerRouteOptions): Router {
       .status(429)
       .json({ error: verdict.error.message, retryAfterSeconds });
   };
-  router.post('/triggers/:token', limited, readBody, async (req, res) => {
+  // A body declared too large is refused before any of it is read (the body parser would
+  // read it all to its end before its own refusal).
+  const declaredTooLarge: RequestHandler = (req, res, next) => {
+    if (Number(req.headers['content-length']) > options.maxBodyBytes) return tooLarge(res);
+    next();
+  };
+  router.post('/triggers/:token', limited, declaredTooLarge, readBody, async (req, res) => {
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const answer = await options.triggers.fire(String(req.params.token), body, req.headers);
     res.status(answer.status).json(answer.body);
@@ -36,10 +50,7 @@ export function triggerRouter(options: TriggerRouteOptions): Router {
     res.set('Allow', 'POST').status(405).json({ error: 'use POST' });
   });
   const bodyErrors: ErrorRequestHandler = (error: { type?: string }, _req, res, next) => {
-    if (error.type === 'entity.too.large') {
-      res.set('Connection', 'close').status(413).json({ error: 'the body is too large' });
-      return;
-    }
+    if (error.type === 'entity.too.large') return tooLarge(res);
     next(error);
   };
   router.use('/triggers', bodyErrors);

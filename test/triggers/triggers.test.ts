@@ -3,6 +3,7 @@
  * merged into its DataPart, Standard Webhooks signatures when asked for, request keys making
  * redeliveries harmless, list/delete, and every bad request answered plainly.
  */
+import http from 'node:http';
 import Database from 'better-sqlite3';
 import { Webhook } from 'standardwebhooks';
 import { defineAgent } from '../../src/agents/contract';
@@ -222,6 +223,23 @@ test('bad requests, unknown and deleted triggers are answered plainly', async ()
     expect({ body, status: reply.status }).toEqual({ body, status: 400 });
   }
   expect((await postTo(trigger.url, JSON.stringify({ big: 'x'.repeat(2000) }))).status).toBe(413);
+  // Declared too large: refused before the body is sent, however long that would take.
+  const declared = await new Promise<{ status?: number; connection?: string }>(
+    (resolve, reject) => {
+      const req = http.request(
+        trigger.url,
+        { method: 'POST', headers: { 'content-length': 50_000_000 } },
+        (res) => resolve({ status: res.statusCode, connection: res.headers.connection }),
+      );
+      req.setTimeout(5_000, () => req.destroy(new Error('not refused before the body')));
+      req.on('error', reject);
+      req.write('{"a":');
+    },
+  );
+  expect(declared).toEqual({ status: 413, connection: 'close' });
+  // A path that does not decode is the caller's fault, not a server error.
+  expect((await postTo(`${arcd.url}/triggers/%E0`, '{}')).status).toBe(400);
+  expect((await fetch(`${arcd.url}/.well-known/agents/%E0.json`)).status).toBe(400);
   expect((await fetch(trigger.url)).status).toBe(405);
   expect((await postTo(`${arcd.url}/triggers/guess`, '{}')).status).toBe(404);
   const foreign = await arcCall(
