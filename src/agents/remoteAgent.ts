@@ -126,7 +126,9 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
 
   /**
    * Passes on the caller's messages the remote task has not had, in order; 'again' when the
-   * remote task was canceled meanwhile (a timed-out attempt's, say): another is started.
+   * remote task was canceled meanwhile (a timed-out attempt's, say): another is started. A
+   * remote task that has ended otherwise (it took a message whose answer was lost, and went
+   * on to its end) takes no more: what it did is mirrored.
    */
   async function passOn(ctx: TurnContext, progress: Progress): Promise<Progress | 'again'> {
     const unsent = callerMessages(ctx.history).filter((at) => !progress.sent.includes(at));
@@ -134,7 +136,13 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
       try {
         await client.task.send(remoteAgent, progress.remoteTaskId!, ctx.history[at]!);
       } catch (error) {
-        if (!(error instanceof ArcClientError) || error.code !== -42003) throw error;
+        if (!(error instanceof ArcClientError)) throw error;
+        if (error.code === -42002 || error.code === -42006) {
+          const remote = await client.task.info(remoteAgent, progress.remoteTaskId!);
+          if (remoteEnded(remote.status))
+            return { ...progress, sent: [...progress.sent, ...unsent] };
+        }
+        if (error.code !== -42003) throw error;
         // Canceled: by this server for a timed-out attempt, a new remote task; else final.
         const remote = await client.task.info(remoteAgent, progress.remoteTaskId!);
         if (RESTARTING.has(String(remote.reason))) return 'again';
@@ -216,6 +224,11 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
       // The stream ended before the task did (a proxy, a restarting remote): ask where the
       // task stands (a reply that is no ARC answer fails the turn here), then watch again.
       const remote = await client.task.info(remoteAgent, current.remoteTaskId!);
+      if (received === 0 && remote.status === 'COMPLETED') {
+        // Nothing after the last event mirrored: its completion was (a turn run again after
+        // the process stopped before the local task's completion was written).
+        return 'done';
+      }
       quiet = received > 0 ? 0 : quiet + 1;
       if (quiet >= 5) {
         throw new Error(`the remote task's event stream keeps ending while it is ${remote.status}`);

@@ -83,6 +83,66 @@ test('a forwarded echo task completes with the remote reply, and local subscribe
   });
 });
 
+test('a turn run again after the remote completion was mirrored completes, not fails', async () => {
+  // The turn stops right after mirroring the remote task's last event (as if its process
+  // stopped before the local completion was written): its retry resumes after that event.
+  const { store } = front.server;
+  const save = store.saveCheckpoint.bind(store);
+  let stoppedOnce = false;
+  jest.spyOn(store, 'saveCheckpoint').mockImplementation(async (taskId, runId, data, at) => {
+    await save(taskId, runId, data, at);
+    const { remoteTaskId, lastSeq } = data as { remoteTaskId?: string; lastSeq?: number };
+    const events = remoteTaskId ? await back.server.store.listEvents(remoteTaskId) : [];
+    const completed = events.find((event) => event.type === 'TASK_COMPLETED');
+    if (!stoppedOnce && completed && lastSeq === completed.seq) {
+      stoppedOnce = true;
+      throw new Error('stopped after the last event was mirrored');
+    }
+  });
+  const task = await createTask(front.url, 'remote-echo', 'once', {
+    settings: { maxRetries: 1, retryDelayMs: 0 },
+  });
+  const done = await waitForStatus(front.url, 'remote-echo', task.taskId, ['COMPLETED', 'FAILED']);
+  expect(stoppedOnce).toBe(true);
+  expect(done.status).toBe('COMPLETED');
+  expect(done.messages.map((m: WireJson) => m.parts[0].content)).toEqual(['once', 'once']);
+  expect(await forwardedFrom(task.taskId)).toHaveLength(1);
+});
+
+test('an answer passed on whose reply was lost, the remote task then ended: its end is mirrored', async () => {
+  let lost = 0;
+  const proxied = await frontThroughProxy('document-analyzer', {
+    answered: (_req, res, body) => {
+      if (lost > 0 || !body.includes('"task.send"')) return false;
+      lost += 1;
+      res.socket?.destroy(); // taken there (the analysis runs to its end); no answer here
+      return true;
+    },
+  });
+  const on = { targetAgent: 'remote-document-analyzer' };
+  const task = await createTask(proxied.url, 'remote-document-analyzer', 'red green', {
+    settings: { maxRetries: 1, retryDelayMs: 0 },
+  });
+  await waitForStatus(proxied.url, on.targetAgent, task.taskId, ['INPUT_REQUIRED'], on);
+  await arcResult(
+    proxied.url,
+    'task.send',
+    { taskId: task.taskId, message: textMessage('red') },
+    on,
+  );
+  const done = await waitForStatus(
+    proxied.url,
+    on.targetAgent,
+    task.taskId,
+    ['COMPLETED', 'FAILED'],
+    on,
+  );
+  expect(lost).toBe(1);
+  expect(done.status).toBe('COMPLETED');
+  expect(done.artifacts.map((a: WireJson) => a.name)).toEqual(['analysis']);
+  expect(await forwardedFrom(task.taskId)).toHaveLength(1);
+});
+
 test('input requested remotely is asked locally, and the answer is forwarded', async () => {
   const task = await createTask(front.url, 'remote-document-analyzer', 'red green\nblue red');
   const waiting = await waitForStatus(front.url, 'remote-document-analyzer', task.taskId, [
