@@ -211,7 +211,7 @@ export class TaskService {
     const problems: FieldProblem[] = agents.flatMap((agent, i) =>
       known.includes(agent)
         ? []
-        : [{ field: `assignedAgents/${i}`, message: `no agent ${agent} here` }],
+        : [{ field: `assignedAgents.${i}`, message: `no agent ${agent} here` }],
     );
     if (!agents.includes(call.targetAgent)) {
       problems.push({
@@ -318,7 +318,7 @@ export class TaskService {
     for (const [i, taskId] of dependencies.entries()) {
       const task = await this.store.getTask(taskId);
       if (!task || !(call.admin || task.requestAgent === call.requestAgent)) {
-        problems.push({ field: `dependencies/${i}`, message: `no task ${taskId} of yours` });
+        problems.push({ field: `dependencies.${i}`, message: `no task ${taskId} of yours` });
       }
     }
     if (problems.length > 0) throw new InvalidParamsError(problems);

@@ -158,8 +158,8 @@ test('unknown, foreign and repeated dependencies are refused at create time', as
     code: -32602,
     details: {
       errors: [
-        { field: 'dependencies/1', message: 'no task task-unknown of yours' },
-        { field: 'dependencies/2', message: `no task ${theirs.taskId} of yours` },
+        { field: 'dependencies.1', message: 'no task task-unknown of yours' },
+        { field: 'dependencies.2', message: `no task ${theirs.taskId} of yours` },
       ],
     },
   });

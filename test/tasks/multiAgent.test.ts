@@ -259,7 +259,7 @@ test('bad multi-agent requests are refused before anything is stored', async () 
   });
   const unknown = await create({ assignedAgents: ['alpha', 'nobody'] });
   expect(unknown.body.error.details.errors).toEqual([
-    { field: 'assignedAgents/1', message: 'no agent nobody here' },
+    { field: 'assignedAgents.1', message: 'no agent nobody here' },
   ]);
   expect((await create({ assignedAgents: ['alpha', 'alpha'] })).body.error.code).toBe(-32602);
   const dependent = await create({ assignedAgents: ['alpha', 'beta'], dependencies: ['task-x'] });
