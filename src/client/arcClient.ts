@@ -67,17 +67,47 @@ function toMessage(message: string | Message): Message {
  * a 502/503/504 without one (a proxy while the server restarts) as a network failure, which a
  * watch retries; else (an HTML page, express's `{error: "…"}`) -32603 naming the HTTP status.
  */
-function refusalError(status: number, body: string): Error {
-  let error: unknown;
+interface ArcErrorBody {
+  code: number;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+/** JSON text parsed, or undefined when it is not JSON. */
+function parsedOrUndefined(text: string): unknown {
   try {
-    error = (JSON.parse(body) as { error?: unknown }).error;
+    return JSON.parse(text) as unknown;
   } catch {
-    error = undefined;
+    return undefined;
   }
-  const arc = error as { code?: unknown; message?: unknown } | undefined;
-  if (typeof arc?.code === 'number' && typeof arc.message === 'string') {
-    return toArcClientError(arc as { code: number; message: string });
+}
+
+/** The ARC error a body carries (`{error: {code, message}}`), if it carries one. */
+function arcErrorOf(text: string): ArcErrorBody | undefined {
+  const error = (parsedOrUndefined(text) as { error?: unknown } | undefined)?.error as
+    Partial<ArcErrorBody> | undefined;
+  return typeof error?.code === 'number' && typeof error.message === 'string'
+    ? (error as ArcErrorBody)
+    : undefined;
+}
+
+/** The ARC response to call `id` a body holds (`arc` 1.0, that id, a result or an error). */
+function arcAnswerOf(
+  text: string,
+  id: number,
+): { result?: unknown; error?: ArcErrorBody | null } | undefined {
+  const body = parsedOrUndefined(text) as Record<string, unknown> | undefined;
+  if (typeof body !== 'object' || body === null || body.arc !== '1.0' || body.id !== id) {
+    return undefined;
   }
+  const error = body.error === null || body.error === undefined ? null : arcErrorOf(text);
+  if (error === undefined || (!('result' in body) && error === null)) return undefined;
+  return { result: body.result, error };
+}
+
+function refusalError(status: number, body: string): Error {
+  const arc = arcErrorOf(body);
+  if (arc) return toArcClientError(arc);
   if (status === 502 || status === 503 || status === 504) {
     return Object.assign(new Error(`HTTP ${status}`), { code: `EHTTP${status}` });
   }
@@ -149,10 +179,11 @@ export class ArcClient {
   /** One ARC call; resolves to its result or throws the ARC error's class. */
   async call<T = unknown>(method: string, targetAgent: string, params: object): Promise<T> {
     const safe = SAFE_METHODS.has(method);
+    const request = this.envelope(method, targetAgent, params);
     let response;
     try {
       response = await this.http.post(this.arcUrl, {
-        json: this.envelope(method, targetAgent, params),
+        json: request,
         headers: { 'content-type': 'application/arc+json' },
         retry: safe
           ? { limit: this.options.retries ?? 2, methods: ['POST'], statusCodes: [502, 503, 504] }
@@ -162,14 +193,18 @@ export class ArcClient {
       throw new ArcTransportError(`${method}: ${(error as Error).message}`, { cause: error });
     }
     if (response.statusCode !== 200) {
+      // An ARC error under another status (a gateway in front of the server): its own class.
+      const refused = arcErrorOf(response.body);
+      if (refused) throw toArcClientError(refused);
       throw new ArcTransportError(`${method}: HTTP ${response.statusCode}`);
     }
-    const body = JSON.parse(response.body) as {
-      result: T;
-      error: { code: number; message: string; details?: Record<string, unknown> } | null;
-    };
+    const body = arcAnswerOf(response.body, request.id);
+    if (!body) {
+      // A 200 that is no answer to this call (a web app's page, a proxy's JSON): not a result.
+      throw new ArcTransportError(`${method}: the answer is not an ARC response to this call`);
+    }
     if (body.error) throw toArcClientError(body.error);
-    return body.result;
+    return body.result as T;
   }
 
   readonly task = {

@@ -8,6 +8,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import {
   ArcClient,
+  ArcTransportError,
   ChatClosedError,
   InvalidTaskTransitionError,
   TaskAlreadyCompletedError,
@@ -386,5 +387,59 @@ test('a chat stream answered with something other than a stream fails with its e
     await expect(drain()).rejects.toThrow('HTTP 502');
   } finally {
     await new Promise<void>((resolve) => stub.close(() => resolve()));
+  }
+});
+
+test('a 200 that is no ARC answer to the call is a transport error; an ARC error under another status keeps its class', async () => {
+  let answer: { status: number; type: string; body: (id: unknown) => string } = {
+    status: 200,
+    type: 'text/html',
+    body: () => '<html>an app</html>',
+  };
+  const server = http.createServer((req, res) => {
+    let text = '';
+    req.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    req.on('end', () => {
+      const { id } = JSON.parse(text) as { id: unknown };
+      res.writeHead(answer.status, { 'content-type': answer.type }).end(answer.body(id));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const other = new ArcClient({ endpoint: `http://127.0.0.1:${port}`, requestAgent: 'sdk' });
+  const send = () => other.task.send('echo', 'task-x', 'hi');
+  try {
+    await expect(send()).rejects.toThrow(ArcTransportError);
+    answer = { status: 200, type: 'application/json', body: () => '{}' };
+    await expect(send()).rejects.toThrow(ArcTransportError);
+    answer = {
+      status: 200,
+      type: 'application/arc+json',
+      body: () => JSON.stringify({ arc: '1.0', id: 'another', result: { success: true } }),
+    };
+    await expect(send()).rejects.toThrow(/not an ARC response to this call/);
+    answer = {
+      status: 200,
+      type: 'application/arc+json',
+      body: (id) => JSON.stringify({ arc: '1.0', id, result: { success: true }, error: null }),
+    };
+    await expect(send()).resolves.toEqual({ success: true });
+    answer = {
+      status: 401,
+      type: 'application/json',
+      body: (id) =>
+        JSON.stringify({
+          arc: '1.0',
+          id,
+          error: { code: -44001, message: 'Authentication failed', details: { reason: 'x' } },
+        }),
+    };
+    await expect(send()).rejects.toMatchObject({
+      name: 'AuthenticationError',
+      code: -44001,
+      details: { reason: 'x' },
+    });
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
   }
 });
