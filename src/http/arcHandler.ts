@@ -34,14 +34,13 @@ function isArcPath(url: string | undefined): boolean {
 }
 
 /**
- * The body as sent, or inflated (gzip, deflate, br) with the size cap on the inflated bytes
- * as on the plain ones; undefined for an encoding this path does not take (express answers).
+ * How the body is read: as sent (null), or inflated (gzip, deflate, br) with the size cap on
+ * the inflated bytes as on the plain ones; undefined for an encoding this path does not take
+ * (express answers).
  */
-function bodyStream(req: IncomingMessage): Readable | undefined {
+function inflaterFor(req: IncomingMessage): (() => Transform) | null | undefined {
   const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
-  if (encoding === 'identity') return req;
-  const inflate = INFLATE[encoding];
-  return inflate ? req.pipe(inflate()) : undefined;
+  return encoding === 'identity' ? null : INFLATE[encoding];
 }
 
 const INFLATE: Record<string, () => Transform> = {
@@ -50,6 +49,8 @@ const INFLATE: Record<string, () => Transform> = {
   deflate: () => zlib.createInflate(),
   br: () => zlib.createBrotliDecompress(),
 };
+
+const ignore = () => undefined;
 
 /** Of a body too large to take, this much is kept: enough for an envelope's id and agents. */
 const CUT_PREFIX_BYTES = 8 * 1024;
@@ -68,6 +69,7 @@ interface TooLarge {
  */
 function readBody(req: Readable, max: number, declared: number): Promise<Buffer | TooLarge> {
   return new Promise((resolve, reject) => {
+    if (req.destroyed) return reject(new Error('the request was aborted mid-body'));
     const chunks: Buffer[] = [];
     let length = 0;
     let ended = false;
@@ -139,10 +141,20 @@ export async function answerBody(
 export function createArcHandler(options: ArcHandlerOptions) {
   const { deps, maxBodyBytes, authenticator, securityHeaders } = options;
 
-  async function answer(req: IncomingMessage, body: Readable, res: ServerResponse): Promise<void> {
+  async function answer(
+    req: IncomingMessage,
+    inflater: (() => Transform) | null,
+    res: ServerResponse,
+  ): Promise<void> {
     // The token first: a caller it refuses is not worth a whole body (nor the memory to hold
     // one): what its first bytes say (the id to echo) is read, and the connection closed.
+    // Nothing reads the body meanwhile (it waits in the socket); an error of the request then
+    // is met by readBody, which sees it destroyed.
+    req.on('error', ignore);
     const auth = await authenticator.authenticate(req.headers.authorization);
+    if (req.destroyed) return; // the caller hung up while its token was checked
+    // Piped only now: an inflater failing while the token was checked had no listener.
+    const body: Readable = inflater ? req.pipe(inflater()) : req;
     const max = auth.mode === 'failed' ? Math.min(CUT_PREFIX_BYTES, maxBodyBytes) : maxBodyBytes;
     // A declared length is the compressed one when the body is inflated: not the one capped.
     const declared = body === req ? Number(req.headers['content-length']) : NaN;
@@ -159,14 +171,24 @@ export function createArcHandler(options: ArcHandlerOptions) {
       return;
     }
     if (!Buffer.isBuffer(raw)) {
+      // A refused caller's guesses count against its address's budget, however long the body.
+      const rate =
+        auth.mode === 'failed'
+          ? await options.limiter.check(auth, req.socket.remoteAddress, 1)
+          : undefined;
       // Close after answering: the rest of an oversize body is not worth reading.
       res.setHeader('Connection', 'close');
-      const error = auth.mode === 'failed' ? auth.error : new MessageTooLargeError(maxBodyBytes);
+      const error =
+        rate?.error ??
+        (auth.mode === 'failed' ? auth.error : new MessageTooLargeError(maxBodyBytes));
       const sse = /text\/event-stream/i;
       const sseRequest =
         sse.test(req.headers['content-type'] ?? '') || sse.test(req.headers.accept ?? '');
       const answer = answerEarlyError(error, raw.prefix.toString('utf8'), deps, { sseRequest });
-      await writeAnswer(res, answer, securityHeaders);
+      const headers = rate?.headers.length
+        ? [...securityHeaders, ...rate.headers]
+        : securityHeaders;
+      await writeAnswer(res, answer, headers);
       return;
     }
     await answerBody(options, res, raw, auth, req.socket.remoteAddress, securityHeaders);
@@ -174,9 +196,9 @@ export function createArcHandler(options: ArcHandlerOptions) {
 
   return (req: IncomingMessage, res: ServerResponse): boolean => {
     if (req.method !== 'POST' || !isArcPath(req.url)) return false;
-    const body = bodyStream(req);
-    if (!body) return false;
-    answer(req, body, res).catch((error: unknown) => {
+    const inflater = inflaterFor(req);
+    if (inflater === undefined) return false;
+    answer(req, inflater, res).catch((error: unknown) => {
       if (res.destroyed) return; // the caller hung up mid-body
       options.logger.error({ err: error }, 'unhandled HTTP error');
       if (!res.headersSent) writeJson(res, 500, { error: 'internal error' }, securityHeaders);

@@ -36,9 +36,9 @@ const SSE_HEADERS: HeaderList = [
 ];
 
 /**
- * A live stream whose reader lets more than this wait unsent is ended (after what it was
- * sent): its client resumes with Last-Event-ID when it catches up, instead of the server
- * holding every later event of the task for it.
+ * A live stream whose reader lets more than this wait unsent is cut (what waits is dropped):
+ * its client resumes after the last event it did get (Last-Event-ID), instead of the server
+ * holding every later event of the task, or a stalled reader's backlog, for it.
  */
 export const MAX_UNSENT_BYTES = 16 * 1024 * 1024;
 
@@ -183,6 +183,13 @@ export function createTaskEventsHandler(options: TaskEventsOptions) {
      * a parent's children's events, copied into its log, may follow its end).
      */
     const deliver = (events: EventRecord[]) => {
+      if (res.writableLength > MAX_UNSENT_BYTES) {
+        // Its reader has not taken what it was sent before (a replay, however large, is one
+        // write, and is not cut): cut, not queued behind that.
+        stop();
+        res.destroy();
+        return;
+      }
       const newest = events.reduce(
         (max, event) => (event.data.childTaskId === undefined ? Math.max(max, event.seq) : max),
         sent,
@@ -196,10 +203,7 @@ export function createTaskEventsHandler(options: TaskEventsOptions) {
         if (endsStream(event) && event.seq === newest) ended = true;
       }
       if (ended) finish(batch);
-      else if (batch) {
-        res.write(batch);
-        if (res.writableLength > MAX_UNSENT_BYTES) finish();
-      }
+      else if (batch) res.write(batch);
     };
     // Watch first, then replay: nothing committed in between can fall through the gap.
     const watch = options.feed.watchReplaying(taskId, (events) => {

@@ -139,6 +139,54 @@ test('a caller its token refuses is answered from its first bytes, not after its
   });
 });
 
+test('a compressed body that fails while its token is checked (a slow JWKS) is a parse error, not a crash', async () => {
+  let asked = 0;
+  const jwks = http.createServer((_req, res) => {
+    asked += 1;
+    // Slow: the body's inflating, were it started, would fail long before this answers.
+    setTimeout(
+      () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"keys":[]}'),
+      300,
+    );
+  });
+  await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = jwks.address() as { port: number };
+    arcd = await startArcd({
+      config: { auth: 'required', jwtJwksUrl: `http://127.0.0.1:${port}/jwks.json` },
+    });
+    const part = (json: object) => Buffer.from(JSON.stringify(json)).toString('base64url');
+    const token = `${part({ alg: 'RS256', kid: 'k1' })}.${part({ sub: 'x' })}.c2ln`;
+    const garbage = { 'content-encoding': 'gzip', authorization: `Bearer ${token}` };
+    const answer = await fetch(`${arcd.url}/arc`, {
+      method: 'POST',
+      headers: garbage,
+      body: 'not gzip at all',
+    });
+    expect(answer.status).toBe(200);
+    expect(((await answer.json()) as { error: { code: number } }).error.code).toBe(-32700);
+    expect(asked).toBeGreaterThan(0);
+    // Still serving.
+    const next = await post(arcd.url, create('after'));
+    expect(next.body.error.code).toBe(-44001);
+  } finally {
+    await new Promise((resolve) => jwks.close(resolve));
+  }
+});
+
+test("refused tokens count against the address's rate budget, however long their bodies", async () => {
+  arcd = await startArcd({
+    config: { auth: 'required', jwtSecret: 'x'.repeat(40), rateLimitPerMinute: 2 },
+  });
+  const padded = { ...create('guess'), pad: 'x'.repeat(16 * 1024) };
+  const codes = [];
+  for (let i = 0; i < 3; i += 1) {
+    const reply = await post(arcd.url, padded, { headers: { authorization: 'Bearer guess' } });
+    codes.push(reply.body.error.code);
+  }
+  expect(codes).toEqual([-44001, -44001, -44007]);
+});
+
 /** Posts `head` and then filler past the cap, declared (Content-Length) or chunked. */
 function postOversize(
   url: string,

@@ -342,7 +342,7 @@ describe('task event streams', () => {
     for (const w of watchers) expect(events(w).map((f) => f.id)).toEqual(reference);
   });
 
-  test('a live stream whose reader falls behind by too much is ended, and resumes whole', async () => {
+  test('a live stream whose reader falls behind by too much is cut, and resumes whole', async () => {
     const hold = await startArcd({ agents: [holdAgent] });
     const task = await createTask(hold.url, 'hold', 'first');
     await waitForStatus(hold.url, 'hold', task.taskId, ['WORKING']);
@@ -353,6 +353,7 @@ describe('task event streams', () => {
       http.get(eventsUrl(hold, task.taskId), resolve).on('error', reject),
     );
     res.pause(); // a reader that stopped reading
+    res.on('error', () => undefined); // cut: what it got is all it gets
     await waitFor('the watch', async () => (watched.has(task.taskId) ? true : undefined));
     const big = 'x'.repeat(1024 * 1024);
     for (let i = 0; i < 40 && watched.has(task.taskId); i += 1) {
@@ -362,12 +363,11 @@ describe('task event streams', () => {
     await waitFor('the stream let go', async () => (watched.has(task.taskId) ? undefined : true));
     await store.mutateTask(task.taskId, say('after the end'));
     res.on('data', (chunk: Buffer) => chunks.push(chunk));
-    await new Promise((resolve) => res.on('end', resolve).resume());
-    const ids = [
-      ...Buffer.concat(chunks)
-        .toString('utf8')
-        .matchAll(/^id: (\d+)$/gm),
-    ].map((m) => Number(m[1]));
+    await new Promise((resolve) => res.on('close', resolve).resume());
+    // Only whole frames count: the cut may fall inside one.
+    const text = Buffer.concat(chunks).toString('utf8');
+    const whole = text.slice(0, text.lastIndexOf('\n\n') + 2);
+    const ids = [...whole.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
     const last = ids.at(-1)!;
     expect(ids).toEqual(Array.from({ length: last }, (_, i) => i + 1));
     const lastSeq = (await store.getTask(task.taskId))!.lastSeq;
