@@ -416,6 +416,8 @@ export class TaskService {
       await this.checkQueueRoom(task.assignedAgent);
     }
     if (task.childTaskIds && finishedByChildren(task)) {
+      // A partial completion may have released dependents: they read the parent as it is.
+      if (task.status === 'COMPLETED') await this.checkNotNeeded(task);
       // A family retried queues its failed and canceled children again, each on its agent.
       const again = (await this.store.childTasks(task.taskId)).filter(
         (child) => child.status === 'FAILED' || child.status === 'CANCELED',

@@ -181,6 +181,27 @@ test('a failing child fails the parent, unless allowPartial lists the failure in
   expect(child.settings).toBeUndefined(); // allowPartial is the parent's alone
 });
 
+test('a partly completed family its dependents still read is not retried under them', async () => {
+  const arcd = await startArcd({ agents, bundled: false });
+  const lenient = await fanOut(arcd, 'go fail:gamma', { settings: { allowPartial: true } });
+  await waitForStatus(arcd.url, 'alpha', lenient.taskId, ['COMPLETED'], on);
+  const reader = { targetAgent: 'beta' };
+  const dependent = await createTask(
+    arcd.url,
+    'beta',
+    'ask:beta',
+    { dependencies: [lenient.taskId] },
+    reader,
+  );
+  await waitForStatus(arcd.url, 'beta', dependent.taskId, ['INPUT_REQUIRED'], reader);
+  const refused = await arcCall(arcd.url, 'task.retry', { taskId: lenient.taskId }, on);
+  expect(refused.body.error).toMatchObject({
+    code: -42006,
+    details: { taskId: lenient.taskId, waitingDependents: [dependent.taskId] },
+  });
+  expect((await taskInfo(arcd.url, 'alpha', lenient.taskId, on)).status).toBe('COMPLETED');
+});
+
 test('cancelling the parent cancels its children, running ones included', async () => {
   const arcd = await startArcd({ agents, bundled: false });
   const parent = await fanOut(arcd, 'hold:alpha hold:beta hold:gamma');
