@@ -62,11 +62,6 @@ function toMessage(message: string | Message): Message {
     : message;
 }
 
-/**
- * The error of a stream the server refused (not 200): its ARC error when the body carries one;
- * a 502/503/504 without one (a proxy while the server restarts) as a network failure, which a
- * watch retries; else (an HTML page, express's `{error: "…"}`) -32603 naming the HTTP status.
- */
 interface ArcErrorBody {
   code: number;
   message: string;
@@ -82,31 +77,37 @@ function parsedOrUndefined(text: string): unknown {
   }
 }
 
-/** The ARC error a body carries (`{error: {code, message}}`), if it carries one. */
-function arcErrorOf(text: string): ArcErrorBody | undefined {
-  const error = (parsedOrUndefined(text) as { error?: unknown } | undefined)?.error as
-    Partial<ArcErrorBody> | undefined;
+/** The ARC error a parsed body carries (`{error: {code, message}}`), if it carries one. */
+function arcErrorIn(body: unknown): ArcErrorBody | undefined {
+  const error = (body as { error?: Partial<ArcErrorBody> } | null | undefined)?.error;
   return typeof error?.code === 'number' && typeof error.message === 'string'
     ? (error as ArcErrorBody)
     : undefined;
 }
 
-/** The ARC response to call `id` a body holds (`arc` 1.0, that id, a result or an error). */
+/**
+ * The ARC response to call `id` a body holds: `arc` 1.0, and a result for that id or an error
+ * (for that id, or for none: a server that could not read the id answers `id: null`).
+ */
 function arcAnswerOf(
   text: string,
   id: number,
-): { result?: unknown; error?: ArcErrorBody | null } | undefined {
-  const body = parsedOrUndefined(text) as Record<string, unknown> | undefined;
-  if (typeof body !== 'object' || body === null || body.arc !== '1.0' || body.id !== id) {
-    return undefined;
-  }
-  const error = body.error === null || body.error === undefined ? null : arcErrorOf(text);
-  if (error === undefined || (!('result' in body) && error === null)) return undefined;
-  return { result: body.result, error };
+): { result?: unknown; error: ArcErrorBody | null } | undefined {
+  const body = parsedOrUndefined(text) as Record<string, unknown> | null | undefined;
+  if (typeof body !== 'object' || body === null || body.arc !== '1.0') return undefined;
+  const error = body.error === null || body.error === undefined ? null : arcErrorIn(body);
+  if (error === undefined) return undefined; // an error that is none of ARC's
+  if (error) return body.id === id || body.id === null ? { error } : undefined;
+  return body.id === id && 'result' in body ? { result: body.result, error } : undefined;
 }
 
+/**
+ * The error of a stream the server refused (not 200): its ARC error when the body carries one;
+ * a 502/503/504 without one (a proxy while the server restarts) as a network failure, which a
+ * watch retries; else (an HTML page, express's `{error: "…"}`) -32603 naming the HTTP status.
+ */
 function refusalError(status: number, body: string): Error {
-  const arc = arcErrorOf(body);
+  const arc = arcErrorIn(parsedOrUndefined(body));
   if (arc) return toArcClientError(arc);
   if (status === 502 || status === 503 || status === 504) {
     return Object.assign(new Error(`HTTP ${status}`), { code: `EHTTP${status}` });
@@ -194,7 +195,7 @@ export class ArcClient {
     }
     if (response.statusCode !== 200) {
       // An ARC error under another status (a gateway in front of the server): its own class.
-      const refused = arcErrorOf(response.body);
+      const refused = arcErrorIn(parsedOrUndefined(response.body));
       if (refused) throw toArcClientError(refused);
       throw new ArcTransportError(`${method}: HTTP ${response.statusCode}`);
     }

@@ -424,6 +424,13 @@ test('a 200 that is no ARC answer to the call is a transport error; an ARC error
       body: (id) => JSON.stringify({ arc: '1.0', id, result: { success: true }, error: null }),
     };
     await expect(send()).resolves.toEqual({ success: true });
+    // An error for no id (the server could not read it) is still the call's error.
+    answer = {
+      status: 200,
+      type: 'application/arc+json',
+      body: () => JSON.stringify({ arc: '1.0', id: null, error: { code: -32600, message: 'bad' } }),
+    };
+    await expect(send()).rejects.toMatchObject({ name: 'InvalidRequestError', code: -32600 });
     answer = {
       status: 401,
       type: 'application/json',
