@@ -206,7 +206,8 @@ export function createServer(
     logger,
   });
   const startedAt = Date.now();
-  const feed = new EventFeed(store, config.pollMs);
+  // A file no other process can open has no commits to look for but this process's own.
+  const feed = new EventFeed(store, config.db === ':memory:' ? 0 : config.pollMs);
   const logs = new RecentTaskLogs(store);
   const limiter = new RateLimiter(config.rateLimitPerMinute);
   const securityHeaders = helmetHeaders();

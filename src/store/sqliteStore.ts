@@ -120,6 +120,7 @@ export class SqliteStore implements Store {
   private readonly release;
   private readonly overdue;
   private readonly firstDeadline;
+  private readonly lastSeqsOf;
   private readonly queued;
   private readonly runs: RunTables;
   private readonly chats: ChatTables;
@@ -172,6 +173,9 @@ export class SqliteStore implements Store {
       FROM tasks WHERE deadline IS NOT NULL AND deadline <= ?
         AND status IN ('SUBMITTED','WORKING','INPUT_REQUIRED')
       ORDER BY deadline LIMIT ?`);
+    this.lastSeqsOf = this.db.prepare<[string], { task_id: string; last_seq: number }>(
+      'SELECT task_id, last_seq FROM tasks WHERE task_id IN (SELECT value FROM json_each(?))',
+    );
     this.firstDeadline = this.db.prepare<[], { deadline: string | null }>(`SELECT MIN(deadline)
       AS deadline FROM tasks WHERE deadline IS NOT NULL
         AND status IN ('SUBMITTED','WORKING','INPUT_REQUIRED')`);
@@ -382,6 +386,11 @@ export class SqliteStore implements Store {
 
   async getTask(taskId: string): Promise<TaskRecord | undefined> {
     return this.tasks.get(taskId);
+  }
+
+  async lastSeqs(taskIds: string[]): Promise<Map<string, number>> {
+    const rows = this.lastSeqsOf.all(JSON.stringify(taskIds));
+    return new Map(rows.map((row) => [row.task_id, row.last_seq]));
   }
 
   async listTasks(filter: TaskListFilter): Promise<TaskRecord[]> {

@@ -116,6 +116,8 @@ export interface Store {
     changes: Array<{ taskId: string; plan: ChangePlan }>,
   ): Promise<Array<AppliedChange | undefined>>;
   getTask(taskId: string): Promise<TaskRecord | undefined>;
+  /** The last event sequence of each of these tasks that exists. */
+  lastSeqs(taskIds: string[]): Promise<Map<string, number>>;
   /** Whether the committed task is still `known`: nothing changed it since (a narrow read). */
   isCurrent(known: TaskRecord): Promise<boolean>;
   /**

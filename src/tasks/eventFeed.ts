@@ -6,9 +6,10 @@
  * another process, or while a read was under way). A watcher still replaying the log by
  * itself (an event stream opening) takes each commit's events as reported, and is kept
  * contiguous from the sequence it says it caught up to. Another process's commits are not
- * reported here: each `everyMs`, a watched task no commit was heard for since the last look is
- * read for events after those handed out (a stream would otherwise wait for ever for a task
- * another process runs to its end).
+ * reported here: each `everyMs` (0: never, for a file no other process can open), the watched
+ * tasks no commit was heard for since the last look have their last sequence read, in one
+ * query, and those past what was handed out are read (a stream would otherwise wait for ever
+ * for a task another process runs to its end).
  */
 import type { EventRecord } from '../store/records';
 import type { Store } from '../store/store';
@@ -71,7 +72,9 @@ export class EventFeed {
     }
     const watched = entry;
     watched.listeners.set(listener, afterSeq);
-    if (!this.stopped) this.lookTimer ??= setInterval(() => this.look(), this.everyMs).unref();
+    if (!this.stopped && this.everyMs > 0) {
+      this.lookTimer ??= setInterval(() => void this.look(), this.everyMs).unref();
+    }
     return {
       stop: () => {
         watched.listeners.delete(listener);
@@ -109,11 +112,11 @@ export class EventFeed {
   }
 
   /**
-   * Database reads made for watchers (one per batch of new events per task), and those of
-   * the periodic looks for other processes' commits.
+   * Database reads of events made for watchers: for a gap in the commits reported (one per
+   * batch of new events per task), and for what the periodic looks found (`lookReads`).
    */
   reads = 0;
-  looks = 0;
+  lookReads = 0;
 
   /** No more looks (the store is closing). */
   stop(): void {
@@ -122,11 +125,26 @@ export class EventFeed {
     this.lookTimer = undefined;
   }
 
-  /** Reads each watched task no commit was heard for since the last look (see the top). */
-  private look(): void {
+  /** Looks at the watched tasks no commit was heard for since the last look (see the top). */
+  private async look(): Promise<void> {
+    const quiet: string[] = [];
     for (const [taskId, entry] of this.watched) {
       if (entry.heard) entry.heard = false;
-      else this.changed(taskId, undefined, 'look');
+      else if (this.handedOut(entry) !== undefined) quiet.push(taskId);
+    }
+    if (quiet.length === 0) return;
+    let last: Map<string, number>;
+    try {
+      last = await this.store.lastSeqs(quiet);
+    } catch {
+      return; // the store closing, a busy file: the next look
+    }
+    for (const taskId of quiet) {
+      const entry = this.watched.get(taskId);
+      const handed = entry && this.handedOut(entry);
+      if (handed !== undefined && (last.get(taskId) ?? 0) > handed) {
+        this.changed(taskId, undefined, 'look');
+      }
     }
   }
 
@@ -163,7 +181,7 @@ export class EventFeed {
   private async read(taskId: string, entry: Watched, why: 'commit' | 'look'): Promise<void> {
     const handed = this.handedOut(entry);
     if (handed === undefined) return; // the caught-up watchers stopped meanwhile
-    if (why === 'look') this.looks += 1;
+    if (why === 'look') this.lookReads += 1;
     else this.reads += 1;
     const events = await this.store.listEvents(taskId, handed);
     if (events.length > 0) this.handOut(entry, events);

@@ -383,6 +383,24 @@ describe('task event streams', () => {
     );
   });
 
+  test("idle streams' looks for other processes' commits are one query, with no event reads", async () => {
+    const hold = await startArcd({ agents: [holdAgent] });
+    const { store } = hold.server;
+    const tasks = [];
+    for (let i = 0; i < 5; i += 1) tasks.push(await createTask(hold.url, 'hold', `idle ${i}`));
+    for (const task of tasks) await waitForStatus(hold.url, 'hold', task.taskId, ['WORKING']);
+    const streams = await Promise.all(tasks.map((t) => openStream(eventsUrl(hold, t.taskId))));
+    await waitFor('the replays', async () =>
+      streams.every((s) => events(s).length >= 2) ? true : undefined,
+    );
+    const reads = jest.spyOn(store, 'listEvents');
+    const looks = jest.spyOn(store, 'lastSeqs');
+    await waitFor('three looks', async () => (looks.mock.calls.length >= 3 ? true : undefined));
+    for (const stream of streams) stream.close();
+    expect(reads).not.toHaveBeenCalled();
+    expect(new Set(looks.mock.calls.at(-1)![0])).toEqual(new Set(tasks.map((t) => t.taskId)));
+  });
+
   test('idle streams get heartbeat comments', async () => {
     await arcd.close();
     arcd = await startArcd({ config: { sseHeartbeatMs: 50 } });
