@@ -9,6 +9,8 @@ import type { Store } from '../store/store';
 import type { Clock } from '../clock';
 
 const BATCH = 500;
+/** Fewer chats a batch: each takes all its messages with it, in the same transaction. */
+const CHAT_BATCH = 50;
 const DAY_MS = 86_400_000;
 
 export class RetentionPurge {
@@ -36,8 +38,10 @@ export class RetentionPurge {
     const before = new Date(this.clock().getTime() - this.retentionDays * DAY_MS).toISOString();
     let total = 0;
     try {
-      total = await batches((limit) => this.store.purgeFinished(before, limit));
-      const chats = await batches((limit) => this.store.purgeClosedChats(before, limit));
+      total = await batches(BATCH, (limit) => this.store.purgeFinished(before, limit));
+      const chats = await batches(CHAT_BATCH, (limit) =>
+        this.store.purgeClosedChats(before, limit),
+      );
       if (total > 0 || chats > 0) {
         this.logger.info({ deleted: total, chats, before }, 'retention purge');
       }
@@ -48,13 +52,13 @@ export class RetentionPurge {
   }
 }
 
-/** Runs `purge` batch after batch until one is not full; how many went in all. */
-async function batches(purge: (limit: number) => Promise<number>): Promise<number> {
+/** Runs `purge` batch after batch (of `size`) until one is not full; how many went in all. */
+async function batches(size: number, purge: (limit: number) => Promise<number>): Promise<number> {
   let total = 0;
   for (;;) {
-    const deleted = await purge(BATCH);
+    const deleted = await purge(size);
     total += deleted;
-    if (deleted < BATCH) return total;
+    if (deleted < size) return total;
     await new Promise((resolve) => setImmediate(resolve)); // let requests through
   }
 }
