@@ -296,8 +296,16 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
   /** The local task ended while no turn ran (waiting for input, say): its remote task goes. */
   async function stopped(_task: Task, cause: StopCause, checkpoint: JsonValue | undefined) {
     const saved = checkpoint as Partial<Progress> | undefined;
-    if (typeof saved?.remoteTaskId !== 'string' || saved.ended) return;
-    await client.task.cancel(remoteAgent, saved.remoteTaskId, CANCEL_REASONS[cause]);
+    if (!saved || saved.ended) return;
+    // Only the key saved: the create's answer was lost (the task waits for a retry), and the
+    // remote task may exist all the same.
+    const remoteTaskId =
+      typeof saved.remoteTaskId === 'string'
+        ? saved.remoteTaskId
+        : typeof saved.key === 'string' && saved.key
+          ? await createdWith(saved.key)
+          : undefined;
+    if (remoteTaskId) await client.task.cancel(remoteAgent, remoteTaskId, CANCEL_REASONS[cause]);
   }
 
   return {

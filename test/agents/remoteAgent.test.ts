@@ -415,6 +415,31 @@ test('a local task canceled or expired while it waits for input cancels its remo
   );
 });
 
+test('a task canceled while it waits to retry a create whose answer was lost cancels the remote task', async () => {
+  let lost = 0;
+  const proxied = await frontThroughProxy('document-analyzer', {
+    answered: (_req, res, body) => {
+      if (lost > 0 || !body.includes('"task.create"')) return false;
+      lost += 1;
+      res.socket?.destroy(); // created there; the answer never arrives here
+      return true;
+    },
+  });
+  const on = { targetAgent: 'remote-document-analyzer' };
+  const task = await createTask(proxied.url, on.targetAgent, 'red green', {
+    settings: { maxRetries: 1, retryDelayMs: 60_000 },
+  });
+  await waitFor('the retry planned', async () => {
+    const info = await taskInfo(proxied.url, on.targetAgent, task.taskId, on);
+    return info.nextAttemptAt ? true : undefined;
+  });
+  await arcResult(proxied.url, 'task.cancel', { taskId: task.taskId }, on);
+  await waitFor('the remote task canceled', async () =>
+    (await forwardedFrom(task.taskId))[0]?.status === 'CANCELED' ? true : undefined,
+  );
+  expect(lost).toBe(1);
+});
+
 test('a remote task canceled by its own side while waiting ends the local one; none is made anew', async () => {
   const task = await createTask(front.url, 'remote-document-analyzer', 'red green');
   await waitForStatus(front.url, 'remote-document-analyzer', task.taskId, ['INPUT_REQUIRED']);
