@@ -3,7 +3,7 @@
  * default (a live status line on a terminal), `--json` for machines. Exit codes: 0 success,
  * 1 a waited-for task ended FAILED or CANCELED, 2 an ARC error, 3 a connection failure.
  */
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import got from 'got';
 import { ArcClient, ArcClientError, ArcTransportError, type TaskEvent } from '../client';
 import type { Priority, Task } from '../types';
@@ -121,16 +121,19 @@ function outcome(task: Task): number {
 export function addTaskCommands(program: Command): void {
   const common = (command: Command) =>
     command
-      .option(
-        '--endpoint <url>',
-        'the arcd server [env ARCD_ENDPOINT]',
-        process.env.ARCD_ENDPOINT ?? 'http://127.0.0.1:8080',
+      // Read from the environment when parsed, not given as defaults: help prints a default's
+      // value, and a token's has no place in a terminal's scrollback or a CI log.
+      .addOption(
+        new Option('--endpoint <url>', 'the arcd server')
+          .env('ARCD_ENDPOINT')
+          .default('http://127.0.0.1:8080'),
       )
-      .option('--token <token>', 'Bearer token [env ARCD_TOKEN]', process.env.ARCD_TOKEN)
-      .option(
-        '--request-agent <id>',
-        "who is calling [env ARCD_REQUEST_AGENT; default cli, or the token's identity]",
-        process.env.ARCD_REQUEST_AGENT,
+      .addOption(new Option('--token <token>', 'Bearer token').env('ARCD_TOKEN'))
+      .addOption(
+        new Option(
+          '--request-agent <id>',
+          "who is calling (default cli, or the token's identity)",
+        ).env('ARCD_REQUEST_AGENT'),
       )
       .option('--json', 'machine-readable output');
 
@@ -198,7 +201,9 @@ export function addTaskCommands(program: Command): void {
   common(program.command('agents').description('list the agents a server hosts')).action(
     (options: Common) =>
       run(options, async () => {
-        const info = await got(`${options.endpoint.replace(/\/$/, '')}/agent-info`).json<{
+        const url = `${options.endpoint.replace(/\/$/, '')}/agent-info`;
+        // Bounded as the client's calls are; one try (a refusal is told, not retried).
+        const info = await got(url, { timeout: { request: 30_000 }, retry: { limit: 0 } }).json<{
           agents: Array<{ agentId: string; description: string }>;
         }>();
         print(

@@ -163,3 +163,16 @@ test("with a token and no --request-agent, the CLI calls as the token's identity
   expect(wrong.code).toBe(2);
   expect(wrong.stderr).toMatch(/-44002/);
 });
+
+test("help names the environment variables but never prints a token's value", async () => {
+  const env = { ...process.env, ARCD_TOKEN: 's3cr3t-token', ARCD_REQUEST_AGENT: 'someone' };
+  const help = await arcd(['task', 'info', '--help'], env);
+  expect(help.code).toBe(0);
+  expect(help.stdout).toContain('ARCD_TOKEN');
+  expect(help.stdout).not.toContain('s3cr3t-token');
+  // The variables still work: the token reaches the server (here refused: no such key).
+  const secured = await startArcd({ config: { auth: 'required', jwtSecret: 'x'.repeat(40) } });
+  const refused = await arcd(['task', 'info', 'echo', 'task-x', '--endpoint', secured.url], env);
+  expect(refused.code).toBe(2);
+  expect(refused.stderr).toMatch(/-44001|Authentication failed/);
+});
