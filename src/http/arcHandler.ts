@@ -181,9 +181,9 @@ export function createArcHandler(options: ArcHandlerOptions) {
       const error =
         rate?.error ??
         (auth.mode === 'failed' ? auth.error : new MessageTooLargeError(maxBodyBytes));
-      const sse = /text\/event-stream/i;
-      const sseRequest =
-        sse.test(req.headers['content-type'] ?? '') || sse.test(req.headers.accept ?? '');
+      // Sent as SSE (its Content-Type): the SDK's streaming calls are; its others accept SSE
+      // as well as JSON, and read JSON.
+      const sseRequest = /text\/event-stream/i.test(req.headers['content-type'] ?? '');
       const answer = answerEarlyError(error, raw.prefix.toString('utf8'), deps, { sseRequest });
       const headers = rate?.headers.length
         ? [...securityHeaders, ...rate.headers]

@@ -257,6 +257,13 @@ test('an oversize chat call sent as SSE, its stream flag past the cut, gets its 
   expect(sent.text).toMatch(/^event: done\ndata: .*"chatId":"chat-1".*"status":"ERROR"/m);
   const plain = await postOversize(arcd.url, head, true, { 'content-type': 'application/json' });
   expect(JSON.parse(plain.text)).toMatchObject({ id: 'c', error: { code: -45004 } });
+  // The SDK's call that does not stream accepts both, and reads JSON: it gets JSON.
+  const accepting = await postOversize(arcd.url, head, true, {
+    'content-type': 'application/arc+json',
+    accept: 'application/arc+json, text/event-stream',
+  });
+  expect(accepting.type).toMatch(/^application\/arc\+json/);
+  expect(JSON.parse(accepting.text)).toMatchObject({ id: 'c', error: { code: -45004 } });
 });
 
 test('a caller hanging up mid-body leaves the server answering others', async () => {
