@@ -88,7 +88,8 @@ export function answerEarlyError(
 
 /**
  * A cut chat call's `params.stream` usually lies past the cut (clients write it after the
- * message, which made the body too large): a request sent as SSE (its Content-Type) is then taken to have asked for a stream, so that its error comes as SSE, as its client reads.
+ * message, which made the body too large): a request sent as SSE (its Content-Type) is then
+ * taken to have asked for a stream, so that its error comes as SSE, as its client reads.
  */
 function streamAskedOf(
   body: Record<string, unknown> | undefined,
