@@ -18,9 +18,7 @@ async function* streamEvents(exchange: ChatExchange): AsyncIterable<SseEvent> {
       };
     }
   } catch (error) {
-    // -43005 mid-stream, with what the failure says of itself (an error id for arcd's own).
-    const { message, details } = replyFailure(chatId, error);
-    yield* chatErrorEvents(chatId, { code: -43005, message, details });
+    yield* chatErrorEvents(chatId, replyFailure(chatId, error));
     return;
   }
   yield { event: 'done', data: { chatId, status: exchange.finished().chat.status, done: true } };

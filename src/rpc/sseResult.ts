@@ -4,6 +4,10 @@
  */
 
 import type { ArcError } from './errors';
+import { extended } from '../extended';
+
+/** The code of every error event inside a chat stream (ARC's "invalid chat message"). */
+const STREAM_ERROR = -43005;
 
 export interface SseEvent {
   /** Written as an `id:` line, for streams a client resumes with Last-Event-ID. */
@@ -23,14 +27,19 @@ export class SseResult {
   ) {}
 }
 
-/** A chat stream's failure: an `error` event (code, message, details) then `done` with ERROR. */
+/**
+ * A chat stream's failure: an `error` event, then `done` with ERROR. Its code is -43005, as
+ * ARC has every error inside a stream; the error's own code is `details.code` (-43001 for an
+ * unknown chat, say), its details with it.
+ */
 export function chatErrorEvents(
   chatId: string | null,
   error: Pick<ArcError, 'code' | 'message' | 'details'>,
 ): SseEvent[] {
   const { code, message, details } = error;
+  const told = { code: STREAM_ERROR, message, details: extended(details, { code }) };
   return [
-    { event: 'error', data: { chatId, error: { code, message, details } } },
+    { event: 'error', data: { chatId, error: told } },
     { event: 'done', data: { chatId, status: 'ERROR', done: true } },
   ];
 }

@@ -125,7 +125,12 @@ test('errors of stream requests come as SSE too', async () => {
       event: 'error',
       data: {
         chatId: 'chat-nope',
-        error: { code: -43001, message: expect.any(String), details: { chatId: 'chat-nope' } },
+        // ARC's code for every error inside a stream; the error's own in details.
+        error: {
+          code: -43005,
+          message: expect.any(String),
+          details: { chatId: 'chat-nope', code: -43001 },
+        },
       },
     },
     { event: 'done', data: { chatId: 'chat-nope', status: 'ERROR', done: true } },
@@ -142,7 +147,7 @@ test('errors of stream requests come as SSE too', async () => {
   expect(midway[1]!.data.error).toEqual({
     code: -43005,
     message: expect.stringMatching(/lost my train of thought/),
-    details: { chatId: expect.any(String) },
+    details: { chatId: expect.any(String), code: -43005 },
   });
   expect(midway[2]!.data.status).toBe('ERROR');
   // Without streaming, the same failure is the same error.
@@ -165,7 +170,7 @@ test('errors of stream requests come as SSE too', async () => {
       })
     ).raw,
   );
-  expect(version[0]!.data.error.code).toBe(-45001);
+  expect(version[0]!.data.error).toMatchObject({ code: -43005, details: { code: -45001 } });
 });
 
 test("a reply the store refuses is an error id, never the store's own text", async () => {
