@@ -40,13 +40,18 @@ export interface TurnDeps {
 
 const isTextPart = (part: Part) => part.type === 'TextPart' || part.type === 'text';
 
-/** The caller's messages since the agent last spoke (the whole history on a first turn). */
+/**
+ * The turn's input: the caller's last messages, those after the agent last spoke before them
+ * (the whole history on a first turn). The agent's own messages after them (replies of an
+ * attempt that failed or was cut short) do not hide them: every attempt at a turn, a retry or
+ * a run after a restart, sees the input its first attempt saw.
+ */
 export function turnInput(history: readonly Message[]): Message[] {
-  let lastAgent = -1;
-  history.forEach((m, i) => {
-    if (m.role === 'agent') lastAgent = i;
-  });
-  return history.slice(lastAgent + 1).filter((m) => m.role !== 'agent');
+  let end = history.length;
+  while (end > 0 && history[end - 1]!.role === 'agent') end -= 1;
+  let start = end;
+  while (start > 0 && history[start - 1]!.role !== 'agent') start -= 1;
+  return history.slice(start, end);
 }
 
 export function textOf(messages: readonly Message[]): string {

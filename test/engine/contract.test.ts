@@ -217,6 +217,22 @@ describe('input and history', () => {
     ]);
   });
 
+  test('a turn run again after it replied sees the input its first attempt saw', async () => {
+    const seen: string[] = [];
+    const replier = scripted('replier', async (ctx) => {
+      seen.push(ctx.text());
+      await ctx.reply(`working on ${ctx.text()}`);
+      if (seen.length === 1) throw new Error('the first attempt fails after replying');
+      return `done with ${ctx.text()}`;
+    });
+    arcd = await startArcd({ bundled: false, agents: [replier] });
+    const task = await createTask(arcd.url, 'replier', 'job 7', {
+      settings: { maxRetries: 1, retryDelayMs: 0 },
+    });
+    await waitForStatus(arcd.url, 'replier', task.taskId, ['COMPLETED']);
+    expect(seen).toEqual(['job 7', 'job 7']);
+  });
+
   test('with one slot, queued tasks start most urgent first, then oldest', async () => {
     const release = gate();
     const order: string[] = [];
