@@ -120,6 +120,21 @@ function completion(
  * process's lease): as whatever ended the task meanwhile, else `interrupted` (its lease
  * lost: the turn is another process's now, or owed again).
  */
+/**
+ * What a handler threw, as text: an Error's message, a plain object's `message`, else the
+ * value as a string; never itself a throw (a value without a string form, a getter that
+ * throws), which would leave the turn's end unwritten and the turn run again for ever.
+ */
+function describeThrown(error: unknown): string {
+  try {
+    const message = (error as { message?: unknown } | null | undefined)?.message;
+    if (typeof message === 'string') return message;
+    return error instanceof Error ? '' : String(error);
+  } catch {
+    return 'handler threw a value with no text (not an Error)';
+  }
+}
+
 function refusedOutcome(task: TaskRecord | undefined): RunOutcome {
   if (task?.status === 'CANCELED') return 'canceled';
   if (task?.status === 'FAILED') {
@@ -307,7 +322,7 @@ export class TurnExecutor {
     if (kind === 'timeout') {
       return { code: TASK_TIMEOUT, message: (stop.reason as Error).message, outcome: 'timed-out' };
     }
-    const message = error instanceof Error ? error.message : String(error);
+    const message = describeThrown(error);
     const prefix = error instanceof ContractError ? 'agent broke the contract: ' : '';
     return {
       code: TASK_EXECUTION_FAILED,
@@ -351,7 +366,13 @@ export class TurnExecutor {
 
   /** Logs the handler's failure; the error its run (and task) record. */
   private handlerFailed(task: TaskRecord, error: unknown, failure: Failure, what: string) {
-    this.deps.logger.warn({ err: error, taskId: task.taskId, attempt: task.attempt }, what);
+    const { taskId, attempt } = task;
+    try {
+      this.deps.logger.warn({ err: error, taskId, attempt }, what);
+    } catch {
+      // A thrown value the logger cannot serialize (a getter that throws): its description.
+      this.deps.logger.warn({ thrown: failure.message, taskId, attempt }, what);
+    }
     return { code: failure.code, message: failure.message };
   }
 

@@ -212,6 +212,23 @@ describe('retries', () => {
     ]);
   });
 
+  test('whatever a handler throws fails its task, described: never a turn run again for ever', async () => {
+    let calls = 0;
+    const thrower = agent('thrower', (ctx) => {
+      calls += 1;
+      if (ctx.text() === 'bare') throw Object.create(null); // no string form at all
+      throw { message: 'rate limited upstream' }; // not an Error, but says why
+    });
+    arcd = await startArcd({ bundled: false, agents: [thrower] });
+    const bare = await createTask(arcd.url, 'thrower', 'bare');
+    const plain = await createTask(arcd.url, 'thrower', 'plain');
+    const failedBare = await waitForStatus(arcd.url, 'thrower', bare.taskId, ['FAILED']);
+    const failedPlain = await waitForStatus(arcd.url, 'thrower', plain.taskId, ['FAILED']);
+    expect(failedBare.error.message).toMatch(/no text/);
+    expect(failedPlain.error.message).toBe('rate limited upstream');
+    expect(calls).toBe(2);
+  });
+
   test('between attempts the task shows it is retrying, within the ARC statuses', async () => {
     arcd = await startArcd();
     const task = await createTask(arcd.url, 'flaky', 'succeed-after=1', {
