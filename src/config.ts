@@ -229,6 +229,20 @@ const ZERO_ALLOWED = new Set<keyof Config>([
   'lostTurnLimit',
 ]);
 
+/** Node's timers take at most this many ms (more is taken as 1 ms). */
+const TIMER_MAX_MS = 2_147_483_647;
+
+/**
+ * The largest value a setting takes: a time in ms must fit a timer (one past it fires every
+ * millisecond), a port its range, days a date; anything else what JavaScript counts exactly.
+ */
+function maxOf(key: keyof Config): number {
+  if (key.endsWith('Ms')) return TIMER_MAX_MS;
+  if (key === 'port') return 65_535;
+  if (key === 'retentionDays') return 1_000_000;
+  return Number.MAX_SAFE_INTEGER;
+}
+
 /** A whole number's text as a number; blank text is NaN, not the 0 `Number` makes of it. */
 function numberOf(text: string | undefined): number {
   const trimmed = text?.trim() ?? '';
@@ -258,15 +272,19 @@ function parseValue(
   }
   if (setting.kind === 'intList') {
     const values = raw.split(',').map(numberOf);
-    if (raw.trim() === '' || values.some((v) => !Number.isInteger(v) || v < 0)) {
-      throw new Error(`${name}: expected whole numbers ≥ 0, comma-separated, got "${raw}"`);
+    const max = maxOf(setting.key);
+    if (raw.trim() === '' || values.some((v) => !Number.isInteger(v) || v < 0 || v > max)) {
+      throw new Error(
+        `${name}: expected whole numbers from 0 to ${max}, comma-separated, got "${raw}"`,
+      );
     }
     return values;
   }
   const value = numberOf(raw);
   const min = ZERO_ALLOWED.has(setting.key) ? 0 : 1;
-  if (!Number.isInteger(value) || value < min) {
-    throw new Error(`${name}: expected a whole number ≥ ${min}, got "${raw}"`);
+  const max = maxOf(setting.key);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name}: expected a whole number from ${min} to ${max}, got "${raw}"`);
   }
   return value;
 }
@@ -298,7 +316,24 @@ export function loadConfig(
     }
   }
   checkWebhookLease(config as unknown as Config);
+  checkPublicUrl(config as unknown as Config);
   return config as unknown as Config;
+}
+
+/** A public URL is what trigger URLs and agent cards are written from: it must be one. */
+function checkPublicUrl({ publicUrl }: Config): void {
+  if (publicUrl === '') return;
+  let url: URL | undefined;
+  try {
+    url = new URL(publicUrl);
+  } catch {
+    url = undefined;
+  }
+  if (url?.protocol !== 'http:' && url?.protocol !== 'https:') {
+    throw new Error(
+      `ARCD_PUBLIC_URL/--public-url: expected an http(s) URL such as https://arcd.example.com, got "${publicUrl}"`,
+    );
+  }
 }
 
 /**

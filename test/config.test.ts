@@ -35,8 +35,28 @@ describe('config', () => {
     ['ARCD_MAX_BODY_BYTES', '1.5'],
     ['ARCD_LOST_TURN_LIMIT', '-1'],
     ['ARCD_RATE_LIMIT_PER_MINUTE', ' '], // blank is no number (it read as 0: no limit)
+    // Past what a timer takes (it would fire every millisecond), a port, a date.
+    ['ARCD_SSE_HEARTBEAT_MS', '3000000000'],
+    ['ARCD_POLL_MS', '2147483648'],
+    ['ARCD_PORT', '70000'],
+    ['ARCD_RETENTION_DAYS', '999999999'],
+    ['ARCD_WEBHOOK_SCHEDULE_MS', '0,3000000000'],
   ])('%s=%s is refused clearly', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}.*whole number`));
+  });
+
+  test('the largest values that work are taken', () => {
+    expect(loadConfig({ ARCD_POLL_MS: '2147483647' }).pollMs).toBe(2_147_483_647);
+    expect(loadConfig({ ARCD_PORT: '65535' }).port).toBe(65_535);
+  });
+
+  test('a public URL must be an http(s) URL', () => {
+    expect(loadConfig({ ARCD_PUBLIC_URL: 'https://arcd.example.com' }).publicUrl).toBe(
+      'https://arcd.example.com',
+    );
+    for (const bad of ['example.com', 'ftp://example.com', 'http//x']) {
+      expect(() => loadConfig({ ARCD_PUBLIC_URL: bad })).toThrow(/--public-url: expected/);
+    }
   });
 
   test('a lost-turn limit of 0 turns it off', () => {
