@@ -66,16 +66,24 @@ token
     'space-separated scopes',
     'arc.task.controller arc.agent.caller arc.chat.controller',
   )
-  .option('--api-keys-file <file>', `where keys are kept [env ARCD_API_KEYS_FILE]`)
-  .action((options: { identity: string; scopes: string; apiKeysFile?: string }) => {
-    const config = loadConfig(
-      process.env,
-      options.apiKeysFile ? { apiKeysFile: options.apiKeysFile } : {},
-    );
+  .addOption(
+    new Option('--api-keys-file <file>', 'where keys are kept')
+      .env('ARCD_API_KEYS_FILE')
+      .default(DEFAULTS.apiKeysFile),
+  )
+  .action((options: { identity: string; scopes: string; apiKeysFile: string }) => {
+    // Only the key file's setting: the server's others (a bad port, say) are not this one's.
+    const file = options.apiKeysFile;
     const scopes = options.scopes.split(/\s+/).filter(Boolean);
-    const created = addApiKey(config.apiKeysFile, options.identity, scopes);
+    let created: string;
+    try {
+      created = addApiKey(file, options.identity, scopes);
+    } catch (error) {
+      console.error(`arcd: ${file}: ${(error as Error).message}`);
+      process.exit(1);
+    }
     process.stderr.write(
-      `API key for ${options.identity} (${scopes.join(' ')}) stored in ${config.apiKeysFile}.\n` +
+      `API key for ${options.identity} (${scopes.join(' ')}) stored in ${file}.\n` +
         'This is the only time the token is shown:\n',
     );
     process.stdout.write(`${created}\n`);

@@ -18,8 +18,15 @@ export const CONNECTION_PRAGMAS = [
 
 export function openDatabase(file: string): Db {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const db = new Database(file);
-  db.pragma('journal_mode = WAL');
+  let db: Db;
+  try {
+    db = new Database(file);
+    db.pragma('journal_mode = WAL'); // the first write: a read-only file or folder fails here
+  } catch (error) {
+    // SQLite's own words ("unable to open database file") name no file, nor the setting.
+    const where = file === ':memory:' ? file : path.resolve(file);
+    throw new Error(`ARCD_DB/--db ${where}: ${(error as Error).message}`, { cause: error });
+  }
   for (const pragma of CONNECTION_PRAGMAS) db.pragma(pragma);
   migrate(db);
   return db;

@@ -3,6 +3,7 @@
  * exit codes for success, failed tasks, ARC errors and connection failures.
  */
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
 import { compiledMain } from '../helpers/childArcd';
 import { type Running, startArcd, waitForStatus } from '../helpers/arcServer';
 import { tempDbFile } from '../helpers/tempDb';
@@ -175,4 +176,18 @@ test("help names the environment variables but never prints a token's value", as
   const refused = await arcd(['task', 'info', 'echo', 'task-x', '--endpoint', secured.url], env);
   expect(refused.code).toBe(2);
   expect(refused.stderr).toMatch(/-44001|Authentication failed/);
+});
+
+test("token create reads only the key file's setting, and says what is wrong with the file", async () => {
+  const file = tempDbFile('keys').replace(/\.db$/, '.json');
+  const env = { ...process.env, ARCD_PORT: 'not a port', ARCD_API_KEYS_FILE: file };
+  const created = await arcd(['token', 'create', '--identity', 'robot'], env);
+  expect(created.code).toBe(0);
+  expect(created.stdout.trim()).toMatch(/^arcd_\S+$/);
+  expect(created.stderr).toContain(file);
+  fs.writeFileSync(file, '{not json');
+  const broken = await arcd(['token', 'create', '--identity', 'robot'], env);
+  expect(broken.code).toBe(1);
+  expect(broken.stderr).toMatch(new RegExp(`^arcd: ${file}: `));
+  expect(broken.stderr).not.toMatch(/\n\s+at /); // no stack trace
 });

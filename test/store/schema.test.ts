@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { projectRoot } from '../../src/paths';
 import { dumpSchema } from '../../src/store/schemaDump';
 import { migrate, readMigrations } from '../../src/store/migrate';
+import { openDatabase } from '../../src/store/openDatabase';
 import { tempDbFile } from '../helpers/tempDb';
 
 describe('schema', () => {
@@ -64,4 +65,11 @@ test('a file a newer arcd migrated is refused, naming the migrations', () => {
   } finally {
     db.close();
   }
+});
+
+test('a database that cannot be opened is refused naming the file and the setting', () => {
+  const folder = path.dirname(tempDbFile('a-folder'));
+  const inside = path.join(folder, 'not-a-file.db');
+  fs.mkdirSync(inside, { recursive: true }); // a folder where the file should be
+  expect(() => openDatabase(inside)).toThrow(`ARCD_DB/--db ${inside}: `);
 });
