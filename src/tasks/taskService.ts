@@ -630,11 +630,21 @@ export class TaskService {
     return toWireTask(applied.task);
   }
 
+  /**
+   * task.notification: an agent telling the agent it runs a task for (`targetAgent`, the
+   * task's requester) about that task; or, as any call about a task, one addressed to the agent
+   * that runs it.
+   */
   async notify(
     call: CallContext,
     params: { taskId: string; event: string; timestamp: string; data: JsonObject },
   ): Promise<void> {
-    const task = await this.getVisible(call, params.taskId);
+    const task = await this.store.getTask(params.taskId);
+    const toRequester =
+      task?.assignedAgent === call.requestAgent && task.requestAgent === call.targetAgent;
+    if (!task || !(toRequester || isVisible(task, call))) {
+      throw new TaskNotFoundError(params.taskId);
+    }
     await this.store.insertNotification({
       notificationId: newId('ntf'),
       taskId: task.taskId,

@@ -150,6 +150,34 @@ describe('task.notification', () => {
     ]);
   });
 
+  test('from the agent running a task to the agent that asked for it, as ARC sends it', async () => {
+    // `echo` asked `waiter` for the task; `waiter` tells `echo` (hosted here too) about it.
+    const task = await createTask(arcd.url, 'waiter', 'x', {}, { requestAgent: 'echo' });
+    const told = await arcResult(
+      arcd.url,
+      'task.notification',
+      {
+        taskId: task.taskId,
+        event: 'TASK_STARTED',
+        timestamp: '2026-01-02T03:04:05Z',
+        data: { status: 'WORKING' },
+      },
+      { requestAgent: 'waiter', targetAgent: 'echo' },
+    );
+    expect(told).toEqual({ success: true });
+    expect(await arcd.server.store.listNotifications(task.taskId)).toEqual([
+      expect.objectContaining({ fromAgent: 'waiter', event: 'TASK_STARTED' }),
+    ]);
+    // Nobody else speaks for the task.
+    const stranger = await arcCall(
+      arcd.url,
+      'task.notification',
+      { taskId: task.taskId, event: 'X', timestamp: '2026-01-02T03:04:05Z', data: {} },
+      { requestAgent: 'mallory', targetAgent: 'echo' },
+    );
+    expect(stranger.body.error).toMatchObject({ code: -42001 });
+  });
+
   test('needs a data object and a timestamp', async () => {
     const task = await createTask(arcd.url, 'waiter', 'x');
     const reply = await arcCall(
