@@ -5,7 +5,7 @@
  */
 import got, { type Got } from 'got';
 import type { Message, Priority, Task } from '../types';
-import { ArcTransportError, toArcClientError } from './errors';
+import { type ArcClientError, ArcTransportError, toArcClientError } from './errors';
 import { readSse } from './sse';
 
 export interface ArcClientOptions {
@@ -106,6 +106,16 @@ function arcAnswerOf(
  * a 502/503/504 without one (a proxy while the server restarts) as a network failure, which a
  * watch retries; else (an HTML page, express's `{error: "…"}`) -32603 naming the HTTP status.
  */
+/**
+ * An error event of a chat stream: ARC gives each the code -43005; arcd puts the error's own
+ * code in `details.code`, whose class it is thrown as (ChatClosedError for a closed chat).
+ */
+function streamError(error: ArcErrorBody): ArcClientError {
+  const own = error.details?.code;
+  if (error.code !== -43005 || typeof own !== 'number') return toArcClientError(error);
+  return toArcClientError({ code: own, message: error.message, details: error.details });
+}
+
 function refusalError(status: number, body: string): Error {
   const arc = arcErrorIn(parsedOrUndefined(body));
   if (arc) return toArcClientError(arc);
@@ -362,7 +372,7 @@ export class ArcClient {
       if (message.event === 'stream') {
         const part = data.message?.parts[0];
         yield { chatId: data.chatId, delta: String(part?.content ?? '') };
-      } else if (message.event === 'error' && data.error) throw toArcClientError(data.error);
+      } else if (message.event === 'error' && data.error) throw streamError(data.error);
       else if (message.event === 'done') return;
     }
     const refused = await refusal;
