@@ -525,15 +525,17 @@ export class TaskService {
         parent = task; // a multi-agent parent takes no messages: its waiting child does
         return null;
       }
-      switch (task.status) {
-        case 'INPUT_REQUIRED':
-          return changes.resumed(task, message, at);
-        case 'SUBMITTED':
-        case 'WORKING':
-          return changes.messageAdded(task, message, at);
-        default:
-          throw transitionError(task.taskId, task.status, 'WORKING');
+      if (task.status === 'INPUT_REQUIRED') return changes.resumed(task, message, at);
+      if (task.status === 'SUBMITTED' || task.status === 'WORKING') {
+        // ARC's task.send answers a task waiting for input; one that is not is told so.
+        throw new InvalidTransitionError(
+          task.taskId,
+          task.status,
+          'WORKING',
+          `Task ${task.taskId} is ${task.status}, not waiting for input: task.send answers an INPUT_REQUIRED task`,
+        );
       }
+      throw transitionError(task.taskId, task.status, 'WORKING');
     });
     if (parent) return this.sendToWaitingChild(call, parent, params);
     if (applied.task.pendingTurn) this.hooks.turnOwed(params.taskId);

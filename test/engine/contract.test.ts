@@ -6,6 +6,7 @@
 import { defineAgent, type TurnContext } from '../../src/agents/contract';
 import {
   type Running,
+  arcCall,
   arcResult,
   createTask,
   startArcd,
@@ -118,7 +119,7 @@ describe('handlers that break the contract', () => {
 });
 
 describe('input and history', () => {
-  test('messages sent while SUBMITTED and WORKING join the history of the turn', async () => {
+  test('messages sent while SUBMITTED or WORKING are refused, and no turn sees them', async () => {
     const release = gate();
     const seen: Array<{ input: string; history: number }> = [];
     const blocker = scripted('blocker', async () => {
@@ -134,27 +135,26 @@ describe('input and history', () => {
     });
     const first = await createTask(arcd.url, 'blocker', 'hold the only slot');
     await waitForStatus(arcd.url, 'blocker', first.taskId, ['WORKING']);
-    await arcResult(
+    const whileWorking = await arcCall(
       arcd.url,
       'task.send',
       { taskId: first.taskId, message: textMessage('while working') },
       { targetAgent: 'blocker' },
     );
+    expect(whileWorking.body.error).toMatchObject({ code: -42006 });
     const second = await createTask(arcd.url, 'listener', 'one');
-    await arcResult(
+    const whileQueued = await arcCall(
       arcd.url,
       'task.send',
       { taskId: second.taskId, message: textMessage('two') },
       { targetAgent: 'listener' },
     );
-    expect((await taskInfo(arcd.url, 'listener', second.taskId)).status).toBe('SUBMITTED');
+    expect(whileQueued.body.error).toMatchObject({ code: -42006 });
     release.open();
     await waitForStatus(arcd.url, 'listener', second.taskId, ['COMPLETED']);
-    expect(seen).toEqual([{ input: 'one\ntwo', history: 2 }]);
+    expect(seen).toEqual([{ input: 'one', history: 1 }]);
     const blocked = await waitForStatus(arcd.url, 'blocker', first.taskId, ['COMPLETED']);
-    expect(
-      blocked.messages.map((m: { parts: Array<{ content: string }> }) => m.parts[0]?.content),
-    ).toEqual(['hold the only slot', 'while working']);
+    expect(blocked.messages).toHaveLength(1);
   });
 
   test('input sent while the paused turn is still ending runs at once, not at the next poll', async () => {

@@ -191,16 +191,20 @@ describe('task.notification', () => {
   });
 });
 
-test('a message sent to a running task is not a resume', async () => {
+test('a message sent to a task not waiting for input is refused, as ARC has it (-42006)', async () => {
   const task = await createTask(arcd.url, 'waiter', 'x');
   await waitForStatus(arcd.url, 'waiter', task.taskId, ['WORKING']);
-  await arcResult(
+  const before = (await arcd.server.store.listEvents(task.taskId)).length;
+  const refused = await arcCall(
     arcd.url,
     'task.send',
     { taskId: task.taskId, message: textMessage('fyi') },
     { targetAgent: 'waiter' },
   );
-  const types = (await arcd.server.store.listEvents(task.taskId)).map((e) => e.type);
-  expect(types.slice(-1)).toEqual(['NEW_MESSAGE']);
-  expect(types).not.toContain('TASK_RESUMED');
+  expect(refused.body.error).toMatchObject({
+    code: -42006,
+    message: expect.stringContaining('not waiting for input'),
+    details: { taskId: task.taskId, currentStatus: 'WORKING' },
+  });
+  expect(await arcd.server.store.listEvents(task.taskId)).toHaveLength(before);
 });
