@@ -38,6 +38,9 @@ export interface RunnerOptions {
   pollMs: number;
   /** How long stop() waits for aborted handlers to return. */
   shutdownGraceMs: number;
+  /** The part and message limits agents' output is held to, as callers' input is. */
+  maxPartBytes: number;
+  maxMessageBytes: number;
 }
 
 interface RunningTurn {
@@ -105,7 +108,11 @@ export class Runner {
       void this.sweepDeadlines();
     });
     const retryPlanned = (taskId: string, at: number) => this.retriesPlanned.set(taskId, at);
-    this.executor = new TurnExecutor(extended(options, { owner: this.owner, retryPlanned }));
+    const { maxPartBytes, maxMessageBytes } = options;
+    const partLimits = { maxPartBytes, maxMessageBytes };
+    this.executor = new TurnExecutor(
+      extended(options, { owner: this.owner, retryPlanned, partLimits }),
+    );
   }
 
   /**

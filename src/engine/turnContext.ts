@@ -15,6 +15,7 @@ import { toWireArtifact, toWireMessage, toWireTask } from '../tasks/toWire';
 import { filesOf, readableText } from '../parts/fileParts';
 import type { TurnStop } from './stopReason';
 import { withSpecTypeNames } from '../parts/partTypeNames';
+import { type PartLimits, checkMessageParts } from '../parts/checkParts';
 
 /** The handler broke the agent contract (bad message, call after the turn ended, …). */
 export class ContractError extends Error {}
@@ -36,6 +37,26 @@ export interface TurnDeps {
   schemas: SchemaRegistry;
   clock: Clock;
   owner: string;
+  /** The limits a caller's parts are held to, an agent's too (none: not checked). */
+  partLimits?: PartLimits;
+}
+
+/**
+ * An agent's parts, held to the rules a caller's are (size limits, files that decode and are
+ * what they say): else the agent broke the contract, and is told which rule.
+ */
+function checkAgentParts(deps: TurnDeps, what: string, parts: Part[]): void {
+  if (!deps.partLimits) return;
+  try {
+    checkMessageParts({ role: 'agent', parts }, what, deps.partLimits);
+  } catch (error) {
+    const problems = (error as { details?: { errors?: Array<{ field: string; message: string }> } })
+      .details?.errors;
+    const why = problems?.length
+      ? problems.map((p) => `${p.field} ${p.message}`).join('; ')
+      : (error as Error).message;
+    throw new ContractError(`invalid ${what} from agent: ${why}`);
+  }
 }
 
 const isTextPart = (part: Part) => part.type === 'TextPart' || part.type === 'text';
@@ -74,6 +95,7 @@ export function toAgentMessage(
     const first = problems[0];
     throw new ContractError(`invalid message from agent: ${first?.field} ${first?.message}`);
   }
+  checkAgentParts(deps, 'message', draft.parts as Part[]);
   return {
     messageId: newId('msg'),
     role: draft.role,
@@ -173,6 +195,7 @@ export function createTurnContext(
         const first = problems[0];
         throw new ContractError(`invalid artifact from agent: ${first?.field} ${first?.message}`);
       }
+      checkAgentParts(deps, 'artifact', artifactInput.parts as Part[]);
       // The agent's own object (any keys its schema allows): copied as a spread copies it.
       // eslint-disable-next-line no-restricted-syntax -- the agent's object, see src/extended.ts
       const artifact = {

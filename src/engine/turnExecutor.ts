@@ -11,6 +11,7 @@ import { LOST_WITH_PROCESS, type RunEnd } from '../store/runRows';
 import type { Store } from '../store/store';
 import { isWriteOutcomeUnknown } from '../store/writeOutcomeUnknown';
 import type { SchemaRegistry } from '../rpc/schemas';
+import type { PartLimits } from '../parts/checkParts';
 import type { JsonObject } from '../types';
 import { type Clock, isoNow } from '../clock';
 import { newId } from '../ids';
@@ -43,6 +44,8 @@ export interface ExecutorDeps {
   retryPlanned?: (taskId: string, retryAtMs: number) => void;
   /** How long a stopped handler may take to return before its lease goes (ms). */
   shutdownGraceMs?: number;
+  /** The limits agents' parts are held to (see TurnDeps). */
+  partLimits?: PartLimits;
 }
 
 /** How a run begun at `startedAt` ends now. */

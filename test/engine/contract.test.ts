@@ -53,6 +53,20 @@ describe('handlers that break the contract', () => {
       /invalid artifact from agent: parts is required/,
     ],
     [
+      'returns more than a part may hold',
+      () => 'x'.repeat(20 * 1024 * 1024),
+      /invalid message from agent: Part too large: 20971520 bytes, the limit is 10485760/,
+    ],
+    [
+      'adds an artifact whose file does not decode',
+      (ctx) =>
+        ctx.addArtifact({
+          name: 'broken',
+          parts: [{ type: 'FilePart', content: '%%% not base64 %%%', mimeType: 'image/png' }],
+        }),
+      /invalid artifact from agent: artifact\.parts\.0\.content content is not valid base64/,
+    ],
+    [
       'replies after asking for input',
       async (ctx) => {
         await ctx.requestInput('what?');
