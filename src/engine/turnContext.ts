@@ -95,6 +95,10 @@ export function toAgentMessage(
     const first = problems[0];
     throw new ContractError(`invalid message from agent: ${first?.field} ${first?.message}`);
   }
+  if (draft.role === 'user') {
+    // The next turn would take it for the caller's input.
+    throw new ContractError('invalid message from agent: an agent speaks as "agent" or "system"');
+  }
   checkAgentParts(deps, 'message', draft.parts as Part[]);
   return {
     messageId: newId('msg'),
@@ -219,6 +223,11 @@ export function createTurnContext(
     async checkpoint(data: JsonValue) {
       assertOpen();
       if (data === undefined) throw new ContractError('a checkpoint needs JSON data');
+      try {
+        JSON.stringify(data); // a BigInt or a cycle: the agent's to hear of, not a write failure
+      } catch (error) {
+        throw new ContractError(`a checkpoint must be JSON: ${(error as Error).message}`);
+      }
       await deps.store.saveCheckpoint(task.taskId, run.runId, data, isoNow(deps.clock));
     },
     async reportUsage(usage: { tokens?: number; cost?: number }) {

@@ -421,7 +421,8 @@ export class TurnExecutor {
       return failure === 'interrupted' ? 'owed' : 'held';
     }
     const errorObject = this.handlerFailed(task, error, failure, 'turn attempt failed');
-    const maxRetries = task.settings?.maxRetries ?? 0;
+    // A broken contract is the handler's code: it would break it again, replies and all.
+    const maxRetries = error instanceof ContractError ? 0 : (task.settings?.maxRetries ?? 0);
     const failures = await this.failedAttempts(task);
     if (failures <= maxRetries) {
       const delay = turnRetryDelayMs(failures, task.settings?.retryDelayMs, this.deps.random);

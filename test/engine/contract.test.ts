@@ -67,6 +67,16 @@ describe('handlers that break the contract', () => {
       /invalid artifact from agent: artifact\.parts\.0\.content content is not valid base64/,
     ],
     [
+      'replies as the user',
+      (ctx) => ctx.reply({ role: 'user', parts: [{ type: 'TextPart', content: 'me again' }] }),
+      /invalid message from agent: an agent speaks as "agent" or "system"/,
+    ],
+    [
+      'saves a checkpoint that is not JSON',
+      (ctx) => ctx.checkpoint({ big: 10n } as never),
+      /a checkpoint must be JSON: .*BigInt/,
+    ],
+    [
       'replies after asking for input',
       async (ctx) => {
         await ctx.requestInput('what?');
@@ -79,11 +89,20 @@ describe('handlers that break the contract', () => {
   test.each(cases)(
     'a handler that %s fails its task with a readable reason',
     async (_name, handle, reason) => {
-      arcd = await startArcd({ bundled: false, agents: [scripted('bad', handle)] });
-      const task = await createTask(arcd.url, 'bad', 'go');
+      let calls = 0;
+      const counted = (ctx: TurnContext) => {
+        calls += 1;
+        return handle(ctx);
+      };
+      arcd = await startArcd({ bundled: false, agents: [scripted('bad', counted)] });
+      // Retries allowed: a broken contract is not retried (the handler would break it again).
+      const task = await createTask(arcd.url, 'bad', 'go', {
+        settings: { maxRetries: 2, retryDelayMs: 0 },
+      });
       const failed = await waitForStatus(arcd.url, 'bad', task.taskId, ['FAILED']);
       expect(failed.reason).toMatch(reason);
       expect(failed.error).toMatchObject({ code: -42004 });
+      if (/agent broke the contract/.test(failed.reason)) expect(calls).toBe(1);
       // The server is still answering, and no turn is left running.
       expect((await fetch(`${arcd.url}/health`)).status).toBe(200);
       await waitFor('no active turns', async () =>
