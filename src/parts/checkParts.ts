@@ -29,7 +29,11 @@ function fileProblem(part: Part): string | undefined {
   if (isAudioPart(part) && !mime.startsWith('audio/'))
     return 'an audio part needs an audio/* mimeType';
   const data = fileBytes(part);
-  if (!data) return 'content is not valid base64 (send encoding "utf8" for plain text)';
+  if (!data) {
+    return part.encoding === 'binary'
+      ? 'content is not binary: a character past U+00FF is no byte'
+      : 'content is not valid base64 (send encoding "utf8" for plain text)';
+  }
   if (part.size !== undefined && part.size !== data.length) {
     return `size says ${part.size} bytes but the content has ${data.length}`;
   }

@@ -33,10 +33,16 @@ export function bytesType(part: Part): string {
   return part.encoding === 'utf8' ? declared.split(';')[0]! : declared;
 }
 
-/** The bytes of a file-like part, or undefined when its content is not valid base64. */
+/**
+ * The bytes of a file-like part, or undefined when its content is not in its encoding: base64
+ * (the default), `utf8` (text as UTF-8), or `binary` (one byte a character, none past U+00FF).
+ */
 export function fileBytes(part: Part): Buffer | undefined {
   const content = typeof part.content === 'string' ? part.content : '';
   if (part.encoding === 'utf8') return Buffer.from(content, 'utf8');
+  if (part.encoding === 'binary') {
+    return /[\u0100-\uffff]/.test(content) ? undefined : Buffer.from(content, 'latin1');
+  }
   const compact = content.replace(/\s+/g, '');
   if (compact.length % 4 !== 0 || !BASE64.test(compact)) return undefined;
   return Buffer.from(compact, 'base64');
@@ -47,7 +53,8 @@ export function toInputFile(part: Part): InputFile | undefined {
   if (!data) return undefined;
   return {
     ...(part.filename ? { name: part.filename } : {}),
-    mimeType: part.mimeType ?? 'application/octet-stream',
+    // The type of `data` (sent as utf8 text, its bytes are UTF-8 whatever charset was named).
+    mimeType: bytesType(part) || 'application/octet-stream',
     size: data.length,
     data,
     partType: part.type,

@@ -281,6 +281,41 @@ test('content that does not match its declared type is -32602', async () => {
   expect((await arcResult(arcd.url, 'task.list', {})).tasks).toHaveLength(1);
 });
 
+test('encoding "binary" is one byte a character, never read as base64', async () => {
+  const bytes: number[] = [];
+  const files = defineAgent({
+    id: 'bytes',
+    description: 'reports the bytes of its input files',
+    handle(ctx) {
+      for (const file of ctx.files()) bytes.push(...file.data);
+      return 'seen';
+    },
+  });
+  const seeing = await startArcd({ agents: [files], bundled: false });
+  // Text that happens to be base64 too: as binary it is these four bytes, not three decoded.
+  const sent = { type: 'FilePart', mimeType: 'application/octet-stream', encoding: 'binary' };
+  const created = await arcResult(
+    seeing.url,
+    'task.create',
+    { initialMessage: { role: 'user', parts: [{ ...sent, content: 'QUJD\u00ff' }] } },
+    { targetAgent: 'bytes' },
+  );
+  await waitForStatus(seeing.url, 'bytes', created.task.taskId, ['COMPLETED'], {
+    targetAgent: 'bytes',
+  });
+  expect(bytes).toEqual([0x51, 0x55, 0x4a, 0x44, 0xff]);
+  const wide = await arcCall(
+    seeing.url,
+    'task.create',
+    { initialMessage: { role: 'user', parts: [{ ...sent, content: 'caf\u00e9 \u20ac' }] } },
+    { targetAgent: 'bytes' },
+  );
+  expect(wide.body.error).toMatchObject({
+    code: -32602,
+    details: { errors: [{ message: expect.stringMatching(/not binary/) }] },
+  });
+});
+
 test('text in the charset its mime type names is accepted, and read in it', async () => {
   const arcd = await startArcd({ agents: [mirror], bundled: false });
   seen.length = 0;
