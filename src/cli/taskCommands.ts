@@ -72,6 +72,13 @@ async function run(options: Common, action: () => Promise<number | void>): Promi
     } else {
       const message = error instanceof ArcTransportError ? error.message : (error as Error).message;
       process.stderr.write(`arcd: cannot reach ${options.endpoint}: ${message}\n`);
+      if (options.json) {
+        // As an ARC error is: a script reading stdout gets an answer, not nothing.
+        const details = { endpoint: options.endpoint };
+        process.stdout.write(
+          `${JSON.stringify({ error: { code: 'unreachable', message, details } })}\n`,
+        );
+      }
       process.exitCode = EXIT.connection;
     }
   }
@@ -193,7 +200,7 @@ export function addTaskCommands(program: Command): void {
   ).action((agent: string, taskId: string, options: Common) =>
     run(options, async () => {
       const done = await follow(clientOf(options), agent, taskId, options);
-      if (!options.json) process.stdout.write(`${summary(done)}\n`);
+      print(options, done, summary(done)); // as create --wait: the events, then the task
       return outcome(done);
     }),
   );

@@ -108,6 +108,40 @@ test('exit codes: 1 failed task, 2 ARC error, 3 connection failure', async () =>
   ]);
   expect(down.code).toBe(3);
   expect(down.stderr).toMatch(/cannot reach/);
+  // With --json, stdout says so too (as it does for an ARC error).
+  const downJson = await arcd([
+    'task',
+    'info',
+    'echo',
+    'x',
+    '--json',
+    '--endpoint',
+    'http://127.0.0.1:9',
+  ]);
+  expect(downJson.code).toBe(3);
+  expect(JSON.parse(downJson.stdout)).toMatchObject({
+    error: { code: 'unreachable', details: { endpoint: 'http://127.0.0.1:9' } },
+  });
+});
+
+test('task watch --json prints the events, then the final task, as create --wait does', async () => {
+  const created = await arcd([
+    'task',
+    'create',
+    'echo',
+    'watch me',
+    '--json',
+    '--endpoint',
+    server.url,
+  ]);
+  const { taskId } = JSON.parse(created.stdout);
+  const watched = await arcd(['task', 'watch', 'echo', taskId, '--json', '--endpoint', server.url]);
+  expect(watched.code).toBe(0);
+  const lines = watched.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line));
+  expect(lines.at(-1)).toMatchObject({ taskId, status: 'COMPLETED' });
 });
 
 test("with a token and no --request-agent, the CLI calls as the token's identity", async () => {
