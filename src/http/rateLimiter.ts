@@ -74,6 +74,9 @@ export class RateLimiter {
       ],
     ];
     if (totalHits <= this.perMinute) return { headers };
+    // Refused whole, a batch costs what one refused call does: the rest is given back (else a
+    // caller with a little budget left loses all of it to one batch that ran nothing).
+    for (let back = 1; back < calls; back += 1) await this.store.decrement(key);
     // The window's end: the budget is whole again then (at least a second away).
     return { headers, error: new RateLimitError(this.perMinute, WINDOW_MS, Math.max(1, reset)) };
   }

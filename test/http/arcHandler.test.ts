@@ -393,6 +393,28 @@ test('a JSON-RPC batch counts one call per element against the rate limit', asyn
   expect(single.status).toBe(204);
 });
 
+test('a batch refused for the rate limit costs one call of the budget, not all of its calls', async () => {
+  arcd = await startArcd({ config: { rateLimitPerMinute: 10 } });
+  const info = (id: number) => ({
+    jsonrpc: '2.0',
+    id,
+    method: 'task.info',
+    params: { taskId: 'none' },
+    requestAgent: 'tester',
+    targetAgent: 'echo',
+  });
+  const tooMany = await post(
+    arcd.url,
+    Array.from({ length: 12 }, (_, i) => info(i)),
+  );
+  expect(tooMany.body[0].error.code).toBe(-44007);
+  // 1 of 10 spent: the next calls still run (-42001: no such task, not -44007).
+  const next = await post(arcd.url, [info(100), info(101)]);
+  expect(next.body.map((answer: { error: { code: number } }) => answer.error.code)).toEqual([
+    -42001, -42001,
+  ]);
+});
+
 test('a batch over --max-batch, refused whole, costs one call of the rate budget', async () => {
   arcd = await startArcd({ config: { rateLimitPerMinute: 2, maxBatch: 2 } });
   const call = (id: number) => ({
