@@ -65,18 +65,18 @@ function fromNotificationRow(row: NotificationRow): NotificationRecord {
  * Whether a subscription wants an event. It gets the events it lists, and with STATUS_CHANGE
  * listed (ARC's catch-all) every ARC event of its task; arcd's own event types only when it
  * names them. A multi-agent parent's log also holds its children's events (tagged
- * `childTaskId`): those go to its catch-all subscriptions only, so that one listing
- * TASK_COMPLETED hears of the parent's completion, not of each child's.
+ * `childTaskId`): those are not the parent's, and go to none of its subscriptions (a receiver
+ * would take a child's TASK_COMPLETED, sent with the parent's id, for the parent's end); a
+ * child's own subscriptions get them.
  */
 export function subscriptionWants(
   events: readonly EventType[],
   event: Pick<EventRecord, 'type' | 'data'>,
 ): boolean {
+  if (event.data.childTaskId !== undefined) return false;
   const named = events.includes(event.type);
-  const catchAll = events.includes('STATUS_CHANGE');
-  const mirrored = event.data.childTaskId !== undefined;
-  if (EXTENSION_EVENT_TYPES.has(event.type)) return named && (catchAll || !mirrored);
-  return mirrored ? catchAll : named || catchAll;
+  if (EXTENSION_EVENT_TYPES.has(event.type)) return named;
+  return named || events.includes('STATUS_CHANGE');
 }
 
 export class SubscriptionTables {

@@ -34,6 +34,14 @@ export class ParentWatch extends SettlingWatch {
       void this.guard(this.settle(task.taskId));
   }
 
+  /** Who canceled a canceled parent, as its own TASK_CANCELED says; else arcd. */
+  private async canceledBy(parent: TaskRecord): Promise<string> {
+    if (parent.status !== 'CANCELED') return 'arcd';
+    const events = await this.store.listEvents(parent.taskId);
+    const own = events.findLast((e) => e.type === 'TASK_CANCELED' && !e.data.childTaskId);
+    return typeof own?.data.canceledBy === 'string' ? own.data.canceledBy : 'arcd';
+  }
+
   protected async settle(parentId: string): Promise<void> {
     const parent = await this.store.getTask(parentId);
     if (!parent?.childTaskIds) return;
@@ -52,10 +60,13 @@ export class ParentWatch extends SettlingWatch {
         return;
       }
       const reason = `parent task ${parentId} is ${parent.status}`;
-      for (const child of children.filter((c) => !isTerminal(c.status))) {
+      const live = children.filter((c) => !isTerminal(c.status));
+      // Canceled by whoever canceled the parent (arcd's own stop otherwise: a deadline, a failure).
+      const by = live.length > 0 ? await this.canceledBy(parent) : 'arcd';
+      for (const child of live) {
         const at = isoNow(this.clock);
         await this.store.mutateTask(child.taskId, (current) =>
-          isTerminal(current.status) ? null : changes.canceled(current, at, reason, 'arcd'),
+          isTerminal(current.status) ? null : changes.canceled(current, at, reason, by),
         );
         this.abort(child.taskId, reason);
       }
