@@ -3,6 +3,9 @@ export type Clock = () => Date;
 
 export const systemClock: Clock = () => new Date();
 
+/** setTimeout's and setInterval's longest delay (Node takes a longer one as 1 ms). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 let cachedMs = NaN;
 let cachedIso = '';
 

@@ -3,6 +3,7 @@
  * the CLI's --help and the README are written from. Reading the environment happens here only.
  */
 import path from 'node:path';
+import { MAX_TIMER_MS } from './clock';
 import { bundledAgentsDir } from './paths';
 import { DEFAULT_SCHEDULE_MS } from './webhooks/backoff';
 
@@ -229,15 +230,22 @@ const ZERO_ALLOWED = new Set<keyof Config>([
   'lostTurnLimit',
 ]);
 
-/** Node's timers take at most this many ms (more is taken as 1 ms). */
-const TIMER_MAX_MS = 2_147_483_647;
+/** The settings that time a timer: past MAX_TIMER_MS, Node fires it every millisecond. */
+const TIMED = new Set<keyof Config>([
+  'leaseMs',
+  'pollMs',
+  'shutdownGraceMs',
+  'sseHeartbeatMs',
+  'webhookTimeoutMs',
+  'webhookPollMs',
+]);
 
 /**
- * The largest value a setting takes: a time in ms must fit a timer (one past it fires every
- * millisecond), a port its range, days a date; anything else what JavaScript counts exactly.
+ * The largest value a setting takes: a timer's delay must fit one, a port its range, days a
+ * date; anything else (times only compared or stored) what JavaScript counts exactly.
  */
 function maxOf(key: keyof Config): number {
-  if (key.endsWith('Ms')) return TIMER_MAX_MS;
+  if (TIMED.has(key)) return MAX_TIMER_MS;
   if (key === 'port') return 65_535;
   if (key === 'retentionDays') return 1_000_000;
   return Number.MAX_SAFE_INTEGER;

@@ -40,7 +40,6 @@ describe('config', () => {
     ['ARCD_POLL_MS', '2147483648'],
     ['ARCD_PORT', '70000'],
     ['ARCD_RETENTION_DAYS', '999999999'],
-    ['ARCD_WEBHOOK_SCHEDULE_MS', '0,3000000000'],
   ])('%s=%s is refused clearly', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}.*whole number`));
   });
@@ -48,6 +47,18 @@ describe('config', () => {
   test('the largest values that work are taken', () => {
     expect(loadConfig({ ARCD_POLL_MS: '2147483647' }).pollMs).toBe(2_147_483_647);
     expect(loadConfig({ ARCD_PORT: '65535' }).port).toBe(65_535);
+    // Times only compared or stored, never a timer's delay, may be longer (30 days here).
+    const month = {
+      ARCD_WEBHOOK_DISABLE_AFTER_MS: '2592000000',
+      ARCD_WEBHOOK_LEASE_MS: '2592000000',
+    };
+    expect(loadConfig(month)).toMatchObject({
+      webhookDisableAfterMs: 2_592_000_000,
+      webhookLeaseMs: 2_592_000_000,
+    });
+    expect(loadConfig({ ARCD_WEBHOOK_SCHEDULE_MS: '0,2592000000' }).webhookScheduleMs).toEqual([
+      0, 2_592_000_000,
+    ]);
   });
 
   test('a public URL must be an http(s) URL', () => {

@@ -1,6 +1,6 @@
 /**
  * A hosted agent that is really another arcd (ARC endpoint): each turn forwards to the remote
- * task (created on the first turn, sent the new input on later ones) and mirrors the remote
+ * task (created on the first turn, sent the caller's answers when it asks) and mirrors the remote
  * task's events into the local task as they stream in — replies, artifacts, requests for input,
  * completion, failure. Where the work stands is checkpointed (the remote task, the last event
  * mirrored, the caller's messages passed on), so a turn run again after a crash or a shutdown
@@ -56,6 +56,11 @@ interface Progress {
   lastSeq: number;
   /** The local caller messages passed on (at least once), by place in the task's history. */
   sent: number[];
+  /**
+   * The remote task's requests for input mirrored so far: the k-th is answered by the caller's
+   * (k+1)-th message (the first went with the create), passed on already if `sent` has it.
+   */
+  pauses: number;
   asked?: Asked;
   /** The remote task failed or was canceled, and that was mirrored: a retry starts another. */
   ended?: true;
@@ -81,7 +86,10 @@ function savedProgress(ctx: TurnContext): Progress | undefined {
   if (!saved || typeof saved !== 'object' || saved.ended) return undefined;
   if (typeof saved.remoteTaskId !== 'string' && typeof saved.key !== 'string') return undefined;
   const sent = saved.sent ?? callerMessages(ctx.history.slice(0, saved.forwarded ?? 1));
-  return { key: saved.key ?? '', lastSeq: 0, ...saved, sent } as Progress;
+  // Saved by a version that did not count: each answer passed on followed a pause, and one
+  // saved as it asked has its pause unanswered.
+  const pauses = saved.pauses ?? (saved.asked ? sent.length : Math.max(0, sent.length - 1));
+  return { key: saved.key ?? '', lastSeq: 0, ...saved, sent, pauses } as Progress;
 }
 
 /** Where the caller's messages (not the agent's) are in `history`. */
@@ -112,7 +120,7 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
     const [first] = ctx.history as Message[];
     const found = resumed?.key ? await createdWith(resumed.key) : undefined;
     const key = resumed?.key || newId('fwd');
-    const progress: Progress = { key, lastSeq: 0, sent: [0] };
+    const progress: Progress = { key, lastSeq: 0, sent: [0], pauses: 0 };
     if (!found) await ctx.checkpoint(progress as unknown as JsonObject); // the key, before
     const remoteTaskId =
       found ??
@@ -125,22 +133,30 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
   }
 
   /**
-   * Passes on the caller's messages the remote task has not had, in order; 'again' when the
-   * remote task was canceled meanwhile (a timed-out attempt's, say): another is started. A
-   * remote task that has ended otherwise (it took a message whose answer was lost, and went
-   * on to its end) takes no more: what it did is mirrored.
+   * Passes on the caller's messages the remote task has not had, in order, while it waits for
+   * input (ARC's task.send answers only that); 'again' when the remote task was canceled
+   * meanwhile (a timed-out attempt's, say): another is started. A remote task not waiting
+   * keeps the rest: it has the caller's messages it holds (a send whose answer was lost, one
+   * started anew with the first message only), and is given each next one as its answer when
+   * it asks (`mirror`). One that has ended takes no more: what it did is mirrored.
    */
   async function passOn(ctx: TurnContext, progress: Progress): Promise<Progress | 'again'> {
-    const unsent = callerMessages(ctx.history).filter((at) => !progress.sent.includes(at));
-    for (const at of unsent) {
+    let sent = progress.sent;
+    for (const at of callerMessages(ctx.history).filter((i) => !sent.includes(i))) {
       try {
         await client.task.send(remoteAgent, progress.remoteTaskId!, ctx.history[at]!);
+        sent = [...sent, at];
       } catch (error) {
         if (!(error instanceof ArcClientError)) throw error;
         if (error.code === -42002 || error.code === -42006) {
           const remote = await client.task.info(remoteAgent, progress.remoteTaskId!);
-          if (remoteEnded(remote.status))
-            return { ...progress, sent: [...progress.sent, ...unsent] };
+          if (remoteEnded(remote.status)) return { ...progress, sent: callerMessages(ctx.history) };
+          // The first went with the create, whether or not the remote shows its messages.
+          const held = Math.max(
+            1,
+            (remote.messages ?? []).filter((m) => m.role !== 'agent').length,
+          );
+          return { ...progress, sent: callerMessages(ctx.history).slice(0, held) };
         }
         if (error.code !== -42003) throw error;
         // Canceled: by this server for a timed-out attempt, a new remote task; else final.
@@ -151,7 +167,7 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
         throw new Error(`remote task was canceled: ${String(remote.reason ?? '')}`);
       }
     }
-    return { ...progress, sent: [...progress.sent, ...unsent] };
+    return { ...progress, sent };
   }
 
   /**
@@ -199,7 +215,24 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
             },
           });
         } else if (event.event === 'TASK_PAUSED' && prompt) {
-          const asked: Asked = { parts: prompt, before: turn.local };
+          const parts = prompt;
+          prompt = undefined;
+          current.pauses += 1;
+          current.lastSeq = event.sequence;
+          // Answered already (passed on before this pause was read), or asking what the caller
+          // has answered before (a remote task started anew goes through the conversation
+          // again): that answer goes on, and nobody is asked twice.
+          const next = callerMessages(ctx.history).find((at) => !current.sent.includes(at));
+          const answered = current.sent.length > current.pauses;
+          if (!answered && next !== undefined) {
+            await client.task.send(remoteAgent, current.remoteTaskId!, ctx.history[next]!);
+            current.sent = [...current.sent, next];
+          }
+          if (answered || next !== undefined) {
+            await ctx.checkpoint(current as unknown as JsonObject);
+            continue;
+          }
+          const asked: Asked = { parts, before: turn.local };
           if (typeof data.reason === 'string') asked.reason = data.reason;
           if (data.requiredInput !== undefined) asked.requiredInput = data.requiredInput;
           await ctx.checkpoint({

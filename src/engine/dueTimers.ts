@@ -4,11 +4,9 @@
  * these timers only make the look come on time, so losing them (a restart) loses nothing.
  * Times are rounded up to the next BUCKET_MS, so a burst of tasks due together shares a timer.
  */
-import type { Clock } from '../clock';
+import { type Clock, MAX_TIMER_MS } from '../clock';
 
 const BUCKET_MS = 10;
-/** setTimeout's longest delay; a later time is left to the poll. */
-const MAX_DELAY_MS = 2 ** 31 - 1;
 
 export class DueTimers {
   private readonly timers = new Map<number, NodeJS.Timeout>();
@@ -20,11 +18,12 @@ export class DueTimers {
   ) {}
 
   /** Wakes once `atMs` (epoch ms) has passed, unless that is more than `withinMs` away. */
-  at(atMs: number, withinMs = MAX_DELAY_MS): void {
+  /** A time past MAX_TIMER_MS away is left to the poll. */
+  at(atMs: number, withinMs = MAX_TIMER_MS): void {
     if (!Number.isFinite(atMs)) return; // not a time (an unparsable deadline): the poll's
     const due = Math.ceil(atMs / BUCKET_MS) * BUCKET_MS;
     const delay = due - this.clock().getTime();
-    if (this.stopped || delay < 0 || delay > Math.min(withinMs, MAX_DELAY_MS)) return;
+    if (this.stopped || delay < 0 || delay > Math.min(withinMs, MAX_TIMER_MS)) return;
     if (this.timers.has(due)) return;
     const timer = setTimeout(() => {
       this.timers.delete(due);

@@ -4,6 +4,7 @@
  * the answer, artifacts, failure, cancel — into its own store, where its subscribers see it.
  */
 import http from 'node:http';
+import { defineAgent } from '../../src/agents/contract';
 import { parseRemoteAgents } from '../../src/agents/remoteAgent';
 import {
   type Running,
@@ -437,4 +438,49 @@ test('a remote task canceled by its own side while waiting ends the local one; n
   expect(ended.status).toBe('FAILED');
   expect(ended.reason).toMatch(/remote task was canceled: closed by the back office/);
   expect(await forwardedFrom(task.taskId)).toHaveLength(1);
+});
+
+test('a remote task started anew is given the answers the caller gave before, as it asks again', async () => {
+  let answeredTurns = 0;
+  const asker = defineAgent({
+    id: 'asker',
+    description: 'asks for a focus; its first answered turn fails, later ones complete',
+    async handle(ctx) {
+      if (ctx.history.length === 1) return ctx.requestInput('focus?');
+      answeredTurns += 1;
+      if (answeredTurns === 1) throw new Error('lost its notes after the answer');
+      return `done with ${ctx.text()}`;
+    },
+  });
+  const remote = await startArcd({ agents: [asker], bundled: false });
+  const local = await startArcd({
+    bundled: false,
+    config: { remoteAgents: `remote-asker=${remote.url}/asker` },
+  });
+  const on = { targetAgent: 'remote-asker' };
+  const task = await createTask(local.url, 'remote-asker', 'the report', {
+    settings: { maxRetries: 1, retryDelayMs: 0 },
+  });
+  await waitForStatus(local.url, 'remote-asker', task.taskId, ['INPUT_REQUIRED'], on);
+  await arcResult(
+    local.url,
+    'task.send',
+    { taskId: task.taskId, message: textMessage('revenue') },
+    on,
+  );
+  const done = await waitForStatus(
+    local.url,
+    'remote-asker',
+    task.taskId,
+    ['COMPLETED', 'FAILED'],
+    on,
+  );
+  expect(done.status).toBe('COMPLETED');
+  // Asked once here: the second remote task's question was answered with the caller's answer.
+  expect(done.messages.map((m: WireJson) => m.parts[0].content)).toEqual([
+    'the report',
+    'focus?',
+    'revenue',
+    'done with revenue',
+  ]);
 });
