@@ -102,11 +102,6 @@ function arcAnswerOf(
 }
 
 /**
- * The error of a stream the server refused (not 200): its ARC error when the body carries one;
- * a 502/503/504 without one (a proxy while the server restarts) as a network failure, which a
- * watch retries; else (an HTML page, express's `{error: "…"}`) -32603 naming the HTTP status.
- */
-/**
  * An error event of a chat stream: ARC gives each the code -43005; arcd puts the error's own
  * code in `details.code`, whose class it is thrown as (ChatClosedError for a closed chat).
  */
@@ -116,6 +111,11 @@ function streamError(error: ArcErrorBody): ArcClientError {
   return toArcClientError({ code: own, message: error.message, details: error.details });
 }
 
+/**
+ * The error of a stream the server refused (not 200): its ARC error when the body carries one;
+ * a 502/503/504 without one (a proxy while the server restarts) as a network failure, which a
+ * watch retries; else (an HTML page, express's `{error: "…"}`) -32603 naming the HTTP status.
+ */
 function refusalError(status: number, body: string): Error {
   const arc = arcErrorIn(parsedOrUndefined(body));
   if (arc) return toArcClientError(arc);

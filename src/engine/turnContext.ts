@@ -67,11 +67,13 @@ const isTextPart = (part: Part) => part.type === 'TextPart' || part.type === 'te
  * attempt that failed or was cut short) do not hide them: every attempt at a turn, a retry or
  * a run after a restart, sees the input its first attempt saw.
  */
-export function turnInput(history: readonly Message[]): Message[] {
+export function turnInput(history: readonly Message[], agentId: string): Message[] {
+  // The agent's own: its replies, and the system notes it wrote (they carry its id).
+  const own = (m: Message) => m.role === 'agent' || (m.role === 'system' && m.agentId === agentId);
   let end = history.length;
-  while (end > 0 && history[end - 1]!.role === 'agent') end -= 1;
+  while (end > 0 && own(history[end - 1]!)) end -= 1;
   let start = end;
-  while (start > 0 && history[start - 1]!.role !== 'agent') start -= 1;
+  while (start > 0 && !own(history[start - 1]!)) start -= 1;
   return history.slice(start, end);
 }
 
@@ -129,8 +131,8 @@ export function createTurnContext(
   messages: readonly MessageRecord[],
 ): TurnContext {
   const history = messages.map(toWireMessage);
-  const input = turnInput(history);
   const agentId = task.assignedAgent;
+  const input = turnInput(history, agentId);
 
   const assertOpen = () => {
     if (state.finished) throw new ContractError('the turn has ended: its context is closed');

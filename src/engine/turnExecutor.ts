@@ -119,11 +119,6 @@ function completion(
 }
 
 /**
- * How a run ended whose last write was refused (the task no longer WORKING under this
- * process's lease): as whatever ended the task meanwhile, else `interrupted` (its lease
- * lost: the turn is another process's now, or owed again).
- */
-/**
  * What a handler threw, as text: an Error's message, a plain object's `message`, else the
  * value as a string; never itself a throw (a value without a string form, a getter that
  * throws), which would leave the turn's end unwritten and the turn run again for ever.
@@ -138,6 +133,11 @@ function describeThrown(error: unknown): string {
   }
 }
 
+/**
+ * How a run ended whose last write was refused (the task no longer WORKING under this
+ * process's lease): as whatever ended the task meanwhile, else `interrupted` (its lease
+ * lost: the turn is another process's now, or owed again).
+ */
 function refusedOutcome(task: TaskRecord | undefined): RunOutcome {
   if (task?.status === 'CANCELED') return 'canceled';
   if (task?.status === 'FAILED') {

@@ -65,6 +65,13 @@ export class RateLimiter {
     for (let more = 1; more < calls; more += 1) {
       ({ totalHits, resetTime } = await this.store.increment(key));
     }
+    const refused = totalHits > this.perMinute;
+    if (refused) {
+      // Refused whole, a batch costs what one refused call does: the rest is given back (else
+      // a caller with a little budget left loses all of it to one batch that ran nothing).
+      for (let back = 1; back < calls; back += 1) await this.store.decrement(key);
+      totalHits -= calls - 1;
+    }
     const reset = Math.max(0, Math.ceil(((resetTime?.getTime() ?? 0) - Date.now()) / 1000));
     const headers: Array<[string, string]> = [
       ['RateLimit-Policy', `${this.perMinute};w=${WINDOW_MS / 1000}`],
@@ -73,10 +80,7 @@ export class RateLimiter {
         `limit=${this.perMinute}, remaining=${Math.max(0, this.perMinute - totalHits)}, reset=${reset}`,
       ],
     ];
-    if (totalHits <= this.perMinute) return { headers };
-    // Refused whole, a batch costs what one refused call does: the rest is given back (else a
-    // caller with a little budget left loses all of it to one batch that ran nothing).
-    for (let back = 1; back < calls; back += 1) await this.store.decrement(key);
+    if (!refused) return { headers };
     // The window's end: the budget is whole again then (at least a second away).
     return { headers, error: new RateLimitError(this.perMinute, WINDOW_MS, Math.max(1, reset)) };
   }

@@ -255,6 +255,7 @@ describe('input and history', () => {
     const replier = scripted('replier', async (ctx) => {
       seen.push(ctx.text());
       await ctx.reply(`working on ${ctx.text()}`);
+      await ctx.reply({ role: 'system', parts: [{ type: 'TextPart', content: 'a note' }] });
       if (seen.length === 1) throw new Error('the first attempt fails after replying');
       return `done with ${ctx.text()}`;
     });

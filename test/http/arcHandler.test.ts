@@ -403,11 +403,14 @@ test('a batch refused for the rate limit costs one call of the budget, not all o
     requestAgent: 'tester',
     targetAgent: 'echo',
   });
-  const tooMany = await post(
-    arcd.url,
-    Array.from({ length: 12 }, (_, i) => info(i)),
-  );
-  expect(tooMany.body[0].error.code).toBe(-44007);
+  const tooMany = await fetch(`${arcd.url}/arc`, {
+    method: 'POST',
+    body: JSON.stringify(Array.from({ length: 12 }, (_, i) => info(i))),
+  });
+  const refused = (await tooMany.json()) as Array<{ error: { code: number } }>;
+  expect(refused[0]!.error.code).toBe(-44007);
+  // What the header says is left is what is left: the batch cost one call.
+  expect(tooMany.headers.get('ratelimit')).toMatch(/remaining=9/);
   // 1 of 10 spent: the next calls still run (-42001: no such task, not -44007).
   const next = await post(arcd.url, [info(100), info(101)]);
   expect(next.body.map((answer: { error: { code: number } }) => answer.error.code)).toEqual([
