@@ -111,15 +111,7 @@ test('a turn run again after the remote completion was mirrored completes, not f
 });
 
 test('an answer passed on whose reply was lost, the remote task then ended: its end is mirrored', async () => {
-  let lost = 0;
-  const proxied = await frontThroughProxy('document-analyzer', {
-    answered: (_req, res, body) => {
-      if (lost > 0 || !body.includes('"task.send"')) return false;
-      lost += 1;
-      res.socket?.destroy(); // taken there (the analysis runs to its end); no answer here
-      return true;
-    },
-  });
+  const { proxied, lost } = await answerLost('document-analyzer', 'task.send');
   const on = { targetAgent: 'remote-document-analyzer' };
   const task = await createTask(proxied.url, 'remote-document-analyzer', 'red green', {
     settings: { maxRetries: 1, retryDelayMs: 0 },
@@ -138,7 +130,7 @@ test('an answer passed on whose reply was lost, the remote task then ended: its 
     ['COMPLETED', 'FAILED'],
     on,
   );
-  expect(lost).toBe(1);
+  expect(lost()).toBe(1);
   expect(done.status).toBe('COMPLETED');
   expect(done.artifacts.map((a: WireJson) => a.name)).toEqual(['analysis']);
   expect(await forwardedFrom(task.taskId)).toHaveLength(1);
@@ -231,6 +223,23 @@ async function frontThroughProxy(
       remoteAgents: `remote-${agent}=http://127.0.0.1:${port}/${agent}`,
     },
   });
+}
+
+/**
+ * A front arcd whose remote `agent` takes the first `method` call but whose answer never
+ * arrives (the socket is cut once the back server has answered); `lost()` counts the cuts.
+ */
+async function answerLost(agent: string, method: string) {
+  let lost = 0;
+  const proxied = await frontThroughProxy(agent, {
+    answered: (_req, res, body) => {
+      if (lost > 0 || !body.includes(`"${method}"`)) return false;
+      lost += 1;
+      res.socket?.destroy();
+      return true;
+    },
+  });
+  return { proxied, lost: () => lost };
 }
 
 /** Answers the first `count` event-stream requests with `answer`. */
@@ -350,15 +359,7 @@ test('a retry after a remote failure or a timeout starts another remote task', a
 });
 
 test('a remote task whose create answer was lost is found again by its key, not created twice', async () => {
-  let lost = 0;
-  const proxied = await frontThroughProxy('echo', {
-    answered: (_req, res, body) => {
-      if (lost > 0 || !body.includes('"task.create"')) return false;
-      lost += 1;
-      res.socket?.destroy(); // created there; the answer never arrives here
-      return true;
-    },
-  });
+  const { proxied, lost } = await answerLost('echo', 'task.create');
   const task = await createTask(proxied.url, 'remote-echo', 'once only', {
     settings: { maxRetries: 1, retryDelayMs: 0 },
   });
@@ -366,7 +367,7 @@ test('a remote task whose create answer was lost is found again by its key, not 
     'COMPLETED',
     'FAILED',
   ]);
-  expect(lost).toBe(1);
+  expect(lost()).toBe(1);
   expect(done.status).toBe('COMPLETED');
   expect(done.messages.map((m: WireJson) => m.parts[0].content)).toEqual([
     'once only',
@@ -400,15 +401,7 @@ test('a local task canceled or expired while it waits for input cancels its remo
 });
 
 test('a task canceled while it waits to retry a create whose answer was lost cancels the remote task', async () => {
-  let lost = 0;
-  const proxied = await frontThroughProxy('document-analyzer', {
-    answered: (_req, res, body) => {
-      if (lost > 0 || !body.includes('"task.create"')) return false;
-      lost += 1;
-      res.socket?.destroy(); // created there; the answer never arrives here
-      return true;
-    },
-  });
+  const { proxied, lost } = await answerLost('document-analyzer', 'task.create');
   const on = { targetAgent: 'remote-document-analyzer' };
   const task = await createTask(proxied.url, on.targetAgent, 'red green', {
     settings: { maxRetries: 1, retryDelayMs: 60_000 },
@@ -421,7 +414,7 @@ test('a task canceled while it waits to retry a create whose answer was lost can
   await waitFor('the remote task canceled', async () =>
     (await forwardedFrom(task.taskId))[0]?.status === 'CANCELED' ? true : undefined,
   );
-  expect(lost).toBe(1);
+  expect(lost()).toBe(1);
 });
 
 test('a remote task canceled by its own side while waiting ends the local one; none is made anew', async () => {

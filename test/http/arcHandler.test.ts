@@ -393,26 +393,28 @@ test('a JSON-RPC batch counts one call per element against the rate limit', asyn
   expect(single.status).toBe(204);
 });
 
+/** A JSON-RPC call of task.info for a task that does not exist (answered -42001). */
+const infoCall = (id: number) => ({
+  jsonrpc: '2.0',
+  id,
+  method: 'task.info',
+  params: { taskId: 'none' },
+  requestAgent: 'tester',
+  targetAgent: 'echo',
+});
+
 test('a batch refused for the rate limit costs one call of the budget, not all of its calls', async () => {
   arcd = await startArcd({ config: { rateLimitPerMinute: 10 } });
-  const info = (id: number) => ({
-    jsonrpc: '2.0',
-    id,
-    method: 'task.info',
-    params: { taskId: 'none' },
-    requestAgent: 'tester',
-    targetAgent: 'echo',
-  });
   const tooMany = await fetch(`${arcd.url}/arc`, {
     method: 'POST',
-    body: JSON.stringify(Array.from({ length: 12 }, (_, i) => info(i))),
+    body: JSON.stringify(Array.from({ length: 12 }, (_, i) => infoCall(i))),
   });
   const refused = (await tooMany.json()) as Array<{ error: { code: number } }>;
   expect(refused[0]!.error.code).toBe(-44007);
   // What the header says is left is what is left: the batch cost one call.
   expect(tooMany.headers.get('ratelimit')).toMatch(/remaining=9/);
   // 1 of 10 spent: the next calls still run (-42001: no such task, not -44007).
-  const next = await post(arcd.url, [info(100), info(101)]);
+  const next = await post(arcd.url, [infoCall(100), infoCall(101)]);
   expect(next.body.map((answer: { error: { code: number } }) => answer.error.code)).toEqual([
     -42001, -42001,
   ]);
@@ -420,17 +422,9 @@ test('a batch refused for the rate limit costs one call of the budget, not all o
 
 test('a batch over --max-batch, refused whole, costs one call of the rate budget', async () => {
   arcd = await startArcd({ config: { rateLimitPerMinute: 2, maxBatch: 2 } });
-  const call = (id: number) => ({
-    jsonrpc: '2.0',
-    id,
-    method: 'task.info',
-    params: { taskId: 'none' },
-    requestAgent: 'tester',
-    targetAgent: 'echo',
-  });
-  const tooBig = await post(arcd.url, [call(1), call(2), call(3)]);
+  const tooBig = await post(arcd.url, [infoCall(1), infoCall(2), infoCall(3)]);
   expect(tooBig.body).toMatchObject({ error: { code: -32600, data: { maxBatch: 2 } } });
-  const next = await post(arcd.url, call(4));
+  const next = await post(arcd.url, infoCall(4));
   expect(next.body.error.code).not.toBe(-44007); // one of two calls left, not none
 });
 

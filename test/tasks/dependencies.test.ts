@@ -191,7 +191,8 @@ test('a finished dependency someone still waits on cannot be deleted', async () 
   await arcResult(arcd.url, 'task.delete', { taskId: quick.taskId });
 });
 
-test('a dependency stays while a released dependent is unfinished (its next turn reads it)', async () => {
+/** A completed echo task, and a dependent it released that now waits for input. */
+async function releasedDependent() {
   const arcd = await startArcd();
   const quick = await createTask(arcd.url, 'echo', 'x');
   await waitForStatus(arcd.url, 'echo', quick.taskId, ['COMPLETED']);
@@ -203,6 +204,11 @@ test('a dependency stays while a released dependent is unfinished (its next turn
     { targetAgent: 'document-analyzer' },
   );
   await waitForStatus(arcd.url, 'document-analyzer', asking.taskId, ['INPUT_REQUIRED']);
+  return { arcd, quick, asking };
+}
+
+test('a dependency stays while a released dependent is unfinished (its next turn reads it)', async () => {
+  const { arcd, quick, asking } = await releasedDependent();
   const refused = await arcCall(arcd.url, 'task.delete', { taskId: quick.taskId });
   expect(refused.body.error).toMatchObject({
     code: -42006,
@@ -215,17 +221,7 @@ test('a dependency stays while a released dependent is unfinished (its next turn
 });
 
 test('a completed dependency is not run again under a released dependent still unfinished', async () => {
-  const arcd = await startArcd();
-  const quick = await createTask(arcd.url, 'echo', 'x');
-  await waitForStatus(arcd.url, 'echo', quick.taskId, ['COMPLETED']);
-  const asking = await createTask(
-    arcd.url,
-    'document-analyzer',
-    'red green',
-    { dependencies: [quick.taskId] },
-    { targetAgent: 'document-analyzer' },
-  );
-  await waitForStatus(arcd.url, 'document-analyzer', asking.taskId, ['INPUT_REQUIRED']);
+  const { arcd, quick, asking } = await releasedDependent();
   const refused = await arcCall(arcd.url, 'task.run', { taskId: quick.taskId });
   expect(refused.body.error).toMatchObject({
     code: -42006,
