@@ -4,6 +4,7 @@
  * retry, usage summed, progress shown, and a retrying task visible between attempts.
  */
 import { defineAgent, type AgentDefinition, type TurnContext } from '../../src/agents/contract';
+import { MAX_RETRY_DELAY_MS } from '../../src/engine/retryDelay';
 import {
   type Running,
   arcCall,
@@ -457,5 +458,20 @@ describe('checkpoints, usage and progress', () => {
     });
     const fields = reply.body.error.details.errors.map((e: { field: string }) => e.field).sort();
     expect(fields).toEqual(['settings.colour', 'settings.maxRetries']);
+  });
+
+  test('a first retry wait past the hour every wait is capped at is refused, not cut short', async () => {
+    arcd = await startArcd();
+    const reply = await arcCall(arcd.url, 'task.create', {
+      initialMessage: textMessage('x'),
+      settings: { retryDelayMs: MAX_RETRY_DELAY_MS + 1 },
+    });
+    expect(reply.body.error.code).toBe(-32602);
+    expect(reply.body.error.details.errors[0].field).toBe('settings.retryDelayMs');
+    const atCap = await arcCall(arcd.url, 'task.create', {
+      initialMessage: textMessage('x'),
+      settings: { retryDelayMs: MAX_RETRY_DELAY_MS },
+    });
+    expect(atCap.body.result.task.status).toBe('SUBMITTED');
   });
 });
