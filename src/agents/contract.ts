@@ -72,7 +72,8 @@ export interface TurnContext {
   addArtifact(artifact: ArtifactInput): Promise<Artifact>;
   /**
    * Ends the turn waiting for the caller (→ INPUT_REQUIRED, TASK_PAUSED); the prompt is stored
-   * as an agent message. Return right after: further calls in this turn are refused.
+   * as an agent message. Return right after, without a value: further calls in this turn, or a
+   * value returned, break the contract (the task fails).
    */
   requestInput(prompt: OutgoingMessage, request?: InputRequest): Promise<void>;
   /** Saves where the work stands, so a retried or resumed turn can continue from there. */

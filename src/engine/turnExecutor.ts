@@ -268,6 +268,10 @@ export class TurnExecutor {
       state.finished = true;
       stop.handlerDone();
       if (state.paused) {
+        if (result !== undefined) {
+          // A reply after asking, returned rather than sent with ctx.reply: the same breach.
+          throw new ContractError('the turn asked for input: it must return nothing');
+        }
         await finishRun('input-required');
         return 'held';
       }

@@ -84,6 +84,14 @@ describe('handlers that break the contract', () => {
       },
       /the turn asked for input/,
     ],
+    [
+      'returns a reply after asking for input',
+      async (ctx) => {
+        await ctx.requestInput('what?');
+        return 'and the answer anyway';
+      },
+      /the turn asked for input: it must return nothing/,
+    ],
   ];
 
   test.each(cases)(
