@@ -126,7 +126,8 @@ export class Scheduler {
     const now = this.clock();
     const skippedSlots = slotsBetween(schedule.cron, schedule.timezone, new Date(slot), now);
     const late = now.getTime() - Date.parse(slot) > LATE_AFTER_MS;
-    const { task, initial } = await this.tasks.prepare(
+    const next = nextSlot(schedule.cron, schedule.timezone, now)?.toISOString();
+    const applied = await this.tasks.createWith(
       { requestAgent: schedule.ownerAgent, targetAgent: schedule.targetAgent },
       {
         // Each firing's message is of its own time, not of the one stored with the schedule.
@@ -142,9 +143,8 @@ export class Scheduler {
           },
         },
       },
+      (task, initial) => this.store.fireSchedule(schedule.scheduleId, slot, next, task, initial),
     );
-    const next = nextSlot(schedule.cron, schedule.timezone, now)?.toISOString();
-    const applied = await this.store.fireSchedule(schedule.scheduleId, slot, next, task, initial);
     if (!applied) return undefined;
     this.tasks.stored(applied);
     return applied.task.taskId;

@@ -122,6 +122,7 @@ export class SqliteStore implements Store {
   private readonly firstDeadline;
   private readonly lastSeqsOf;
   private readonly queued;
+  private readonly queuedLeavingOut;
   private readonly runs: RunTables;
   private readonly chats: ChatTables;
   private readonly dependencies: DependencyTables;
@@ -182,6 +183,13 @@ export class SqliteStore implements Store {
     this.queued = this.db.prepare<[string], { n: number }>(
       `SELECT COUNT(*) AS n FROM tasks
         WHERE assigned_agent = ? AND status = 'SUBMITTED' AND child_task_ids IS NULL`,
+    );
+    // One statement, so one snapshot: a task committing between two reads is counted once.
+    this.queuedLeavingOut = this.db.prepare<[{ agent: string; ids: string }], { n: number }>(
+      `SELECT (SELECT COUNT(*) FROM tasks
+          WHERE assigned_agent = @agent AND status = 'SUBMITTED' AND child_task_ids IS NULL)
+        - (SELECT COUNT(*) FROM tasks WHERE task_id IN (SELECT value FROM json_each(@ids))
+          AND assigned_agent = @agent AND status = 'SUBMITTED' AND child_task_ids IS NULL) AS n`,
     );
     this.renew = this.db.prepare(
       'UPDATE tasks SET lease_until = ? WHERE task_id = ? AND lease_owner = ?',
@@ -677,8 +685,10 @@ export class SqliteStore implements Store {
     return this.firstDeadline.get()?.deadline ?? undefined;
   }
 
-  async countQueued(agent: string): Promise<number> {
-    return this.queued.get(agent)?.n ?? 0;
+  async countQueued(agent: string, leavingOut: readonly string[] = []): Promise<number> {
+    if (leavingOut.length === 0) return this.queued.get(agent)?.n ?? 0;
+    const ids = JSON.stringify(leavingOut);
+    return this.queuedLeavingOut.get({ agent, ids })?.n ?? 0;
   }
 
   async endRun(runId: string, end: RunEnd): Promise<void> {

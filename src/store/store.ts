@@ -274,7 +274,8 @@ export interface Store {
   overdueTasks(nowIso: string, limit: number): Promise<string[]>;
   /** The earliest deadline of a live task, if any has one. */
   nextDeadline(): Promise<string | undefined>;
-  countQueued(agent: string): Promise<number>;
+  /** SUBMITTED tasks of `agent` (not multi-agent parents), not counting `leavingOut`'s. */
+  countQueued(agent: string, leavingOut?: readonly string[]): Promise<number>;
 
   endRun(runId: string, end: RunEnd): Promise<void>;
   listRuns(taskId: string): Promise<RunRecord[]>;

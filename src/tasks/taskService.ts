@@ -18,7 +18,6 @@ import { type Clock, isoNow } from '../clock';
 import { newId } from '../ids';
 import { extended } from '../extended';
 import {
-  AgentCapacityExceededError,
   AuthorizationError,
   type FieldProblem,
   InvalidParamsError,
@@ -38,6 +37,7 @@ import { finishedByChildren } from './familyChanges';
 import type { Expectation } from './taskWaiter';
 import { type PartLimits, checkMessageParts } from '../parts/checkParts';
 import type { DirectStart } from '../engine/runner';
+import { QueueRoom, type Release, releasedAfter } from './queueRoom';
 
 export interface EngineHooks {
   /** A task now owes a turn (created, or resumed by input). */
@@ -99,12 +99,20 @@ export interface NewTask {
 }
 
 export class TaskService {
+  /** Places held in bounded queues by tasks being written (see queueRoom.ts). */
+  private readonly room: QueueRoom;
+
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly hooks: EngineHooks,
     private readonly partLimits: PartLimits,
-  ) {}
+  ) {
+    this.room = new QueueRoom(
+      (agent, leavingOut) => store.countQueued(agent, leavingOut),
+      (agent) => hooks.maxQueued(agent),
+    );
+  }
 
   private visiblePlan(call: CallContext, taskId: string, plan: ChangePlan): ChangePlan {
     return (task) => {
@@ -150,7 +158,9 @@ export class TaskService {
     try {
       created = fields.assignedAgents
         ? await this.createFanOut(call, fields, fields.assignedAgents, beforeInsert)
-        : await this.createOne(call, fields, beforeInsert);
+        : await this.createWith(call, fields, (task, initial) =>
+            this.insertOne(task, initial, beforeInsert),
+          );
     } catch (error) {
       expectation?.cancel();
       // A dependency checked above and deleted before the insert (another call, the purge):
@@ -171,12 +181,11 @@ export class TaskService {
     return this.withHistory(settled, {}, expectation.messages());
   }
 
-  private async createOne(
-    call: CallContext,
-    params: NewTask,
+  private async insertOne(
+    task: TaskRecord,
+    initial: Mutation,
     beforeInsert: (taskId: string) => void,
   ): Promise<Task> {
-    const { task, initial } = await this.prepare(call, params);
     beforeInsert(task.taskId);
     const start = this.hooks.startNow(task);
     let applied: AppliedChange;
@@ -228,24 +237,32 @@ export class TaskService {
     delete shared.dependencies; // none (a client sending `[]` always)
     const childSettings = { ...params.settings };
     delete childSettings.allowPartial;
-    const children = [];
-    for (const agent of agents) {
-      const child = await this.prepare(
-        extended(call, { targetAgent: agent }),
-        // The caller's params (JSON): copied as a spread copies them (see src/extended.ts).
-        // eslint-disable-next-line no-restricted-syntax -- client JSON
-        { ...shared, settings: Object.keys(childSettings).length > 0 ? childSettings : undefined },
-      );
-      children.push(child);
-    }
-    const parent = await this.prepare(call, shared);
-    parent.task.pendingTurn = false;
-    parent.task.childTaskIds = children.map((child) => child.task.taskId);
-    for (const child of children) child.task.parentTaskId = parent.task.taskId;
-    beforeInsert(parent.task.taskId);
-    const applied = await this.store.insertTaskGroup([parent, ...children]);
-    applied.forEach((change) => this.stored(change));
-    return toWireTask(applied[0]?.task ?? parent.task);
+    const holds: Release[] = [];
+    return releasedAfter(holds, async () => {
+      const children = [];
+      for (const agent of agents) {
+        const child = await this.prepare(
+          extended(call, { targetAgent: agent }),
+          // The caller's params (JSON): copied as a spread copies them (see src/extended.ts).
+          // eslint-disable-next-line no-restricted-syntax -- client JSON
+          {
+            ...shared,
+            settings: Object.keys(childSettings).length > 0 ? childSettings : undefined,
+          },
+          holds,
+        );
+        children.push(child);
+      }
+      // The parent waits for its children, in no queue: it holds no place.
+      const parent = await this.prepare(call, shared, undefined);
+      parent.task.pendingTurn = false;
+      parent.task.childTaskIds = children.map((child) => child.task.taskId);
+      for (const child of children) child.task.parentTaskId = parent.task.taskId;
+      beforeInsert(parent.task.taskId);
+      const applied = await this.store.insertTaskGroup([parent, ...children]);
+      applied.forEach((change) => this.stored(change));
+      return toWireTask(applied[0]?.task ?? parent.task);
+    });
   }
 
   /** Tells the engine about a task stored by someone else (a schedule or trigger firing). */
@@ -254,24 +271,43 @@ export class TaskService {
   }
 
   /**
-   * A new task and its creation change, checked (deadline, dependencies, the agent's queue
-   * bound) but not written: task.create stores it alone, schedules and triggers together with
-   * their own bookkeeping.
+   * A new task checked (deadline, dependencies, the agent's queue bound) and written by
+   * `write`, its place in a bounded queue held until the write has settled: task.create writes
+   * it alone, schedules and triggers together with their own bookkeeping.
    */
-  async prepare(
+  async createWith<T>(
     call: CallContext,
     params: NewTask,
+    write: (task: TaskRecord, initial: Mutation) => Promise<T>,
+  ): Promise<T> {
+    const holds: Release[] = [];
+    return releasedAfter(holds, async () => {
+      const { task, initial } = await this.prepare(call, params, holds);
+      return write(task, initial);
+    });
+  }
+
+  /**
+   * A new task and its creation change, checked but not written. A task to be queued takes a
+   * place in its agent's queue, added to `holds` (to release once written); none without.
+   */
+  private async prepare(
+    call: CallContext,
+    params: NewTask,
+    holds: Release[] | undefined,
   ): Promise<{ task: TaskRecord; initial: Mutation }> {
     checkMessageParts(params.initialMessage, 'initialMessage', this.partLimits);
     const at = isoNow(this.clock);
     const deadline = this.futureDeadline(params.deadline, at);
     const dependencies = params.dependencies ?? [];
     await this.checkDependencies(call, dependencies);
-    await this.checkQueueRoom(call.targetAgent);
+    const taskId = newId('task');
+    const held = holds && this.room.hold(call.targetAgent, taskId);
+    if (held) holds.push(await held);
     // The optional fields are set afterwards: with spreads inside the literal, V8 would add
     // every field after the first spread one at a time.
     const task: TaskRecord = {
-      taskId: newId('task'),
+      taskId,
       status: 'SUBMITTED',
       priority: params.priority ?? 'NORMAL',
       assignedAgent: call.targetAgent,
@@ -392,17 +428,15 @@ export class TaskService {
    * -42006 when tasks its completion released are unfinished: they run on its result (their
    * turns read it as a dependency), which running it again would take from under them.
    */
+  /** A place in its agent's queue for `task`, to be queued again (-41011 if there is none). */
+  private async holdPlace(holds: Release[], task: TaskRecord): Promise<void> {
+    const held = this.room.hold(task.assignedAgent, task.taskId);
+    if (held) holds.push(await held);
+  }
+
   private async checkNotNeeded(task: TaskRecord): Promise<void> {
     const released = await this.store.releasedDependents(task.taskId);
     if (released.length > 0) throw new TaskStillNeededError(task.taskId, released, 'run again');
-  }
-
-  /** -41011 when `agent`'s queue is at its bound: a new task, or one run again, would pass it. */
-  private async checkQueueRoom(agent: string): Promise<void> {
-    const maxQueued = this.hooks.maxQueued(agent);
-    if (maxQueued !== undefined && (await this.store.countQueued(agent)) >= maxQueued) {
-      throw new AgentCapacityExceededError(agent, maxQueued);
-    }
   }
 
   async retry(
@@ -410,24 +444,34 @@ export class TaskService {
     params: { taskId: string; deadline?: string | null },
   ): Promise<Task> {
     const task = await this.getVisible(call, params.taskId);
-    // Only a task that would be queued again (else its status is what the caller is told).
-    if (!task.childTaskIds && task.status === 'FAILED') {
-      await this.checkNotNeeded(task);
-      await this.checkQueueRoom(task.assignedAgent);
-    }
-    if (task.childTaskIds && finishedByChildren(task)) {
-      // A partial completion may have released dependents: they read the parent as it is.
-      if (task.status === 'COMPLETED') await this.checkNotNeeded(task);
-      // A family retried queues its failed and canceled children again, each on its agent.
-      const again = (await this.store.childTasks(task.taskId)).filter(
-        (child) => child.status === 'FAILED' || child.status === 'CANCELED',
-      );
-      for (const agent of new Set(again.map((child) => child.assignedAgent))) {
-        await this.checkQueueRoom(agent);
+    const holds: Release[] = [];
+    return releasedAfter(holds, async () => {
+      // Only a task that would be queued again (else its status is what the caller is told).
+      if (!task.childTaskIds && task.status === 'FAILED') {
+        await this.checkNotNeeded(task);
+        await this.holdPlace(holds, task);
       }
-    }
+      if (task.childTaskIds && finishedByChildren(task)) {
+        // A partial completion may have released dependents: they read the parent as it is.
+        if (task.status === 'COMPLETED') await this.checkNotNeeded(task);
+        // A family retried queues its failed and canceled children again, each on its agent.
+        const again = (await this.store.childTasks(task.taskId)).filter(
+          (child) => child.status === 'FAILED' || child.status === 'CANCELED',
+        );
+        for (const child of again) await this.holdPlace(holds, child);
+      }
+      return this.retryChecked(call, task, params.deadline);
+    });
+  }
+
+  /** task.retry, its checks passed. */
+  private async retryChecked(
+    call: CallContext,
+    task: TaskRecord,
+    requested: string | null | undefined,
+  ): Promise<Task> {
     const at = isoNow(this.clock);
-    const deadline = await this.childRunDeadline(task, this.newRunDeadline(params.deadline, at));
+    const deadline = await this.childRunDeadline(task, this.newRunDeadline(requested, at));
     if (task.childTaskIds) {
       const applied = await retryFamily(
         this.store,
@@ -444,7 +488,7 @@ export class TaskService {
     const applied = await this.restartVisible(call, task, at, deadline, (current) =>
       changes.retried(notParent(current), at, call.requestAgent, deadline),
     );
-    if (applied.task.pendingTurn) this.hooks.turnOwed(params.taskId);
+    if (applied.task.pendingTurn) this.hooks.turnOwed(task.taskId);
     return toWireTask(applied.task);
   }
 
@@ -457,10 +501,22 @@ export class TaskService {
     params: { taskId: string; input?: JsonObject; message?: Message; deadline?: string | null },
   ): Promise<Task> {
     const task = await this.getVisible(call, params.taskId);
-    if (!task.childTaskIds && isTerminal(task.status)) {
-      await this.checkNotNeeded(task);
-      await this.checkQueueRoom(task.assignedAgent);
-    }
+    const holds: Release[] = [];
+    return releasedAfter(holds, async () => {
+      if (!task.childTaskIds && isTerminal(task.status)) {
+        await this.checkNotNeeded(task);
+        await this.holdPlace(holds, task);
+      }
+      return this.runChecked(call, task, params);
+    });
+  }
+
+  /** task.run, its checks passed. */
+  private async runChecked(
+    call: CallContext,
+    task: TaskRecord,
+    params: { input?: JsonObject; message?: Message; deadline?: string | null },
+  ): Promise<Task> {
     const first = (await this.store.listMessages(task.taskId)).find((m) => m.role !== 'agent');
     const base = params.message ?? first ?? { role: 'user', parts: [] };
     const message = rerunMessage(base, params.input);
@@ -479,7 +535,7 @@ export class TaskService {
     const applied = await this.restartVisible(call, task, at, deadline, (current) =>
       changes.rerun(notParent(current), record, at, call.requestAgent, deadline),
     );
-    if (applied.task.pendingTurn) this.hooks.turnOwed(params.taskId);
+    if (applied.task.pendingTurn) this.hooks.turnOwed(task.taskId);
     return toWireTask(applied.task);
   }
 

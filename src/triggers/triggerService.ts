@@ -176,7 +176,7 @@ export class TriggerService {
     ];
     const at = isoNow(this.clock);
     try {
-      const { task, initial } = await this.tasks.prepare(
+      const { task, outcome } = await this.tasks.createWith(
         { requestAgent: trigger.ownerAgent, targetAgent: trigger.targetAgent },
         {
           initialMessage: { role: 'user', parts },
@@ -184,8 +184,11 @@ export class TriggerService {
           ...(trigger.settings ? { settings: trigger.settings } : {}),
           metadata: { ...trigger.metadata, trigger: { triggerId: trigger.triggerId, firedAt: at } },
         },
+        async (task, initial) => ({
+          task,
+          outcome: await this.store.fireTrigger(trigger.triggerId, fireKey, task, initial),
+        }),
       );
-      const outcome = await this.store.fireTrigger(trigger.triggerId, fireKey, task, initial);
       if ('gone' in outcome) return refuse(404, 'no such trigger');
       if ('duplicateOf' in outcome) return duplicate(outcome.duplicateOf);
       this.tasks.stored(outcome.applied);

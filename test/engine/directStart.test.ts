@@ -123,13 +123,17 @@ test('a direct start whose create commits after the engine stopped hands its tur
   arcd = await startArcd({ config: { pollMs: 60_000 } });
   await idleRunner(arcd);
   const { tasks, store, runner } = arcd.server;
-  const { task, initial } = await tasks.prepare(
+  let start: ReturnType<typeof runner.startNow>;
+  const applied = await tasks.createWith(
     { requestAgent: 'tester', targetAgent: 'echo' },
     { initialMessage: { role: 'user', parts: [{ type: 'TextPart', content: 'late' }] } },
+    (task, initial) => {
+      start = runner.startNow(task);
+      return store.insertTask(task, initial, start?.plan);
+    },
   );
-  const start = runner.startNow(task);
+  const task = applied.task;
   expect(start).toBeDefined();
-  const applied = await store.insertTask(task, initial, start?.plan);
   expect(applied.task).toMatchObject({ status: 'WORKING', leaseOwner: runner.owner });
   await runner.stop();
   start?.launch(applied.task, []);

@@ -119,6 +119,42 @@ describe('concurrency', () => {
   });
 });
 
+test('creates arriving together are held to the queue bound: none passes it unseen', async () => {
+  const hold = agent('narrow', untilAborted, { limits: { concurrency: 1, maxQueued: 3 } });
+  arcd = await startArcd({ bundled: false, agents: [hold] });
+  const running = await createTask(arcd.url, 'narrow', 'first');
+  await waitForStatus(arcd.url, 'narrow', running.taskId, ['WORKING']);
+  // No create commits until all forty have been checked: each is checked while the others
+  // are still being written.
+  const { store } = arcd.server;
+  const insert = store.insertTask.bind(store);
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let inserts = 0;
+  jest.spyOn(store, 'insertTask').mockImplementation(async (...args) => {
+    inserts += 1;
+    await released;
+    return insert(...args);
+  });
+  let answered = 0;
+  const calls = Array.from({ length: 40 }, (_, i) =>
+    arcCall(
+      arcd.url,
+      'task.create',
+      { initialMessage: textMessage(`burst ${i}`) },
+      { targetAgent: 'narrow' },
+    ).finally(() => (answered += 1)),
+  );
+  await waitFor('every create checked', async () => (inserts + answered === 40 ? true : undefined));
+  release();
+  const replies = await Promise.all(calls);
+  const accepted = replies.filter((reply) => reply.body.result);
+  const refused = replies.filter((reply) => reply.body.error?.code === -41011);
+  expect(accepted).toHaveLength(3);
+  expect(refused).toHaveLength(37);
+  expect(await store.countQueued('narrow')).toBe(3);
+});
+
 describe('two processes on one file', () => {
   test('each claims only the turns of the agents it hosts: neither fails the tasks of the other', async () => {
     let release!: () => void;

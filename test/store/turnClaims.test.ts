@@ -186,6 +186,9 @@ test("the queue bound counts an agent's own queued tasks, not a multi-agent pare
   seed.run('task-parent', 0, JSON.stringify(['task-child']));
   seed.run('task-child', 1, null);
   expect(await store.countQueued('alpha')).toBe(1);
+  // Leaving out tasks held by writes in flight (counted apart): those queued, nothing else.
+  expect(await store.countQueued('alpha', ['task-child'])).toBe(0);
+  expect(await store.countQueued('alpha', ['task-parent', 'task-unwritten'])).toBe(1);
   const plan = planOf(
     store.db,
     `SELECT COUNT(*) AS n FROM tasks
