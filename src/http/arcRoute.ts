@@ -28,7 +28,9 @@ interface Locals {
 }
 
 export function arcRouter(options: ArcRouteOptions): Router {
-  const router = express.Router();
+  // Paths as the plain path takes them, case and all: /ARC is no ARC route (404), not one
+  // served here with its body read before its token is looked at.
+  const router = express.Router({ caseSensitive: true });
   const rawParser = express.raw({ type: () => true, limit: options.maxBodyBytes });
 
   /**

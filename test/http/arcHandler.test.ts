@@ -57,6 +57,17 @@ test("POST /arc carries helmet's headers exactly as the express routes do", asyn
   expect(Number(arc.headers.get('content-length'))).toBe((await arc.text()).length);
 });
 
+test('the ARC route is /arc as spelled: /ARC is no route, whichever path would read it', async () => {
+  arcd = await startArcd({ config: { auth: 'required', jwtSecret: 'a'.repeat(32) } });
+  for (const path of ['/ARC', '/Arc/']) {
+    const reply = await post(arcd.url, create('c'), { path });
+    expect([path, reply.status]).toEqual([path, 404]);
+    expect(reply.body.error).toMatch(/no route POST/);
+  }
+  const lower = await post(arcd.url, create('c'));
+  expect(lower.body.error.code).toBe(-44001); // the token is asked for: the ARC route
+});
+
 test('a compressed body gets the same answer as a plain one', async () => {
   arcd = await startArcd();
   const plain = await post(arcd.url, create('plain'));
