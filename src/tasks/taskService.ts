@@ -281,10 +281,10 @@ export class TaskService {
     write: (task: TaskRecord, initial: Mutation) => Promise<T>,
   ): Promise<T> {
     const holds: Release[] = [];
-    return releasedAfter(holds, async () => {
-      const { task, initial } = await this.prepare(call, params, holds);
-      return write(task, initial);
-    });
+    const { task, initial } = await this.prepare(call, params, holds);
+    // An agent without a queue bound holds nothing (the common case: no wrapping).
+    if (holds.length === 0) return write(task, initial);
+    return releasedAfter(holds, () => write(task, initial));
   }
 
   /**
@@ -301,13 +301,10 @@ export class TaskService {
     const deadline = this.futureDeadline(params.deadline, at);
     const dependencies = params.dependencies ?? [];
     await this.checkDependencies(call, dependencies);
-    const taskId = newId('task');
-    const held = holds && this.room.hold(call.targetAgent, taskId);
-    if (held) holds.push(await held);
     // The optional fields are set afterwards: with spreads inside the literal, V8 would add
     // every field after the first spread one at a time.
     const task: TaskRecord = {
-      taskId,
+      taskId: newId('task'),
       status: 'SUBMITTED',
       priority: params.priority ?? 'NORMAL',
       assignedAgent: call.targetAgent,
@@ -328,7 +325,11 @@ export class TaskService {
     if (params.settings) task.settings = params.settings;
     if (deadline) task.deadline = deadline;
     if (dependencies.length > 0) task.dependencies = dependencies;
-    return { task, initial: changes.created(task, toMessageRecord(params.initialMessage, at)) };
+    const initial = changes.created(task, toMessageRecord(params.initialMessage, at));
+    // Last, so that nothing after a place is taken can fail before the write that frees it.
+    const held = holds && this.room.hold(call.targetAgent, task.taskId);
+    if (held) holds.push(await held);
+    return { task, initial };
   }
 
   /** task.retry's and task.run's `deadline`: null (none) kept, a time checked as a new one. */
