@@ -175,6 +175,7 @@ export class ChatService {
         });
         for await (const delta of asDeltas(reply)) {
           if (typeof delta !== 'string') throw new TypeError('a chat reply yields strings');
+          if (delta === '') continue; // a TextPart is never empty: nothing to send
           text += delta;
           yield delta;
         }
@@ -185,6 +186,8 @@ export class ChatService {
       // The caller went away or the server is stopping: no reply to keep (the caller's
       // message stays, answered by none, as after a failed reply).
       if (stopped.reason) throw stopped.reason;
+      // No message without a part, nor a TextPart without text: the agent failed to reply.
+      if (text === '') throw new Error('its reply was empty');
       const replyMessage: Message = {
         role: 'agent',
         parts: [{ type: 'TextPart', content: text }],

@@ -194,6 +194,51 @@ test("a reply the store refuses is an error id, never the store's own text", asy
   }
 });
 
+test('empty chunks of a reply are not sent; an empty reply is the agent failing to reply', async () => {
+  const terse = defineAgent({
+    id: 'terse',
+    description: 'says little, or nothing',
+    handle: () => undefined,
+    async *chat(ctx) {
+      if (ctx.text() === 'nothing') return;
+      yield '';
+      yield 'ok';
+      yield '';
+    },
+  });
+  arcd = await startArcd({ agents: [terse] });
+  const streamed = parseSse(
+    (
+      await rawPost(
+        arcd.url,
+        envelope('chat.start', { initialMessage: textMessage('something'), stream: true }, 'terse'),
+      )
+    ).raw,
+  );
+  expect(streamed.map((e) => e.event)).toEqual(['stream', 'done']);
+  expect(streamed[0]!.data.message.parts).toEqual([{ type: 'TextPart', content: 'ok' }]);
+  const chatId = streamed[0]!.data.chatId;
+  const silent = await post(
+    arcd.url,
+    envelope('chat.message', { chatId, message: textMessage('nothing') }, 'terse'),
+  );
+  expect(silent.body.error).toMatchObject({
+    code: -43005,
+    message: 'the agent failed while replying: its reply was empty',
+  });
+  // Kept as after any failed reply: the caller's message, answered by none.
+  const db = new Database(arcd.db, { readonly: true });
+  const stored = db
+    .prepare('SELECT role, parts FROM chat_messages WHERE chat_id = ? ORDER BY seq')
+    .all(chatId) as Array<{ role: string; parts: string }>;
+  db.close();
+  expect(stored.map((m) => [m.role, JSON.parse(m.parts)[0].content])).toEqual([
+    ['user', 'something'],
+    ['agent', 'ok'],
+    ['user', 'nothing'],
+  ]);
+});
+
 test('start, message and end without streaming; closed and unknown chats', async () => {
   const { chat } = await arcResult(arcd.url, 'chat.start', {
     initialMessage: textMessage('hi there'),
