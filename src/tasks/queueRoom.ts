@@ -17,10 +17,13 @@ export type CountQueued = (agent: string, leavingOut: readonly string[]) => Prom
 export type Release = () => void;
 
 export class QueueRoom {
-  /** Task ids holding a place, by agent. */
-  private readonly held = new Map<string, Set<string>>();
-  /** Counts every hold taken or let go: a count read across a change is read again. */
-  private changes = 0;
+  /**
+   * Task ids holding a place, by agent, each with its number of holds: two calls running one
+   * task again (only one of which can write it) hold one place until both let go.
+   */
+  private readonly held = new Map<string, Map<string, number>>();
+  /** Holds taken or let go, by agent: a count read across a change is read again. */
+  private readonly changes = new Map<string, number>();
 
   constructor(
     private readonly countQueued: CountQueued,
@@ -39,10 +42,10 @@ export class QueueRoom {
 
   private async holdWithin(agent: string, taskId: string, max: number): Promise<Release> {
     for (;;) {
-      const seen = this.changes;
-      const ids = [...(this.held.get(agent) ?? [])];
+      const seen = this.changes.get(agent);
+      const ids = [...(this.held.get(agent)?.keys() ?? [])];
       const committed = await this.countQueued(agent, ids);
-      if (seen !== this.changes) continue; // a place was taken or let go meanwhile
+      if (seen !== this.changes.get(agent)) continue; // a place was taken or let go meanwhile
       if (committed + ids.length >= max) throw new AgentCapacityExceededError(agent, max);
       return this.take(agent, taskId);
     }
@@ -50,17 +53,23 @@ export class QueueRoom {
 
   private take(agent: string, taskId: string): Release {
     let ids = this.held.get(agent);
-    if (!ids) this.held.set(agent, (ids = new Set()));
-    ids.add(taskId);
-    this.changes += 1;
+    if (!ids) this.held.set(agent, (ids = new Map()));
+    ids.set(taskId, (ids.get(taskId) ?? 0) + 1);
+    this.changed(agent);
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      ids.delete(taskId);
+      const holds = (ids.get(taskId) ?? 1) - 1;
+      if (holds > 0) ids.set(taskId, holds);
+      else ids.delete(taskId);
       if (ids.size === 0 && this.held.get(agent) === ids) this.held.delete(agent);
-      this.changes += 1;
+      this.changed(agent);
     };
+  }
+
+  private changed(agent: string): void {
+    this.changes.set(agent, (this.changes.get(agent) ?? 0) + 1);
   }
 }
 

@@ -158,9 +158,7 @@ export class TaskService {
     try {
       created = fields.assignedAgents
         ? await this.createFanOut(call, fields, fields.assignedAgents, beforeInsert)
-        : await this.createWith(call, fields, (task, initial) =>
-            this.insertOne(task, initial, beforeInsert),
-          );
+        : await this.createOne(call, fields, beforeInsert);
     } catch (error) {
       expectation?.cancel();
       // A dependency checked above and deleted before the insert (another call, the purge):
@@ -181,16 +179,19 @@ export class TaskService {
     return this.withHistory(settled, {}, expectation.messages());
   }
 
-  private async insertOne(
-    task: TaskRecord,
-    initial: Mutation,
+  private async createOne(
+    call: CallContext,
+    params: NewTask,
     beforeInsert: (taskId: string) => void,
   ): Promise<Task> {
+    const { task, initial } = await this.prepare(call, params);
     beforeInsert(task.taskId);
     const start = this.hooks.startNow(task);
     let applied: AppliedChange;
     try {
-      applied = await this.store.insertTask(task, initial, start?.plan, start?.recorded);
+      // A task started in its create's commit is never queued: it takes no place.
+      const insert = () => this.store.insertTask(task, initial, start?.plan, start?.recorded);
+      applied = await (start ? insert() : this.writeQueued(task, insert));
     } catch (error) {
       start?.cancel(error);
       throw error;
@@ -249,12 +250,12 @@ export class TaskService {
             ...shared,
             settings: Object.keys(childSettings).length > 0 ? childSettings : undefined,
           },
-          holds,
         );
+        await this.holdPlace(holds, child.task);
         children.push(child);
       }
       // The parent waits for its children, in no queue: it holds no place.
-      const parent = await this.prepare(call, shared, undefined);
+      const parent = await this.prepare(call, shared);
       parent.task.pendingTurn = false;
       parent.task.childTaskIds = children.map((child) => child.task.taskId);
       for (const child of children) child.task.parentTaskId = parent.task.taskId;
@@ -280,21 +281,22 @@ export class TaskService {
     params: NewTask,
     write: (task: TaskRecord, initial: Mutation) => Promise<T>,
   ): Promise<T> {
-    const holds: Release[] = [];
-    const { task, initial } = await this.prepare(call, params, holds);
-    // An agent without a queue bound holds nothing (the common case: no wrapping).
-    if (holds.length === 0) return write(task, initial);
-    return releasedAfter(holds, () => write(task, initial));
+    const { task, initial } = await this.prepare(call, params);
+    return this.writeQueued(task, () => write(task, initial));
   }
 
-  /**
-   * A new task and its creation change, checked but not written. A task to be queued takes a
-   * place in its agent's queue, added to `holds` (to release once written); none without.
-   */
+  /** `write` of a task it queues, with the task's place in its agent's queue held meanwhile. */
+  private writeQueued<T>(task: TaskRecord, write: () => Promise<T>): Promise<T> {
+    const held = this.room.hold(task.assignedAgent, task.taskId);
+    // An agent without a queue bound holds nothing (the common case: no wrapping).
+    if (!held) return write();
+    return held.then((release) => releasedAfter([release], write));
+  }
+
+  /** A new task and its creation change, checked but not written (its queue place neither). */
   private async prepare(
     call: CallContext,
     params: NewTask,
-    holds: Release[] | undefined,
   ): Promise<{ task: TaskRecord; initial: Mutation }> {
     checkMessageParts(params.initialMessage, 'initialMessage', this.partLimits);
     const at = isoNow(this.clock);
@@ -325,11 +327,7 @@ export class TaskService {
     if (params.settings) task.settings = params.settings;
     if (deadline) task.deadline = deadline;
     if (dependencies.length > 0) task.dependencies = dependencies;
-    const initial = changes.created(task, toMessageRecord(params.initialMessage, at));
-    // Last, so that nothing after a place is taken can fail before the write that frees it.
-    const held = holds && this.room.hold(call.targetAgent, task.taskId);
-    if (held) holds.push(await held);
-    return { task, initial };
+    return { task, initial: changes.created(task, toMessageRecord(params.initialMessage, at)) };
   }
 
   /** task.retry's and task.run's `deadline`: null (none) kept, a time checked as a new one. */
@@ -426,15 +424,18 @@ export class TaskService {
   }
 
   /**
-   * -42006 when tasks its completion released are unfinished: they run on its result (their
-   * turns read it as a dependency), which running it again would take from under them.
+   * A place in its agent's queue for `task`, about to be written queued (-41011 if there is
+   * none), added to `holds`: the caller lets go of them once the write settled (releasedAfter).
    */
-  /** A place in its agent's queue for `task`, to be queued again (-41011 if there is none). */
   private async holdPlace(holds: Release[], task: TaskRecord): Promise<void> {
     const held = this.room.hold(task.assignedAgent, task.taskId);
     if (held) holds.push(await held);
   }
 
+  /**
+   * -42006 when tasks its completion released are unfinished: they run on its result (their
+   * turns read it as a dependency), which running it again would take from under them.
+   */
   private async checkNotNeeded(task: TaskRecord): Promise<void> {
     const released = await this.store.releasedDependents(task.taskId);
     if (released.length > 0) throw new TaskStillNeededError(task.taskId, released, 'run again');

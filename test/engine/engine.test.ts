@@ -153,6 +153,40 @@ test('creates arriving together are held to the queue bound: none passes it unse
   expect(accepted).toHaveLength(3);
   expect(refused).toHaveLength(37);
   expect(await store.countQueued('narrow')).toBe(3);
+  // Every place was let go with its write: one task leaving the queue makes room for one.
+  const leaving = accepted[0]!.body.result.task.taskId;
+  await arcResult(arcd.url, 'task.cancel', { taskId: leaving }, { targetAgent: 'narrow' });
+  const next = await arcCall(
+    arcd.url,
+    'task.create',
+    { initialMessage: textMessage('room again') },
+    { targetAgent: 'narrow' },
+  );
+  expect(next.body.result.task.status).toBe('SUBMITTED');
+  const past = await arcCall(
+    arcd.url,
+    'task.create',
+    { initialMessage: textMessage('full again') },
+    { targetAgent: 'narrow' },
+  );
+  expect(past.body.error.code).toBe(-41011);
+});
+
+test('tasks that start in their create take no queue place: a burst an idle agent runs is not refused', async () => {
+  const roomy = agent('roomy', untilAborted, { limits: { maxQueued: 1 } });
+  arcd = await startArcd({ bundled: false, agents: [roomy] });
+  const replies = await Promise.all(
+    Array.from({ length: 5 }, (_, i) =>
+      arcCall(
+        arcd.url,
+        'task.create',
+        { initialMessage: textMessage(`at once ${i}`) },
+        { targetAgent: 'roomy' },
+      ),
+    ),
+  );
+  expect(replies.map((reply) => reply.body.error?.code ?? 'ok')).toEqual(Array(5).fill('ok'));
+  expect(await arcd.server.store.countQueued('roomy')).toBe(0);
 });
 
 describe('two processes on one file', () => {

@@ -91,3 +91,14 @@ test('a write that fails lets go of its places too, and letting go twice frees o
   await hold(room, 'agent', 'e');
   expect(await refused(hold(room, 'agent', 'f'))).toBe(-41011);
 });
+
+test('two holds of one task (two calls running it again) keep its one place until both let go', async () => {
+  const { room } = committedQueue(2);
+  const first = await hold(room, 'agent', 'x');
+  const second = await hold(room, 'agent', 'x');
+  await hold(room, 'agent', 'y'); // x counts once: there was room for y
+  first();
+  expect(await refused(hold(room, 'agent', 'z'))).toBe(-41011);
+  second();
+  await expect(hold(room, 'agent', 'z')).resolves.toBeInstanceOf(Function);
+});
