@@ -5,6 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import got from 'got';
+import { webhookLookups } from './lookupGate';
 import type { GuardedAgents } from './ssrf';
 
 export interface AttemptResult {
@@ -65,6 +66,7 @@ export function postWebhook(
       retry: { limit: 0 },
       followRedirect: false,
       throwHttpErrors: false,
+      dnsLookup: webhookLookups.lookup as never,
       ...(options.agents
         ? { agent: { http: options.agents.http, https: options.agents.https } }
         : {}),

@@ -4,7 +4,7 @@
  * resolved address (a clear -32602), and at send time on the address actually connected to
  * (request-filtering-agent), so DNS rebinding cannot slip past the first check.
  */
-import dns from 'node:dns/promises';
+import { webhookLookups } from './lookupGate';
 import net from 'node:net';
 import type http from 'node:http';
 import type https from 'node:https';
@@ -91,7 +91,7 @@ export async function callbackProblem(
   if (net.isIP(host)) return forbiddenReason(host, policy);
   let addresses: Array<{ address: string }>;
   try {
-    addresses = await dns.lookup(host, { all: true, verbatim: true });
+    addresses = await webhookLookups.lookupAll(host);
   } catch {
     return undefined;
   }

@@ -1,0 +1,53 @@
+/**
+ * LookupGate: webhook name lookups wait on the threadpool a few at a time, the rest queued
+ * in order; a lookup that fails, or is refused at once, frees its place all the same.
+ */
+import type dns from 'node:dns';
+import { LookupGate, webhookLookups } from '../../src/webhooks/lookupGate';
+
+type Pending = { hostname: string; answer: (error: Error | null, address?: string) => void };
+
+/** A resolver that answers when the test says so. */
+function heldResolver() {
+  const pending: Pending[] = [];
+  const resolve = (
+    hostname: string,
+    _options: dns.LookupOptions,
+    callback: (error: Error | null, ...results: unknown[]) => void,
+  ) => {
+    if (hostname === '') throw new TypeError('no name');
+    pending.push({ hostname, answer: (error, address) => callback(error, address, 4) });
+  };
+  return { pending, resolve };
+}
+
+test('at most two lookups run at once; the others start in order as places free', () => {
+  const resolver = heldResolver();
+  const gate = new LookupGate(resolver.resolve, 2);
+  const answers: string[] = [];
+  for (const name of ['a.test', 'b.test', 'c.test', 'd.test']) {
+    gate.lookup(name, {}, (error, address) => answers.push(`${name} ${error?.message ?? address}`));
+  }
+  expect(resolver.pending.map((p) => p.hostname)).toEqual(['a.test', 'b.test']);
+  resolver.pending[1]!.answer(null, '192.0.2.2');
+  expect(resolver.pending.map((p) => p.hostname)).toEqual(['a.test', 'b.test', 'c.test']);
+  resolver.pending[0]!.answer(new Error('ENOTFOUND'));
+  expect(resolver.pending.map((p) => p.hostname)).toEqual(['a.test', 'b.test', 'c.test', 'd.test']);
+  expect(answers).toEqual(['b.test 192.0.2.2', 'a.test ENOTFOUND']);
+});
+
+test('a lookup refused at once is answered with its error and frees its place', () => {
+  const resolver = heldResolver();
+  const gate = new LookupGate(resolver.resolve, 1);
+  const errors: string[] = [];
+  gate.lookup('', {}, (error) => errors.push(String(error?.message)));
+  gate.lookup('next.test', {}, () => undefined);
+  expect(errors).toEqual(['no name']);
+  expect(resolver.pending.map((p) => p.hostname)).toEqual(['next.test']);
+});
+
+test("the process's gate resolves names with the system resolver (the hosts file included)", async () => {
+  const addresses = await webhookLookups.lookupAll('localhost');
+  expect(addresses.length).toBeGreaterThan(0);
+  for (const { address } of addresses) expect(['127.0.0.1', '::1']).toContain(address);
+});
