@@ -117,19 +117,7 @@ test('an answer passed on whose reply was lost, the remote task then ended: its 
     settings: { maxRetries: 1, retryDelayMs: 0 },
   });
   await waitForStatus(proxied.url, on.targetAgent, task.taskId, ['INPUT_REQUIRED'], on);
-  await arcResult(
-    proxied.url,
-    'task.send',
-    { taskId: task.taskId, message: textMessage('red') },
-    on,
-  );
-  const done = await waitForStatus(
-    proxied.url,
-    on.targetAgent,
-    task.taskId,
-    ['COMPLETED', 'FAILED'],
-    on,
-  );
+  const done = await answerThenEnd(proxied.url, on.targetAgent, task.taskId, 'red');
   expect(lost()).toBe(1);
   expect(done.status).toBe('COMPLETED');
   expect(done.artifacts.map((a: WireJson) => a.name)).toEqual(['analysis']);
@@ -240,6 +228,13 @@ async function answerLost(agent: string, method: string) {
     },
   });
   return { proxied, lost: () => lost };
+}
+
+/** Sends `answer` to a task waiting for input on `agent`, then waits for the task's end. */
+async function answerThenEnd(url: string, agent: string, taskId: string, answer: string) {
+  const on = { targetAgent: agent };
+  await arcResult(url, 'task.send', { taskId, message: textMessage(answer) }, on);
+  return waitForStatus(url, agent, taskId, ['COMPLETED', 'FAILED'], on);
 }
 
 /** Answers the first `count` event-stream requests with `answer`. */
@@ -455,19 +450,7 @@ test('a remote task started anew is given the answers the caller gave before, as
     settings: { maxRetries: 1, retryDelayMs: 0 },
   });
   await waitForStatus(local.url, 'remote-asker', task.taskId, ['INPUT_REQUIRED'], on);
-  await arcResult(
-    local.url,
-    'task.send',
-    { taskId: task.taskId, message: textMessage('revenue') },
-    on,
-  );
-  const done = await waitForStatus(
-    local.url,
-    'remote-asker',
-    task.taskId,
-    ['COMPLETED', 'FAILED'],
-    on,
-  );
+  const done = await answerThenEnd(local.url, 'remote-asker', task.taskId, 'revenue');
   expect(done.status).toBe('COMPLETED');
   // Asked once here: the second remote task's question was answered with the caller's answer.
   expect(done.messages.map((m: WireJson) => m.parts[0].content)).toEqual([
