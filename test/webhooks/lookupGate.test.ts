@@ -46,6 +46,23 @@ test('a lookup refused at once is answered with its error and frees its place', 
   expect(resolver.pending.map((p) => p.hostname)).toEqual(['next.test']);
 });
 
+test('a lookup queued past the longest wait is answered ETIMEOUT, not looked up', () => {
+  const resolver = heldResolver();
+  let now = 0;
+  const gate = new LookupGate(resolver.resolve, 1, 30_000, () => now);
+  const answers: string[] = [];
+  gate.lookup('slow.test', {}, () => undefined);
+  gate.lookup('stale.test', {}, (error) => answers.push(`stale ${error?.code}`));
+  now = 20_000;
+  gate.lookup('fresh.test', {}, (error, address) => answers.push(`fresh ${address}`));
+  now = 40_000; // stale.test has waited 40 s, fresh.test 20 s
+  resolver.pending[0]!.answer(new Error('EAI_AGAIN'));
+  expect(answers).toEqual(['stale ETIMEOUT']);
+  expect(resolver.pending.map((p) => p.hostname)).toEqual(['slow.test', 'fresh.test']);
+  resolver.pending[1]!.answer(null, '192.0.2.9');
+  expect(answers).toEqual(['stale ETIMEOUT', 'fresh 192.0.2.9']);
+});
+
 test("the process's gate resolves names with the system resolver (the hosts file included)", async () => {
   const addresses = await webhookLookups.lookupAll('localhost');
   expect(addresses.length).toBeGreaterThan(0);
