@@ -18,6 +18,7 @@
 -- applied: 0017_queue_bound_without_parents.sql
 -- applied: 0018_indexes_for_deletes_and_catch_up.sql
 -- applied: 0019_closed_chats_purged.sql
+-- applied: 0020_stops_owed.sql
 
 CREATE TABLE artifacts (
   artifact_id TEXT PRIMARY KEY,
@@ -179,6 +180,14 @@ CREATE TABLE schedules (
 CREATE TABLE schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT;
 
+CREATE TABLE stops_owed (
+  task_id     TEXT PRIMARY KEY REFERENCES tasks (task_id) ON DELETE CASCADE,
+  agent       TEXT NOT NULL,
+  cause       TEXT NOT NULL CHECK (cause IN ('canceled', 'deadline')),
+  lease_owner TEXT,
+  lease_until INTEGER
+) STRICT, WITHOUT ROWID;
+
 CREATE TABLE subscriptions (
   subscription_id TEXT PRIMARY KEY,
   task_id         TEXT NOT NULL REFERENCES tasks (task_id) ON DELETE CASCADE,
@@ -267,6 +276,8 @@ CREATE INDEX runs_by_task ON runs (task_id, started_at);
 CREATE INDEX schedules_by_owner ON schedules (owner_agent, created_at);
 
 CREATE INDEX schedules_due ON schedules (next_run_at) WHERE status = 'active';
+
+CREATE INDEX stops_owed_by_agent ON stops_owed (agent, lease_until);
 
 CREATE INDEX subscriptions_by_owner ON subscriptions (owner_agent, created_at);
 

@@ -171,6 +171,9 @@ export function createServer(
     agents,
     store,
     logger,
+    clock,
+    owner: runner.owner,
+    leaseMs: config.leaseMs,
     handlerRuns: (taskId) => runner.handlerRuns(taskId),
   });
   store.onCommit((_taskId, written) => {
@@ -180,7 +183,7 @@ export function createServer(
       dependencyWatch.committed(written.task, written.noDependents);
       parentWatch.committed(written.task);
       runner.committed(written.task);
-      stoppedTasks.committed(written.task, written.events);
+      stoppedTasks.committed(written.task, written.events, written.stopOwed);
     }
   });
   const subscriptions = new SubscriptionService(store, tasks, clock, policy, () =>
@@ -275,6 +278,7 @@ export function createServer(
     parentWatch.start(DEPENDENCY_CATCH_UP_MS);
     retention.start(RETENTION_SWEEP_MS);
     scheduler.start(config.pollMs);
+    stoppedTasks.start(config.pollMs);
     const { port } = server.address() as AddressInfo;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const url = `http://${host}:${port}`;
@@ -301,6 +305,7 @@ export function createServer(
     parentWatch.stop();
     retention.stop();
     scheduler.stop();
+    stoppedTasks.stop();
     chats.stop();
     await runner.stop();
     await stoppedTasks.drained(Math.max(0, graceEnds - Date.now()));

@@ -64,6 +64,9 @@ import { UnwatchedTasks } from './unwatchedTasks';
 import { isTerminal } from '../tasks/states';
 import { combined } from '../tasks/changes';
 import { TASK_DEADLINE_EXCEEDED } from '../tasks/failureCodes';
+import { stopCauseOf } from '../tasks/stopCause';
+import { StopTables } from './stopRows';
+import type { StopCause } from '../agents/contract';
 
 /**
  * The task as a patch leaves it, computed rather than read back: every TaskPatch key is the
@@ -100,6 +103,8 @@ interface NewTaskRows {
 /** A change as applied, with the mirrored change of its parent's log, if any. */
 interface Applied extends AppliedChange {
   parent?: Applied;
+  /** See CommitListener. */
+  stopOwed?: StopCause;
   /** The length of the events' data as JSON (see CommitListener). */
   eventChars?: number;
 }
@@ -124,6 +129,7 @@ export class SqliteStore implements Store {
   private readonly queued;
   private readonly queuedLeavingOut;
   private readonly runs: RunTables;
+  private readonly stops: StopTables;
   private readonly chats: ChatTables;
   private readonly dependencies: DependencyTables;
   private readonly removal: TaskRemoval;
@@ -164,6 +170,7 @@ export class SqliteStore implements Store {
     this.unwatched = new UnwatchedTasks(this.db, recorder);
     this.deliveries = new DeliveryTables(this.db, this.blobs);
     this.runs = new RunTables(this.db, recorder);
+    this.stops = new StopTables(this.db, recorder);
     this.chats = new ChatTables(this.db);
     this.dependencies = new DependencyTables(this.db);
     this.removal = new TaskRemoval(this.db);
@@ -228,8 +235,16 @@ export class SqliteStore implements Store {
 
   /** Tells listeners about a committed change, and about its parent's mirrored events. */
   private notify(applied: Applied): void {
-    const { task, deliveries, events, eventChars, messages, noDependents } = applied;
-    this.committed(task.taskId, { deliveries, task, events, eventChars, messages, noDependents });
+    const { task, deliveries, events, eventChars, messages, noDependents, stopOwed } = applied;
+    this.committed(task.taskId, {
+      deliveries,
+      task,
+      events,
+      eventChars,
+      messages,
+      noDependents,
+      stopOwed,
+    });
     if (applied.parent) this.notify(applied.parent);
   }
 
@@ -345,9 +360,10 @@ export class SqliteStore implements Store {
     const finished = isTerminal(updated.status);
     if (finished) this.unwatched.forget(task.taskId);
     const noDependents = unwatched && finished;
+    const stopOwed = finished && !isTerminal(task.status) ? this.oweStop(task, events) : undefined;
     const parent = task.parentTaskId ? this.tasks.get(task.parentTaskId) : undefined;
     if (!parent || events.length === 0) {
-      return { task: updated, events, eventChars, messages, deliveries, noDependents };
+      return { task: updated, events, eventChars, messages, deliveries, noDependents, stopOwed };
     }
     const mirrored = this.apply(parent, {
       patch: { updatedAt: at },
@@ -363,8 +379,39 @@ export class SqliteStore implements Store {
       messages,
       deliveries,
       noDependents,
+      stopOwed,
       parent: mirrored,
     };
+  }
+
+  /**
+   * A task ending by a cancel or its deadline while no turn holds it owes its agent's
+   * `stopped` hook: recorded with the change (a turn that holds it hears of it by its signal).
+   */
+  private oweStop(task: TaskRecord, events: EventRecord[]): StopCause | undefined {
+    if (task.leaseOwner !== undefined && (task.leaseUntil ?? 0) >= Date.now()) return undefined;
+    const cause = stopCauseOf(events);
+    if (cause) this.stops.owe(task.taskId, task.assignedAgent, cause);
+    return cause;
+  }
+
+  async takeOwedStop(taskId: string, owner: string, nowMs: number, until: number) {
+    return this.exclusive(() => this.stops.take(taskId, owner, nowMs, until));
+  }
+
+  async takeOwedStops(
+    agents: string[],
+    owner: string,
+    nowMs: number,
+    until: number,
+    limit: number,
+  ) {
+    if (agents.length === 0 || limit <= 0) return [];
+    return this.exclusive(() => this.stops.takeFor(agents, owner, nowMs, until, limit));
+  }
+
+  async stopTold(taskId: string, owner: string): Promise<void> {
+    return this.writes.now(() => this.stops.done(taskId, owner));
   }
 
   async childTasks(parentTaskId: string): Promise<TaskRecord[]> {

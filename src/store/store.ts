@@ -25,6 +25,8 @@ import type { ChatRecord } from './chatRows';
 import type { DependencyState } from './dependencyRows';
 import type { DueCursor, ScheduleError, ScheduleRecord, ScheduleStatus } from './scheduleRows';
 import type { TriggerRecord } from './triggerRows';
+import type { OwedStop } from './stopRows';
+import type { StopCause } from '../agents/contract';
 import type { JsonValue, Message } from '../types';
 
 /**
@@ -42,6 +44,8 @@ export type CommitListener = (
     messages?: MessageRecord[];
     /** The change finished the task and, inside its transaction, no blocked task waited on it. */
     noDependents?: boolean;
+    /** The change ended a task no turn held, and owes its agent's `stopped` hook (stops_owed). */
+    stopOwed?: StopCause;
   },
 ) => void;
 
@@ -276,6 +280,24 @@ export interface Store {
   nextDeadline(): Promise<string | undefined>;
   /** SUBMITTED tasks of `agent` (not multi-agent parents), not counting `leavingOut`'s. */
   countQueued(agent: string, leavingOut?: readonly string[]): Promise<number>;
+
+  /** Takes `taskId`'s owed `stopped` hook for `owner` until `until`, unless another holds it. */
+  takeOwedStop(
+    taskId: string,
+    owner: string,
+    nowMs: number,
+    until: number,
+  ): Promise<OwedStop | undefined>;
+  /** Takes up to `limit` owed `stopped` hooks of `agents` that nobody holds. */
+  takeOwedStops(
+    agents: string[],
+    owner: string,
+    nowMs: number,
+    until: number,
+    limit: number,
+  ): Promise<OwedStop[]>;
+  /** An owed stop told (or owed to an agent without a hook): its row goes, if `owner` holds it. */
+  stopTold(taskId: string, owner: string): Promise<void>;
 
   endRun(runId: string, end: RunEnd): Promise<void>;
   listRuns(taskId: string): Promise<RunRecord[]>;

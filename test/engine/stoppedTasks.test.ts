@@ -3,6 +3,7 @@
  * runs (waiting for input, queued), with the run's checkpoint; not while its handler runs (the
  * signal tells it), nor of a child's stop copied into a parent's log.
  */
+import Database from 'better-sqlite3';
 import { defineAgent } from '../../src/agents/contract';
 import type { Task } from '../../src/types';
 import {
@@ -18,9 +19,8 @@ let arcd: Running;
 const heard: Array<{ taskId: string; cause: string; checkpoint: unknown }> = [];
 const on = { targetAgent: 'asker' };
 
-beforeEach(async () => {
-  heard.length = 0;
-  const asker = defineAgent({
+function askerAgent() {
+  return defineAgent({
     id: 'asker',
     description: 'saves where it is, then asks; or works until stopped',
     async handle(ctx) {
@@ -35,7 +35,11 @@ beforeEach(async () => {
       heard.push({ taskId: task.taskId, cause, checkpoint });
     },
   });
-  arcd = await startArcd({ agents: [asker], bundled: false });
+}
+
+beforeEach(async () => {
+  heard.length = 0;
+  arcd = await startArcd({ agents: [askerAgent()], bundled: false });
 });
 
 test('a task canceled while it waits for input: the agent hears of it, with its checkpoint', async () => {
@@ -97,4 +101,36 @@ test('a shutdown waits for a hook under way before the store closes', async () =
   await arcResult(own.url, 'task.cancel', { taskId: task.taskId }, slowOn);
   await own.close();
   expect(told).toEqual([`${task.taskId} canceled`]);
+});
+
+/** Stopped hooks still owed in the file (told ones are deleted). */
+function owedStops(db: string): number {
+  const file = new Database(db, { readonly: true });
+  try {
+    return (file.prepare('SELECT COUNT(*) AS n FROM stops_owed').get() as { n: number }).n;
+  } finally {
+    file.close();
+  }
+}
+
+test('expired while no process hosting its agent runs: told when one starts, once', async () => {
+  const deadline = new Date(Date.now() + 1_500).toISOString();
+  const task = await createTask(arcd.url, 'asker', 'ask', { deadline }, on);
+  await waitForStatus(arcd.url, 'asker', task.taskId, ['INPUT_REQUIRED'], on);
+  const db = arcd.db;
+  await arcd.close();
+  // A process hosting other agents fails it by its deadline: it cannot tell the hook.
+  const other = await startArcd({ bundled: false, agents: [], db });
+  await waitFor('the deadline', async () =>
+    (await other.server.store.getTask(task.taskId))?.status === 'FAILED' ? true : undefined,
+  );
+  await other.close();
+  expect(heard).toEqual([]);
+  expect(owedStops(db)).toBe(1);
+  arcd = await startArcd({ agents: [askerAgent()], bundled: false, db });
+  await waitFor('the hook', async () => (heard.length > 0 ? true : undefined));
+  await waitFor('the owed row gone', async () => (owedStops(db) === 0 ? true : undefined));
+  expect(heard).toEqual([
+    { taskId: task.taskId, cause: 'deadline', checkpoint: { step: 'asked' } },
+  ]);
 });

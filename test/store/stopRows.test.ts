@@ -1,0 +1,53 @@
+/**
+ * Owed stopped hooks as stored (migration 0020): taken under a lease one process at a time,
+ * taken again once a lease lapses (a taker that died), and deleted only by their holder.
+ */
+import { SqliteStore } from '../../src/store/sqliteStore';
+import { tempDbFile } from '../helpers/tempDb';
+
+function storeWithOwedStops(...rows: Array<[taskId: string, agent: string]>) {
+  const store = new SqliteStore(tempDbFile(), { writerThread: false });
+  const task = store.db.prepare(`INSERT INTO tasks (task_id, status, priority, priority_rank,
+    assigned_agent, request_agent, created_at, updated_at)
+    VALUES (?, 'CANCELED', 'NORMAL', 1, ?, 'me', '2026-01-01T00:00:00.000Z',
+      '2026-01-01T00:00:00.000Z')`);
+  const owed = store.db.prepare(
+    "INSERT INTO stops_owed (task_id, agent, cause) VALUES (?, ?, 'canceled')",
+  );
+  for (const [taskId, agent] of rows) {
+    task.run(taskId, agent);
+    owed.run(taskId, agent);
+  }
+  return store;
+}
+
+test('an owed stop is taken by one process at a time, and again once its lease lapses', async () => {
+  const store = storeWithOwedStops(['t1', 'alpha'], ['t2', 'beta']);
+  const first = await store.takeOwedStops(['alpha'], 'p1', 1_000, 31_000, 10);
+  expect(first).toEqual([{ taskId: 't1', agent: 'alpha', cause: 'canceled' }]);
+  // Held by p1: neither a sweep nor a take of that one task gets it.
+  expect(await store.takeOwedStops(['alpha', 'beta'], 'p2', 2_000, 32_000, 10)).toEqual([
+    { taskId: 't2', agent: 'beta', cause: 'canceled' },
+  ]);
+  expect(await store.takeOwedStop('t1', 'p2', 2_000, 32_000)).toBeUndefined();
+  // p1 died without telling it: once its lease has lapsed, p2 takes it.
+  expect(await store.takeOwedStop('t1', 'p2', 31_001, 61_001)).toMatchObject({ taskId: 't1' });
+  // Only its holder deletes it.
+  await store.stopTold('t1', 'p1');
+  expect(store.db.prepare("SELECT lease_owner FROM stops_owed WHERE task_id = 't1'").get()).toEqual(
+    { lease_owner: 'p2' },
+  );
+  await store.stopTold('t1', 'p2');
+  const left = store.db.prepare('SELECT task_id FROM stops_owed ORDER BY task_id').all();
+  expect(left).toEqual([{ task_id: 't2' }]);
+  await store.close();
+});
+
+test('a sweep takes at most its batch, and nothing for agents hosted nowhere here', async () => {
+  const store = storeWithOwedStops(['t1', 'alpha'], ['t2', 'alpha'], ['t3', 'alpha']);
+  expect(await store.takeOwedStops(['alpha'], 'p1', 0, 30_000, 2)).toHaveLength(2);
+  expect(await store.takeOwedStops(['gamma'], 'p1', 0, 30_000, 10)).toEqual([]);
+  expect(await store.takeOwedStops([], 'p1', 0, 30_000, 10)).toEqual([]);
+  expect(await store.takeOwedStops(['alpha'], 'p1', 0, 30_000, 10)).toHaveLength(1);
+  await store.close();
+});
