@@ -167,6 +167,8 @@ export function createServer(
   );
   const retention = new RetentionPurge(store, clock, logger, config.retentionDays);
   const scheduler = new Scheduler(store, tasks, clock, logger, () => agents.ids());
+  // Only agents with a `stopped` hook are owed one (an agent not hosted here may have one).
+  store.hasStopHook = (agent) => agents.get(agent)?.stopped !== undefined || !agents.get(agent);
   const stoppedTasks = new StoppedTasks({
     agents,
     store,
@@ -174,7 +176,7 @@ export function createServer(
     clock,
     owner: runner.owner,
     leaseMs: config.leaseMs,
-    handlerRuns: (taskId) => runner.handlerRuns(taskId),
+    heardHere: (taskId) => runner.heardHere(taskId),
   });
   store.onCommit((_taskId, written) => {
     if (written.deliveries > 0) deliveries.poke();
@@ -183,7 +185,7 @@ export function createServer(
       dependencyWatch.committed(written.task, written.noDependents);
       parentWatch.committed(written.task);
       runner.committed(written.task);
-      stoppedTasks.committed(written.task, written.events, written.stopOwed);
+      stoppedTasks.committed(written.task, written.stopOwed);
     }
   });
   const subscriptions = new SubscriptionService(store, tasks, clock, policy, () =>

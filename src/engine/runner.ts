@@ -245,11 +245,13 @@ export class Runner {
   }
 
   /**
-   * Whether a handler of the task runs in this process now (and so hears a stop through its
-   * signal); one that has returned, its turn's writes still under way, does not.
+   * Whether a turn of the task here hears its end through its signal: its handler runs now, or
+   * a cancel or its deadline reached it while it ran. One whose handler had returned when the
+   * task ended, its turn's writes still under way, does not.
    */
-  handlerRuns(taskId: string): boolean {
-    return this.running.get(taskId)?.stop.heard === true;
+  heardHere(taskId: string): boolean {
+    const stop = this.running.get(taskId)?.stop;
+    return stop !== undefined && (stop.heard || stop.heardTaskEnd);
   }
 
   get activeTurns(): number {
@@ -453,6 +455,12 @@ export class Runner {
         return 'owed'; // its end may not be stored: the turn may be owed still
       })
       .then(async (end) => {
+        // Its handler heard its task end by its signal: no `stopped` hook is owed. Let go while
+        // the turn is still `running` (a sweep here meanwhile does not tell it: heardHere) and
+        // before the lease goes (after which another process's sweep could take it).
+        if (stop.heardTaskEnd) {
+          await this.options.store.forgetOwedStop(task.taskId).catch(() => undefined);
+        }
         this.running.delete(task.taskId);
         this.ending.add(task.taskId);
         const retryAt = this.retriesPlanned.get(task.taskId);

@@ -28,6 +28,8 @@ export class TurnStop {
   private why: TurnStopped | undefined;
   /** The handler has returned or thrown: a stop from now on reaches no one (see `heard`). */
   private handlerEnded = false;
+  /** The stop came while the handler ran. */
+  private reachedHandler = false;
   private readonly listeners: Array<(reason: TurnStopped) => void> = [];
 
   /** Marks the handler finished; the turn's own writes may still be under way. */
@@ -38,6 +40,15 @@ export class TurnStop {
   /** Whether a stop now reaches the handler: it is still running. */
   get heard(): boolean {
     return !this.handlerEnded;
+  }
+
+  /**
+   * Its task was canceled or failed by its deadline while the handler ran: the handler heard
+   * of it by its signal, so the agent's `stopped` hook is not owed for it.
+   */
+  get heardTaskEnd(): boolean {
+    const kind = this.why?.kind;
+    return this.reachedHandler && (kind === 'canceled' || kind === 'deadline');
   }
 
   /** Why the turn was stopped, if it was. */
@@ -56,6 +67,7 @@ export class TurnStop {
   stop(reason: TurnStopped): void {
     if (this.why) return;
     this.why = reason;
+    this.reachedHandler = !this.handlerEnded;
     this.controller?.abort(reason);
     for (const listener of this.listeners.splice(0)) listener(reason);
   }

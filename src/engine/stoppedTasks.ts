@@ -4,21 +4,19 @@
  * so that it can let go of what it holds for the task elsewhere (a remote agent cancels its
  * remote task). A running turn learns it from its signal instead.
  *
- * A task no turn held when it ended owes the hook durably (stops_owed, written with the
- * change): this process tells it at once if it hosts the agent, else a process that does
- * takes it on its next sweep; one that dies before telling it leaves it to the next taker,
- * once its lease has lapsed (at least once). A task whose turn was still ending here (its
- * handler had returned) is told from the commit alone.
+ * The hook is owed durably (stops_owed, written with the task's end; see stopRows.ts): this
+ * process tells it at once if it hosts the agent, else a process that does takes it on its
+ * next sweep; one that dies before telling it leaves it to the next taker once its lease has
+ * lapsed (at least once). A turn whose handler heard the end by its signal lets it go.
  */
 import type { Logger } from 'pino';
 import type { AgentDefinition, StopCause } from '../agents/contract';
 import type { AgentRegistry } from '../agents/registry';
 import type { Clock } from '../clock';
-import type { EventRecord, TaskRecord } from '../store/records';
+import type { TaskRecord } from '../store/records';
 import type { OwedStop } from '../store/stopRows';
 import type { Store } from '../store/store';
 import { isTerminal } from '../tasks/states';
-import { stopCauseOf } from '../tasks/stopCause';
 import { runCheckpoint } from './runCheckpoint';
 import { settledWithin } from './settledWithin';
 import { toWireTask } from '../tasks/toWire';
@@ -32,63 +30,67 @@ export interface StoppedTasksDeps {
   owner: string;
   /** How long an owed stop taken stays this process's before another may take it. */
   leaseMs: number;
-  /** Whether a handler of the task runs in this process now (it hears a stop itself). */
-  handlerRuns(taskId: string): boolean;
+  /** Whether a turn of the task here hears, or heard, its end by its signal (no hook owed). */
+  heardHere(taskId: string): boolean;
 }
 
 /** Owed stops taken a sweep at most. */
 const SWEEP_BATCH = 50;
 
+/** Hooks told at once at most; a sweep takes no more than leaves room for. */
+const MAX_TELLING = 16;
+
 export class StoppedTasks {
   /** Hooks still under way: a shutdown waits for them (see `drained`). */
   private readonly telling = new Set<Promise<void>>();
+  /** The tasks whose owed hook is being told here: never told twice at once. */
+  private readonly tellingTasks = new Set<string>();
   private sweepTimer?: NodeJS.Timeout;
-  private sweeping = false;
+  private sweeping: Promise<void> | undefined;
+  private stopping = false;
 
   constructor(private readonly deps: StoppedTasksDeps) {}
 
   /** Looks every `everyMs` for owed stops of the agents hosted here (now, too). */
   start(everyMs: number): void {
+    this.stopping = false;
     this.sweepTimer = setInterval(() => void this.sweep(), everyMs);
     void this.sweep();
   }
 
+  /** Takes no more owed stops (those under way finish: see `drained`). */
   stop(): void {
+    this.stopping = true;
     clearInterval(this.sweepTimer);
   }
 
   /**
-   * Resolves once every hook under way has returned, or after `ms`: a shutdown waits for them
-   * before the store closes, so that a remote task is not left waiting for ever.
+   * Resolves once the sweep and every hook under way have returned, or after `ms`: a shutdown
+   * waits for them before the store closes, so that a remote task is not left waiting for ever.
    */
   async drained(ms: number): Promise<void> {
-    await settledWithin(Promise.all(this.telling), ms);
+    const all = async () => {
+      await this.sweeping;
+      while (this.telling.size > 0) await Promise.all(this.telling);
+    };
+    await settledWithin(all(), ms);
   }
 
-  /** A commit of this process: the agent is told if it ended one of its idle tasks. */
-  committed(
-    task: TaskRecord,
-    events: readonly EventRecord[] | undefined,
-    stopOwed: StopCause | undefined,
-  ): void {
-    if (stopOwed) {
-      // Owed durably: told from here if the agent is, else by a process hosting it.
-      if (this.deps.agents.get(task.assignedAgent)) this.track(this.takeAndTell(task.taskId));
-      return;
-    }
-    if (!isTerminal(task.status) || task.leaseOwner !== this.deps.owner) return;
-    // Its turn here still held it: unless its handler runs (the signal tells it), the handler
-    // had returned and the turn was still ending.
-    const cause = stopCauseOf(events);
-    const agent = this.deps.agents.get(task.assignedAgent);
-    if (!cause || !agent?.stopped || this.deps.handlerRuns(task.taskId)) return;
-    this.track(this.tell(agent, task, cause));
+  /** A commit of this process that owes a hook: told from here if the agent is hosted here. */
+  committed(task: TaskRecord, stopOwed: StopCause | undefined): void {
+    if (!stopOwed || this.stopping || !this.deps.agents.get(task.assignedAgent)) return;
+    this.track(this.takeAndTell(task.taskId));
   }
 
   /** Takes the owed stops of the agents hosted here that nobody holds, and tells them. */
-  async sweep(): Promise<void> {
-    if (this.sweeping) return;
-    this.sweeping = true;
+  sweep(): Promise<void> {
+    this.sweeping ??= this.takeOwed().finally(() => (this.sweeping = undefined));
+    return this.sweeping;
+  }
+
+  private async takeOwed(): Promise<void> {
+    const room = MAX_TELLING - this.telling.size;
+    if (this.stopping || room <= 0) return;
     try {
       const now = this.deps.clock().getTime();
       const taken = await this.deps.store.takeOwedStops(
@@ -96,13 +98,11 @@ export class StoppedTasks {
         this.deps.owner,
         now,
         now + this.deps.leaseMs,
-        SWEEP_BATCH,
+        Math.min(SWEEP_BATCH, room),
       );
       for (const stop of taken) this.track(this.tellOwed(stop));
     } catch (error) {
       this.deps.logger.error({ err: error }, 'owed stopped hooks could not be read');
-    } finally {
-      this.sweeping = false;
     }
   }
 
@@ -127,16 +127,26 @@ export class StoppedTasks {
     }
   }
 
-  /** Tells an owed stop's agent (if it has a hook), then lets the row go. */
+  /**
+   * Tells an owed stop's agent, then lets the row go; not told (the row goes all the same)
+   * when the agent has no hook, the task runs again or is gone, or a turn of it here hears or
+   * heard the end by its signal.
+   */
   private async tellOwed(stop: OwedStop): Promise<void> {
+    if (this.tellingTasks.has(stop.taskId)) return; // taken again while told: told once
+    this.tellingTasks.add(stop.taskId);
     try {
       const agent = this.deps.agents.get(stop.agent);
       const task = agent?.stopped ? await this.deps.store.getTask(stop.taskId) : undefined;
-      if (agent && task) await this.tell(agent, task, stop.cause);
+      if (agent && task && isTerminal(task.status) && !this.deps.heardHere(task.taskId)) {
+        await this.tell(agent, task, stop.cause);
+      }
       await this.deps.store.stopTold(stop.taskId, this.deps.owner);
     } catch (error) {
       // Left owed: taken again once its lease lapses.
       this.deps.logger.warn({ err: error, taskId: stop.taskId }, 'an owed stopped hook failed');
+    } finally {
+      this.tellingTasks.delete(stop.taskId);
     }
   }
 

@@ -361,6 +361,8 @@ export class SqliteStore implements Store {
     if (finished) this.unwatched.forget(task.taskId);
     const noDependents = unwatched && finished;
     const stopOwed = finished && !isTerminal(task.status) ? this.oweStop(task, events) : undefined;
+    // Running again (a retry, a rerun): a hook owed for its end is no longer owed.
+    if (!finished && isTerminal(task.status)) this.stops.forget(task.taskId);
     const parent = task.parentTaskId ? this.tasks.get(task.parentTaskId) : undefined;
     if (!parent || events.length === 0) {
       return { task: updated, events, eventChars, messages, deliveries, noDependents, stopOwed };
@@ -385,14 +387,24 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * A task ending by a cancel or its deadline while no turn holds it owes its agent's
-   * `stopped` hook: recorded with the change (a turn that holds it hears of it by its signal).
+   * A task ending by a cancel or its deadline owes its agent's `stopped` hook, if the agent has
+   * one: recorded with the change (see stopRows.ts for a turn that still holds the task).
    */
   private oweStop(task: TaskRecord, events: EventRecord[]): StopCause | undefined {
-    if (task.leaseOwner !== undefined && (task.leaseUntil ?? 0) >= Date.now()) return undefined;
     const cause = stopCauseOf(events);
-    if (cause) this.stops.owe(task.taskId, task.assignedAgent, cause);
+    if (!cause || !this.hasStopHook(task.assignedAgent)) return undefined;
+    this.stops.owe(task.taskId, task.assignedAgent, cause);
     return cause;
+  }
+
+  /**
+   * Which agents have a `stopped` hook (those a process here hosts without one never get
+   * rows); every agent until told.
+   */
+  hasStopHook: (agent: string) => boolean = () => true;
+
+  async forgetOwedStop(taskId: string): Promise<void> {
+    await this.writes.record(() => this.stops.forget(taskId));
   }
 
   async takeOwedStop(taskId: string, owner: string, nowMs: number, until: number) {

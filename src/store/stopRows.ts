@@ -1,6 +1,9 @@
 /**
  * Stopped hooks owed (migration 0020): a row written with the change that canceled or expired
- * a task no turn held, taken under a lease by a process hosting its agent, deleted once told.
+ * a task, taken under a lease by a process hosting its agent, deleted once told. A row whose
+ * task another process's turn still leases is not taken: that turn's handler hears the stop by
+ * its signal and deletes the row as its turn ends; if that process dies, its lease lapses and
+ * the hook is told.
  */
 import type { StopCause } from '../agents/contract';
 import type { Db } from './openDatabase';
@@ -18,6 +21,12 @@ interface OwedStopRow {
   cause: string;
 }
 
+interface Claim {
+  owner: string;
+  now: number;
+  until: number;
+}
+
 const fromRow = (row: OwedStopRow): OwedStop => ({
   taskId: row.task_id,
   agent: row.agent,
@@ -29,6 +38,7 @@ export class StopTables {
   private readonly claimOne;
   private readonly claimSome;
   private readonly remove;
+  private readonly forgetOne;
 
   constructor(db: Db, recorder: WriteRecorder) {
     this.insert = recorder.statement(
@@ -37,21 +47,25 @@ export class StopTables {
         ON CONFLICT (task_id) DO UPDATE SET cause = excluded.cause,
           lease_owner = NULL, lease_until = NULL`,
     );
-    this.claimOne = db.prepare<[string, number, string, number], OwedStopRow>(
-      `UPDATE stops_owed SET lease_owner = ?, lease_until = ?
-        WHERE task_id = ? AND (lease_until IS NULL OR lease_until < ?)
+    // Free rows (nobody holds them) of tasks no other process's turn leases.
+    const free = `(s.lease_until IS NULL OR s.lease_until < @now)
+      AND (t.lease_owner IS NULL OR t.lease_until < @now OR t.lease_owner = @owner)`;
+    this.claimOne = db.prepare<[Claim & { taskId: string }], OwedStopRow>(
+      `UPDATE stops_owed SET lease_owner = @owner, lease_until = @until
+        WHERE task_id = (SELECT s.task_id FROM stops_owed s JOIN tasks t USING (task_id)
+          WHERE s.task_id = @taskId AND ${free})
         RETURNING task_id, agent, cause`,
     );
-    this.claimSome = db.prepare<[string, number, string, number, number], OwedStopRow>(
-      `UPDATE stops_owed SET lease_owner = ?, lease_until = ?
-        WHERE task_id IN (SELECT task_id FROM stops_owed
-          WHERE agent IN (SELECT value FROM json_each(?))
-            AND (lease_until IS NULL OR lease_until < ?) LIMIT ?)
+    this.claimSome = db.prepare<[Claim & { agents: string; limit: number }], OwedStopRow>(
+      `UPDATE stops_owed SET lease_owner = @owner, lease_until = @until
+        WHERE task_id IN (SELECT s.task_id FROM stops_owed s JOIN tasks t USING (task_id)
+          WHERE s.agent IN (SELECT value FROM json_each(@agents)) AND ${free} LIMIT @limit)
         RETURNING task_id, agent, cause`,
     );
     this.remove = db.prepare<[string, string]>(
       'DELETE FROM stops_owed WHERE task_id = ? AND lease_owner = ?',
     );
+    this.forgetOne = recorder.statement(db, 'DELETE FROM stops_owed WHERE task_id = ?');
   }
 
   /** Recorded with the change that ended the task. */
@@ -60,18 +74,27 @@ export class StopTables {
   }
 
   /** Takes `taskId`'s owed stop for `owner` until `until`, unless another holds it. */
-  take(taskId: string, owner: string, nowMs: number, until: number): OwedStop | undefined {
-    const row = this.claimOne.get(owner, until, taskId, nowMs);
+  take(taskId: string, owner: string, now: number, until: number): OwedStop | undefined {
+    const row = this.claimOne.get({ taskId, owner, now, until });
     return row && fromRow(row);
   }
 
   /** Takes up to `limit` owed stops of `agents` that nobody holds. */
-  takeFor(agents: string[], owner: string, nowMs: number, until: number, limit: number) {
-    return this.claimSome.all(owner, until, JSON.stringify(agents), nowMs, limit).map(fromRow);
+  takeFor(agents: string[], owner: string, now: number, until: number, limit: number) {
+    const claim = { agents: JSON.stringify(agents), owner, now, until, limit };
+    return this.claimSome.all(claim).map(fromRow);
   }
 
   /** The hook was told (or the agent has none): the row goes, if `owner` still holds it. */
   done(taskId: string, owner: string): void {
     this.remove.run(taskId, owner);
+  }
+
+  /**
+   * Recorded with a change after which the hook is no longer owed: the task runs again (a
+   * retry, a rerun), or the turn that held it heard the stop by its signal.
+   */
+  forget(taskId: string): void {
+    this.forgetOne.run(taskId);
   }
 }

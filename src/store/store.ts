@@ -298,6 +298,10 @@ export interface Store {
   ): Promise<OwedStop[]>;
   /** An owed stop told (or owed to an agent without a hook): its row goes, if `owner` holds it. */
   stopTold(taskId: string, owner: string): Promise<void>;
+  /** The turn that held the task heard its stop by its signal: no hook is owed. */
+  forgetOwedStop(taskId: string): Promise<void>;
+  /** Which agents have a `stopped` hook: only theirs are owed one (default: every agent). */
+  hasStopHook: (agent: string) => boolean;
 
   endRun(runId: string, end: RunEnd): Promise<void>;
   listRuns(taskId: string): Promise<RunRecord[]>;

@@ -60,6 +60,28 @@ test('a task canceled while its handler runs: the signal tells it, not the hook'
     arcd.server.runner.activeTurns === 0 ? true : undefined,
   );
   expect(heard).toEqual([]);
+  await waitFor('no hook owed', async () => (owedStops(arcd.db) === 0 ? true : undefined));
+  expect(heard).toEqual([]);
+});
+
+test('canceled through another process while its handler runs here: the signal tells it, no hook anywhere', async () => {
+  // The host sweeps only at its start; it hears of the cancel by its heartbeat (every second).
+  const host = await startArcd({
+    agents: [askerAgent()],
+    bundled: false,
+    config: { pollMs: 60_000, leaseMs: 3_000 },
+  });
+  const task = await createTask(host.url, 'asker', 'work', {}, on);
+  await waitForStatus(host.url, 'asker', task.taskId, ['WORKING'], on);
+  const other = await startArcd({ agents: [askerAgent()], bundled: false, db: host.db });
+  await arcResult(other.url, 'task.cancel', { taskId: task.taskId }, on);
+  expect(owedStops(host.db)).toBe(1); // the other cannot take it: the host's turn holds the task
+  await waitFor('the turn there to end', async () =>
+    host.server.runner.activeTurns === 0 ? true : undefined,
+  );
+  // Let go by the turn that heard it: the other process, sweeping, finds nothing to tell.
+  await waitFor('no hook owed', async () => (owedStops(host.db) === 0 ? true : undefined));
+  expect(heard).toEqual([]);
 });
 
 test('canceled after its handler asked but before its turn finished writing: heard', async () => {
@@ -114,13 +136,15 @@ function owedStops(db: string): number {
 }
 
 test('expired while no process hosting its agent runs: told when one starts, once', async () => {
-  const deadline = new Date(Date.now() + 1_500).toISOString();
+  const deadline = new Date(Date.now() + 600_000).toISOString();
   const task = await createTask(arcd.url, 'asker', 'ask', { deadline }, on);
   await waitForStatus(arcd.url, 'asker', task.taskId, ['INPUT_REQUIRED'], on);
   const db = arcd.db;
   await arcd.close();
-  // A process hosting other agents fails it by its deadline: it cannot tell the hook.
-  const other = await startArcd({ bundled: false, agents: [], db });
+  // A process hosting other agents, its clock an hour on, fails it by its deadline: it cannot
+  // tell the hook.
+  const later = () => new Date(Date.now() + 3_600_000);
+  const other = await startArcd({ bundled: false, agents: [], db, clock: later });
   await waitFor('the deadline', async () =>
     (await other.server.store.getTask(task.taskId))?.status === 'FAILED' ? true : undefined,
   );

@@ -3,6 +3,7 @@
  * taken again once a lease lapses (a taker that died), and deleted only by their holder.
  */
 import { SqliteStore } from '../../src/store/sqliteStore';
+import * as changes from '../../src/tasks/changes';
 import { tempDbFile } from '../helpers/tempDb';
 
 function storeWithOwedStops(...rows: Array<[taskId: string, agent: string]>) {
@@ -49,5 +50,30 @@ test('a sweep takes at most its batch, and nothing for agents hosted nowhere her
   expect(await store.takeOwedStops(['gamma'], 'p1', 0, 30_000, 10)).toEqual([]);
   expect(await store.takeOwedStops([], 'p1', 0, 30_000, 10)).toEqual([]);
   expect(await store.takeOwedStops(['alpha'], 'p1', 0, 30_000, 10)).toHaveLength(1);
+  await store.close();
+});
+
+test("a row whose task another process's turn leases waits for that lease to go or lapse", async () => {
+  const store = storeWithOwedStops(['t1', 'alpha']);
+  const lease = store.db.prepare(
+    "UPDATE tasks SET lease_owner = ?, lease_until = ? WHERE task_id = 't1'",
+  );
+  lease.run('p9', 50_000);
+  expect(await store.takeOwedStops(['alpha'], 'p1', 1_000, 31_000, 10)).toEqual([]);
+  expect(await store.takeOwedStop('t1', 'p1', 1_000, 31_000)).toBeUndefined();
+  // The taker's own turn holds it: taken (it checks whether its handler still runs).
+  expect(await store.takeOwedStop('t1', 'p9', 1_000, 31_000)).toMatchObject({ taskId: 't1' });
+  lease.run('p9', 50_000);
+  // p9 died: once its task lease and its hold on the row have lapsed, p1 takes it.
+  expect(await store.takeOwedStops(['alpha'], 'p1', 50_001, 80_001, 10)).toHaveLength(1);
+  await store.close();
+});
+
+test('a task run again is owed no hook for its earlier end', async () => {
+  const store = storeWithOwedStops(['t1', 'alpha']);
+  store.db.prepare("UPDATE tasks SET status = 'FAILED' WHERE task_id = 't1'").run();
+  const at = '2026-01-02T00:00:00.000Z';
+  await store.mutateTask('t1', (task) => changes.retried(task, at, 'me', undefined));
+  expect(store.db.prepare('SELECT COUNT(*) AS n FROM stops_owed').get()).toEqual({ n: 0 });
   await store.close();
 });
