@@ -176,7 +176,7 @@ export function createServer(
     clock,
     owner: runner.owner,
     leaseMs: config.leaseMs,
-    heardHere: (taskId) => runner.heardHere(taskId),
+    turnHere: (taskId) => runner.turnHere(taskId),
   });
   store.onCommit((_taskId, written) => {
     if (written.deliveries > 0) deliveries.poke();

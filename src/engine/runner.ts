@@ -245,13 +245,15 @@ export class Runner {
   }
 
   /**
-   * Whether a turn of the task here hears its end through its signal: its handler runs now, or
-   * a cancel or its deadline reached it while it ran. One whose handler had returned when the
-   * task ended, its turn's writes still under way, does not.
+   * How a turn of the task here stands toward its task's end: `heard` (a cancel or its
+   * deadline reached its running handler, by its signal), `running` (its handler runs and has
+   * not been stopped yet: it may still hear it, or return first), or undefined (no turn here,
+   * or its handler returned unstopped and will never hear it).
    */
-  heardHere(taskId: string): boolean {
+  turnHere(taskId: string): 'heard' | 'running' | undefined {
     const stop = this.running.get(taskId)?.stop;
-    return stop !== undefined && (stop.heard || stop.heardTaskEnd);
+    if (stop?.heardTaskEnd) return 'heard';
+    return stop?.heard ? 'running' : undefined;
   }
 
   get activeTurns(): number {
@@ -456,10 +458,13 @@ export class Runner {
       })
       .then(async (end) => {
         // Its handler heard its task end by its signal: no `stopped` hook is owed. Let go while
-        // the turn is still `running` (a sweep here meanwhile does not tell it: heardHere) and
+        // the turn is still `running` (a sweep here meanwhile does not tell it: turnHere) and
         // before the lease goes (after which another process's sweep could take it).
         if (stop.heardTaskEnd) {
-          await this.options.store.forgetOwedStop(task.taskId).catch(() => undefined);
+          await this.options.store.forgetOwedStop(task.taskId).catch((error: unknown) => {
+            // Told once more (by the sweep): at least once, as after a crash.
+            this.options.logger.warn({ err: error, taskId: task.taskId }, 'owed hook not let go');
+          });
         }
         this.running.delete(task.taskId);
         this.ending.add(task.taskId);

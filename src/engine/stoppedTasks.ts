@@ -30,8 +30,8 @@ export interface StoppedTasksDeps {
   owner: string;
   /** How long an owed stop taken stays this process's before another may take it. */
   leaseMs: number;
-  /** Whether a turn of the task here hears, or heard, its end by its signal (no hook owed). */
-  heardHere(taskId: string): boolean;
+  /** How a turn of the task here stands toward the task's end (Runner.turnHere). */
+  turnHere(taskId: string): 'heard' | 'running' | undefined;
 }
 
 /** Owed stops taken a sweep at most. */
@@ -79,6 +79,7 @@ export class StoppedTasks {
   /** A commit of this process that owes a hook: told from here if the agent is hosted here. */
   committed(task: TaskRecord, stopOwed: StopCause | undefined): void {
     if (!stopOwed || this.stopping || !this.deps.agents.get(task.assignedAgent)) return;
+    if (this.telling.size >= MAX_TELLING) return; // the sweep takes it once there is room
     this.track(this.takeAndTell(task.taskId));
   }
 
@@ -129,19 +130,27 @@ export class StoppedTasks {
 
   /**
    * Tells an owed stop's agent, then lets the row go; not told (the row goes all the same)
-   * when the agent has no hook, the task runs again or is gone, or a turn of it here hears or
-   * heard the end by its signal.
+   * when the agent has no hook, the task runs again or is gone, or its turn here heard the end
+   * by its signal. Left for later (the row let go) while its handler here still runs, or while
+   * this process tells the task's earlier end.
    */
   private async tellOwed(stop: OwedStop): Promise<void> {
-    if (this.tellingTasks.has(stop.taskId)) return; // taken again while told: told once
+    const turn = this.deps.turnHere(stop.taskId);
+    if (turn === 'running' || this.tellingTasks.has(stop.taskId)) {
+      await this.deps.store.releaseOwedStop(stop).catch(() => undefined); // lapses anyway
+      return;
+    }
     this.tellingTasks.add(stop.taskId);
     try {
       const agent = this.deps.agents.get(stop.agent);
       const task = agent?.stopped ? await this.deps.store.getTask(stop.taskId) : undefined;
-      if (agent && task && isTerminal(task.status) && !this.deps.heardHere(task.taskId)) {
+      if (agent?.stopped && !task) {
+        this.deps.logger.warn({ taskId: stop.taskId }, 'task deleted before its stopped hook');
+      }
+      if (agent && task && isTerminal(task.status) && turn !== 'heard') {
         await this.tell(agent, task, stop.cause);
       }
-      await this.deps.store.stopTold(stop.taskId, this.deps.owner);
+      await this.deps.store.stopTold(stop);
     } catch (error) {
       // Left owed: taken again once its lease lapses.
       this.deps.logger.warn({ err: error, taskId: stop.taskId }, 'an owed stopped hook failed');

@@ -65,7 +65,7 @@ import { isTerminal } from '../tasks/states';
 import { combined } from '../tasks/changes';
 import { TASK_DEADLINE_EXCEEDED } from '../tasks/failureCodes';
 import { stopCauseOf } from '../tasks/stopCause';
-import { StopTables } from './stopRows';
+import { type OwedStop, StopTables } from './stopRows';
 import type { StopCause } from '../agents/contract';
 
 /**
@@ -391,6 +391,8 @@ export class SqliteStore implements Store {
    * one: recorded with the change (see stopRows.ts for a turn that still holds the task).
    */
   private oweStop(task: TaskRecord, events: EventRecord[]): StopCause | undefined {
+    // A multi-agent parent runs no handler: its children, ended with it, are told each.
+    if (task.childTaskIds) return undefined;
     const cause = stopCauseOf(events);
     if (!cause || !this.hasStopHook(task.assignedAgent)) return undefined;
     this.stops.owe(task.taskId, task.assignedAgent, cause);
@@ -422,8 +424,12 @@ export class SqliteStore implements Store {
     return this.exclusive(() => this.stops.takeFor(agents, owner, nowMs, until, limit));
   }
 
-  async stopTold(taskId: string, owner: string): Promise<void> {
-    return this.writes.now(() => this.stops.done(taskId, owner));
+  async stopTold(stop: OwedStop): Promise<void> {
+    return this.writes.now(() => this.stops.done(stop));
+  }
+
+  async releaseOwedStop(stop: OwedStop): Promise<void> {
+    return this.writes.now(() => this.stops.release(stop));
   }
 
   async childTasks(parentTaskId: string): Promise<TaskRecord[]> {

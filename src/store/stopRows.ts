@@ -13,16 +13,20 @@ export interface OwedStop {
   taskId: string;
   agent: string;
   cause: StopCause;
+  /** This take's own hold on the row (its owner and a number): owed again, it is another. */
+  holder: string;
 }
 
 interface OwedStopRow {
   task_id: string;
   agent: string;
   cause: string;
+  lease_owner: string;
 }
 
 interface Claim {
   owner: string;
+  holder: string;
   now: number;
   until: number;
 }
@@ -31,6 +35,7 @@ const fromRow = (row: OwedStopRow): OwedStop => ({
   taskId: row.task_id,
   agent: row.agent,
   cause: row.cause as StopCause,
+  holder: row.lease_owner,
 });
 
 export class StopTables {
@@ -38,7 +43,10 @@ export class StopTables {
   private readonly claimOne;
   private readonly claimSome;
   private readonly remove;
+  private readonly unhold;
   private readonly forgetOne;
+  /** Takes so far: each take's holder is its owner and this number. */
+  private takes = 0;
 
   constructor(db: Db, recorder: WriteRecorder) {
     this.insert = recorder.statement(
@@ -51,19 +59,23 @@ export class StopTables {
     const free = `(s.lease_until IS NULL OR s.lease_until < @now)
       AND (t.lease_owner IS NULL OR t.lease_until < @now OR t.lease_owner = @owner)`;
     this.claimOne = db.prepare<[Claim & { taskId: string }], OwedStopRow>(
-      `UPDATE stops_owed SET lease_owner = @owner, lease_until = @until
+      `UPDATE stops_owed SET lease_owner = @holder, lease_until = @until
         WHERE task_id = (SELECT s.task_id FROM stops_owed s JOIN tasks t USING (task_id)
           WHERE s.task_id = @taskId AND ${free})
-        RETURNING task_id, agent, cause`,
+        RETURNING task_id, agent, cause, lease_owner`,
     );
     this.claimSome = db.prepare<[Claim & { agents: string; limit: number }], OwedStopRow>(
-      `UPDATE stops_owed SET lease_owner = @owner, lease_until = @until
+      `UPDATE stops_owed SET lease_owner = @holder, lease_until = @until
         WHERE task_id IN (SELECT s.task_id FROM stops_owed s JOIN tasks t USING (task_id)
           WHERE s.agent IN (SELECT value FROM json_each(@agents)) AND ${free} LIMIT @limit)
-        RETURNING task_id, agent, cause`,
+        RETURNING task_id, agent, cause, lease_owner`,
     );
     this.remove = db.prepare<[string, string]>(
       'DELETE FROM stops_owed WHERE task_id = ? AND lease_owner = ?',
+    );
+    this.unhold = db.prepare<[string, string]>(
+      `UPDATE stops_owed SET lease_owner = NULL, lease_until = NULL
+        WHERE task_id = ? AND lease_owner = ?`,
     );
     this.forgetOne = recorder.statement(db, 'DELETE FROM stops_owed WHERE task_id = ?');
   }
@@ -75,19 +87,30 @@ export class StopTables {
 
   /** Takes `taskId`'s owed stop for `owner` until `until`, unless another holds it. */
   take(taskId: string, owner: string, now: number, until: number): OwedStop | undefined {
-    const row = this.claimOne.get({ taskId, owner, now, until });
+    const row = this.claimOne.get({ taskId, owner, holder: this.holder(owner), now, until });
     return row && fromRow(row);
   }
 
   /** Takes up to `limit` owed stops of `agents` that nobody holds. */
   takeFor(agents: string[], owner: string, now: number, until: number, limit: number) {
-    const claim = { agents: JSON.stringify(agents), owner, now, until, limit };
+    const holder = this.holder(owner);
+    const claim = { agents: JSON.stringify(agents), owner, holder, now, until, limit };
     return this.claimSome.all(claim).map(fromRow);
   }
 
-  /** The hook was told (or the agent has none): the row goes, if `owner` still holds it. */
-  done(taskId: string, owner: string): void {
-    this.remove.run(taskId, owner);
+  /** The hook was told (or is not owed): the row goes, if this take still holds it. */
+  done(stop: OwedStop): void {
+    this.remove.run(stop.taskId, stop.holder);
+  }
+
+  /** Not told now (its turn here may yet hear the end): the row is free to take again. */
+  release(stop: OwedStop): void {
+    this.unhold.run(stop.taskId, stop.holder);
+  }
+
+  private holder(owner: string): string {
+    this.takes += 1;
+    return `${owner} ${this.takes}`;
   }
 
   /**

@@ -296,8 +296,10 @@ export interface Store {
     until: number,
     limit: number,
   ): Promise<OwedStop[]>;
-  /** An owed stop told (or owed to an agent without a hook): its row goes, if `owner` holds it. */
-  stopTold(taskId: string, owner: string): Promise<void>;
+  /** An owed stop told (or not owed after all): its row goes, if this take still holds it. */
+  stopTold(stop: OwedStop): Promise<void>;
+  /** An owed stop taken but not told now: free to take again. */
+  releaseOwedStop(stop: OwedStop): Promise<void>;
   /** The turn that held the task heard its stop by its signal: no hook is owed. */
   forgetOwedStop(taskId: string): Promise<void>;
   /** Which agents have a `stopped` hook: only theirs are owed one (default: every agent). */

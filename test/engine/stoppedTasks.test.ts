@@ -10,6 +10,7 @@ import {
   type Running,
   arcResult,
   createTask,
+  textMessage,
   startArcd,
   waitFor,
   waitForStatus,
@@ -19,9 +20,9 @@ let arcd: Running;
 const heard: Array<{ taskId: string; cause: string; checkpoint: unknown }> = [];
 const on = { targetAgent: 'asker' };
 
-function askerAgent() {
+function askerAgent(id = 'asker') {
   return defineAgent({
-    id: 'asker',
+    id,
     description: 'saves where it is, then asks; or works until stopped',
     async handle(ctx) {
       await ctx.checkpoint({ step: 'asked' });
@@ -65,11 +66,11 @@ test('a task canceled while its handler runs: the signal tells it, not the hook'
 });
 
 test('canceled through another process while its handler runs here: the signal tells it, no hook anywhere', async () => {
-  // The host sweeps only at its start; it hears of the cancel by its heartbeat (every second).
+  // The host sweeps only at its start; it hears of the cancel by its heartbeat (every 2 s).
   const host = await startArcd({
     agents: [askerAgent()],
     bundled: false,
-    config: { pollMs: 60_000, leaseMs: 3_000 },
+    config: { pollMs: 60_000, leaseMs: 6_000 },
   });
   const task = await createTask(host.url, 'asker', 'work', {}, on);
   await waitForStatus(host.url, 'asker', task.taskId, ['WORKING'], on);
@@ -82,6 +83,60 @@ test('canceled through another process while its handler runs here: the signal t
   // Let go by the turn that heard it: the other process, sweeping, finds nothing to tell.
   await waitFor('no hook owed', async () => (owedStops(host.db) === 0 ? true : undefined));
   expect(heard).toEqual([]);
+});
+
+test('canceled through another process, its handler returning before it heard: told', async () => {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  const dawdler = defineAgent({
+    id: 'dawdler',
+    description: 'works until let go, deaf to its signal',
+    async handle() {
+      await opened;
+      return 'done';
+    },
+    stopped(task: Task, cause) {
+      heard.push({ taskId: task.taskId, cause, checkpoint: undefined });
+    },
+  });
+  const host = await startArcd({ agents: [dawdler], bundled: false });
+  const dawdlerOn = { targetAgent: 'dawdler' };
+  const task = await createTask(host.url, 'dawdler', 'go', {}, dawdlerOn);
+  await waitForStatus(host.url, 'dawdler', task.taskId, ['WORKING'], dawdlerOn);
+  const released = jest.spyOn(host.server.store, 'releaseOwedStop');
+  const other = await startArcd({ agents: [dawdler], bundled: false, db: host.db });
+  await arcResult(other.url, 'task.cancel', { taskId: task.taskId }, dawdlerOn);
+  // The host's sweep finds it while the handler runs unstopped: it may yet hear, so not now.
+  await waitFor('the host to leave it', async () =>
+    released.mock.calls.length > 0 ? true : undefined,
+  );
+  expect(heard).toEqual([]);
+  open(); // returns without ever hearing of the cancel: the hook is its only news
+  await waitFor('the hook', async () => (heard.length > 0 ? true : undefined));
+  await waitFor('the owed row gone', async () => (owedStops(host.db) === 0 ? true : undefined));
+  expect(heard.map((h) => [h.taskId, h.cause])).toEqual([[task.taskId, 'canceled']]);
+});
+
+test("a multi-agent family canceled: each waiting child's agent hears, the parent's no more", async () => {
+  const family = await startArcd({
+    agents: [askerAgent(), askerAgent('asker2')],
+    bundled: false,
+  });
+  const { task: parent } = await arcResult(
+    family.url,
+    'task.create',
+    { initialMessage: textMessage('ask'), assignedAgents: ['asker', 'asker2'] },
+    on,
+  );
+  for (const [i, agent] of ['asker', 'asker2'].entries()) {
+    await waitForStatus(family.url, agent, parent.childTaskIds[i], ['INPUT_REQUIRED'], {
+      targetAgent: agent,
+    });
+  }
+  await arcResult(family.url, 'task.cancel', { taskId: parent.taskId }, on);
+  await waitFor('both hooks', async () => (heard.length >= 2 ? true : undefined));
+  await waitFor('no hook owed', async () => (owedStops(family.db) === 0 ? true : undefined));
+  expect(heard.map((h) => h.taskId).sort()).toEqual([...parent.childTaskIds].sort());
 });
 
 test('canceled after its handler asked but before its turn finished writing: heard', async () => {

@@ -25,20 +25,23 @@ function storeWithOwedStops(...rows: Array<[taskId: string, agent: string]>) {
 test('an owed stop is taken by one process at a time, and again once its lease lapses', async () => {
   const store = storeWithOwedStops(['t1', 'alpha'], ['t2', 'beta']);
   const first = await store.takeOwedStops(['alpha'], 'p1', 1_000, 31_000, 10);
-  expect(first).toEqual([{ taskId: 't1', agent: 'alpha', cause: 'canceled' }]);
+  expect(first).toEqual([{ taskId: 't1', agent: 'alpha', cause: 'canceled', holder: 'p1 1' }]);
   // Held by p1: neither a sweep nor a take of that one task gets it.
   expect(await store.takeOwedStops(['alpha', 'beta'], 'p2', 2_000, 32_000, 10)).toEqual([
-    { taskId: 't2', agent: 'beta', cause: 'canceled' },
+    { taskId: 't2', agent: 'beta', cause: 'canceled', holder: 'p2 2' },
   ]);
   expect(await store.takeOwedStop('t1', 'p2', 2_000, 32_000)).toBeUndefined();
   // p1 died without telling it: once its lease has lapsed, p2 takes it.
   expect(await store.takeOwedStop('t1', 'p2', 31_001, 61_001)).toMatchObject({ taskId: 't1' });
-  // Only its holder deletes it.
-  await store.stopTold('t1', 'p1');
-  expect(store.db.prepare("SELECT lease_owner FROM stops_owed WHERE task_id = 't1'").get()).toEqual(
-    { lease_owner: 'p2' },
-  );
-  await store.stopTold('t1', 'p2');
+  // Only its holder deletes it: p1's take is not p2's.
+  const p1Take = first[0]!;
+  await store.stopTold(p1Take);
+  expect(
+    store.db.prepare("SELECT COUNT(*) AS n FROM stops_owed WHERE task_id = 't1'").get(),
+  ).toEqual({ n: 1 });
+  const p2Take = (await store.takeOwedStop('t1', 'p2', 61_002, 91_002))!;
+  expect(p2Take).toBeDefined();
+  await store.stopTold(p2Take);
   const left = store.db.prepare('SELECT task_id FROM stops_owed ORDER BY task_id').all();
   expect(left).toEqual([{ task_id: 't2' }]);
   await store.close();
