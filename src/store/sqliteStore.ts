@@ -420,7 +420,8 @@ export class SqliteStore implements Store {
     until: number,
     limit: number,
   ) {
-    if (agents.length === 0 || limit <= 0) return [];
+    // Read first: a write transaction here waits for the writer thread's batches to drain.
+    if (agents.length === 0 || limit <= 0 || !this.stops.anyFor(agents)) return [];
     return this.exclusive(() => this.stops.takeFor(agents, owner, nowMs, until, limit));
   }
 

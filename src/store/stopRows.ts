@@ -44,6 +44,7 @@ export class StopTables {
   private readonly claimSome;
   private readonly remove;
   private readonly unhold;
+  private readonly anyOwed;
   private readonly forgetOne;
   /** Takes so far: each take's holder is its owner and this number. */
   private takes = 0;
@@ -78,6 +79,9 @@ export class StopTables {
         WHERE task_id = ? AND lease_owner = ?`,
     );
     this.forgetOne = recorder.statement(db, 'DELETE FROM stops_owed WHERE task_id = ?');
+    this.anyOwed = db.prepare<[string], { one: number }>(
+      'SELECT 1 AS one FROM stops_owed WHERE agent IN (SELECT value FROM json_each(?)) LIMIT 1',
+    );
   }
 
   /** Recorded with the change that ended the task. */
@@ -89,6 +93,11 @@ export class StopTables {
   take(taskId: string, owner: string, now: number, until: number): OwedStop | undefined {
     const row = this.claimOne.get({ taskId, owner, holder: this.holder(owner), now, until });
     return row && fromRow(row);
+  }
+
+  /** Whether any stop is owed to `agents` (a read: most sweeps find none, and write nothing). */
+  anyFor(agents: string[]): boolean {
+    return this.anyOwed.get(JSON.stringify(agents)) !== undefined;
   }
 
   /** Takes up to `limit` owed stops of `agents` that nobody holds. */
