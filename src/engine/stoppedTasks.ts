@@ -34,9 +34,6 @@ export interface StoppedTasksDeps {
   turnHere(taskId: string): 'heard' | 'running' | undefined;
 }
 
-/** Owed stops taken a sweep at most. */
-const SWEEP_BATCH = 50;
-
 /** Hooks told at once at most; a sweep takes no more than leaves room for. */
 const MAX_TELLING = 16;
 
@@ -99,7 +96,7 @@ export class StoppedTasks {
         this.deps.owner,
         now,
         now + this.deps.leaseMs,
-        Math.min(SWEEP_BATCH, room),
+        room,
       );
       for (const stop of taken) this.track(this.tellOwed(stop));
     } catch (error) {
