@@ -168,7 +168,10 @@ export function createServer(
   const retention = new RetentionPurge(store, clock, logger, config.retentionDays);
   const scheduler = new Scheduler(store, tasks, clock, logger, () => agents.ids());
   // Only agents with a `stopped` hook are owed one (an agent not hosted here may have one).
-  store.hasStopHook = (agent) => agents.get(agent)?.stopped !== undefined || !agents.get(agent);
+  store.hasStopHook = (agent) => {
+    const hosted = agents.get(agent);
+    return !hosted || hosted.stopped !== undefined;
+  };
   const stoppedTasks = new StoppedTasks({
     agents,
     store,

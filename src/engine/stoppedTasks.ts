@@ -90,18 +90,24 @@ export class StoppedTasks {
     const room = MAX_TELLING - this.telling.size;
     if (this.stopping || room <= 0) return;
     try {
-      const now = this.deps.clock().getTime();
+      const { owner, now, until } = this.lease();
       const taken = await this.deps.store.takeOwedStops(
         this.deps.agents.ids(),
-        this.deps.owner,
+        owner,
         now,
-        now + this.deps.leaseMs,
+        until,
         room,
       );
       for (const stop of taken) this.track(this.tellOwed(stop));
     } catch (error) {
       this.deps.logger.error({ err: error }, 'owed stopped hooks could not be read');
     }
+  }
+
+  /** A take's lease: this process's, from now for `leaseMs`. */
+  private lease() {
+    const now = this.deps.clock().getTime();
+    return { owner: this.deps.owner, now, until: now + this.deps.leaseMs };
   }
 
   private track(telling: Promise<void>): void {
@@ -111,13 +117,8 @@ export class StoppedTasks {
 
   private async takeAndTell(taskId: string): Promise<void> {
     try {
-      const now = this.deps.clock().getTime();
-      const stop = await this.deps.store.takeOwedStop(
-        taskId,
-        this.deps.owner,
-        now,
-        now + this.deps.leaseMs,
-      );
+      const { owner, now, until } = this.lease();
+      const stop = await this.deps.store.takeOwedStop(taskId, owner, now, until);
       if (stop) await this.tellOwed(stop);
     } catch (error) {
       // Left owed: the next sweep takes it.

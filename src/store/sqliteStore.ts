@@ -187,16 +187,16 @@ export class SqliteStore implements Store {
     this.firstDeadline = this.db.prepare<[], { deadline: string | null }>(`SELECT MIN(deadline)
       AS deadline FROM tasks WHERE deadline IS NOT NULL
         AND status IN ('SUBMITTED','WORKING','INPUT_REQUIRED')`);
-    this.queued = this.db.prepare<[string], { n: number }>(
-      `SELECT COUNT(*) AS n FROM tasks
-        WHERE assigned_agent = ? AND status = 'SUBMITTED' AND child_task_ids IS NULL`,
+    // An agent's queue (its tasks_queued index): SUBMITTED, multi-agent parents left out.
+    const queuedOf = `assigned_agent = @agent AND status = 'SUBMITTED' AND child_task_ids IS NULL`;
+    this.queued = this.db.prepare<[{ agent: string }], { n: number }>(
+      `SELECT COUNT(*) AS n FROM tasks WHERE ${queuedOf}`,
     );
     // One statement, so one snapshot: a task committing between two reads is counted once.
     this.queuedLeavingOut = this.db.prepare<[{ agent: string; ids: string }], { n: number }>(
-      `SELECT (SELECT COUNT(*) FROM tasks
-          WHERE assigned_agent = @agent AND status = 'SUBMITTED' AND child_task_ids IS NULL)
-        - (SELECT COUNT(*) FROM tasks WHERE task_id IN (SELECT value FROM json_each(@ids))
-          AND assigned_agent = @agent AND status = 'SUBMITTED' AND child_task_ids IS NULL) AS n`,
+      `SELECT (SELECT COUNT(*) FROM tasks WHERE ${queuedOf})
+        - (SELECT COUNT(*) FROM tasks
+          WHERE task_id IN (SELECT value FROM json_each(@ids)) AND ${queuedOf}) AS n`,
     );
     this.renew = this.db.prepare(
       'UPDATE tasks SET lease_until = ? WHERE task_id = ? AND lease_owner = ?',
@@ -752,7 +752,7 @@ export class SqliteStore implements Store {
   }
 
   async countQueued(agent: string, leavingOut: readonly string[] = []): Promise<number> {
-    if (leavingOut.length === 0) return this.queued.get(agent)?.n ?? 0;
+    if (leavingOut.length === 0) return this.queued.get({ agent })?.n ?? 0;
     const ids = JSON.stringify(leavingOut);
     return this.queuedLeavingOut.get({ agent, ids })?.n ?? 0;
   }
