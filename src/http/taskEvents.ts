@@ -42,6 +42,19 @@ const SSE_HEADERS: HeaderList = [
  */
 export const MAX_UNSENT_BYTES = 16 * 1024 * 1024;
 
+/**
+ * A stored replay is read and written a page at a time, the next page read once the reader
+ * has taken all but this much of the last: a task's log can hold many large files, more than
+ * fits in memory at once, or in one string (V8 caps a string at ~512 MB).
+ */
+const REPLAY_PAGE = { events: 256, chars: 4 * 1024 * 1024 };
+const REPLAY_UNSENT_BYTES = 1024 * 1024;
+/**
+ * Events reported while a stream replays wait for it, up to this many; past that they are
+ * dropped and read back from the database (where each is before it is reported).
+ */
+const MAX_PENDING_EVENTS = 1024;
+
 const ROUTE = /^\/arc\/tasks\/([^/]+)\/events\/?$/;
 
 /** The task id of a GET /arc/tasks/<taskId>/events request, or undefined for any other. */
@@ -161,8 +174,12 @@ export function createTaskEventsHandler(options: TaskEventsOptions) {
     setHeaders(res, options.securityHeaders);
     setHeaders(res, SSE_HEADERS);
     let sent = after;
+    /** Whether the newest of the task's own events sent is its end (a terminal status change). */
+    let atEnd = false;
     let closed = false;
     const pending: EventRecord[] = [];
+    /** Reported events were dropped from `pending` while replaying: the database has them. */
+    let dropped = false;
     let replaying = true;
     const stop = () => {
       closed = true;
@@ -177,38 +194,80 @@ export function createTaskEventsHandler(options: TaskEventsOptions) {
       if (!res.headersSent) res.setHeader('Content-Length', Buffer.byteLength(last ?? ''));
       res.end(last);
     };
+    /** Frames of the events not yet sent, noting them as sent. */
+    const framed = (events: EventRecord[]): string => {
+      let text = '';
+      for (const event of events) {
+        if (event.seq <= sent) continue;
+        text += frame(event);
+        sent = event.seq;
+        // A parent's children's events, copied into its log, may follow its end; a retried
+        // task's end is followed by more of its own.
+        if (event.data.childTaskId === undefined) atEnd = endsStream(event);
+      }
+      return text;
+    };
     /**
-     * Writes events not yet sent; ends after a terminal status change that is the task's newest
-     * event of its own known (a retried task has an earlier one in its log, followed by more;
-     * a parent's children's events, copied into its log, may follow its end).
+     * Writes `held` and the events not yet sent as one write (one chunk); ends the stream once
+     * the task's newest own event sent is its end.
      */
-    const deliver = (events: EventRecord[]) => {
+    const deliver = (events: EventRecord[], held = '') => {
+      if (closed) return;
       if (res.writableLength > MAX_UNSENT_BYTES) {
-        // Its reader has not taken what it was sent before (a replay, however large, is one
-        // write, and is not cut): cut, not queued behind that.
+        // Its reader has not taken what it was sent before: cut, not queued behind that.
         stop();
         res.destroy();
         return;
       }
-      const newest = events.reduce(
-        (max, event) => (event.data.childTaskId === undefined ? Math.max(max, event.seq) : max),
-        sent,
-      );
-      let batch = ''; // one write (one chunk) for the whole batch, not one per frame
-      let ended = false;
-      for (const event of events) {
-        if (closed || event.seq <= sent) continue;
-        batch += frame(event);
-        sent = event.seq;
-        if (endsStream(event) && event.seq === newest) ended = true;
-      }
-      if (ended) finish(batch);
+      const batch = held + framed(events);
+      if (atEnd) finish(batch);
       else if (batch) res.write(batch);
+    };
+    /** Resolves once the reader has taken what was written (or the stream is gone). */
+    const drained = () =>
+      new Promise<void>((resolve) => {
+        if (closed || res.writableLength <= REPLAY_UNSENT_BYTES) return resolve();
+        const done = () => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.on('drain', done);
+        res.on('close', done);
+      });
+    /**
+     * The stored events after `sent`, a page at a time, each page written once the reader has
+     * taken the one before; returns the text of the last page, not written yet (so a finished
+     * task's whole replay can still go out as one write with a length).
+     */
+    const replayStored = async (): Promise<string> => {
+      for (;;) {
+        dropped = false;
+        const reported = pending.length;
+        const page = await options.store.eventPage(taskId, sent, REPLAY_PAGE);
+        if (closed) return '';
+        const text = framed(page.events);
+        // Read again while more was there, or while what was reported (each report after its
+        // commit) does not follow on from what was read: another process wrote in between, or
+        // the reports outgrew `pending`. A hole before reports all made before this read began
+        // is not in the database either (the task deleted): reading again would not fill it.
+        const hole = !followsOn(sent, [], pending);
+        const again =
+          page.more || dropped || (hole && (page.events.length > 0 || pending.length > reported));
+        if (!again) return text;
+        if (text) res.write(text);
+        await drained();
+        if (closed) return '';
+      }
     };
     // Watch first, then replay: nothing committed in between can fall through the gap.
     const watch = options.feed.watchReplaying(taskId, (events) => {
-      if (replaying) pending.push(...events);
-      else deliver(events);
+      if (!replaying) return deliver(events);
+      pending.push(...events);
+      if (pending.length > MAX_PENDING_EVENTS) {
+        pending.length = 0;
+        dropped = true;
+      }
     });
     const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), options.heartbeatMs);
     req.on('close', finish);
@@ -216,19 +275,22 @@ export function createTaskEventsHandler(options: TaskEventsOptions) {
     if (res.destroyed) return finish();
     try {
       // A task created here lately replays from memory, while the database says it is still as
-      // its log has it (taken after the watch began: later commits reach `pending`).
-      const log = await options.logs.current(taskId);
-      let replayed = log
-        ? log.events.filter((event) => event.seq > after)
-        : await options.store.listEvents(taskId, after);
-      // The commits reported meanwhile follow on from the replay, unless another process wrote
-      // in between: then the database has what lies between (and everything reported so far,
+      // its log has it (taken after the watch began: later commits reach `pending`). The
+      // commits reported meanwhile follow on from that, unless another process wrote in
+      // between: then the database has what lies between (and everything reported so far,
       // each report coming after its commit).
-      if (!followsOn(after, replayed, pending)) {
-        replayed = await options.store.listEvents(taskId, after);
-      }
+      const log = await options.logs.current(taskId);
+      const remembered = log?.events.filter((event) => event.seq > after);
+      const held =
+        remembered && followsOn(after, remembered, pending)
+          ? framed(remembered)
+          : await replayStored();
+      if (closed) return;
       replaying = false;
-      deliver([...replayed, ...pending.sort((a, b) => a.seq - b.seq)]);
+      deliver(
+        pending.sort((a, b) => a.seq - b.seq),
+        held,
+      );
       watch.caughtUp(sent); // the next commit's events follow on from the replay, without a read
       // Resuming after the very last event of a finished task: nothing more will come.
       if (closed) return;

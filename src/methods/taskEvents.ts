@@ -1,7 +1,8 @@
 /**
  * task.events (extension): the activity log — the task's stored events after `after`
- * (default 0), oldest first, at most `limit` (default 100). The same log webhooks and streams
- * read.
+ * (default 0), oldest first, at most `limit` (default 100), and fewer when their data is large
+ * (files): `more` tells the caller to ask again after the last. The same log webhooks and
+ * streams read.
  */
 import { defineMethod } from './method';
 
@@ -9,7 +10,7 @@ export const taskEvents = defineMethod<{ taskId: string; after?: number; limit?:
   name: 'task.events',
   schema: 'arc:methods/task.events',
   async handle(params, call, { tasks }) {
-    const events = await tasks.events(call, params);
+    const { events, more } = await tasks.events(call, params);
     return {
       type: 'events',
       taskId: params.taskId,
@@ -19,6 +20,7 @@ export const taskEvents = defineMethod<{ taskId: string; after?: number; limit?:
         timestamp: e.createdAt,
         data: e.data,
       })),
+      more,
     };
   },
 });

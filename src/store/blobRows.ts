@@ -74,9 +74,10 @@ export class BlobTable {
    * content of a file-like part (where swapOut puts references), and only blobs the task
    * stored itself. A caller's data of the same shape (a data part, metadata, a file part nested
    * in a data part's content) naming another task's file stays as sent: read as a reference,
-   * it would have been replaced by whatever file of any task has that hash.
+   * it would have been replaced by whatever file of any task has that hash. `size.chars` grows
+   * by the length of every content put back, when given.
    */
-  inflate<T>(taskId: string, text: string): T {
+  inflate<T>(taskId: string, text: string, size?: { chars: number }): T {
     if (!text.includes(REF)) return JSON.parse(text) as T;
     return JSON.parse(text, (_key, value: unknown) => {
       if (!value || typeof value !== 'object' || Array.isArray(value)) return value;
@@ -86,7 +87,9 @@ export class BlobTable {
       const ref = content[REF];
       if (typeof ref !== 'string' || Object.keys(content).length !== 1) return value;
       const blob = this.selectBlob.get(taskId, ref);
-      if (blob) (value as JsonRecord).content = blob.content;
+      if (!blob) return value;
+      (value as JsonRecord).content = blob.content;
+      if (size) size.chars += blob.content.length;
       return value;
     }) as T;
   }

@@ -67,13 +67,13 @@ function fromArtifactRow(row: ArtifactRow, blobs: BlobTable): ArtifactRecord {
   });
 }
 
-function fromEventRow(row: EventRow, blobs: BlobTable): EventRecord {
+function fromEventRow(row: EventRow, blobs: BlobTable, size?: { chars: number }): EventRecord {
   return {
     taskId: row.task_id,
     seq: row.seq,
     eventId: row.event_id,
     type: row.type as EventType,
-    data: blobs.inflate<JsonObject>(row.task_id, row.data),
+    data: blobs.inflate<JsonObject>(row.task_id, row.data, size),
     createdAt: row.created_at,
   };
 }
@@ -173,4 +173,47 @@ export class HistoryTables {
       .all(taskId, afterSeq, limit)
       .map((row) => fromEventRow(row, this.blobs));
   }
+
+  /**
+   * Events after `afterSeq`, oldest first, as many as `budget` allows: at most `events`, and
+   * none after the one whose data (files put back) takes the page past `chars` (one at least,
+   * however large). `more`: another event followed when read.
+   */
+  eventPage(taskId: string, afterSeq: number, budget: EventBudget): EventPage {
+    // The stored text first (rows read one at a time, no more than the budget's worth), then
+    // the files they refer to: no other statement may run while one is being iterated.
+    const rows: EventRow[] = [];
+    let chars = 0;
+    let more = false;
+    for (const row of this.selectEvents.iterate(taskId, afterSeq, budget.events + 1)) {
+      if (rows.length === budget.events || chars >= budget.chars) {
+        more = true;
+        break;
+      }
+      rows.push(row);
+      chars += row.data.length;
+    }
+    const events: EventRecord[] = [];
+    const size = { chars: 0 };
+    for (const row of rows) {
+      if (size.chars >= budget.chars) {
+        more = true;
+        break;
+      }
+      size.chars += row.data.length;
+      events.push(fromEventRow(row, this.blobs, size));
+    }
+    return { events, more };
+  }
+}
+
+export interface EventBudget {
+  events: number;
+  /** Characters of event data, as JSON. */
+  chars: number;
+}
+
+export interface EventPage {
+  events: EventRecord[];
+  more: boolean;
 }

@@ -34,7 +34,7 @@ import type {
 import { CONNECTION_PRAGMAS, type Db, openDatabase } from './openDatabase';
 import { compact } from './rowMapping';
 import { type HistoryCounts, TaskTable, PRIORITY_RANK } from './taskRows';
-import { HistoryTables } from './historyRows';
+import { type EventBudget, type EventPage, HistoryTables } from './historyRows';
 import { BlobTable } from './blobRows';
 import { SubscriptionTables } from './subscriptionRows';
 import { type DeliveryFilter, DeliveryTables, type HostRoom } from './deliveryRows';
@@ -623,6 +623,10 @@ export class SqliteStore implements Store {
 
   async listEvents(taskId: string, afterSeq = 0, limit?: number): Promise<EventRecord[]> {
     return this.history.events(taskId, afterSeq, limit);
+  }
+
+  async eventPage(taskId: string, afterSeq: number, budget: EventBudget): Promise<EventPage> {
+    return this.history.eventPage(taskId, afterSeq, budget);
   }
 
   async insertSubscription(subscription: SubscriptionRecord, replay = false): Promise<void> {

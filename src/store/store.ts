@@ -19,6 +19,7 @@ import type {
   TaskRecord,
 } from './records';
 import type { DeliveryFilter, HostRoom } from './deliveryRows';
+import type { EventBudget, EventPage } from './historyRows';
 import type { RunEnd } from './runRows';
 import type { TaskListFilter } from './taskListQuery';
 import type { ChatRecord } from './chatRows';
@@ -134,6 +135,8 @@ export interface Store {
   listArtifacts(taskId: string): Promise<ArtifactRecord[]>;
   /** Events after `afterSeq`, oldest first, at most `limit` when given. */
   listEvents(taskId: string, afterSeq?: number, limit?: number): Promise<EventRecord[]>;
+  /** Events after `afterSeq` within `budget` (a page of a long or large log), and if more follow. */
+  eventPage(taskId: string, afterSeq: number, budget: EventBudget): Promise<EventPage>;
 
   /**
    * Deletes a task (a multi-agent parent with its children) and everything it owns in one

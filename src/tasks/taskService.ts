@@ -5,7 +5,6 @@
  */
 import type { CallContext, JsonObject, Message, Priority, Task } from '../types';
 import type {
-  EventRecord,
   Mutation,
   MessageRecord,
   RunRecord,
@@ -14,6 +13,7 @@ import type {
 } from '../store/records';
 import type { AppliedChange, ChangePlan, Store } from '../store/store';
 import type { TaskListFilter } from '../store/taskListQuery';
+import type { EventPage } from '../store/historyRows';
 import { type Clock, isoNow } from '../clock';
 import { newId } from '../ids';
 import { extended } from '../extended';
@@ -38,6 +38,9 @@ import type { Expectation } from './taskWaiter';
 import { type PartLimits, checkMessageParts } from '../parts/checkParts';
 import type { DirectStart } from '../engine/runner';
 import { QueueRoom, type Release, releasedAfter } from './queueRoom';
+
+/** task.events answers at most this much event data (as JSON), however many were asked for. */
+const EVENTS_ANSWER_CHARS = 8 * 1024 * 1024;
 
 export interface EngineHooks {
   /** A task now owes a turn (created, or resumed by input). */
@@ -659,9 +662,12 @@ export class TaskService {
   async events(
     call: CallContext,
     params: { taskId: string; after?: number; limit?: number },
-  ): Promise<EventRecord[]> {
+  ): Promise<EventPage> {
     const task = await this.getVisible(call, params.taskId);
-    return this.store.listEvents(task.taskId, params.after ?? 0, params.limit ?? 100);
+    return this.store.eventPage(task.taskId, params.after ?? 0, {
+      events: params.limit ?? 100,
+      chars: EVENTS_ANSWER_CHARS,
+    });
   }
 
   /** The caller's own tasks; an admin sees every caller's (or those of `requestAgent`). */

@@ -217,7 +217,7 @@ describe('task event streams', () => {
     );
     await waitForStatus(arcd.url, 'echo', task.taskId, ['COMPLETED']);
     const { store } = arcd.server;
-    const reads = jest.spyOn(store, 'listEvents');
+    const reads = jest.spyOn(store, 'eventPage');
     const stream = await openStream(eventsUrl(arcd, task.taskId));
     await stream.ended;
     const readCalls = reads.mock.calls.length;
@@ -271,11 +271,11 @@ describe('task event streams', () => {
     // Written elsewhere first: the task's log here is not current, the stream replays the database.
     appendEventElsewhere(other, task.taskId, 'TASK_UPDATED', { status: 'WORKING', progress: 10 });
     const { store } = hold.server;
-    const listEvents = store.listEvents.bind(store);
+    const eventPage = store.eventPage.bind(store);
     const reads = jest
-      .spyOn(store, 'listEvents')
-      .mockImplementationOnce(async (taskId, afterSeq, limit) => {
-        const replayed = await listEvents(taskId, afterSeq, limit);
+      .spyOn(store, 'eventPage')
+      .mockImplementationOnce(async (taskId, afterSeq, budget) => {
+        const replayed = await eventPage(taskId, afterSeq, budget);
         // While the stream replays: one event elsewhere, then one here, reported to the stream.
         appendEventElsewhere(other, task.taskId, 'TASK_UPDATED', {
           status: 'WORKING',
@@ -340,6 +340,61 @@ describe('task event streams', () => {
     expect(arcd.server.feed.reads - before).toBeLessThanOrEqual(commits + 1);
     const reference = events(watchers[0]!).map((f) => f.id);
     for (const w of watchers) expect(events(w).map((f) => f.id)).toEqual(reference);
+  });
+
+  test('a long log replays a page at a time, whole and in order, then follows live', async () => {
+    const hold = await startArcd({ agents: [holdAgent] });
+    const task = await createTask(hold.url, 'hold', 'first');
+    await waitForStatus(hold.url, 'hold', task.taskId, ['WORKING']);
+    const { store } = hold.server;
+    for (let i = 0; i < 600; i += 1) await store.mutateTask(task.taskId, say(`n${i}`));
+    const stored = (await store.getTask(task.taskId))!.lastSeq;
+    const pages = jest.spyOn(store, 'eventPage');
+    const stream = await openStream(eventsUrl(hold, task.taskId));
+    await waitFor('the replay', async () => (events(stream).length >= stored ? true : undefined));
+    await store.mutateTask(task.taskId, say('live'));
+    await waitFor('the live event', async () =>
+      events(stream).length > stored ? true : undefined,
+    );
+    stream.close();
+    expect(pages.mock.calls.length).toBeGreaterThanOrEqual(3); // 600+ events, 256 a page
+    pages.mockRestore();
+    expect(events(stream).map((f) => f.id)).toEqual(
+      Array.from({ length: stored + 1 }, (_, i) => i + 1),
+    );
+  });
+
+  test('a replay of large events waits for its reader: the next page is read once it has taken the last', async () => {
+    const hold = await startArcd({ agents: [holdAgent] });
+    const task = await createTask(hold.url, 'hold', 'first');
+    await waitForStatus(hold.url, 'hold', task.taskId, ['WORKING']);
+    const { store } = hold.server;
+    const big = 'y'.repeat(1024 * 1024);
+    for (let i = 0; i < 32; i += 1) await store.mutateTask(task.taskId, say(`${i}-${big}`));
+    const lastSeq = (await store.getTask(task.taskId))!.lastSeq;
+    const pages = jest.spyOn(store, 'eventPage');
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) =>
+      http.get(eventsUrl(hold, task.taskId), resolve).on('error', reject),
+    );
+    res.pause(); // a reader that has not read yet
+    await waitFor('a page read', async () => (pages.mock.calls.length > 0 ? true : undefined));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // 32 MiB of events, 4 MiB a page: what is read while nothing is taken is what the
+    // sockets' buffers hold, not the whole log.
+    const whilePaused = pages.mock.calls.length;
+    expect(whilePaused).toBeLessThan(5);
+    let text = '';
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => (text += chunk));
+    res.resume();
+    await waitFor('every event', async () =>
+      (text.match(/^id: /gm)?.length ?? 0) >= lastSeq ? true : undefined,
+    );
+    res.destroy();
+    expect(pages.mock.calls.length).toBeGreaterThan(whilePaused);
+    pages.mockRestore();
+    const ids = [...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+    expect(ids).toEqual(Array.from({ length: lastSeq }, (_, i) => i + 1));
   });
 
   test('a live stream whose reader falls behind by too much is cut, and resumes whole', async () => {
