@@ -397,6 +397,34 @@ describe('task event streams', () => {
     expect(ids).toEqual(Array.from({ length: lastSeq }, (_, i) => i + 1));
   });
 
+  test('more commits during a slow replay than a stream keeps waiting are read back: none lost', async () => {
+    const hold = await startArcd({ agents: [holdAgent] });
+    const task = await createTask(hold.url, 'hold', 'first');
+    await waitForStatus(hold.url, 'hold', task.taskId, ['WORKING']);
+    const { store } = hold.server;
+    const big = 'w'.repeat(1024 * 1024);
+    for (let i = 0; i < 24; i += 1) await store.mutateTask(task.taskId, say(`${i}-${big}`));
+    const pages = jest.spyOn(store, 'eventPage');
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) =>
+      http.get(eventsUrl(hold, task.taskId), resolve).on('error', reject),
+    );
+    res.pause(); // the replay stalls on its reader
+    await waitFor('a page read', async () => (pages.mock.calls.length > 0 ? true : undefined));
+    pages.mockRestore();
+    for (let i = 0; i < 1100; i += 1) await store.mutateTask(task.taskId, say(`live ${i}`));
+    const lastSeq = (await store.getTask(task.taskId))!.lastSeq;
+    let text = '';
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => (text += chunk));
+    res.resume();
+    await waitFor('every event', async () =>
+      (text.match(/^id: /gm)?.length ?? 0) >= lastSeq ? true : undefined,
+    );
+    res.destroy();
+    const ids = [...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+    expect(ids).toEqual(Array.from({ length: lastSeq }, (_, i) => i + 1));
+  });
+
   test('a live stream whose reader falls behind by too much is cut, and resumes whole', async () => {
     const hold = await startArcd({ agents: [holdAgent] });
     const task = await createTask(hold.url, 'hold', 'first');
