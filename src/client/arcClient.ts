@@ -295,7 +295,7 @@ export class ArcClient {
           deadline === undefined ? { taskId } : { taskId, deadline },
         )
       ).task,
-    /** `force` drops webhook deliveries still owed to the task's subscribers (else -42006). */
+    /** `force` drops webhook deliveries and a `stopped` hook still owed for the task (else -42006). */
     delete: async (agent: string, taskId: string, options: { force?: boolean } = {}) => {
       await this.call('task.delete', agent, options.force ? { taskId, force: true } : { taskId });
     },

@@ -163,6 +163,20 @@ export class DeliveriesOwedError extends ArcError {
   }
 }
 
+/**
+ * task.delete of a task canceled (or past its deadline) whose agent has not yet been told by
+ * its `stopped` hook: deleted now, the hook would never be told (a remote task left running).
+ */
+export class StopOwedError extends ArcError {
+  constructor(taskId: string) {
+    super(
+      -42006,
+      `Task ${taskId} ended a moment ago and its agent has not yet been told (its stopped hook): try again shortly, or delete with force: true to skip telling it`,
+      { taskId, stopOwed: true },
+    );
+  }
+}
+
 /** task.delete of one child of a multi-agent task: the family goes together, by its parent. */
 export class TaskInFamilyError extends ArcError {
   constructor(taskId: string, parentTaskId: string) {

@@ -473,7 +473,12 @@ export class SqliteStore implements Store {
 
   async deleteTask(
     taskId: string,
-    check: (task: TaskRecord, waiting: string[], family: TaskFamily, owed: number) => void,
+    check: (
+      task: TaskRecord,
+      waiting: string[],
+      family: TaskFamily,
+      owed: { deliveries: number; stops: number },
+    ) => void,
   ): Promise<TaskRecord | undefined> {
     return this.exclusive(() => {
       const task = this.tasks.get(taskId);
@@ -482,7 +487,13 @@ export class SqliteStore implements Store {
       const children = task.childTaskIds ? this.tasks.children(taskId) : [];
       const waiting = [task, ...children].flatMap((t) => this.dependencies.needing(t.taskId));
       const family = parent ? { parent, children } : { children };
-      check(task, waiting, family, parent ? 0 : this.removal.owedDeliveries(taskId));
+      // A child is refused as such (it goes with its parent): what it owes is not asked.
+      check(
+        task,
+        waiting,
+        family,
+        parent ? { deliveries: 0, stops: 0 } : this.removal.owed(taskId),
+      );
       this.removal.delete(taskId);
       return task;
     });

@@ -141,8 +141,8 @@ export interface Store {
   /**
    * Deletes a task (a multi-agent parent with its children) and everything it owns in one
    * transaction, after `check` accepted it (it throws to refuse) given the task, the blocked
-   * tasks waiting on it or its children, its family, and how many webhook deliveries of the
-   * family are still owed. Undefined when not found.
+   * tasks waiting on it or its children, its family, and what the family still owes: webhook
+   * deliveries, and `stopped` hooks not yet told (stops_owed). Undefined when not found.
    */
   deleteTask(
     taskId: string,
@@ -150,7 +150,7 @@ export interface Store {
       task: TaskRecord,
       waitingDependents: string[],
       family: TaskFamily,
-      owedDeliveries: number,
+      owed: { deliveries: number; stops: number },
     ) => void,
   ): Promise<TaskRecord | undefined>;
   /** Deletes up to `limit` tasks finished before `beforeIso` that no unfinished task waits on

@@ -24,9 +24,12 @@ export class TaskRemoval {
   private readonly owedOf;
 
   constructor(db: Db) {
-    this.owedOf = db.prepare<[string, string], { n: number }>(
-      `SELECT COUNT(*) AS n FROM deliveries WHERE status = 'pending'
-        AND task_id IN (SELECT task_id FROM tasks WHERE task_id = ? OR parent_task_id = ?)`,
+    const family = 'SELECT task_id FROM tasks WHERE task_id = @taskId OR parent_task_id = @taskId';
+    this.owedOf = db.prepare<[{ taskId: string }], { deliveries: number; stops: number }>(
+      `SELECT
+        (SELECT COUNT(*) FROM deliveries WHERE status = 'pending' AND task_id IN (${family}))
+          AS deliveries,
+        (SELECT COUNT(*) FROM stops_owed WHERE task_id IN (${family})) AS stops`,
     );
     this.deleteOne = db.prepare<[string]>('DELETE FROM tasks WHERE task_id = ?');
     this.deleteChildren = db.prepare<[string]>('DELETE FROM tasks WHERE parent_task_id = ?');
@@ -42,9 +45,12 @@ export class TaskRemoval {
       ORDER BY t.updated_at LIMIT ?`);
   }
 
-  /** Webhook deliveries still owed (pending) of a task and its children. */
-  owedDeliveries(taskId: string): number {
-    return this.owedOf.get(taskId, taskId)?.n ?? 0;
+  /**
+   * What a task and its children still owe: webhook deliveries (pending), and `stopped` hooks
+   * of their agents not yet told (a cascade would drop the row, and the hook with it).
+   */
+  owed(taskId: string): { deliveries: number; stops: number } {
+    return this.owedOf.get({ taskId }) ?? { deliveries: 0, stops: 0 };
   }
 
   /** Deletes a task and, if it is a multi-agent parent, its children; whether it was there. */

@@ -26,6 +26,7 @@ import {
   TaskInFamilyError,
   TaskStillNeededError,
   DeliveriesOwedError,
+  StopOwedError,
 } from '../rpc/errors';
 import { toUtcIso } from '../rpc/schemas';
 import * as changes from './changes';
@@ -547,7 +548,7 @@ export class TaskService {
   /**
    * Deletes a finished task with everything it owns, a multi-agent parent with its children;
    * live tasks, a child on its own, a task an unfinished one depends on, and (unless `force`)
-   * one owing webhook deliveries answer -42006.
+   * one owing webhook deliveries or its agent's `stopped` hook answer -42006.
    */
   async delete(
     call: CallContext,
@@ -567,7 +568,9 @@ export class TaskService {
         }
       }
       if (waiting.length > 0) throw new TaskStillNeededError(task.taskId, waiting);
-      if (owed > 0 && !params.force) throw new DeliveriesOwedError(task.taskId, owed);
+      if (params.force) return;
+      if (owed.deliveries > 0) throw new DeliveriesOwedError(task.taskId, owed.deliveries);
+      if (owed.stops > 0) throw new StopOwedError(task.taskId);
     });
     if (!deleted) throw new TaskNotFoundError(params.taskId);
     return deleted;

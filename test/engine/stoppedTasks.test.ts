@@ -8,6 +8,7 @@ import { defineAgent } from '../../src/agents/contract';
 import type { Task } from '../../src/types';
 import {
   type Running,
+  arcCall,
   arcResult,
   createTask,
   textMessage,
@@ -178,6 +179,48 @@ test('a shutdown waits for a hook under way before the store closes', async () =
   await arcResult(own.url, 'task.cancel', { taskId: task.taskId }, slowOn);
   await own.close();
   expect(told).toEqual([`${task.taskId} canceled`]);
+});
+
+test('task.delete waits for an owed hook to be told (-42006), unless forced', async () => {
+  const told: string[] = [];
+  let letGo: () => void = () => undefined;
+  const gatedHook = defineAgent({
+    id: 'gated-hook',
+    description: 'asks; lets go of a stopped task when the test says',
+    async handle(ctx) {
+      await ctx.requestInput('which one?');
+    },
+    async stopped(task: Task) {
+      await new Promise<void>((resolve) => (letGo = resolve));
+      told.push(task.taskId);
+    },
+  });
+  const own = await startArcd({ agents: [gatedHook], bundled: false });
+  const gatedOn = { targetAgent: 'gated-hook' };
+  const canceled = async () => {
+    const task = await createTask(own.url, 'gated-hook', 'ask', {}, gatedOn);
+    await waitForStatus(own.url, 'gated-hook', task.taskId, ['INPUT_REQUIRED'], gatedOn);
+    await arcResult(own.url, 'task.cancel', { taskId: task.taskId }, gatedOn);
+    return task.taskId as string;
+  };
+
+  const first = await canceled();
+  const refused = await arcCall(own.url, 'task.delete', { taskId: first }, gatedOn);
+  expect(refused.body.error).toMatchObject({
+    code: -42006,
+    details: { taskId: first, stopOwed: true },
+  });
+  letGo();
+  await waitFor('the hook told', async () => (owedStops(own.db) === 0 ? true : undefined));
+  expect(told).toEqual([first]);
+  await arcResult(own.url, 'task.delete', { taskId: first }, gatedOn);
+
+  // Forced: deleted at once, the hook's row with it.
+  const second = await canceled();
+  expect(owedStops(own.db)).toBe(1);
+  await arcResult(own.url, 'task.delete', { taskId: second, force: true }, gatedOn);
+  expect(owedStops(own.db)).toBe(0);
+  letGo();
 });
 
 /** Stopped hooks still owed in the file (told ones are deleted). */
