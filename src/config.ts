@@ -33,6 +33,7 @@ export interface Config {
   jwtIssuer: string;
   jwtAudience: string;
   jwtIdentityClaim: string;
+  jwtRequireExp: string;
   rateLimitPerMinute: number;
   sseHeartbeatMs: number;
   remoteAgents: string;
@@ -128,6 +129,11 @@ export const SETTINGS: readonly Setting[] = [
   setting('jwtAudience', 'string', 'required JWT audience (aud), if set'),
   setting('jwtIdentityClaim', 'string', 'JWT claim holding the caller identity'),
   setting(
+    'jwtRequireExp',
+    'string',
+    '"on": a JWT without an expiry (exp) is refused; "off": accepted, good until its key is withdrawn',
+  ),
+  setting(
     'rateLimitPerMinute',
     'int',
     'calls per identity (per IP when open) per minute; 0 for no limit',
@@ -206,6 +212,7 @@ export const DEFAULTS: Config = {
   jwtIssuer: '',
   jwtAudience: '',
   jwtIdentityClaim: 'sub',
+  jwtRequireExp: 'off',
   rateLimitPerMinute: 6_000,
   sseHeartbeatMs: 15_000,
   remoteAgents: '',

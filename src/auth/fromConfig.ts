@@ -11,6 +11,11 @@ export function createAuthenticatorFromConfig(
   if (config.auth !== 'required' && config.auth !== 'off') {
     throw new Error(`ARCD_AUTH/--auth: expected "required" or "off", got "${config.auth}"`);
   }
+  if (config.jwtRequireExp !== 'on' && config.jwtRequireExp !== 'off') {
+    throw new Error(
+      `ARCD_JWT_REQUIRE_EXP/--jwt-require-exp: expected "on" or "off", got "${config.jwtRequireExp}"`,
+    );
+  }
   const keySources = [
     config.jwtJwksUrl && '--jwt-jwks-url',
     config.jwtSecret && '--jwt-secret',
@@ -28,6 +33,7 @@ export function createAuthenticatorFromConfig(
     ...(config.jwtIssuer ? { issuer: config.jwtIssuer } : {}),
     ...(config.jwtAudience ? { audience: config.jwtAudience } : {}),
     identityClaim: config.jwtIdentityClaim,
+    requireExp: config.jwtRequireExp === 'on',
   });
   return createAuthenticator({
     required: config.auth === 'required',

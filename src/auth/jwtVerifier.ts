@@ -25,6 +25,8 @@ export interface JwtOptions {
   issuer?: string;
   audience?: string;
   identityClaim: string;
+  /** Refuse a token without `exp` (else it is good for as long as its key is). */
+  requireExp?: boolean;
 }
 
 type Key = Parameters<typeof jwtVerify>[1];
@@ -78,6 +80,7 @@ export function createJwtVerifier(
         currentDate: new Date(now),
         ...(options.issuer ? { issuer: options.issuer } : {}),
         ...(options.audience ? { audience: options.audience } : {}),
+        ...(options.requireExp ? { requiredClaims: ['exp'] } : {}),
       });
       const identity = payload[options.identityClaim];
       if (typeof identity !== 'string' || identity === '') {
@@ -90,6 +93,13 @@ export function createJwtVerifier(
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) throw new TokenExpiredError();
       if (error instanceof AuthenticationError) throw error;
+      const missing =
+        error instanceof joseErrors.JWTClaimValidationFailed && error.reason === 'missing';
+      if (missing && error.claim === 'exp') {
+        throw new AuthenticationError(
+          'the token has no expiry (exp claim): this server requires one',
+        );
+      }
       throw new AuthenticationError('invalid token');
     }
   };

@@ -294,6 +294,30 @@ describe('JWT', () => {
     ).toMatchObject({ code: -44001 });
   });
 
+  test('--jwt-require-exp on refuses a token without an expiry (-44001, named); other values stop the start', async () => {
+    const arcd = await startArcd({
+      config: {
+        auth: 'required',
+        apiKeysFile: tempDbFile('none'),
+        jwtSecret: SECRET,
+        jwtRequireExp: 'on',
+      },
+    });
+    const forever = await new SignJWT({ sub: 'carol', scope: TASK_SCOPES })
+      .setProtectedHeader({ alg: 'HS256' })
+      .sign(new TextEncoder().encode(SECRET));
+    expect(
+      (await call(arcd, forever, 'task.info', { taskId: 'x' }, 'carol')).body.error,
+    ).toMatchObject({ code: -44001, message: expect.stringMatching(/no expiry/) });
+    const dated = await jwt({ sub: 'carol', scope: TASK_SCOPES });
+    expect(
+      (await call(arcd, dated, 'task.info', { taskId: 'x' }, 'carol')).body.error,
+    ).toMatchObject({ code: -42001 });
+    await expect(
+      startArcd({ config: { auth: 'required', jwtSecret: SECRET, jwtRequireExp: 'yes' } }),
+    ).rejects.toThrow(/--jwt-require-exp: expected "on" or "off"/);
+  });
+
   test('a configured identity claim is read instead of sub', async () => {
     const arcd = await startArcd({
       config: {

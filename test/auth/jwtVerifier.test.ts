@@ -71,3 +71,20 @@ test('a token that failed is verified afresh each time', async () => {
   await expect(verify(forged)).rejects.toBeInstanceOf(AuthenticationError);
   expect(verifications()).toBe(2);
 });
+
+test('with requireExp, a token without an expiry is refused by name; without it, accepted', async () => {
+  const forever = await new SignJWT({ sub: 'carol' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuedAt(T0 / 1000)
+    .sign(new TextEncoder().encode(SECRET));
+  const strict = createJwtVerifier({ secret: SECRET, identityClaim: 'sub', requireExp: true });
+  const lenient = createJwtVerifier({ secret: SECRET, identityClaim: 'sub' });
+  await expect(strict!(forever)).rejects.toThrow(/no expiry \(exp claim\)/);
+  expect((await lenient!(forever)).identity).toBe('carol');
+  // One that has an expiry is taken by both.
+  const dated = await new SignJWT({ sub: 'carol' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setExpirationTime(Math.floor(Date.now() / 1000) + 600)
+    .sign(new TextEncoder().encode(SECRET));
+  expect((await strict!(dated)).identity).toBe('carol');
+});
