@@ -254,6 +254,7 @@ export function createServer(
       version,
       supportedMethods: () => dispatcher.supportedMethods(),
       publicUrl,
+      listeningUrl: () => listeningUrl,
       authentication:
         config.auth === 'required'
           ? { schemes: ['bearer'], scopes: ARC_SCOPES }

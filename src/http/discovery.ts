@@ -16,7 +16,13 @@ export interface DiscoveryOptions {
   health: () => Record<string, unknown>;
   /** `--public-url` (no trailing slash): the base of card URLs, when set (else the host's). */
   publicUrl: string;
+  /** The address the server listens at: the base when a request's Host is not a host name. */
+  listeningUrl: () => string;
 }
+
+/** A Host header that is a host name or IP literal, with an optional port, and nothing else. */
+const PLAIN_HOST =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
 /** The methods an agent answers: chat.* only for an agent that chats. */
 function methodsOf(agent: AgentDefinition, options: DiscoveryOptions): string[] {
@@ -24,9 +30,15 @@ function methodsOf(agent: AgentDefinition, options: DiscoveryOptions): string[] 
   return typeof agent.chat === 'function' ? all : all.filter((m) => !m.startsWith('chat.'));
 }
 
-/** The server's base URL for cards: `--public-url`, else as the request reached it. */
+/**
+ * The server's base URL for cards: `--public-url`, else as the request reached it. A Host
+ * that is not a plain host name or address with a port (one carrying a path, a user part or
+ * spaces would be pasted into every URL of the card) gives the listening address instead.
+ */
 function baseUrl(req: Request, options: DiscoveryOptions): string {
-  return options.publicUrl || `${req.protocol}://${req.get('host') ?? 'localhost'}`;
+  if (options.publicUrl) return options.publicUrl;
+  const host = req.get('host');
+  return host && PLAIN_HOST.test(host) ? `${req.protocol}://${host}` : options.listeningUrl();
 }
 
 export function agentCard(agent: AgentDefinition, base: string, options: DiscoveryOptions) {

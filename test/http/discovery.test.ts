@@ -82,6 +82,27 @@ describe('discovery', () => {
     );
   });
 
+  test('without --public-url, cards name the Host the request carried, if it is a plain host', async () => {
+    const { port } = new URL(arcd.url);
+    const cardFor = (host: string) =>
+      new Promise<WireJson>((resolve, reject) => {
+        http
+          .get({ port, path: '/.well-known/agents/echo.json', headers: { host } }, (res) => {
+            let text = '';
+            res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+            res.on('end', () => resolve(JSON.parse(text)));
+          })
+          .on('error', reject);
+      });
+    expect((await cardFor('agents.internal:9000')).url).toBe('http://agents.internal:9000/arc');
+    expect((await cardFor('[::1]:8080')).url).toBe('http://[::1]:8080/arc');
+    for (const odd of ['evil.example/steal?', 'user@evil.example', 'a b', 'host:port:9']) {
+      const card = await cardFor(odd);
+      expect(card.url).toBe(`${arcd.url}/arc`);
+      expect(card.provider.url).toBe(arcd.url);
+    }
+  });
+
   test('with --public-url, cards name it whatever Host the request carried', async () => {
     const fronted = await startArcd({ config: { publicUrl: 'https://agents.example.com/' } });
     const { port } = new URL(fronted.url);
