@@ -17,6 +17,7 @@ export interface Config {
   maxBodyBytes: number;
   maxPartBytes: number;
   maxMessageBytes: number;
+  maxHistoryBytes: number;
   maxBatch: number;
   concurrency: number;
   leaseMs: number;
@@ -89,6 +90,11 @@ export const SETTINGS: readonly Setting[] = [
   setting('maxBodyBytes', 'int', 'largest request body accepted (larger → -45004)'),
   setting('maxPartBytes', 'int', 'largest message part (files counted decoded; larger → -45004)'),
   setting('maxMessageBytes', 'int', 'largest message, all parts together (larger → -45004)'),
+  setting(
+    'maxHistoryBytes',
+    'int',
+    "largest history task.info answers: a task's messages and artifacts, files included (larger → -45004)",
+  ),
   setting('maxBatch', 'int', 'most requests in one JSON-RPC batch'),
   setting('concurrency', 'int', 'turns run at once, all agents together'),
   setting('leaseMs', 'int', 'how long a crashed process holds a task before another reclaims it'),
@@ -196,6 +202,7 @@ export const DEFAULTS: Config = {
   maxBodyBytes: 16 * 1024 * 1024,
   maxPartBytes: 10 * 1024 * 1024,
   maxMessageBytes: 12 * 1024 * 1024,
+  maxHistoryBytes: 256 * 1024 * 1024,
   maxBatch: 100,
   concurrency: 16,
   leaseMs: 30_000,

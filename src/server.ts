@@ -145,6 +145,7 @@ export function createServer(
       expectSettled: (taskId, ms) => waiter.expect(taskId, ms),
     },
     partLimits,
+    config.maxHistoryBytes,
   );
   const deliveries = new DeliveryWorker({
     store,

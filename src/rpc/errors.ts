@@ -203,6 +203,17 @@ export class MessageTooLargeError extends ArcError {
   }
 }
 
+/** task.info of a task whose messages and artifacts together pass `--max-history-bytes`. */
+export class HistoryTooLargeError extends ArcError {
+  constructor(taskId: string, limitBytes: number) {
+    super(
+      -45004,
+      `Task ${taskId}'s history is larger than one answer may be (${limitBytes} bytes): ask task.info with includeMessages: false or includeArtifacts: false, and read its events a page at a time (task.events)`,
+      { taskId, limitBytes },
+    );
+  }
+}
+
 /** A part or a message over its configured size limit (the same code as an oversize body). */
 export class PartTooLargeError extends ArcError {
   constructor(field: string, sizeBytes: number, limitBytes: number, what: 'part' | 'message') {

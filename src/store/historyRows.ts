@@ -10,6 +10,25 @@ import { compact, fromJson, optional, toJson } from './rowMapping';
 import type { BlobTable } from './blobRows';
 import type { WriteRecorder } from './writeRecorder';
 
+/** Characters counted: what a read takes in memory, files put back included. */
+interface Size {
+  chars: number;
+}
+
+/**
+ * How many characters of parts a read may still take (it counts down): a read that would take
+ * more throws HistoryOverBudget, having held no more than the budget and one row.
+ */
+export interface HistoryBudget {
+  chars: number;
+}
+
+export class HistoryOverBudget extends Error {
+  constructor() {
+    super("the task's history is larger than the read's budget");
+  }
+}
+
 interface MessageRow {
   message_id: string;
   task_id: string;
@@ -42,24 +61,24 @@ interface EventRow {
   created_at: string;
 }
 
-function fromMessageRow(row: MessageRow, blobs: BlobTable): MessageRecord {
+function fromMessageRow(row: MessageRow, blobs: BlobTable, size?: Size): MessageRecord {
   return compact({
     messageId: row.message_id,
     seq: row.seq,
     role: row.role as Role,
-    parts: blobs.inflate<Part[]>(row.task_id, row.parts),
+    parts: blobs.inflate<Part[]>(row.task_id, row.parts, size),
     agentId: optional(row.agent_id),
     timestamp: row.timestamp,
   });
 }
 
-function fromArtifactRow(row: ArtifactRow, blobs: BlobTable): ArtifactRecord {
+function fromArtifactRow(row: ArtifactRow, blobs: BlobTable, size?: Size): ArtifactRecord {
   return compact({
     artifactId: row.artifact_id,
     seq: row.seq,
     name: row.name,
     description: optional(row.description),
-    parts: blobs.inflate<Part[]>(row.task_id, row.parts),
+    parts: blobs.inflate<Part[]>(row.task_id, row.parts, size),
     createdBy: optional(row.created_by),
     version: optional(row.version),
     metadata: fromJson(row.metadata),
@@ -67,7 +86,7 @@ function fromArtifactRow(row: ArtifactRow, blobs: BlobTable): ArtifactRecord {
   });
 }
 
-function fromEventRow(row: EventRow, blobs: BlobTable, size?: { chars: number }): EventRecord {
+function fromEventRow(row: EventRow, blobs: BlobTable, size?: Size): EventRecord {
   return {
     taskId: row.task_id,
     seq: row.seq,
@@ -159,12 +178,46 @@ export class HistoryTables {
     return text.length;
   }
 
-  messages(taskId: string): MessageRecord[] {
-    return this.selectMessages.all(taskId).map((row) => fromMessageRow(row, this.blobs));
+  messages(taskId: string, budget?: HistoryBudget): MessageRecord[] {
+    if (!budget)
+      return this.selectMessages.all(taskId).map((row) => fromMessageRow(row, this.blobs));
+    return this.withinBudget(this.selectMessages, taskId, budget, fromMessageRow);
   }
 
-  artifacts(taskId: string): ArtifactRecord[] {
-    return this.selectArtifacts.all(taskId).map((row) => fromArtifactRow(row, this.blobs));
+  artifacts(taskId: string, budget?: HistoryBudget): ArtifactRecord[] {
+    if (!budget) {
+      return this.selectArtifacts.all(taskId).map((row) => fromArtifactRow(row, this.blobs));
+    }
+    return this.withinBudget(this.selectArtifacts, taskId, budget, fromArtifactRow);
+  }
+
+  /**
+   * A task's rows read one at a time, their stored parts then the files put back counted
+   * against `budget`: none of them if they come to more (HistoryOverBudget).
+   */
+  private withinBudget<Row extends { parts: string }, T>(
+    statement: { iterate(taskId: string): IterableIterator<Row> },
+    taskId: string,
+    budget: HistoryBudget,
+    map: (row: Row, blobs: BlobTable, size: Size) => T,
+  ): T[] {
+    const spend = (chars: number) => {
+      budget.chars -= chars;
+      if (budget.chars < 0) throw new HistoryOverBudget();
+    };
+    const rows: Row[] = [];
+    // Leaving the loop by a throw ends the statement's iteration (it is reset).
+    for (const row of statement.iterate(taskId)) {
+      spend(row.parts.length);
+      rows.push(row);
+    }
+    // Files are read only now: no other statement may run while one is being iterated.
+    return rows.map((row) => {
+      const size = { chars: 0 };
+      const record = map(row, this.blobs, size);
+      spend(size.chars);
+      return record;
+    });
   }
 
   /** Events after `afterSeq`, oldest first; at most `limit` (-1: all, SQLite's no-limit). */
@@ -194,7 +247,7 @@ export class HistoryTables {
       chars += row.data.length;
     }
     const events: EventRecord[] = [];
-    const size = { chars: 0 };
+    const size: Size = { chars: 0 };
     for (const row of rows) {
       if (size.chars >= budget.chars) {
         more = true;

@@ -34,7 +34,7 @@ import type {
 import { CONNECTION_PRAGMAS, type Db, openDatabase } from './openDatabase';
 import { compact } from './rowMapping';
 import { type HistoryCounts, TaskTable, PRIORITY_RANK } from './taskRows';
-import { type EventBudget, type EventPage, HistoryTables } from './historyRows';
+import { type EventBudget, type EventPage, type HistoryBudget, HistoryTables } from './historyRows';
 import { BlobTable } from './blobRows';
 import { SubscriptionTables } from './subscriptionRows';
 import { type DeliveryFilter, DeliveryTables, type HostRoom } from './deliveryRows';
@@ -624,12 +624,12 @@ export class SqliteStore implements Store {
     return this.dependencies.blockedAfter(after, limit);
   }
 
-  async listMessages(taskId: string): Promise<MessageRecord[]> {
-    return this.history.messages(taskId);
+  async listMessages(taskId: string, budget?: HistoryBudget): Promise<MessageRecord[]> {
+    return this.history.messages(taskId, budget);
   }
 
-  async listArtifacts(taskId: string): Promise<ArtifactRecord[]> {
-    return this.history.artifacts(taskId);
+  async listArtifacts(taskId: string, budget?: HistoryBudget): Promise<ArtifactRecord[]> {
+    return this.history.artifacts(taskId, budget);
   }
 
   async listEvents(taskId: string, afterSeq = 0, limit?: number): Promise<EventRecord[]> {

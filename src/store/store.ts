@@ -19,7 +19,7 @@ import type {
   TaskRecord,
 } from './records';
 import type { DeliveryFilter, HostRoom } from './deliveryRows';
-import type { EventBudget, EventPage } from './historyRows';
+import type { EventBudget, EventPage, HistoryBudget } from './historyRows';
 import type { RunEnd } from './runRows';
 import type { TaskListFilter } from './taskListQuery';
 import type { ChatRecord } from './chatRows';
@@ -131,8 +131,9 @@ export interface Store {
    */
   inFlightAnswered(): Promise<void>;
   listTasks(filter: TaskListFilter): Promise<TaskRecord[]>;
-  listMessages(taskId: string): Promise<MessageRecord[]>;
-  listArtifacts(taskId: string): Promise<ArtifactRecord[]>;
+  /** A task's messages; with a budget, no more than it allows (else HistoryOverBudget). */
+  listMessages(taskId: string, budget?: HistoryBudget): Promise<MessageRecord[]>;
+  listArtifacts(taskId: string, budget?: HistoryBudget): Promise<ArtifactRecord[]>;
   /** Events after `afterSeq`, oldest first, at most `limit` when given. */
   listEvents(taskId: string, afterSeq?: number, limit?: number): Promise<EventRecord[]>;
   /** Events after `afterSeq` within `budget` (a page of a long or large log), and if more follow. */

@@ -13,7 +13,7 @@ import type {
 } from '../store/records';
 import type { AppliedChange, ChangePlan, Store } from '../store/store';
 import type { TaskListFilter } from '../store/taskListQuery';
-import type { EventPage } from '../store/historyRows';
+import { type EventPage, type HistoryBudget, HistoryOverBudget } from '../store/historyRows';
 import { type Clock, isoNow } from '../clock';
 import { newId } from '../ids';
 import { extended } from '../extended';
@@ -26,6 +26,7 @@ import {
   TaskInFamilyError,
   TaskStillNeededError,
   DeliveriesOwedError,
+  HistoryTooLargeError,
   StopOwedError,
 } from '../rpc/errors';
 import { toUtcIso } from '../rpc/schemas';
@@ -111,6 +112,8 @@ export class TaskService {
     private readonly clock: Clock,
     private readonly hooks: EngineHooks,
     private readonly partLimits: PartLimits,
+    /** The most history (messages and artifacts, in characters) task.info answers. */
+    private readonly maxHistoryChars = Infinity,
   ) {
     this.room = new QueueRoom(
       (agent, leavingOut) => store.countQueued(agent, leavingOut),
@@ -639,7 +642,17 @@ export class TaskService {
       includeRuns?: boolean;
     },
   ): Promise<Task> {
-    return this.withHistory(await this.getVisible(call, params.taskId), params);
+    const task = await this.getVisible(call, params.taskId);
+    // Counted as it is read: a task holding many large files is refused, not read whole.
+    const budget = { chars: this.maxHistoryChars };
+    try {
+      return await this.withHistory(task, params, undefined, budget);
+    } catch (error) {
+      if (error instanceof HistoryOverBudget) {
+        throw new HistoryTooLargeError(task.taskId, this.maxHistoryChars);
+      }
+      throw error;
+    }
   }
 
   /** The wire task with the messages, artifacts and runs that `include` asks for. */
@@ -647,16 +660,17 @@ export class TaskService {
     task: TaskRecord,
     params: { includeMessages?: boolean; includeArtifacts?: boolean; includeRuns?: boolean },
     knownMessages?: MessageRecord[],
+    budget?: HistoryBudget,
   ): Promise<Task> {
     const [messages, artifacts, runs] = await Promise.all([
       params.includeMessages === false
         ? undefined
-        : (knownMessages ?? this.store.listMessages(task.taskId)),
+        : (knownMessages ?? this.store.listMessages(task.taskId, budget)),
       params.includeArtifacts === false
         ? undefined
         : task.artifactCount === 0 // the row counts every artifact stored with it
           ? []
-          : this.store.listArtifacts(task.taskId),
+          : this.store.listArtifacts(task.taskId, budget),
       params.includeRuns === true ? this.store.listRuns(task.taskId) : undefined,
     ]);
     return toWireTask(task, { messages, artifacts, runs });
