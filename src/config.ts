@@ -93,7 +93,7 @@ export const SETTINGS: readonly Setting[] = [
   setting(
     'maxHistoryBytes',
     'int',
-    "largest history task.info answers: a task's messages and artifacts, files included (larger → -45004)",
+    "largest history task.info answers: a task's messages and artifacts as JSON text, files included (larger → -45004)",
   ),
   setting('maxBatch', 'int', 'most requests in one JSON-RPC batch'),
   setting('concurrency', 'int', 'turns run at once, all agents together'),

@@ -79,6 +79,8 @@ const CANCEL_REASONS: Record<string, string> = {
  * is final (another process may meet it before it hears of the stop).
  */
 const RESTARTING = new Set([CANCEL_REASONS.timeout, 'canceled upstream']);
+/** task.info asked only where the remote task stands: its history may be large, and is not read. */
+const STATUS_ONLY = { includeMessages: false, includeArtifacts: false };
 
 /** Progress saved by this turn's run, as this version or the one before (a `forwarded` count). */
 function savedProgress(ctx: TurnContext): Progress | undefined {
@@ -149,7 +151,9 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
       } catch (error) {
         if (!(error instanceof ArcClientError)) throw error;
         if (error.code === -42002 || error.code === -42006) {
-          const remote = await client.task.info(remoteAgent, progress.remoteTaskId!);
+          const remote = await client.task.info(remoteAgent, progress.remoteTaskId!, {
+            includeArtifacts: false,
+          });
           if (remoteEnded(remote.status)) return { ...progress, sent: callerMessages(ctx.history) };
           // The first went with the create, whether or not the remote shows its messages.
           const held = Math.max(
@@ -160,7 +164,7 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
         }
         if (error.code !== -42003) throw error;
         // Canceled: by this server for a timed-out attempt, a new remote task; else final.
-        const remote = await client.task.info(remoteAgent, progress.remoteTaskId!);
+        const remote = await client.task.info(remoteAgent, progress.remoteTaskId!, STATUS_ONLY);
         if (RESTARTING.has(String(remote.reason))) return 'again';
         const ended = { ...progress, ended: true };
         await ctx.checkpoint(ended as unknown as JsonObject);
@@ -256,7 +260,7 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
       if (ctx.signal.aborted) break;
       // The stream ended before the task did (a proxy, a restarting remote): ask where the
       // task stands (a reply that is no ARC answer fails the turn here), then watch again.
-      const remote = await client.task.info(remoteAgent, current.remoteTaskId!);
+      const remote = await client.task.info(remoteAgent, current.remoteTaskId!, STATUS_ONLY);
       if (received === 0 && remote.status === 'COMPLETED') {
         // Nothing after the last event mirrored: its completion was (a turn run again after
         // the process stopped before the local task's completion was written).

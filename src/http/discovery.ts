@@ -20,9 +20,11 @@ export interface DiscoveryOptions {
   listeningUrl: () => string;
 }
 
-/** A Host header that is a host name or IP literal, with an optional port, and nothing else. */
-const PLAIN_HOST =
-  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+/**
+ * A Host header that is a host name (underscores too, as container names have them) or IP
+ * literal, with an optional port, and nothing else.
+ */
+const PLAIN_HOST = /^(?:[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
 /** The methods an agent answers: chat.* only for an agent that chats. */
 function methodsOf(agent: AgentDefinition, options: DiscoveryOptions): string[] {

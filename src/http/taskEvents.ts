@@ -43,17 +43,13 @@ const SSE_HEADERS: HeaderList = [
 export const MAX_UNSENT_BYTES = 16 * 1024 * 1024;
 
 /**
- * A stored replay is read and written a page at a time, the next page read once the reader
- * has taken all but this much of the last: a task's log can hold many large files, more than
- * fits in memory at once, or in one string (V8 caps a string at ~512 MB).
+ * A stored replay is read and written a page at a time: a task's log can hold many large
+ * files, more than fits in memory at once, or in one string (V8 caps a string at ~512 MB).
+ * With more than REPLAY_UNSENT_BYTES unsent, the next page waits until the reader has taken
+ * it all.
  */
 const REPLAY_PAGE = { events: 256, chars: 4 * 1024 * 1024 };
 const REPLAY_UNSENT_BYTES = 1024 * 1024;
-/**
- * Events reported while a stream replays wait for it, up to this many; past that they are
- * dropped and read back from the database (where each is before it is reported).
- */
-const MAX_PENDING_EVENTS = 1024;
 
 const ROUTE = /^\/arc\/tasks\/([^/]+)\/events\/?$/;
 
@@ -178,9 +174,9 @@ export function createTaskEventsHandler(options: TaskEventsOptions) {
     let atEnd = false;
     let closed = false;
     const pending: EventRecord[] = [];
-    /** Reported events were dropped from `pending` while replaying: the database has them. */
-    let dropped = false;
     let replaying = true;
+    /** Whether reports are kept while replaying: not while a replay waits for its reader. */
+    let keeping = true;
     const stop = () => {
       closed = true;
       watch.stop();
@@ -223,7 +219,10 @@ export function createTaskEventsHandler(options: TaskEventsOptions) {
       if (atEnd) finish(batch);
       else if (batch) res.write(batch);
     };
-    /** Resolves once the reader has taken what was written (or the stream is gone). */
+    /**
+     * Resolves at once while no more than REPLAY_UNSENT_BYTES wait unsent, else once the reader
+     * has taken them all ('drain') or the stream is gone.
+     */
     const drained = () =>
       new Promise<void>((resolve) => {
         if (closed || res.writableLength <= REPLAY_UNSENT_BYTES) return resolve();
@@ -235,39 +234,44 @@ export function createTaskEventsHandler(options: TaskEventsOptions) {
         res.on('drain', done);
         res.on('close', done);
       });
+    /** Ends the replay: what it holds and what was reported meanwhile go out, in order. */
+    const endReplay = (held: string) => {
+      replaying = false;
+      deliver(
+        pending.sort((a, b) => a.seq - b.seq),
+        held,
+      );
+      pending.length = 0;
+      watch.caughtUp(sent); // the next commit's events follow on from the replay, without a read
+    };
     /**
      * The stored events after `sent`, a page at a time, each page written once the reader has
-     * taken the one before; returns the text of the last page, not written yet (so a finished
-     * task's whole replay can still go out as one write with a length).
+     * taken the one before; the last page goes out with what was reported meanwhile (and a
+     * finished task's whole replay as one write with a length, when it fits one page).
      */
-    const replayStored = async (): Promise<string> => {
+    const replayStored = async (): Promise<void> => {
       for (;;) {
-        dropped = false;
-        const reported = pending.length;
+        // Everything reported so far was committed before this read begins: it reads them.
+        pending.length = 0;
+        keeping = true;
         const page = await options.store.eventPage(taskId, sent, REPLAY_PAGE);
-        if (closed) return '';
+        if (closed) return;
         const text = framed(page.events);
-        // Read again while more was there, or while what was reported (each report after its
-        // commit) does not follow on from what was read: another process wrote in between, or
-        // the reports outgrew `pending`. A hole before reports all made before this read began
-        // is not in the database either (the task deleted): reading again would not fill it.
-        const hole = !followsOn(sent, [], pending);
-        const again =
-          page.more || dropped || (hole && (page.events.length > 0 || pending.length > reported));
-        if (!again) return text;
+        // Read again while more was there, or while what was reported since the read began
+        // (each report after its commit) does not follow on from it: another process wrote
+        // in between. The next read begins afresh, so a hole the database cannot fill (the
+        // task deleted) is not looked for twice.
+        if (!page.more && followsOn(sent, [], pending)) return endReplay(text);
         if (text) res.write(text);
+        keeping = false; // what is reported while the reader catches up, the next read has
         await drained();
-        if (closed) return '';
+        if (closed) return;
       }
     };
     // Watch first, then replay: nothing committed in between can fall through the gap.
     const watch = options.feed.watchReplaying(taskId, (events) => {
-      if (!replaying) return deliver(events);
-      pending.push(...events);
-      if (pending.length > MAX_PENDING_EVENTS) {
-        pending.length = 0;
-        dropped = true;
-      }
+      if (!replaying) deliver(events);
+      else if (keeping) pending.push(...events);
     });
     const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), options.heartbeatMs);
     req.on('close', finish);
@@ -281,17 +285,8 @@ export function createTaskEventsHandler(options: TaskEventsOptions) {
       // each report coming after its commit).
       const log = await options.logs.current(taskId);
       const remembered = log?.events.filter((event) => event.seq > after);
-      const held =
-        remembered && followsOn(after, remembered, pending)
-          ? framed(remembered)
-          : await replayStored();
-      if (closed) return;
-      replaying = false;
-      deliver(
-        pending.sort((a, b) => a.seq - b.seq),
-        held,
-      );
-      watch.caughtUp(sent); // the next commit's events follow on from the replay, without a read
+      if (remembered && followsOn(after, remembered, pending)) endReplay(framed(remembered));
+      else await replayStored();
       // Resuming after the very last event of a finished task: nothing more will come.
       if (closed) return;
       const now = log ? log.task : await options.store.getTask(taskId);

@@ -171,7 +171,7 @@ export class StopOwedError extends ArcError {
   constructor(taskId: string) {
     super(
       -42006,
-      `Task ${taskId} ended a moment ago and its agent has not yet been told (its stopped hook): try again shortly, or delete with force: true to skip telling it`,
+      `Task ${taskId} ended and its agent has not been told yet (its stopped hook, told by a process hosting the agent): try again once it is, or delete with force: true to skip telling it`,
       { taskId, stopOwed: true },
     );
   }

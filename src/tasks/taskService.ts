@@ -182,7 +182,9 @@ export class TaskService {
     // Answer once the task settles (or `wait` ms pass), with its history. The commits of this
     // process settle it at once; another process's (it may run the task) are read (TaskWaiter).
     const settled = await expectation.settled;
-    if (!settled) return this.info(call, { taskId: created.taskId });
+    // Not refused for its size as task.info may be: the task is stored, and its id must reach
+    // the caller (whose retry would make another).
+    if (!settled) return this.withHistory(await this.getVisible(call, created.taskId), {});
     return this.withHistory(settled, {}, expectation.messages());
   }
 

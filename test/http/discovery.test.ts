@@ -96,6 +96,9 @@ describe('discovery', () => {
       });
     expect((await cardFor('agents.internal:9000')).url).toBe('http://agents.internal:9000/arc');
     expect((await cardFor('[::1]:8080')).url).toBe('http://[::1]:8080/arc');
+    // Container names have underscores; a fully qualified name may end in a dot.
+    expect((await cardFor('proj_svc_1:3000')).url).toBe('http://proj_svc_1:3000/arc');
+    expect((await cardFor('agents.example.com.')).url).toBe('http://agents.example.com./arc');
     for (const odd of ['evil.example/steal?', 'user@evil.example', 'a b', 'host:port:9']) {
       const card = await cardFor(odd);
       expect(card.url).toBe(`${arcd.url}/arc`);

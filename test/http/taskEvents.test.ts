@@ -397,7 +397,7 @@ describe('task event streams', () => {
     expect(ids).toEqual(Array.from({ length: lastSeq }, (_, i) => i + 1));
   });
 
-  test('more commits during a slow replay than a stream keeps waiting are read back: none lost', async () => {
+  test('commits made while a replay waits for its reader are read back, not kept: none lost', async () => {
     const hold = await startArcd({ agents: [holdAgent] });
     const task = await createTask(hold.url, 'hold', 'first');
     await waitForStatus(hold.url, 'hold', task.taskId, ['WORKING']);

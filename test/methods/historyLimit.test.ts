@@ -46,3 +46,19 @@ test('a history past --max-history-bytes is refused with -45004; without its mes
   expect(bare.task).toMatchObject({ taskId: task.taskId, status: 'WORKING' });
   expect(bare.task.messages).toBeUndefined();
 });
+
+test('a blocking create answers its task whatever its history, settled or not: it is stored', async () => {
+  const arcd = await startArcd({ agents: [holdAgent], config: { maxHistoryBytes: 1_000 } });
+  const long = 'x'.repeat(5_000);
+  const { task } = await arcResult(
+    arcd.url,
+    'task.create',
+    { initialMessage: { role: 'user', parts: [{ type: 'TextPart', content: long }] }, wait: 300 },
+    on,
+  );
+  // Held: not settled within the wait, answered as it stands, its history with it.
+  expect(task.status).toBe('WORKING');
+  expect(task.messages[0].parts[0].content).toBe(long);
+  const refused = await arcCall(arcd.url, 'task.info', { taskId: task.taskId }, on);
+  expect(refused.body.error).toMatchObject({ code: -45004 });
+});
