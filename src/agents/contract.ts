@@ -65,7 +65,8 @@ export interface TurnContext {
   images(): InputFile[];
   /**
    * The tasks this one depended on (`dependencies` at task.create), in the order given, each
-   * with its agent and artifacts: how a step of a chain reads what the steps before it made.
+   * with its agent and the artifacts of its latest run (a dependency run again keeps its
+   * earlier runs' in its history): how a step of a chain reads what the steps before it made.
    */
   dependencies(): Promise<DependencyOutput[]>;
   reply(message: OutgoingMessage): Promise<void>;

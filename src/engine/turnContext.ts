@@ -181,7 +181,12 @@ export function createTurnContext(
       for (const dependencyId of task.dependencies ?? []) {
         const dependency = await deps.store.getTask(dependencyId);
         if (!dependency) continue; // deleted since it completed
-        const artifacts = await deps.store.listArtifacts(dependencyId);
+        // Its latest run's: one run again (task.retry, task.run) keeps the earlier runs'
+        // artifacts in its history, but what it made this time is what follows from it.
+        const since = dependency.startedAt ?? '';
+        const artifacts = (await deps.store.listArtifacts(dependencyId)).filter(
+          (artifact) => artifact.createdAt >= since,
+        );
         outputs.push({
           taskId: dependencyId,
           agent: dependency.assignedAgent,

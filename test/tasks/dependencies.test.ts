@@ -340,3 +340,44 @@ test('the periodic catch-up reaches a stranded dependent past any number of wait
   await arcd.server.dependencies.catchUp(); // goes on from there
   await waitForStatus(arcd.url, 'echo', stranded.taskId, ['COMPLETED']);
 });
+
+test("a dependency run again gives its dependents its latest run's artifacts, not every run's", async () => {
+  let runs = 0;
+  const flaky = defineAgent({
+    id: 'flaky',
+    description: 'drafts and fails the first time; makes the final artifact the next',
+    async handle(ctx) {
+      runs += 1;
+      if (runs > 1) {
+        await ctx.addArtifact({ name: 'final', parts: [{ type: 'TextPart', content: 'good' }] });
+        return;
+      }
+      await ctx.addArtifact({ name: 'draft', parts: [{ type: 'TextPart', content: 'bad' }] });
+      throw new Error('failed after drafting');
+    },
+  });
+  const reader = defineAgent({
+    id: 'reader',
+    description: "names its dependency's artifacts",
+    async handle(ctx) {
+      const [dependency] = await ctx.dependencies();
+      return (dependency?.artifacts ?? []).map((a) => a.name).join(',');
+    },
+  });
+  const arcd = await startArcd({ agents: [flaky, reader], bundled: false });
+  const on = { targetAgent: 'flaky' };
+  const dep = await createTask(arcd.url, 'flaky', 'go', {}, on);
+  await waitForStatus(arcd.url, 'flaky', dep.taskId, ['FAILED']);
+  await arcResult(arcd.url, 'task.retry', { taskId: dep.taskId }, on);
+  const done = await waitForStatus(arcd.url, 'flaky', dep.taskId, ['COMPLETED']);
+  expect(done.artifacts.map((a: WireJson) => a.name)).toEqual(['draft', 'final']); // history kept
+  const read = await createTask(
+    arcd.url,
+    'reader',
+    'go',
+    { dependencies: [dep.taskId] },
+    { targetAgent: 'reader' },
+  );
+  const answered = await waitForStatus(arcd.url, 'reader', read.taskId, ['COMPLETED']);
+  expect(answered.messages.at(-1).parts[0].content).toBe('final');
+});
