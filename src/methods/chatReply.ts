@@ -31,8 +31,14 @@ async function* streamEvents(exchange: ChatExchange): AsyncIterable<SseEvent> {
  */
 function replyFailure(chatId: string, error: unknown): ArcError {
   if (isArcError(error)) return error;
-  const message = `the agent failed while replying: ${(error as Error).message}`;
-  return new InvalidChatMessageError(chatId, message);
+  return new InvalidChatMessageError(chatId, `the agent failed while replying: ${told(error)}`);
+}
+
+/** What an agent's failure says: an Error's message, a thrown string, else that it gave none. */
+function told(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (typeof error === 'string') return error;
+  return 'it gave no reason';
 }
 
 export async function chatReply(exchange: ChatExchange, stream: boolean | undefined) {

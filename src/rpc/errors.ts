@@ -192,9 +192,16 @@ export class InvalidVersionError extends ArcError {
   constructor(received: unknown) {
     super(-45001, 'Invalid ARC version: this server speaks ARC 1.0', {
       supportedVersion: '1.0',
-      receivedVersion: received,
+      // Told back as a version is (a short string), not whatever was sent in its place.
+      receivedVersion:
+        typeof received === 'string' ? received.slice(0, 64) : `(${jsonType(received)})`,
     });
   }
+}
+
+function jsonType(value: unknown): string {
+  if (value === null) return 'null';
+  return Array.isArray(value) ? 'array' : typeof value;
 }
 
 export class MessageTooLargeError extends ArcError {

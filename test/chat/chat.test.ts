@@ -442,3 +442,30 @@ describe('a reply nobody waits for any more', () => {
     expect(aborted).toEqual(['the server is shutting down']);
   });
 });
+
+test('a reply rejected with no reason, or with a string, is -43005 all the same, streamed or not', async () => {
+  const odd = defineAgent({
+    id: 'odd',
+    description: 'fails to reply without an Error',
+    handle: () => undefined,
+    async *chat(ctx) {
+      yield 'a start';
+      throw ctx.text() === 'string' ? 'out of tokens' : undefined;
+    },
+  });
+  arcd = await startArcd({ agents: [odd] });
+  const start = (text: string, stream: boolean) =>
+    envelope('chat.start', { initialMessage: textMessage(text), stream }, 'odd');
+  const streamed = parseSse((await rawPost(arcd.url, start('nothing', true))).raw);
+  expect(streamed.map((e) => e.event)).toEqual(['stream', 'error', 'done']);
+  expect(streamed[1]!.data.error).toMatchObject({
+    code: -43005,
+    message: 'the agent failed while replying: it gave no reason',
+  });
+  expect(streamed[2]!.data).toMatchObject({ status: 'ERROR', done: true });
+  const whole = await post(arcd.url, start('string', false));
+  expect(whole.body.error).toMatchObject({
+    code: -43005,
+    message: 'the agent failed while replying: out of tokens',
+  });
+});

@@ -314,6 +314,26 @@ describe('ARC wire errors', () => {
     expect(reply.body.targetAgent).toBe('tester');
   });
 
+  test('-45001 tells back a version as a short string, whatever was sent in its place', async () => {
+    // Deeper than JSON.stringify can write back (it overflows the stack well before JSON.parse).
+    const nested = '['.repeat(20_000) + ']'.repeat(20_000);
+    for (const [arc, told] of [
+      ['"2.0"', '2.0'],
+      ['1.0', '(number)'],
+      [nested, '(array)'],
+      [JSON.stringify({ big: 'x'.repeat(30_000) }), '(object)'],
+      [`"${'9'.repeat(1_000)}"`, '9'.repeat(64)],
+    ] as const) {
+      const body = JSON.stringify({ ...base, arc: 0 }).replace('"arc":0', `"arc":${arc}`);
+      const reply = await post(arcd.url, body, { raw: true });
+      expect(reply.status).toBe(200);
+      expect(reply.body.error).toMatchObject({
+        code: -45001,
+        details: { supportedVersion: '1.0', receivedVersion: told },
+      });
+    }
+  });
+
   test('an unknown method lists the supported ones', async () => {
     const reply = await post(arcd.url, { ...base, method: 'nope' });
     expect(reply.body.error.details.supportedMethods).toEqual(
