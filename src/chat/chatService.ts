@@ -17,6 +17,7 @@ import { toUtcIso } from '../rpc/schemas';
 import { type PartLimits, checkMessageParts } from '../parts/checkParts';
 import {
   AgentNotAvailableError,
+  AgentTimeoutError,
   ChatClosedError,
   ChatNotFoundError,
   InvalidParamsError,
@@ -133,7 +134,7 @@ export class ChatService {
   private chatHandler(agentId: string) {
     const agent = this.agents.get(agentId);
     if (!agent?.chat) throw new AgentNotAvailableError(agentId, 'this agent does not chat');
-    return agent.chat.bind(agent);
+    return { handler: agent.chat.bind(agent), timeoutMs: agent.limits?.timeoutMs };
   }
 
   private async exchange(
@@ -141,7 +142,7 @@ export class ChatService {
     chatId: string,
     message: Message,
   ): Promise<ChatExchange> {
-    const handler = this.chatHandler(call.targetAgent);
+    const { handler, timeoutMs } = this.chatHandler(call.targetAgent);
     const stamped = {
       ...message,
       timestamp: message.timestamp ? toUtcIso(message.timestamp) : isoNow(this.clock),
@@ -152,9 +153,15 @@ export class ChatService {
     const history = await this.store.listChatMessages(chatId);
     const controller = new AbortController();
     const stopped: { reason?: Error } = {};
+    // A stop ends the reply whether or not its handler heeds the signal (a model call that
+    // never returns): the reply is no longer waited for.
+    let halt: (reason: Error) => void = () => undefined;
+    const halted = new Promise<never>((_, reject) => (halt = reject));
+    halted.catch(() => undefined); // raced below; unraced when the reply ends first
     const stop = (reason: Error) => {
       stopped.reason ??= reason;
       controller.abort(reason);
+      halt(reason);
     };
     const active = this.active;
     active.set(stop, chatId);
@@ -162,8 +169,15 @@ export class ChatService {
     const store = this.store;
     const clock = this.clock;
     const logger = this.logger;
+    const agentId = call.targetAgent;
     const deltas = (async function* () {
       let text = '';
+      // The agent's declared time limit for a turn holds for a reply too (-41006).
+      const timer =
+        timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => stop(new AgentTimeoutError(agentId, timeoutMs)), timeoutMs);
+      let produced: AsyncIterator<string> | undefined;
       try {
         const reply = handler({
           chatId,
@@ -173,15 +187,22 @@ export class ChatService {
           signal: controller.signal,
           text: () => textOf([stamped]),
         });
-        for await (const delta of asDeltas(reply)) {
+        produced = asDeltas(reply)[Symbol.asyncIterator]();
+        for (;;) {
+          const next = await Promise.race([produced.next(), halted]);
+          if (next.done) break;
+          const delta = next.value;
           if (typeof delta !== 'string') throw new TypeError('a chat reply yields strings');
           if (delta === '') continue; // a TextPart is never empty: nothing to send
           text += delta;
           yield delta;
         }
       } finally {
+        clearTimeout(timer);
         controller.abort();
         active.delete(stop);
+        // Let go of a reply left unfinished (not waited for: its handler may never return).
+        produced?.return?.().catch(() => undefined);
       }
       // The caller went away or the server is stopping: no reply to keep (the caller's
       // message stays, answered by none, as after a failed reply).

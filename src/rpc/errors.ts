@@ -95,6 +95,16 @@ export class AgentNotAvailableError extends ArcError {
   }
 }
 
+/** A chat reply not finished within the agent's declared `limits.timeoutMs`. */
+export class AgentTimeoutError extends ArcError {
+  constructor(agentId: string, timeoutMs: number) {
+    super(-41006, `Agent timeout: ${agentId} did not reply within ${timeoutMs} ms`, {
+      agentId,
+      timeoutMs,
+    });
+  }
+}
+
 export class AgentCapacityExceededError extends ArcError {
   constructor(agentId: string, maxQueued: number) {
     super(-41011, `Agent capacity exceeded: ${agentId} has ${maxQueued} tasks waiting`, {

@@ -469,3 +469,33 @@ test('a reply rejected with no reason, or with a string, is -43005 all the same,
     message: 'the agent failed while replying: out of tokens',
   });
 });
+
+test("a reply past the agent's declared time limit is -41006, though its handler never returns", async () => {
+  let aborted = 0;
+  const stuck = defineAgent({
+    id: 'stuck',
+    description: 'starts a reply, then waits on a call that never returns',
+    limits: { timeoutMs: 200 },
+    handle: () => undefined,
+    async *chat(ctx) {
+      ctx.signal.addEventListener('abort', () => (aborted += 1));
+      yield 'thinking…';
+      await new Promise(() => undefined); // heeds no signal
+    },
+  });
+  arcd = await startArcd({ agents: [stuck] });
+  const start = (stream: boolean) =>
+    envelope('chat.start', { initialMessage: textMessage('hi'), stream }, 'stuck');
+  const streamed = parseSse((await rawPost(arcd.url, start(true))).raw);
+  expect(streamed.map((e) => e.event)).toEqual(['stream', 'error', 'done']);
+  expect(streamed[1]!.data.error).toMatchObject({
+    code: -43005,
+    details: { code: -41006, agentId: 'stuck', timeoutMs: 200 },
+  });
+  const whole = await post(arcd.url, start(false));
+  expect(whole.body.error).toMatchObject({
+    code: -41006,
+    details: { agentId: 'stuck', timeoutMs: 200 },
+  });
+  expect(aborted).toBe(2); // each handler was told by its signal
+});
