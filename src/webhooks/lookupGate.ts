@@ -6,6 +6,8 @@
  * bound wait here instead, on no thread; a delivery's timeout counts that wait too. One that
  * waited past MAX_WAIT_MS is answered ETIMEOUT without being looked up: its caller has most
  * likely given up, and a backlog of hopeless lookups must not hold up the ones behind it.
+ * Lookups of a name already being looked up (or queued) share that one's answer, so a host
+ * whose DNS hangs takes one place at most, however many deliveries to it start meanwhile.
  */
 import dns from 'node:dns';
 
@@ -17,9 +19,19 @@ export const MAX_WAIT_MS = 30_000;
 type LookupCallback = (error: NodeJS.ErrnoException | null, ...results: unknown[]) => void;
 type Lookup = (hostname: string, options: dns.LookupOptions, callback: LookupCallback) => void;
 
+/** Lookups asked the same question (name and options) get the same answer. */
+function questionOf(hostname: string, options: dns.LookupOptions): string {
+  const { family, hints, all, verbatim, order } = options as dns.LookupOptions & {
+    order?: string;
+  };
+  return [hostname, family, hints, all, verbatim, order].join('\0');
+}
+
 export class LookupGate {
   private running = 0;
   private readonly waiting: Array<{ run: () => void; since: number; expire: () => void }> = [];
+  /** The callers of each question being looked up or queued, the first one's included. */
+  private readonly asking = new Map<string, LookupCallback[]>();
 
   constructor(
     private readonly resolve: Lookup = dns.lookup as unknown as Lookup,
@@ -30,6 +42,21 @@ export class LookupGate {
 
   /** `dns.lookup` as got (`dnsLookup`) and `net.connect` (`lookup`) call it, gated. */
   readonly lookup = (hostname: string, options: dns.LookupOptions, callback: LookupCallback) => {
+    const question = questionOf(hostname, options);
+    const askers = this.asking.get(question);
+    if (askers) {
+      askers.push(callback);
+      return;
+    }
+    const callbacks = [callback];
+    this.asking.set(question, callbacks);
+    const answer: LookupCallback = (error, ...results) => {
+      this.asking.delete(question);
+      // Each caller its own copy of an address list (a caller may reorder it).
+      for (const told of callbacks) {
+        told(error, ...results.map((result) => (Array.isArray(result) ? [...result] : result)));
+      }
+    };
     const run = () => {
       this.running += 1;
       let done = false;
@@ -38,7 +65,7 @@ export class LookupGate {
         done = true;
         this.running -= 1;
         this.next();
-        callback(error, ...results);
+        answer(error, ...results);
       };
       try {
         this.resolve(hostname, options, finish);
@@ -50,7 +77,7 @@ export class LookupGate {
     const expire = () => {
       const error: NodeJS.ErrnoException = new Error(`queryA ETIMEOUT ${hostname}`);
       error.code = 'ETIMEOUT';
-      callback(error);
+      answer(error);
     };
     this.waiting.push({ run, since: this.now(), expire });
   };

@@ -66,7 +66,7 @@ export function postWebhook(
       retry: { limit: 0 },
       followRedirect: false,
       throwHttpErrors: false,
-      dnsLookup: webhookLookups.lookup as never,
+      dnsLookup: (options.agents?.lookup ?? webhookLookups.lookup) as never,
       ...(options.agents
         ? { agent: { http: options.agents.http, https: options.agents.https } }
         : {}),

@@ -13,12 +13,20 @@ export function generateSecret(): string {
   return `whsec_${randomBytes(32).toString('base64')}`;
 }
 
-/** A caller-chosen secret must be Standard Webhooks-shaped: whsec_ + base64 of 24–64 bytes. */
+/**
+ * A caller-chosen secret must be Standard Webhooks-shaped: whsec_ + base64 of 24–64 bytes, in
+ * its canonical padded form, which every verifier decodes (Python's and Go's refuse base64
+ * without its padding, or with stray bits, though Node's takes it).
+ */
 export function secretProblem(secret: string): string | undefined {
   const match = SECRET.exec(secret);
   if (!match) return 'must be "whsec_" followed by base64';
-  const bytes = Buffer.from(match[1] as string, 'base64').length;
-  return bytes >= 24 && bytes <= 64 ? undefined : 'must encode 24 to 64 random bytes';
+  const text = match[1] as string;
+  const bytes = Buffer.from(text, 'base64');
+  if (bytes.toString('base64') !== text) {
+    return 'must be canonical base64, padded with "=" to a multiple of 4 characters';
+  }
+  return bytes.length >= 24 && bytes.length <= 64 ? undefined : 'must encode 24 to 64 random bytes';
 }
 
 export function arcSignature(secret: string, body: string): string {

@@ -105,6 +105,39 @@ export async function callbackProblem(
 export interface GuardedAgents {
   http: http.Agent;
   https: https.Agent;
+  /** The name lookup their connections use (gated, and refusing `::a.b.c.d` answers). */
+  lookup: typeof webhookLookups.lookup;
+}
+
+/**
+ * The send-time lookup: the gate's, refusing an answer with an IPv4-compatible IPv6 address
+ * (`::a.b.c.d`, not allowlisted), which request-filtering-agent takes for a public address
+ * though it may reach a.b.c.d. Its error says "not allowed", as the agent's refusals do.
+ */
+export function refusingCompatible(
+  policy: AddressPolicy,
+  lookup = webhookLookups.lookup,
+): typeof webhookLookups.lookup {
+  return (hostname, options, callback) =>
+    lookup(hostname, options, (error, ...results) => {
+      if (error) return callback(error);
+      const [first] = results;
+      const answered = Array.isArray(first)
+        ? (first as Array<{ address: string }>).map((entry) => entry.address)
+        : [first as string];
+      const refused = answered.find(
+        (address) =>
+          net.isIPv6(address) &&
+          isIPv4Compatible(ipaddr.parse(address)) &&
+          !policy.ranges.some((range) => inRange(ipaddr.parse(address), range)),
+      );
+      if (!refused) return callback(null, ...results);
+      callback(
+        new Error(
+          `DNS lookup ${refused} (host: ${hostname}) is not allowed: an IPv4-compatible IPv6 address (deprecated)`,
+        ),
+      );
+    });
 }
 
 /**
@@ -135,6 +168,7 @@ export function createGuardedAgents(policy: AddressPolicy): GuardedAgents {
   return {
     http: new RequestFilteringHttpAgent(options),
     https: new RequestFilteringHttpsAgent(options),
+    lookup: refusingCompatible(policy),
   };
 }
 

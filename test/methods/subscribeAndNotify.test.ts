@@ -58,6 +58,36 @@ describe('task.subscribe', () => {
     expect(stored[0]?.secret).toBe(result.subscription.secret);
   });
 
+  test('a chosen secret is taken only in the canonical base64 every verifier decodes', async () => {
+    const task = await createTask(arcd.url, 'waiter', 'x');
+    const subscribe = (secret: string) =>
+      arcCall(
+        arcd.url,
+        'task.subscribe',
+        { taskId: task.taskId, callbackUrl: 'https://hooks.example.com/arc', secret },
+        { targetAgent: 'waiter' },
+      );
+    const padded = Buffer.alloc(32, 9).toString('base64'); // 44 characters, one "="
+    // The last character before "=" carries 2 unused bits: set one, the bytes stay the same.
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+    const strayBits = `${padded.slice(0, -2)}${alphabet[alphabet.indexOf(padded.at(-2)!) + 1]}=`;
+    expect(Buffer.from(strayBits, 'base64')).toEqual(Buffer.from(padded, 'base64'));
+    const taken = await subscribe(`whsec_${padded}`);
+    expect(taken.body.result.subscription.secret).toBe(`whsec_${padded}`);
+    for (const [secret, why] of [
+      [`whsec_${padded.replace(/=+$/, '')}`, /canonical base64/], // unpadded: Python refuses it
+      [`whsec_${strayBits}`, /canonical base64/], // the same bytes, a last character other than 0-bits
+      [`whsec_${Buffer.alloc(16).toString('base64')}`, /24 to 64/],
+      ['whsec_not base64!', /followed by base64/],
+    ] as const) {
+      const refused = await subscribe(secret);
+      expect(refused.body.error).toMatchObject({
+        code: -32602,
+        details: { errors: [{ field: 'secret', message: expect.stringMatching(why) }] },
+      });
+    }
+  });
+
   test('outbox rows follow the subscribed events; STATUS_CHANGE catches all', async () => {
     const task = await createTask(arcd.url, 'waiter', 'x');
     await waitForStatus(arcd.url, 'waiter', task.taskId, ['WORKING']);

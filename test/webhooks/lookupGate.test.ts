@@ -63,6 +63,28 @@ test('a lookup queued past the longest wait is answered ETIMEOUT, not looked up'
   expect(answers).toEqual(['stale ETIMEOUT', 'fresh 192.0.2.9']);
 });
 
+test('lookups of a name already asked share its answer: a hung name takes one place, not all', () => {
+  const resolver = heldResolver();
+  const gate = new LookupGate(resolver.resolve, 2);
+  const answers: string[] = [];
+  for (let i = 0; i < 5; i += 1) {
+    gate.lookup('hung.test', {}, (error) => answers.push(`hung ${i} ${error?.message}`));
+  }
+  gate.lookup('well.test', {}, (_error, address) => answers.push(`well ${address}`));
+  // One question on the threadpool for the hung name; the healthy name had a place at once.
+  expect(resolver.pending.map((p) => p.hostname)).toEqual(['hung.test', 'well.test']);
+  resolver.pending[1]!.answer(null, '192.0.2.7');
+  expect(answers).toEqual(['well 192.0.2.7']);
+  resolver.pending[0]!.answer(new Error('EAI_AGAIN'));
+  expect(answers.slice(1)).toEqual([0, 1, 2, 3, 4].map((i) => `hung ${i} EAI_AGAIN`));
+  // Answered: the next lookup of the name asks afresh.
+  gate.lookup('hung.test', {}, () => undefined);
+  expect(resolver.pending.map((p) => p.hostname)).toEqual(['hung.test', 'well.test', 'hung.test']);
+  // A different question about the same name (one family) is its own.
+  gate.lookup('hung.test', { family: 6 }, () => undefined);
+  expect(resolver.pending).toHaveLength(4);
+});
+
 test("the process's gate resolves names with the system resolver (the hosts file included)", async () => {
   const addresses = await webhookLookups.lookupAll('localhost');
   expect(addresses.length).toBeGreaterThan(0);

@@ -8,6 +8,7 @@ import {
   connectForms,
   forbiddenReason,
   parseAllowlist,
+  refusingCompatible,
 } from '../../src/webhooks/ssrf';
 import {
   arcCall,
@@ -77,6 +78,32 @@ describe('address policy', () => {
       '10.0.0.0/8',
       '::1',
     ]);
+  });
+
+  test("the send-time lookup refuses an IPv4-compatible answer (the agent's own check takes it for public)", () => {
+    type Answer = Array<{ address: string; family: number }>;
+    const answering =
+      (addresses: Answer) =>
+      (_host: string, _options: object, callback: (e: Error | null, a?: Answer) => void) =>
+        callback(null, addresses);
+    const ask = (policy: string, addresses: Answer) => {
+      const lookup = refusingCompatible(parseAllowlist(policy), answering(addresses) as never);
+      let told: { error: Error | null; addresses?: Answer } | undefined;
+      lookup('rebound.test', { all: true }, (error, answered) => {
+        told = { error, addresses: answered as Answer };
+      });
+      return told!;
+    };
+    const rebound = [
+      { address: '93.184.216.34', family: 4 },
+      { address: '::7f00:1', family: 6 },
+    ];
+    expect(ask('', rebound).error?.message).toMatch(
+      /::7f00:1 \(host: rebound.test\) is not allowed/,
+    );
+    expect(ask('::/96', rebound)).toEqual({ error: null, addresses: rebound }); // allowlisted
+    const plain = [{ address: '2606:4700:4700::1111', family: 6 }];
+    expect(ask('', plain)).toEqual({ error: null, addresses: plain });
   });
 
   test('a host name is judged by what it resolves to', async () => {
