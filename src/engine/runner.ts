@@ -46,6 +46,8 @@ export interface RunnerOptions {
 interface RunningTurn {
   stop: TurnStop;
   done: Promise<void>;
+  /** Until when its lease is known to hold (epoch ms): as claimed, then as last renewed. */
+  leasedUntil: number;
 }
 
 /**
@@ -354,13 +356,32 @@ export class Runner {
     if (this.running.size === 0) return;
     const { store, clock, leaseMs, logger } = this.options;
     const ids = [...this.running.keys()];
+    const now = clock().getTime();
     try {
-      await store.renewLeases(this.owner, ids, clock().getTime() + leaseMs);
+      const lost = await store.renewLeases(this.owner, ids, now + leaseMs);
+      for (const taskId of ids) {
+        const turn = this.running.get(taskId);
+        if (turn && !lost.includes(taskId)) turn.leasedUntil = now + leaseMs;
+      }
       for (const { taskId, kind, reason } of await store.stoppedElsewhere(this.owner, ids)) {
         this.running.get(taskId)?.stop.stop(new TurnStopped(kind, reason));
       }
+      // Not this process's lease any more: it lapsed (an event loop blocked past it) and
+      // another process took the turn, and may have finished the task. (A turn whose own end
+      // let its lease go is past its handler: the stop reaches no one.)
+      for (const taskId of lost) {
+        const reason = "the turn's lease is no longer this process's";
+        this.running.get(taskId)?.stop.stop(new TurnStopped('interrupted', reason));
+      }
     } catch (error) {
       logger.error({ err: error }, 'lease renewal failed');
+      // Past its lease another process may claim the turn: two handlers must not run at once.
+      for (const turn of this.running.values()) {
+        if (turn.leasedUntil <= now) {
+          const reason = 'its lease could not be renewed before it lapsed';
+          turn.stop.stop(new TurnStopped('interrupted', reason));
+        }
+      }
     }
   }
 
@@ -485,7 +506,9 @@ export class Runner {
         // Timed only now: a claim before the lease was let go would not have found it.
         if (retryAt !== undefined) this.wakeAt(retryAt);
       });
-    this.running.set(task.taskId, { stop, done });
+    // Claimed just now (or in its create's commit) for leaseMs.
+    const leasedUntil = this.options.clock().getTime() + this.options.leaseMs;
+    this.running.set(task.taskId, { stop, done, leasedUntil });
     return stop;
   }
 }

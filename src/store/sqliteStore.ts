@@ -819,10 +819,10 @@ export class SqliteStore implements Store {
     return this.chats.messages(chatId);
   }
 
-  async renewLeases(owner: string, taskIds: string[], untilMs: number): Promise<void> {
-    await this.exclusive(() => {
-      for (const taskId of taskIds) this.renew.run(untilMs, taskId, owner);
-    });
+  async renewLeases(owner: string, taskIds: string[], untilMs: number): Promise<string[]> {
+    return this.exclusive(() =>
+      taskIds.filter((taskId) => this.renew.run(untilMs, taskId, owner).changes === 0),
+    );
   }
 
   async stoppedElsewhere(owner: string, taskIds: string[]) {

@@ -318,7 +318,8 @@ export interface Store {
     taskId: string,
     update: { internalStatus?: string | null; progress?: number | null },
   ): Promise<void>;
-  renewLeases(owner: string, taskIds: string[], untilMs: number): Promise<void>;
+  /** Renews `owner`'s leases of these tasks; returns those it no longer held (none renewed). */
+  renewLeases(owner: string, taskIds: string[], untilMs: number): Promise<string[]>;
   /**
    * Of these tasks (turns running here under `owner`'s lease), those stopped from outside
    * their turn: by a cancel or a deadline another process stored, or taken from this turn (the

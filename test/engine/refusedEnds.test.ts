@@ -204,8 +204,9 @@ test('a shutdown longer than the lease keeps renewing the leases of turns windin
   const renew = store.renewLeases.bind(store);
   let renewals = 0;
   jest.spyOn(store, 'renewLeases').mockImplementation(async (...args) => {
-    await renew(...args);
+    const lost = await renew(...args);
     renewals += 1;
+    return lost;
   });
   const stoppedAt = Date.now();
   const closing = arcd.close();

@@ -92,6 +92,37 @@ test('a deadline failure another process stored aborts the turn running here', a
   );
 });
 
+test('a turn another process took over after its lease lapsed, and finished, is stopped here', async () => {
+  const seen: string[] = [];
+  // What another process writes: it claimed the lapsed turn, ran it and completed the task
+  // (its completion lets the lease go). Nothing is canceled, failed or live-leased elsewhere.
+  const { here } = await writtenElsewhere(
+    seen,
+    `status = 'COMPLETED', pending_turn = 0, lease_owner = NULL, lease_until = NULL`,
+  );
+  await waitFor('the handler aborted', async () => (seen.length >= 1 ? seen : undefined));
+  expect(seen[0]).toBe("the turn's lease is no longer this process's");
+  await waitFor('the turn over', async () =>
+    here.server.runner.activeTurns === 0 ? true : undefined,
+  );
+});
+
+test('a turn whose lease cannot be renewed is stopped once the lease has lapsed', async () => {
+  const seen: string[] = [];
+  // No poll comes round to claim the lapsed turn again (that would stop it too, as lapsed).
+  const here = await startArcd({
+    agents: [holder(seen)],
+    config: { leaseMs: 300, pollMs: 3_600_000 },
+  });
+  jest
+    .spyOn(here.server.store, 'renewLeases')
+    .mockRejectedValue(Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' }));
+  const task = await createTask(here.url, 'holder', 'hold', {}, on);
+  await waitForStatus(here.url, 'holder', task.taskId, ['WORKING'], on);
+  await waitFor('the handler aborted', async () => (seen.length >= 1 ? seen : undefined));
+  expect(seen[0]).toBe('its lease could not be renewed before it lapsed');
+});
+
 test('a task canceled and run again by another process within a heartbeat stops the old turn here', async () => {
   const seen: string[] = [];
   let turns = 0;
@@ -174,7 +205,7 @@ test('a claim here of a turn still running here (its lease lapsed) never runs tw
   let leasedWhileWinding: string | null = null;
   const arcd = await startArcd({ agents: [lapsing], config: { leaseMs: 300 } });
   // The heartbeat stalls (an event loop blocked longer than the lease): no renewal.
-  jest.spyOn(arcd.server.store, 'renewLeases').mockResolvedValue(undefined);
+  jest.spyOn(arcd.server.store, 'renewLeases').mockResolvedValue([]);
   const on = { targetAgent: 'lapsing' };
   const task = await createTask(arcd.url, 'lapsing', 'go', {}, on);
   const done = await waitForStatus(arcd.url, 'lapsing', task.taskId, ['COMPLETED'], on);
