@@ -198,7 +198,14 @@ export function createServer(
   let listeningUrl = '';
   /** `--public-url` without trailing slashes: the base of the URLs trigger and card give. */
   const publicUrl = config.publicUrl.replace(/\/+$/, '');
-  const triggers = new TriggerService(store, tasks, agents, clock, () => publicUrl || listeningUrl);
+  const triggers = new TriggerService(
+    store,
+    tasks,
+    agents,
+    clock,
+    () => publicUrl || listeningUrl,
+    partLimits,
+  );
   const chats = new ChatService(store, agents, clock, partLimits, logger);
   const dispatcher = new Dispatcher({
     methods: METHODS,

@@ -44,6 +44,7 @@ export function triggerRouter(options: TriggerRouteOptions): Router {
   router.post('/triggers/:token', limited, declaredTooLarge, readBody, async (req, res) => {
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const answer = await options.triggers.fire(String(req.params.token), body, req.headers);
+    for (const [name, value] of Object.entries(answer.headers ?? {})) res.set(name, value);
     res.status(answer.status).json(answer.body);
   });
   router.all('/triggers/:token', (_req, res) => {

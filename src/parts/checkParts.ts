@@ -41,11 +41,17 @@ function fileProblem(part: Part): string | undefined {
 }
 
 /** Throws PartTooLargeError or InvalidParamsError for the first message that breaks a rule. */
-export function checkMessageParts(message: Message, field: string, limits: PartLimits): void {
+export function checkMessageParts(
+  message: Message,
+  field: string,
+  limits: PartLimits,
+  /** The field a part's problem names (a message made from other fields names those). */
+  partField = (i: number) => `${field}.parts.${i}`,
+): void {
   let total = 0;
   const problems: FieldProblem[] = [];
   message.parts.forEach((part, i) => {
-    const at = `${field}.parts.${i}`;
+    const at = partField(i);
     if (isFilePart(part)) {
       const problem = fileProblem(part);
       if (problem) problems.push({ field: `${at}.content`, message: problem });

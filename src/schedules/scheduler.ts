@@ -20,6 +20,11 @@ const LATE_AFTER_MS = 60_000;
 
 export class Scheduler {
   private timer?: NodeJS.Timeout;
+  /**
+   * Slots passed since a late firing's own, counted up to `upTo`, per schedule: a firing held
+   * back (a full queue) counts only the slots since its last try, not all again every tick.
+   */
+  private readonly passed = new Map<string, { slot: string; upTo: Date; count: number }>();
   private readonly pump = new SerialPump(
     async () => {
       await this.fireDue();
@@ -107,7 +112,8 @@ export class Scheduler {
         await this.store.scheduleFailed(scheduleId, failure);
         return undefined;
       }
-      const next = nextSlot(schedule.cron, schedule.timezone, now)?.toISOString();
+      const after = new Date(Math.max(now.getTime(), Date.parse(slot))); // as in fire()
+      const next = nextSlot(schedule.cron, schedule.timezone, after)?.toISOString();
       await this.store.skipSchedule(scheduleId, { ...failure, skipped: true }, next);
       this.logger.warn({ err: error, scheduleId, slot, next }, 'schedule slot skipped: refused');
     } catch (writeError) {
@@ -123,9 +129,11 @@ export class Scheduler {
     if (!hosted.includes(schedule.targetAgent)) {
       throw new AgentNotFoundError(schedule.targetAgent, hosted);
     }
-    const now = this.clock();
-    const skippedSlots = slotsBetween(schedule.cron, schedule.timezone, new Date(slot), now);
+    // The next slot comes after this one whatever the clock says: stepped back (NTP) past the
+    // slot, "now" would give this slot again, and fire it twice.
+    const now = new Date(Math.max(this.clock().getTime(), Date.parse(slot)));
     const late = now.getTime() - Date.parse(slot) > LATE_AFTER_MS;
+    const skippedSlots = late ? this.slotsPassed(schedule, slot, now) : 0;
     const next = nextSlot(schedule.cron, schedule.timezone, now)?.toISOString();
     const applied = await this.tasks.createWith(
       { requestAgent: schedule.ownerAgent, targetAgent: schedule.targetAgent },
@@ -145,8 +153,22 @@ export class Scheduler {
       },
       (task, initial) => this.store.fireSchedule(schedule.scheduleId, slot, next, task, initial),
     );
+    this.passed.delete(schedule.scheduleId);
     if (!applied) return undefined;
     this.tasks.stored(applied);
     return applied.task.taskId;
+  }
+
+  /** The slots after `slot` up to `now` (at most 1000), counted on from the last try's count. */
+  private slotsPassed(schedule: ScheduleRecord, slot: string, now: Date): number {
+    const known = this.passed.get(schedule.scheduleId);
+    const from = known?.slot === slot ? known : { slot, upTo: new Date(slot), count: 0 };
+    const count = Math.min(
+      1000,
+      from.count +
+        slotsBetween(schedule.cron, schedule.timezone, from.upTo, now, 1000 - from.count),
+    );
+    this.passed.set(schedule.scheduleId, { slot, upTo: now, count });
+    return count;
   }
 }

@@ -19,6 +19,7 @@ import { newId } from '../ids';
 import { AgentCapacityExceededError, InvalidParamsError, isArcError } from '../rpc/errors';
 import { compact } from '../store/rowMapping';
 import { generateSecret } from '../webhooks/sign';
+import { type PartLimits, checkMessageParts } from '../parts/checkParts';
 
 export interface NewTrigger {
   input?: JsonObject;
@@ -33,7 +34,11 @@ export interface NewTrigger {
 export interface TriggerAnswer {
   status: number;
   body: JsonObject;
+  headers?: Record<string, string>;
 }
+
+/** Seconds a sender refused for a full queue is told to wait (Retry-After) before it tries again. */
+export const QUEUE_FULL_RETRY_AFTER_S = 5;
 
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
@@ -54,6 +59,14 @@ export function toWireTrigger(t: TriggerRecord) {
   });
 }
 
+/** A firing's message parts: the trigger's text, then its input with the posted JSON over it. */
+function firingParts(text: string | undefined, data: JsonObject): Part[] {
+  return [
+    ...(text ? [{ type: 'TextPart', content: text }] : []),
+    { type: 'DataPart', content: data, mimeType: 'application/json' },
+  ];
+}
+
 function refuse(status: number, error: string, extra: JsonObject = {}): TriggerAnswer {
   return { status, body: { error, ...extra } };
 }
@@ -71,9 +84,16 @@ export class TriggerService {
     private readonly clock: Clock,
     /** The base URL callers reach this server at (known once it listens). */
     private readonly baseUrl: () => string,
+    private readonly partLimits: PartLimits,
   ) {}
 
   async create(call: CallContext, params: NewTrigger) {
+    // Every firing's message holds `text` and `input` before what is posted: over the limits
+    // now, every request to the trigger would be refused (413) whatever its sender did.
+    const fixed = firingParts(params.text, params.input ?? {});
+    checkMessageParts({ role: 'user', parts: fixed }, 'input', this.partLimits, (i) =>
+      params.text && i === 0 ? 'text' : 'input',
+    );
     const token = randomBytes(32).toString('base64url');
     const trigger: TriggerRecord = {
       triggerId: newId('trg'),
@@ -170,10 +190,7 @@ export class TriggerService {
     posted: JsonObject,
     fireKey: string | undefined,
   ): Promise<TriggerAnswer> {
-    const parts: Part[] = [
-      ...(trigger.text ? [{ type: 'TextPart', content: trigger.text }] : []),
-      { type: 'DataPart', content: { ...trigger.input, ...posted }, mimeType: 'application/json' },
-    ];
+    const parts = firingParts(trigger.text, { ...trigger.input, ...posted });
     const at = isoNow(this.clock);
     try {
       const { task, outcome } = await this.tasks.createWith(
@@ -202,7 +219,11 @@ export class TriggerService {
       };
     } catch (error) {
       if (error instanceof AgentCapacityExceededError) {
-        return refuse(429, error.message, { code: error.code });
+        const answer = refuse(429, error.message, {
+          code: error.code,
+          retryAfterSeconds: QUEUE_FULL_RETRY_AFTER_S,
+        });
+        return { ...answer, headers: { 'Retry-After': String(QUEUE_FULL_RETRY_AFTER_S) } };
       }
       // The posted JSON made a part or message over the limits (-45004), or a bad one.
       if (isArcError(error) && (error.code === -45004 || error.code === -32602)) {

@@ -9,11 +9,13 @@ import {
   arcCall,
   arcResult,
   startArcd,
+  taskInfo,
   textMessage,
   waitFor,
 } from '../helpers/arcServer';
 import { tempDbFile } from '../helpers/tempDb';
 import { defineAgent } from '../../src/agents/contract';
+import { Cron } from 'croner';
 
 function manualClock(startIso: string) {
   let now = new Date(startIso);
@@ -203,6 +205,78 @@ test('bad schedules are refused with the field at fault; others cannot touch you
     (await arcResult(arcd.url, 'schedule.list', {}, { requestAgent: 'someone-else' })).schedules,
   ).toEqual([]);
   expect((await arcResult(arcd.url, 'schedule.list', {})).schedules).toHaveLength(1);
+});
+
+test('a clock stepped back past the slot while it fires does not make the slot due again', async () => {
+  // Reads as set; once stepping, the first read is 10:01:00.050 (the slot is due) and every
+  // later one 10:00:59.850 (NTP stepped the clock back 200 ms).
+  let now = new Date('2026-01-10T10:00:30Z');
+  let stepping = false;
+  const clock = () => {
+    if (!stepping) return now;
+    stepping = false;
+    now = new Date('2026-01-10T10:00:59.850Z');
+    return new Date('2026-01-10T10:01:00.050Z');
+  };
+  const arcd = await startArcd({ clock });
+  await schedule(arcd, { cron: '* * * * *' });
+  stepping = true;
+  expect(await arcd.server.scheduler.fireDue()).toHaveLength(1);
+  expect(now.toISOString()).toBe('2026-01-10T10:00:59.850Z'); // stepped back as it fired
+  const [listed] = (await arcResult(arcd.url, 'schedule.list', {})).schedules;
+  expect(listed.nextRunAt).toBe('2026-01-10T10:02:00.000Z');
+});
+
+test('a late firing held back tick after tick counts the slots it missed from where it left off', async () => {
+  const time = manualClock('2026-01-10T10:15:00Z');
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const busy = defineAgent({
+    id: 'busy',
+    description: 'holds its one turn; queues one task at most',
+    limits: { concurrency: 1, maxQueued: 1 },
+    handle: async () => {
+      await held;
+      return 'done';
+    },
+  });
+  // A lease longer than the hours the clock is moved on: the held turn stays this one's.
+  const arcd = await startArcd({
+    clock: time.clock,
+    agents: [busy],
+    config: { leaseMs: 24 * 3_600_000 },
+  });
+  const on = { targetAgent: 'busy' };
+  for (let i = 0; i < 2; i += 1) {
+    await arcResult(arcd.url, 'task.create', { initialMessage: textMessage('fill') }, on);
+  }
+  await arcResult(
+    arcd.url,
+    'schedule.create',
+    { initialMessage: textMessage('hourly'), cron: '0 * * * *' },
+    on,
+  );
+  const steps = jest.spyOn(Cron.prototype, 'nextRun');
+  time.set('2026-01-10T14:30:00Z'); // 11:00 due; 12:00, 13:00 and 14:00 passed since
+  expect(await arcd.server.scheduler.fireDue()).toEqual([]); // the queue is full
+  const firstTry = steps.mock.calls.length;
+  time.set('2026-01-10T16:30:00Z'); // 15:00 and 16:00 passed since the last try
+  expect(await arcd.server.scheduler.fireDue()).toEqual([]);
+  const secondTry = steps.mock.calls.length - firstTry;
+  steps.mockRestore();
+  // The second try walked on from the first's count (2 slots), not from 11:00 again (5).
+  expect(secondTry).toBeLessThan(firstTry);
+  release();
+  const fired = await waitFor('the schedule to fire once the queue drains', async () => {
+    const ids = await arcd.server.scheduler.fireDue();
+    return ids.length > 0 ? ids : undefined;
+  });
+  const task = await taskInfo(arcd.url, 'busy', fired[0]!);
+  expect(task.metadata.schedule).toMatchObject({
+    scheduledFor: '2026-01-10T11:00:00.000Z',
+    late: true,
+    skippedSlots: 5,
+  });
 });
 
 test('schedules its agent cannot take are tried once a tick, and fire when it can', async () => {

@@ -169,10 +169,35 @@ test('a repeated key is answered as a duplicate even when a new task would be re
   await waitForStatus(arcd.url, 'held', running.body.taskId, ['WORKING'], on);
   const queued = await postTo(trigger.url, '{"n":2}', { 'idempotency-key': 'k2' });
   expect(queued.status).toBe(202); // the queue is full now
-  expect((await postTo(trigger.url, '{"n":3}')).status).toBe(429);
+  const full = await fetch(trigger.url, { method: 'POST', body: '{"n":3}' });
+  expect(full.status).toBe(429);
+  // A sender that backs off as told (as the rate limit's 429 tells it too).
+  expect(full.headers.get('retry-after')).toBe('5');
+  expect(await full.json()).toMatchObject({ code: -41011, retryAfterSeconds: 5 });
   // Its sender lost the 202 and sends again: the task was made, the answer says so.
   const again = await postTo(trigger.url, '{"n":2}', { 'idempotency-key': 'k2' });
   expect(again).toEqual({ status: 200, body: { taskId: queued.body.taskId, duplicate: true } });
+});
+
+test('trigger.create refuses text or input over the part limits: every firing would be refused', async () => {
+  const arcd = await startArcd({ agents: [inbox], config: { maxPartBytes: 1024 } });
+  const on = { targetAgent: 'inbox' };
+  const big = 'x'.repeat(2_000);
+  for (const [params, field] of [
+    [{ input: { note: big } }, 'input'],
+    [{ text: big }, 'text'],
+    [{ text: 'hello', input: { note: big } }, 'input'],
+  ] as const) {
+    const refused = await arcCall(arcd.url, 'trigger.create', params, on);
+    expect(refused.body.error).toMatchObject({
+      code: -45004,
+      details: { field, limitBytes: 1024 },
+    });
+  }
+  const { triggers } = await arcResult(arcd.url, 'trigger.list', {}, on);
+  expect(triggers).toEqual([]);
+  const fine = await arcResult(arcd.url, 'trigger.create', { text: 'hi', input: { a: 1 } }, on);
+  expect((await postTo(fine.trigger.url, '{"b":2}')).status).toBe(202);
 });
 
 test('a blank request key is no key: each request makes its task', async () => {
