@@ -140,6 +140,15 @@ export function createTurnContext(
     if (stop.reason) throw new TurnEndedError('the turn was aborted');
   };
 
+  /**
+   * A turn's own record written (usage, a checkpoint, status): only while this process's lease
+   * holds the task WORKING, as every change of the task (a turn taken over or stopped
+   * elsewhere, not yet told by the heartbeat, writes nothing more).
+   */
+  const held = (written: boolean) => {
+    if (!written) throw new TurnEndedError('the task is no longer held by this turn');
+  };
+
   /** Applies a change only while this turn still holds a live task. */
   const write = async (plan: (current: TaskRecord, at: string) => Mutation) => {
     assertOpen();
@@ -235,7 +244,15 @@ export function createTurnContext(
       } catch (error) {
         throw new ContractError(`a checkpoint must be JSON: ${(error as Error).message}`);
       }
-      await deps.store.saveCheckpoint(task.taskId, run.runId, data, isoNow(deps.clock));
+      held(
+        await deps.store.saveCheckpoint(
+          task.taskId,
+          run.runId,
+          data,
+          isoNow(deps.clock),
+          deps.owner,
+        ),
+      );
     },
     async reportUsage(usage: { tokens?: number; cost?: number }) {
       assertOpen();
@@ -244,21 +261,21 @@ export function createTurnContext(
       if (!Number.isInteger(tokens) || tokens < 0 || !Number.isFinite(cost) || cost < 0) {
         throw new ContractError('usage must be a whole number of tokens and a cost, both ≥ 0');
       }
-      await deps.store.addUsage(task.taskId, run.runId, tokens, cost);
+      held(await deps.store.addUsage(task.taskId, run.runId, tokens, cost, deps.owner));
     },
     async setStatus(text: string) {
       assertOpen();
       if (typeof text !== 'string' || text.length > 255) {
         throw new ContractError('a status is a string of at most 255 characters');
       }
-      await deps.store.setProgress(task.taskId, { internalStatus: text });
+      held(await deps.store.setProgress(task.taskId, { internalStatus: text }, deps.owner));
     },
     async progress(fraction: number) {
       assertOpen();
       if (typeof fraction !== 'number' || !(fraction >= 0 && fraction <= 1)) {
         throw new ContractError('progress is a number from 0 to 1');
       }
-      await deps.store.setProgress(task.taskId, { progress: fraction });
+      held(await deps.store.setProgress(task.taskId, { progress: fraction }, deps.owner));
     },
   };
   // Set afterwards rather than spread into the literal above: V8 would then add the getter

@@ -123,6 +123,7 @@ export class SqliteStore implements Store {
   private readonly renew;
   private readonly stoppedOnes;
   private readonly release;
+  private readonly turnHeld;
   private readonly overdue;
   private readonly firstDeadline;
   private readonly lastSeqsOf;
@@ -211,6 +212,9 @@ export class SqliteStore implements Store {
         AND (status IN ('CANCELED', 'SUBMITTED')
           OR (status = 'FAILED' AND json_extract(error, '$.code') = ${TASK_DEADLINE_EXCEEDED})
           OR (status IN ('WORKING', 'INPUT_REQUIRED') AND lease_owner IS NOT ?))`,
+    );
+    this.turnHeld = this.db.prepare<[string, string], { one: number }>(
+      "SELECT 1 AS one FROM tasks WHERE task_id = ? AND lease_owner = ? AND status = 'WORKING'",
     );
     this.release = this.db.prepare(
       'UPDATE tasks SET lease_owner = NULL, lease_until = NULL WHERE task_id = ? AND lease_owner = ?',
@@ -780,12 +784,33 @@ export class SqliteStore implements Store {
     return this.runs.runs(taskId);
   }
 
-  async addUsage(taskId: string, runId: string, tokens: number, cost: number): Promise<void> {
-    return this.exclusive(() => this.runs.addUsage(taskId, runId, tokens, cost));
+  async addUsage(
+    taskId: string,
+    runId: string,
+    tokens: number,
+    cost: number,
+    heldBy?: string,
+  ): Promise<boolean> {
+    return this.turnWrite(taskId, heldBy, () => this.runs.addUsage(taskId, runId, tokens, cost));
   }
 
-  async saveCheckpoint(taskId: string, runId: string, data: JsonValue, at: string) {
-    return this.writes.now(() => this.runs.saveCheckpoint(taskId, runId, data, at));
+  async saveCheckpoint(
+    taskId: string,
+    runId: string,
+    data: JsonValue,
+    at: string,
+    heldBy?: string,
+  ): Promise<boolean> {
+    return this.turnWrite(taskId, heldBy, () => this.runs.saveCheckpoint(taskId, runId, data, at));
+  }
+
+  /** `write` in one transaction with the check that `heldBy` (if given) holds the turn. */
+  private turnWrite(taskId: string, heldBy: string | undefined, write: () => void) {
+    return this.exclusive(() => {
+      if (heldBy !== undefined && !this.turnHeld.get(taskId, heldBy)) return false;
+      write();
+      return true;
+    });
   }
 
   async lastCheckpoint(taskId: string): Promise<CheckpointRecord | undefined> {
@@ -795,8 +820,9 @@ export class SqliteStore implements Store {
   async setProgress(
     taskId: string,
     update: { internalStatus?: string | null; progress?: number | null },
-  ): Promise<void> {
-    return this.writes.now(() => this.runs.setProgress(taskId, update));
+    heldBy?: string,
+  ): Promise<boolean> {
+    return this.turnWrite(taskId, heldBy, () => this.runs.setProgress(taskId, update));
   }
 
   async createChat(chat: Omit<ChatRecord, 'status' | 'messageCount'>): Promise<boolean> {

@@ -311,13 +311,30 @@ export interface Store {
 
   endRun(runId: string, end: RunEnd): Promise<void>;
   listRuns(taskId: string): Promise<RunRecord[]>;
-  addUsage(taskId: string, runId: string, tokens: number, cost: number): Promise<void>;
-  saveCheckpoint(taskId: string, runId: string, data: JsonValue, at: string): Promise<void>;
+  /**
+   * A running turn's own records (usage, checkpoints, status and progress). With `heldBy`,
+   * written only while that owner's lease holds the task WORKING: false when not written.
+   */
+  addUsage(
+    taskId: string,
+    runId: string,
+    tokens: number,
+    cost: number,
+    heldBy?: string,
+  ): Promise<boolean>;
+  saveCheckpoint(
+    taskId: string,
+    runId: string,
+    data: JsonValue,
+    at: string,
+    heldBy?: string,
+  ): Promise<boolean>;
   lastCheckpoint(taskId: string): Promise<CheckpointRecord | undefined>;
   setProgress(
     taskId: string,
     update: { internalStatus?: string | null; progress?: number | null },
-  ): Promise<void>;
+    heldBy?: string,
+  ): Promise<boolean>;
   /** Renews `owner`'s leases of these tasks; returns those it no longer held (none renewed). */
   renewLeases(owner: string, taskIds: string[], untilMs: number): Promise<string[]>;
   /**

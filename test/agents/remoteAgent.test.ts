@@ -90,8 +90,8 @@ test('a turn run again after the remote completion was mirrored completes, not f
   const { store } = front.server;
   const save = store.saveCheckpoint.bind(store);
   let stoppedOnce = false;
-  jest.spyOn(store, 'saveCheckpoint').mockImplementation(async (taskId, runId, data, at) => {
-    await save(taskId, runId, data, at);
+  jest.spyOn(store, 'saveCheckpoint').mockImplementation(async (taskId, runId, data, at, by) => {
+    const written = await save(taskId, runId, data, at, by);
     const { remoteTaskId, lastSeq } = data as { remoteTaskId?: string; lastSeq?: number };
     const events = remoteTaskId ? await back.server.store.listEvents(remoteTaskId) : [];
     const completed = events.find((event) => event.type === 'TASK_COMPLETED');
@@ -99,6 +99,7 @@ test('a turn run again after the remote completion was mirrored completes, not f
       stoppedOnce = true;
       throw new Error('stopped after the last event was mirrored');
     }
+    return written;
   });
   const task = await createTask(front.url, 'remote-echo', 'once', {
     settings: { maxRetries: 1, retryDelayMs: 0 },

@@ -221,3 +221,48 @@ test('a claim here of a turn still running here (its lease lapsed) never runs tw
     ['completed', undefined],
   ]);
 });
+
+test("a turn's own records are refused once its task is not held by it, before any heartbeat", async () => {
+  let go: () => void = () => undefined;
+  const told = new Promise<void>((resolve) => (go = resolve));
+  const refused: string[] = [];
+  const recorder = defineAgent({
+    id: 'recorder',
+    description: 'waits for the test, then records what it can',
+    async handle(ctx) {
+      await told;
+      const attempts: Array<[string, () => Promise<void>]> = [
+        ['checkpoint', () => ctx.checkpoint({ step: 1 })],
+        ['usage', () => ctx.reportUsage({ tokens: 5 })],
+        ['status', () => ctx.setStatus('late')],
+        ['progress', () => ctx.progress(0.9)],
+      ];
+      for (const [what, attempt] of attempts) {
+        await attempt().catch((error: Error) => refused.push(`${what}: ${error.message}`));
+      }
+    },
+  });
+  // A heartbeat an hour away: only the writes' own check can refuse them.
+  const here = await startArcd({ agents: [recorder], config: { leaseMs: 3_600_000 } });
+  const own = { targetAgent: 'recorder' };
+  const task = await createTask(here.url, 'recorder', 'go', {}, own);
+  await waitForStatus(here.url, 'recorder', task.taskId, ['WORKING'], own);
+  // Another process took the turn over (its lease lapsed, say).
+  const sql = new Database(here.db);
+  sql
+    .prepare("UPDATE tasks SET lease_owner = 'elsewhere', lease_until = ? WHERE task_id = ?")
+    .run(Date.now() + 3_600_000, task.taskId);
+  sql.close();
+  go();
+  await waitFor('every attempt', async () => (refused.length === 4 ? true : undefined));
+  expect(refused).toEqual(
+    ['checkpoint', 'usage', 'status', 'progress'].map(
+      (what) => `${what}: the task is no longer held by this turn`,
+    ),
+  );
+  const info = await here.server.store.getTask(task.taskId);
+  expect(info).toMatchObject({ tokensUsed: 0 });
+  expect(info?.progress).toBeUndefined();
+  expect(info?.internalStatus).toBeUndefined();
+  expect(await here.server.store.lastCheckpoint(task.taskId)).toBeUndefined();
+});
