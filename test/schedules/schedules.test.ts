@@ -247,8 +247,15 @@ test('a late firing held back tick after tick counts the slots it missed from wh
     config: { leaseMs: 24 * 3_600_000 },
   });
   const on = { targetAgent: 'busy' };
+  const queued: string[] = [];
   for (let i = 0; i < 2; i += 1) {
-    await arcResult(arcd.url, 'task.create', { initialMessage: textMessage('fill') }, on);
+    const { task } = await arcResult(
+      arcd.url,
+      'task.create',
+      { initialMessage: textMessage('fill') },
+      on,
+    );
+    queued.push(task.taskId);
   }
   await arcResult(
     arcd.url,
@@ -266,11 +273,11 @@ test('a late firing held back tick after tick counts the slots it missed from wh
   steps.mockRestore();
   // The second try walked on from the first's count (2 slots), not from 11:00 again (5).
   expect(secondTry).toBeLessThan(firstTry);
+  // Room in the queue (the waiting task canceled): the next try fires.
+  await arcResult(arcd.url, 'task.cancel', { taskId: queued[1] }, on);
+  const fired = await arcd.server.scheduler.fireDue();
+  expect(fired).toHaveLength(1);
   release();
-  const fired = await waitFor('the schedule to fire once the queue drains', async () => {
-    const ids = await arcd.server.scheduler.fireDue();
-    return ids.length > 0 ? ids : undefined;
-  });
   const task = await taskInfo(arcd.url, 'busy', fired[0]!);
   expect(task.metadata.schedule).toMatchObject({
     scheduledFor: '2026-01-10T11:00:00.000Z',
