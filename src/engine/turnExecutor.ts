@@ -146,6 +146,23 @@ function refusedOutcome(task: TaskRecord | undefined): RunOutcome {
   return 'interrupted';
 }
 
+/**
+ * The handler returned, but its end could not be stored (the file busy past its timeout, say):
+ * the store's failure, not the handler's. The turn is taken as cut, as by a crash: a pause
+ * stays (its commit came first), a completion not written runs again.
+ */
+class EndNotStored extends Error {
+  constructor(cause: unknown) {
+    super(`the turn's end could not be stored: ${(cause as Error).message}`, { cause });
+  }
+}
+
+/** Rethrows a store's own failure (an SQLite error) as EndNotStored; anything else as it is. */
+function notStored(error: unknown): never {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  throw typeof code === 'string' && code.startsWith('SQLITE_') ? new EndNotStored(error) : error;
+}
+
 export class TurnExecutor {
   constructor(private readonly deps: ExecutorDeps) {}
 
@@ -272,7 +289,7 @@ export class TurnExecutor {
           // A reply after asking, returned rather than sent with ctx.reply: the same breach.
           throw new ContractError('the turn asked for input: it must return nothing');
         }
-        await finishRun('input-required');
+        await finishRun('input-required').catch(notStored);
         return 'held';
       }
       const reply =
@@ -292,7 +309,7 @@ export class TurnExecutor {
                 outcome: 'completed',
               }),
         state.latest,
-      );
+      ).catch(notStored);
       if (completed.written) return 'released';
       // Canceled, expired or taken over between the handler's return and its completion.
       await finishRun(refusedOutcome(completed.task));
@@ -322,7 +339,12 @@ export class TurnExecutor {
     if (kind === 'canceled') return 'canceled';
     // Shutdown, or a write of this turn that may or may not have committed: like a crash, the
     // turn runs again.
-    if (kind === 'shutdown' || kind === 'interrupted' || isWriteOutcomeUnknown(error)) {
+    if (
+      kind === 'shutdown' ||
+      kind === 'interrupted' ||
+      isWriteOutcomeUnknown(error) ||
+      error instanceof EndNotStored
+    ) {
       return 'interrupted';
     }
     if (kind === 'deadline') return 'deadline-exceeded';

@@ -262,3 +262,30 @@ test('a turn whose end fails to be written still waits for its stopped handler',
   });
   expect(most).toBe(1);
 });
+
+test("a store failure writing a paused turn's end is not the handler's: the task still waits for input", async () => {
+  const asker = defineAgent({
+    id: 'asker',
+    description: 'asks',
+    async handle(ctx) {
+      return ctx.requestInput('which one?');
+    },
+  });
+  const arcd = await startArcd({ agents: [asker] });
+  const { store } = arcd.server;
+  const on = { targetAgent: 'asker' };
+  // The pause commits; writing its run's end then finds the file locked, once.
+  const endRun = store.endRun.bind(store);
+  const ends = jest.spyOn(store, 'endRun').mockImplementationOnce(async () => {
+    throw Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+  });
+  ends.mockImplementation(endRun);
+  const task = await createTask(arcd.url, 'asker', 'ask', {}, on);
+  const [run] = await endedRuns(arcd, task.taskId);
+  const tries = ends.mock.calls.length;
+  ends.mockRestore();
+  // Not failed "after asking for input": the store's failure, the run's end written again.
+  expect((await store.getTask(task.taskId))?.status).toBe('INPUT_REQUIRED');
+  expect(run?.outcome).toBe('input-required');
+  expect(tries).toBe(2);
+});
