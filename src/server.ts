@@ -17,6 +17,7 @@ import { type Clock, systemClock } from './clock';
 import { type Config, loadConfig } from './config';
 import { StoppedTasks } from './engine/stoppedTasks';
 import { Runner } from './engine/runner';
+import { createBrowserGuard } from './http/browserGuard';
 import { createApp, createRequestListener } from './http/app';
 import { createArcHandler } from './http/arcHandler';
 import { createTaskEventsHandler } from './http/taskEvents';
@@ -246,6 +247,11 @@ export function createServer(
     securityHeaders,
     logger,
   });
+  const browserGuard = createBrowserGuard({
+    open: config.auth !== 'required',
+    listenHost: config.host,
+    securityHeaders,
+  });
   const app = createApp({
     logger,
     triggers: { triggers, maxBodyBytes: config.maxBodyBytes, limiter },
@@ -280,7 +286,9 @@ export function createServer(
   let closing: Promise<void> | undefined;
 
   async function listen() {
-    httpServer = http.createServer(createRequestListener(app, [arcHandler, taskEvents]));
+    httpServer = http.createServer(
+      createRequestListener(app, [browserGuard, arcHandler, taskEvents]),
+    );
     const server = httpServer;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
