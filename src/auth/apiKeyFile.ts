@@ -1,9 +1,11 @@
 /**
  * The API key file as the server reads it: looked at again at most once a second, and read
  * again when it changed, so that a key `arcd token create` adds works, and one taken out of the
- * file stops working, without a restart. The looks are asynchronous, off the request that
- * prompts them (which is answered with the keys as they were). A file that no longer reads
- * (hand-edited into bad JSON, say) leaves the keys as they were, and says why once.
+ * file stops working, without a restart, within a second. A request that comes more than a
+ * second after the last look, or while a look is under way, waits for that look (a stat, and
+ * a read when the file changed): a key taken out is never honoured on keys older than that.
+ * A file that no longer reads (hand-edited into bad JSON, say) leaves the keys as they were,
+ * and says why once.
  */
 import fs from 'node:fs';
 import { ApiKeyTable, parseApiKeys, readApiKeys } from './apiKeys';
@@ -34,11 +36,13 @@ export class ApiKeyFile {
     this.lookedAt = now();
   }
 
-  find(token: string): Principal | undefined {
+  /** The key's principal: at once from keys looked at within the second, else after a look. */
+  find(token: string): Principal | undefined | Promise<Principal | undefined> {
     if (!this.looking && this.now() - this.lookedAt >= LOOK_EVERY_MS) {
       this.lookedAt = this.now();
       this.looking = this.look().finally(() => (this.looking = undefined));
     }
+    if (this.looking) return this.looking.then(() => this.table.find(token));
     return this.table.find(token);
   }
 

@@ -17,7 +17,7 @@ export interface Authenticator {
 
 export function createAuthenticator(options: {
   required: boolean;
-  apiKeys: { find(token: string): Principal | undefined };
+  apiKeys: { find(token: string): Principal | undefined | Promise<Principal | undefined> };
   verifyJwt?: (token: string) => Promise<Principal>;
 }): Authenticator {
   return {
@@ -29,7 +29,9 @@ export function createAuthenticator(options: {
         return { mode: 'failed', error: new AuthenticationError('missing Bearer token') };
       }
       const token = match[1] as string;
-      const key = options.apiKeys.find(token);
+      const found = options.apiKeys.find(token);
+      // Kept synchronous while the keys are fresh (the common case: no extra tick).
+      const key = found instanceof Promise ? await found : found;
       if (key) return { mode: 'authenticated', principal: key };
       if (options.verifyJwt && token.split('.').length === 3) {
         try {

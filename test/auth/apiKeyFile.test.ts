@@ -7,7 +7,7 @@ import { ApiKeyFile } from '../../src/auth/apiKeyFile';
 import { addApiKey } from '../../src/auth/apiKeys';
 import { tempDbFile } from '../helpers/tempDb';
 
-test('changes count after the next look; an unreadable version is reported once', async () => {
+test('changes count from the next look, which a call past the second waits for; an unreadable version is reported once', async () => {
   const file = tempDbFile('keys');
   const first = addApiKey(file, 'dana', ['arc.agent.caller']);
   let now = 0;
@@ -17,31 +17,29 @@ test('changes count after the next look; an unreadable version is reported once'
     (error) => unreadable.push(error.message),
     () => now,
   );
-  expect(keys.find(first)?.identity).toBe('dana');
+  const identity = async (token: string) => (await keys.find(token))?.identity;
+  expect(keys.find(first)).toMatchObject({ identity: 'dana' }); // fresh keys: answered at once
   const second = addApiKey(file, 'erin', ['arc.agent.caller']);
   now = 999;
-  expect(keys.find(second)).toBeUndefined(); // not looked at yet
-  await keys.looked();
-  expect(keys.find(second)).toBeUndefined();
+  expect(keys.find(second)).toBeUndefined(); // within the second: not looked at yet
   now = 1000;
-  expect(keys.find(second)).toBeUndefined(); // the look begins: this call is not held for it
-  await keys.looked();
-  expect(keys.find(second)?.identity).toBe('erin');
-  fs.writeFileSync(file, '{"not": "a list"}');
+  // Past it: this call waits for the look, and sees the key added.
+  expect(keys.find(second)).toBeInstanceOf(Promise);
+  expect(await identity(second)).toBe('erin');
+  // A key taken out stops working at the next look, for the very call that prompts it.
+  fs.writeFileSync(file, JSON.stringify(JSON.parse(fs.readFileSync(file, 'utf8')).slice(1)));
   now = 2000;
-  keys.find(second);
-  await keys.looked();
-  expect(keys.find(second)?.identity).toBe('erin'); // kept
+  expect(await identity(first)).toBeUndefined();
+  expect(await identity(second)).toBe('erin');
+  fs.writeFileSync(file, '{"not": "a list"}');
   now = 3000;
-  keys.find(first);
-  await keys.looked();
-  expect(keys.find(first)?.identity).toBe('dana');
+  expect(await identity(second)).toBe('erin'); // kept
+  now = 4000;
+  expect(await identity(second)).toBe('erin');
   expect(unreadable).toEqual([expect.stringContaining('expected a JSON array')]);
   fs.rmSync(file); // no file: no keys
-  now = 4000;
-  keys.find(first);
-  await keys.looked();
-  expect(keys.find(first)).toBeUndefined();
+  now = 5000;
+  expect(await identity(second)).toBeUndefined();
 });
 
 test('a file that does not read stops the start', () => {
@@ -61,5 +59,5 @@ test("token create keeps the file's mode and the symlink naming it", () => {
   expect(fs.lstatSync(link).isSymbolicLink()).toBe(true);
   expect(fs.statSync(real).mode & 0o777).toBe(0o640);
   const keys = new ApiKeyFile(real, () => undefined);
-  expect(keys.find(token)?.identity).toBe('erin');
+  expect(keys.find(token)).toMatchObject({ identity: 'erin' });
 });
