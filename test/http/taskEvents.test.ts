@@ -85,6 +85,36 @@ const eventsUrl = (arcd: Running, taskId: string, query = 'requestAgent=tester')
   `${arcd.url}/arc/tasks/${taskId}/events?${query}`;
 const events = (s: Stream) => s.frames.filter((f) => f.event);
 
+/** A held task with `count` messages of 1 MiB each, and a stream on it not read yet. */
+async function pausedOnLargeLog(count: number) {
+  const hold = await startArcd({ agents: [holdAgent] });
+  const task = await createTask(hold.url, 'hold', 'first');
+  await waitForStatus(hold.url, 'hold', task.taskId, ['WORKING']);
+  const { store } = hold.server;
+  const big = 'y'.repeat(1024 * 1024);
+  for (let i = 0; i < count; i += 1) await store.mutateTask(task.taskId, say(`${i}-${big}`));
+  const pages = jest.spyOn(store, 'eventPage');
+  const res = await new Promise<http.IncomingMessage>((resolve, reject) =>
+    http.get(eventsUrl(hold, task.taskId), resolve).on('error', reject),
+  );
+  res.pause(); // a reader that has not read yet
+  await waitFor('a page read', async () => (pages.mock.calls.length > 0 ? true : undefined));
+  return { store, taskId: task.taskId as string, pages, res };
+}
+
+/** Reads a paused stream until it has given `lastSeq` events; their ids, in order. */
+async function readUpTo(res: http.IncomingMessage, lastSeq: number): Promise<number[]> {
+  let text = '';
+  res.setEncoding('utf8');
+  res.on('data', (chunk: string) => (text += chunk));
+  res.resume();
+  await waitFor('every event', async () =>
+    (text.match(/^id: /gm)?.length ?? 0) >= lastSeq ? true : undefined,
+  );
+  res.destroy();
+  return [...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+}
+
 describe('task event streams', () => {
   let arcd: Running;
   beforeEach(async () => {
@@ -365,63 +395,25 @@ describe('task event streams', () => {
   });
 
   test('a replay of large events waits for its reader: the next page is read once it has taken the last', async () => {
-    const hold = await startArcd({ agents: [holdAgent] });
-    const task = await createTask(hold.url, 'hold', 'first');
-    await waitForStatus(hold.url, 'hold', task.taskId, ['WORKING']);
-    const { store } = hold.server;
-    const big = 'y'.repeat(1024 * 1024);
-    for (let i = 0; i < 32; i += 1) await store.mutateTask(task.taskId, say(`${i}-${big}`));
-    const lastSeq = (await store.getTask(task.taskId))!.lastSeq;
-    const pages = jest.spyOn(store, 'eventPage');
-    const res = await new Promise<http.IncomingMessage>((resolve, reject) =>
-      http.get(eventsUrl(hold, task.taskId), resolve).on('error', reject),
-    );
-    res.pause(); // a reader that has not read yet
-    await waitFor('a page read', async () => (pages.mock.calls.length > 0 ? true : undefined));
+    const { store, taskId, pages, res } = await pausedOnLargeLog(32);
+    const lastSeq = (await store.getTask(taskId))!.lastSeq;
     await new Promise((resolve) => setTimeout(resolve, 500));
     // 32 MiB of events, 4 MiB a page: what is read while nothing is taken is what the
     // sockets' buffers hold, not the whole log.
     const whilePaused = pages.mock.calls.length;
     expect(whilePaused).toBeLessThan(5);
-    let text = '';
-    res.setEncoding('utf8');
-    res.on('data', (chunk: string) => (text += chunk));
-    res.resume();
-    await waitFor('every event', async () =>
-      (text.match(/^id: /gm)?.length ?? 0) >= lastSeq ? true : undefined,
-    );
-    res.destroy();
+    const ids = await readUpTo(res, lastSeq);
     expect(pages.mock.calls.length).toBeGreaterThan(whilePaused);
     pages.mockRestore();
-    const ids = [...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
     expect(ids).toEqual(Array.from({ length: lastSeq }, (_, i) => i + 1));
   });
 
   test('commits made while a replay waits for its reader are read back, not kept: none lost', async () => {
-    const hold = await startArcd({ agents: [holdAgent] });
-    const task = await createTask(hold.url, 'hold', 'first');
-    await waitForStatus(hold.url, 'hold', task.taskId, ['WORKING']);
-    const { store } = hold.server;
-    const big = 'w'.repeat(1024 * 1024);
-    for (let i = 0; i < 24; i += 1) await store.mutateTask(task.taskId, say(`${i}-${big}`));
-    const pages = jest.spyOn(store, 'eventPage');
-    const res = await new Promise<http.IncomingMessage>((resolve, reject) =>
-      http.get(eventsUrl(hold, task.taskId), resolve).on('error', reject),
-    );
-    res.pause(); // the replay stalls on its reader
-    await waitFor('a page read', async () => (pages.mock.calls.length > 0 ? true : undefined));
+    const { store, taskId, pages, res } = await pausedOnLargeLog(24); // the replay stalls
     pages.mockRestore();
-    for (let i = 0; i < 1100; i += 1) await store.mutateTask(task.taskId, say(`live ${i}`));
-    const lastSeq = (await store.getTask(task.taskId))!.lastSeq;
-    let text = '';
-    res.setEncoding('utf8');
-    res.on('data', (chunk: string) => (text += chunk));
-    res.resume();
-    await waitFor('every event', async () =>
-      (text.match(/^id: /gm)?.length ?? 0) >= lastSeq ? true : undefined,
-    );
-    res.destroy();
-    const ids = [...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+    for (let i = 0; i < 1100; i += 1) await store.mutateTask(taskId, say(`live ${i}`));
+    const lastSeq = (await store.getTask(taskId))!.lastSeq;
+    const ids = await readUpTo(res, lastSeq);
     expect(ids).toEqual(Array.from({ length: lastSeq }, (_, i) => i + 1));
   });
 
