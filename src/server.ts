@@ -243,6 +243,7 @@ export function createServer(
     feed,
     logs,
     authenticator,
+    limiter,
     heartbeatMs: config.sseHeartbeatMs,
     securityHeaders,
     logger,

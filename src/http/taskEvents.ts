@@ -8,6 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Authenticator } from '../auth/authenticator';
+import type { RateLimiter } from './rateLimiter';
 import { scopeRefusal } from '../auth/principal';
 import type { EventRecord } from '../store/records';
 import type { Store } from '../store/store';
@@ -23,6 +24,8 @@ export interface TaskEventsOptions {
   feed: EventFeed;
   logs: RecentTaskLogs;
   authenticator: Authenticator;
+  /** Opening a stream is a call: counted in its caller's budget, as POST /arc's calls are. */
+  limiter: RateLimiter;
   heartbeatMs: number;
   securityHeaders: HeaderList;
   logger: Logger;
@@ -124,6 +127,14 @@ export function createTaskEventsHandler(options: TaskEventsOptions) {
 
   async function stream(req: IncomingMessage, res: ServerResponse, taskId: string) {
     const auth = await options.authenticator.authenticate(req.headers.authorization);
+    const rate = await options.limiter.check(auth, req.socket.remoteAddress, 1);
+    for (const [name, value] of rate.headers) res.setHeader(name, value);
+    if (rate.error) {
+      const { retryAfterSeconds } = rate.error.details as { retryAfterSeconds?: number };
+      if (retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(retryAfterSeconds));
+      fail(res, 429, rate.error.code, rate.error.message, rate.error.details);
+      return;
+    }
     if (auth.mode === 'failed') {
       fail(res, 401, auth.error.code, auth.error.message, auth.error.details);
       return;

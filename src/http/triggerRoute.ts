@@ -41,7 +41,12 @@ export function triggerRouter(options: TriggerRouteOptions): Router {
     if (Number(req.headers['content-length']) > options.maxBodyBytes) return tooLarge(res);
     next();
   };
-  router.post('/triggers/:token', limited, declaredTooLarge, readBody, async (req, res) => {
+  // An unknown token is answered before its body is read, or inflated (a guess costs little).
+  const known: RequestHandler = async (req, res, next) => {
+    if (await options.triggers.exists(String(req.params.token))) return next();
+    res.set('Connection', 'close').status(404).json({ error: 'no such trigger' });
+  };
+  router.post('/triggers/:token', limited, known, declaredTooLarge, readBody, async (req, res) => {
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const answer = await options.triggers.fire(String(req.params.token), body, req.headers);
     for (const [name, value] of Object.entries(answer.headers ?? {})) res.set(name, value);

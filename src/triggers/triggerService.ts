@@ -117,6 +117,11 @@ export class TriggerService {
     };
   }
 
+  /** Whether a trigger URL's token names a trigger (asked before its body is read). */
+  async exists(token: string): Promise<boolean> {
+    return (await this.store.findTriggerByTokenHash(hashToken(token))) !== undefined;
+  }
+
   async list(call: CallContext): Promise<TriggerRecord[]> {
     return this.store.listTriggers(call.requestAgent);
   }

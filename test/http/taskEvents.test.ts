@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { defineAgent } from '../../src/agents/contract';
 import {
   type Running,
+  type WireJson,
   arcResult,
   createTask,
   startArcd,
@@ -474,6 +475,21 @@ describe('task event streams', () => {
     for (const stream of streams) stream.close();
     expect(reads).not.toHaveBeenCalled();
     expect(new Set(looks.mock.calls.at(-1)![0])).toEqual(new Set(tasks.map((t) => t.taskId)));
+  });
+
+  test("opening a stream counts in its caller's call budget: past it, 429 with Retry-After", async () => {
+    const limited = await startArcd({ config: { rateLimitPerMinute: 2 } });
+    const task = await createTask(limited.url, 'echo', 'hi'); // one call
+    await waitFor('the task done', async () =>
+      (await limited.server.store.getTask(task.taskId))?.status === 'COMPLETED' ? true : undefined,
+    );
+    const first = await openStream(eventsUrl(limited, task.taskId)); // the second
+    await first.ended;
+    expect(first.status).toBe(200);
+    const response = await fetch(eventsUrl(limited, task.taskId));
+    expect(response.status).toBe(429);
+    expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(((await response.json()) as WireJson).error).toMatchObject({ code: -44007 });
   });
 
   test('idle streams get heartbeat comments', async () => {

@@ -267,6 +267,13 @@ test('bad requests, unknown and deleted triggers are answered plainly', async ()
   expect((await fetch(`${arcd.url}/.well-known/agents/%E0.json`)).status).toBe(400);
   expect((await fetch(trigger.url)).status).toBe(405);
   expect((await postTo(`${arcd.url}/triggers/guess`, '{}')).status).toBe(404);
+  // A guess is answered before its body is read or inflated (this one would not inflate).
+  const guess = await fetch(`${arcd.url}/triggers/guess`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+    body: 'not gzip at all',
+  });
+  expect(guess.status).toBe(404);
   const foreign = await arcCall(
     arcd.url,
     'trigger.delete',
