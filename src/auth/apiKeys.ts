@@ -44,14 +44,56 @@ export function parseApiKeys(file: string, text: string): ApiKeyEntry[] {
 }
 
 /** Creates a token for `identity`, appends its hash to `file`, and returns the token. */
+/** How long `token create` waits for another's lock on the key file before it gives up. */
+const LOCK_WAIT_MS = 10_000;
+/** A lock this old was left by a create that died holding it: taken over. */
+const LOCK_STALE_MS = 30_000;
+
+/**
+ * Runs `work` holding `<file>.lock` (created exclusively): two `token create` at once would
+ * each read the file, add their key and rename theirs over it, and one key would be lost.
+ */
+function withFileLock<T>(file: string, work: () => T): T {
+  const lock = `${file}.lock`;
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  const giveUpAt = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      fs.closeSync(fs.openSync(lock, 'wx', 0o600));
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const held = fs.statSync(lock, { throwIfNoEntry: false });
+      if (held && Date.now() - held.mtimeMs > LOCK_STALE_MS) {
+        fs.rmSync(lock, { force: true });
+        continue;
+      }
+      if (Date.now() > giveUpAt) {
+        throw new Error(`${lock} is held by another token create (remove it if none runs)`);
+      }
+      Atomics.wait(sleeper, 0, 0, 20); // a synchronous command: it may block while it waits
+    }
+  }
+  try {
+    return work();
+  } finally {
+    fs.rmSync(lock, { force: true });
+  }
+}
+
 export function addApiKey(file: string, identity: string, scopes: string[]): string {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const target = fs.existsSync(file) ? fs.realpathSync(file) : file;
+  return withFileLock(target, () => appendKey(file, target, identity, scopes));
+}
+
+function appendKey(file: string, target: string, identity: string, scopes: string[]): string {
   const token = generateToken();
   const entries = readApiKeys(file);
   entries.push({ sha256: hashToken(token), identity, scopes, createdAt: new Date().toISOString() });
-  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   // Written aside and renamed over the file, so that a server re-reading it never sees half of
-  // it: over the file a symlink names, with the file's own mode and owner (a new one is 0600).
-  const target = fs.existsSync(file) ? fs.realpathSync(file) : file;
+  // it: over the file a symlink names (`target`), with the file's own mode and owner (a new
+  // one is 0600).
   const before = fs.statSync(target, { throwIfNoEntry: false });
   const aside = `${target}.${process.pid}.tmp`;
   fs.writeFileSync(aside, `${JSON.stringify(entries, null, 2)}\n`, { mode: 0o600 });

@@ -2,10 +2,12 @@
  * ApiKeyFile: the key file is looked at again at most once a second, read again when it
  * changed, and a version that does not read keeps the keys as they were, said once.
  */
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import { ApiKeyFile } from '../../src/auth/apiKeyFile';
 import { addApiKey } from '../../src/auth/apiKeys';
 import { tempDbFile } from '../helpers/tempDb';
+import { compiledMain } from '../helpers/childArcd';
 
 test('changes count from the next look, which a call past the second waits for; an unreadable version is reported once', async () => {
   const file = tempDbFile('keys');
@@ -60,4 +62,25 @@ test("token create keeps the file's mode and the symlink naming it", () => {
   expect(fs.statSync(real).mode & 0o777).toBe(0o640);
   const keys = new ApiKeyFile(real, () => undefined);
   expect(keys.find(token)).toMatchObject({ identity: 'erin' });
+});
+
+test('token create run several times at once keeps every key', async () => {
+  const file = tempDbFile('raced-keys');
+  const identities = ['ann', 'bob', 'cat', 'dan', 'eve', 'fay', 'gus', 'hal', 'ivy', 'jo'];
+  const created = await Promise.all(
+    identities.map(
+      (identity) =>
+        new Promise<string>((resolve, reject) =>
+          execFile(
+            process.execPath,
+            [compiledMain, 'token', 'create', '--identity', identity, '--api-keys-file', file],
+            (error, stdout) => (error ? reject(error) : resolve(stdout.trim())),
+          ),
+        ),
+    ),
+  );
+  const stored = JSON.parse(fs.readFileSync(file, 'utf8')) as Array<{ identity: string }>;
+  expect(stored.map((entry) => entry.identity).sort()).toEqual(identities);
+  expect(new Set(created).size).toBe(identities.length);
+  expect(fs.existsSync(`${file}.lock`)).toBe(false);
 });
