@@ -207,6 +207,17 @@ export interface TaskFailure {
   [key: string]: JsonValue;
 }
 
+/**
+ * A task ending while no live lease holds it (its turn's process died, the lease lapsed): the
+ * run that process left `running` ends with it, `interrupted`, or it would stay `running` for
+ * good (only a later claim closes such runs). A task that never ran has none; one whose turn
+ * ends it holds its lease, and ends its own run.
+ */
+function lostRunsEnded(task: TaskRecord, at: string): Pick<Mutation, 'run'> {
+  const leased = task.leaseOwner !== undefined && (task.leaseUntil ?? 0) > Date.parse(at);
+  return task.attempt === 0 || leased ? {} : { run: { interruptRunning: true } };
+}
+
 export function failed(task: TaskRecord, error: TaskFailure, at: string): Mutation {
   const patch: TaskPatch = {
     status: 'FAILED',
@@ -230,6 +241,7 @@ export function failed(task: TaskRecord, error: TaskFailure, at: string): Mutati
       },
       error.message,
     ),
+    ...lostRunsEnded(task, at),
   };
 }
 
@@ -254,6 +266,7 @@ export function canceled(task: TaskRecord, at: string, reason: string, by: strin
       },
       reason,
     ),
+    ...lostRunsEnded(task, at),
   };
 }
 

@@ -289,3 +289,31 @@ test("a store failure writing a paused turn's end is not the handler's: the task
   expect(run?.outcome).toBe('input-required');
   expect(tries).toBe(2);
 });
+
+test('a run a dead process left running ends, interrupted, with its task canceled while no lease holds it', async () => {
+  const asker = defineAgent({
+    id: 'asker',
+    description: 'asks',
+    async handle(ctx) {
+      return ctx.requestInput('which one?');
+    },
+  });
+  const arcd = await startArcd({ agents: [asker] });
+  const on = { targetAgent: 'asker' };
+  const task = await createTask(arcd.url, 'asker', 'ask', {}, on);
+  const [asked] = await endedRuns(arcd, task.taskId);
+  expect(asked?.outcome).toBe('input-required');
+  // As if its process died after the pause committed, before the run's end was written.
+  const sql = new Database(arcd.db);
+  sql
+    .prepare(
+      "UPDATE runs SET outcome = 'running', completed_at = NULL, duration_ms = NULL WHERE task_id = ?",
+    )
+    .run(task.taskId);
+  sql.close();
+  await arcResult(arcd.url, 'task.cancel', { taskId: task.taskId }, on);
+  const runs = await arcd.server.store.listRuns(task.taskId);
+  expect(runs.map((run) => [run.outcome, run.error?.message])).toEqual([
+    ['interrupted', 'the process running this turn stopped'],
+  ]);
+});
