@@ -301,8 +301,21 @@ export class ArcClient {
     },
     runs: async (agent: string, taskId: string) =>
       (await this.call<{ runs: unknown[] }>('task.runs', agent, { taskId })).runs,
+    /** One page of the task's stored events after `after` (see eventPage for the rest). */
     events: async (agent: string, taskId: string, after = 0) =>
       (await this.call<{ events: unknown[] }>('task.events', agent, { taskId, after })).events,
+    /** A page of stored events, and whether more follow it (ask again after its last). */
+    eventPage: async (
+      agent: string,
+      taskId: string,
+      options: { after?: number; limit?: number } = {},
+    ): Promise<{ events: unknown[]; more: boolean }> => {
+      const page = await this.call<{ events: unknown[]; more?: boolean }>('task.events', agent, {
+        taskId,
+        ...options,
+      });
+      return { events: page.events, more: page.more === true };
+    },
     /** The task's events, stored then live; reconnects after a drop and resumes after the last seen. */
     watch: (taskId: string, options: { after?: number; signal?: AbortSignal } = {}) =>
       this.watchEvents(taskId, options),

@@ -68,6 +68,12 @@ test('task calls, runs and events', async () => {
     (await client.task.list('echo', { status: 'COMPLETED' })).tasks.map((t) => t.taskId),
   ).toEqual([task.taskId]);
   expect(await client.task.events('echo', task.taskId, 5)).toHaveLength(2);
+  const first = await client.task.eventPage('echo', task.taskId, { limit: 3 });
+  expect(first.events).toHaveLength(3);
+  expect(first.more).toBe(true);
+  expect(await client.task.eventPage('echo', task.taskId, { after: 5 })).toMatchObject({
+    more: false,
+  });
   const paused = await client.task.create('document-analyzer', 'one two');
   await waitFor('input required', async () =>
     (await client.task.info('document-analyzer', paused.taskId)).status === 'INPUT_REQUIRED'
