@@ -257,6 +257,10 @@ test('a late firing held back tick after tick counts the slots it missed from wh
     );
     queued.push(task.taskId);
   }
+  // The first one runs (held), the second waits: the queue is full.
+  await waitFor('the first task running', async () =>
+    (await arcd.server.store.getTask(queued[0]!))?.status === 'WORKING' ? true : undefined,
+  );
   await arcResult(
     arcd.url,
     'schedule.create',
