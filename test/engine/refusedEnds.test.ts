@@ -263,14 +263,16 @@ test('a turn whose end fails to be written still waits for its stopped handler',
   expect(most).toBe(1);
 });
 
+/** An agent whose every turn asks for input. */
+const asker = defineAgent({
+  id: 'asker',
+  description: 'asks',
+  async handle(ctx) {
+    return ctx.requestInput('which one?');
+  },
+});
+
 test("a store failure writing a paused turn's end is not the handler's: the task still waits for input", async () => {
-  const asker = defineAgent({
-    id: 'asker',
-    description: 'asks',
-    async handle(ctx) {
-      return ctx.requestInput('which one?');
-    },
-  });
   const arcd = await startArcd({ agents: [asker] });
   const { store } = arcd.server;
   const on = { targetAgent: 'asker' };
@@ -291,13 +293,6 @@ test("a store failure writing a paused turn's end is not the handler's: the task
 });
 
 test('a run a dead process left running ends, interrupted, with its task canceled while no lease holds it', async () => {
-  const asker = defineAgent({
-    id: 'asker',
-    description: 'asks',
-    async handle(ctx) {
-      return ctx.requestInput('which one?');
-    },
-  });
   const arcd = await startArcd({ agents: [asker] });
   const on = { targetAgent: 'asker' };
   const task = await createTask(arcd.url, 'asker', 'ask', {}, on);
