@@ -10,7 +10,7 @@
  * routes are guarded (`/arc`, its event streams, and `/`, which answers as `/arc`): trigger
  * URLs carry their own secret token, and discovery tells nothing a caller could not read.
  */
-import net from 'node:net';
+import ipaddr from 'ipaddr.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PlainRoute } from './app';
 import { type HeaderList, writeJson } from './writeAnswer';
@@ -27,8 +27,8 @@ export interface BrowserGuardOptions {
 export function isLoopbackName(hostname: string): boolean {
   const name = hostname.toLowerCase().replace(/\.$/, '');
   if (name === 'localhost' || name.endsWith('.localhost')) return true;
-  if (net.isIPv4(name)) return name.startsWith('127.');
-  return name === '::1' || name === '0:0:0:0:0:0:0:1';
+  // An address: by its range, as the webhook guard judges addresses (ssrf.ts).
+  return ipaddr.isValid(name) && ipaddr.parse(name).range() === 'loopback';
 }
 
 /** The host name of a Host header (`name:port`, `[v6]:port`), or undefined if malformed. */

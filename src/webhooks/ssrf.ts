@@ -52,7 +52,7 @@ function mappedIPv4(address: ipaddr.IPv4 | ipaddr.IPv6): string | undefined {
 export function forbiddenReason(ip: string, policy: AddressPolicy): string | undefined {
   if (!ipaddr.isValid(ip)) return `${ip} is not an IP address`;
   const address = ipaddr.parse(ip);
-  if (policy.ranges.some((range) => inRange(address, range))) return undefined;
+  if (allowlisted(address, policy)) return undefined;
   const ipv4 = mappedIPv4(address);
   if (ipv4) {
     // The sender's connect-time guard refuses these whatever they map to (and matches the
@@ -65,6 +65,11 @@ export function forbiddenReason(ip: string, policy: AddressPolicy): string | und
     return `${ip} is an IPv4-compatible IPv6 address (deprecated)`;
   }
   return range === 'unicast' ? undefined : `${ip} is a ${range} address`;
+}
+
+/** Whether the operator's allowlist opens `address` (a single address or a CIDR of it). */
+function allowlisted(address: ipaddr.IPv4 | ipaddr.IPv6, policy: AddressPolicy): boolean {
+  return policy.ranges.some((range) => inRange(address, range));
 }
 
 /** `::a.b.c.d` (the first 96 bits zero; `::` and `::1` are ranges of their own). */
@@ -125,12 +130,11 @@ export function refusingCompatible(
       const answered = Array.isArray(first)
         ? (first as Array<{ address: string }>).map((entry) => entry.address)
         : [first as string];
-      const refused = answered.find(
-        (address) =>
-          net.isIPv6(address) &&
-          isIPv4Compatible(ipaddr.parse(address)) &&
-          !policy.ranges.some((range) => inRange(ipaddr.parse(address), range)),
-      );
+      const refused = answered.find((address) => {
+        if (!net.isIPv6(address)) return false;
+        const parsed = ipaddr.parse(address);
+        return isIPv4Compatible(parsed) && !allowlisted(parsed, policy);
+      });
       if (!refused) return callback(null, ...results);
       callback(
         new Error(
