@@ -358,10 +358,10 @@ export class Runner {
     const ids = [...this.running.keys()];
     const now = clock().getTime();
     try {
-      const lost = await store.renewLeases(this.owner, ids, now + leaseMs);
+      const lost = new Set(await store.renewLeases(this.owner, ids, now + leaseMs));
       for (const taskId of ids) {
         const turn = this.running.get(taskId);
-        if (turn && !lost.includes(taskId)) turn.leasedUntil = now + leaseMs;
+        if (turn && !lost.has(taskId)) turn.leasedUntil = now + leaseMs;
       }
       for (const { taskId, kind, reason } of await store.stoppedElsewhere(this.owner, ids)) {
         this.running.get(taskId)?.stop.stop(new TurnStopped(kind, reason));

@@ -9,6 +9,7 @@ import express, {
   type Response,
   type Router,
 } from 'express';
+import type { TriggerRecord } from '../store/triggerRows';
 import type { TriggerService } from '../triggers/triggerService';
 import type { RateLimiter } from './rateLimiter';
 
@@ -43,12 +44,18 @@ export function triggerRouter(options: TriggerRouteOptions): Router {
   };
   // An unknown token is answered before its body is read, or inflated (a guess costs little).
   const known: RequestHandler = async (req, res, next) => {
-    if (await options.triggers.exists(String(req.params.token))) return next();
-    res.set('Connection', 'close').status(404).json({ error: 'no such trigger' });
+    const trigger = await options.triggers.find(String(req.params.token));
+    if (!trigger) {
+      res.set('Connection', 'close').status(404).json({ error: 'no such trigger' });
+      return;
+    }
+    res.locals.trigger = trigger; // fired with the request's body once it is read
+    next();
   };
   router.post('/triggers/:token', limited, known, declaredTooLarge, readBody, async (req, res) => {
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const answer = await options.triggers.fire(String(req.params.token), body, req.headers);
+    const trigger = res.locals.trigger as TriggerRecord;
+    const answer = await options.triggers.fire(trigger, body, req.headers);
     for (const [name, value] of Object.entries(answer.headers ?? {})) res.set(name, value);
     res.status(answer.status).json(answer.body);
   });

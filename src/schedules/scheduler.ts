@@ -18,6 +18,17 @@ const BATCH = 50;
 /** A slot fired later than this is reported as late (missed while down or overloaded). */
 const LATE_AFTER_MS = 60_000;
 
+/** Slots a late firing counts as skipped, at most (each a cron step to walk). */
+const MAX_SLOTS_COUNTED = 1000;
+
+/**
+ * The time a firing of `slot` reckons from: now, or the slot itself when the clock reads
+ * earlier (stepped back by NTP past it, "now" would give the same slot again: fired twice).
+ */
+function notBefore(slot: string, now: Date): Date {
+  return new Date(Math.max(now.getTime(), Date.parse(slot)));
+}
+
 export class Scheduler {
   private timer?: NodeJS.Timeout;
   /**
@@ -112,8 +123,7 @@ export class Scheduler {
         await this.store.scheduleFailed(scheduleId, failure);
         return undefined;
       }
-      const after = new Date(Math.max(now.getTime(), Date.parse(slot))); // as in fire()
-      const next = nextSlot(schedule.cron, schedule.timezone, after)?.toISOString();
+      const next = nextSlot(schedule.cron, schedule.timezone, notBefore(slot, now))?.toISOString();
       await this.store.skipSchedule(scheduleId, { ...failure, skipped: true }, next);
       this.logger.warn({ err: error, scheduleId, slot, next }, 'schedule slot skipped: refused');
     } catch (writeError) {
@@ -129,9 +139,7 @@ export class Scheduler {
     if (!hosted.includes(schedule.targetAgent)) {
       throw new AgentNotFoundError(schedule.targetAgent, hosted);
     }
-    // The next slot comes after this one whatever the clock says: stepped back (NTP) past the
-    // slot, "now" would give this slot again, and fire it twice.
-    const now = new Date(Math.max(this.clock().getTime(), Date.parse(slot)));
+    const now = notBefore(slot, this.clock());
     const late = now.getTime() - Date.parse(slot) > LATE_AFTER_MS;
     const skippedSlots = late ? this.slotsPassed(schedule, slot, now) : 0;
     const next = nextSlot(schedule.cron, schedule.timezone, now)?.toISOString();
@@ -159,15 +167,12 @@ export class Scheduler {
     return applied.task.taskId;
   }
 
-  /** The slots after `slot` up to `now` (at most 1000), counted on from the last try's count. */
+  /** The slots after `slot` up to `now` (at most MAX_SLOTS_COUNTED), counted on from the last try's count. */
   private slotsPassed(schedule: ScheduleRecord, slot: string, now: Date): number {
     const known = this.passed.get(schedule.scheduleId);
     const from = known?.slot === slot ? known : { slot, upTo: new Date(slot), count: 0 };
-    const count = Math.min(
-      1000,
-      from.count +
-        slotsBetween(schedule.cron, schedule.timezone, from.upTo, now, 1000 - from.count),
-    );
+    const more = MAX_SLOTS_COUNTED - from.count;
+    const count = from.count + slotsBetween(schedule.cron, schedule.timezone, from.upTo, now, more);
     this.passed.set(schedule.scheduleId, { slot, upTo: now, count });
     return count;
   }

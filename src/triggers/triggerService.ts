@@ -117,9 +117,9 @@ export class TriggerService {
     };
   }
 
-  /** Whether a trigger URL's token names a trigger (asked before its body is read). */
-  async exists(token: string): Promise<boolean> {
-    return (await this.store.findTriggerByTokenHash(hashToken(token))) !== undefined;
+  /** The trigger a URL's token names (looked up before the request's body is read). */
+  find(token: string): Promise<TriggerRecord | undefined> {
+    return this.store.findTriggerByTokenHash(hashToken(token));
   }
 
   async list(call: CallContext): Promise<TriggerRecord[]> {
@@ -136,14 +136,15 @@ export class TriggerService {
     await this.store.deleteTrigger(triggerId);
   }
 
-  /** Handles `POST /triggers/<token>` with the raw body and the request headers. */
+  /**
+   * Handles `POST /triggers/<token>` for the trigger its token named (`find`), with the raw
+   * body and the request headers. One deleted since is refused by the firing's transaction.
+   */
   async fire(
-    token: string,
+    trigger: TriggerRecord,
     body: Buffer,
     headers: Record<string, string | string[] | undefined>,
   ): Promise<TriggerAnswer> {
-    const trigger = await this.store.findTriggerByTokenHash(hashToken(token));
-    if (!trigger) return refuse(404, 'no such trigger');
     const header = (name: string) => {
       const value = headers[name];
       return Array.isArray(value) ? value[0] : value;
