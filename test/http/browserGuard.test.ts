@@ -97,4 +97,16 @@ test('loopback names and the refusal rules', () => {
   );
   expect(browserRefusal(req({ host: 'evil.example' }, '/triggers/abc'), true)).toBeUndefined();
   expect(browserRefusal(req({ host: 'evil.example' }, '/?x=1'), true)).toMatch(/host evil/);
+  expect(browserRefusal(req({ host: 'evil.example' }, '/arc/tasks/t/events?a'), true)).toMatch(
+    /host evil/,
+  );
+  expect(browserRefusal(req({ host: 'evil.example' }, '/arcade'), true)).toBeUndefined();
+  // A Host served once (remembered) does not let the next, different one through.
+  for (let i = 0; i < 2; i++) {
+    expect(browserRefusal(req({ host: 'localhost:9' }), true)).toBeUndefined();
+    expect(browserRefusal(req({ host: 'localhost.evil:9' }), true)).toMatch(/host localhost.evil/);
+    expect(browserRefusal(req({ host: 'localhost:9', origin: 'http://e.x' }), true)).toMatch(
+      /web page at http:\/\/e.x/,
+    );
+  }
 });
