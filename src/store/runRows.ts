@@ -71,7 +71,9 @@ export class RunTables {
     );
     this.interrupt = recorder.statement(
       db,
+      // Its duration is the time until it was found lost (its process's end is not known).
       `UPDATE runs SET outcome = 'interrupted', completed_at = ?,
+      duration_ms = MAX(0, CAST(ROUND((julianday(?) - julianday(started_at)) * 86400000) AS INTEGER)),
       error = '${JSON.stringify(LOST_WITH_PROCESS)}' WHERE task_id = ? AND outcome = 'running'`,
     );
     this.selectRuns = db.prepare<[string], RunRow>(
@@ -106,7 +108,7 @@ export class RunTables {
 
   /** Runs left `running` by a process that died: their turn is being run again. */
   interruptRunning(taskId: string, at: string): void {
-    this.interrupt.run(at, taskId);
+    this.interrupt.run(at, at, taskId);
   }
 
   runs(taskId: string): RunRecord[] {

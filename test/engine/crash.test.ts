@@ -34,6 +34,10 @@ test('tasks WORKING at SIGKILL are completed after restart', async () => {
     );
     expect(runs.map((r: { outcome: string }) => r.outcome)).toEqual(['interrupted', 'completed']);
     expect(runs.map((r: { attempt: number }) => r.attempt)).toEqual([1, 2]);
+    // The lost run lasted until the next process found it: from its start to its end.
+    const lost = runs[0] as { startedAt: string; completedAt: string; durationMs: number };
+    expect(lost.durationMs).toBe(Date.parse(lost.completedAt) - Date.parse(lost.startedAt));
+    expect(lost.durationMs).toBeGreaterThan(0);
   }
   second.process.kill('SIGTERM');
   expect(await second.exited).toBe(0);
