@@ -163,11 +163,15 @@ export function createArcHandler(options: ArcHandlerOptions) {
       raw = await readBody(body, max, declared);
     } catch (error) {
       if (body === req) throw error;
-      // A compressed body that does not inflate (or is cut short): the caller's parse error.
+      // A compressed body that does not inflate (or is cut short): the caller's parse error,
+      // a call of its budget like any other (past it, the rate limit's answer instead).
       // The rest of it is left unread, so the connection cannot carry another request.
       res.setHeader('Connection', 'close');
+      const rate = await options.limiter.check(auth, req.socket.remoteAddress, 1);
       const reason = `the ${req.headers['content-encoding']} body does not inflate: ${(error as Error).message}`;
-      await writeAnswer(res, answerEarlyError(new ParseError(reason), '', deps), securityHeaders);
+      const answer = answerEarlyError(rate.error ?? new ParseError(reason), '', deps);
+      const headers = rate.headers.length ? [...securityHeaders, ...rate.headers] : securityHeaders;
+      await writeAnswer(res, answer, headers);
       return;
     }
     if (!Buffer.isBuffer(raw)) {

@@ -322,6 +322,24 @@ test('a compressed body that does not inflate is a parse error with HTTP 200, ne
   expect(((await truncated.json()) as { error: { code: number } }).error.code).toBe(-32700);
 });
 
+test('a compressed body that does not inflate is a call of the rate budget', async () => {
+  arcd = await startArcd({ config: { rateLimitPerMinute: 2 } });
+  const broken = () =>
+    fetch(`${arcd.url}/arc`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/arc+json', 'content-encoding': 'gzip' },
+      body: JSON.stringify(create('not-gzip')),
+    });
+  const codes = [];
+  for (let i = 0; i < 3; i += 1) {
+    const response = await broken();
+    codes.push(((await response.json()) as { error: { code: number } }).error.code);
+    if (i === 0) expect(response.headers.get('ratelimit')).toMatch(/remaining=1/);
+  }
+  expect(codes).toEqual([-32700, -32700, -44007]);
+  expect((await post(arcd.url, create('after'))).body.error).toMatchObject({ code: -44007 });
+});
+
 test('a compressed body too large once inflated echoes its id, in its own protocol', async () => {
   arcd = await startArcd({ config: { maxBodyBytes: 4096 } });
   const big = 'x'.repeat(100_000); // compresses far below the cap, inflates far above it
