@@ -107,18 +107,21 @@ export function parentFinished(
     collected.events.push(...added.events);
     current = extended(current, { artifactCount: current.artifactCount + 1 });
   }
-  const outcome =
-    failures.length > 0 && !parent.settings?.allowPartial
-      ? changes.failed(
-          current,
-          {
-            code: TASK_EXECUTION_FAILED,
-            message: `${failures.length} of ${children.length} child tasks did not complete (first: ${String(failures[0]?.agent)}: ${String(failures[0]?.reason)})`,
-            failures,
-          },
-          at,
-        )
-      : changes.completed(current, at);
+  // allowPartial lets some children fail, not all: a family none of whose children completed
+  // has nothing to give its dependents.
+  const fails =
+    failures.length > 0 && (!parent.settings?.allowPartial || failures.length === children.length);
+  const outcome = fails
+    ? changes.failed(
+        current,
+        {
+          code: TASK_EXECUTION_FAILED,
+          message: `${failures.length} of ${children.length} child tasks did not complete (first: ${String(failures[0]?.agent)}: ${String(failures[0]?.reason)})`,
+          failures,
+        },
+        at,
+      )
+    : changes.completed(current, at);
   if (failures.length > 0 && outcome.patch.status === 'COMPLETED') {
     const completion = outcome.events[0];
     if (completion) completion.data = extended(completion.data, { failures });

@@ -173,6 +173,14 @@ test('a failing child fails the parent, unless allowPartial lists the failure in
     targetAgent: 'gamma',
   });
   expect(child.settings).toBeUndefined(); // allowPartial is the parent's alone
+
+  // Some may fail, not all: a family none of whose children completed fails.
+  const none = await fanOut(arcd, 'go fail:alpha fail:beta fail:gamma', {
+    settings: { allowPartial: true },
+  });
+  const allFailed = await waitForStatus(arcd.url, 'alpha', none.taskId, ['FAILED'], on);
+  expect(allFailed.error).toMatchObject({ code: -42004, message: /^3 of 3 child tasks/ });
+  expect(allFailed.error.failures).toHaveLength(3);
 });
 
 test('a partly completed family its dependents still read is not retried under them', async () => {
