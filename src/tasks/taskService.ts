@@ -448,6 +448,22 @@ export class TaskService {
   private async checkNotNeeded(task: TaskRecord): Promise<void> {
     const released = await this.store.releasedDependents(task.taskId);
     if (released.length > 0) throw new TaskStillNeededError(task.taskId, released, 'run again');
+    await this.checkParentNotNeeded(task);
+  }
+
+  /**
+   * A child run again reopens its finished parent (familyRuns.ts): -42006 while tasks the
+   * parent's completion released are unfinished, as for the parent run again itself.
+   */
+  private async checkParentNotNeeded(task: TaskRecord): Promise<void> {
+    if (!task.parentTaskId) return;
+    const parent = await this.store.getTask(task.parentTaskId);
+    if (!parent || !isTerminal(parent.status)) return;
+    const released = await this.store.releasedDependents(parent.taskId);
+    if (released.length > 0) {
+      const doing = `reopened by its child ${task.taskId} running again`;
+      throw new TaskStillNeededError(parent.taskId, released, doing);
+    }
   }
 
   async retry(

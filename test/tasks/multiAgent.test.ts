@@ -201,7 +201,24 @@ test('a partly completed family its dependents still read is not retried under t
     code: -42006,
     details: { taskId: lenient.taskId, waitingDependents: [dependent.taskId] },
   });
+  // Nor reopened by one of its children running again: the failed one, or a completed one.
+  const [alphaChild, , gammaChild] = lenient.childTaskIds as string[];
+  const childRetry = await arcCall(
+    arcd.url,
+    'task.retry',
+    { taskId: gammaChild },
+    { targetAgent: 'gamma' },
+  );
+  const childRun = await arcCall(arcd.url, 'task.run', { taskId: alphaChild }, on);
+  for (const refusedChild of [childRetry, childRun]) {
+    expect(refusedChild.body.error).toMatchObject({
+      code: -42006,
+      message: expect.stringMatching(/cannot be reopened by its child task-\S+ running again/),
+      details: { taskId: lenient.taskId, waitingDependents: [dependent.taskId] },
+    });
+  }
   expect((await taskInfo(arcd.url, 'alpha', lenient.taskId, on)).status).toBe('COMPLETED');
+  expect((await taskInfo(arcd.url, 'alpha', alphaChild as string, on)).status).toBe('COMPLETED');
 });
 
 test('cancelling the parent cancels its children, running ones included', async () => {
