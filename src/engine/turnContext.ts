@@ -14,6 +14,7 @@ import * as changes from '../tasks/changes';
 import { toWireArtifact, toWireMessage, toWireTask } from '../tasks/toWire';
 import { filesOf, readableText } from '../parts/fileParts';
 import type { TurnStop } from './stopReason';
+import { latestArtifacts } from './latestArtifacts';
 import { withSpecTypeNames } from '../parts/partTypeNames';
 import { type PartLimits, checkMessageParts } from '../parts/checkParts';
 
@@ -190,12 +191,7 @@ export function createTurnContext(
       for (const dependencyId of task.dependencies ?? []) {
         const dependency = await deps.store.getTask(dependencyId);
         if (!dependency) continue; // deleted since it completed
-        // Its latest run's: one run again (task.retry, task.run) keeps the earlier runs'
-        // artifacts in its history, but what it made this time is what follows from it.
-        const since = dependency.startedAt ?? '';
-        const artifacts = (await deps.store.listArtifacts(dependencyId)).filter(
-          (artifact) => artifact.createdAt >= since,
-        );
+        const artifacts = await latestArtifacts(deps.store, dependency);
         outputs.push({
           taskId: dependencyId,
           agent: dependency.assignedAgent,

@@ -513,6 +513,54 @@ describe('running a failed family again', () => {
     expect(artifactNames(whole)).toEqual(['alpha:alpha says go', 'flaky-child:fixed']);
   });
 
+  test("a family run again gives its dependents every child's latest output, not only the new", async () => {
+    const reader = defineAgent({
+      id: 'reader',
+      description: "names who made its dependency's artifacts",
+      async handle(ctx) {
+        const [family] = await ctx.dependencies();
+        return (family?.artifacts ?? [])
+          .map((a) => `${a.createdBy}:${a.parts[0]?.content}`)
+          .sort()
+          .join(',');
+      },
+    });
+    const arcd = await startArcd({ agents: [...agents, flaky, reader], bundled: false });
+    const parent = await family(arcd, 'go');
+    await waitForStatus(arcd.url, 'alpha', parent.taskId, ['FAILED'], on);
+    await arcResult(arcd.url, 'task.retry', { taskId: parent.taskId }, on);
+    await waitForStatus(arcd.url, 'alpha', parent.taskId, ['COMPLETED'], on);
+    const onReader = { targetAgent: 'reader' };
+    const read = await createTask(
+      arcd.url,
+      'reader',
+      'go',
+      { dependencies: [parent.taskId] },
+      onReader,
+    );
+    const answered = await waitForStatus(arcd.url, 'reader', read.taskId, ['COMPLETED'], onReader);
+    expect(answered.messages.at(-1).parts[0].content).toBe('alpha:alpha says go,flaky-child:fixed');
+    // A child run again alone: its new output replaces its old in what the family gives.
+    const message = textMessage('again');
+    await arcResult(arcd.url, 'task.run', { taskId: parent.childTaskIds[0], message }, on);
+    await waitForStatus(arcd.url, 'alpha', parent.childTaskIds[0], ['COMPLETED'], on);
+    await waitForStatus(arcd.url, 'alpha', parent.taskId, ['COMPLETED'], on);
+    const reread = await createTask(
+      arcd.url,
+      'reader',
+      'go',
+      { dependencies: [parent.taskId] },
+      onReader,
+    );
+    const again = await waitForStatus(arcd.url, 'reader', reread.taskId, ['COMPLETED'], onReader);
+    // (alpha's turn reads the task's caller messages, the first one included)
+    expect(again.messages.at(-1).parts[0].content).toBe(
+      'alpha:alpha says go\nagain,flaky-child:fixed',
+    );
+    const whole = await taskInfo(arcd.url, 'alpha', parent.taskId, on);
+    expect(whole.artifacts).toHaveLength(3); // the family's history keeps alpha's first report
+  });
+
   test("a family retry that would queue a child past its agent's bound is refused whole", async () => {
     const capped = defineAgent({
       ...worker('capped'),

@@ -1,0 +1,32 @@
+/**
+ * What a dependency made in its latest run, as `ctx.dependencies()` gives it. A task run again
+ * (task.retry, task.run) keeps its earlier runs' artifacts in its history, but what follows
+ * from it is what it made this time: the artifacts created since its run began.
+ *
+ * A multi-agent parent makes nothing itself: its artifacts are copies gathered from its
+ * children (metadata `childTaskId`, `sourceArtifactId`), and a family run again gathers only
+ * what its children made anew, the rest staying from before. So a parent's latest are its
+ * copies of each child's latest run's artifacts, whenever they were gathered.
+ */
+import type { ArtifactRecord, TaskRecord } from '../store/records';
+import type { Store } from '../store/store';
+
+function since(task: TaskRecord, artifacts: ArtifactRecord[]): ArtifactRecord[] {
+  const start = task.startedAt ?? '';
+  return artifacts.filter((artifact) => artifact.createdAt >= start);
+}
+
+export async function latestArtifacts(store: Store, task: TaskRecord): Promise<ArtifactRecord[]> {
+  const artifacts = await store.listArtifacts(task.taskId);
+  if (!task.childTaskIds) return since(task, artifacts);
+  const latest = new Set<string>();
+  for (const child of await store.childTasks(task.taskId)) {
+    const made = since(child, await store.listArtifacts(child.taskId));
+    for (const artifact of made) latest.add(`${child.taskId} ${artifact.artifactId}`);
+  }
+  return artifacts.filter((artifact) =>
+    latest.has(
+      `${String(artifact.metadata?.childTaskId)} ${String(artifact.metadata?.sourceArtifactId)}`,
+    ),
+  );
+}
