@@ -72,13 +72,18 @@ const CANCEL_REASONS: Record<string, string> = {
   deadline: 'canceled upstream: deadline exceeded',
   timeout: 'canceled upstream: the forwarding turn timed out',
 };
+/** The cancel reason of a remote task whose forwarding turn failed here (see `forward`). */
+const FAILED_HERE = 'canceled upstream: the forwarding turn failed';
 /**
  * Cancels of this server's met again by a later turn, which then starts a new remote task: a
  * timed-out attempt's (its retry comes after it), and the bare 'canceled upstream' an earlier
  * version gave every stop, shutdown included. A cancel for the task's own cancel or deadline
  * is final (another process may meet it before it hears of the stop).
  */
-const RESTARTING = new Set([CANCEL_REASONS.timeout, 'canceled upstream']);
+const RESTARTING = new Set([CANCEL_REASONS.timeout, FAILED_HERE, 'canceled upstream']);
+
+/** The remote task failed or was canceled on its side, and that was mirrored. */
+class RemoteTaskEnded extends Error {}
 /** task.info asked only where the remote task stands: its history may be large, and is not read. */
 const STATUS_ONLY = { includeMessages: false, includeArtifacts: false };
 
@@ -168,7 +173,7 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
         if (RESTARTING.has(String(remote.reason))) return 'again';
         const ended = { ...progress, ended: true };
         await ctx.checkpoint(ended as unknown as JsonObject);
-        throw new Error(`remote task was canceled: ${String(remote.reason ?? '')}`);
+        throw new RemoteTaskEnded(`remote task was canceled: ${String(remote.reason ?? '')}`);
       }
     }
     return { ...progress, sent };
@@ -251,7 +256,7 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
         } else if (event.event === 'TASK_FAILED' || event.event === 'TASK_CANCELED') {
           const ended = { ...current, lastSeq: event.sequence, ended: true };
           await ctx.checkpoint(ended as unknown as JsonObject);
-          throw new Error(remoteEnd(event.event, data));
+          throw new RemoteTaskEnded(remoteEnd(event.event, data));
         }
         current.lastSeq = event.sequence;
         await ctx.checkpoint(current as unknown as JsonObject);
@@ -325,6 +330,16 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
         }
         progress = undefined;
       }
+    } catch (error) {
+      // Failed here (a remote call refused, a reply past this server's part limits, a page
+      // that is no ARC answer): the remote task would run on, orphaned, so it goes too,
+      // unless it ended on its side or the turn was stopped (onStop has dealt with that).
+      // A retry of the turn meets the cancel and starts another (RESTARTING).
+      if (!(error instanceof RemoteTaskEnded) && !ctx.signal.aborted) {
+        cancelAs = FAILED_HERE;
+        cancelRemote();
+      }
+      throw error;
     } finally {
       ctx.signal.removeEventListener('abort', onStop);
     }

@@ -293,6 +293,22 @@ test('a page that is no event stream fails the forwarded task instead of complet
   expect(done.status).toBe('FAILED');
 });
 
+test('a forwarded task that fails here cancels its remote task, which would run on orphaned', async () => {
+  const proxied = await frontThroughProxy('slow', {
+    request: firstStreams(100, (res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<html>app</html>');
+    }),
+  });
+  const task = await createTask(proxied.url, 'remote-slow', 'steps=100');
+  await waitForStatus(proxied.url, 'remote-slow', task.taskId, ['FAILED']);
+  const [remote] = await forwardedFrom(task.taskId);
+  const canceled = await waitForStatus(back.url, 'slow', remote!.taskId, ['CANCELED'], {
+    requestAgent: 'front',
+  });
+  expect(canceled.reason).toBe('canceled upstream: the forwarding turn failed');
+});
+
 test('a shutdown leaves the remote task running, and the restarted server follows it to the end', async () => {
   const db = front.db;
   const task = await createTask(front.url, 'remote-slow', 'steps=8');
