@@ -4,11 +4,11 @@
  * flags, then the environment, then defaults (see config.ts). SIGINT/SIGTERM shut it down
  * gracefully; a second signal exits at once.
  */
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { type Config, DEFAULTS, SETTINGS, loadConfig } from './config';
 import { createServer } from './server';
 import { addApiKey } from './auth/apiKeys';
-import { addTaskCommands } from './cli/taskCommands';
+import { EXIT, addTaskCommands } from './cli/taskCommands';
 
 async function serve(flags: Partial<Record<keyof Config, string>>): Promise<void> {
   const config = loadConfig(process.env, flags);
@@ -49,6 +49,8 @@ function addSettings(command: Command): Command {
 }
 
 const program = new Command('arcd').description('ARC 1.0 agent-to-agent task endpoint');
+// Before the commands are added: they inherit it (see the end of this file).
+program.exitOverride();
 addSettings(program.command('serve', { isDefault: true }).description('start the server')).action(
   (flags: Partial<Record<keyof Config, string>>) =>
     serve(flags).catch((error: unknown) => {
@@ -91,4 +93,19 @@ token
 
 addTaskCommands(program);
 
-program.parse();
+/**
+ * A command line that does not parse (an unknown option, a missing argument) exits 64, not
+ * commander's 1, which a script would read as a failed task; under --json it also prints the
+ * error as the task commands print theirs. Commander has told what is wrong on stderr.
+ */
+try {
+  program.parse();
+} catch (error) {
+  if (!(error instanceof CommanderError)) throw error;
+  if (error.exitCode === 0) process.exit(0); // --help, --version
+  if (process.argv.includes('--json')) {
+    const usage = { code: 'usage', message: error.message, details: { reason: error.code } };
+    process.stdout.write(`${JSON.stringify({ error: usage })}\n`);
+  }
+  process.exit(EXIT.usage);
+}

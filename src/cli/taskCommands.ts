@@ -1,7 +1,8 @@
 /**
  * The `arcd task …` and `arcd agents` commands: a shell front for ArcClient. Human lines by
  * default (a live status line on a terminal), `--json` for machines. Exit codes: 0 success,
- * 1 a waited-for task ended FAILED or CANCELED, 2 an ARC error, 3 a connection failure.
+ * 1 a waited-for task ended FAILED or CANCELED, 2 an ARC error, 3 a connection failure,
+ * 4 a waited-for task waits for input, 64 a command line that does not parse (main.ts).
  */
 import { type Command, Option } from 'commander';
 import got from 'got';
@@ -16,7 +17,14 @@ interface Common {
   json?: boolean;
 }
 
-export const EXIT = { ok: 0, taskFailed: 1, arcError: 2, connection: 3 } as const;
+export const EXIT = {
+  ok: 0,
+  taskFailed: 1,
+  arcError: 2,
+  connection: 3,
+  inputRequired: 4,
+  usage: 64, // sysexits' EX_USAGE: commander's own 1 would read as a failed task
+} as const;
 
 function clientOf(options: Common): ArcClient {
   return new ArcClient({
@@ -85,9 +93,11 @@ async function run(options: Common, action: () => Promise<number | void>): Promi
 }
 
 /**
- * Follows a task to its end, showing each status change; returns the final task. The task is
- * looked up first: a caller who may not see it, or is not who its token says (attempt then
- * runs the action again, as the token's identity), learns it before any event is shown.
+ * Follows a task until it ends or waits for input, showing each status change; returns the
+ * task then. The task is looked up first: a caller who may not see it, or is not who its
+ * token says (attempt then runs the action again, as the token's identity), learns it before
+ * any event is shown. The stream replays the task's whole log, earlier pauses included: a
+ * pause ends the follow only if the task still waits (an answer sent since resumed it).
  */
 async function follow(
   client: ArcClient,
@@ -111,6 +121,10 @@ async function follow(
       status = event.data.status;
       if (!tty && !options.json) process.stderr.write(`${event.event} ${event.data.status}\n`);
       if (options.json) process.stdout.write(`${JSON.stringify(event satisfies TaskEvent)}\n`);
+      if (event.data.childTaskId === undefined && status === 'INPUT_REQUIRED') {
+        const now = await client.task.info(agent, taskId);
+        if (now.status === 'INPUT_REQUIRED') return now;
+      }
     }
   } finally {
     if (timer) {
@@ -122,6 +136,7 @@ async function follow(
 }
 
 function outcome(task: Task): number {
+  if (task.status === 'INPUT_REQUIRED') return EXIT.inputRequired;
   return task.status === 'COMPLETED' ? EXIT.ok : EXIT.taskFailed;
 }
 
@@ -148,7 +163,7 @@ export function addTaskCommands(program: Command): void {
 
   common(task.command('create <agent> <text>').description('create a task'))
     .option('--priority <priority>', 'LOW, NORMAL, HIGH or URGENT')
-    .option('--wait', 'follow the task until it finishes')
+    .option('--wait', 'follow the task until it finishes or waits for input')
     .action(
       (agent: string, text: string, options: Common & { priority?: Priority; wait?: boolean }) =>
         run(options, async () => {
@@ -174,7 +189,7 @@ export function addTaskCommands(program: Command): void {
   );
 
   common(task.command('send <agent> <taskId> <text>').description('send a message to a task'))
-    .option('--wait', 'follow the task until it finishes')
+    .option('--wait', 'follow the task until it finishes or waits for input')
     .action((agent: string, taskId: string, text: string, options: Common & { wait?: boolean }) =>
       run(options, async () => {
         const client = clientOf(options);
@@ -196,7 +211,9 @@ export function addTaskCommands(program: Command): void {
     );
 
   common(
-    task.command('watch <agent> <taskId>').description('follow a task live until it finishes'),
+    task
+      .command('watch <agent> <taskId>')
+      .description('follow a task live until it finishes or waits for input'),
   ).action((agent: string, taskId: string, options: Common) =>
     run(options, async () => {
       const done = await follow(clientOf(options), agent, taskId, options);

@@ -124,6 +124,45 @@ test('exit codes: 1 failed task, 2 ARC error, 3 connection failure', async () =>
   });
 });
 
+test('exit codes: 4 a waited-for task waits for input, 64 a command line that does not parse', async () => {
+  const asked = await arcd([
+    'task',
+    'create',
+    'document-analyzer',
+    'a b',
+    '--wait',
+    '--endpoint',
+    server.url,
+  ]);
+  expect(asked.code).toBe(4);
+  expect(asked.stdout).toMatch(/^task-\S+ INPUT_REQUIRED/);
+  const taskId = asked.stdout.split(' ')[0]!;
+  // Watching it again ends at once: it still waits.
+  const watched = await arcd([
+    'task',
+    'watch',
+    'document-analyzer',
+    taskId,
+    '--json',
+    '--endpoint',
+    server.url,
+  ]);
+  expect(watched.code).toBe(4);
+  expect(JSON.parse(watched.stdout.trim().split('\n').at(-1)!)).toMatchObject({
+    status: 'INPUT_REQUIRED',
+  });
+
+  const typo = await arcd(['task', 'create', 'echo', 'hi', '--wiat', '--endpoint', server.url]);
+  expect(typo.code).toBe(64);
+  expect(typo.stderr).toMatch(/unknown option '--wiat'/);
+  const typoJson = await arcd(['task', 'info', 'echo', '--json']);
+  expect(typoJson.code).toBe(64);
+  expect(JSON.parse(typoJson.stdout)).toMatchObject({
+    error: { code: 'usage', details: { reason: 'commander.missingArgument' } },
+  });
+  expect((await arcd(['task', '--help'])).code).toBe(0);
+});
+
 test('task watch --json prints the events, then the final task, as create --wait does', async () => {
   const created = await arcd([
     'task',
