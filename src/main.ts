@@ -8,6 +8,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { type Config, DEFAULTS, SETTINGS, loadConfig } from './config';
 import { createServer } from './server';
 import { addApiKey } from './auth/apiKeys';
+import { ADMIN_SCOPE, ARC_SCOPES } from './auth/principal';
 import { EXIT, addTaskCommands } from './cli/taskCommands';
 
 async function serve(flags: Partial<Record<keyof Config, string>>): Promise<void> {
@@ -48,6 +49,9 @@ function addSettings(command: Command): Command {
   return command;
 }
 
+const KNOWN_SCOPES = [...ARC_SCOPES, ADMIN_SCOPE];
+const DEFAULT_SCOPES = ['arc.task.controller', 'arc.agent.caller', 'arc.chat.controller'];
+
 const program = new Command('arcd').description('ARC 1.0 agent-to-agent task endpoint');
 // Before the commands are added: they inherit it (see the end of this file).
 program.exitOverride();
@@ -65,18 +69,28 @@ token
   .requiredOption('--identity <agentId>', 'the agent id the token authenticates as')
   .option(
     '--scopes <scopes>',
-    'space-separated scopes',
-    'arc.task.controller arc.agent.caller arc.chat.controller',
+    `scopes, separated by spaces or commas, the option repeatable (of: ${KNOWN_SCOPES.join(' ')}) [default: ${DEFAULT_SCOPES.join(' ')}]`,
+    (value: string, earlier: string[] | undefined) => [
+      ...(earlier ?? []),
+      ...value.split(/[\s,]+/).filter(Boolean),
+    ],
   )
   .addOption(
     new Option('--api-keys-file <file>', 'where keys are kept')
       .env('ARCD_API_KEYS_FILE')
       .default(DEFAULTS.apiKeysFile),
   )
-  .action((options: { identity: string; scopes: string; apiKeysFile: string }) => {
+  .action((options: { identity: string; scopes?: string[]; apiKeysFile: string }) => {
     // Only the key file's setting: the server's others (a bad port, say) are not this one's.
     const file = options.apiKeysFile;
-    const scopes = options.scopes.split(/\s+/).filter(Boolean);
+    const scopes = [...new Set(options.scopes ?? DEFAULT_SCOPES)];
+    // A scope arcd does not know matches nothing: the token would be refused on every call.
+    const unknown = scopes.filter((scope) => !KNOWN_SCOPES.includes(scope));
+    if (unknown.length > 0 || scopes.length === 0) {
+      const what = unknown.length > 0 ? `unknown scopes: ${unknown.join(' ')}` : 'no scopes';
+      console.error(`arcd: ${what} (known: ${KNOWN_SCOPES.join(' ')})`);
+      process.exit(EXIT.usage);
+    }
     let created: string;
     try {
       created = addApiKey(file, options.identity, scopes);

@@ -31,6 +31,13 @@ export function verifyWebhook(
   secret: string,
   options: { toleranceSeconds?: number; now?: Date; arcOnly?: boolean } = {},
 ): unknown {
+  if (!Buffer.isBuffer(rawBody) && typeof rawBody !== 'string') {
+    // A body parsed already (express.json() before this): its bytes are gone, and a
+    // re-serialization signs differently. Said as a verification error, which callers catch.
+    throw new WebhookVerificationError(
+      `the body must be the raw bytes received (a Buffer or string, e.g. express.raw()), not ${rawBody === null ? 'null' : typeof rawBody}`,
+    );
+  }
   const body = Buffer.isBuffer(rawBody) ? rawBody : Buffer.from(rawBody, 'utf8');
   const arc = header(headers, 'x-arc-signature');
   const id = header(headers, 'webhook-id');

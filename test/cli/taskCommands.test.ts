@@ -264,3 +264,23 @@ test("token create reads only the key file's setting, and says what is wrong wit
   expect(broken.stderr).toMatch(new RegExp(`^arcd: ${file}: `));
   expect(broken.stderr).not.toMatch(/\n\s+at /); // no stack trace
 });
+
+test('token create takes scopes by spaces, commas or repeats, and refuses ones arcd does not know', async () => {
+  const file = tempDbFile('scoped-keys').replace(/\.db$/, '.json');
+  const env = { ...process.env, ARCD_API_KEYS_FILE: file };
+  const create = (...scopes: string[]) =>
+    arcd(
+      ['token', 'create', '--identity', 'robot', ...scopes.flatMap((s) => ['--scopes', s])],
+      env,
+    );
+  expect((await create('arc.task.controller,arc.agent.caller', 'arc.admin')).code).toBe(0);
+  const stored = () =>
+    (JSON.parse(fs.readFileSync(file, 'utf8')) as Array<{ scopes: string[] }>).map((k) => k.scopes);
+  expect(stored()).toEqual([['arc.task.controller', 'arc.agent.caller', 'arc.admin']]);
+  const typo = await create('arc.task.controler arc.agent.caller');
+  expect(typo.code).toBe(64);
+  expect(typo.stderr).toMatch(/unknown scopes: arc.task.controler \(known: /);
+  expect(typo.stdout).toBe(''); // no token printed
+  expect((await create('')).stderr).toMatch(/no scopes/);
+  expect(stored()).toHaveLength(1);
+});

@@ -208,6 +208,13 @@ test('verifyWebhook accepts real deliveries and refuses forged or stale ones', a
       arcOnly: true,
     }),
   ).toThrow(/X-ARC-Signature/);
+  // A body parsed already (express.json() in front): a verification error that says why.
+  const parsed = JSON.parse(delivery!.raw) as unknown;
+  expect(() => verifyWebhook(headers, parsed as string, subscription.secret)).toThrow(
+    new WebhookVerificationError(
+      'the body must be the raw bytes received (a Buffer or string, e.g. express.raw()), not object',
+    ),
+  );
 });
 
 /**
