@@ -91,6 +91,16 @@ test('human output, send, cancel, info and agents', async () => {
   expect(agents.stdout).toMatch(/^echo\t/m);
 });
 
+test('an empty ARCD_* variable is taken as unset, as the server takes it', async () => {
+  const env = { ...process.env, ARCD_REQUEST_AGENT: '', ARCD_TOKEN: '' };
+  const created = await arcd(
+    ['task', 'create', 'echo', 'hi', '--json', '--endpoint', server.url],
+    env,
+  );
+  expect(created.code).toBe(0);
+  expect(JSON.parse(created.stdout)).toMatchObject({ requestAgent: 'cli' });
+});
+
 test('exit codes: 1 failed task, 2 ARC error, 3 connection failure', async () => {
   expect(
     (await arcd(['task', 'create', 'flaky', 'x', '--wait', '--endpoint', server.url])).code,
