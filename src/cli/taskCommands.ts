@@ -2,10 +2,11 @@
  * The `arcd task …` and `arcd agents` commands: a shell front for ArcClient. Human lines by
  * default (a live status line on a terminal), `--json` for machines. Exit codes: 0 success,
  * 1 a waited-for task ended FAILED or CANCELED, 2 an ARC error, 3 a connection failure,
- * 4 a waited-for task waits for input, 64 a command line that does not parse (main.ts).
+ * 4 a waited-for task waits for input, 64 a command line that does not parse (main.ts), 70 a
+ * fault of the CLI's own.
  */
 import { type Command, Option } from 'commander';
-import got from 'got';
+import got, { RequestError } from 'got';
 import { ArcClient, ArcClientError, ArcTransportError, type TaskEvent } from '../client';
 import type { Priority, Task } from '../types';
 
@@ -23,6 +24,7 @@ export const EXIT = {
   arcError: 2,
   connection: 3,
   inputRequired: 4,
+  internal: 70, // sysexits' EX_SOFTWARE
   usage: 64, // sysexits' EX_USAGE: commander's own 1 would read as a failed task
 } as const;
 
@@ -77,17 +79,23 @@ async function run(options: Common, action: () => Promise<number | void>): Promi
           `${JSON.stringify({ error: { code: error.code, message: error.message, details: error.details } })}\n`,
         );
       process.exitCode = EXIT.arcError;
-    } else {
-      const message = error instanceof ArcTransportError ? error.message : (error as Error).message;
-      process.stderr.write(`arcd: cannot reach ${options.endpoint}: ${message}\n`);
+    } else if (error instanceof ArcTransportError || error instanceof RequestError) {
+      const { message } = error;
+      // Reached, but answered with no ARC answer (a proxy's error page, a web app): said so.
+      const status = error instanceof ArcTransportError ? error.status : error.response?.statusCode;
+      const code = status === undefined ? 'unreachable' : 'not-arc';
+      const what = status === undefined ? 'cannot reach' : 'no ARC answer from';
+      process.stderr.write(`arcd: ${what} ${options.endpoint}: ${message}\n`);
       if (options.json) {
         // As an ARC error is: a script reading stdout gets an answer, not nothing.
-        const details = { endpoint: options.endpoint };
-        process.stdout.write(
-          `${JSON.stringify({ error: { code: 'unreachable', message, details } })}\n`,
-        );
+        const details = { endpoint: options.endpoint, ...(status ? { status } : {}) };
+        process.stdout.write(`${JSON.stringify({ error: { code, message, details } })}\n`);
       }
       process.exitCode = EXIT.connection;
+    } else {
+      // A fault of the CLI's own, not the server's nor the network's.
+      process.stderr.write(`arcd: internal error: ${(error as Error).stack ?? String(error)}\n`);
+      process.exitCode = EXIT.internal;
     }
   }
 }

@@ -5,7 +5,7 @@
  */
 import got, { type Got } from 'got';
 import type { Message, Priority, Task } from '../types';
-import { type ArcClientError, ArcTransportError, toArcClientError } from './errors';
+import { ArcClientError, ArcTransportError, toArcClientError } from './errors';
 import { readSse } from './sse';
 
 export interface ArcClientOptions {
@@ -207,12 +207,16 @@ export class ArcClient {
       // An ARC error under another status (a gateway in front of the server): its own class.
       const refused = arcErrorIn(parsedOrUndefined(response.body));
       if (refused) throw toArcClientError(refused);
-      throw new ArcTransportError(`${method}: HTTP ${response.statusCode}`);
+      throw new ArcTransportError(`${method}: HTTP ${response.statusCode}`, {
+        status: response.statusCode,
+      });
     }
     const body = arcAnswerOf(response.body, request.id);
     if (!body) {
       // A 200 that is no answer to this call (a web app's page, a proxy's JSON): not a result.
-      throw new ArcTransportError(`${method}: the answer is not an ARC response to this call`);
+      throw new ArcTransportError(`${method}: the answer is not an ARC response to this call`, {
+        status: response.statusCode,
+      });
     }
     if (body.error) throw toArcClientError(body.error);
     return body.result as T;
@@ -376,20 +380,27 @@ export class ArcClient {
     });
     // Not a stream (an error page, a proxy's answer): its error, not a reply that never comes.
     const refusal = refusalOf(stream);
-    for await (const message of readSse(stream)) {
-      const data = JSON.parse(message.data) as {
-        chatId: string;
-        message?: Message;
-        error?: { code: number; message: string; details?: Record<string, unknown> };
-      };
-      if (message.event === 'stream') {
-        const part = data.message?.parts[0];
-        yield { chatId: data.chatId, delta: String(part?.content ?? '') };
-      } else if (message.event === 'error' && data.error) throw streamError(data.error);
-      else if (message.event === 'done') return;
+    try {
+      for await (const message of readSse(stream)) {
+        const data = JSON.parse(message.data) as {
+          chatId: string;
+          message?: Message;
+          error?: { code: number; message: string; details?: Record<string, unknown> };
+        };
+        if (message.event === 'stream') {
+          const part = data.message?.parts[0];
+          yield { chatId: data.chatId, delta: String(part?.content ?? '') };
+        } else if (message.event === 'error' && data.error) throw streamError(data.error);
+        else if (message.event === 'done') return;
+      }
+      const refused = await refusal;
+      if (refused) throw refused;
+    } catch (error) {
+      // As call() does: the ARC errors as their classes, every other failure (refused, reset,
+      // timed out, a gateway's 502, data that is no JSON) as an ArcTransportError.
+      if (error instanceof ArcClientError || error instanceof ArcTransportError) throw error;
+      throw new ArcTransportError(`${method}: ${(error as Error).message}`, { cause: error });
     }
-    const refused = await refusal;
-    if (refused) throw refused;
     throw new ArcTransportError(`${method}: the stream ended before its done event`);
   }
 

@@ -16,9 +16,13 @@ export class ArcClientError extends Error {
 }
 
 export class ArcTransportError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
+  /** The HTTP status of an answer that was no ARC answer (an error page): the server was reached. */
+  readonly status?: number;
+
+  constructor(message: string, options?: ErrorOptions & { status?: number }) {
     super(message, options);
     this.name = 'ArcTransportError';
+    if (options?.status !== undefined) this.status = options.status;
   }
 }
 

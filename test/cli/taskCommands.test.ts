@@ -4,6 +4,8 @@
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { compiledMain } from '../helpers/childArcd';
 import { type Running, startArcd, waitForStatus } from '../helpers/arcServer';
 import { tempDbFile } from '../helpers/tempDb';
@@ -171,6 +173,29 @@ test('exit codes: 4 a waited-for task waits for input, 64 a command line that do
     error: { code: 'usage', details: { reason: 'commander.missingArgument' } },
   });
   expect((await arcd(['task', '--help'])).code).toBe(0);
+});
+
+test('a server that answers with no ARC answer is told apart from one not reached', async () => {
+  const page = http.createServer((req, res) => {
+    req.resume();
+    res.writeHead(req.url === '/arc' ? 500 : 404, { 'content-type': 'text/html' });
+    res.end('<html>proxy error</html>');
+  });
+  await new Promise<void>((resolve) => page.listen(0, '127.0.0.1', resolve));
+  const endpoint = `http://127.0.0.1:${(page.address() as AddressInfo).port}`;
+  try {
+    const info = await arcd(['task', 'info', 'echo', 'task-x', '--json', '--endpoint', endpoint]);
+    expect(info.code).toBe(3);
+    expect(info.stderr).toMatch(/^arcd: no ARC answer from http:\S+: task.info: HTTP 500/);
+    expect(JSON.parse(info.stdout)).toMatchObject({
+      error: { code: 'not-arc', details: { endpoint, status: 500 } },
+    });
+    const agents = await arcd(['agents', '--endpoint', endpoint]);
+    expect(agents.code).toBe(3);
+    expect(agents.stderr).toMatch(/no ARC answer from .*404/);
+  } finally {
+    await new Promise<void>((resolve) => page.close(() => resolve()));
+  }
 });
 
 test('task watch --json prints the events, then the final task, as create --wait does', async () => {

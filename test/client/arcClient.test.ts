@@ -397,7 +397,16 @@ test('a chat stream answered with something other than a stream fails with its e
       for await (const _chunk of viaStub.chat.startStream('echo', 'hi')) void _chunk;
     };
     await expect(drain()).rejects.toMatchObject({ code: -44001 });
-    await expect(drain()).rejects.toThrow('HTTP 502');
+    const gateway = drain();
+    await expect(gateway).rejects.toThrow('chat.start: HTTP 502');
+    await expect(gateway).rejects.toBeInstanceOf(ArcTransportError);
+    // Nobody listening: a transport error too, not got's own.
+    const closed = new ArcClient({ endpoint: 'http://127.0.0.1:9', requestAgent: 'sdk' });
+    const refused = (async () => {
+      for await (const _chunk of closed.chat.startStream('echo', 'hi')) void _chunk;
+    })();
+    await expect(refused).rejects.toBeInstanceOf(ArcTransportError);
+    await expect(refused).rejects.toThrow(/chat.start: .*ECONNREFUSED/);
   } finally {
     await new Promise<void>((resolve) => stub.close(() => resolve()));
   }
