@@ -23,7 +23,33 @@ export interface ArcClientOptions {
   streamIdleMs?: number;
   /** Attempts of read-only calls after a network failure or a 502/503/504 (default 2). */
   retries?: number;
+  /**
+   * A call refused for the caller's rate limit (-44007) was not run, whatever its method: it
+   * is made again once the wait the server names has passed, this many times (default 2), when
+   * that wait is at most `maxRateLimitWaitMs` (default 60 s); a watch waits so before it
+   * reconnects. 0 throws RateLimitError at once.
+   */
+  rateLimitRetries?: number;
+  maxRateLimitWaitMs?: number;
 }
+
+/** The wait a rate-limit refusal names (`details.retryAfterSeconds`), in ms; else undefined. */
+function rateLimitWait(error: unknown): number | undefined {
+  if (!(error instanceof ArcClientError) || error.code !== -44007) return undefined;
+  const seconds = Number(error.details.retryAfterSeconds);
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : 1000;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
 
 /** A task's final statuses: its event stream ends after the event that reaches one. */
 const FINAL = new Set(['COMPLETED', 'FAILED', 'CANCELED']);
@@ -187,8 +213,27 @@ export class ArcClient {
     };
   }
 
+  /** A rate-limit refusal's wait when another try is due (see rateLimitRetries), else undefined. */
+  private rateLimitRetry(error: unknown, tried: number): number | undefined {
+    const wait = rateLimitWait(error);
+    if (wait === undefined || tried >= (this.options.rateLimitRetries ?? 2)) return undefined;
+    return wait <= (this.options.maxRateLimitWaitMs ?? 60_000) ? wait : undefined;
+  }
+
   /** One ARC call; resolves to its result or throws the ARC error's class. */
   async call<T = unknown>(method: string, targetAgent: string, params: object): Promise<T> {
+    for (let tried = 0; ; tried += 1) {
+      try {
+        return await this.callOnce<T>(method, targetAgent, params);
+      } catch (error) {
+        const wait = this.rateLimitRetry(error, tried);
+        if (wait === undefined) throw error;
+        await sleep(wait);
+      }
+    }
+  }
+
+  private async callOnce<T>(method: string, targetAgent: string, params: object): Promise<T> {
     const safe = SAFE_METHODS.has(method);
     const request = this.envelope(method, targetAgent, params);
     let response;
@@ -410,6 +455,8 @@ export class ArcClient {
   ): AsyncIterable<TaskEvent> {
     let last = options.after ?? 0;
     let failures = 0;
+    /** Rate-limit refusals in a row (see rateLimitRetries). */
+    let limited = 0;
     // Whether the task's own last event seen finished it (a child's, in a parent's log, does not).
     let ended = false;
     const url = `${this.base}/arc/tasks/${encodeURIComponent(taskId)}/events?requestAgent=${encodeURIComponent(this.options.requestAgent)}`;
@@ -453,6 +500,15 @@ export class ArcClient {
         if (failures > 20) throw new ArcTransportError(`watch ${taskId}: the stream keeps ending`);
       } catch (error) {
         if (options.signal?.aborted) return;
+        // Refused for the rate limit (opening a stream counts as a call): opened again once
+        // the wait named has passed.
+        if (received > 0) limited = 0;
+        const wait = this.rateLimitRetry(error, limited);
+        if (wait !== undefined) {
+          limited += 1;
+          await sleep(wait, options.signal);
+          continue;
+        }
         if (
           !(error instanceof Error) ||
           'code' in error === false ||

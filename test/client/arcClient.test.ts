@@ -11,6 +11,7 @@ import {
   ArcTransportError,
   ChatClosedError,
   InvalidTaskTransitionError,
+  RateLimitError,
   TaskAlreadyCompletedError,
   TaskNotFoundError,
   type TaskEvent,
@@ -470,5 +471,68 @@ test('a 200 that is no ARC answer to the call is a transport error; an ARC error
     });
   } finally {
     await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+test('a call or a watch refused for the rate limit is made again after the wait it names', async () => {
+  // In front of the real app: the first call and the first stream open are refused as arcd
+  // refuses them (-44007 naming a wait; HTTP 200 for the call, 429 for the stream).
+  let refuse = { call: 1, stream: 1, wait: 0 };
+  const refusedAt: string[] = [];
+  const target = new URL(arcd.url);
+  const front = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      const stream = req.method === 'GET';
+      if (stream ? refuse.stream-- > 0 : refuse.call-- > 0) {
+        refusedAt.push(stream ? 'stream' : 'call');
+        const id = stream ? null : (JSON.parse(body) as { id: unknown }).id;
+        const error = {
+          code: -44007,
+          message: 'Rate limit exceeded',
+          details: { retryAfterSeconds: refuse.wait },
+        };
+        res.writeHead(stream ? 429 : 200, { 'content-type': 'application/arc+json' });
+        return void res.end(JSON.stringify({ arc: '1.0', id, result: null, error }));
+      }
+      const upstream = http.request(
+        {
+          host: target.hostname,
+          port: target.port,
+          path: req.url,
+          method: req.method,
+          headers: req.headers,
+        },
+        (reply) => {
+          res.writeHead(reply.statusCode ?? 502, reply.headers);
+          reply.pipe(res);
+        },
+      );
+      upstream.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+  try {
+    const endpoint = `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
+    const patient = new ArcClient({ endpoint, requestAgent: 'sdk' });
+    const created = await patient.task.create('echo', 'limited');
+    expect(created.status).toBe('SUBMITTED');
+    const events: string[] = [];
+    for await (const event of patient.task.watch(created.taskId)) events.push(event.event);
+    expect(events).toContain('TASK_COMPLETED');
+    expect(refusedAt).toEqual(['call', 'stream']);
+
+    // Told at once: with no retries, or a wait past the client's bound.
+    refuse = { call: 1, stream: 0, wait: 0 };
+    const eager = new ArcClient({ endpoint, requestAgent: 'sdk', rateLimitRetries: 0 });
+    await expect(eager.task.info('echo', created.taskId)).rejects.toBeInstanceOf(RateLimitError);
+    refuse = { call: 1, stream: 0, wait: 120 };
+    await expect(patient.task.info('echo', created.taskId)).rejects.toMatchObject({
+      code: -44007,
+      details: { retryAfterSeconds: 120 },
+    });
+  } finally {
+    await new Promise<void>((resolve) => front.close(() => resolve()));
   }
 });
