@@ -10,7 +10,7 @@
  * failure or a timeout starts another.
  */
 import { ArcClient } from '../client/arcClient';
-import { ArcClientError } from '../client/errors';
+import { ArcClientError, ArcTransportError } from '../client/errors';
 import { newId } from '../ids';
 import { isTerminal } from '../tasks/states';
 import {
@@ -72,6 +72,8 @@ const CANCEL_REASONS: Record<string, string> = {
   deadline: 'canceled upstream: deadline exceeded',
   timeout: 'canceled upstream: the forwarding turn timed out',
 };
+/** Tries of a remote task's cancel that meets a network failure: over ~10 s (0.5, 2, 8 s apart). */
+const CANCEL_TRIES = 4;
 /** The cancel reason of a remote task whose forwarding turn failed here (see `forward`). */
 const FAILED_HERE = 'canceled upstream: the forwarding turn failed';
 /**
@@ -295,7 +297,7 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
     let cancelAs: string | undefined;
     const cancelRemote = () => {
       const id = progress?.remoteTaskId;
-      if (id && cancelAs) void client.task.cancel(remoteAgent, id, cancelAs).catch(() => undefined);
+      if (id && cancelAs) void cancelRemoteTask(id, cancelAs).catch(() => undefined);
     };
     const onStop = () => {
       cancelAs = CANCEL_REASONS[(ctx.signal.reason as { kind?: string } | undefined)?.kind ?? ''];
@@ -357,7 +359,27 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
         : typeof saved.key === 'string' && saved.key
           ? await createdWith(saved.key)
           : undefined;
-    if (remoteTaskId) await client.task.cancel(remoteAgent, remoteTaskId, CANCEL_REASONS[cause]);
+    if (remoteTaskId) await cancelRemoteTask(remoteTaskId, CANCEL_REASONS[cause]);
+  }
+
+  /**
+   * Cancels the remote task, trying again after a network failure or an error page (a remote
+   * restarting): a cancel lost so leaves the remote task running for good, since nothing
+   * asks again. One that has ended already is left so; other ARC refusals are thrown.
+   */
+  async function cancelRemoteTask(remoteTaskId: string, reason: string | undefined) {
+    for (let tried = 1; ; tried += 1) {
+      try {
+        await client.task.cancel(remoteAgent, remoteTaskId, reason);
+        return;
+      } catch (error) {
+        if (error instanceof ArcClientError && (error.code === -42002 || error.code === -42003)) {
+          return;
+        }
+        if (!(error instanceof ArcTransportError) || tried >= CANCEL_TRIES) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 500 * 4 ** (tried - 1)));
+      }
+    }
   }
 
   return {

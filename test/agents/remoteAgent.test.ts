@@ -309,6 +309,53 @@ test('a forwarded task that fails here cancels its remote task, which would run 
   expect(canceled.reason).toBe('canceled upstream: the forwarding turn failed');
 });
 
+test('a cancel the remote refuses with an error page (restarting) is sent again', async () => {
+  let refusals = 1;
+  const target = new URL(back.url);
+  const proxied = await frontThroughProxy('slow', {
+    request: (req, res) => {
+      if (req.method !== 'POST') return false;
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        if (body.includes('"task.cancel"') && refusals > 0) {
+          refusals -= 1;
+          res.writeHead(503, { 'content-type': 'text/html' });
+          return void res.end('<html>restarting</html>');
+        }
+        const { hostname: host, port } = target;
+        const upstream = http.request(
+          { host, port, path: req.url, method: 'POST', headers: req.headers },
+          (reply) => {
+            res.writeHead(reply.statusCode ?? 502, reply.headers);
+            reply.pipe(res);
+          },
+        );
+        upstream.end(body);
+      });
+      return true;
+    },
+  });
+  const task = await createTask(proxied.url, 'remote-slow', 'steps=100');
+  await waitFor('remote progress', async () =>
+    (await taskInfo(proxied.url, 'remote-slow', task.taskId)).messages.length >= 2
+      ? true
+      : undefined,
+  );
+  await arcResult(
+    proxied.url,
+    'task.cancel',
+    { taskId: task.taskId },
+    { targetAgent: 'remote-slow' },
+  );
+  const [remote] = await forwardedFrom(task.taskId);
+  const canceled = await waitForStatus(back.url, 'slow', remote!.taskId, ['CANCELED'], {
+    requestAgent: 'front',
+  });
+  expect(canceled.reason).toBe('canceled upstream: the task was canceled');
+  expect(refusals).toBe(0);
+});
+
 test('a shutdown leaves the remote task running, and the restarted server follows it to the end', async () => {
   const db = front.db;
   const task = await createTask(front.url, 'remote-slow', 'steps=8');
