@@ -9,7 +9,7 @@
  * its deadline (while a turn runs, or not: `stopped`), or its turn times out; a retry after a
  * failure or a timeout starts another.
  */
-import { ArcClient } from '../client/arcClient';
+import { ArcClient, type TaskEvent } from '../client/arcClient';
 import { ArcClientError, ArcTransportError } from '../client/errors';
 import { newId } from '../ids';
 import { isTerminal } from '../tasks/states';
@@ -194,12 +194,14 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
     const current = progress;
     let prompt: Part[] | undefined;
     let quiet = 0;
+    /** A finished remote task's stored events that no stream brought (see below). */
+    let stored: TaskEvent[] | undefined;
     while (!ctx.signal.aborted) {
       let received = 0;
-      const events = client.task.watch(current.remoteTaskId!, {
-        after: current.lastSeq,
-        signal: ctx.signal,
-      });
+      const events =
+        stored ??
+        client.task.watch(current.remoteTaskId!, { after: current.lastSeq, signal: ctx.signal });
+      stored = undefined;
       for await (const event of events) {
         received += 1;
         const data = event.data as JsonObject & { status: string };
@@ -269,9 +271,16 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
       // task stands (a reply that is no ARC answer fails the turn here), then watch again.
       const remote = await client.task.info(remoteAgent, current.remoteTaskId!, STATUS_ONLY);
       if (received === 0 && remote.status === 'COMPLETED') {
-        // Nothing after the last event mirrored: its completion was (a turn run again after
-        // the process stopped before the local task's completion was written).
-        return 'done';
+        // No stream brought anything more. Either all was mirrored, its completion too (a turn
+        // run again after the process stopped before the local completion was written), or
+        // the streams kept ending empty (a proxy's), which the watch takes as the end: the
+        // stored events after the last one mirrored say which.
+        const rest = await client.task.eventPage(remoteAgent, current.remoteTaskId!, {
+          after: current.lastSeq,
+        });
+        if (rest.events.length === 0) return 'done';
+        stored = rest.events as TaskEvent[];
+        continue;
       }
       quiet = received > 0 ? 0 : quiet + 1;
       if (quiet >= 5) {

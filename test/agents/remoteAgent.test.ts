@@ -278,6 +278,34 @@ test('an event stream that ends before the remote task does is watched again, no
   ]);
 });
 
+test('streams that keep ending empty once a turn resumes still mirror the finished task whole', async () => {
+  let emptyStreams = false;
+  const proxied = await frontThroughProxy('document-analyzer', {
+    request: (req, res) => {
+      if (!emptyStreams || !req.url?.includes('/events')) return false;
+      // A proxy ending every stream at once, without the task's status.
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end();
+      return true;
+    },
+  });
+  const agent = 'remote-document-analyzer';
+  const task = await createTask(proxied.url, agent, 'red green\nblue red');
+  await waitForStatus(proxied.url, agent, task.taskId, ['INPUT_REQUIRED']);
+  emptyStreams = true;
+  const done = await answerThenEnd(proxied.url, agent, task.taskId, 'red');
+  const [remote] = await forwardedFrom(task.taskId);
+  const there = await taskInfo(back.url, 'document-analyzer', remote!.taskId, {
+    requestAgent: 'front',
+  });
+  expect(there.status).toBe('COMPLETED');
+  const text = (t: WireJson) => t.messages.map((m: WireJson) => String(m.parts[0].content));
+  expect(done.status).toBe('COMPLETED');
+  expect(text(done)).toEqual(text(there));
+  expect(text(done).at(-1)).toMatch(/Analysis done/);
+  expect(done.artifacts).toHaveLength(1);
+});
+
 test('a page that is no event stream fails the forwarded task instead of completing it', async () => {
   const proxied = await frontThroughProxy('slow', {
     request: firstStreams(100, (res) => {
