@@ -19,6 +19,7 @@
 -- applied: 0018_indexes_for_deletes_and_catch_up.sql
 -- applied: 0019_closed_chats_purged.sql
 -- applied: 0020_stops_owed.sql
+-- applied: 0021_run_from.sql
 
 CREATE TABLE artifacts (
   artifact_id TEXT PRIMARY KEY,
@@ -229,7 +230,7 @@ CREATE TABLE tasks (
   pending_turn   INTEGER NOT NULL DEFAULT 0 CHECK (pending_turn IN (0, 1)),
   lease_owner    TEXT,
   lease_until    INTEGER
-, settings TEXT CHECK (settings IS NULL OR json_valid(settings)), deadline TEXT, attempt INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER, last_error TEXT CHECK (last_error IS NULL OR json_valid(last_error)), internal_status TEXT CHECK (length(internal_status) <= 255), progress REAL CHECK (progress IS NULL OR (progress >= 0 AND progress <= 1)), tokens_used INTEGER NOT NULL DEFAULT 0, cost REAL NOT NULL DEFAULT 0, dependencies TEXT CHECK (dependencies IS NULL OR json_valid(dependencies)), blocked INTEGER NOT NULL DEFAULT 0 CHECK (blocked IN (0, 1)), parent_task_id TEXT REFERENCES tasks (task_id), child_task_ids TEXT CHECK (child_task_ids IS NULL OR json_valid(child_task_ids))) STRICT;
+, settings TEXT CHECK (settings IS NULL OR json_valid(settings)), deadline TEXT, attempt INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER, last_error TEXT CHECK (last_error IS NULL OR json_valid(last_error)), internal_status TEXT CHECK (length(internal_status) <= 255), progress REAL CHECK (progress IS NULL OR (progress >= 0 AND progress <= 1)), tokens_used INTEGER NOT NULL DEFAULT 0, cost REAL NOT NULL DEFAULT 0, dependencies TEXT CHECK (dependencies IS NULL OR json_valid(dependencies)), blocked INTEGER NOT NULL DEFAULT 0 CHECK (blocked IN (0, 1)), parent_task_id TEXT REFERENCES tasks (task_id), child_task_ids TEXT CHECK (child_task_ids IS NULL OR json_valid(child_task_ids)), run_from INTEGER NOT NULL DEFAULT 0 CHECK (run_from >= 0)) STRICT;
 
 CREATE TABLE trigger_fires (
   trigger_id TEXT NOT NULL REFERENCES triggers (trigger_id) ON DELETE CASCADE,

@@ -41,6 +41,12 @@ export interface TurnContext {
   /** The caller's messages this turn answers: all since the agent last spoke. */
   readonly input: readonly Message[];
   /**
+   * Where this run's conversation begins in `history`: 0, or, for a task run again with
+   * `task.run`, the message that run was given (the earlier runs' messages stay before it).
+   * A handler that relays the conversation elsewhere starts from here.
+   */
+  readonly runStart: number;
+  /**
    * Which attempt at this turn this is, from 1: a failed turn is retried when the task's
    * settings allow, and a turn interrupted by a crash or shutdown is started again.
    */

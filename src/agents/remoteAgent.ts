@@ -106,6 +106,15 @@ function callerMessages(history: readonly Message[]): number[] {
   return history.flatMap((m, at) => (m.role === 'agent' ? [] : [at]));
 }
 
+/**
+ * Where the caller's messages of this run's conversation are: from `runStart` on (a task run
+ * again with task.run starts a new conversation with its message; the earlier runs' are not
+ * passed on).
+ */
+function conversation(ctx: TurnContext): number[] {
+  return callerMessages(ctx.history).filter((at) => at >= ctx.runStart);
+}
+
 /** Whether the remote task has ended (a status it sent that is none of ARC's: not ended). */
 const remoteEnded = (status: string) =>
   (TASK_STATUSES as readonly string[]).includes(status) && isTerminal(status as TaskStatus);
@@ -126,15 +135,15 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
 
   /** Creates the remote task with the first message (or finds the one a lost answer hid). */
   async function start(ctx: TurnContext, resumed?: Progress): Promise<Progress> {
-    const [first] = ctx.history as Message[];
+    const first = ctx.history[ctx.runStart] as Message;
     const found = resumed?.key ? await createdWith(resumed.key) : undefined;
     const key = resumed?.key || newId('fwd');
-    const progress: Progress = { key, lastSeq: 0, sent: [0], pauses: 0 };
+    const progress: Progress = { key, lastSeq: 0, sent: [ctx.runStart], pauses: 0 };
     if (!found) await ctx.checkpoint(progress as unknown as JsonObject); // the key, before
     const remoteTaskId =
       found ??
       (
-        await client.task.create(remoteAgent, first!, {
+        await client.task.create(remoteAgent, first, {
           metadata: { forwardedFrom: ctx.task.taskId, forwardKey: key },
         })
       ).taskId;
@@ -151,7 +160,7 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
    */
   async function passOn(ctx: TurnContext, progress: Progress): Promise<Progress | 'again'> {
     let sent = progress.sent;
-    for (const at of callerMessages(ctx.history).filter((i) => !sent.includes(i))) {
+    for (const at of conversation(ctx).filter((i) => !sent.includes(i))) {
       try {
         await client.task.send(remoteAgent, progress.remoteTaskId!, ctx.history[at]!);
         sent = [...sent, at];
@@ -161,13 +170,13 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
           const remote = await client.task.info(remoteAgent, progress.remoteTaskId!, {
             includeArtifacts: false,
           });
-          if (remoteEnded(remote.status)) return { ...progress, sent: callerMessages(ctx.history) };
+          if (remoteEnded(remote.status)) return { ...progress, sent: conversation(ctx) };
           // The first went with the create, whether or not the remote shows its messages.
           const held = Math.max(
             1,
             (remote.messages ?? []).filter((m) => m.role !== 'agent').length,
           );
-          return { ...progress, sent: callerMessages(ctx.history).slice(0, held) };
+          return { ...progress, sent: conversation(ctx).slice(0, held) };
         }
         if (error.code !== -42003) throw error;
         // Canceled: by this server for a timed-out attempt, a new remote task; else final.
@@ -235,7 +244,7 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
           // Answered already (passed on before this pause was read), or asking what the caller
           // has answered before (a remote task started anew goes through the conversation
           // again): that answer goes on, and nobody is asked twice.
-          const next = callerMessages(ctx.history).find((at) => !current.sent.includes(at));
+          const next = conversation(ctx).find((at) => !current.sent.includes(at));
           const answered = current.sent.length > current.pauses;
           if (!answered && next !== undefined) {
             await client.task.send(remoteAgent, current.remoteTaskId!, ctx.history[next]!);

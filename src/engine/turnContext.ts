@@ -171,6 +171,7 @@ export function createTurnContext(
   const context: { -readonly [K in keyof TurnContext]: TurnContext[K] } = {
     task: toWireTask(task),
     history,
+    runStart: task.runFrom ?? 0,
     input,
     attempt: run.attempt,
     runId: run.runId,

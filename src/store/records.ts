@@ -68,6 +68,11 @@ export interface TaskRecord {
   parentTaskId?: string;
   /** A multi-agent parent's children, one per assigned agent (it runs no handler itself). */
   childTaskIds?: string[];
+  /**
+   * Where the current run's conversation begins in the task's messages (an index): absent for
+   * 0, else the message `task.run` gave the run (the earlier runs' stay before it).
+   */
+  runFrom?: number;
 }
 
 /** The fields a change may set on a task; `null` clears an optional one. */
@@ -94,6 +99,7 @@ export type TaskPatch = Partial<{
   lastError: JsonObject | null;
   internalStatus: string | null;
   progress: number | null;
+  runFrom: number;
 }>;
 
 export type RunOutcome =

@@ -45,6 +45,7 @@ export interface TaskRow {
   blocked: number;
   parent_task_id: string | null;
   child_task_ids: string | null;
+  run_from: number;
 }
 
 /** The columns that tell whether a task row changed since it was last seen. */
@@ -123,6 +124,7 @@ export function fromTaskRow(row: TaskRow): TaskRecord {
     blocked: row.blocked === 1,
     parentTaskId: optional(row.parent_task_id),
     childTaskIds: fromJson<string[]>(row.child_task_ids),
+    runFrom: row.run_from === 0 ? undefined : row.run_from,
   });
 }
 
@@ -149,6 +151,7 @@ const PATCH_COLUMNS: Record<keyof TaskPatch, string> = {
   lastError: 'last_error',
   internalStatus: 'internal_status',
   progress: 'progress',
+  runFrom: 'run_from',
 };
 
 const JSON_COLUMNS = new Set<keyof TaskPatch>(['error', 'lastError', 'metadata', 'settings']);

@@ -469,13 +469,16 @@ export function rerun(
       `Only a finished task can be run again; task ${task.taskId} is ${task.status}`,
     );
   }
-  return restarted(
+  const again = restarted(
     task,
     at,
     { type: 'TASK_RERUN', message: `Run again by ${by}`, data: { rerunAt: at, rerunBy: by } },
     deadline,
     input,
   );
+  // The run's conversation begins at its own message, the one appended now.
+  again.patch.runFrom = task.messageCount;
+  return again;
 }
 
 /** Every dependency COMPLETED: the task owes its first turn. */

@@ -84,6 +84,37 @@ test('a forwarded echo task completes with the remote reply, and local subscribe
   });
 });
 
+test('a task run again with a new message forwards that message, as a new remote task', async () => {
+  const on = { targetAgent: 'remote-echo' };
+  const task = await createTask(front.url, 'remote-echo', 'first run');
+  await waitForStatus(front.url, 'remote-echo', task.taskId, ['COMPLETED'], on);
+  await arcResult(
+    front.url,
+    'task.run',
+    { taskId: task.taskId, message: textMessage('second run') },
+    on,
+  );
+  const again = await waitForStatus(front.url, 'remote-echo', task.taskId, ['COMPLETED'], on);
+  expect(again.messages.map((m: WireJson) => m.parts[0].content)).toEqual([
+    'first run',
+    'first run',
+    'second run',
+    'second run',
+  ]);
+  const remotes = await forwardedFrom(task.taskId);
+  expect(remotes).toHaveLength(2);
+  const firstMessages = await Promise.all(
+    remotes.map(async (remote) => {
+      const info = await taskInfo(back.url, 'echo', remote.taskId, { requestAgent: 'front' });
+      return info.messages.map((m: WireJson) => `${m.role}:${m.parts[0].content}`);
+    }),
+  );
+  expect(firstMessages.sort()).toEqual([
+    ['user:first run', 'agent:first run'],
+    ['user:second run', 'agent:second run'],
+  ]);
+});
+
 test('a turn run again after the remote completion was mirrored completes, not fails', async () => {
   // The turn stops right after mirroring the remote task's last event (as if its process
   // stopped before the local completion was written): its retry resumes after that event.
