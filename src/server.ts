@@ -326,7 +326,7 @@ export function createServer(
     server?.closeIdleConnections();
     dependencyWatch.stop();
     parentWatch.stop();
-    retention.stop();
+    const purged = retention.stop(); // a batch under way commits before the store closes
     scheduler.stop();
     stoppedTasks.stop();
     chats.stop();
@@ -337,6 +337,7 @@ export function createServer(
     feed.stop();
     await stopped;
     limiter.close();
+    await purged;
     await store.close();
     logger.info('arcd stopped');
   }

@@ -5,6 +5,7 @@
 import type { Db } from './openDatabase';
 import type { JsonObject, Message, Part, Role } from '../types';
 import { compact, fromJson, optional, toJson } from './rowMapping';
+import type { PurgeBatch } from './taskRemoval';
 
 export type ChatStatus = 'ACTIVE' | 'PAUSED' | 'CLOSED';
 
@@ -56,7 +57,8 @@ export class ChatTables {
   private readonly bump;
   private readonly close;
   private readonly selectMessages;
-  private readonly purgeClosed;
+  private readonly purgeable;
+  private readonly deleteOne;
 
   constructor(private readonly db: Db) {
     this.insertChat =
@@ -70,8 +72,9 @@ export class ChatTables {
     );
     this.close = db.prepare(`UPDATE chats SET status = 'CLOSED', reason = ?, closed_at = ?,
       updated_at = ? WHERE chat_id = ? AND status <> 'CLOSED'`);
-    this.purgeClosed = db.prepare(`DELETE FROM chats WHERE chat_id IN (SELECT chat_id FROM chats
-      WHERE status = 'CLOSED' AND closed_at < ? ORDER BY closed_at LIMIT ?)`);
+    this.purgeable = db.prepare<[string, number], { chat_id: string }>(`SELECT chat_id FROM chats
+      WHERE status = 'CLOSED' AND closed_at < ? ORDER BY closed_at LIMIT ?`);
+    this.deleteOne = db.prepare<[string]>('DELETE FROM chats WHERE chat_id = ?');
     this.selectMessages = db.prepare<
       [string],
       { role: string; parts: string; agent_id: string | null; timestamp: string }
@@ -129,8 +132,15 @@ export class ChatTables {
   }
 
   /** Deletes up to `limit` chats closed before `beforeIso`, their messages with them. */
-  purge(beforeIso: string, limit: number): number {
-    return this.purgeClosed.run(beforeIso, limit).changes;
+  /** As TaskRemoval.purge: up to `limit` chats, each with all its messages, or `budgetMs`. */
+  purge(beforeIso: string, limit: number, budgetMs: number): PurgeBatch {
+    const started = performance.now();
+    let deleted = 0;
+    for (const { chat_id: chatId } of this.purgeable.all(beforeIso, limit)) {
+      deleted += this.deleteOne.run(chatId).changes;
+      if (performance.now() - started >= budgetMs) return { deleted, more: true };
+    }
+    return { deleted, more: deleted >= limit };
   }
 
   messages(chatId: string): Message[] {

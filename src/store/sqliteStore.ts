@@ -42,7 +42,7 @@ import { type RunEnd, RunTables } from './runRows';
 import { type TaskListFilter, listTasks } from './taskListQuery';
 import { type ChatRecord, ChatTables } from './chatRows';
 import { type DependencyState, DependencyTables } from './dependencyRows';
-import { TaskRemoval } from './taskRemoval';
+import { type PurgeBatch, TaskRemoval } from './taskRemoval';
 import {
   type DueCursor,
   type ScheduleError,
@@ -503,12 +503,12 @@ export class SqliteStore implements Store {
     });
   }
 
-  async purgeFinished(beforeIso: string, limit: number): Promise<number> {
-    return this.exclusive(() => this.removal.purge(beforeIso, limit));
+  async purgeFinished(beforeIso: string, limit: number, budgetMs: number): Promise<PurgeBatch> {
+    return this.exclusive(() => this.removal.purge(beforeIso, limit, budgetMs));
   }
 
-  async purgeClosedChats(beforeIso: string, limit: number): Promise<number> {
-    return this.writes.now(() => this.chats.purge(beforeIso, limit));
+  async purgeClosedChats(beforeIso: string, limit: number, budgetMs: number): Promise<PurgeBatch> {
+    return this.exclusive(() => this.chats.purge(beforeIso, limit, budgetMs));
   }
 
   async insertSchedule(schedule: ScheduleRecord): Promise<void> {

@@ -27,6 +27,7 @@ import type { DependencyState } from './dependencyRows';
 import type { DueCursor, ScheduleError, ScheduleRecord, ScheduleStatus } from './scheduleRows';
 import type { TriggerRecord } from './triggerRows';
 import type { OwedStop } from './stopRows';
+import type { PurgeBatch } from './taskRemoval';
 import type { StopCause } from '../agents/contract';
 import type { JsonValue, Message } from '../types';
 
@@ -155,11 +156,11 @@ export interface Store {
     ) => void,
   ): Promise<TaskRecord | undefined>;
   /** Deletes up to `limit` tasks finished before `beforeIso` that no unfinished task waits on
-   * and that owe no webhook delivery, multi-agent families whole (see taskRemoval.ts); returns
-   * how many. */
-  purgeFinished(beforeIso: string, limit: number): Promise<number>;
-  /** Deletes up to `limit` chats closed before `beforeIso`, with their messages; how many. */
-  purgeClosedChats(beforeIso: string, limit: number): Promise<number>;
+   * and that owe no webhook delivery, multi-agent families whole, in at most about `budgetMs`
+   * (see taskRemoval.ts): one batch of the retention purge. */
+  purgeFinished(beforeIso: string, limit: number, budgetMs: number): Promise<PurgeBatch>;
+  /** Deletes up to `limit` chats closed before `beforeIso`, with their messages, likewise. */
+  purgeClosedChats(beforeIso: string, limit: number, budgetMs: number): Promise<PurgeBatch>;
   /** A task's dependencies with their current status. */
   dependencyStates(taskId: string): Promise<DependencyState[]>;
   /** Blocked tasks waiting on `taskId`. */

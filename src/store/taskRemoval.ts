@@ -17,6 +17,13 @@ const NEEDED = (alias: string) => `EXISTS (${unfinishedDependentsOf(`${alias}.ta
 const OWED = (alias: string) =>
   `EXISTS (SELECT 1 FROM deliveries owed WHERE owed.task_id = ${alias}.task_id AND owed.status = 'pending')`;
 
+/** What one batch of a purge did. */
+export interface PurgeBatch {
+  deleted: number;
+  /** It stopped for its bounds (size or time): another batch may find more. */
+  more: boolean;
+}
+
 export class TaskRemoval {
   private readonly deleteOne;
   private readonly deleteChildren;
@@ -58,14 +65,23 @@ export class TaskRemoval {
     return this.deleteFamily(taskId).task;
   }
 
-  /** Deletes up to `limit` tasks (families) finished before `beforeIso`; returns how many. */
-  purge(beforeIso: string, limit: number): number {
+  /**
+   * Deletes tasks finished before `beforeIso`, whole families, until `limit` tasks (children
+   * counted: a family has up to 33) or `budgetMs` of work have gone: one transaction of the
+   * purge holds the write lock that long at most, and one family more. `more`: it stopped
+   * for its bounds, and others may be waiting.
+   */
+  purge(beforeIso: string, limit: number, budgetMs: number): PurgeBatch {
+    const started = performance.now();
     let deleted = 0;
     for (const { task_id: taskId } of this.purgeable.all(beforeIso, limit)) {
       const { task, children } = this.deleteFamily(taskId);
       deleted += children + (task ? 1 : 0);
+      if (deleted >= limit || performance.now() - started >= budgetMs) {
+        return { deleted, more: true };
+      }
     }
-    return deleted;
+    return { deleted, more: false };
   }
 
   /** The task and its children (deleted first: they reference it); what was there. */

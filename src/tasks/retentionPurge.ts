@@ -6,15 +6,25 @@
  */
 import type { Logger } from 'pino';
 import type { Store } from '../store/store';
+import type { PurgeBatch } from '../store/taskRemoval';
 import type { Clock } from '../clock';
 
-const BATCH = 500;
+/** Tasks a batch deletes at most (a multi-agent family whole: up to 32 more). */
+const BATCH = 200;
 /** Fewer chats a batch: each takes all its messages with it, in the same transaction. */
 const CHAT_BATCH = 50;
+/**
+ * A batch's work at most, then it commits (and one family or chat more): the purge runs on
+ * the event loop, holding the write lock, and a task's rows (events, files) may be many.
+ */
+const BATCH_BUDGET_MS = 50;
 const DAY_MS = 86_400_000;
 
 export class RetentionPurge {
   private timer?: NodeJS.Timeout;
+  /** The purge under way: a second is not started beside it (a backlog may take long). */
+  private running?: Promise<number>;
+  private stopped = false;
 
   constructor(
     private readonly store: Store,
@@ -29,18 +39,29 @@ export class RetentionPurge {
     this.timer = setInterval(() => void this.purge(), everyMs);
   }
 
-  stop(): void {
+  /** Stops the timer, and a purge under way after its batch; resolves once it has. */
+  async stop(): Promise<void> {
     clearInterval(this.timer);
+    this.stopped = true;
+    await this.running;
   }
 
-  /** Deletes every task and chat past retention now; returns how many tasks went. */
-  async purge(): Promise<number> {
+  /**
+   * Deletes every task and chat past retention now (or joins the purge under way); returns
+   * how many tasks went.
+   */
+  purge(): Promise<number> {
+    this.running ??= this.purgeAll().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async purgeAll(): Promise<number> {
     const before = new Date(this.clock().getTime() - this.retentionDays * DAY_MS).toISOString();
     let total = 0;
     try {
-      total = await batches(BATCH, (limit) => this.store.purgeFinished(before, limit));
-      const chats = await batches(CHAT_BATCH, (limit) =>
-        this.store.purgeClosedChats(before, limit),
+      total = await this.batches((budget) => this.store.purgeFinished(before, BATCH, budget));
+      const chats = await this.batches((budget) =>
+        this.store.purgeClosedChats(before, CHAT_BATCH, budget),
       );
       if (total > 0 || chats > 0) {
         this.logger.info({ deleted: total, chats, before }, 'retention purge');
@@ -50,15 +71,16 @@ export class RetentionPurge {
     }
     return total;
   }
-}
 
-/** Runs `purge` batch after batch (of `size`) until one is not full; how many went in all. */
-async function batches(size: number, purge: (limit: number) => Promise<number>): Promise<number> {
-  let total = 0;
-  for (;;) {
-    const deleted = await purge(size);
-    total += deleted;
-    if (deleted < size) return total;
-    await new Promise((resolve) => setImmediate(resolve)); // let requests through
+  /** Runs batch after batch until one finds no more (or the purge is stopped); how many went. */
+  private async batches(batch: (budgetMs: number) => Promise<PurgeBatch>): Promise<number> {
+    let total = 0;
+    while (!this.stopped) {
+      const { deleted, more } = await batch(BATCH_BUDGET_MS);
+      total += deleted;
+      if (!more) break;
+      await new Promise((resolve) => setImmediate(resolve)); // let requests through
+    }
+    return total;
   }
 }

@@ -645,6 +645,29 @@ test('a family is removed together: never a child alone, nor while its parent li
   }
 });
 
+test('a purge batch is bounded by tasks (families whole), and the purge never runs twice at once', async () => {
+  const arcd = await startArcd({ agents, bundled: false, config: { retentionDays: 7 } });
+  const families = [await fanOut(arcd, 'one'), await fanOut(arcd, 'two')];
+  for (const family of families) {
+    await waitForStatus(arcd.url, 'alpha', family.taskId, ['COMPLETED'], on);
+  }
+  const db = new Database(arcd.db);
+  db.prepare('UPDATE tasks SET updated_at = ?').run(
+    new Date(Date.now() - 8 * 86_400_000).toISOString(),
+  );
+  db.close();
+  const now = new Date().toISOString();
+  // Two tasks asked for: the first family goes whole (four), and the batch stops there.
+  expect(await arcd.server.store.purgeFinished(now, 2, 10_000)).toEqual({ deleted: 4, more: true });
+  // A zero time budget stops after each family too.
+  expect(await arcd.server.store.purgeFinished(now, 100, 0)).toEqual({ deleted: 4, more: true });
+  expect(await arcd.server.store.purgeFinished(now, 100, 0)).toEqual({ deleted: 0, more: false });
+  // A purge asked for while one runs joins it.
+  const [first, second] = [arcd.server.retention.purge(), arcd.server.retention.purge()];
+  expect(second).toBe(first);
+  await first;
+});
+
 test('the retention purge takes finished families whole, or not at all', async () => {
   const arcd = await startArcd({ agents, bundled: false, config: { retentionDays: 7 } });
   const done = await fanOut(arcd, 'go');
