@@ -1,6 +1,6 @@
 /**
  * Loads agent modules from a folder: every .js/.cjs file (and .ts when arcd itself runs as
- * TypeScript), each exporting an AgentDefinition as `default` or `agent`. A broken module stops
+ * TypeScript; one file a name, the compiled .js first), each exporting an AgentDefinition as `default` or `agent`. A broken module stops
  * the start with its file name rather than being skipped silently, and so does a module this
  * arcd cannot load (an ES module, TypeScript under compiled arcd). Other files are ignored.
  */
@@ -35,6 +35,17 @@ function unloadable(name: string, names: ReadonlySet<string>): string | undefine
   return undefined;
 }
 
+/**
+ * Whether `name` is the copy of a module another file of the folder is loaded as: a .ts its
+ * compiled .js or .cjs sits beside, a .cjs beside a .js of the same name. One module each:
+ * both would register the same agent twice.
+ */
+function shadowed(name: string, names: ReadonlySet<string>): boolean {
+  const base = name.replace(/\.[^.]+$/, '');
+  if (name.endsWith('.ts')) return names.has(`${base}.js`) || names.has(`${base}.cjs`);
+  return name.endsWith('.cjs') && names.has(`${base}.js`);
+}
+
 function exportedAgent(loaded: unknown): unknown {
   const mod = loaded as { default?: unknown; agent?: unknown } | undefined;
   return mod?.default ?? mod?.agent ?? loaded;
@@ -50,14 +61,15 @@ export function loadAgentsFromDir(dir: string, registry: AgentRegistry): string[
     const file = path.join(absolute, name);
     const why = unloadable(name, present);
     if (why) throw new Error(`cannot load agent from ${file}: ${why}`);
-    if (!isAgentFile(name)) continue;
+    if (!isAgentFile(name) || shadowed(name, present)) continue;
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const agent = exportedAgent(require(file)) as AgentDefinition;
       registry.register(agent);
       loaded.push(agent.id);
     } catch (error) {
-      throw new Error(`cannot load agent from ${file}: ${(error as Error).message}`, {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new Error(`cannot load agent from ${file}: ${reason}`, {
         cause: error,
       });
     }

@@ -51,6 +51,26 @@ describe('agent registry and loader', () => {
     );
   });
 
+  test('one module a name: a source beside its compiled .js is not loaded as well', () => {
+    // (jest runs arcd as TypeScript: .ts modules load, unless compiled beside.)
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'arcd-agents-'));
+    const agent = (id: string) =>
+      `module.exports = { id: '${id}', description: 'x', handle: () => 'ok' };`;
+    fs.writeFileSync(path.join(dir, 'greeter.ts'), agent('greeter'));
+    fs.writeFileSync(path.join(dir, 'greeter.js'), agent('greeter'));
+    fs.writeFileSync(path.join(dir, 'twice.cjs'), agent('twice'));
+    fs.writeFileSync(path.join(dir, 'twice.js'), agent('twice'));
+    fs.writeFileSync(path.join(dir, 'alone.ts'), agent('alone'));
+    expect(loadAgentsFromDir(dir, new AgentRegistry()).sort()).toEqual([
+      'alone',
+      'greeter',
+      'twice',
+    ]);
+    // A module throwing something that is no Error says what it threw.
+    fs.writeFileSync(path.join(dir, 'throws.js'), "throw 'no config';");
+    expect(() => loadAgentsFromDir(dir, new AgentRegistry())).toThrow(/throws\.js: no config$/);
+  });
+
   test('compiled arcd refuses a TypeScript agent module instead of skipping it', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'arcd-agents-'));
     fs.writeFileSync(path.join(dir, 'greeter.ts'), 'export default {};');
