@@ -104,6 +104,7 @@ export class HistoryTables {
   private readonly selectMessages;
   private readonly selectArtifacts;
   private readonly selectEvents;
+  private readonly selectLastOwn;
 
   constructor(
     db: Db,
@@ -134,6 +135,11 @@ export class HistoryTables {
     );
     this.selectEvents = db.prepare<[string, number, number], EventRow>(
       'SELECT * FROM events WHERE task_id = ? AND seq > ? ORDER BY seq LIMIT ?',
+    );
+    // Newest first: the one looked for is usually among the last (a cancel just made).
+    this.selectLastOwn = db.prepare<[string, string], EventRow>(
+      `SELECT * FROM events WHERE task_id = ? AND type = ?
+        AND json_extract(data, '$.childTaskId') IS NULL ORDER BY seq DESC LIMIT 1`,
     );
   }
 
@@ -221,6 +227,12 @@ export class HistoryTables {
   }
 
   /** Events after `afterSeq`, oldest first; at most `limit` (-1: all, SQLite's no-limit). */
+  /** The task's last event of `type` that is its own (a child's mirrored one is not). */
+  lastOwnEvent(taskId: string, type: EventType): EventRecord | undefined {
+    const row = this.selectLastOwn.get(taskId, type);
+    return row && fromEventRow(row, this.blobs);
+  }
+
   events(taskId: string, afterSeq: number, limit = -1): EventRecord[] {
     return this.selectEvents
       .all(taskId, afterSeq, limit)

@@ -51,7 +51,7 @@ import {
   ScheduleTable,
 } from './scheduleRows';
 import { type TriggerRecord, TriggerTable } from './triggerRows';
-import type { JsonValue, Message } from '../types';
+import type { EventType, JsonValue, Message } from '../types';
 import { newId } from '../ids';
 import { isoAt } from '../clock';
 import { extended } from '../extended';
@@ -634,6 +634,10 @@ export class SqliteStore implements Store {
 
   async listArtifacts(taskId: string, budget?: HistoryBudget): Promise<ArtifactRecord[]> {
     return this.history.artifacts(taskId, budget);
+  }
+
+  async lastOwnEvent(taskId: string, type: EventType): Promise<EventRecord | undefined> {
+    return this.history.lastOwnEvent(taskId, type);
   }
 
   async listEvents(taskId: string, afterSeq = 0, limit?: number): Promise<EventRecord[]> {

@@ -29,7 +29,7 @@ import type { TriggerRecord } from './triggerRows';
 import type { OwedStop } from './stopRows';
 import type { PurgeBatch } from './taskRemoval';
 import type { StopCause } from '../agents/contract';
-import type { JsonValue, Message } from '../types';
+import type { EventType, JsonValue, Message } from '../types';
 
 /**
  * What a commit wrote: its task id, how many outbox rows (deliveries) it queued and, when the
@@ -137,6 +137,8 @@ export interface Store {
   listArtifacts(taskId: string, budget?: HistoryBudget): Promise<ArtifactRecord[]>;
   /** Events after `afterSeq`, oldest first, at most `limit` when given. */
   listEvents(taskId: string, afterSeq?: number, limit?: number): Promise<EventRecord[]>;
+  /** The task's last event of `type` that is its own, not a child's mirrored into its log. */
+  lastOwnEvent(taskId: string, type: EventType): Promise<EventRecord | undefined>;
   /** Events after `afterSeq` within `budget` (a page of a long or large log), and if more follow. */
   eventPage(taskId: string, afterSeq: number, budget: EventBudget): Promise<EventPage>;
 

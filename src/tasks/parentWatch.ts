@@ -37,8 +37,9 @@ export class ParentWatch extends SettlingWatch {
   /** Who canceled a canceled parent, as its own TASK_CANCELED says; else arcd. */
   private async canceledBy(parent: TaskRecord): Promise<string> {
     if (parent.status !== 'CANCELED') return 'arcd';
-    const events = await this.store.listEvents(parent.taskId);
-    const own = events.findLast((e) => e.type === 'TASK_CANCELED' && !e.data.childTaskId);
+    // Its last own one only: the whole log (every child's events mirrored, files put back)
+    // would be read again at each child's settling.
+    const own = await this.store.lastOwnEvent(parent.taskId, 'TASK_CANCELED');
     return typeof own?.data.canceledBy === 'string' ? own.data.canceledBy : 'arcd';
   }
 

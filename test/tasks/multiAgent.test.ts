@@ -240,6 +240,14 @@ test('cancelling the parent cancels its children, running ones included', async 
     const events = await arcd.server.store.listEvents(parent.childTaskIds[i]);
     expect(events.find((e) => e.type === 'TASK_CANCELED')?.data.canceledBy).toBe('tester');
   }
+  // The parent's own cancel is found past its children's, mirrored into its log after it.
+  const own = await arcd.server.store.lastOwnEvent(parent.taskId, 'TASK_CANCELED');
+  const log = await arcd.server.store.listEvents(parent.taskId);
+  const mirrored = log.filter((e) => e.type === 'TASK_CANCELED' && e.data.childTaskId);
+  expect(mirrored).toHaveLength(3);
+  expect(mirrored.every((e) => e.seq > own!.seq)).toBe(true);
+  expect(own?.data).toMatchObject({ canceledBy: 'tester', reason: 'changed my mind' });
+  expect(own?.data.childTaskId).toBeUndefined();
 });
 
 test('task.send to the parent goes to the child waiting for input', async () => {
