@@ -37,6 +37,7 @@ export interface Config {
   jwtRequireExp: string;
   rateLimitPerMinute: number;
   sseHeartbeatMs: number;
+  maxStreamsPerCaller: number;
   remoteAgents: string;
   webhookAllowlist: string;
   webhookScheduleMs: number[];
@@ -151,6 +152,11 @@ export const SETTINGS: readonly Setting[] = [
   ),
   setting('sseHeartbeatMs', 'int', 'heartbeat comment interval on idle event streams'),
   setting(
+    'maxStreamsPerCaller',
+    'int',
+    'task event streams one caller may hold open at once (more → HTTP 429, -44007; 0: no limit)',
+  ),
+  setting(
     'agentConcurrency',
     'intMap',
     'per-agent turn limits over what agents declare, e.g. "slow=2,echo=8"',
@@ -222,6 +228,7 @@ export const DEFAULTS: Config = {
   jwtRequireExp: 'off',
   rateLimitPerMinute: 6_000,
   sseHeartbeatMs: 15_000,
+  maxStreamsPerCaller: 256,
   remoteAgents: '',
   webhookAllowlist: '',
   webhookScheduleMs: [...DEFAULT_SCHEDULE_MS],
@@ -242,6 +249,7 @@ const ZERO_ALLOWED = new Set<keyof Config>([
   'rateLimitPerMinute',
   'retentionDays',
   'lostTurnLimit',
+  'maxStreamsPerCaller',
 ]);
 
 /** The settings that time a timer: past MAX_TIMER_MS, Node fires it every millisecond. */

@@ -22,6 +22,7 @@ import { createApp, createRequestListener } from './http/app';
 import { createArcHandler } from './http/arcHandler';
 import { createTaskEventsHandler } from './http/taskEvents';
 import { RateLimiter } from './http/rateLimiter';
+import { OpenStreams } from './http/openStreams';
 import { helmetHeaders } from './http/securityHeaders';
 import { createLogger } from './log';
 import { METHODS, METHOD_ALIASES } from './methods';
@@ -244,6 +245,7 @@ export function createServer(
     logs,
     authenticator,
     limiter,
+    openStreams: new OpenStreams(config.maxStreamsPerCaller),
     heartbeatMs: config.sseHeartbeatMs,
     securityHeaders,
     logger,

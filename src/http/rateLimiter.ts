@@ -36,12 +36,14 @@ export class RateLimiter {
 
   /** `calls`: how many calls the request makes (a JSON-RPC batch: one per element). */
   check(auth: AuthOutcome, remoteAddress: string | undefined, calls = 1): Promise<RateVerdict> {
-    return this.count(
-      auth.mode === 'authenticated'
-        ? `id:${auth.principal.identity}`
-        : this.addressKey(remoteAddress),
-      calls,
-    );
+    return this.count(this.callerKey(auth, remoteAddress), calls);
+  }
+
+  /** Who a request is counted as: its token's identity, else its address (IPv6 by /56). */
+  callerKey(auth: AuthOutcome, remoteAddress: string | undefined): string {
+    return auth.mode === 'authenticated'
+      ? `id:${auth.principal.identity}`
+      : this.addressKey(remoteAddress);
   }
 
   /** A call to a trigger URL from `remoteAddress`. */

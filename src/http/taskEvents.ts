@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Authenticator } from '../auth/authenticator';
 import type { RateLimiter } from './rateLimiter';
+import type { OpenStreams } from './openStreams';
 import { scopeRefusal } from '../auth/principal';
 import type { EventRecord } from '../store/records';
 import type { Store } from '../store/store';
@@ -26,10 +27,15 @@ export interface TaskEventsOptions {
   authenticator: Authenticator;
   /** Opening a stream is a call: counted in its caller's budget, as POST /arc's calls are. */
   limiter: RateLimiter;
+  /** Streams each caller (as the limiter counts callers) holds open: bounded. */
+  openStreams: OpenStreams;
   heartbeatMs: number;
   securityHeaders: HeaderList;
   logger: Logger;
 }
+
+/** Seconds a caller at its open-stream limit is told to wait before it opens another. */
+const FULL_RETRY_AFTER_S = 5;
 
 const SSE_HEADERS: HeaderList = [
   ['Content-Type', 'text/event-stream'],
@@ -175,6 +181,17 @@ export function createTaskEventsHandler(options: TaskEventsOptions) {
       after = Math.min(after, stored?.lastSeq ?? after);
     }
 
+    const release = options.openStreams.take(
+      options.limiter.callerKey(auth, req.socket.remoteAddress),
+    );
+    if (!release) {
+      const { limit } = options.openStreams;
+      res.setHeader('Retry-After', String(FULL_RETRY_AFTER_S));
+      const message = `Too many open event streams: ${limit} at once for this caller`;
+      fail(res, 429, -44007, message, { limit, retryAfterSeconds: FULL_RETRY_AFTER_S });
+      return;
+    }
+
     // Headers are set, not written: they go out with the first frames (or the flush below),
     // so a stream that is whole at once can still be given a length.
     res.statusCode = 200;
@@ -192,6 +209,7 @@ export function createTaskEventsHandler(options: TaskEventsOptions) {
       closed = true;
       watch.stop();
       clearInterval(heartbeat);
+      release();
     };
     const finish = (last?: string) => {
       if (closed) return;

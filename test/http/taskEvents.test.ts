@@ -492,6 +492,29 @@ describe('task event streams', () => {
     expect(((await response.json()) as WireJson).error).toMatchObject({ code: -44007 });
   });
 
+  test('a caller holds at most --max-streams-per-caller streams open; one closing frees a place', async () => {
+    const capped = await startArcd({ agents: [holdAgent], config: { maxStreamsPerCaller: 2 } });
+    const task = await createTask(capped.url, 'hold', 'wait');
+    const url = eventsUrl(capped, task.taskId);
+    const [one, two] = [await openStream(url), await openStream(url)];
+    expect([one.status, two.status]).toEqual([200, 200]);
+    const refused = await fetch(url);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('5');
+    expect(((await refused.json()) as WireJson).error).toMatchObject({
+      code: -44007,
+      details: { limit: 2, retryAfterSeconds: 5 },
+    });
+    one.close();
+    await one.ended;
+    await waitFor('a place freed', async () => {
+      const again = await openStream(url);
+      again.close();
+      return again.status === 200 ? true : undefined;
+    });
+    two.close();
+  });
+
   test('idle streams get heartbeat comments', async () => {
     await arcd.close();
     arcd = await startArcd({ config: { sseHeartbeatMs: 50 } });
