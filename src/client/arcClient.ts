@@ -27,7 +27,8 @@ export interface ArcClientOptions {
    * A call refused for the caller's rate limit (-44007) was not run, whatever its method: it
    * is made again once the wait the server names has passed, this many times (default 2), when
    * that wait is at most `maxRateLimitWaitMs` (default 60 s); a watch waits so before it
-   * reconnects. 0 throws RateLimitError at once.
+   * reconnects, up to 20 refusals in a row (as many as network failures). 0 throws
+   * RateLimitError at once.
    */
   rateLimitRetries?: number;
   maxRateLimitWaitMs?: number;
@@ -51,6 +52,8 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     signal?.addEventListener('abort', done, { once: true });
   });
 
+/** Failures in a row (network, or refusals for the rate limit) a watch tries again after. */
+const WATCH_TRIES = 20;
 /** A task's final statuses: its event stream ends after the event that reaches one. */
 const FINAL = new Set(['COMPLETED', 'FAILED', 'CANCELED']);
 /** The header a task event stream ending with nothing more to send names its status in. */
@@ -213,10 +216,17 @@ export class ArcClient {
     };
   }
 
-  /** A rate-limit refusal's wait when another try is due (see rateLimitRetries), else undefined. */
-  private rateLimitRetry(error: unknown, tried: number): number | undefined {
+  /**
+   * A rate-limit refusal's wait when another try is due (see rateLimitRetries), else undefined;
+   * `allowed`: tries after refusals in a row (a watch's are its network failures' 20).
+   */
+  private rateLimitRetry(
+    error: unknown,
+    tried: number,
+    allowed = this.options.rateLimitRetries ?? 2,
+  ): number | undefined {
     const wait = rateLimitWait(error);
-    if (wait === undefined || tried >= (this.options.rateLimitRetries ?? 2)) return undefined;
+    if (wait === undefined || tried >= allowed) return undefined;
     return wait <= (this.options.maxRateLimitWaitMs ?? 60_000) ? wait : undefined;
   }
 
@@ -497,13 +507,16 @@ export class ArcClient {
         // such ends in a row with nothing past `after`, that is taken as the task's end.
         const unsaid = !statusAtEnd && last > 0 && last === options.after;
         if (cutAtOnce && unsaid && failures >= ENDS_TAKEN_AS_FINISHED) return;
-        if (failures > 20) throw new ArcTransportError(`watch ${taskId}: the stream keeps ending`);
+        if (failures > WATCH_TRIES) {
+          throw new ArcTransportError(`watch ${taskId}: the stream keeps ending`);
+        }
       } catch (error) {
         if (options.signal?.aborted) return;
         // Refused for the rate limit (opening a stream counts as a call): opened again once
         // the wait named has passed.
         if (received > 0) limited = 0;
-        const wait = this.rateLimitRetry(error, limited);
+        const allowed = this.options.rateLimitRetries === 0 ? 0 : WATCH_TRIES;
+        const wait = this.rateLimitRetry(error, limited, allowed);
         if (wait !== undefined) {
           limited += 1;
           await sleep(wait, options.signal);
@@ -518,7 +531,7 @@ export class ArcClient {
         }
         // A network failure (reset, refused, server restarting): resume after the last event.
         failures += received > 0 ? 0 : 1;
-        if (failures > 20)
+        if (failures > WATCH_TRIES)
           throw new ArcTransportError(`watch ${taskId}: ${error.message}`, { cause: error });
       }
       await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** failures, 2_000)));
