@@ -115,6 +115,8 @@ export function toAgentMessage(
 export interface TurnAttempt {
   attempt: number;
   runId: string;
+  /** When the run began (its duration counts from then). */
+  startedAt: Date;
   lastCheckpoint?: JsonValue;
 }
 
@@ -228,9 +230,21 @@ export function createTurnContext(
     async requestInput(prompt: OutgoingMessage, request: InputRequest = {}) {
       const message = toAgentMessage(deps, agentId, prompt);
       const reason = request.reason ?? (textOf([message]) || 'input required');
-      await write((current, at) =>
-        changes.paused(current, at, reason, request.requiredInput ?? null, message),
-      );
+      // The run ends with the pause, in its transaction: a process dying after the pause left
+      // the run `running` while the task waited (nothing claims a task waiting for input).
+      // A stop or a failure of the handler after this ends it again (RunRows.end).
+      await write((current, at) => {
+        const paused = changes.paused(current, at, reason, request.requiredInput ?? null, message);
+        const durationMs = Math.max(0, Date.parse(at) - run.startedAt.getTime());
+        const end = {
+          runId: run.runId,
+          completedAt: at,
+          durationMs,
+          outcome: 'input-required' as const,
+        };
+        paused.run = Object.assign(paused.run ?? {}, { end }); // a plan made just now
+        return paused;
+      });
       state.paused = true;
     },
     async checkpoint(data: JsonValue) {

@@ -264,7 +264,7 @@ export class TurnExecutor {
     let timer: NodeJS.Timeout | undefined;
     let handling: PromiseLike<unknown> | undefined;
     try {
-      const attempt: TurnAttempt = { attempt: task.attempt, runId };
+      const attempt: TurnAttempt = { attempt: task.attempt, runId, startedAt };
       if (checkpoint) attempt.lastCheckpoint = checkpoint.data;
       const messages = run.history ?? (await store.listMessages(task.taskId));
       const ctx = createTurnContext(this.deps, task, stop, state, attempt, messages);

@@ -66,8 +66,10 @@ export class RunTables {
     );
     this.endRun = recorder.statement(
       db,
+      // An end once only, but for the pause's: a run ended by its requestInput (in the pause's
+      // transaction) is ended again as its handler ends (a stop, a failure after asking).
       `UPDATE runs SET completed_at = ?, duration_ms = ?, outcome = ?,
-      error = ? WHERE run_id = ? AND outcome = 'running'`,
+      error = ? WHERE run_id = ? AND outcome IN ('running', 'input-required')`,
     );
     this.interrupt = recorder.statement(
       db,

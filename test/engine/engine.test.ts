@@ -7,6 +7,7 @@ import { defineAgent, type AgentDefinition, type TurnContext } from '../../src/a
 import { MAX_RETRY_DELAY_MS } from '../../src/engine/retryDelay';
 import {
   type Running,
+  type WireJson,
   arcCall,
   arcResult,
   createTask,
@@ -480,6 +481,37 @@ describe('checkpoints, usage and progress', () => {
     await waitForStatus(arcd.url, 'pager', task.taskId, ['INPUT_REQUIRED']);
     // Run 1: nothing, then its own page 1. Run 2 (the retry): nothing of run 1's pages.
     expect(seen).toEqual([undefined, { page: 1 }, undefined]);
+  });
+
+  test('a run ends with the pause that asks for input, and again as its handler ends', async () => {
+    let finish: (() => void) | undefined;
+    const asker = agent('asker', async (ctx) => {
+      await ctx.requestInput('which one?');
+      // Still running after asking (cleaning up): a process dying now leaves the pause.
+      await new Promise<void>((resolve) => (finish = resolve));
+      if (ctx.text() === 'fail after') throw new Error('broke after asking');
+    });
+    arcd = await startArcd({ bundled: false, agents: [asker] });
+    const on = { targetAgent: 'asker' };
+    const runsOf = async (taskId: string) =>
+      (await arcResult(arcd.url, 'task.runs', { taskId }, on)).runs as WireJson[];
+    const task = await createTask(arcd.url, 'asker', 'go', {}, on);
+    await waitForStatus(arcd.url, 'asker', task.taskId, ['INPUT_REQUIRED'], on);
+    const [paused] = await runsOf(task.taskId);
+    expect(paused).toMatchObject({ outcome: 'input-required', durationMs: expect.any(Number) });
+    finish!();
+    await waitFor('the handler done', async () =>
+      (await arcd.server.store.getTask(task.taskId))?.leaseOwner === undefined ? true : undefined,
+    );
+    expect((await runsOf(task.taskId))[0]).toMatchObject({ outcome: 'input-required' });
+    // A handler failing after it asked still fails its run (and its task).
+    const failing = await createTask(arcd.url, 'asker', 'fail after', {}, on);
+    await waitForStatus(arcd.url, 'asker', failing.taskId, ['INPUT_REQUIRED'], on);
+    finish!();
+    await waitForStatus(arcd.url, 'asker', failing.taskId, ['FAILED'], on);
+    await waitFor('the failed run', async () =>
+      (await runsOf(failing.taskId))[0]?.outcome === 'failed' ? true : undefined,
+    );
   });
 
   test('without memory a retried turn starts clean', async () => {

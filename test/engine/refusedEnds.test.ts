@@ -283,7 +283,12 @@ test("a store failure writing a paused turn's end is not the handler's: the task
   });
   ends.mockImplementation(endRun);
   const task = await createTask(arcd.url, 'asker', 'ask', {}, on);
-  const [run] = await endedRuns(arcd, task.taskId);
+  const [run] = await endedRuns(arcd, task.taskId); // ended with the pause, in its commit
+  // The handler's end is written after it too: once refused, then again.
+  await waitFor('the end written again', async () =>
+    ends.mock.calls.length >= 2 ? true : undefined,
+  );
+  await new Promise((resolve) => setTimeout(resolve, 50)); // no third
   const tries = ends.mock.calls.length;
   ends.mockRestore();
   // Not failed "after asking for input": the store's failure, the run's end written again.
