@@ -38,7 +38,8 @@ export interface ArcClientOptions {
 function rateLimitWait(error: unknown): number | undefined {
   if (!(error instanceof ArcClientError) || error.code !== -44007) return undefined;
   const seconds = Number(error.details.retryAfterSeconds);
-  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : 1000;
+  // At least a quarter second: a gateway's `0` would have a watch refused twenty times at once.
+  return Number.isFinite(seconds) ? Math.max(250, seconds * 1000) : 1000;
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -490,11 +491,13 @@ export class ArcClient {
           last = event.sequence;
           received += 1;
           failures = 0;
+          limited = 0;
           if (event.data.childTaskId === undefined) ended = FINAL.has(event.data.status);
           yield event;
         }
         const refused = await refusal;
         if (refused) throw refused;
+        limited = 0; // served: the refusals counted are those in a row
         // The server ends a stream after the event that finished the task, or, when there is
         // nothing more to send of a finished task, with its status in a header. Any other
         // clean end (a proxy's, a restart's) cut it: resume after the last event.
@@ -514,7 +517,6 @@ export class ArcClient {
         if (options.signal?.aborted) return;
         // Refused for the rate limit (opening a stream counts as a call): opened again once
         // the wait named has passed.
-        if (received > 0) limited = 0;
         const allowed = this.options.rateLimitRetries === 0 ? 0 : WATCH_TRIES;
         const wait = this.rateLimitRetry(error, limited, allowed);
         if (wait !== undefined) {
