@@ -12,6 +12,7 @@
 import { ArcClient, type TaskEvent } from '../client/arcClient';
 import { ArcClientError, ArcTransportError } from '../client/errors';
 import { newId } from '../ids';
+import { TurnEndedError } from '../engine/turnContext';
 import { isTerminal } from '../tasks/states';
 import {
   type Artifact,
@@ -72,6 +73,8 @@ const CANCEL_REASONS: Record<string, string> = {
   deadline: 'canceled upstream: deadline exceeded',
   timeout: 'canceled upstream: the forwarding turn timed out',
 };
+/** A cancel's refusals that say the remote task has nothing left to cancel. */
+const ENDED_CODES = new Set([-42001, -42002, -42003, -42006]);
 /** Tries of a remote task's cancel that meets a network failure: over ~10 s (0.5, 2, 8 s apart). */
 const CANCEL_TRIES = 4;
 /** The cancel reason of a remote task whose forwarding turn failed here (see `forward`). */
@@ -134,10 +137,15 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
   }
 
   /** Creates the remote task with the first message (or finds the one a lost answer hid). */
-  async function start(ctx: TurnContext, resumed?: Progress): Promise<Progress> {
+  async function start(
+    ctx: TurnContext,
+    resumed: Progress | undefined,
+    creating: { key?: string },
+  ): Promise<Progress> {
     const first = ctx.history[ctx.runStart] as Message;
     const found = resumed?.key ? await createdWith(resumed.key) : undefined;
     const key = resumed?.key || newId('fwd');
+    creating.key = key; // a create whose answer is lost may have made the remote task
     const progress: Progress = { key, lastSeq: 0, sent: [ctx.runStart], pauses: 0 };
     if (!found) await ctx.checkpoint(progress as unknown as JsonObject); // the key, before
     const remoteTaskId =
@@ -335,10 +343,12 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
     }
     // Local messages, counting the replies mirrored in this turn (from every remote task).
     const turn = { local: ctx.history.length };
+    /** The key of the remote task being created, once its create is under way. */
+    const creating: { key?: string } = {};
     try {
       for (;;) {
         if (!progress?.remoteTaskId) {
-          progress = await start(ctx, progress);
+          progress = await start(ctx, progress, creating);
           cancelRemote(); // stopped while it was created: it goes too
         }
         const passed = await passOn(ctx, progress);
@@ -355,9 +365,16 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
       // that is no ARC answer): the remote task would run on, orphaned, so it goes too,
       // unless it ended on its side or the turn was stopped (onStop has dealt with that).
       // A retry of the turn meets the cancel and starts another (RESTARTING).
-      if (!(error instanceof RemoteTaskEnded) && !ctx.signal.aborted) {
+      // Not for a turn that lost its task (its lease passed to another process, which follows
+      // the same remote task on, or a stop it has not heard yet): not this turn's to cancel.
+      if (
+        !(error instanceof RemoteTaskEnded) &&
+        !(error instanceof TurnEndedError) &&
+        !ctx.signal.aborted
+      ) {
         cancelAs = FAILED_HERE;
-        cancelRemote();
+        if (progress?.remoteTaskId) cancelRemote();
+        else if (creating.key) void cancelCreatedWith(creating.key);
       }
       throw error;
     } finally {
@@ -380,6 +397,16 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
     if (remoteTaskId) await cancelRemoteTask(remoteTaskId, CANCEL_REASONS[cause]);
   }
 
+  /** Cancels the remote task created with `key`, if its create committed after all. */
+  async function cancelCreatedWith(key: string): Promise<void> {
+    try {
+      const remoteTaskId = await createdWith(key);
+      if (remoteTaskId) await cancelRemoteTask(remoteTaskId, FAILED_HERE);
+    } catch {
+      // Unreachable now: as for any cancel lost, the remote task runs on (logged by no one).
+    }
+  }
+
   /**
    * Cancels the remote task, trying again after a network failure or an error page (a remote
    * restarting): a cancel lost so leaves the remote task running for good, since nothing
@@ -391,9 +418,8 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
         await client.task.cancel(remoteAgent, remoteTaskId, reason);
         return;
       } catch (error) {
-        if (error instanceof ArcClientError && (error.code === -42002 || error.code === -42003)) {
-          return;
-        }
+        // Ended already (completed, canceled, failed: -42006), or gone (retention: -42001).
+        if (error instanceof ArcClientError && ENDED_CODES.has(error.code)) return;
         if (!(error instanceof ArcTransportError) || tried >= CANCEL_TRIES) throw error;
         await new Promise((resolve) => setTimeout(resolve, 500 * 4 ** (tried - 1)));
       }

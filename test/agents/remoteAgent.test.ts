@@ -231,6 +231,8 @@ async function frontThroughProxy(
         reply.pipe(res);
       },
     );
+    // The back server or this proxy closing mid-request (a test's end): the caller is cut.
+    upstream.on('error', () => res.destroy());
     req.pipe(upstream);
   });
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
@@ -492,6 +494,18 @@ test('a remote task whose create answer was lost is found again by its key, not 
     'once only',
   ]);
   expect(await forwardedFrom(task.taskId)).toHaveLength(1);
+});
+
+test('a turn failing on a create whose answer was lost cancels the remote task it made', async () => {
+  const { proxied, lost } = await answerLost('slow', 'task.create');
+  const task = await createTask(proxied.url, 'remote-slow', 'steps=100'); // no retries
+  await waitForStatus(proxied.url, 'remote-slow', task.taskId, ['FAILED']);
+  expect(lost()).toBe(1);
+  const [remote] = await forwardedFrom(task.taskId);
+  const canceled = await waitForStatus(back.url, 'slow', remote!.taskId, ['CANCELED'], {
+    requestAgent: 'front',
+  });
+  expect(canceled.reason).toBe('canceled upstream: the forwarding turn failed');
 });
 
 test('a local task canceled or expired while it waits for input cancels its remote task', async () => {
