@@ -105,7 +105,8 @@ async function run(options: Common, action: () => Promise<number | void>): Promi
  * task then. The task is looked up first: a caller who may not see it, or is not who its
  * token says (attempt then runs the action again, as the token's identity), learns it before
  * any event is shown. The stream replays the task's whole log, earlier pauses included: a
- * pause ends the follow only if the task still waits (an answer sent since resumed it).
+ * pause ends the follow only if the task (or the child of a multi-agent parent that paused)
+ * still waits (an answer sent since resumed it).
  */
 async function follow(
   client: ArcClient,
@@ -129,9 +130,15 @@ async function follow(
       status = event.data.status;
       if (!tty && !options.json) process.stderr.write(`${event.event} ${event.data.status}\n`);
       if (options.json) process.stdout.write(`${JSON.stringify(event satisfies TaskEvent)}\n`);
-      if (event.data.childTaskId === undefined && status === 'INPUT_REQUIRED') {
-        const now = await client.task.info(agent, taskId);
-        if (now.status === 'INPUT_REQUIRED') return now;
+      if (status === 'INPUT_REQUIRED') {
+        // The task's own pause, or (a multi-agent parent, WORKING meanwhile) a child's: the
+        // one waiting is returned, its question last.
+        const { childTaskId, childAgent } = event.data;
+        const waiting =
+          childTaskId === undefined
+            ? await client.task.info(agent, taskId)
+            : await client.task.info(String(childAgent), String(childTaskId));
+        if (waiting.status === 'INPUT_REQUIRED') return waiting;
       }
     }
   } finally {

@@ -7,7 +7,13 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { compiledMain } from '../helpers/childArcd';
-import { type Running, startArcd, waitForStatus } from '../helpers/arcServer';
+import {
+  type Running,
+  arcResult,
+  startArcd,
+  textMessage,
+  waitForStatus,
+} from '../helpers/arcServer';
 import { tempDbFile } from '../helpers/tempDb';
 
 function arcd(
@@ -163,6 +169,18 @@ test('exit codes: 4 a waited-for task waits for input, 64 a command line that do
   expect(JSON.parse(watched.stdout.trim().split('\n').at(-1)!)).toMatchObject({
     status: 'INPUT_REQUIRED',
   });
+
+  // A multi-agent parent (WORKING) whose child asks: the follow ends at the child's question.
+  const family = await arcResult(
+    server.url,
+    'task.create',
+    { initialMessage: textMessage('a b'), assignedAgents: ['echo', 'document-analyzer'] },
+    { targetAgent: 'echo', requestAgent: 'tester' },
+  );
+  const parentId = family.task.taskId as string;
+  const child = await arcd(['task', 'watch', 'echo', parentId, '--endpoint', server.url]);
+  expect(child.code).toBe(4);
+  expect(child.stdout).toContain(`${family.task.childTaskIds[1]} INPUT_REQUIRED`);
 
   const typo = await arcd(['task', 'create', 'echo', 'hi', '--wiat', '--endpoint', server.url]);
   expect(typo.code).toBe(64);
