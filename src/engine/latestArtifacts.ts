@@ -21,8 +21,9 @@ export async function latestArtifacts(store: Store, task: TaskRecord): Promise<A
   if (!task.childTaskIds) return since(task, artifacts);
   const latest = new Set<string>();
   for (const child of await store.childTasks(task.taskId)) {
-    const made = since(child, await store.listArtifacts(child.taskId));
-    for (const artifact of made) latest.add(`${child.taskId} ${artifact.artifactId}`);
+    // Only their ids: the parent's copies hold the same parts, read once, above.
+    const made = await store.artifactIdsSince(child.taskId, child.startedAt ?? '');
+    for (const artifactId of made) latest.add(`${child.taskId} ${artifactId}`);
   }
   return artifacts.filter((artifact) =>
     latest.has(

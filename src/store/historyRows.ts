@@ -105,6 +105,7 @@ export class HistoryTables {
   private readonly selectArtifacts;
   private readonly selectEvents;
   private readonly selectLastOwn;
+  private readonly selectArtifactIdsSince;
 
   constructor(
     db: Db,
@@ -135,6 +136,9 @@ export class HistoryTables {
     );
     this.selectEvents = db.prepare<[string, number, number], EventRow>(
       'SELECT * FROM events WHERE task_id = ? AND seq > ? ORDER BY seq LIMIT ?',
+    );
+    this.selectArtifactIdsSince = db.prepare<[string, string], { artifact_id: string }>(
+      'SELECT artifact_id FROM artifacts WHERE task_id = ? AND created_at >= ? ORDER BY seq',
     );
     // Newest first: the one looked for is usually among the last (a cancel just made).
     this.selectLastOwn = db.prepare<[string, string], EventRow>(
@@ -227,6 +231,11 @@ export class HistoryTables {
   }
 
   /** Events after `afterSeq`, oldest first; at most `limit` (-1: all, SQLite's no-limit). */
+  /** The ids of the task's artifacts created at `since` or later (their parts not read). */
+  artifactIdsSince(taskId: string, since: string): string[] {
+    return this.selectArtifactIdsSince.all(taskId, since).map((row) => row.artifact_id);
+  }
+
   /** The task's last event of `type` that is its own (a child's mirrored one is not). */
   lastOwnEvent(taskId: string, type: EventType): EventRecord | undefined {
     const row = this.selectLastOwn.get(taskId, type);

@@ -636,6 +636,10 @@ export class SqliteStore implements Store {
     return this.history.artifacts(taskId, budget);
   }
 
+  async artifactIdsSince(taskId: string, since: string): Promise<string[]> {
+    return this.history.artifactIdsSince(taskId, since);
+  }
+
   async lastOwnEvent(taskId: string, type: EventType): Promise<EventRecord | undefined> {
     return this.history.lastOwnEvent(taskId, type);
   }

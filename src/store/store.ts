@@ -137,6 +137,8 @@ export interface Store {
   listArtifacts(taskId: string, budget?: HistoryBudget): Promise<ArtifactRecord[]>;
   /** Events after `afterSeq`, oldest first, at most `limit` when given. */
   listEvents(taskId: string, afterSeq?: number, limit?: number): Promise<EventRecord[]>;
+  /** The ids of the task's artifacts created at `since` or later, without reading their parts. */
+  artifactIdsSince(taskId: string, since: string): Promise<string[]>;
   /** The task's last event of `type` that is its own, not a child's mirrored into its log. */
   lastOwnEvent(taskId: string, type: EventType): Promise<EventRecord | undefined>;
   /** Events after `afterSeq` within `budget` (a page of a long or large log), and if more follow. */
