@@ -4,6 +4,8 @@
  * LF, CRLF or CR, wherever the chunks are cut.
  */
 
+import { ArcTransportError } from './errors';
+
 export interface SseMessage {
   id?: string;
   event: string;
@@ -28,7 +30,13 @@ function parseBlock(block: string): SseMessage | undefined {
   return message;
 }
 
-export async function* readSse(chunks: AsyncIterable<Buffer | string>): AsyncIterable<SseMessage> {
+/** The longest event a reader holds waiting for its end (characters): past it, it throws. */
+export const MAX_EVENT_CHARS = 256 * 1024 * 1024;
+
+export async function* readSse(
+  chunks: AsyncIterable<Buffer | string>,
+  maxEventChars = MAX_EVENT_CHARS,
+): AsyncIterable<SseMessage> {
   const decoder = new TextDecoder();
   let buffer = '';
   let heldCr = false; // a chunk's last CR: the first half of a CRLF, or a line end of its own
@@ -39,6 +47,13 @@ export async function* readSse(chunks: AsyncIterable<Buffer | string>): AsyncIte
       const message = parseBlock(buffer.slice(0, cut));
       buffer = buffer.slice(cut + 2);
       if (message) yield message;
+    }
+    // A sender that never ends its event (a broken proxy, a hostile server) is not held for
+    // ever in memory.
+    if (buffer.length > maxEventChars) {
+      throw new ArcTransportError(
+        `an event stream sent ${buffer.length} characters without an event's end`,
+      );
     }
   }
   for await (const chunk of chunks) {

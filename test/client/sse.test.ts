@@ -2,6 +2,7 @@
  * The client's SSE reader, fed the same stream cut at every byte: multi-byte characters and
  * CRLF / CR line ends split between chunks come out whole.
  */
+import { ArcTransportError } from '../../src/client/errors';
 import { readSse, type SseMessage } from '../../src/client/sse';
 
 async function read(chunks: Array<Buffer | string>): Promise<SseMessage[]> {
@@ -39,4 +40,21 @@ test('strings are read as they come', async () => {
   expect(await read(['data: a\r', '\ndata: b\n', '\n'])).toEqual([
     { event: 'message', data: 'a\nb' },
   ]);
+});
+
+test('an event that never ends is not held past the bound: the reader throws', async () => {
+  async function* endless() {
+    yield 'data: one\n\n';
+    for (;;) yield 'x'.repeat(1000); // no blank line, ever
+  }
+  const seen: string[] = [];
+  const reading = (async () => {
+    for await (const message of readSse(endless(), 10_000)) seen.push(message.data);
+  })();
+  await expect(reading).rejects.toBeInstanceOf(ArcTransportError);
+  await expect(reading).rejects.toThrow(/without an event's end/);
+  expect(seen).toEqual(['one']);
+  // Within the bound, a long event is read whole.
+  const long = 'y'.repeat(9_000);
+  expect(await read([`data: ${long}`, '\n\n'])).toEqual([{ event: 'message', data: long }]);
 });
