@@ -36,7 +36,32 @@ export function readMigrations(dir: string = migrationsDir): Migration[] {
     }));
 }
 
-export function migrate(db: Database.Database, migrations: Migration[] = readMigrations()): number {
+/**
+ * How long a start waits, at most, for the write lock another process holds (its own
+ * migration, which may rebuild a large table, or a long write) before it gives up: the
+ * connection's busy_timeout alone (5 s) would fail a second process started meanwhile.
+ */
+export const MIGRATION_LOCK_WAIT_MS = 10 * 60_000;
+
+/** Runs `work` (a write transaction), again while the file stays locked, for up to `waitMs`. */
+function whenUnlocked<T>(work: () => T, waitMs: number): T {
+  const until = Date.now() + waitMs;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      return work();
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() >= until) throw error;
+      Atomics.wait(pause, 0, 0, 100); // a start has nothing else to do meanwhile
+    }
+  }
+}
+
+export function migrate(
+  db: Database.Database,
+  migrations: Migration[] = readMigrations(),
+  lockWaitMs = MIGRATION_LOCK_WAIT_MS,
+): number {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT`);
   const applied = db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?');
@@ -73,7 +98,7 @@ export function migrate(db: Database.Database, migrations: Migration[] = readMig
     const restoreKeys = keysOff && db.pragma('foreign_keys', { simple: true }) === 1;
     if (keysOff) db.pragma('foreign_keys = OFF'); // takes effect outside a transaction only
     try {
-      if (apply.immediate()) count += 1;
+      if (whenUnlocked(() => apply.immediate(), lockWaitMs)) count += 1;
     } finally {
       if (restoreKeys) db.pragma('foreign_keys = ON');
     }

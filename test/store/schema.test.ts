@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -47,6 +48,36 @@ describe('schema', () => {
       db.close();
     }
   });
+});
+
+test('a start waits for another process holding the write lock (its migration), past busy_timeout', async () => {
+  const file = tempDbFile('migrate-locked');
+  const all = readMigrations();
+  const setup = new Database(file);
+  setup.pragma('journal_mode = WAL');
+  migrate(setup, all.slice(0, -1)); // the last migration still to apply
+  setup.close();
+  // Another process takes the write lock for 1.5 s (as a long migration would).
+  const holder = spawn(
+    process.execPath,
+    [
+      '-e',
+      `const db = new (require(${JSON.stringify(require.resolve('better-sqlite3'))}))(${JSON.stringify(file)});
+       db.exec('BEGIN IMMEDIATE'); console.log('held');
+       setTimeout(() => { db.exec('COMMIT'); db.close(); }, 1500);`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
+  const db = new Database(file);
+  db.pragma('busy_timeout = 100'); // SQLite's own wait alone would give up at once
+  try {
+    expect(() => migrate(db, all, 0)).toThrow(/database is locked/);
+    expect(migrate(db, all)).toBe(1); // waited for the lock, then applied the last one
+  } finally {
+    db.close();
+    holder.kill();
+  }
 });
 
 test('a file a newer arcd migrated is refused, naming the migrations', () => {
