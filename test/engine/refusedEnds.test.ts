@@ -303,7 +303,10 @@ test('a run a dead process left running ends, interrupted, with its task cancele
   const task = await createTask(arcd.url, 'asker', 'ask', {}, on);
   const [asked] = await endedRuns(arcd, task.taskId);
   expect(asked?.outcome).toBe('input-required');
-  // As if its process died after the pause committed, before the run's end was written.
+  await waitFor('the turn over', async () =>
+    (await arcd.server.store.getTask(task.taskId))?.leaseOwner === undefined ? true : undefined,
+  );
+  // As if it were a run an older version's process left running (dead after the pause).
   const sql = new Database(arcd.db);
   sql
     .prepare(
