@@ -91,6 +91,18 @@ function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
 
 /** Records how the turn's run ended. */
 type FinishRun = (outcome: RunOutcome, error?: JsonObject) => Promise<void>;
+/** The run's end as a change carries it (RunWrites.end), made at `at`. */
+type RunEndAt = (
+  at: string,
+  outcome: RunOutcome,
+  error?: JsonObject,
+) => NonNullable<RunWrites['end']>;
+
+/** `mutation` with the run's end written in its transaction. */
+function ending(mutation: Mutation, end: NonNullable<RunWrites['end']>): Mutation {
+  mutation.run = Object.assign(mutation.run ?? {}, { end }); // a plan made just now
+  return mutation;
+}
 
 /** The handler's promise, or the turn's stop (timeout, cancel, shutdown) if that comes first. */
 function untilStopped<T>(handled: PromiseLike<T>, stop: TurnStop): Promise<T> {
@@ -249,6 +261,12 @@ export class TurnExecutor {
     const { runId, startedAt } = run;
     const finishRun = (outcome: RunOutcome, error?: JsonObject) =>
       store.endRun(runId, runEnd(startedAt, clock, outcome, error));
+    const endAt: RunEndAt = (at, outcome, error) => {
+      const durationMs = Date.parse(at) - startedAt.getTime();
+      const end: NonNullable<RunWrites['end']> = { runId, completedAt: at, durationMs, outcome };
+      if (error) end.error = error;
+      return end;
+    };
 
     if (await this.lostTooOften(task)) {
       const message = `the process running this turn stopped ${this.deps.lostTurnLimit} times in a row (its handler may be what stops it): not run again`;
@@ -302,12 +320,7 @@ export class TurnExecutor {
         (current, at) =>
           current.status !== 'WORKING'
             ? null
-            : completion(current, at, reply, {
-                runId,
-                completedAt: at,
-                durationMs: Date.parse(at) - startedAt.getTime(),
-                outcome: 'completed',
-              }),
+            : completion(current, at, reply, endAt(at, 'completed')),
         state.latest,
       ).catch(notStored);
       if (completed.written) return 'released';
@@ -321,7 +334,7 @@ export class TurnExecutor {
       try {
         return state.paused
           ? await this.afterPause(task, error, stop, finishRun)
-          : await this.afterFailure(task, error, stop, finishRun);
+          : await this.afterFailure(task, error, stop, finishRun, endAt);
       } finally {
         if (handling && stop.reason) {
           // Stopped (a shutdown, a cancel, a timeout, its turn taken), the turn's end written
@@ -440,6 +453,7 @@ export class TurnExecutor {
     error: unknown,
     stop: TurnStop,
     finishRun: FinishRun,
+    endAt: RunEndAt,
   ): Promise<TurnEnd> {
     const failure = this.classify(error, stop);
     if (typeof failure === 'string') {
@@ -453,19 +467,34 @@ export class TurnExecutor {
     if (failures <= maxRetries) {
       const delay = turnRetryDelayMs(failures, task.settings?.retryDelayMs, this.deps.random);
       const retryAt = this.deps.clock().getTime() + delay;
+      // The retry and the run's end in one transaction: a crash between two writes left the
+      // run `running`, to be closed as `interrupted`, which does not count as a failed attempt.
+      const outcome = failure.outcome === 'timed-out' ? 'timed-out' : 'retrying';
       const planned = await this.applyHeld(task.taskId, (current, at) =>
-        current.status === 'WORKING' ? changes.retryLater(current, at, retryAt, errorObject) : null,
+        current.status === 'WORKING'
+          ? ending(
+              changes.retryLater(current, at, retryAt, errorObject),
+              endAt(at, outcome, errorObject),
+            )
+          : null,
       );
       if (planned.written) {
         this.deps.retryPlanned?.(task.taskId, retryAt);
-        await finishRun(failure.outcome === 'timed-out' ? 'timed-out' : 'retrying', errorObject);
         return 'held';
       }
       await finishRun(refusedOutcome(planned.task), errorObject);
       return 'held';
     }
-    const failed = await this.failTask(task.taskId, failure.code, failure.message);
-    await finishRun(failed.written ? failure.outcome : refusedOutcome(failed.task), errorObject);
+    const { code, message } = failure;
+    const failed = await this.applyHeld(task.taskId, (current, at) =>
+      isTerminal(current.status)
+        ? null
+        : ending(
+            changes.failed(current, { code, message }, at),
+            endAt(at, failure.outcome, errorObject),
+          ),
+    );
+    if (!failed.written) await finishRun(refusedOutcome(failed.task), errorObject);
     return 'held';
   }
 }

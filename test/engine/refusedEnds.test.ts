@@ -320,3 +320,33 @@ test('a run a dead process left running ends, interrupted, with its task cancele
     ['interrupted', 'the process running this turn stopped'],
   ]);
 });
+
+test("a failed attempt's run ends in the retry's own write, and a last one's in the failure's", async () => {
+  const tried = new Set<string>();
+  const twice = defineAgent({
+    id: 'twice',
+    description: 'fails the first attempt of a task, and every attempt of "never"',
+    async handle(ctx) {
+      if (ctx.text() === 'never' || !tried.has(ctx.task.taskId)) {
+        tried.add(ctx.task.taskId);
+        throw new Error('not this time');
+      }
+      return 'done';
+    },
+  });
+  const arcd = await startArcd({ agents: [twice] });
+  const on = { targetAgent: 'twice' };
+  // A run's end written apart from its task's change would not be written here at all.
+  const ends = jest.spyOn(arcd.server.store, 'endRun').mockRejectedValue(new Error('not here'));
+  const settings = { maxRetries: 1, retryDelayMs: 0 };
+  const retried = await createTask(arcd.url, 'twice', 'go', { settings }, on);
+  await waitForStatus(arcd.url, 'twice', retried.taskId, ['COMPLETED'], on);
+  const failed = await createTask(arcd.url, 'twice', 'never', { settings }, on);
+  await waitForStatus(arcd.url, 'twice', failed.taskId, ['FAILED'], on);
+  const outcomes = async (taskId: string) =>
+    (await endedRuns(arcd, taskId)).map((run) => run.outcome);
+  expect(await outcomes(retried.taskId)).toEqual(['retrying', 'completed']);
+  expect(await outcomes(failed.taskId)).toEqual(['retrying', 'failed']);
+  expect(ends).not.toHaveBeenCalled();
+  ends.mockRestore();
+});
