@@ -307,6 +307,7 @@ test('schedules its agent cannot take are tried once a tick, and fire when it ca
     },
   });
   const arcd = await startArcd({ clock: time.clock, agents: [busy] });
+  arcd.server.scheduler.stop(); // only the test's own ticks fire (see the test above)
   const on = { targetAgent: 'busy' };
   const create = () =>
     arcResult(arcd.url, 'task.create', { initialMessage: textMessage('fill') }, on);
