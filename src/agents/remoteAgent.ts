@@ -403,7 +403,8 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
       const remoteTaskId = await createdWith(key);
       if (remoteTaskId) await cancelRemoteTask(remoteTaskId, FAILED_HERE);
     } catch {
-      // Unreachable now: as for any cancel lost, the remote task runs on (logged by no one).
+      // The remote unreachable even after cancelRemoteTask's tries: as with any cancel lost
+      // (cancelRemote's too), the remote task runs on.
     }
   }
 
