@@ -191,6 +191,7 @@ export function createTaskEventsHandler(options: TaskEventsOptions) {
       fail(res, 429, -44007, message, { limit, retryAfterSeconds: FULL_RETRY_AFTER_S });
       return;
     }
+    res.once('close', release); // whatever ends the stream, a failure setting it up included
 
     // Headers are set, not written: they go out with the first frames (or the flush below),
     // so a stream that is whole at once can still be given a length.
