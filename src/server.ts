@@ -39,6 +39,7 @@ import { DependencyWatch } from './tasks/dependencyWatch';
 import { ParentWatch } from './tasks/parentWatch';
 import { TaskWaiter } from './tasks/taskWaiter';
 import { RetentionPurge } from './tasks/retentionPurge';
+import { DependencyLocks } from './tasks/dependencyLocks';
 import { ScheduleService } from './schedules/scheduleService';
 import { Scheduler } from './schedules/scheduler';
 import { TriggerService } from './triggers/triggerService';
@@ -135,6 +136,8 @@ export function createServer(
   });
   const partLimits = { maxPartBytes: config.maxPartBytes, maxMessageBytes: config.maxMessageBytes };
   const runner = new Runner({ store, registry: agents, schemas, clock, logger, ...config });
+  // A run again and a release of dependents, each a check then a write: one at a time a task.
+  const dependencyLocks = new DependencyLocks();
   const tasks = new TaskService(
     store,
     clock,
@@ -148,6 +151,7 @@ export function createServer(
     },
     partLimits,
     config.maxHistoryBytes,
+    dependencyLocks,
   );
   const deliveries = new DeliveryWorker({
     store,
@@ -164,7 +168,13 @@ export function createServer(
     maxResponseBytes: config.webhookMaxResponseBytes,
     userAgent: `arcd/${version}`,
   });
-  const dependencyWatch = new DependencyWatch(store, clock, logger, () => runner.poke());
+  const dependencyWatch = new DependencyWatch(
+    store,
+    clock,
+    logger,
+    () => runner.poke(),
+    dependencyLocks,
+  );
   const parentWatch = new ParentWatch(store, clock, logger, (taskId, reason) =>
     runner.abort(taskId, reason),
   );

@@ -12,6 +12,7 @@ import { type Clock, isoNow } from '../clock';
 import * as changes from './changes';
 import { isTerminal } from './states';
 import { SettlingWatch } from './settlingWatch';
+import type { DependencyLocks } from './dependencyLocks';
 
 export class DependencyWatch extends SettlingWatch {
   constructor(
@@ -20,6 +21,8 @@ export class DependencyWatch extends SettlingWatch {
     logger: Logger,
     /** Called when a task stops waiting and owes its first turn. */
     private readonly turnOwed: (taskId: string) => void,
+    /** Held on the dependencies while their statuses are read and the dependent moved. */
+    private readonly locks: DependencyLocks,
   ) {
     super(logger, 'dependency');
   }
@@ -46,6 +49,12 @@ export class DependencyWatch extends SettlingWatch {
 
   /** Decides one blocked task from its dependencies' statuses. */
   protected async settle(taskId: string): Promise<void> {
+    const dependencies = (await this.store.dependencyStates(taskId)).map((d) => d.taskId);
+    await this.locks.holding(dependencies, () => this.settleHeld(taskId));
+  }
+
+  /** `settle`, holding its dependencies' locks: read again, then decided. */
+  private async settleHeld(taskId: string): Promise<void> {
     const states = await this.store.dependencyStates(taskId);
     const found = states.find(
       (d): d is { taskId: string; status: 'FAILED' | 'CANCELED' } =>

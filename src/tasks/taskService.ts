@@ -40,6 +40,7 @@ import type { Expectation } from './taskWaiter';
 import { type PartLimits, checkMessageParts } from '../parts/checkParts';
 import type { DirectStart } from '../engine/runner';
 import { QueueRoom, type Release, releasedAfter } from './queueRoom';
+import { DependencyLocks } from './dependencyLocks';
 
 /** task.events answers at most this much event data (as JSON), however many were asked for. */
 const EVENTS_ANSWER_CHARS = 8 * 1024 * 1024;
@@ -114,6 +115,8 @@ export class TaskService {
     private readonly partLimits: PartLimits,
     /** The most history (messages and artifacts, in characters) task.info answers. */
     private readonly maxHistoryChars = Infinity,
+    /** Held on a task run again (and its parent) while its dependents are checked and it restarts. */
+    private readonly dependencyLocks = new DependencyLocks(),
   ) {
     this.room = new QueueRoom(
       (agent, leavingOut) => store.countQueued(agent, leavingOut),
@@ -472,23 +475,34 @@ export class TaskService {
   ): Promise<Task> {
     const task = await this.getVisible(call, params.taskId);
     const holds: Release[] = [];
-    return releasedAfter(holds, async () => {
-      // Only a task that would be queued again (else its status is what the caller is told).
-      if (!task.childTaskIds && task.status === 'FAILED') {
-        await this.checkNotNeeded(task);
-        await this.holdPlace(holds, task);
-      }
-      if (task.childTaskIds && finishedByChildren(task)) {
-        // A partial completion may have released dependents: they read the parent as it is.
-        if (task.status === 'COMPLETED') await this.checkNotNeeded(task);
-        // A family retried queues its failed and canceled children again, each on its agent.
-        const again = (await this.store.childTasks(task.taskId)).filter(
-          (child) => child.status === 'FAILED' || child.status === 'CANCELED',
-        );
-        for (const child of again) await this.holdPlace(holds, child);
-      }
-      return this.retryChecked(call, task, params.deadline);
-    });
+    return this.lockedForRun(task, () =>
+      releasedAfter(holds, async () => {
+        // Only a task that would be queued again (else its status is what the caller is told).
+        if (!task.childTaskIds && task.status === 'FAILED') {
+          await this.checkNotNeeded(task);
+          await this.holdPlace(holds, task);
+        }
+        if (task.childTaskIds && finishedByChildren(task)) {
+          // A partial completion may have released dependents: they read the parent as it is.
+          if (task.status === 'COMPLETED') await this.checkNotNeeded(task);
+          // A family retried queues its failed and canceled children again, each on its agent.
+          const again = (await this.store.childTasks(task.taskId)).filter(
+            (child) => child.status === 'FAILED' || child.status === 'CANCELED',
+          );
+          for (const child of again) await this.holdPlace(holds, child);
+        }
+        return this.retryChecked(call, task, params.deadline);
+      }),
+    );
+  }
+
+  /**
+   * Runs a run again's checks and write holding the dependency locks of the task and its
+   * parent (whose dependents its reopening would take it from): see dependencyLocks.ts.
+   */
+  private lockedForRun<T>(task: TaskRecord, work: () => Promise<T>): Promise<T> {
+    const ids = task.parentTaskId ? [task.taskId, task.parentTaskId] : [task.taskId];
+    return this.dependencyLocks.holding(ids, work);
   }
 
   /** task.retry, its checks passed. */
@@ -529,13 +543,15 @@ export class TaskService {
   ): Promise<Task> {
     const task = await this.getVisible(call, params.taskId);
     const holds: Release[] = [];
-    return releasedAfter(holds, async () => {
-      if (!task.childTaskIds && isTerminal(task.status)) {
-        await this.checkNotNeeded(task);
-        await this.holdPlace(holds, task);
-      }
-      return this.runChecked(call, task, params);
-    });
+    return this.lockedForRun(task, () =>
+      releasedAfter(holds, async () => {
+        if (!task.childTaskIds && isTerminal(task.status)) {
+          await this.checkNotNeeded(task);
+          await this.holdPlace(holds, task);
+        }
+        return this.runChecked(call, task, params);
+      }),
+    );
   }
 
   /** task.run, its checks passed. */

@@ -383,3 +383,55 @@ test("a dependency run again gives its dependents its latest run's artifacts, no
   const answered = await waitForStatus(arcd.url, 'reader', read.taskId, ['COMPLETED']);
   expect(answered.messages.at(-1).parts[0].content).toBe('final');
 });
+
+test('a run again of a dependency and the release of its dependent, at once, are one after the other', async () => {
+  const { agent: gateAgent, open } = gate();
+  const seen: string[] = [];
+  const reader = defineAgent({
+    id: 'reader',
+    description: "tells its dependencies' statuses as it runs",
+    async handle(ctx) {
+      seen.push((await ctx.dependencies()).map((d) => d.status).join(','));
+    },
+  });
+  const arcd = await startArcd({ agents: [gateAgent, reader] });
+  const quick = await createTask(arcd.url, 'echo', 'x');
+  await waitForStatus(arcd.url, 'echo', quick.taskId, ['COMPLETED']);
+  const slow = await createTask(arcd.url, 'gate', 'wait', {}, { targetAgent: 'gate' });
+  const onReader = { targetAgent: 'reader' };
+  const dependent = await createTask(
+    arcd.url,
+    'reader',
+    'go',
+    { dependencies: [quick.taskId, slow.taskId] },
+    onReader,
+  );
+  // task.run of `quick` checks its released dependents (none: the reader is blocked), and is
+  // held there while `slow` completes, whose commit would release the reader.
+  const { store } = arcd.server;
+  const checked = store.releasedDependents.bind(store);
+  let letRunOn!: () => void;
+  const heldRun = new Promise<void>((resolve) => (letRunOn = resolve));
+  let checking!: () => void;
+  const inCheck = new Promise<void>((resolve) => (checking = resolve));
+  jest.spyOn(store, 'releasedDependents').mockImplementationOnce(async (taskId) => {
+    const released = await checked(taskId);
+    checking();
+    await heldRun;
+    return released;
+  });
+  const rerun = arcResult(arcd.url, 'task.run', { taskId: quick.taskId });
+  await inCheck;
+  open();
+  await waitForStatus(arcd.url, 'gate', slow.taskId, ['COMPLETED'], { targetAgent: 'gate' });
+  await new Promise((resolve) => setTimeout(resolve, 100)); // a release, if unheld, lands now
+  letRunOn();
+  await rerun;
+  await waitForStatus(arcd.url, 'reader', dependent.taskId, ['COMPLETED'], onReader);
+  const [readerRun] = await store.listRuns(dependent.taskId);
+  // The reader was released once `quick` had run again and completed, not before its run again.
+  const again = await taskInfo(arcd.url, 'echo', quick.taskId);
+  expect(again.messages).toHaveLength(4);
+  expect(readerRun!.startedAt >= again.completedAt).toBe(true);
+  expect(seen).toEqual(['COMPLETED,COMPLETED']);
+});
