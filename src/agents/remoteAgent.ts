@@ -12,7 +12,7 @@
 import { ArcClient, type TaskEvent } from '../client/arcClient';
 import { ArcClientError, ArcTransportError } from '../client/errors';
 import { newId } from '../ids';
-import { TurnEndedError } from '../engine/turnContext';
+import { ContractError, TurnEndedError } from '../engine/turnContext';
 import { isTerminal } from '../tasks/states';
 import {
   type Artifact,
@@ -367,10 +367,15 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
       // A retry of the turn meets the cancel and starts another (RESTARTING).
       // Not for a turn that lost its task (its lease passed to another process, which follows
       // the same remote task on, or a stop it has not heard yet): not this turn's to cancel.
+      // Nor while a retry follows (attempts left, and no contract breach, which the engine
+      // never retries): the retry resumes the same remote task, which must live on for it.
+      const maxRetries = (ctx.task as { maxRetries?: number }).maxRetries ?? 0;
+      const retried = !(error instanceof ContractError) && ctx.attempt <= maxRetries;
       if (
         !(error instanceof RemoteTaskEnded) &&
         !(error instanceof TurnEndedError) &&
-        !ctx.signal.aborted
+        !ctx.signal.aborted &&
+        !retried
       ) {
         cancelAs = FAILED_HERE;
         if (progress?.remoteTaskId) cancelRemote();

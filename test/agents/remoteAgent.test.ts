@@ -361,6 +361,16 @@ test('a forwarded task that fails here cancels its remote task, which would run 
       res.end('<html>app</html>');
     }),
   });
+  // With a retry to follow, the remote task lives on: the retry resumes it.
+  const on = { targetAgent: 'remote-slow' };
+  const retried = await createTask(proxied.url, 'remote-slow', 'steps=100', {
+    settings: { maxRetries: 1, retryDelayMs: 60_000 },
+  });
+  await waitFor('the retry planned', async () =>
+    (await taskInfo(proxied.url, 'remote-slow', retried.taskId, on)).nextAttemptAt
+      ? true
+      : undefined,
+  );
   const task = await createTask(proxied.url, 'remote-slow', 'steps=100');
   await waitForStatus(proxied.url, 'remote-slow', task.taskId, ['FAILED']);
   const [remote] = await forwardedFrom(task.taskId);
@@ -368,6 +378,8 @@ test('a forwarded task that fails here cancels its remote task, which would run 
     requestAgent: 'front',
   });
   expect(canceled.reason).toBe('canceled upstream: the forwarding turn failed');
+  const [kept] = await forwardedFrom(retried.taskId);
+  expect(kept!.status).toBe('WORKING'); // the failed task's cancel has landed by now
 });
 
 test('a cancel the remote refuses with an error page (restarting) is sent again', async () => {
