@@ -107,17 +107,17 @@ token
 
 addTaskCommands(program);
 
-/**
- * A command line that does not parse (an unknown option, a missing argument) exits 64, not
- * commander's 1, which a script would read as a failed task; under --json it also prints the
- * error as the task commands print theirs. Commander has told what is wrong on stderr.
- */
 // An empty ARCD_* variable is unset, as loadConfig takes it (a blank line in an .env file):
 // commander would otherwise pass '' on as the value (an empty requestAgent, a key file '').
 for (const [name, value] of Object.entries(process.env)) {
   if (name.startsWith('ARCD_') && value === '') delete process.env[name];
 }
 
+/*
+ * A command line that does not parse (an unknown option, a missing argument) exits 64, not
+ * commander's 1, which a script would read as a failed task; under --json it also prints the
+ * error as the task commands print theirs. Commander has told what is wrong on stderr.
+ */
 try {
   program.parse();
 } catch (error) {

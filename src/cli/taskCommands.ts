@@ -24,8 +24,8 @@ export const EXIT = {
   arcError: 2,
   connection: 3,
   inputRequired: 4,
-  internal: 70, // sysexits' EX_SOFTWARE
   usage: 64, // sysexits' EX_USAGE: commander's own 1 would read as a failed task
+  internal: 70, // sysexits' EX_SOFTWARE
 } as const;
 
 function clientOf(options: Common): ArcClient {
