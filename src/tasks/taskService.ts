@@ -473,9 +473,9 @@ export class TaskService {
     call: CallContext,
     params: { taskId: string; deadline?: string | null },
   ): Promise<Task> {
-    const task = await this.getVisible(call, params.taskId);
+    const found = await this.getVisible(call, params.taskId);
     const holds: Release[] = [];
-    return this.lockedForRun(task, () =>
+    return this.lockedForRun(found, (task) =>
       releasedAfter(holds, async () => {
         // Only a task that would be queued again (else its status is what the caller is told).
         if (!task.childTaskIds && task.status === 'FAILED') {
@@ -498,11 +498,17 @@ export class TaskService {
 
   /**
    * Runs a run again's checks and write holding the dependency locks of the task and its
-   * parent (whose dependents its reopening would take it from): see dependencyLocks.ts.
+   * parent (whose dependents its reopening would take it from): see dependencyLocks.ts. The
+   * checks are made on the task as read once the locks are held (`work`'s argument): a read
+   * from before could miss a completion, and the release it made, while the locks were waited for.
    */
-  private lockedForRun<T>(task: TaskRecord, work: () => Promise<T>): Promise<T> {
+  private lockedForRun<T>(task: TaskRecord, work: (current: TaskRecord) => Promise<T>): Promise<T> {
     const ids = task.parentTaskId ? [task.taskId, task.parentTaskId] : [task.taskId];
-    return this.dependencyLocks.holding(ids, work);
+    return this.dependencyLocks.holding(ids, async () => {
+      const current = await this.store.getTask(task.taskId);
+      if (!current) throw new TaskNotFoundError(task.taskId);
+      return work(current);
+    });
   }
 
   /** task.retry, its checks passed. */
@@ -541,9 +547,9 @@ export class TaskService {
     call: CallContext,
     params: { taskId: string; input?: JsonObject; message?: Message; deadline?: string | null },
   ): Promise<Task> {
-    const task = await this.getVisible(call, params.taskId);
+    const found = await this.getVisible(call, params.taskId);
     const holds: Release[] = [];
-    return this.lockedForRun(task, () =>
+    return this.lockedForRun(found, (task) =>
       releasedAfter(holds, async () => {
         if (!task.childTaskIds && isTerminal(task.status)) {
           await this.checkNotNeeded(task);

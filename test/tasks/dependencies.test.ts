@@ -435,3 +435,54 @@ test('a run again of a dependency and the release of its dependent, at once, are
   expect(readerRun!.startedAt >= again.completedAt).toBe(true);
   expect(seen).toEqual(['COMPLETED,COMPLETED']);
 });
+
+test('a run again checks the task as it is once its locks are held, not as first read', async () => {
+  const first = gate();
+  const second = (() => {
+    let open!: () => void;
+    const opened = new Promise<void>((resolve) => (open = resolve));
+    const agent = defineAgent({
+      id: 'reader',
+      description: 'holds until the test opens it',
+      async handle() {
+        await opened;
+      },
+    });
+    return { agent, open };
+  })();
+  const arcd = await startArcd({ agents: [first.agent, second.agent] });
+  const onGate = { targetAgent: 'gate' };
+  const onReader = { targetAgent: 'reader' };
+  const x = await createTask(arcd.url, 'gate', 'wait', {}, onGate);
+  await waitForStatus(arcd.url, 'gate', x.taskId, ['WORKING'], onGate);
+  const d = await createTask(arcd.url, 'reader', 'go', { dependencies: [x.taskId] }, onReader);
+  // task.run reads X while it still works, then is held before its checks.
+  const { store } = arcd.server;
+  const read = store.getTask.bind(store);
+  let stale = true;
+  let letGo!: () => void;
+  const held = new Promise<void>((resolve) => (letGo = resolve));
+  let reading!: () => void;
+  const readOnce = new Promise<void>((resolve) => (reading = resolve));
+  jest.spyOn(store, 'getTask').mockImplementation(async (taskId) => {
+    const task = await read(taskId);
+    if (taskId === x.taskId && stale) {
+      stale = false;
+      reading();
+      await held;
+    }
+    return task;
+  });
+  const rerun = arcCall(arcd.url, 'task.run', { taskId: x.taskId }, onGate);
+  await readOnce;
+  first.open(); // X completes, and releases D, which then holds
+  await waitForStatus(arcd.url, 'reader', d.taskId, ['WORKING'], onReader);
+  letGo();
+  const refused = await rerun;
+  expect(refused.body.error).toMatchObject({
+    code: -42006,
+    details: { taskId: x.taskId, waitingDependents: [d.taskId] },
+  });
+  second.open();
+  await waitForStatus(arcd.url, 'reader', d.taskId, ['COMPLETED'], onReader);
+});
