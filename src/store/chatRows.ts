@@ -5,7 +5,7 @@
 import type { Db } from './openDatabase';
 import type { JsonObject, Message, Part, Role } from '../types';
 import { compact, fromJson, optional, toJson } from './rowMapping';
-import type { PurgeBatch } from './taskRemoval';
+import { type PurgeBatch, removeWithin } from './taskRemoval';
 
 export type ChatStatus = 'ACTIVE' | 'PAUSED' | 'CLOSED';
 
@@ -134,13 +134,8 @@ export class ChatTables {
   /** Deletes up to `limit` chats closed before `beforeIso`, their messages with them. */
   /** As TaskRemoval.purge: up to `limit` chats, each with all its messages, or `budgetMs`. */
   purge(beforeIso: string, limit: number, budgetMs: number): PurgeBatch {
-    const started = performance.now();
-    let deleted = 0;
-    for (const { chat_id: chatId } of this.purgeable.all(beforeIso, limit)) {
-      deleted += this.deleteOne.run(chatId).changes;
-      if (performance.now() - started >= budgetMs) return { deleted, more: true };
-    }
-    return { deleted, more: deleted >= limit };
+    const ids = this.purgeable.all(beforeIso, limit).map((row) => row.chat_id);
+    return removeWithin(ids, limit, budgetMs, (chatId) => this.deleteOne.run(chatId).changes);
   }
 
   messages(chatId: string): Message[] {

@@ -24,6 +24,26 @@ export interface PurgeBatch {
   more: boolean;
 }
 
+/**
+ * Removes `ids` one at a time (`remove` answers how many rows of the kind counted went, a
+ * family's children included) until `limit` went or `budgetMs` of work passed: one batch of
+ * a purge, whose transaction holds the write lock that long at most, and one removal more.
+ */
+export function removeWithin(
+  ids: readonly string[],
+  limit: number,
+  budgetMs: number,
+  remove: (id: string) => number,
+): PurgeBatch {
+  const started = performance.now();
+  let deleted = 0;
+  for (const id of ids) {
+    deleted += remove(id);
+    if (deleted >= limit || performance.now() - started >= budgetMs) return { deleted, more: true };
+  }
+  return { deleted, more: false };
+}
+
 export class TaskRemoval {
   private readonly deleteOne;
   private readonly deleteChildren;
@@ -72,16 +92,11 @@ export class TaskRemoval {
    * for its bounds, and others may be waiting.
    */
   purge(beforeIso: string, limit: number, budgetMs: number): PurgeBatch {
-    const started = performance.now();
-    let deleted = 0;
-    for (const { task_id: taskId } of this.purgeable.all(beforeIso, limit)) {
+    const ids = this.purgeable.all(beforeIso, limit).map((row) => row.task_id);
+    return removeWithin(ids, limit, budgetMs, (taskId) => {
       const { task, children } = this.deleteFamily(taskId);
-      deleted += children + (task ? 1 : 0);
-      if (deleted >= limit || performance.now() - started >= budgetMs) {
-        return { deleted, more: true };
-      }
-    }
-    return { deleted, more: false };
+      return children + (task ? 1 : 0);
+    });
   }
 
   /** The task and its children (deleted first: they reference it); what was there. */
