@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Principal } from './principal';
 import { toPrincipal } from './principal';
+import { sleepSync } from '../sleepSync';
 
 export interface ApiKeyEntry {
   sha256: string;
@@ -55,7 +56,6 @@ const LOCK_STALE_MS = 30_000;
  */
 function withFileLock<T>(file: string, work: () => T): T {
   const lock = `${file}.lock`;
-  const sleeper = new Int32Array(new SharedArrayBuffer(4));
   const giveUpAt = Date.now() + LOCK_WAIT_MS;
   for (;;) {
     try {
@@ -71,7 +71,7 @@ function withFileLock<T>(file: string, work: () => T): T {
       if (Date.now() > giveUpAt) {
         throw new Error(`${lock} is held by another token create (remove it if none runs)`);
       }
-      Atomics.wait(sleeper, 0, 0, 20); // a synchronous command: it may block while it waits
+      sleepSync(20); // a synchronous command: it may block while it waits
     }
   }
   try {

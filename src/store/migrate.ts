@@ -17,6 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
 import { migrationsDir } from '../paths';
+import { sleepSync } from '../sleepSync';
 
 export interface Migration {
   version: number;
@@ -46,13 +47,12 @@ export const MIGRATION_LOCK_WAIT_MS = 10 * 60_000;
 /** Runs `work` (a write transaction), again while the file stays locked, for up to `waitMs`. */
 function whenUnlocked<T>(work: () => T, waitMs: number): T {
   const until = Date.now() + waitMs;
-  const pause = new Int32Array(new SharedArrayBuffer(4));
   for (;;) {
     try {
       return work();
     } catch (error) {
       if ((error as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() >= until) throw error;
-      Atomics.wait(pause, 0, 0, 100); // a start has nothing else to do meanwhile
+      sleepSync(100); // a start has nothing else to do meanwhile
     }
   }
 }
