@@ -379,7 +379,9 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
       ) {
         cancelAs = FAILED_HERE;
         if (progress?.remoteTaskId) cancelRemote();
-        else if (creating.key) void cancelCreatedWith(creating.key);
+        // The remote unreachable even after the cancel's tries: as with any cancel lost
+        // (cancelRemote's too), the remote task runs on.
+        else if (creating.key) void cancelCreatedWith(creating.key, FAILED_HERE).catch(() => {});
       }
       throw error;
     } finally {
@@ -391,26 +393,20 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
   async function stopped(_task: Task, cause: StopCause, checkpoint: JsonValue | undefined) {
     const saved = checkpoint as Partial<Progress> | undefined;
     if (!saved || saved.ended) return;
-    // Only the key saved: the create's answer was lost (the task waits for a retry), and the
-    // remote task may exist all the same.
-    const remoteTaskId =
-      typeof saved.remoteTaskId === 'string'
-        ? saved.remoteTaskId
-        : typeof saved.key === 'string' && saved.key
-          ? await createdWith(saved.key)
-          : undefined;
-    if (remoteTaskId) await cancelRemoteTask(remoteTaskId, CANCEL_REASONS[cause]);
+    const reason = CANCEL_REASONS[cause];
+    if (typeof saved.remoteTaskId === 'string') {
+      await cancelRemoteTask(saved.remoteTaskId, reason);
+    } else if (typeof saved.key === 'string' && saved.key) {
+      // Only the key saved: the create's answer was lost (the task waits for a retry), and the
+      // remote task may exist all the same.
+      await cancelCreatedWith(saved.key, reason);
+    }
   }
 
   /** Cancels the remote task created with `key`, if its create committed after all. */
-  async function cancelCreatedWith(key: string): Promise<void> {
-    try {
-      const remoteTaskId = await createdWith(key);
-      if (remoteTaskId) await cancelRemoteTask(remoteTaskId, FAILED_HERE);
-    } catch {
-      // The remote unreachable even after cancelRemoteTask's tries: as with any cancel lost
-      // (cancelRemote's too), the remote task runs on.
-    }
+  async function cancelCreatedWith(key: string, reason: string | undefined): Promise<void> {
+    const remoteTaskId = await createdWith(key);
+    if (remoteTaskId) await cancelRemoteTask(remoteTaskId, reason);
   }
 
   /**
