@@ -449,24 +449,23 @@ export class TaskService {
    * turns read it as a dependency), which running it again would take from under them.
    */
   private async checkNotNeeded(task: TaskRecord): Promise<void> {
-    const released = await this.store.releasedDependents(task.taskId);
-    if (released.length > 0) throw new TaskStillNeededError(task.taskId, released, 'run again');
-    await this.checkParentNotNeeded(task);
-  }
-
-  /**
-   * A child run again reopens its finished parent (familyRuns.ts): -42006 while tasks the
-   * parent's completion released are unfinished, as for the parent run again itself.
-   */
-  private async checkParentNotNeeded(task: TaskRecord): Promise<void> {
+    await this.refuseIfReleased(task.taskId, 'run again');
+    // A child run again reopens its finished parent (familyRuns.ts): the same for the tasks
+    // the parent's completion released.
     if (!task.parentTaskId) return;
     const parent = await this.store.getTask(task.parentTaskId);
-    if (!parent || !isTerminal(parent.status)) return;
-    const released = await this.store.releasedDependents(parent.taskId);
-    if (released.length > 0) {
-      const doing = `reopened by its child ${task.taskId} running again`;
-      throw new TaskStillNeededError(parent.taskId, released, doing);
+    if (parent && isTerminal(parent.status)) {
+      await this.refuseIfReleased(
+        parent.taskId,
+        `reopened by its child ${task.taskId} running again`,
+      );
     }
+  }
+
+  /** -42006 while tasks `taskId`'s completion released are unfinished (`doing`: what is refused). */
+  private async refuseIfReleased(taskId: string, doing: string): Promise<void> {
+    const released = await this.store.releasedDependents(taskId);
+    if (released.length > 0) throw new TaskStillNeededError(taskId, released, doing);
   }
 
   async retry(
