@@ -4,8 +4,8 @@
  * schemas and stored as one event at once, but only while this turn still holds the task.
  */
 import type { ArtifactInput, InputRequest, OutgoingMessage, TurnContext } from '../agents/contract';
-import type { Artifact, JsonValue, Message, Part, Role } from '../types';
-import type { MessageRecord, Mutation, TaskRecord } from '../store/records';
+import type { Artifact, JsonObject, JsonValue, Message, Part, Role } from '../types';
+import type { MessageRecord, Mutation, RunOutcome, RunWrites, TaskRecord } from '../store/records';
 import type { Store } from '../store/store';
 import type { SchemaRegistry } from '../rpc/schemas';
 import { type Clock, isoNow } from '../clock';
@@ -110,6 +110,30 @@ export function toAgentMessage(
     agentId,
     timestamp: isoNow(deps.clock),
   };
+}
+
+/** A run's end as a change carries it, made at `at`: its duration counts from its start. */
+export function runEndAt(
+  run: Pick<TurnAttempt, 'runId' | 'startedAt'>,
+  at: string,
+  outcome: RunOutcome,
+  error?: JsonObject,
+): NonNullable<RunWrites['end']> {
+  const durationMs = Math.max(0, Date.parse(at) - run.startedAt.getTime());
+  const end: NonNullable<RunWrites['end']> = {
+    runId: run.runId,
+    completedAt: at,
+    durationMs,
+    outcome,
+  };
+  if (error) end.error = error;
+  return end;
+}
+
+/** `mutation` (a plan made just now) with its run's end, written in its transaction. */
+export function withRunEnd(mutation: Mutation, end: NonNullable<RunWrites['end']>): Mutation {
+  mutation.run = Object.assign(mutation.run ?? {}, { end });
+  return mutation;
 }
 
 export interface TurnAttempt {
@@ -233,18 +257,12 @@ export function createTurnContext(
       // The run ends with the pause, in its transaction: a process dying after the pause left
       // the run `running` while the task waited (nothing claims a task waiting for input).
       // A stop or a failure of the handler after this ends it again (RunRows.end).
-      await write((current, at) => {
-        const paused = changes.paused(current, at, reason, request.requiredInput ?? null, message);
-        const durationMs = Math.max(0, Date.parse(at) - run.startedAt.getTime());
-        const end = {
-          runId: run.runId,
-          completedAt: at,
-          durationMs,
-          outcome: 'input-required' as const,
-        };
-        paused.run = Object.assign(paused.run ?? {}, { end }); // a plan made just now
-        return paused;
-      });
+      await write((current, at) =>
+        withRunEnd(
+          changes.paused(current, at, reason, request.requiredInput ?? null, message),
+          runEndAt(run, at, 'input-required'),
+        ),
+      );
       state.paused = true;
     },
     async checkpoint(data: JsonValue) {

@@ -25,7 +25,9 @@ import {
   type TurnAttempt,
   type TurnState,
   createTurnContext,
+  runEndAt,
   toAgentMessage,
+  withRunEnd,
 } from './turnContext';
 import { extended } from '../extended';
 import { TASK_DEADLINE_EXCEEDED, TASK_EXECUTION_FAILED, TASK_TIMEOUT } from '../tasks/failureCodes';
@@ -97,12 +99,6 @@ type RunEndAt = (
   outcome: RunOutcome,
   error?: JsonObject,
 ) => NonNullable<RunWrites['end']>;
-
-/** `mutation` with the run's end written in its transaction. */
-function ending(mutation: Mutation, end: NonNullable<RunWrites['end']>): Mutation {
-  mutation.run = Object.assign(mutation.run ?? {}, { end }); // a plan made just now
-  return mutation;
-}
 
 /** The handler's promise, or the turn's stop (timeout, cancel, shutdown) if that comes first. */
 function untilStopped<T>(handled: PromiseLike<T>, stop: TurnStop): Promise<T> {
@@ -261,12 +257,7 @@ export class TurnExecutor {
     const { runId, startedAt } = run;
     const finishRun = (outcome: RunOutcome, error?: JsonObject) =>
       store.endRun(runId, runEnd(startedAt, clock, outcome, error));
-    const endAt: RunEndAt = (at, outcome, error) => {
-      const durationMs = Date.parse(at) - startedAt.getTime();
-      const end: NonNullable<RunWrites['end']> = { runId, completedAt: at, durationMs, outcome };
-      if (error) end.error = error;
-      return end;
-    };
+    const endAt: RunEndAt = (at, outcome, error) => runEndAt(run, at, outcome, error);
 
     if (await this.lostTooOften(task)) {
       const message = `the process running this turn stopped ${this.deps.lostTurnLimit} times in a row (its handler may be what stops it): not run again`;
@@ -472,7 +463,7 @@ export class TurnExecutor {
       const outcome = failure.outcome === 'timed-out' ? 'timed-out' : 'retrying';
       const planned = await this.applyHeld(task.taskId, (current, at) =>
         current.status === 'WORKING'
-          ? ending(
+          ? withRunEnd(
               changes.retryLater(current, at, retryAt, errorObject),
               endAt(at, outcome, errorObject),
             )
@@ -489,7 +480,7 @@ export class TurnExecutor {
     const failed = await this.applyHeld(task.taskId, (current, at) =>
       isTerminal(current.status)
         ? null
-        : ending(
+        : withRunEnd(
             changes.failed(current, { code, message }, at),
             endAt(at, failure.outcome, errorObject),
           ),
