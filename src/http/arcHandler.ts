@@ -117,6 +117,11 @@ function callsIn(raw: Buffer, maxBatch: number): number {
   return calls > maxBatch ? 1 : Math.max(1, calls);
 }
 
+/** `headers` and the rate limit's own (what is left of the caller's budget), if it gave any. */
+function withRateHeaders(headers: HeaderList, rate: { headers: HeaderList }): HeaderList {
+  return rate.headers.length > 0 ? [...headers, ...rate.headers] : headers;
+}
+
 /**
  * A body read and a caller known → the answer written: the caller's rate budget first, then
  * rpc/. Both ways into the route (this one and express's) end here.
@@ -134,7 +139,7 @@ export async function answerBody(
   const reply = rate.error
     ? answerEarlyError(rate.error, raw.toString('utf8'), deps)
     : await handleBody(raw, deps, { maxBatch }, auth);
-  await writeAnswer(res, reply, rate.headers.length > 0 ? [...headers, ...rate.headers] : headers);
+  await writeAnswer(res, reply, withRateHeaders(headers, rate));
 }
 
 /** Returns false for requests it does not take; the caller hands those to express. */
@@ -170,8 +175,7 @@ export function createArcHandler(options: ArcHandlerOptions) {
       const rate = await options.limiter.check(auth, req.socket.remoteAddress, 1);
       const reason = `the ${req.headers['content-encoding']} body does not inflate: ${(error as Error).message}`;
       const answer = answerEarlyError(rate.error ?? new ParseError(reason), '', deps);
-      const headers = rate.headers.length ? [...securityHeaders, ...rate.headers] : securityHeaders;
-      await writeAnswer(res, answer, headers);
+      await writeAnswer(res, answer, withRateHeaders(securityHeaders, rate));
       return;
     }
     if (!Buffer.isBuffer(raw)) {
@@ -189,9 +193,7 @@ export function createArcHandler(options: ArcHandlerOptions) {
       // as well as JSON, and read JSON.
       const sseRequest = /text\/event-stream/i.test(req.headers['content-type'] ?? '');
       const answer = answerEarlyError(error, raw.prefix.toString('utf8'), deps, { sseRequest });
-      const headers = rate?.headers.length
-        ? [...securityHeaders, ...rate.headers]
-        : securityHeaders;
+      const headers = rate ? withRateHeaders(securityHeaders, rate) : securityHeaders;
       await writeAnswer(res, answer, headers);
       return;
     }

@@ -128,6 +128,18 @@ export function createTaskEventsHandler(options: TaskEventsOptions) {
     details: Record<string, unknown> = {},
   ) => writeJson(res, status, { error: { code, message, details } }, options.securityHeaders);
 
+  /** 429, with the wait its details name as Retry-After. */
+  const tooMany = (
+    res: ServerResponse,
+    code: number,
+    message: string,
+    details: Record<string, unknown>,
+  ) => {
+    const { retryAfterSeconds } = details as { retryAfterSeconds?: number };
+    if (retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(retryAfterSeconds));
+    fail(res, 429, code, message, details);
+  };
+
   const notFound = (res: ServerResponse, taskId: string) =>
     fail(res, 404, -42001, `Task not found: ${taskId}`, { taskId });
 
@@ -136,9 +148,7 @@ export function createTaskEventsHandler(options: TaskEventsOptions) {
     const rate = await options.limiter.check(auth, req.socket.remoteAddress, 1);
     for (const [name, value] of rate.headers) res.setHeader(name, value);
     if (rate.error) {
-      const { retryAfterSeconds } = rate.error.details as { retryAfterSeconds?: number };
-      if (retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(retryAfterSeconds));
-      fail(res, 429, rate.error.code, rate.error.message, rate.error.details);
+      tooMany(res, rate.error.code, rate.error.message, rate.error.details);
       return;
     }
     if (auth.mode === 'failed') {
@@ -186,9 +196,8 @@ export function createTaskEventsHandler(options: TaskEventsOptions) {
     );
     if (!release) {
       const { limit } = options.openStreams;
-      res.setHeader('Retry-After', String(FULL_RETRY_AFTER_S));
       const message = `Too many open event streams: ${limit} at once for this caller`;
-      fail(res, 429, -44007, message, { limit, retryAfterSeconds: FULL_RETRY_AFTER_S });
+      tooMany(res, -44007, message, { limit, retryAfterSeconds: FULL_RETRY_AFTER_S });
       return;
     }
     res.once('close', release); // whatever ends the stream, a failure setting it up included
