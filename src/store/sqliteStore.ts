@@ -445,13 +445,18 @@ export class SqliteStore implements Store {
     return this.tasks.parentsToSettle(limit, after);
   }
 
+  /**
+   * A run's own end first: the sweep of runs left `running` would otherwise take it for one
+   * lost with its process (a turn failing its task after its lease lapsed, no one else having
+   * taken it, writes both). The sweep before a new run's start, which it must not close.
+   */
   private writeRuns(taskId: string, at: string, run: RunWrites): void {
-    if (run.interruptRunning) this.runs.interruptRunning(taskId, at);
-    if (run.start) this.runs.start(run.start);
     if (run.end) {
       const { runId, ...end } = run.end;
       this.runs.end(runId, end);
     }
+    if (run.interruptRunning) this.runs.interruptRunning(taskId, at);
+    if (run.start) this.runs.start(run.start);
   }
 
   async isCurrent(known: TaskRecord): Promise<boolean> {

@@ -91,6 +91,34 @@ test('a failure after asking for input that has come leaves the next turn alone'
   expect(runs.map((run) => run.outcome)).toEqual(['failed', 'completed']);
 });
 
+test('a turn that fails after its lease lapsed (no one took it) records its run as failed', async () => {
+  const held = gate();
+  const agent = defineAgent({
+    id: 'lapsed',
+    description: 'waits at the gate, then fails',
+    async handle() {
+      await held.opened;
+      throw new Error('failed after the lease lapsed');
+    },
+  });
+  let skewMs = 0;
+  const clock = () => new Date(Date.now() + skewMs);
+  // No heartbeat comes round and no claim looks: the lease lapses by the clock alone.
+  const config = { leaseMs: 600_000, pollMs: 3_600_000 };
+  const arcd = await startArcd({ agents: [agent], config, clock });
+  const on = { targetAgent: 'lapsed' };
+  const task = await createTask(arcd.url, 'lapsed', 'go', { settings: { maxRetries: 0 } }, on);
+  await waitForStatus(arcd.url, 'lapsed', task.taskId, ['WORKING'], on);
+  skewMs = 700_000;
+  held.open();
+  const failed = await waitForStatus(arcd.url, 'lapsed', task.taskId, ['FAILED'], on);
+  expect(failed.reason).toMatch(/failed after the lease lapsed/);
+  const runs = await endedRuns(arcd, task.taskId);
+  expect(runs.map((run) => [run.outcome, run.error?.message])).toEqual([
+    ['failed', 'failed after the lease lapsed'],
+  ]);
+});
+
 test('a failure after asking for input not yet come fails the task, without a retry', async () => {
   const agent = defineAgent({
     id: 'asker',
