@@ -32,7 +32,19 @@ export interface ArcClientOptions {
    */
   rateLimitRetries?: number;
   maxRateLimitWaitMs?: number;
+  /**
+   * The largest answer a call reads (default 512 MiB, about the longest string JSON.parse
+   * can be given): past it the call fails with ArcTransportError instead of holding whatever
+   * a server sends. Event streams are bounded by event instead (256 Mi characters).
+   */
+  maxResponseBytes?: number;
 }
+
+/** ArcClientOptions.maxResponseBytes's default. */
+export const MAX_RESPONSE_BYTES = 512 * 1024 * 1024;
+
+/** What a refused stream's answer is read of, for the ARC error in it: its first 1 MiB. */
+const MAX_REFUSAL_BYTES = 1024 * 1024;
 
 /** The wait a rate-limit refusal names (`details.retryAfterSeconds`), in ms; else undefined. */
 function rateLimitWait(error: unknown): number | undefined {
@@ -169,13 +181,41 @@ function refusalOf(stream: ReturnType<Got['stream']>) {
         if (response.statusCode === 200 && type.startsWith('text/event-stream')) {
           return resolve(undefined);
         }
-        let body = '';
-        stream.on('data', (chunk: Buffer) => (body += chunk.toString()));
-        stream.on('end', () => resolve(refusalError(response.statusCode, body)));
+        const chunks: Buffer[] = [];
+        let length = 0;
+        const refused = () => {
+          const body = Buffer.concat(chunks).toString();
+          resolve(refusalError(response.statusCode, body));
+        };
+        stream.on('data', (chunk: Buffer) => {
+          if (length >= MAX_REFUSAL_BYTES) return;
+          chunks.push(chunk);
+          length += chunk.length;
+          if (length >= MAX_REFUSAL_BYTES) {
+            stream.destroy(); // enough to know it is a refusal; the rest is not read
+            refused();
+          }
+        });
+        stream.on('end', refused);
       },
     );
     stream.once('error', () => resolve(undefined));
   });
+}
+
+/**
+ * A stream's SSE messages, or its refusal's error (refusalOf): also when reading it failed
+ * because the refusal was read to its cap and the stream closed.
+ */
+async function* messagesOf(stream: ReturnType<Got['stream']>) {
+  const refusal = refusalOf(stream);
+  try {
+    yield* readSse(stream);
+  } catch (error) {
+    throw (await refusal) ?? error;
+  }
+  const refused = await refusal;
+  if (refused) throw refused;
 }
 
 export class ArcClient {
@@ -247,17 +287,28 @@ export class ArcClient {
   private async callOnce<T>(method: string, targetAgent: string, params: object): Promise<T> {
     const safe = SAFE_METHODS.has(method);
     const request = this.envelope(method, targetAgent, params);
+    const max = this.options.maxResponseBytes ?? MAX_RESPONSE_BYTES;
+    const pending = this.http.post(this.arcUrl, {
+      json: request,
+      headers: { 'content-type': 'application/arc+json' },
+      retry: safe
+        ? { limit: this.options.retries ?? 2, methods: ['POST'], statusCodes: [502, 503, 504] }
+        : { limit: 0 },
+    });
+    let tooLarge = false;
+    pending.on('downloadProgress', ({ transferred, total }) => {
+      if (tooLarge || (transferred <= max && (total ?? 0) <= max)) return;
+      tooLarge = true; // declared or sent: what is not read yet is not read
+      pending.cancel();
+    });
     let response;
     try {
-      response = await this.http.post(this.arcUrl, {
-        json: request,
-        headers: { 'content-type': 'application/arc+json' },
-        retry: safe
-          ? { limit: this.options.retries ?? 2, methods: ['POST'], statusCodes: [502, 503, 504] }
-          : { limit: 0 },
-      });
+      response = await pending;
     } catch (error) {
-      throw new ArcTransportError(`${method}: ${(error as Error).message}`, { cause: error });
+      const why = tooLarge
+        ? `the answer is larger than maxResponseBytes (${max} bytes)`
+        : (error as Error).message;
+      throw new ArcTransportError(`${method}: ${why}`, { cause: error });
     }
     if (response.statusCode !== 200) {
       // An ARC error under another status (a gateway in front of the server): its own class.
@@ -434,10 +485,9 @@ export class ArcClient {
       headers: { 'content-type': 'application/arc+json' },
       retry: { limit: 0 },
     });
-    // Not a stream (an error page, a proxy's answer): its error, not a reply that never comes.
-    const refusal = refusalOf(stream);
     try {
-      for await (const message of readSse(stream)) {
+      // Not a stream (an error page, a proxy's answer): its error, not a reply that never comes.
+      for await (const message of messagesOf(stream)) {
         const data = JSON.parse(message.data) as {
           chatId: string;
           message?: Message;
@@ -449,8 +499,6 @@ export class ArcClient {
         } else if (message.event === 'error' && data.error) throw streamError(data.error);
         else if (message.event === 'done') return;
       }
-      const refused = await refusal;
-      if (refused) throw refused;
     } catch (error) {
       // As call() does: the ARC errors as their classes, every other failure (refused, reset,
       // timed out, a gateway's 502, data that is no JSON) as an ArcTransportError.
@@ -478,7 +526,6 @@ export class ArcClient {
         retry: { limit: 0 },
         ...(options.signal ? { signal: options.signal } : {}),
       });
-      const refusal = refusalOf(stream);
       const openedAt = Date.now();
       let statusAtEnd = '';
       stream.once('response', (response: { headers: Record<string, unknown> }) => {
@@ -486,7 +533,7 @@ export class ArcClient {
       });
       let received = 0;
       try {
-        for await (const message of readSse(stream)) {
+        for await (const message of messagesOf(stream)) {
           const event = JSON.parse(message.data) as TaskEvent;
           last = event.sequence;
           received += 1;
@@ -495,8 +542,6 @@ export class ArcClient {
           if (event.data.childTaskId === undefined) ended = FINAL.has(event.data.status);
           yield event;
         }
-        const refused = await refusal;
-        if (refused) throw refused;
         limited = 0; // served: the refusals counted are those in a row
         // The server ends a stream after the event that finished the task, or, when there is
         // nothing more to send of a finished task, with its status in a header. Any other

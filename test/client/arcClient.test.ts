@@ -413,6 +413,53 @@ test('a chat stream answered with something other than a stream fails with its e
   }
 });
 
+test('an answer past maxResponseBytes fails the call; a refused stream is read no further than 1 MiB', async () => {
+  const chunk = Buffer.alloc(64 * 1024, 0x20);
+  let mode: 'endless' | 'declared' | 'endless refusal' = 'endless';
+  const stub = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      if (mode === 'declared') {
+        res.writeHead(200, { 'content-type': 'application/arc+json', 'content-length': 1 << 30 });
+        res.write(chunk);
+        return; // the rest never comes: only the declared length says it is too large
+      }
+      // No end: bytes for as long as the client reads them.
+      res.writeHead(mode === 'endless' ? 200 : 500, { 'content-type': 'text/plain' });
+      const more = () => {
+        while (!res.destroyed && res.write(chunk));
+        if (!res.destroyed) res.once('drain', more);
+      };
+      more();
+    });
+  });
+  await new Promise<void>((resolve) => stub.listen(0, '127.0.0.1', resolve));
+  const endpoint = `http://127.0.0.1:${(stub.address() as AddressInfo).port}`;
+  const small = new ArcClient({ endpoint, requestAgent: 'sdk', maxResponseBytes: 1024 * 1024 });
+  try {
+    const endless = small.task.send('echo', 'task-x', 'hi');
+    await expect(endless).rejects.toBeInstanceOf(ArcTransportError);
+    await expect(endless).rejects.toThrow(/larger than maxResponseBytes \(1048576 bytes\)/);
+    mode = 'declared';
+    await expect(small.task.send('echo', 'task-x', 'hi')).rejects.toThrow(/maxResponseBytes/);
+    // The cap is the client's: within it, a real server's answers are read as before.
+    const bounded = new ArcClient({
+      endpoint: arcd.url,
+      requestAgent: 'sdk',
+      maxResponseBytes: 1e6,
+    });
+    expect((await bounded.task.create('echo', 'hi')).taskId).toMatch(/^task-/);
+    mode = 'endless refusal';
+    const refused = (async () => {
+      for await (const _chunk of small.chat.startStream('echo', 'hi')) void _chunk;
+    })();
+    await expect(refused).rejects.toMatchObject({ code: -32603, message: 'HTTP 500' });
+  } finally {
+    stub.closeAllConnections();
+    await new Promise<void>((resolve) => stub.close(() => resolve()));
+  }
+});
+
 test('a 200 that is no ARC answer to the call is a transport error; an ARC error under another status keeps its class', async () => {
   let answer: { status: number; type: string; body: (id: unknown) => string } = {
     status: 200,
