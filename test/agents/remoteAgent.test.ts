@@ -6,6 +6,7 @@
 import http from 'node:http';
 import { defineAgent } from '../../src/agents/contract';
 import { parseRemoteAgents } from '../../src/agents/remoteAgent';
+import { ArcClient } from '../../src/client';
 import {
   type Running,
   type WireJson,
@@ -361,6 +362,18 @@ test('a forwarded task that fails here cancels its remote task, which would run 
       res.end('<html>app</html>');
     }),
   });
+  // Every remote cancel the forwarding agent asks for, as it asks (before its turn's end).
+  const cancels = new Set<string>();
+  const call = ArcClient.prototype.call;
+  const spy = jest.spyOn(ArcClient.prototype, 'call').mockImplementation(function <T>(
+    this: ArcClient,
+    method: string,
+    targetAgent: string,
+    params: object,
+  ) {
+    if (method === 'task.cancel') cancels.add(String((params as { taskId: string }).taskId));
+    return call.call(this, method, targetAgent, params) as Promise<T>;
+  });
   // With a retry to follow, the remote task lives on: the retry resumes it.
   const on = { targetAgent: 'remote-slow' };
   const retried = await createTask(proxied.url, 'remote-slow', 'steps=100', {
@@ -379,7 +392,9 @@ test('a forwarded task that fails here cancels its remote task, which would run 
   });
   expect(canceled.reason).toBe('canceled upstream: the forwarding turn failed');
   const [kept] = await forwardedFrom(retried.taskId);
-  expect(kept!.status).toBe('WORKING'); // the failed task's cancel has landed by now
+  expect(kept!.status).toBe('WORKING');
+  expect([...cancels]).toEqual([remote!.taskId]); // none for the task whose retry follows
+  spy.mockRestore();
 });
 
 test('a cancel the remote refuses with an error page (restarting) is sent again', async () => {

@@ -5,6 +5,7 @@
  */
 import Database from 'better-sqlite3';
 import { type AgentDefinition, defineAgent } from '../../src/agents/contract';
+import { DependencyLocks } from '../../src/tasks/dependencyLocks';
 import {
   type WireJson,
   arcCall,
@@ -420,11 +421,31 @@ test('a run again of a dependency and the release of its dependent, at once, are
     await heldRun;
     return released;
   });
+  // The reader's release (its dependencies' locks asked for) and whether it got past them.
+  const holding = DependencyLocks.prototype.holding;
+  let asked!: () => void;
+  const releaseAsked = new Promise<void>((resolve) => (asked = resolve));
+  let releasing = false;
+  const spy = jest.spyOn(DependencyLocks.prototype, 'holding').mockImplementation(function <T>(
+    this: DependencyLocks,
+    ids: readonly string[],
+    work: () => Promise<T>,
+  ) {
+    if (!ids.includes(slow.taskId)) return holding.call(this, ids, work) as Promise<T>;
+    asked();
+    return holding.call(this, ids, () => {
+      releasing = true;
+      return work();
+    }) as Promise<T>;
+  });
   const rerun = arcResult(arcd.url, 'task.run', { taskId: quick.taskId });
   await inCheck;
   open();
   await waitForStatus(arcd.url, 'gate', slow.taskId, ['COMPLETED'], { targetAgent: 'gate' });
-  await new Promise((resolve) => setTimeout(resolve, 100)); // a release, if unheld, lands now
+  await releaseAsked;
+  await new Promise((resolve) => setImmediate(resolve)); // every microtask of the ask run
+  expect(releasing).toBe(false); // waits for the run again's lock on `quick`
+  spy.mockRestore();
   letRunOn();
   await rerun;
   await waitForStatus(arcd.url, 'reader', dependent.taskId, ['COMPLETED'], onReader);
