@@ -3,6 +3,7 @@
  * statuses that decide whether it may run) and which blocked tasks wait on a given one.
  */
 import type { Db } from './openDatabase';
+import type { WriteRecorder } from './writeRecorder';
 import type { TaskStatus } from '../types';
 
 /**
@@ -27,8 +28,11 @@ export class DependencyTables {
   private readonly blocked;
   private readonly needingOf;
   private readonly releasedOf;
+  private readonly unmetOf;
+  private readonly noneReleased;
+  private readonly noneUnmet;
 
-  constructor(db: Db) {
+  constructor(db: Db, recorder: WriteRecorder) {
     this.statesOf = db.prepare<[string], { depends_on: string; status: string }>(`
       SELECT d.depends_on, t.status FROM task_dependencies d
       JOIN tasks t ON t.task_id = d.depends_on WHERE d.task_id = ?`);
@@ -36,9 +40,15 @@ export class DependencyTables {
       SELECT d.task_id FROM task_dependencies d JOIN tasks t ON t.task_id = d.task_id
       WHERE d.depends_on = ? AND t.blocked = 1`);
     this.needingOf = db.prepare<[string], { task_id: string }>(unfinishedDependentsOf('?'));
-    this.releasedOf = db.prepare<[string], { task_id: string }>(
-      `${unfinishedDependentsOf('?')} AND dependent.blocked = 0`,
-    );
+    const releasedSql = `${unfinishedDependentsOf('?')} AND dependent.blocked = 0`;
+    this.releasedOf = db.prepare<[string], { task_id: string }>(releasedSql);
+    const unmetSql = `SELECT d.depends_on FROM task_dependencies d
+      JOIN tasks t ON t.task_id = d.depends_on WHERE d.task_id = ? AND t.status <> 'COMPLETED'`;
+    this.unmetOf = db.prepare<[string], { depends_on: string }>(unmetSql);
+    // In a recorded batch, both checked again at its commit: another process's write may land
+    // between the read on the main connection and the batch's transaction on the writer thread.
+    this.noneReleased = recorder.guard(db, `SELECT COUNT(*) FROM (${releasedSql})`);
+    this.noneUnmet = recorder.guard(db, `SELECT COUNT(*) FROM (${unmetSql})`);
     this.blocked = db.prepare<[string, number], { task_id: string }>(
       'SELECT task_id FROM tasks WHERE blocked = 1 AND task_id > ? ORDER BY task_id LIMIT ?',
     );
@@ -65,6 +75,26 @@ export class DependencyTables {
   /** Unfinished tasks that depend on `taskId` and no longer wait for it (released). */
   released(taskId: string): string[] {
     return this.releasedOf.all(taskId).map((row) => row.task_id);
+  }
+
+  /**
+   * `released`, for a write being planned that needs it empty: when it is, a batch being
+   * recorded checks that it still is at its commit (else the write is planned again).
+   */
+  releasedAtCommit(taskId: string): string[] {
+    const released = this.released(taskId);
+    if (released.length === 0) this.noneReleased.expect([0], taskId);
+    return released;
+  }
+
+  /**
+   * The dependencies of `taskId` not COMPLETED, for a write being planned that needs none:
+   * when there are none, a batch being recorded checks that there still are none at its commit.
+   */
+  unmetAtCommit(taskId: string): string[] {
+    const unmet = this.unmetOf.all(taskId).map((row) => row.depends_on);
+    if (unmet.length === 0) this.noneUnmet.expect([0], taskId);
+    return unmet;
   }
 
   /** Blocked tasks after `after`, in id order (the sweep that catches up after a restart). */

@@ -173,7 +173,7 @@ export class SqliteStore implements Store {
     this.runs = new RunTables(this.db, recorder);
     this.stops = new StopTables(this.db, recorder);
     this.chats = new ChatTables(this.db);
-    this.dependencies = new DependencyTables(this.db);
+    this.dependencies = new DependencyTables(this.db, recorder);
     this.removal = new TaskRemoval(this.db);
     this.schedules = new ScheduleTable(this.db);
     this.triggers = new TriggerTable(this.db);
@@ -627,6 +627,14 @@ export class SqliteStore implements Store {
 
   async releasedDependents(taskId: string): Promise<string[]> {
     return this.dependencies.released(taskId);
+  }
+
+  releasedAtCommit(taskId: string): string[] {
+    return this.dependencies.releasedAtCommit(taskId);
+  }
+
+  unmetAtCommit(taskId: string): string[] {
+    return this.dependencies.unmetAtCommit(taskId);
   }
 
   async blockedTasks(limit: number, after = ''): Promise<string[]> {

@@ -171,6 +171,18 @@ export interface Store {
   blockedDependents(taskId: string): Promise<string[]>;
   /** Unfinished tasks its completion released from waiting on `taskId` (they may read it). */
   releasedDependents(taskId: string): Promise<string[]>;
+  /**
+   * Inside a ChangePlan only: `releasedDependents`, read as the write is planned; when there
+   * are none, the write commits only if there are still none then (another process's release
+   * landing first has it planned again).
+   */
+  releasedAtCommit(taskId: string): string[];
+  /**
+   * Inside a ChangePlan only: the dependencies of `taskId` not COMPLETED; when there are none,
+   * the write commits only if there are still none then (a run again elsewhere has it planned
+   * again).
+   */
+  unmetAtCommit(taskId: string): string[];
   /** Up to `limit` blocked tasks after `after` ('' = from the first), in id order (catch-up
    * after a restart). */
   blockedTasks(limit: number, after?: string): Promise<string[]>;

@@ -5,7 +5,9 @@
  * that runs again, and a run again landing between a release's read ("all COMPLETED") and its
  * write likewise. Each holds the locks of the tasks it reads as dependencies while it checks
  * and writes, in sorted order (so that two never wait on each other). Another process on the
- * same file is not covered: its checks are still outside these writes.
+ * same file holds its own locks: against its writes, each side's write checks again as it is
+ * planned and at its commit (`releasedAtCommit`, `unmetAtCommit`), and is planned again or
+ * refused when the other's landed first.
  */
 export class DependencyLocks {
   /** By task id: the promise the next holder waits for (the last holder's release). */

@@ -67,9 +67,10 @@ export class DependencyWatch extends SettlingWatch {
       // task run again after its dependency was deleted fails rather than runs without it.
       const gone = task.dependencies?.find((id) => !states.some((d) => d.taskId === id));
       const broken = found ?? (gone ? { taskId: gone, status: 'DELETED' as const } : undefined);
-      return broken
-        ? changes.dependencyFailed(task, broken, at)
-        : changes.dependenciesMet(task, at);
+      if (broken) return changes.dependencyFailed(task, broken, at);
+      // Read again in the write: another process may run a dependency again meanwhile (its
+      // next completion releases this one).
+      return this.store.unmetAtCommit(taskId).length > 0 ? null : changes.dependenciesMet(task, at);
     });
     if (applied?.task.pendingTurn) this.turnOwed(taskId);
   }

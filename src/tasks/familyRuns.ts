@@ -7,7 +7,7 @@
  */
 import type { AppliedChange, ChangePlan, Store } from '../store/store';
 import type { TaskRecord } from '../store/records';
-import { InvalidTransitionError } from '../rpc/errors';
+import { InvalidTransitionError, TaskStillNeededError } from '../rpc/errors';
 import * as changes from './changes';
 import { finishedByChildren } from './familyChanges';
 import { isTerminal } from './states';
@@ -43,10 +43,16 @@ export async function restartTask(
     { taskId: task.taskId, plan },
     {
       taskId: parent.taskId,
-      plan: (current) =>
-        finishedByChildren(current)
-          ? changes.reopened(current, at, { childTaskId: task.taskId }, deadline)
-          : null,
+      plan: (current) => {
+        if (!finishedByChildren(current)) return null;
+        // The tasks its completion released read it as it is: checked again in the write.
+        const released = store.releasedAtCommit(current.taskId);
+        if (released.length > 0) {
+          const doing = `reopened by its child ${task.taskId} running again`;
+          throw new TaskStillNeededError(current.taskId, released, doing);
+        }
+        return changes.reopened(current, at, { childTaskId: task.taskId }, deadline);
+      },
     },
   ]);
   return restarted;

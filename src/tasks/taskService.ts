@@ -139,7 +139,12 @@ export class TaskService {
     deadline: string | null | undefined,
     plan: ChangePlan,
   ) {
-    const visible = this.visiblePlan(call, task.taskId, plan);
+    const visible = this.visiblePlan(call, task.taskId, (current) => {
+      // checkNotNeeded's check again, in the write (another process may release meanwhile).
+      const released = isTerminal(current.status) ? this.store.releasedAtCommit(task.taskId) : [];
+      if (released.length > 0) throw new TaskStillNeededError(task.taskId, released, 'run again');
+      return plan(current);
+    });
     const applied = await restartTask(this.store, task, visible, at, deadline);
     if (!applied) throw new TaskNotFoundError(task.taskId);
     return applied;

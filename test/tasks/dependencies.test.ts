@@ -457,6 +457,61 @@ test('a run again of a dependency and the release of its dependent, at once, are
   expect(seen).toEqual(['COMPLETED,COMPLETED']);
 });
 
+test('a run again and a release another process makes meanwhile: the run again is refused', async () => {
+  const db = tempDbFile();
+  const { agent: gateAgent, open } = gate();
+  let letReaderEnd!: () => void;
+  const readerHeld = new Promise<void>((resolve) => (letReaderEnd = resolve));
+  const reader = defineAgent({
+    id: 'reader',
+    description: 'holds until the test opens it',
+    async handle() {
+      await readerHeld;
+    },
+  });
+  // `there` runs the gate and the reader: slow's completion there releases the reader there,
+  // under its own locks, which a run again here does not hold.
+  const there = await startArcd({ db, agents: [gateAgent, reader] });
+  const here = await startArcd({ db, config: { pollMs: 3_600_000 } });
+  const quick = await createTask(here.url, 'echo', 'x');
+  await waitForStatus(here.url, 'echo', quick.taskId, ['COMPLETED']);
+  const slow = await createTask(there.url, 'gate', 'wait', {}, { targetAgent: 'gate' });
+  const onReader = { targetAgent: 'reader' };
+  const dependent = await createTask(
+    there.url,
+    'reader',
+    'go',
+    { dependencies: [quick.taskId, slow.taskId] },
+    onReader,
+  );
+  // Here, task.run of `quick` finds no released dependent, and is held there.
+  const { store } = here.server;
+  const checked = store.releasedDependents.bind(store);
+  let letRunOn!: () => void;
+  const heldRun = new Promise<void>((resolve) => (letRunOn = resolve));
+  let checking!: () => void;
+  const inCheck = new Promise<void>((resolve) => (checking = resolve));
+  jest.spyOn(store, 'releasedDependents').mockImplementationOnce(async (taskId) => {
+    const released = await checked(taskId);
+    checking();
+    await heldRun;
+    return released;
+  });
+  const rerun = arcCall(here.url, 'task.run', { taskId: quick.taskId });
+  await inCheck;
+  open();
+  await waitForStatus(there.url, 'reader', dependent.taskId, ['WORKING'], onReader);
+  letRunOn();
+  const refused = await rerun;
+  expect(refused.body.error).toMatchObject({
+    code: -42006,
+    details: { taskId: quick.taskId, waitingDependents: [dependent.taskId] },
+  });
+  expect((await taskInfo(here.url, 'echo', quick.taskId)).status).toBe('COMPLETED');
+  letReaderEnd();
+  await waitForStatus(there.url, 'reader', dependent.taskId, ['COMPLETED'], onReader);
+});
+
 test('a run again checks the task as it is once its locks are held, not as first read', async () => {
   const first = gate();
   const second = (() => {
