@@ -270,9 +270,15 @@ export class GroupCommit {
     const culprit = flight.sent.findLastIndex((s) => s.firstOp <= failedOp);
     const { code, taskId } = error as Error & { code?: string; taskId?: string };
     const stale = code === STALE && taskId !== undefined;
-    // A write planned on a row that had changed is planned again, on the row as it is now.
-    if (stale) recorder.changed(taskId);
-    else flight.sent[culprit]?.entry.reject(error);
+    // A write planned on a row that had changed is planned again, on the row as it is now,
+    // and on the main connection (once the thread has nothing), in its own transaction: a
+    // guard that an earlier write of its own batch made fail (its plan reads what has
+    // committed, not what the batch wrote before it) would fail every batch planned so.
+    if (stale) {
+      recorder.changed(taskId);
+      const entry = flight.sent[culprit]?.entry;
+      if (entry) entry.recorded = false;
+    } else flight.sent[culprit]?.entry.reject(error);
     const again = flight.sent.filter((_, i) => stale || i !== culprit).map((s) => s.entry);
     again.push(...flight.held.splice(0).map((h) => h.entry));
     for (const later of this.flights) {

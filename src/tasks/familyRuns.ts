@@ -85,6 +85,12 @@ export async function retryFamily(
       taskId: parent.taskId,
       plan: plan((current) => {
         if (!finishedByChildren(current)) throw refused(current);
+        // A partial completion may have released dependents (checked before, and again here,
+        // in the write: another process may release one meanwhile).
+        const released =
+          current.status === 'COMPLETED' ? store.releasedAtCommit(current.taskId) : [];
+        if (released.length > 0)
+          throw new TaskStillNeededError(current.taskId, released, 'run again');
         return changes.reopened(current, at, { by }, deadline);
       }),
     },

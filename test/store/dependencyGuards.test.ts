@@ -19,7 +19,10 @@ const held = defineAgent({
 });
 
 /** A change that writes nothing but the row's time: what the plan returns when its check passes. */
-const touch = (at: string): Mutation => ({ patch: { updatedAt: at }, events: [] });
+const touch = (at: string): Mutation => ({
+  patch: { updatedAt: at, internalStatus: 'touched' },
+  events: [],
+});
 
 async function setUp() {
   const db = tempDbFile();
@@ -74,6 +77,30 @@ test("a run again committed between a release's check and its commit has it plan
     return unmet.length > 0 ? null : touch(new Date().toISOString());
   });
   expect(seen).toEqual([[], [quick]]);
-  expect(written?.events ?? []).toEqual([]);
+  expect(written?.task.internalStatus).toBeUndefined(); // planned again: nothing written
+  other.close();
+});
+
+test('a guard an earlier write of its own batch fails is planned again on its own, and ends', async () => {
+  const { arcd, other, quick, dependent } = await setUp();
+  const store = arcd.server.store;
+  const at = new Date().toISOString();
+  // Both recorded in one batch: the first runs its dependency again, so the second's guard
+  // (no unmet dependency, as read on the main connection) fails at the batch's commit; every
+  // plan of both together would fail the same way.
+  const rerun = store.mutateTask(quick, () => ({
+    patch: { status: 'SUBMITTED', updatedAt: at },
+    events: [],
+  }));
+  const seen: string[][] = [];
+  const release = store.mutateTask(dependent, (current) => {
+    const unmet = store.unmetAtCommit(current.taskId);
+    seen.push(unmet);
+    return unmet.length > 0 ? null : touch(at);
+  });
+  await rerun;
+  const released = await release;
+  expect(seen).toEqual([[], [quick]]);
+  expect(released?.task.internalStatus).toBeUndefined();
   other.close();
 });
