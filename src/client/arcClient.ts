@@ -33,15 +33,16 @@ export interface ArcClientOptions {
   rateLimitRetries?: number;
   maxRateLimitWaitMs?: number;
   /**
-   * The largest answer a call reads (default 512 MiB, about the longest string JSON.parse
-   * can be given): past it the call fails with ArcTransportError instead of holding whatever
-   * a server sends. Event streams are bounded by event instead (256 Mi characters).
+   * The largest answer a call reads (default 500 MiB, within the longest string V8 makes):
+   * past it the call fails with ArcTransportError instead of holding whatever a server sends.
+   * Calls ask for answers uncompressed. Event streams are bounded by event instead (256 Mi
+   * characters).
    */
   maxResponseBytes?: number;
 }
 
 /** ArcClientOptions.maxResponseBytes's default. */
-export const MAX_RESPONSE_BYTES = 512 * 1024 * 1024;
+export const MAX_RESPONSE_BYTES = 500 * 1024 * 1024;
 
 /** What a refused stream's answer is read of, for the ARC error in it: its first 1 MiB. */
 const MAX_REFUSAL_BYTES = 1024 * 1024;
@@ -230,6 +231,9 @@ export class ArcClient {
       headers,
       timeout: { request: options.timeoutMs ?? 30_000 },
       throwHttpErrors: false,
+      // Answers as sent: got stops telling a compressed answer's progress once the inflated
+      // bytes pass the compressed length, which would leave maxResponseBytes unchecked.
+      decompress: false,
     });
     this.streams = got.extend({
       headers,

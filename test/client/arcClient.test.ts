@@ -416,7 +416,9 @@ test('a chat stream answered with something other than a stream fails with its e
 test('an answer past maxResponseBytes fails the call; a refused stream is read no further than 1 MiB', async () => {
   const chunk = Buffer.alloc(64 * 1024, 0x20);
   let mode: 'endless' | 'declared' | 'endless refusal' = 'endless';
+  const encodings: Array<string | undefined> = [];
   const stub = http.createServer((req, res) => {
+    encodings.push(req.headers['accept-encoding']);
     req.resume();
     req.on('end', () => {
       if (mode === 'declared') {
@@ -442,6 +444,9 @@ test('an answer past maxResponseBytes fails the call; a refused stream is read n
     await expect(endless).rejects.toThrow(/larger than maxResponseBytes \(1048576 bytes\)/);
     mode = 'declared';
     await expect(small.task.send('echo', 'task-x', 'hi')).rejects.toThrow(/maxResponseBytes/);
+    // Asked uncompressed: a compressed answer's inflated size would go unchecked (got reports
+    // no progress past the compressed length until the end).
+    expect(encodings).toEqual([undefined, undefined]);
     // The cap is the client's: within it, a real server's answers are read as before.
     const bounded = new ArcClient({
       endpoint: arcd.url,
