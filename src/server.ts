@@ -339,7 +339,7 @@ export function createServer(
     dependencyWatch.stop();
     parentWatch.stop();
     const purged = retention.stop(); // a batch under way commits before the store closes
-    scheduler.stop();
+    const fired = scheduler.stop(); // a firing under way commits before the store closes
     stoppedTasks.stop();
     chats.stop();
     await runner.stop();
@@ -350,6 +350,7 @@ export function createServer(
     await stopped;
     limiter.close();
     await purged;
+    await fired;
     await store.close();
     logger.info('arcd stopped');
   }

@@ -21,7 +21,9 @@ export function cronProblem(expression: string, timezone: string): string | unde
     return `unknown time zone "${timezone}" (use an IANA name such as Europe/Berlin)`;
   }
   try {
-    new Cron(expression, { ...OPTIONS, timezone });
+    // 5 or 6 fields, as documented: croner's default also takes a 7th, a year, after whose
+    // last slot a schedule would stay active with nothing next. (A stored one still runs.)
+    new Cron(expression, { ...OPTIONS, timezone, mode: '5-or-6-parts' });
   } catch (error) {
     return `invalid cron expression: ${(error as Error).message}`;
   }

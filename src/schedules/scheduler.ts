@@ -36,9 +36,11 @@ export class Scheduler {
    * back (a full queue) counts only the slots since its last try, not all again every tick.
    */
   private readonly passed = new Map<string, { slot: string; upTo: Date; count: number }>();
+  /** Stopped: the tick under way fires no more (its walk may be thousands of schedules long). */
+  private stopping = false;
   private readonly pump = new SerialPump(
     async () => {
-      await this.fireDue();
+      await this.fireDue(() => this.stopping);
     },
     (error) => this.logger.error({ err: error }, 'schedule tick failed'),
   );
@@ -53,35 +55,48 @@ export class Scheduler {
   ) {}
 
   start(pollMs: number): void {
+    this.stopping = false;
     this.pump.resume();
     this.pump.poke();
     this.timer = setInterval(() => this.pump.poke(), pollMs);
   }
 
-  stop(): void {
+  /** No more firings; resolves once the one under way (if any) has ended. */
+  stop(): Promise<void> {
+    this.stopping = true;
     clearInterval(this.timer);
-    void this.pump.stop();
+    return this.pump.stop();
   }
 
   /**
    * Fires every schedule due now, each at most once a call: one that fails (its agent's queue
    * full, say) stays due and is tried again on the next tick. Between batches the event loop
-   * gets a turn. Returns the ids of the tasks created.
+   * gets a turn; once `stopped` says so (the server stopping), no more fire. Returns the
+   * ids of the tasks created.
    */
-  async fireDue(): Promise<string[]> {
+  async fireDue(stopped: () => boolean = () => false): Promise<string[]> {
     const created: string[] = [];
     const now = isoNow(this.clock);
     let after: DueCursor | undefined;
+    const seen = new Set<string>();
     for (;;) {
       const due = await this.store.dueSchedules(now, BATCH, after);
       for (const schedule of due) {
+        if (stopped()) return created;
+        seen.add(schedule.scheduleId);
         const taskId = await this.fire(schedule).catch((error: unknown) =>
           this.notFired(schedule, error),
         );
         if (taskId) created.push(taskId);
       }
       const last = due[due.length - 1];
-      if (due.length < BATCH || !last?.nextRunAt) return created;
+      if (due.length < BATCH || !last?.nextRunAt) {
+        // Counts kept for firings held back of schedules no longer due (paused, deleted).
+        for (const scheduleId of this.passed.keys()) {
+          if (!seen.has(scheduleId)) this.passed.delete(scheduleId);
+        }
+        return created;
+      }
       after = { nextRunAt: last.nextRunAt, scheduleId: last.scheduleId };
       await new Promise((resolve) => setImmediate(resolve));
     }
@@ -116,6 +131,9 @@ export class Scheduler {
         const last = schedule.lastError;
         if (last?.slot === slot && last.code === failure.code && last.message === failure.message)
           return undefined; // told already
+        // Not hosted here, and the slot's failure already said (by a process that hosts the
+        // agent, whose word it is, or by this one): not said over it, tick after tick.
+        if (error instanceof AgentNotFoundError && last?.slot === slot) return undefined;
         this.logger.warn(
           { err: error, scheduleId, slot },
           'schedule not fired; tried again next tick',
@@ -137,6 +155,8 @@ export class Scheduler {
     if (!slot) return undefined;
     const hosted = this.hosted();
     if (!hosted.includes(schedule.targetAgent)) {
+      // Another process on the file may host it: left to it until the slot is late.
+      if (this.clock().getTime() - Date.parse(slot) <= LATE_AFTER_MS) return undefined;
       throw new AgentNotFoundError(schedule.targetAgent, hosted);
     }
     const now = notBefore(slot, this.clock());

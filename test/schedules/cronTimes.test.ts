@@ -68,5 +68,9 @@ test('bad expressions and zones are explained', () => {
   expect(cronProblem('0 9 * * *', 'Europe/Berlin')).toBeUndefined();
   expect(cronProblem('61 * * * *', 'UTC')).toMatch(/invalid cron expression.*minute/);
   expect(cronProblem('* * *', 'UTC')).toMatch(/invalid cron expression/);
+  // Seconds are a 6th field; a 7th (croner's year) is not taken: past its last slot a
+  // schedule would stay active with nothing next.
+  expect(cronProblem('0 0 9 * * *', 'UTC')).toBeUndefined();
+  expect(cronProblem('0 0 9 * * * 2027', 'UTC')).toMatch(/invalid cron expression.*5 or 6/);
   expect(cronProblem('0 9 * * *', 'Mars/Olympus')).toMatch(/unknown time zone "Mars\/Olympus"/);
 });

@@ -248,7 +248,7 @@ test('a late firing held back tick after tick counts the slots it missed from wh
   });
   // Only the test's own ticks fire (a timer's tick in between would take the firing, or its
   // cron steps, from the counts below).
-  arcd.server.scheduler.stop();
+  void arcd.server.scheduler.stop();
   const on = { targetAgent: 'busy' };
   const queued: string[] = [];
   for (let i = 0; i < 2; i += 1) {
@@ -307,7 +307,7 @@ test('schedules its agent cannot take are tried once a tick, and fire when it ca
     },
   });
   const arcd = await startArcd({ clock: time.clock, agents: [busy] });
-  arcd.server.scheduler.stop(); // only the test's own ticks fire (see the test above)
+  void arcd.server.scheduler.stop(); // only the test's own ticks fire (see the test above)
   const on = { targetAgent: 'busy' };
   const create = () =>
     arcResult(arcd.url, 'task.create', { initialMessage: textMessage('fill') }, on);
@@ -368,7 +368,7 @@ test('a slot its task is refused for good (parts over a lowered limit) is skippe
   expect(await firings(after)).toEqual([]);
 });
 
-test('a schedule of an agent no longer hosted here stays due, says why, and fires once it is back', async () => {
+test('a schedule of an agent not hosted here is left to another process, then says why, and fires once it is back', async () => {
   const db = tempDbFile();
   const time = manualClock('2026-01-10T10:15:00Z');
   const report = defineAgent({ id: 'report', description: 'reports', handle: () => 'report' });
@@ -382,18 +382,61 @@ test('a schedule of an agent no longer hosted here stays due, says why, and fire
   );
   await withAgent.close();
   const without = await startArcd({ db, clock: time.clock });
-  time.set('2026-01-10T11:00:00Z');
+  void without.server.scheduler.stop(); // only the test's own ticks fire
+  const listed = async () => (await arcResult(without.url, 'schedule.list', {})).schedules[0];
+  // On time, another process on the file may host the agent: nothing is said for it.
+  time.set('2026-01-10T11:00:30Z');
   expect(await without.server.scheduler.fireDue()).toEqual([]);
-  const [waiting] = (await arcResult(without.url, 'schedule.list', {})).schedules;
-  expect(waiting).toMatchObject({
+  expect((await listed()).lastError).toBeUndefined();
+  // Late, no process having fired it: why is said, once.
+  time.set('2026-01-10T11:01:30Z');
+  expect(await without.server.scheduler.fireDue()).toEqual([]);
+  expect(await listed()).toMatchObject({
     nextRunAt: '2026-01-10T11:00:00.000Z',
     runCount: 0,
     lastError: { code: -41001, slot: '2026-01-10T11:00:00.000Z' },
   });
+  // A process hosting the agent said why it could not fire the slot (its queue full): that
+  // stays, not said over by this one's "not found" tick after tick.
+  const { scheduleId } = await listed();
+  const full = { code: -41011, message: 'queue full', slot: '2026-01-10T11:00:00.000Z' };
+  await without.server.store.scheduleFailed(scheduleId, {
+    ...full,
+    at: '2026-01-10T11:01:40.000Z',
+  });
+  time.set('2026-01-10T11:02:00Z');
+  expect(await without.server.scheduler.fireDue()).toEqual([]);
+  expect((await listed()).lastError).toMatchObject(full);
   expect(await without.server.store.countQueued('report')).toBe(0);
   await without.close();
   time.set('2026-01-10T13:30:00Z');
   const back = await startArcd({ db, clock: time.clock, agents: [report] });
   await waitFor('the late firing', async () => ((await firings(back)).length ? true : undefined));
   expect(await firings(back)).toEqual(['2026-01-10T11:00:00.000Z']);
+});
+
+test('a stop ends the tick under way after the firing in hand, and waits for it', async () => {
+  const time = manualClock('2026-01-10T10:15:00Z');
+  const arcd = await startArcd({ clock: time.clock });
+  for (let i = 0; i < 3; i += 1) {
+    await arcResult(arcd.url, 'schedule.create', {
+      initialMessage: textMessage(`s${i}`),
+      cron: '0 * * * *',
+    });
+  }
+  const { store, scheduler } = arcd.server;
+  const fire = store.fireSchedule.bind(store);
+  let stopped: Promise<void> | undefined;
+  const fired = jest.spyOn(store, 'fireSchedule').mockImplementation((...args) => {
+    stopped ??= scheduler.stop(); // the server stopping as the walk fires its first
+    return fire(...args);
+  });
+  time.set('2026-01-10T11:00:00Z'); // all three due: the scheduler's own tick walks them
+  await waitFor('the tick to fire', async () => (stopped ? true : undefined));
+  await stopped;
+  expect(fired).toHaveBeenCalledTimes(1);
+  fired.mockRestore();
+  const { schedules } = await arcResult(arcd.url, 'schedule.list', {});
+  const due = schedules.filter((x: WireJson) => x.nextRunAt === '2026-01-10T11:00:00.000Z');
+  expect(due).toHaveLength(2);
 });
