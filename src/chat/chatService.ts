@@ -162,6 +162,9 @@ export class ChatService {
       stopped.reason ??= reason;
       controller.abort(reason);
       halt(reason);
+      // Also when the reply never started (its caller gone before the stream was read): the
+      // reply's own end, which otherwise lets go of it, then never comes.
+      this.active.delete(stop);
     };
     const active = this.active;
     active.set(stop, chatId);

@@ -22,6 +22,19 @@ function flat(headers: HeaderList, ...more: Array<string | number>): Array<strin
   return out;
 }
 
+/** Resolves once `res` can take more, or is closed. */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.once('drain', done);
+    res.once('close', done);
+  });
+}
+
 export async function writeAnswer(
   res: ServerResponse,
   answer: HttpAnswer,
@@ -32,11 +45,17 @@ export async function writeAnswer(
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
     const { events, cancel } = answer.stream;
     const gone = () => cancel?.(); // the caller left mid-stream: the work stops, not only the writes
+    // Gone already (while the call was read and answered): its 'close' has been and gone.
+    if (res.destroyed) {
+      gone();
+      return;
+    }
     res.once('close', gone);
     try {
       for await (const event of events) {
         if (res.destroyed) break;
-        res.write(formatSse(event));
+        // A reader slower than the stream: the next event waits for the last to drain.
+        if (!res.write(formatSse(event))) await drained(res);
       }
     } finally {
       res.off('close', gone);

@@ -44,7 +44,17 @@ export function chatErrorEvents(
   ];
 }
 
+/**
+ * Characters JSON.stringify leaves as they are that some line readers take for line breaks
+ * (Python's str.splitlines, which httpx's line decoder follows): one of them in a string
+ * would cut the `data:` line in two. Written as JSON escapes instead, which parse the same.
+ */
+const LINE_BREAKING = /[\u0085\u2028\u2029]/g;
+
+const escaped = (char: string) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
 export function formatSse(event: SseEvent): string {
   const id = event.id === undefined ? '' : `id: ${event.id}\n`;
-  return `${id}event: ${event.event}\ndata: ${JSON.stringify(event.data)}\n\n`;
+  const json = JSON.stringify(event.data).replace(LINE_BREAKING, escaped);
+  return `${id}event: ${event.event}\ndata: ${json}\n\n`;
 }
