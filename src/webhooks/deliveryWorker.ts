@@ -145,7 +145,12 @@ export class DeliveryWorker {
       );
       return;
     }
-    for (const job of jobs) this.launch(new URL(job.subscription.callbackUrl).host, job);
+    for (const job of jobs) {
+      // Its lease lapsed while this process still sends it (a slow store write): the attempt
+      // under way records it; a second one now would send it twice.
+      if (this.inFlight.has(job.delivery.deliveryId)) continue;
+      this.launch(new URL(job.subscription.callbackUrl).host, job);
+    }
   }
 
   private launch(host: string, job: DeliveryJob): void {

@@ -161,10 +161,18 @@ export function connectForms(ranges: string[]): string[] {
   return [...new Set([...ranges, ...forms])];
 }
 
+/**
+ * How long a receiver's connection may sit idle before it is closed (node's own global agent
+ * waits 5 s): kept alive without a bound, a receiver that never closes one (or a caller's
+ * callbacks on many hosts) would hold sockets for the life of the process.
+ */
+export const IDLE_SOCKET_MS = 5_000;
+
 /** Connection agents that refuse forbidden addresses at connect time. */
 export function createGuardedAgents(policy: AddressPolicy): GuardedAgents {
   const options = {
     keepAlive: true,
+    timeout: IDLE_SOCKET_MS,
     allowPrivateIPAddress: false,
     allowMetaIPAddress: false,
     allowIPAddressList: connectForms(policy.ranges),

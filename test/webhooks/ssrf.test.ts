@@ -3,9 +3,14 @@
  * multicast and unspecified callbacks (literal or resolved), and the sender refuses them at
  * connect time even when a subscription slipped in under a looser policy.
  */
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import got from 'got';
 import {
+  IDLE_SOCKET_MS,
   callbackProblem,
   connectForms,
+  createGuardedAgents,
   forbiddenReason,
   parseAllowlist,
   refusingCompatible,
@@ -195,3 +200,30 @@ describe('the sender checks the connected address', () => {
     expect(receiver.received).toHaveLength(0);
   });
 });
+
+test('a receiver connection left idle is closed by the sender, though the receiver never says when', async () => {
+  // Answers every request on the connection and never closes it, with no Keep-Alive hint.
+  let closed!: () => void;
+  const closedByClient = new Promise<void>((resolve) => (closed = resolve));
+  const receiver = net.createServer((socket) => {
+    socket.on('data', () => socket.write('HTTP/1.1 204 No Content\r\n\r\n'));
+    socket.on('close', closed);
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const { port } = receiver.address() as AddressInfo;
+  const agents = createGuardedAgents(parseAllowlist('127.0.0.1'));
+  try {
+    const sent = Date.now();
+    const answer = await got.post(`http://127.0.0.1:${port}/hook`, {
+      agent: { http: agents.http },
+      body: '{}',
+      retry: { limit: 0 },
+    });
+    expect(answer.statusCode).toBe(204);
+    await closedByClient;
+    expect(Date.now() - sent).toBeGreaterThanOrEqual(IDLE_SOCKET_MS - 100);
+  } finally {
+    agents.http.destroy();
+    await new Promise((resolve) => receiver.close(resolve));
+  }
+}, 15_000);
