@@ -6,7 +6,8 @@
 import type { ChatExchange } from '../chat/chatService';
 import { toWireChat } from '../chat/chatService';
 import { type SseEvent, SseResult, chatErrorEvents } from '../rpc/sseResult';
-import { type ArcError, InvalidChatMessageError, isArcError } from '../rpc/errors';
+import { ArcError, InvalidChatMessageError, isArcError } from '../rpc/errors';
+import { extended } from '../extended';
 
 async function* streamEvents(exchange: ChatExchange): AsyncIterable<SseEvent> {
   const chatId = exchange.chat.chatId;
@@ -46,7 +47,14 @@ export async function chatReply(exchange: ChatExchange, stream: boolean | undefi
   try {
     for await (const _delta of exchange.deltas) void _delta;
   } catch (error) {
-    throw replyFailure(exchange.chat.chatId, error);
+    // With the chat's id, whatever the failure: a chat.start whose id the server chose is
+    // open with the caller's message, and this is how the caller learns which chat to end.
+    const chatId = exchange.chat.chatId;
+    const failure = replyFailure(chatId, error);
+    if ('chatId' in failure.details) throw failure;
+    throw new ArcError(failure.code, failure.message, extended(failure.details, { chatId }), {
+      cause: failure,
+    });
   }
   const { chat, reply } = exchange.finished();
   return { type: 'chat', chat: toWireChat(chat, reply) };

@@ -495,7 +495,12 @@ test("a reply past the agent's declared time limit is -41006, though its handler
   const whole = await post(arcd.url, start(false));
   expect(whole.body.error).toMatchObject({
     code: -41006,
-    details: { agentId: 'stuck', timeoutMs: 200 },
+    details: { agentId: 'stuck', timeoutMs: 200, chatId: expect.stringMatching(/^chat-/) },
   });
   expect(aborted).toBe(2); // each handler was told by its signal
+  // The chat the failed start opened is named, so its caller can end it.
+  const { chatId } = whole.body.error.details;
+  const on = { targetAgent: 'stuck', requestAgent: 'me' };
+  const ended = await arcResult(arcd.url, 'chat.end', { chatId }, on);
+  expect(ended.chat.status).toBe('CLOSED');
 });
