@@ -173,8 +173,12 @@ export class ChatService {
     const clock = this.clock;
     const logger = this.logger;
     const agentId = call.targetAgent;
+    // A reply is one TextPart: the limits a caller's message is held to hold for it too.
+    const { maxPartBytes, maxMessageBytes } = this.partLimits;
+    const maxReplyBytes = Math.min(maxPartBytes, maxMessageBytes);
     const deltas = (async function* () {
       let text = '';
+      let bytes = 0;
       // The agent's declared time limit for a turn holds for a reply too (-41006).
       const timer =
         timeoutMs === undefined
@@ -197,6 +201,10 @@ export class ChatService {
           const delta = next.value;
           if (typeof delta !== 'string') throw new TypeError('a chat reply yields strings');
           if (delta === '') continue; // a TextPart is never empty: nothing to send
+          bytes += Buffer.byteLength(delta);
+          if (bytes > maxReplyBytes) {
+            throw new Error(`its reply passed the message limit (${maxReplyBytes} bytes)`);
+          }
           text += delta;
           yield delta;
         }

@@ -504,3 +504,32 @@ test("a reply past the agent's declared time limit is -41006, though its handler
   const ended = await arcResult(arcd.url, 'chat.end', { chatId }, on);
   expect(ended.chat.status).toBe('CLOSED');
 });
+
+test("a reply past the message limit stops the agent and fails, as the caller's message would", async () => {
+  let aborted = false;
+  const endless = defineAgent({
+    id: 'endless',
+    description: 'talks for ever',
+    handle: () => undefined,
+    async *chat(ctx) {
+      ctx.signal.addEventListener('abort', () => (aborted = true));
+      for (;;) yield 'word ';
+    },
+  });
+  arcd = await startArcd({ agents: [endless], config: { maxMessageBytes: 1000 } });
+  const start = envelope(
+    'chat.start',
+    { initialMessage: textMessage('hi'), stream: true },
+    'endless',
+  );
+  const events = parseSse((await rawPost(arcd.url, start)).raw);
+  expect(events.at(-2)!.data.error).toMatchObject({
+    code: -43005,
+    message: expect.stringMatching(/passed the message limit \(1000 bytes\)/),
+  });
+  const sent = events.filter((e) => e.event === 'stream').length;
+  expect(sent).toBe(200); // 'word ' is 5 bytes: the 201st would pass 1,000
+  expect(aborted).toBe(true);
+  const chatId = events[0]!.data.chatId;
+  expect(await arcd.server.store.listChatMessages(chatId)).toHaveLength(1); // no reply kept
+});
