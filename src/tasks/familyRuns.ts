@@ -29,6 +29,16 @@ function familyEnded(task: TaskRecord, parent: TaskRecord): InvalidTransitionErr
  * `plan` (a retry or rerun of `task`, checked by the caller) written; a child of a parent its
  * children finished reopens the parent in the same transaction. The task's change back.
  */
+/**
+ * In a plan: refuses (-42006) while tasks `taskId`'s completion released are unfinished, as
+ * read now and, in a recorded batch, again at its commit (another process may release one
+ * between its checks and this write).
+ */
+export function refuseIfReleasedAtCommit(store: Store, taskId: string, doing: string): void {
+  const released = store.releasedAtCommit(taskId);
+  if (released.length > 0) throw new TaskStillNeededError(taskId, released, doing);
+}
+
 export async function restartTask(
   store: Store,
   task: TaskRecord,
@@ -46,11 +56,8 @@ export async function restartTask(
       plan: (current) => {
         if (!finishedByChildren(current)) return null;
         // The tasks its completion released read it as it is: checked again in the write.
-        const released = store.releasedAtCommit(current.taskId);
-        if (released.length > 0) {
-          const doing = `reopened by its child ${task.taskId} running again`;
-          throw new TaskStillNeededError(current.taskId, released, doing);
-        }
+        const doing = `reopened by its child ${task.taskId} running again`;
+        refuseIfReleasedAtCommit(store, current.taskId, doing);
         return changes.reopened(current, at, { childTaskId: task.taskId }, deadline);
       },
     },
@@ -87,10 +94,9 @@ export async function retryFamily(
         if (!finishedByChildren(current)) throw refused(current);
         // A partial completion may have released dependents (checked before, and again here,
         // in the write: another process may release one meanwhile).
-        const released =
-          current.status === 'COMPLETED' ? store.releasedAtCommit(current.taskId) : [];
-        if (released.length > 0)
-          throw new TaskStillNeededError(current.taskId, released, 'run again');
+        if (current.status === 'COMPLETED') {
+          refuseIfReleasedAtCommit(store, current.taskId, 'run again');
+        }
         return changes.reopened(current, at, { by }, deadline);
       }),
     },

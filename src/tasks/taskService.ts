@@ -34,7 +34,7 @@ import * as changes from './changes';
 import { isTerminal, transitionError } from './states';
 import { toWireTask } from './toWire';
 import { rerunMessage } from './rerunInput';
-import { restartTask, retryFamily } from './familyRuns';
+import { refuseIfReleasedAtCommit, restartTask, retryFamily } from './familyRuns';
 import { finishedByChildren } from './familyChanges';
 import type { Expectation } from './taskWaiter';
 import { type PartLimits, checkMessageParts } from '../parts/checkParts';
@@ -141,8 +141,8 @@ export class TaskService {
   ) {
     const visible = this.visiblePlan(call, task.taskId, (current) => {
       // checkNotNeeded's check again, in the write (another process may release meanwhile).
-      const released = isTerminal(current.status) ? this.store.releasedAtCommit(task.taskId) : [];
-      if (released.length > 0) throw new TaskStillNeededError(task.taskId, released, 'run again');
+      if (isTerminal(current.status))
+        refuseIfReleasedAtCommit(this.store, task.taskId, 'run again');
       return plan(current);
     });
     const applied = await restartTask(this.store, task, visible, at, deadline);
