@@ -18,7 +18,7 @@ import type { RecentTaskLogs } from '../tasks/recentTaskLogs';
 import { formatSse } from '../rpc/sseResult';
 import { isTerminal } from '../tasks/states';
 import type { TaskStatus } from '../types';
-import { type HeaderList, setHeaders, writeJson } from './writeAnswer';
+import { type HeaderList, drained, setHeaders, writeJson } from './writeAnswer';
 
 export interface TaskEventsOptions {
   store: Store;
@@ -262,17 +262,8 @@ export function createTaskEventsHandler(options: TaskEventsOptions) {
      * Resolves at once while no more than REPLAY_UNSENT_BYTES wait unsent, else once the reader
      * has taken them all ('drain') or the stream is gone.
      */
-    const drained = () =>
-      new Promise<void>((resolve) => {
-        if (closed || res.writableLength <= REPLAY_UNSENT_BYTES) return resolve();
-        const done = () => {
-          res.off('drain', done);
-          res.off('close', done);
-          resolve();
-        };
-        res.on('drain', done);
-        res.on('close', done);
-      });
+    const replayDrained = () =>
+      closed || res.writableLength <= REPLAY_UNSENT_BYTES ? Promise.resolve() : drained(res);
     /** Ends the replay: what it holds and what was reported meanwhile go out, in order. */
     const endReplay = (held: string) => {
       replaying = false;
@@ -303,7 +294,7 @@ export function createTaskEventsHandler(options: TaskEventsOptions) {
         if (!page.more && followsOn(sent, [], pending)) return endReplay(text);
         if (text) res.write(text);
         keeping = false; // what is reported while the reader catches up, the next read has
-        await drained();
+        await replayDrained();
         if (closed) return;
       }
     };

@@ -22,8 +22,8 @@ function flat(headers: HeaderList, ...more: Array<string | number>): Array<strin
   return out;
 }
 
-/** Resolves once `res` can take more, or is closed. */
-function drained(res: ServerResponse): Promise<void> {
+/** Resolves once `res` can take more ('drain'), or is closed. */
+export function drained(res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       res.off('drain', done);

@@ -6,6 +6,7 @@
 import Database from 'better-sqlite3';
 import { type AgentDefinition, defineAgent } from '../../src/agents/contract';
 import { DependencyLocks } from '../../src/tasks/dependencyLocks';
+import type { Store } from '../../src/store/store';
 import {
   type WireJson,
   arcCall,
@@ -385,6 +386,25 @@ test("a dependency run again gives its dependents its latest run's artifacts, no
   expect(answered.messages.at(-1).parts[0].content).toBe('final');
 });
 
+/**
+ * The next released-dependents check (a run again's, before its write) reads, then is held
+ * until `letRunOn`; `inCheck` resolves once it has read.
+ */
+function holdReleasedCheck(store: Store) {
+  const checked = store.releasedDependents.bind(store);
+  let letRunOn!: () => void;
+  const heldRun = new Promise<void>((resolve) => (letRunOn = resolve));
+  let checking!: () => void;
+  const inCheck = new Promise<void>((resolve) => (checking = resolve));
+  jest.spyOn(store, 'releasedDependents').mockImplementationOnce(async (taskId) => {
+    const released = await checked(taskId);
+    checking();
+    await heldRun;
+    return released;
+  });
+  return { inCheck, letRunOn };
+}
+
 test('a run again of a dependency and the release of its dependent, at once, are one after the other', async () => {
   const { agent: gateAgent, open } = gate();
   const seen: string[] = [];
@@ -410,17 +430,7 @@ test('a run again of a dependency and the release of its dependent, at once, are
   // task.run of `quick` checks its released dependents (none: the reader is blocked), and is
   // held there while `slow` completes, whose commit would release the reader.
   const { store } = arcd.server;
-  const checked = store.releasedDependents.bind(store);
-  let letRunOn!: () => void;
-  const heldRun = new Promise<void>((resolve) => (letRunOn = resolve));
-  let checking!: () => void;
-  const inCheck = new Promise<void>((resolve) => (checking = resolve));
-  jest.spyOn(store, 'releasedDependents').mockImplementationOnce(async (taskId) => {
-    const released = await checked(taskId);
-    checking();
-    await heldRun;
-    return released;
-  });
+  const { inCheck, letRunOn } = holdReleasedCheck(store);
   // The reader's release (its dependencies' locks asked for) and whether it got past them.
   const holding = DependencyLocks.prototype.holding;
   let asked!: () => void;
@@ -485,18 +495,7 @@ test('a run again and a release another process makes meanwhile: the run again i
     onReader,
   );
   // Here, task.run of `quick` finds no released dependent, and is held there.
-  const { store } = here.server;
-  const checked = store.releasedDependents.bind(store);
-  let letRunOn!: () => void;
-  const heldRun = new Promise<void>((resolve) => (letRunOn = resolve));
-  let checking!: () => void;
-  const inCheck = new Promise<void>((resolve) => (checking = resolve));
-  jest.spyOn(store, 'releasedDependents').mockImplementationOnce(async (taskId) => {
-    const released = await checked(taskId);
-    checking();
-    await heldRun;
-    return released;
-  });
+  const { inCheck, letRunOn } = holdReleasedCheck(here.server.store);
   const rerun = arcCall(here.url, 'task.run', { taskId: quick.taskId });
   await inCheck;
   open();
