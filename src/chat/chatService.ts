@@ -179,11 +179,22 @@ export class ChatService {
     const deltas = (async function* () {
       let text = '';
       let bytes = 0;
-      // The agent's declared time limit for a turn holds for a reply too (-41006).
-      const timer =
-        timeoutMs === undefined
-          ? undefined
-          : setTimeout(() => stop(new AgentTimeoutError(agentId, timeoutMs)), timeoutMs);
+      // The agent's declared time limit for a turn holds for a reply too (-41006), counting
+      // the agent's own time: not while a delta waits for a slow reader (the stream holds the
+      // reply back until it has read), when the agent, pulled for its next, is not running.
+      let left = timeoutMs ?? Infinity;
+      let timer: NodeJS.Timeout | undefined;
+      let armedAt = 0;
+      const arm = () => {
+        if (timeoutMs === undefined) return;
+        armedAt = Date.now();
+        timer = setTimeout(() => stop(new AgentTimeoutError(agentId, timeoutMs)), left);
+      };
+      const disarm = () => {
+        clearTimeout(timer);
+        left -= Date.now() - armedAt;
+      };
+      arm();
       let produced: AsyncIterator<string> | undefined;
       try {
         const reply = handler({
@@ -206,7 +217,9 @@ export class ChatService {
             throw new Error(`its reply passed the message limit (${maxReplyBytes} bytes)`);
           }
           text += delta;
+          disarm();
           yield delta;
+          arm();
         }
       } finally {
         clearTimeout(timer);

@@ -26,10 +26,6 @@ function familyEnded(task: TaskRecord, parent: TaskRecord): InvalidTransitionErr
 }
 
 /**
- * `plan` (a retry or rerun of `task`, checked by the caller) written; a child of a parent its
- * children finished reopens the parent in the same transaction. The task's change back.
- */
-/**
  * In a plan: refuses (-42006) while tasks `taskId`'s completion released are unfinished, as
  * read now and, in a recorded batch, again at its commit (another process may release one
  * between its checks and this write).
@@ -39,6 +35,10 @@ export function refuseIfReleasedAtCommit(store: Store, taskId: string, doing: st
   if (released.length > 0) throw new TaskStillNeededError(taskId, released, doing);
 }
 
+/**
+ * `plan` (a retry or rerun of `task`, checked by the caller) written; a child of a parent its
+ * children finished reopens the parent in the same transaction. The task's change back.
+ */
 export async function restartTask(
   store: Store,
   task: TaskRecord,

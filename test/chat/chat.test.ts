@@ -533,3 +533,46 @@ test("a reply past the message limit stops the agent and fails, as the caller's 
   const chatId = events[0]!.data.chatId;
   expect(await arcd.server.store.listChatMessages(chatId)).toHaveLength(1); // no reply kept
 });
+
+test("a reader slower than the agent's time limit does not count against the agent", async () => {
+  const chunk = 'x'.repeat(64 * 1024);
+  const fast = defineAgent({
+    id: 'fast',
+    description: 'replies 8 MB at once, well within its time limit',
+    limits: { timeoutMs: 400 },
+    handle: () => undefined,
+    async *chat() {
+      for (let i = 0; i < 128; i += 1) yield chunk;
+    },
+  });
+  const limit = 16 * 1024 * 1024;
+  arcd = await startArcd({
+    agents: [fast],
+    config: { maxMessageBytes: limit, maxPartBytes: limit },
+  });
+  const body = JSON.stringify(
+    envelope('chat.start', { initialMessage: textMessage('hi'), stream: true }, 'fast'),
+  );
+  // Reads a first piece, then nothing for a second (more than the agent's 400 ms), then all.
+  const raw = await new Promise<string>((resolve, reject) => {
+    const req = http.request(
+      `${arcd.url}/arc`,
+      { method: 'POST', headers: { 'content-type': 'text/event-stream' } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.once('data', () => {
+          res.pause();
+          setTimeout(() => res.resume(), 1_000);
+        });
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+  const events = parseSse(raw);
+  expect(events.at(-1)!.event).toBe('done');
+  expect(events.at(-1)!.data.status).toBe('ACTIVE');
+  expect(events.filter((e) => e.event === 'stream')).toHaveLength(128);
+});
