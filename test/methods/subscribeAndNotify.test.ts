@@ -2,6 +2,7 @@
  * task.subscribe stores what webhook delivery needs (and writes an outbox row per matching
  * event from then on, in the event's transaction); task.notification is stored on its task.
  */
+import Database from 'better-sqlite3';
 import { defineAgent } from '../../src/agents/contract';
 import {
   type Running,
@@ -35,6 +36,24 @@ beforeEach(async () => {
 afterEach(() => release());
 
 describe('task.subscribe', () => {
+  test('a task deleted while its subscription was being made is not found (-42001)', async () => {
+    const task = await createTask(arcd.url, 'echo', 'x');
+    await waitForStatus(arcd.url, 'echo', task.taskId, ['COMPLETED']);
+    const { store } = arcd.server;
+    const insert = store.insertSubscription.bind(store);
+    jest.spyOn(store, 'insertSubscription').mockImplementationOnce(async (...args) => {
+      const other = new Database(arcd.db); // another process's task.delete, just before
+      other.prepare('DELETE FROM tasks WHERE task_id = ?').run(task.taskId);
+      other.close();
+      return insert(...args);
+    });
+    const refused = await arcCall(arcd.url, 'task.subscribe', {
+      taskId: task.taskId,
+      callbackUrl: 'https://hooks.example.com/arc',
+    });
+    expect(refused.body.error).toMatchObject({ code: -42001, details: { taskId: task.taskId } });
+  });
+
   test('stores the subscription and returns it with a one-time secret', async () => {
     const task = await createTask(arcd.url, 'waiter', 'x');
     const result = await arcResult(
