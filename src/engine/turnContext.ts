@@ -7,6 +7,7 @@ import type { ArtifactInput, InputRequest, OutgoingMessage, TurnContext } from '
 import type { Artifact, JsonObject, JsonValue, Message, Part, Role } from '../types';
 import type { MessageRecord, Mutation, RunOutcome, RunWrites, TaskRecord } from '../store/records';
 import type { Store } from '../store/store';
+import type { RunEnd } from '../store/runRows';
 import type { SchemaRegistry } from '../rpc/schemas';
 import { type Clock, isoNow } from '../clock';
 import { newId } from '../ids';
@@ -112,22 +113,27 @@ export function toAgentMessage(
   };
 }
 
-/** A run's end as a change carries it, made at `at`: its duration counts from its start. */
+/** A run's end at `at`: its duration counts from `startedAt` (never below 0, a clock stepped back). */
+export function runEndFrom(
+  startedAt: Date,
+  at: string,
+  outcome: RunOutcome,
+  error?: JsonObject,
+): RunEnd {
+  const durationMs = Math.max(0, Date.parse(at) - startedAt.getTime());
+  const end: RunEnd = { completedAt: at, durationMs, outcome };
+  if (error) end.error = error;
+  return end;
+}
+
+/** A run's end as a change carries it (with its run's id), made at `at`. */
 export function runEndAt(
   run: Pick<TurnAttempt, 'runId' | 'startedAt'>,
   at: string,
   outcome: RunOutcome,
   error?: JsonObject,
 ): NonNullable<RunWrites['end']> {
-  const durationMs = Math.max(0, Date.parse(at) - run.startedAt.getTime());
-  const end: NonNullable<RunWrites['end']> = {
-    runId: run.runId,
-    completedAt: at,
-    durationMs,
-    outcome,
-  };
-  if (error) end.error = error;
-  return end;
+  return { runId: run.runId, ...runEndFrom(run.startedAt, at, outcome, error) };
 }
 
 /** `mutation` (a plan made just now) with its run's end, written in its transaction. */

@@ -26,6 +26,7 @@ import {
   type TurnState,
   createTurnContext,
   runEndAt,
+  runEndFrom,
   toAgentMessage,
   withRunEnd,
 } from './turnContext';
@@ -57,13 +58,7 @@ export function runEnd(
   outcome: RunOutcome,
   error?: JsonObject,
 ): RunEnd {
-  const end: RunEnd = {
-    completedAt: isoNow(clock),
-    durationMs: clock().getTime() - startedAt.getTime(),
-    outcome,
-  };
-  if (error) end.error = error;
-  return end;
+  return runEndFrom(startedAt, isoNow(clock), outcome, error);
 }
 
 /** The run a claim (or a direct start) started for a turn. */

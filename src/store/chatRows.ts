@@ -131,8 +131,10 @@ export class ChatTables {
     return this.get(chatId) as ChatRecord;
   }
 
-  /** Deletes up to `limit` chats closed before `beforeIso`, their messages with them. */
-  /** As TaskRemoval.purge: up to `limit` chats, each with all its messages, or `budgetMs`. */
+  /**
+   * Deletes chats closed before `beforeIso`, each with all its messages: up to `limit`, or as
+   * many as `budgetMs` of work allows (as TaskRemoval.purge).
+   */
   purge(beforeIso: string, limit: number, budgetMs: number): PurgeBatch {
     const ids = this.purgeable.all(beforeIso, limit).map((row) => row.chat_id);
     return removeWithin(ids, limit, budgetMs, (chatId) => this.deleteOne.run(chatId).changes);

@@ -230,7 +230,6 @@ export class HistoryTables {
     });
   }
 
-  /** Events after `afterSeq`, oldest first; at most `limit` (-1: all, SQLite's no-limit). */
   /** The ids of the task's artifacts created at `since` or later (their parts not read). */
   artifactIdsSince(taskId: string, since: string): string[] {
     return this.selectArtifactIdsSince.all(taskId, since).map((row) => row.artifact_id);
@@ -242,6 +241,7 @@ export class HistoryTables {
     return row && fromEventRow(row, this.blobs);
   }
 
+  /** Events after `afterSeq`, oldest first; at most `limit` (-1: all, SQLite's no-limit). */
   events(taskId: string, afterSeq: number, limit = -1): EventRecord[] {
     return this.selectEvents
       .all(taskId, afterSeq, limit)
