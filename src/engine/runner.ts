@@ -247,15 +247,13 @@ export class Runner {
   }
 
   /**
-   * How a turn of the task here stands toward its task's end: `heard` (a cancel or its
-   * deadline reached its running handler, by its signal), `running` (its handler runs and has
-   * not been stopped yet: it may still hear it, or return first), or undefined (no turn here,
-   * or its handler returned unstopped and will never hear it).
+   * Whether a turn of the task here may yet hear of its task's end, or has heard it: its
+   * handler runs, or heard a cancel or its deadline by its signal. False with no turn here, or
+   * one whose handler returned unstopped (it will never hear).
    */
-  turnHere(taskId: string): 'heard' | 'running' | undefined {
+  turnHere(taskId: string): boolean {
     const stop = this.running.get(taskId)?.stop;
-    if (stop?.heardTaskEnd) return 'heard';
-    return stop?.heard ? 'running' : undefined;
+    return stop !== undefined && (stop.heardTaskEnd || stop.heard);
   }
 
   get activeTurns(): number {
@@ -470,6 +468,18 @@ export class Runner {
 
   private launch(task: TaskRecord, run: BegunRun | undefined): TurnStop {
     const stop = new TurnStop();
+    // Its handler heard its task end by its signal: no `stopped` hook is owed for that end. Let
+    // go of the row now, while the turn is here (a sweep here does not tell it: turnHere)
+    // and before its lease goes (then another process's sweep could take it). Recorded now, the
+    // delete lands before any later change of the task: a run again and a second end while the
+    // handler winds down owe a row of their own, which must stay.
+    stop.onStop(() => {
+      if (!stop.heardTaskEnd) return;
+      this.options.store.forgetOwedStop(task.taskId).catch((error: unknown) => {
+        // Told once more (by the sweep): at least once, as after a crash.
+        this.options.logger.warn({ err: error, taskId: task.taskId }, 'owed hook not let go');
+      });
+    });
     const agent = this.options.registry.get(task.assignedAgent);
     const done = this.executor
       .run(task, agent, stop, run)
@@ -478,15 +488,6 @@ export class Runner {
         return 'owed'; // its end may not be stored: the turn may be owed still
       })
       .then(async (end) => {
-        // Its handler heard its task end by its signal: no `stopped` hook is owed. Let go while
-        // the turn is still `running` (a sweep here meanwhile does not tell it: turnHere) and
-        // before the lease goes (after which another process's sweep could take it).
-        if (stop.heardTaskEnd) {
-          await this.options.store.forgetOwedStop(task.taskId).catch((error: unknown) => {
-            // Told once more (by the sweep): at least once, as after a crash.
-            this.options.logger.warn({ err: error, taskId: task.taskId }, 'owed hook not let go');
-          });
-        }
         this.running.delete(task.taskId);
         this.ending.add(task.taskId);
         const retryAt = this.retriesPlanned.get(task.taskId);

@@ -7,7 +7,8 @@
  * The hook is owed durably (stops_owed, written with the task's end; see stopRows.ts): this
  * process tells it at once if it hosts the agent, else a process that does takes it on its
  * next sweep; one that dies before telling it leaves it to the next taker once its lease has
- * lapsed (at least once). A turn whose handler heard the end by its signal lets it go.
+ * lapsed (at least once). A turn whose handler heard the end by its signal deletes it as it
+ * hears (Runner.launch).
  */
 import type { Logger } from 'pino';
 import type { AgentDefinition, StopCause } from '../agents/contract';
@@ -30,8 +31,8 @@ export interface StoppedTasksDeps {
   owner: string;
   /** How long an owed stop taken stays this process's before another may take it. */
   leaseMs: number;
-  /** How a turn of the task here stands toward the task's end (Runner.turnHere). */
-  turnHere(taskId: string): 'heard' | 'running' | undefined;
+  /** Whether a turn of the task here may yet hear, or heard, of its end (Runner.turnHere). */
+  turnHere(taskId: string): boolean;
 }
 
 /** Hooks told at once at most; a sweep takes no more than leaves room for. */
@@ -128,13 +129,14 @@ export class StoppedTasks {
 
   /**
    * Tells an owed stop's agent, then lets the row go; not told (the row goes all the same)
-   * when the agent has no hook, the task runs again or is gone, or its turn here heard the end
-   * by its signal. Left for later (the row let go) while its handler here still runs, or while
-   * this process tells the task's earlier end.
+   * when the agent has no hook, or the task runs again or is gone. Left for later (the row let
+   * go) while a turn of the task is here, or while this process tells the task's earlier end.
+   * A turn here that heard its task end deleted that end's row as it heard it (Runner.launch):
+   * a row found while it winds down is a later end's (the task ran again and ended again), to
+   * be told once that turn is gone.
    */
   private async tellOwed(stop: OwedStop): Promise<void> {
-    const turn = this.deps.turnHere(stop.taskId);
-    if (turn === 'running' || this.tellingTasks.has(stop.taskId)) {
+    if (this.deps.turnHere(stop.taskId) || this.tellingTasks.has(stop.taskId)) {
       await this.deps.store.releaseOwedStop(stop).catch(() => undefined); // lapses anyway
       return;
     }
@@ -145,7 +147,7 @@ export class StoppedTasks {
       if (agent?.stopped && !task) {
         this.deps.logger.warn({ taskId: stop.taskId }, 'task deleted before its stopped hook');
       }
-      if (agent && task && isTerminal(task.status) && turn !== 'heard') {
+      if (agent && task && isTerminal(task.status)) {
         await this.tell(agent, task, stop.cause);
       }
       await this.deps.store.stopTold(stop);

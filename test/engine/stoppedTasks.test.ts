@@ -140,6 +140,40 @@ test("a multi-agent family canceled: each waiting child's agent hears, the paren
   expect(heard.map((h) => h.taskId).sort()).toEqual([...parent.childTaskIds].sort());
 });
 
+test('canceled, run again and canceled again while its first handler winds down: the second end is told', async () => {
+  let heardFirst!: () => void;
+  const firstHeard = new Promise<void>((resolve) => (heardFirst = resolve));
+  let windDown!: () => void;
+  const woundDown = new Promise<void>((resolve) => (windDown = resolve));
+  const winder = defineAgent({
+    id: 'winder',
+    description: 'works until stopped, then takes its time to let go',
+    async handle(ctx) {
+      await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve));
+      heardFirst();
+      await woundDown;
+    },
+    stopped(task: Task, cause) {
+      heard.push({ taskId: task.taskId, cause, checkpoint: undefined });
+    },
+  });
+  const own = await startArcd({ agents: [winder], bundled: false });
+  const winderOn = { targetAgent: 'winder' };
+  const task = await createTask(own.url, 'winder', 'work', {}, winderOn);
+  await waitForStatus(own.url, 'winder', task.taskId, ['WORKING'], winderOn);
+  await arcResult(own.url, 'task.cancel', { taskId: task.taskId }, winderOn);
+  await firstHeard; // the first end reached the handler: no hook for it
+  // While the handler winds down, the task runs again (it waits for that turn to end) and is
+  // canceled again before it starts: that end was heard by no handler.
+  await arcResult(own.url, 'task.run', { taskId: task.taskId }, winderOn);
+  await arcResult(own.url, 'task.cancel', { taskId: task.taskId }, winderOn);
+  expect(owedStops(own.db)).toBe(1);
+  windDown();
+  await waitFor('the hook', async () => (heard.length > 0 ? true : undefined));
+  await waitFor('no hook owed', async () => (owedStops(own.db) === 0 ? true : undefined));
+  expect(heard.map((h) => [h.taskId, h.cause])).toEqual([[task.taskId, 'canceled']]);
+});
+
 test('canceled after its handler asked but before its turn finished writing: heard', async () => {
   const { store } = arcd.server;
   const endRun = store.endRun.bind(store);
