@@ -125,8 +125,16 @@ export const SETTINGS: readonly Setting[] = [
     'string',
     'JSON file of API keys (sha256, identity, scopes): see `arcd token create`',
   ),
-  setting('jwtJwksUrl', 'string', 'verify JWT bearer tokens against this JWKS URL'),
-  setting('jwtSecret', 'string', 'verify JWT bearer tokens with this HS256 secret'),
+  setting(
+    'jwtJwksUrl',
+    'string',
+    'verify JWT bearer tokens against this JWKS URL (needs --jwt-issuer and --jwt-audience)',
+  ),
+  setting(
+    'jwtSecret',
+    'string',
+    'verify JWT bearer tokens with this HS256 secret (32 bytes at least)',
+  ),
   setting(
     'jwtPublicKeyFile',
     'string',

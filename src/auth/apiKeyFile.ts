@@ -38,7 +38,9 @@ export class ApiKeyFile {
 
   /** The key's principal: at once from keys looked at within the second, else after a look. */
   find(token: string): Principal | undefined | Promise<Principal | undefined> {
-    if (!this.looking && this.now() - this.lookedAt >= LOOK_EVERY_MS) {
+    const since = this.now() - this.lookedAt;
+    // A clock stepped back (since < 0) would otherwise put off the next look by as much.
+    if (!this.looking && (since >= LOOK_EVERY_MS || since < 0)) {
       this.lookedAt = this.now();
       this.looking = this.look().finally(() => (this.looking = undefined));
     }

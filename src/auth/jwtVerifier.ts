@@ -12,9 +12,12 @@ import { AuthenticationError, TokenExpiredError } from '../rpc/errors';
 import { RecentMap } from '../recentMap';
 import { type Principal, toPrincipal } from './principal';
 
-/** How long a verified token counts without a new verification (a key taken off a JWKS
- * stops being honoured within it). */
+/** How long a verified token counts without a new verification, and a JWKS fetched is kept
+ * (a key taken off a JWKS stops being honoured within twice this). */
 export const REUSE_MS = 60_000;
+/** How far a token's `exp`, `nbf` and `iat` may be off this clock: an identity provider's
+ * clock a few seconds ahead must not make its fresh tokens "not yet valid". */
+export const CLOCK_TOLERANCE_S = 30;
 /** Verified tokens remembered, at least (RecentMap). */
 const REMEMBERED = 4096;
 
@@ -45,7 +48,10 @@ function scopesOf(payload: JWTPayload): string[] {
  * not a public key stops the start with its reason.
  */
 function loadKey(options: JwtOptions): Key {
-  if (options.jwksUrl) return createRemoteJWKSet(new URL(options.jwksUrl));
+  if (options.jwksUrl) {
+    // jose keeps a JWKS 10 minutes by default: a key withdrawn would be honoured that long.
+    return createRemoteJWKSet(new URL(options.jwksUrl), { cacheMaxAge: REUSE_MS });
+  }
   if (options.secret) return new TextEncoder().encode(options.secret);
   const file = options.publicKeyFile as string;
   try {
@@ -78,6 +84,7 @@ export function createJwtVerifier(
     try {
       const { payload } = await deps.verify(token, key as never, {
         currentDate: new Date(now),
+        clockTolerance: CLOCK_TOLERANCE_S,
         ...(options.issuer ? { issuer: options.issuer } : {}),
         ...(options.audience ? { audience: options.audience } : {}),
         ...(options.requireExp ? { requiredClaims: ['exp'] } : {}),

@@ -44,6 +44,21 @@ test('changes count from the next look, which a call past the second waits for; 
   expect(await identity(second)).toBeUndefined();
 });
 
+test('a clock stepped back does not put off the next look', async () => {
+  const file = tempDbFile('keys');
+  const kept = addApiKey(file, 'fern', ['arc.agent.caller']);
+  let now = 3_600_000;
+  const keys = new ApiKeyFile(
+    file,
+    () => undefined,
+    () => now,
+  );
+  expect(keys.find(kept)).toMatchObject({ identity: 'fern' });
+  fs.writeFileSync(file, '[]'); // the key taken out
+  now = 1_000; // an hour back
+  expect(await keys.find(kept)).toBeUndefined();
+});
+
 test('a file that does not read stops the start', () => {
   const file = tempDbFile('bad-keys');
   fs.writeFileSync(file, 'nope');

@@ -378,7 +378,7 @@ describe('JWT', () => {
     ).rejects.toThrow(/--jwt-public-key-file .*not a PEM public key/);
   });
 
-  test('RS256 tokens verify against a JWKS URL', async () => {
+  test('RS256 tokens verify against a JWKS URL, for the issuer and audience set', async () => {
     const { publicKey, privateKey } = await generateKeyPair('RS256');
     const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
     const jwks = http.createServer((_req, res) =>
@@ -395,12 +395,14 @@ describe('JWT', () => {
           apiKeysFile: tempDbFile('none'),
           jwtJwksUrl: url,
           jwtIssuer: 'https://issuer.example',
+          jwtAudience: 'arcd',
         },
       });
-      const sign = (iss: string) =>
+      const sign = (iss: string, aud = 'arcd') =>
         new SignJWT({ sub: 'erin', scope: TASK_SCOPES })
           .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
           .setIssuer(iss)
+          .setAudience(aud)
           .setExpirationTime('5m')
           .sign(privateKey);
       const good = await sign('https://issuer.example');
@@ -425,6 +427,10 @@ describe('JWT', () => {
         'erin',
       );
       expect(wrongIssuer.body.error).toMatchObject({ code: -44001 });
+      // Signed by the same provider for another app: not a token for arcd.
+      const otherApp = await sign('https://issuer.example', 'another-app');
+      const wrongAudience = await call(arcd, otherApp, 'task.info', { taskId: 'x' }, 'erin');
+      expect(wrongAudience.body.error).toMatchObject({ code: -44001 });
     } finally {
       jwks.closeAllConnections();
       jwks.close();
@@ -470,6 +476,18 @@ describe('limits and headers', () => {
     await expect(startArcd({ config })).rejects.toThrow(
       /set one of --jwt-jwks-url, --jwt-secret, not 2/,
     );
+  });
+
+  test('a JWKS without --jwt-issuer and --jwt-audience, or an HS256 secret under 32 bytes, stops the start', async () => {
+    const jwks = { auth: 'required', jwtJwksUrl: 'https://idp.test/jwks' };
+    for (const config of [jwks, { ...jwks, jwtIssuer: 'https://idp.test/' }]) {
+      await expect(startArcd({ config })).rejects.toThrow(
+        /--jwt-jwks-url needs --jwt-issuer and --jwt-audience/,
+      );
+    }
+    await expect(
+      startArcd({ config: { auth: 'required', jwtSecret: 'x'.repeat(31) } }),
+    ).rejects.toThrow(/--jwt-secret: at least 32 bytes/);
   });
 
   test('an unknown auth mode stops the start before the database opens', async () => {

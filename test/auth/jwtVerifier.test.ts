@@ -5,7 +5,7 @@
  * counts its calls and moves the verifier's clock.
  */
 import { SignJWT, jwtVerify } from 'jose';
-import { REUSE_MS, createJwtVerifier } from '../../src/auth/jwtVerifier';
+import { CLOCK_TOLERANCE_S, REUSE_MS, createJwtVerifier } from '../../src/auth/jwtVerifier';
 import { AuthenticationError, TokenExpiredError } from '../../src/rpc/errors';
 
 const SECRET = 'a shared secret that is long enough for HS256';
@@ -53,7 +53,7 @@ test('a verified token is taken again without a verification, for at most REUSE_
   expect(verifications()).toBe(2);
 });
 
-test('a remembered token is refused once it expires', async () => {
+test('a remembered token is verified again at its expiry, and refused past the clock tolerance', async () => {
   const { verify, at, verifications } = setup();
   const bob = await token('bob', 10);
   await verify(bob);
@@ -61,7 +61,26 @@ test('a remembered token is refused once it expires', async () => {
   expect((await verify(bob)).identity).toBe('bob');
   expect(verifications()).toBe(1);
   at(10_000);
+  expect((await verify(bob)).identity).toBe('bob'); // within the tolerance, checked afresh
+  expect(verifications()).toBe(2);
+  at(10_000 + CLOCK_TOLERANCE_S * 1000);
   await expect(verify(bob)).rejects.toBeInstanceOf(TokenExpiredError);
+});
+
+test('a token from an identity provider whose clock runs a little ahead is taken (nbf, iat)', async () => {
+  const { verify, at } = setup();
+  const ahead = (s: number) =>
+    new SignJWT({ sub: 'erin', scope: 'arc.agent.caller' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuedAt(T0 / 1000 + s)
+      .setNotBefore(T0 / 1000 + s)
+      .setExpirationTime(T0 / 1000 + s + 300)
+      .sign(new TextEncoder().encode(SECRET));
+  at(0);
+  expect((await verify(await ahead(5))).identity).toBe('erin');
+  await expect(verify(await ahead(CLOCK_TOLERANCE_S + 5))).rejects.toBeInstanceOf(
+    AuthenticationError,
+  );
 });
 
 test('a token that failed is verified afresh each time', async () => {

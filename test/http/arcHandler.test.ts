@@ -164,7 +164,12 @@ test('a compressed body that fails while its token is checked (a slow JWKS) is a
   try {
     const { port } = jwks.address() as { port: number };
     arcd = await startArcd({
-      config: { auth: 'required', jwtJwksUrl: `http://127.0.0.1:${port}/jwks.json` },
+      config: {
+        auth: 'required',
+        jwtJwksUrl: `http://127.0.0.1:${port}/jwks.json`,
+        jwtIssuer: 'https://idp.test/',
+        jwtAudience: 'arcd',
+      },
     });
     const part = (json: object) => Buffer.from(JSON.stringify(json)).toString('base64url');
     const token = `${part({ alg: 'RS256', kid: 'k1' })}.${part({ sub: 'x' })}.c2ln`;
