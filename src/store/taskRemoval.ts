@@ -3,8 +3,8 @@
  * goes with everything it owns (messages, artifacts, events, runs, checkpoints, subscriptions
  * and their deliveries) through the schema's ON DELETE CASCADE. A finished task that an
  * unfinished task depends on stays until that task has finished; the purge also leaves a task
- * with webhook deliveries still owed (pending) until they are delivered or dead (task.delete
- * refuses one unless forced). A multi-agent task goes as a family:
+ * with webhook deliveries still owed (pending) until they are delivered or dead, and one whose
+ * agent's `stopped` hook is owed until it is told (task.delete refuses both unless forced). A multi-agent task goes as a family:
  * its children with their parent, once all are finished (a live parent still reads its
  * finished children to settle), never a child alone.
  */
@@ -13,9 +13,13 @@ import { unfinishedDependentsOf } from './dependencyRows';
 
 /** SQL: some unfinished task depends on the task `alias` names (a released one too). */
 const NEEDED = (alias: string) => `EXISTS (${unfinishedDependentsOf(`${alias}.task_id`)})`;
-/** SQL: a webhook delivery of the task `alias` names is still owed (pending). */
+/**
+ * SQL: the task `alias` names still owes a webhook delivery (pending) or its agent's `stopped`
+ * hook (not told yet: a process hosting the agent may not have run since).
+ */
 const OWED = (alias: string) =>
-  `EXISTS (SELECT 1 FROM deliveries owed WHERE owed.task_id = ${alias}.task_id AND owed.status = 'pending')`;
+  `(EXISTS (SELECT 1 FROM deliveries owed WHERE owed.task_id = ${alias}.task_id AND owed.status = 'pending')
+    OR EXISTS (SELECT 1 FROM stops_owed stop WHERE stop.task_id = ${alias}.task_id))`;
 
 /** What one batch of a purge did. */
 export interface PurgeBatch {
@@ -61,7 +65,7 @@ export class TaskRemoval {
     this.deleteOne = db.prepare<[string]>('DELETE FROM tasks WHERE task_id = ?');
     this.deleteChildren = db.prepare<[string]>('DELETE FROM tasks WHERE parent_task_id = ?');
     // Whole families only (no child on its own), every member finished, needed by no
-    // unfinished dependent, and owing no webhook delivery.
+    // unfinished dependent, and owing no webhook delivery and no `stopped` hook.
     this.purgeable = db.prepare<[string, number], { task_id: string }>(`
       SELECT t.task_id FROM tasks t
       WHERE t.status IN ('COMPLETED', 'FAILED', 'CANCELED') AND t.updated_at < ?

@@ -303,6 +303,24 @@ describe('owed webhook deliveries', () => {
   });
 });
 
+test("the retention purge leaves a task whose agent's stopped hook is owed until it is told", async () => {
+  const arcd = await startArcd({ config: { retentionDays: 7 } });
+  const done = await createTask(arcd.url, 'echo', 'x');
+  await waitForStatus(arcd.url, 'echo', done.taskId, ['COMPLETED']);
+  const longAgo = new Date(Date.now() - 8 * 86_400_000).toISOString();
+  const db = new Database(arcd.db);
+  db.prepare('UPDATE tasks SET updated_at = ? WHERE task_id = ?').run(longAgo, done.taskId);
+  // As a process not hosting the task's agent leaves it when it ends the task.
+  db.prepare(
+    "INSERT INTO stops_owed (task_id, agent, cause) VALUES (?, 'elsewhere', 'canceled')",
+  ).run(done.taskId);
+  expect(await arcd.server.retention.purge()).toBe(0);
+  expect((await taskInfo(arcd.url, 'echo', done.taskId)).status).toBe('COMPLETED');
+  db.prepare('DELETE FROM stops_owed WHERE task_id = ?').run(done.taskId); // told
+  db.close();
+  expect(await arcd.server.retention.purge()).toBe(1);
+});
+
 test('retention purges finished tasks past their age, and only those', async () => {
   const arcd = await startArcd({ agents: [slow], config: { retentionDays: 7 } });
   const old = await createTask(arcd.url, 'echo', 'old');
