@@ -41,6 +41,7 @@ import { type PartLimits, checkMessageParts } from '../parts/checkParts';
 import type { DirectStart } from '../engine/runner';
 import { QueueRoom, type Release, releasedAfter } from './queueRoom';
 import { DependencyLocks } from './dependencyLocks';
+import { unlessDeletedMeanwhile } from './deletedMeanwhile';
 
 /** task.events answers at most this much event data (as JSON), however many were asked for. */
 const EVENTS_ANSWER_CHARS = 8 * 1024 * 1024;
@@ -772,7 +773,7 @@ export class TaskService {
     if (!task || !(toRequester || isVisible(task, call))) {
       throw new TaskNotFoundError(params.taskId);
     }
-    await this.store.insertNotification({
+    const insert = this.store.insertNotification({
       notificationId: newId('ntf'),
       taskId: task.taskId,
       fromAgent: call.requestAgent,
@@ -781,5 +782,7 @@ export class TaskService {
       data: params.data,
       receivedAt: isoNow(this.clock),
     });
+    // The insert waits for batches in flight, behind which the task may be deleted.
+    await unlessDeletedMeanwhile(task.taskId, insert);
   }
 }

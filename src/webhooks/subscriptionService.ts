@@ -11,8 +11,9 @@ import type { Store } from '../store/store';
 import type { TaskService } from '../tasks/taskService';
 import { type Clock, isoNow } from '../clock';
 import { newId } from '../ids';
-import { ArcError, InvalidParamsError, TaskNotFoundError } from '../rpc/errors';
+import { ArcError, InvalidParamsError } from '../rpc/errors';
 import { toWireSubscription } from '../tasks/toWire';
+import { unlessDeletedMeanwhile } from '../tasks/deletedMeanwhile';
 import { generateSecret, secretProblem } from './sign';
 import { type AddressPolicy, callbackProblem } from './ssrf';
 
@@ -72,15 +73,9 @@ export class SubscriptionService {
       active: true,
       createdAt: isoNow(this.clock),
     };
-    try {
-      await this.store.insertSubscription(subscription, params.replay === true);
-    } catch (error) {
-      // Deleted since it was read (task.delete, the retention purge), while its callback's
-      // host was looked up, say: the task is not found, not an internal error.
-      const code = (error as { code?: unknown }).code;
-      if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY') throw new TaskNotFoundError(task.taskId);
-      throw error;
-    }
+    // The task may go while its callback's host is looked up, say.
+    const insert = this.store.insertSubscription(subscription, params.replay === true);
+    await unlessDeletedMeanwhile(task.taskId, insert);
     return { ...toWireSubscription(subscription), secret: subscription.secret };
   }
 

@@ -174,6 +174,30 @@ describe('task.subscribe', () => {
 });
 
 describe('task.notification', () => {
+  test('about a task deleted meanwhile is not found (-42001)', async () => {
+    const task = await createTask(arcd.url, 'waiter', 'x');
+    const { store } = arcd.server;
+    const insert = store.insertNotification.bind(store);
+    jest.spyOn(store, 'insertNotification').mockImplementationOnce(async (...args) => {
+      const other = new Database(arcd.db); // another process's task.delete, just before
+      other.prepare('DELETE FROM tasks WHERE task_id = ?').run(task.taskId);
+      other.close();
+      return insert(...args);
+    });
+    const refused = await arcCall(
+      arcd.url,
+      'task.notification',
+      {
+        taskId: task.taskId,
+        event: 'TASK_COMPLETED',
+        timestamp: '2026-01-02T03:04:05Z',
+        data: { status: 'COMPLETED' },
+      },
+      { targetAgent: 'waiter', requestAgent: 'waiter' },
+    );
+    expect(refused.body.error).toMatchObject({ code: -42001, details: { taskId: task.taskId } });
+  });
+
   test('is stored against the task it names', async () => {
     const task = await createTask(arcd.url, 'waiter', 'x');
     const result = await arcResult(
