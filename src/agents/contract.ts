@@ -133,6 +133,18 @@ export interface AgentLimits {
   timeoutMs?: number;
 }
 
+/**
+ * Thrown by a handler: its task fails now, whatever retries its settings allow. For a failure
+ * no retry can mend (input it cannot use, a decision taken elsewhere); any other error is
+ * retried as `settings.maxRetries` says.
+ */
+export class FinalError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FinalError';
+  }
+}
+
 /** Why a task ended without its handler running: `stopped`'s cause. */
 export type StopCause = 'canceled' | 'deadline';
 

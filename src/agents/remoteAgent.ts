@@ -24,7 +24,7 @@ import {
   type Task,
   type TaskStatus,
 } from '../types';
-import type { AgentDefinition, StopCause, TurnContext } from './contract';
+import { type AgentDefinition, FinalError, type StopCause, type TurnContext } from './contract';
 import { isAgentId } from './registry';
 
 export interface RemoteAgentOptions {
@@ -89,6 +89,9 @@ const RESTARTING = new Set([CANCEL_REASONS.timeout, FAILED_HERE, 'canceled upstr
 
 /** The remote task failed or was canceled on its side, and that was mirrored. */
 class RemoteTaskEnded extends Error {}
+/** Canceled on its side (not by this server for a timed-out attempt): final, never retried
+ * here with a new remote task, which would undo the cancel. */
+class RemoteTaskCanceled extends FinalError {}
 /** task.info asked only where the remote task stands: its history may be large, and is not read. */
 const STATUS_ONLY = { includeMessages: false, includeArtifacts: false };
 
@@ -192,7 +195,7 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
         if (RESTARTING.has(String(remote.reason))) return 'again';
         const ended = { ...progress, ended: true };
         await ctx.checkpoint(ended as unknown as JsonObject);
-        throw new RemoteTaskEnded(`remote task was canceled: ${String(remote.reason ?? '')}`);
+        throw new RemoteTaskCanceled(`remote task was canceled: ${String(remote.reason ?? '')}`);
       }
     }
     return { ...progress, sent };
@@ -277,7 +280,9 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
         } else if (event.event === 'TASK_FAILED' || event.event === 'TASK_CANCELED') {
           const ended = { ...current, lastSeq: event.sequence, ended: true };
           await ctx.checkpoint(ended as unknown as JsonObject);
-          throw new RemoteTaskEnded(remoteEnd(event.event, data));
+          const message = remoteEnd(event.event, data);
+          if (event.event === 'TASK_CANCELED') throw new RemoteTaskCanceled(message);
+          throw new RemoteTaskEnded(message);
         }
         current.lastSeq = event.sequence;
         await ctx.checkpoint(current as unknown as JsonObject);
@@ -367,12 +372,15 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
       // A retry of the turn meets the cancel and starts another (RESTARTING).
       // Not for a turn that lost its task (its lease passed to another process, which follows
       // the same remote task on, or a stop it has not heard yet): not this turn's to cancel.
-      // Nor while a retry follows (attempts left, and no contract breach, which the engine
-      // never retries): the retry resumes the same remote task, which must live on for it.
+      // Nor while a retry follows (attempts left, and no contract breach or FinalError, which
+      // the engine never retries): the retry resumes the same remote task, which must live on
+      // for it.
       const maxRetries = (ctx.task as { maxRetries?: number }).maxRetries ?? 0;
-      const retried = !(error instanceof ContractError) && ctx.attempt <= maxRetries;
+      const final = error instanceof ContractError || error instanceof FinalError;
+      const retried = !final && ctx.attempt <= maxRetries;
       if (
         !(error instanceof RemoteTaskEnded) &&
+        !(error instanceof RemoteTaskCanceled) &&
         !(error instanceof TurnEndedError) &&
         !ctx.signal.aborted &&
         !retried

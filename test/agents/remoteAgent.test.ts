@@ -576,8 +576,11 @@ test('a task canceled while it waits to retry a create whose answer was lost can
   expect(lost()).toBe(1);
 });
 
-test('a remote task canceled by its own side while waiting ends the local one; none is made anew', async () => {
-  const task = await createTask(front.url, 'remote-document-analyzer', 'red green');
+test('a remote task canceled by its own side while waiting ends the local one; none is made anew, retries or not', async () => {
+  // Retries left: a cancel on the remote's side is final all the same.
+  const task = await createTask(front.url, 'remote-document-analyzer', 'red green', {
+    settings: { maxRetries: 2, retryDelayMs: 0 },
+  });
   await waitForStatus(front.url, 'remote-document-analyzer', task.taskId, ['INPUT_REQUIRED']);
   const [remote] = await forwardedFrom(task.taskId);
   await arcResult(

@@ -3,7 +3,12 @@
  * retries with runs recorded, timeouts, deadlines (queued and waiting), checkpoints across a
  * retry, usage summed, progress shown, and a retrying task visible between attempts.
  */
-import { defineAgent, type AgentDefinition, type TurnContext } from '../../src/agents/contract';
+import {
+  defineAgent,
+  FinalError,
+  type AgentDefinition,
+  type TurnContext,
+} from '../../src/agents/contract';
 import { MAX_RETRY_DELAY_MS } from '../../src/engine/retryDelay';
 import {
   type Running,
@@ -280,6 +285,24 @@ describe('retries', () => {
     expect(failed.reason).toMatch(/attempt 2/);
     expect((await arcd.server.store.listRuns(task.taskId)).map((r) => r.outcome)).toEqual([
       'retrying',
+      'failed',
+    ]);
+  });
+
+  test('a FinalError fails its task at once, whatever retries are left', async () => {
+    let calls = 0;
+    const refuser = agent('refuser', (ctx) => {
+      calls += 1;
+      throw new FinalError(`cannot use ${ctx.text()}`);
+    });
+    arcd = await startArcd({ bundled: false, agents: [refuser] });
+    const task = await createTask(arcd.url, 'refuser', 'this', {
+      settings: { maxRetries: 3, retryDelayMs: 0 },
+    });
+    const failed = await waitForStatus(arcd.url, 'refuser', task.taskId, ['FAILED']);
+    expect(failed.error.message).toBe('cannot use this');
+    expect(calls).toBe(1);
+    expect((await arcd.server.store.listRuns(task.taskId)).map((r) => r.outcome)).toEqual([
       'failed',
     ]);
   });
