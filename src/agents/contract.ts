@@ -176,6 +176,14 @@ export interface AgentDefinition {
    * checkpoint: a chance to let go of what the agent holds for it elsewhere. A running turn is
    * told by its signal instead. Errors are logged, nothing more.
    */
+  /**
+   * The `stopped` hook must reach the agent: it is told of an end its running turn heard by
+   * its signal too (once that turn has ended), and a hook that throws is told again once its
+   * hold on the end lapses (the turn lease, `--lease-ms`), for up to a day after the end. For
+   * a hook whose work the signal may not have done: the remote agent cancels its remote task
+   * on the signal, and again from the hook, so a remote down at the time still hears it.
+   */
+  stoppedAlways?: boolean;
   stopped?(
     task: Task,
     cause: StopCause,

@@ -441,6 +441,9 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
     description: options.description ?? `Remote agent ${remoteAgent} at ${options.endpoint}`,
     needsCheckpoints: true,
     handle: forward,
+    // The signal's cancel is one try of ~10 s: a remote down that long, or this process
+    // stopping meanwhile, would leave the remote task running. The hook cancels again, durably.
+    stoppedAlways: true,
     stopped,
   };
 }

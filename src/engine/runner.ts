@@ -468,19 +468,20 @@ export class Runner {
 
   private launch(task: TaskRecord, run: BegunRun | undefined): TurnStop {
     const stop = new TurnStop();
-    // Its handler heard its task end by its signal: no `stopped` hook is owed for that end. Let
-    // go of the row now, while the turn is here (a sweep here does not tell it: turnHere)
-    // and before its lease goes (then another process's sweep could take it). Recorded now, the
-    // delete lands before any later change of the task: a run again and a second end while the
-    // handler winds down owe a row of their own, which must stay.
+    const agent = this.options.registry.get(task.assignedAgent);
+    // Its handler heard its task end by its signal: no `stopped` hook is owed for that end
+    // (unless the agent wants it all the same). Let go of the row now, while the turn is here
+    // (a sweep here does not tell it: turnHere) and before its lease goes (then another
+    // process's sweep could take it). Recorded now, the delete lands before any later change
+    // of the task: a run again and a second end while the handler winds down owe a row of
+    // their own, which must stay.
     stop.onStop(() => {
-      if (!stop.heardTaskEnd) return;
+      if (!stop.heardTaskEnd || agent?.stoppedAlways) return;
       this.options.store.forgetOwedStop(task.taskId).catch((error: unknown) => {
         // Told once more (by the sweep): at least once, as after a crash.
         this.options.logger.warn({ err: error, taskId: task.taskId }, 'owed hook not let go');
       });
     });
-    const agent = this.options.registry.get(task.assignedAgent);
     const done = this.executor
       .run(task, agent, stop, run)
       .catch((error: unknown): TurnEnd => {

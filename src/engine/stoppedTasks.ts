@@ -35,6 +35,9 @@ export interface StoppedTasksDeps {
   turnHere(taskId: string): boolean;
 }
 
+/** How long after its task's end a failing hook of a `stoppedAlways` agent is told again. */
+const RETRY_FOR_MS = 24 * 3_600_000;
+
 /** Hooks told at once at most; a sweep takes no more than leaves room for. */
 const MAX_TELLING = 16;
 
@@ -148,7 +151,9 @@ export class StoppedTasks {
         this.deps.logger.warn({ taskId: stop.taskId }, 'task deleted before its stopped hook');
       }
       if (agent && task && isTerminal(task.status)) {
-        await this.tell(agent, task, stop.cause);
+        const told = await this.tell(agent, task, stop.cause);
+        // Held on: taken again (here or elsewhere) once the hold lapses.
+        if (!told && agent.stoppedAlways && this.stillRetried(task)) return;
       }
       await this.deps.store.stopTold(stop);
     } catch (error) {
@@ -159,16 +164,30 @@ export class StoppedTasks {
     }
   }
 
-  private async tell(agent: AgentDefinition, task: TaskRecord, cause: StopCause): Promise<void> {
+  /** Whether the hook returned (false: it threw, which is logged). */
+  private async tell(agent: AgentDefinition, task: TaskRecord, cause: StopCause) {
     try {
       // The run's own checkpoint, as its turns saw it (one from before the run is not its).
       const checkpoint = await runCheckpoint(this.deps.store, task);
       await agent.stopped!(toWireTask(task), cause, checkpoint?.data);
+      return true;
     } catch (error) {
       this.deps.logger.warn(
         { err: error, taskId: task.taskId, agent: agent.id },
         'an agent failed to let go of a stopped task',
       );
+      return false;
     }
+  }
+
+  /** A failed hook of a `stoppedAlways` agent is told again for up to RETRY_FOR_MS. */
+  private stillRetried(task: TaskRecord): boolean {
+    const endedAt = Date.parse(task.canceledAt ?? task.failedAt ?? task.updatedAt);
+    if (this.deps.clock().getTime() - endedAt < RETRY_FOR_MS) return true;
+    this.deps.logger.error(
+      { taskId: task.taskId, agent: task.assignedAgent },
+      'a stopped hook failed for a day: given up',
+    );
+    return false;
   }
 }

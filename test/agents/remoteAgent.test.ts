@@ -397,8 +397,12 @@ test('a forwarded task that fails here cancels its remote task, which would run 
   spy.mockRestore();
 });
 
-test('a cancel the remote refuses with an error page (restarting) is sent again', async () => {
-  let refusals = 1;
+test.each([
+  ['a cancel the remote refuses with an error page (restarting) is sent again', 1],
+  // Each of the signal's tries refused: the stopped hook (stoppedAlways) cancels it after.
+  ['a cancel refused as often as the turn tries it is sent again by the stopped hook', 4],
+])('%s', async (_name, refused) => {
+  let refusals = refused;
   const target = new URL(back.url);
   const proxied = await frontThroughProxy('slow', {
     request: (req, res) => {

@@ -174,6 +174,99 @@ test('canceled, run again and canceled again while its first handler winds down:
   expect(heard.map((h) => [h.taskId, h.cause])).toEqual([[task.taskId, 'canceled']]);
 });
 
+test('an agent with stoppedAlways is told of the end its running turn heard, once the turn has ended', async () => {
+  let windDown!: () => void;
+  const woundDown = new Promise<void>((resolve) => (windDown = resolve));
+  let heardSignal!: () => void;
+  const signalHeard = new Promise<void>((resolve) => (heardSignal = resolve));
+  const insistent = defineAgent({
+    id: 'insistent',
+    description: 'works until stopped; wants its hook all the same',
+    stoppedAlways: true,
+    async handle(ctx) {
+      await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve));
+      heardSignal();
+      await woundDown;
+    },
+    stopped(task: Task, cause) {
+      heard.push({ taskId: task.taskId, cause, checkpoint: undefined });
+    },
+  });
+  const own = await startArcd({ agents: [insistent], bundled: false });
+  const insistentOn = { targetAgent: 'insistent' };
+  const task = await createTask(own.url, 'insistent', 'work', {}, insistentOn);
+  await waitForStatus(own.url, 'insistent', task.taskId, ['WORKING'], insistentOn);
+  await arcResult(own.url, 'task.cancel', { taskId: task.taskId }, insistentOn);
+  await signalHeard;
+  expect(owedStops(own.db)).toBe(1); // kept: not let go as the signal was heard
+  expect(heard).toEqual([]); // not while the turn is here
+  windDown();
+  await waitFor('the hook', async () => (heard.length > 0 ? true : undefined));
+  await waitFor('no hook owed', async () => (owedStops(own.db) === 0 ? true : undefined));
+  expect(heard.map((h) => [h.taskId, h.cause])).toEqual([[task.taskId, 'canceled']]);
+});
+
+test("a stoppedAlways agent's hook that throws is told again once its hold lapses", async () => {
+  let calls = 0;
+  const flaky = defineAgent({
+    id: 'flaky-hook',
+    description: 'asks; its hook fails the first time',
+    stoppedAlways: true,
+    async handle(ctx) {
+      await ctx.requestInput('which one?');
+    },
+    stopped(task: Task, cause) {
+      calls += 1;
+      if (calls === 1) throw new Error('the other side is down');
+      heard.push({ taskId: task.taskId, cause, checkpoint: undefined });
+    },
+  });
+  const own = await startArcd({
+    agents: [flaky],
+    bundled: false,
+    config: { leaseMs: 400, pollMs: 100 },
+  });
+  const flakyOn = { targetAgent: 'flaky-hook' };
+  const task = await createTask(own.url, 'flaky-hook', 'ask', {}, flakyOn);
+  await waitForStatus(own.url, 'flaky-hook', task.taskId, ['INPUT_REQUIRED'], flakyOn);
+  await arcResult(own.url, 'task.cancel', { taskId: task.taskId }, flakyOn);
+  await waitFor('the hook told again', async () => (heard.length > 0 ? true : undefined));
+  await waitFor('no hook owed', async () => (owedStops(own.db) === 0 ? true : undefined));
+  expect(calls).toBe(2);
+  expect(heard.map((h) => [h.taskId, h.cause])).toEqual([[task.taskId, 'canceled']]);
+});
+
+test("a stoppedAlways agent's hook failing a day after its task's end is given up", async () => {
+  let calls = 0;
+  const broken = defineAgent({
+    id: 'broken-hook',
+    description: 'asks; its hook always fails',
+    stoppedAlways: true,
+    async handle(ctx) {
+      await ctx.requestInput('which one?');
+    },
+    stopped() {
+      calls += 1;
+      throw new Error('never works');
+    },
+  });
+  let shiftMs = 0;
+  const own = await startArcd({
+    agents: [broken],
+    bundled: false,
+    config: { leaseMs: 400, pollMs: 100 },
+    clock: () => new Date(Date.now() + shiftMs),
+  });
+  const brokenOn = { targetAgent: 'broken-hook' };
+  const task = await createTask(own.url, 'broken-hook', 'ask', {}, brokenOn);
+  await waitForStatus(own.url, 'broken-hook', task.taskId, ['INPUT_REQUIRED'], brokenOn);
+  await arcResult(own.url, 'task.cancel', { taskId: task.taskId }, brokenOn);
+  await waitFor('told again', async () => (calls >= 2 ? true : undefined));
+  expect(owedStops(own.db)).toBe(1);
+  shiftMs = 25 * 3_600_000;
+  await waitFor('given up', async () => (owedStops(own.db) === 0 ? true : undefined));
+});
+
 test('canceled after its handler asked but before its turn finished writing: heard', async () => {
   const { store } = arcd.server;
   const endRun = store.endRun.bind(store);
