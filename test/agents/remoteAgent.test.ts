@@ -423,6 +423,9 @@ test.each([
             reply.pipe(res);
           },
         );
+        // The back server closed first at the test's end (a stopped hook's cancel comes
+        // through while the front shuts down): the caller is cut.
+        upstream.on('error', () => res.destroy());
         upstream.end(body);
       });
       return true;
