@@ -7,7 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { Authenticator } from '../auth/authenticator';
+import type { AuthOutcome, Authenticator } from '../auth/authenticator';
 import type { RateLimiter } from './rateLimiter';
 import type { OpenStreams } from './openStreams';
 import { scopeRefusal } from '../auth/principal';
@@ -116,6 +116,21 @@ export function followsOn(after: number, replayed: EventRecord[], pending: Event
     if (seq === next) next += 1;
   }
   return true;
+}
+
+/** Whether the token a stream was opened with still lets its caller read it (auth off: yes). */
+async function stillAllowed(
+  authenticator: Authenticator,
+  opened: AuthOutcome,
+  req: IncomingMessage,
+): Promise<boolean> {
+  if (opened.mode !== 'authenticated') return true;
+  const now = await authenticator.authenticate(req.headers.authorization);
+  return (
+    now.mode === 'authenticated' &&
+    now.principal.identity === opened.principal.identity &&
+    !scopeRefusal(now.principal, 'task.events')
+  );
 }
 
 /** Returns false for requests it does not take; the caller hands those to express. */
@@ -303,7 +318,17 @@ export function createTaskEventsHandler(options: TaskEventsOptions) {
       if (!replaying) deliver(events);
       else if (keeping) pending.push(...events);
     });
-    const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), options.heartbeatMs);
+    // Each heartbeat checks the caller's token again: a stream ends (the client reopens it with
+    // a fresh token) once its token has expired, its key was taken out, or lost the scopes.
+    const beat = async () => {
+      if (!(await stillAllowed(options.authenticator, auth, req))) return finish();
+      if (!closed) res.write(': heartbeat\n\n');
+    };
+    const heartbeat = setInterval(() => {
+      beat().catch((error: unknown) => {
+        options.logger.warn({ err: error, taskId }, 'a stream could not check its token again');
+      });
+    }, options.heartbeatMs);
     req.on('close', finish);
     // Gone while the caller was authenticated or the task read: 'close' has been and gone.
     if (res.destroyed) return finish();

@@ -3,6 +3,7 @@
  * resume with Last-Event-ID without loss or repeats, heartbeats, the end after the terminal
  * event, one database read per new batch however many watch, and visibility.
  */
+import fs from 'node:fs';
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
@@ -13,9 +14,12 @@ import {
   arcResult,
   createTask,
   startArcd,
+  textMessage,
   waitFor,
   waitForStatus,
 } from '../helpers/arcServer';
+import { tempDbFile } from '../helpers/tempDb';
+import { addApiKey } from '../../src/auth/apiKeys';
 import { holdAgent, say } from '../helpers/heldTasks';
 import { appendEventElsewhere } from '../helpers/otherProcess';
 import type { EventRecord } from '../../src/store/records';
@@ -565,6 +569,37 @@ describe('task event streams', () => {
     const stream = await openStream(eventsUrl(arcd, 'task-x'));
     expect(stream.status).toBe(401);
   });
+});
+
+test('a stream ends at the heartbeat after its key is taken out of the key file', async () => {
+  const keys = tempDbFile('stream-keys').replace(/\.db$/, '.json');
+  const token = addApiKey(keys, 'tess', ['arc.task.controller', 'arc.agent.caller']);
+  const arcd = await startArcd({
+    agents: [holdAgent],
+    config: { auth: 'required', apiKeysFile: keys, sseHeartbeatMs: 200 },
+  });
+  const headers = { authorization: `Bearer ${token}` };
+  const created = await fetch(`${arcd.url}/arc`, {
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'application/arc+json' },
+    body: JSON.stringify({
+      arc: '1.0',
+      id: 1,
+      method: 'task.create',
+      requestAgent: 'tess',
+      targetAgent: 'hold',
+      params: { initialMessage: textMessage('first') },
+    }),
+  });
+  const { task } = ((await created.json()) as { result: { task: { taskId: string } } }).result;
+  const stream = await openStream(eventsUrl(arcd, task.taskId), headers);
+  expect(stream.status).toBe(200);
+  await waitFor('a heartbeat', async () =>
+    stream.frames.some((f) => f.comment === 'heartbeat') ? true : undefined,
+  );
+  fs.writeFileSync(keys, '[]');
+  await endedWithin(stream, 5_000);
+  expect(events(stream).at(-1)?.event).not.toMatch(/TASK_(COMPLETED|FAILED|CANCELED)/);
 });
 
 test('a retried task’s stream goes past its earlier FAILED and ends at the new outcome', async () => {
