@@ -58,6 +58,13 @@ interface Progress {
   /** The local caller messages passed on (at least once), by place in the task's history. */
   sent: number[];
   /**
+   * The caller message a send was under way for (saved before the send): a turn stopped
+   * before it could save the send's outcome leaves it, and the next asks the remote task how
+   * many caller messages it holds instead of sending it again (as the answer to its next
+   * question, it would be taken for what it is not).
+   */
+  sending?: number;
+  /**
    * The remote task's requests for input mirrored so far: the k-th is answered by the caller's
    * (k+1)-th message (the first went with the create), passed on already if `sent` has it.
    */
@@ -161,6 +168,28 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
     return { ...progress, remoteTaskId };
   }
 
+  /** Sends the caller's message `at`, saved as `sending` first (see Progress.sending). */
+  async function sendMarked(ctx: TurnContext, progress: Progress, at: number): Promise<void> {
+    await ctx.checkpoint({ ...progress, sending: at } as unknown as JsonObject);
+    await client.task.send(remoteAgent, progress.remoteTaskId!, ctx.history[at]!);
+  }
+
+  /**
+   * `progress` with the caller messages the remote task holds as sent, as it says: the first
+   * so many of the conversation (all of them once it has ended, as it takes no more).
+   */
+  async function heldByRemote(ctx: TurnContext, progress: Progress): Promise<Progress> {
+    const remote = await client.task.info(remoteAgent, progress.remoteTaskId!, {
+      includeArtifacts: false,
+    });
+    const rest = { ...progress };
+    delete rest.sending;
+    if (remoteEnded(remote.status)) return { ...rest, sent: conversation(ctx) };
+    // The first went with the create, whether or not the remote shows its messages.
+    const held = Math.max(1, (remote.messages ?? []).filter((m) => m.role !== 'agent').length);
+    return { ...rest, sent: conversation(ctx).slice(0, held) };
+  }
+
   /**
    * Passes on the caller's messages the remote task has not had, in order, while it waits for
    * input (ARC's task.send answers only that); 'again' when the remote task was canceled
@@ -173,22 +202,11 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
     let sent = progress.sent;
     for (const at of conversation(ctx).filter((i) => !sent.includes(i))) {
       try {
-        await client.task.send(remoteAgent, progress.remoteTaskId!, ctx.history[at]!);
+        await sendMarked(ctx, { ...progress, sent }, at);
         sent = [...sent, at];
       } catch (error) {
         if (!(error instanceof ArcClientError)) throw error;
-        if (error.code === -42002 || error.code === -42006) {
-          const remote = await client.task.info(remoteAgent, progress.remoteTaskId!, {
-            includeArtifacts: false,
-          });
-          if (remoteEnded(remote.status)) return { ...progress, sent: conversation(ctx) };
-          // The first went with the create, whether or not the remote shows its messages.
-          const held = Math.max(
-            1,
-            (remote.messages ?? []).filter((m) => m.role !== 'agent').length,
-          );
-          return { ...progress, sent: conversation(ctx).slice(0, held) };
-        }
+        if (error.code === -42002 || error.code === -42006) return heldByRemote(ctx, progress);
         if (error.code !== -42003) throw error;
         // Canceled: by this server for a timed-out attempt, a new remote task; else final.
         const remote = await client.task.info(remoteAgent, progress.remoteTaskId!, STATUS_ONLY);
@@ -258,7 +276,7 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
           const next = conversation(ctx).find((at) => !current.sent.includes(at));
           const answered = current.sent.length > current.pauses;
           if (!answered && next !== undefined) {
-            await client.task.send(remoteAgent, current.remoteTaskId!, ctx.history[next]!);
+            await sendMarked(ctx, current, next);
             current.sent = [...current.sent, next];
           }
           if (answered || next !== undefined) {
@@ -351,6 +369,11 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
     /** The key of the remote task being created, once its create is under way. */
     const creating: { key?: string } = {};
     try {
+      // A send under way when the last turn stopped: did the remote task get it?
+      const unsure = progress?.sending;
+      if (progress?.remoteTaskId && unsure !== undefined && !progress.sent.includes(unsure)) {
+        progress = await heldByRemote(ctx, progress);
+      }
       for (;;) {
         if (!progress?.remoteTaskId) {
           progress = await start(ctx, progress, creating);

@@ -634,3 +634,91 @@ test('a remote task started anew is given the answers the caller gave before, as
     'done with revenue',
   ]);
 });
+
+test('an answer whose send outlived its turn (a shutdown) is not sent again as the answer to the next question', async () => {
+  const twice = defineAgent({
+    id: 'twice',
+    description: 'asks two questions, then says what it was told',
+    async handle(ctx) {
+      const answers = ctx.history
+        .filter((m) => m.role === 'user')
+        .slice(1)
+        .map((m) => (m.parts[0] as { content: string }).content);
+      if (answers.length === 0) return ctx.requestInput('first?');
+      if (answers.length === 1) return ctx.requestInput('second?');
+      return `told ${answers.join(', ')}`;
+    },
+  });
+  const remote = await startArcd({ agents: [twice], bundled: false });
+  const target = new URL(remote.url);
+  // Holds the back's answer to the first task.send until the front has begun its shutdown.
+  let holding = false;
+  let arrived!: () => void;
+  const sendArrived = new Promise<void>((resolve) => (arrived = resolve));
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const proxy = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      const { hostname: host, port } = target;
+      const upstream = http.request(
+        { host, port, path: req.url, method: req.method, headers: req.headers },
+        (reply) => {
+          if (req.method !== 'POST') {
+            res.writeHead(reply.statusCode ?? 502, reply.headers);
+            return void reply.pipe(res); // an event stream: as it comes
+          }
+          const chunks: Buffer[] = [];
+          reply.on('data', (chunk: Buffer) => chunks.push(chunk));
+          reply.on('end', async () => {
+            if (holding && body.includes('"task.send"')) {
+              holding = false;
+              arrived();
+              await released;
+            }
+            res.writeHead(reply.statusCode ?? 502, reply.headers);
+            res.end(Buffer.concat(chunks));
+          });
+        },
+      );
+      upstream.on('error', () => res.destroy());
+      upstream.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  proxies.push(proxy);
+  const { port } = proxy.address() as { port: number };
+  const config = {
+    serverName: 'front',
+    remoteAgents: `remote-twice=http://127.0.0.1:${port}/twice`,
+  };
+  const on = { targetAgent: 'remote-twice' };
+  const first = await startArcd({ bundled: false, config });
+  const task = await createTask(first.url, 'remote-twice', 'go');
+  await waitForStatus(first.url, 'remote-twice', task.taskId, ['INPUT_REQUIRED'], on);
+  holding = true;
+  await arcResult(first.url, 'task.send', { taskId: task.taskId, message: textMessage('A1') }, on);
+  await sendArrived; // the remote has the answer, and asks its second question
+  // The shutdown stops the turn first; only then does the send's answer reach it.
+  const { runner } = first.server;
+  const stop = runner.stop.bind(runner);
+  jest.spyOn(runner, 'stop').mockImplementationOnce(() => {
+    const stopping = stop();
+    release();
+    return stopping;
+  });
+  await first.close();
+  const again = await startArcd({ db: first.db, bundled: false, config });
+  const asked = await waitForStatus(
+    again.url,
+    'remote-twice',
+    task.taskId,
+    ['INPUT_REQUIRED', 'COMPLETED', 'FAILED'],
+    on,
+  );
+  expect(asked.status).toBe('INPUT_REQUIRED');
+  expect(asked.messages.at(-1).parts[0].content).toBe('second?');
+  const done = await answerThenEnd(again.url, 'remote-twice', task.taskId, 'A2');
+  expect(done.messages.at(-1).parts[0].content).toBe('told A1, A2');
+});
