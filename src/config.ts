@@ -36,6 +36,7 @@ export interface Config {
   jwtIdentityClaim: string;
   jwtRequireExp: string;
   rateLimitPerMinute: number;
+  trustProxy: string;
   sseHeartbeatMs: number;
   maxStreamsPerCaller: number;
   remoteAgents: string;
@@ -154,6 +155,11 @@ export const SETTINGS: readonly Setting[] = [
     'calls per identity (per IP when open) per minute; 0 for no limit',
   ),
   setting(
+    'trustProxy',
+    'string',
+    'reverse proxies whose X-Forwarded-For names the client (for rate limits and stream caps): IPs, CIDRs, loopback, linklocal, uniquelocal, comma-separated; none if unset',
+  ),
+  setting(
     'remoteAgents',
     'string',
     'agents hosted by other arcd servers: id=http://host:port[/remoteId], comma-separated',
@@ -235,6 +241,7 @@ export const DEFAULTS: Config = {
   jwtIdentityClaim: 'sub',
   jwtRequireExp: 'off',
   rateLimitPerMinute: 6_000,
+  trustProxy: '',
   sseHeartbeatMs: 15_000,
   maxStreamsPerCaller: 256,
   remoteAgents: '',

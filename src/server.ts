@@ -237,7 +237,7 @@ export function createServer(
   // A file no other process can open has no commits to look for but this process's own.
   const feed = new EventFeed(store, config.db === ':memory:' ? 0 : config.pollMs);
   const logs = new RecentTaskLogs(store);
-  const limiter = new RateLimiter(config.rateLimitPerMinute);
+  const limiter = new RateLimiter(config.rateLimitPerMinute, config.trustProxy);
   const securityHeaders = helmetHeaders();
   const rpcDeps = { dispatcher, schemas, agents, serverName: config.serverName };
   const arcHandler = createArcHandler({

@@ -131,11 +131,11 @@ export async function answerBody(
   res: ServerResponse,
   raw: Buffer,
   auth: AuthOutcome,
-  remoteAddress: string | undefined,
+  req: IncomingMessage,
   headers: HeaderList,
 ): Promise<void> {
   const { deps, maxBatch, limiter } = options;
-  const rate = await limiter.check(auth, remoteAddress, callsIn(raw, maxBatch));
+  const rate = await limiter.check(auth, req, callsIn(raw, maxBatch));
   const reply = rate.error
     ? answerEarlyError(rate.error, raw.toString('utf8'), deps)
     : await handleBody(raw, deps, { maxBatch }, auth);
@@ -172,7 +172,7 @@ export function createArcHandler(options: ArcHandlerOptions) {
       // a call of its budget like any other (past it, the rate limit's answer instead).
       // The rest of it is left unread, so the connection cannot carry another request.
       res.setHeader('Connection', 'close');
-      const rate = await options.limiter.check(auth, req.socket.remoteAddress, 1);
+      const rate = await options.limiter.check(auth, req, 1);
       const reason = `the ${req.headers['content-encoding']} body does not inflate: ${(error as Error).message}`;
       const answer = answerEarlyError(rate.error ?? new ParseError(reason), '', deps);
       await writeAnswer(res, answer, withRateHeaders(securityHeaders, rate));
@@ -180,10 +180,7 @@ export function createArcHandler(options: ArcHandlerOptions) {
     }
     if (!Buffer.isBuffer(raw)) {
       // A refused caller's guesses count against its address's budget, however long the body.
-      const rate =
-        auth.mode === 'failed'
-          ? await options.limiter.check(auth, req.socket.remoteAddress, 1)
-          : undefined;
+      const rate = auth.mode === 'failed' ? await options.limiter.check(auth, req, 1) : undefined;
       // Close after answering: the rest of an oversize body is not worth reading.
       res.setHeader('Connection', 'close');
       const error =
@@ -197,7 +194,7 @@ export function createArcHandler(options: ArcHandlerOptions) {
       await writeAnswer(res, answer, headers);
       return;
     }
-    await answerBody(options, res, raw, auth, req.socket.remoteAddress, securityHeaders);
+    await answerBody(options, res, raw, auth, req, securityHeaders);
   }
 
   return (req: IncomingMessage, res: ServerResponse): boolean => {

@@ -68,7 +68,7 @@ export function arcRouter(options: ArcRouteOptions): Router {
   const handle: RequestHandler = async (req, res) => {
     const auth = (res.locals as Locals).auth ?? { mode: 'open' };
     // helmet's headers are on `res` already (the app's middleware).
-    await answerBody(options, res, rawBody(req), auth, req.socket.remoteAddress, []);
+    await answerBody(options, res, rawBody(req), auth, req, []);
   };
 
   for (const path of ['/arc', '/']) {

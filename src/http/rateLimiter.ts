@@ -4,7 +4,9 @@
  * (the plain node:http path and the express fallback), so a caller has one budget. Trigger
  * URLs (which carry no identity) are counted per client address, in a budget of their own.
  */
+import type { IncomingMessage } from 'node:http';
 import { MemoryStore, ipKeyGenerator } from 'express-rate-limit';
+import proxyAddr from 'proxy-addr';
 import type { AuthOutcome } from '../auth/authenticator';
 import { RateLimitError } from '../rpc/errors';
 import { RecentMap } from '../recentMap';
@@ -29,26 +31,56 @@ export class RateLimiter {
    */
   private readonly keys = new RecentMap<string, string>(KNOWN_ADDRESSES);
 
-  /** `perMinute` calls per caller per minute; 0 turns the limit off. */
-  constructor(private readonly perMinute: number) {
+  /** The proxies whose X-Forwarded-For is believed (--trust-proxy), if any. */
+  private readonly trusted: ((address: string, hop: number) => boolean) | undefined;
+
+  /**
+   * `perMinute` calls per caller per minute; 0 turns the limit off. `trustProxy`: the reverse
+   * proxies (addresses, CIDRs, proxy-addr's names) whose X-Forwarded-For names the client;
+   * without it the connection's address is the client's, whatever the header says.
+   */
+  constructor(
+    private readonly perMinute: number,
+    trustProxy = '',
+  ) {
+    const proxies = trustProxy
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean);
+    try {
+      this.trusted = proxies.length > 0 ? proxyAddr.compile(proxies) : undefined;
+    } catch (error) {
+      throw new Error(`ARCD_TRUST_PROXY/--trust-proxy: ${(error as Error).message}`);
+    }
     if (perMinute > 0) this.store.init({ windowMs: WINDOW_MS } as never);
   }
 
   /** `calls`: how many calls the request makes (a JSON-RPC batch: one per element). */
-  check(auth: AuthOutcome, remoteAddress: string | undefined, calls = 1): Promise<RateVerdict> {
-    return this.count(this.callerKey(auth, remoteAddress), calls);
+  check(auth: AuthOutcome, req: IncomingMessage, calls = 1): Promise<RateVerdict> {
+    return this.count(this.callerKey(auth, req), calls);
   }
 
-  /** Who a request is counted as: its token's identity, else its address (IPv6 by /56). */
-  callerKey(auth: AuthOutcome, remoteAddress: string | undefined): string {
+  /** Who a request is counted as: its token's identity, else its client's address (IPv6 by /56). */
+  callerKey(auth: AuthOutcome, req: IncomingMessage): string {
     return auth.mode === 'authenticated'
       ? `id:${auth.principal.identity}`
-      : this.addressKey(remoteAddress);
+      : this.addressKey(this.clientAddress(req));
   }
 
-  /** A call to a trigger URL from `remoteAddress`. */
-  checkTrigger(remoteAddress: string | undefined): Promise<RateVerdict> {
-    return this.count(`trigger-${this.addressKey(remoteAddress)}`);
+  /** A call to a trigger URL, by its client's address (a guess at a token counts too). */
+  checkTrigger(req: IncomingMessage): Promise<RateVerdict> {
+    return this.count(`trigger-${this.addressKey(this.clientAddress(req))}`);
+  }
+
+  /** A firing of a known trigger: from many addresses, it still makes no more than one may. */
+  checkFiring(triggerId: string): Promise<RateVerdict> {
+    return this.count(`trigger-id:${triggerId}`);
+  }
+
+  /** The client's address: the connection's, or past the trusted proxies the one they name. */
+  private clientAddress(req: IncomingMessage): string | undefined {
+    if (!this.trusted || !req.socket.remoteAddress) return req.socket.remoteAddress;
+    return proxyAddr(req, this.trusted);
   }
 
   private addressKey(remoteAddress: string | undefined): string {

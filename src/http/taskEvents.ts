@@ -160,7 +160,7 @@ export function createTaskEventsHandler(options: TaskEventsOptions) {
 
   async function stream(req: IncomingMessage, res: ServerResponse, taskId: string) {
     const auth = await options.authenticator.authenticate(req.headers.authorization);
-    const rate = await options.limiter.check(auth, req.socket.remoteAddress, 1);
+    const rate = await options.limiter.check(auth, req, 1);
     for (const [name, value] of rate.headers) res.setHeader(name, value);
     if (rate.error) {
       tooMany(res, rate.error.code, rate.error.message, rate.error.details);
@@ -206,9 +206,7 @@ export function createTaskEventsHandler(options: TaskEventsOptions) {
       after = Math.min(after, stored?.lastSeq ?? after);
     }
 
-    const release = options.openStreams.take(
-      options.limiter.callerKey(auth, req.socket.remoteAddress),
-    );
+    const release = options.openStreams.take(options.limiter.callerKey(auth, req));
     if (!release) {
       const { limit } = options.openStreams;
       const message = `Too many open event streams: ${limit} at once for this caller`;

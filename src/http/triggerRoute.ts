@@ -11,7 +11,7 @@ import express, {
 } from 'express';
 import type { TriggerRecord } from '../store/triggerRows';
 import type { TriggerService } from '../triggers/triggerService';
-import type { RateLimiter } from './rateLimiter';
+import type { RateLimiter, RateVerdict } from './rateLimiter';
 
 export interface TriggerRouteOptions {
   triggers: TriggerService;
@@ -22,19 +22,25 @@ export interface TriggerRouteOptions {
 const tooLarge = (res: Response) =>
   void res.set('Connection', 'close').status(413).json({ error: 'the body is too large' });
 
+/** Sets the verdict's headers; answers 429 (true) when it refuses. */
+function answeredWithin(verdict: RateVerdict, res: Response): boolean {
+  for (const [name, value] of verdict.headers) res.set(name, value);
+  if (!verdict.error) return false;
+  const { retryAfterSeconds } = verdict.error.details as { retryAfterSeconds: number };
+  res
+    .set('Retry-After', String(retryAfterSeconds))
+    .status(429)
+    .json({ error: verdict.error.message, retryAfterSeconds });
+  return true;
+}
+
 export function triggerRouter(options: TriggerRouteOptions): Router {
   const router = express.Router();
   const readBody = express.raw({ type: () => true, limit: options.maxBodyBytes });
   // Counted before the body is read or the token looked up: guesses and floods cost little.
   const limited: RequestHandler = async (req, res, next) => {
-    const verdict = await options.limiter.checkTrigger(req.socket.remoteAddress);
-    for (const [name, value] of verdict.headers) res.set(name, value);
-    if (!verdict.error) return next();
-    const { retryAfterSeconds } = verdict.error.details as { retryAfterSeconds: number };
-    res
-      .set('Retry-After', String(retryAfterSeconds))
-      .status(429)
-      .json({ error: verdict.error.message, retryAfterSeconds });
+    if (answeredWithin(await options.limiter.checkTrigger(req), res)) return;
+    next();
   };
   // A body declared too large is refused before any of it is read (the body parser would
   // read it all to its end before its own refusal).
@@ -49,6 +55,8 @@ export function triggerRouter(options: TriggerRouteOptions): Router {
       res.set('Connection', 'close').status(404).json({ error: 'no such trigger' });
       return;
     }
+    // Its own budget too: sent from many addresses, one trigger makes no more than one may.
+    if (answeredWithin(await options.limiter.checkFiring(trigger.triggerId), res)) return;
     res.locals.trigger = trigger; // fired with the request's body once it is read
     next();
   };

@@ -317,3 +317,32 @@ test('calls to trigger URLs beyond the per-address rate answer 429, in a budget 
   // Two tasks were created; /arc still answers this address (its own budget of three).
   expect((await arcResult(arcd.url, 'task.list', {})).tasks).toHaveLength(2);
 });
+
+test('behind a trusted proxy, each sender has its own budget, and one trigger its own too', async () => {
+  const arcd = await startArcd({ config: { rateLimitPerMinute: 2, trustProxy: 'loopback' } });
+  const { trigger } = await arcResult(arcd.url, 'trigger.create', {});
+  const from = (client: string) => ({ 'x-forwarded-for': client });
+  // Three senders, one call each: the third firing is past the trigger's own budget.
+  const statuses = [];
+  for (const client of ['203.0.113.1', '203.0.113.2', '203.0.113.3']) {
+    statuses.push((await postTo(trigger.url, '{}', from(client))).status);
+  }
+  expect(statuses).toEqual([202, 202, 429]);
+  // /arc (auth off): each client named by the proxy counts apart.
+  const list = (client: string) =>
+    fetch(`${arcd.url}/arc`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/arc+json', ...from(client) },
+      body: JSON.stringify({
+        arc: '1.0',
+        id: 1,
+        method: 'task.list',
+        requestAgent: 'tester',
+        targetAgent: 'echo',
+        params: {},
+      }),
+    }).then(async (r) => ((await r.json()) as WireJson).error?.code ?? 'ok');
+  expect([await list('198.51.100.1'), await list('198.51.100.1')]).toEqual(['ok', 'ok']);
+  expect(await list('198.51.100.1')).toBe(-44007);
+  expect(await list('198.51.100.2')).toBe('ok');
+});
