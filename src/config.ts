@@ -268,6 +268,9 @@ const ZERO_ALLOWED = new Set<keyof Config>([
 ]);
 
 /** The settings that time a timer: past MAX_TIMER_MS, Node fires it every millisecond. */
+/** The longest wait of a webhook schedule: a century (retries are timed as dates). */
+const MAX_RETRY_WAIT_MS = 100 * 365 * 86_400_000;
+
 const TIMED = new Set<keyof Config>([
   'leaseMs',
   'pollMs',
@@ -285,6 +288,8 @@ function maxOf(key: keyof Config): number {
   if (TIMED.has(key)) return MAX_TIMER_MS;
   if (key === 'port') return 65_535;
   if (key === 'retentionDays') return 1_000_000;
+  // A retry's time must stay a date (Date's range ends 8.64e15 ms after 1970).
+  if (key === 'webhookScheduleMs') return MAX_RETRY_WAIT_MS;
   return Number.MAX_SAFE_INTEGER;
 }
 
@@ -355,7 +360,10 @@ export function loadConfig(
     // environment does not stop a start that overrides it).
     const given = explicit[setting.key];
     const fromEnv = env[setting.env];
-    if (given !== undefined) config[setting.key] = parseValue(setting, flatten(given));
+    // An empty flag is the default, as an empty variable is unset: `--host "$HOST"` with HOST
+    // unset must not listen on every interface, nor `--db ""` open a throwaway database.
+    if (given === '') config[setting.key] = DEFAULTS[setting.key];
+    else if (given !== undefined) config[setting.key] = parseValue(setting, flatten(given));
     else if (fromEnv !== undefined && fromEnv !== '') {
       config[setting.key] = parseValue(setting, fromEnv);
     }

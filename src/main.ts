@@ -2,7 +2,7 @@
 /**
  * The `arcd` command line: `arcd [serve] [options]` starts the server with every setting from
  * flags, then the environment, then defaults (see config.ts). SIGINT/SIGTERM shut it down
- * gracefully; a second signal exits at once.
+ * gracefully; a second signal, a second or more after the first, exits at once.
  */
 import { Command, CommanderError, Option } from 'commander';
 import { type Config, DEFAULTS, SETTINGS, loadConfig } from './config';
@@ -11,6 +11,9 @@ import { addApiKey } from './auth/apiKeys';
 import { ADMIN_SCOPE, ARC_SCOPES } from './auth/principal';
 import { EXIT, addTaskCommands } from './cli/taskCommands';
 
+/** A second signal this soon after the first is the same one, delivered twice. */
+const REPEAT_MS = 1_000;
+
 async function serve(flags: Partial<Record<keyof Config, string>>): Promise<void> {
   const config = loadConfig(process.env, flags);
   const server = createServer(config);
@@ -18,10 +21,15 @@ async function serve(flags: Partial<Record<keyof Config, string>>): Promise<void
     server.logger.error({ err: reason }, 'unhandled rejection (kept running)');
   });
   await server.listen();
-  let signals = 0;
+  let firstSignalAt: number | undefined;
   const stop = (signal: string) => {
-    signals += 1;
-    if (signals > 1) process.exit(1);
+    if (firstSignalAt !== undefined) {
+      // One Ctrl-C comes twice under `npm start` (from the terminal to the process group, and
+      // forwarded by npm): a repeat within REPEAT_MS is that one; a later one means "now".
+      if (performance.now() - firstSignalAt < REPEAT_MS) return;
+      process.exit(1);
+    }
+    firstSignalAt = performance.now();
     server.logger.info({ signal }, 'shutting down');
     server.close().then(
       () => process.exit(0),
@@ -83,6 +91,11 @@ token
   .action((options: { identity: string; scopes?: string[]; apiKeysFile: string }) => {
     // Only the key file's setting: the server's others (a bad port, say) are not this one's.
     const file = options.apiKeysFile;
+    if (options.identity.trim() === '') {
+      // No call could use it: a requestAgent is never empty.
+      console.error('arcd: --identity must name an agent id');
+      process.exit(EXIT.usage);
+    }
     const scopes = [...new Set(options.scopes ?? DEFAULT_SCOPES)];
     // A scope arcd does not know matches nothing: the token would be refused on every call.
     const unknown = scopes.filter((scope) => !KNOWN_SCOPES.includes(scope));

@@ -61,6 +61,22 @@ describe('config', () => {
     ]);
   });
 
+  test('an empty explicit value is the default, as an empty variable is unset', () => {
+    const env = { ARCD_HOST: '0.0.0.0', ARCD_PORT: '9000' };
+    expect(loadConfig(env, { host: '', db: '', port: '' })).toMatchObject({
+      host: DEFAULTS.host,
+      db: DEFAULTS.db,
+      port: DEFAULTS.port,
+    });
+    expect(loadConfig({ ARCD_HOST: '' }).host).toBe(DEFAULTS.host);
+  });
+
+  test('a webhook schedule wait past a century is refused (its retry would be no date)', () => {
+    expect(() => loadConfig({ ARCD_WEBHOOK_SCHEDULE_MS: '0,9007199254740991' })).toThrow(
+      /ARCD_WEBHOOK_SCHEDULE_MS/,
+    );
+  });
+
   test('a public URL must be an http(s) URL', () => {
     expect(loadConfig({ ARCD_PUBLIC_URL: 'https://arcd.example.com' }).publicUrl).toBe(
       'https://arcd.example.com',

@@ -99,3 +99,21 @@ test('token create run several times at once keeps every key', async () => {
   expect(new Set(created).size).toBe(identities.length);
   expect(fs.existsSync(`${file}.lock`)).toBe(false);
 });
+
+test('token create with an empty --identity is a usage error, and stores nothing', async () => {
+  const file = tempDbFile('empty-identity');
+  const code = await new Promise<number | null>((resolve) => {
+    const child = execFile(process.execPath, [
+      compiledMain,
+      'token',
+      'create',
+      '--identity',
+      '',
+      '--api-keys-file',
+      file,
+    ]);
+    child.on('exit', resolve);
+  });
+  expect(code).toBe(64);
+  expect(fs.existsSync(file)).toBe(false);
+});

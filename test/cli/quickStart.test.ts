@@ -5,7 +5,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { compiledMain, startChild } from '../helpers/childArcd';
-import { createTask, waitForStatus } from '../helpers/arcServer';
+import { createTask, waitFor, waitForStatus } from '../helpers/arcServer';
 import { tempDbFile } from '../helpers/tempDb';
 
 const main = compiledMain;
@@ -35,6 +35,21 @@ describe('arcd command line', () => {
       second.process.kill('SIGTERM');
       await second.exited;
     }
+  });
+
+  test("one Ctrl-C delivered twice (the terminal's, and npm's forward) still shuts down gracefully", async () => {
+    const child = await startChild(['serve', '--port', '0'], {
+      ARCD_DB: tempDbFile('cli-sigint'),
+      ARCD_LOG_LEVEL: 'info',
+    });
+    child.process.kill('SIGINT');
+    // The repeat comes once the first is being handled (two at once would be one signal).
+    await waitFor('the first heard', async () =>
+      child.logs.some((line) => line.includes('shutting down')) ? true : undefined,
+    );
+    child.process.kill('SIGINT');
+    expect(await child.exited).toBe(0);
+    expect(child.logs.some((line) => line.includes('arcd stopped'))).toBe(true);
   });
 
   test('a bad setting stops the start with a clear message', async () => {
