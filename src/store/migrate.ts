@@ -68,17 +68,19 @@ export function migrate(
   const record = db.prepare(
     'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)',
   );
-  const newest = db
-    .prepare<[], { version: number; name: string }>(
-      'SELECT version, name FROM schema_migrations ORDER BY version DESC LIMIT 1',
-    )
-    .get();
+  const newestApplied = db.prepare<[], { version: number; name: string }>(
+    'SELECT version, name FROM schema_migrations ORDER BY version DESC LIMIT 1',
+  );
   const known = migrations.at(-1);
-  if (newest && known && newest.version > known.version) {
-    throw new Error(
-      `the database was migrated by a newer arcd (${newest.name}; this one knows up to ${known.name}): upgrade this arcd to serve it`,
-    );
-  }
+  const refuseNewer = () => {
+    const newest = newestApplied.get();
+    if (newest && known && newest.version > known.version) {
+      throw new Error(
+        `the database was migrated by a newer arcd (${newest.name}; this one knows up to ${known.name}): upgrade this arcd to serve it`,
+      );
+    }
+  };
+  refuseNewer();
   let count = 0;
   for (const migration of migrations) {
     if (applied.get(migration.version)) continue; // read without the lock; checked again in it
@@ -103,6 +105,8 @@ export function migrate(
       if (restoreKeys) db.pragma('foreign_keys = ON');
     }
   }
+  // A newer arcd starting beside this one may have migrated past it meanwhile.
+  refuseNewer();
   return count;
 }
 

@@ -16,10 +16,20 @@ export const CONNECTION_PRAGMAS = [
   'busy_timeout = 5000',
 ] as const;
 
+/**
+ * A new file (and folder) only its owner can read: the database holds webhook and trigger
+ * signing secrets as they are. SQLite gives the -wal and -shm files the database's mode. An
+ * existing file or folder keeps the mode it has.
+ */
+function createPrivately(file: string): void {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+  fs.closeSync(fs.openSync(file, 'a', 0o600));
+}
+
 export function openDatabase(file: string): Db {
-  if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   let db: Db;
   try {
+    if (file !== ':memory:') createPrivately(file);
     db = new Database(file);
     db.pragma('journal_mode = WAL'); // the first write: a read-only file or folder fails here
   } catch (error) {

@@ -104,3 +104,36 @@ test('a database that cannot be opened is refused naming the file and the settin
   fs.mkdirSync(inside, { recursive: true }); // a folder where the file should be
   expect(() => openDatabase(inside)).toThrow(`ARCD_DB/--db ${inside}: `);
 });
+
+test('a newer arcd migrating the file while this one migrates is refused after', () => {
+  const db = new Database(tempDbFile('newer-meanwhile'));
+  try {
+    const known = readMigrations();
+    // As another process would: its newer migration recorded between this one's reads.
+    const meanwhile = {
+      version: (known.at(-1)?.version ?? 0) + 1,
+      name: 'meanwhile.sql',
+      sql: `INSERT INTO schema_migrations (version, name, applied_at)
+        VALUES (99999, '99999_newer.sql', '2026-12-07T00:00:00Z');`,
+    };
+    expect(() => migrate(db, [...known, meanwhile])).toThrow(
+      /migrated by a newer arcd \(99999_newer\.sql/,
+    );
+  } finally {
+    db.close();
+  }
+});
+
+test('a new database file, its WAL and its folder are its owner’s alone', () => {
+  const folder = path.join(path.dirname(tempDbFile('private')), 'private-data');
+  const file = path.join(folder, 'arcd.db');
+  const db = openDatabase(file);
+  try {
+    db.exec('CREATE TABLE IF NOT EXISTS written (x)'); // a write: the WAL exists
+    expect(fs.statSync(folder).mode & 0o777).toBe(0o700);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    expect(fs.statSync(`${file}-wal`).mode & 0o777).toBe(0o600);
+  } finally {
+    db.close();
+  }
+});
