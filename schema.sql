@@ -20,6 +20,7 @@
 -- applied: 0019_closed_chats_purged.sql
 -- applied: 0020_stops_owed.sql
 -- applied: 0021_run_from.sql
+-- applied: 0022_trigger_fires_outlive_tasks.sql
 
 CREATE TABLE artifacts (
   artifact_id TEXT PRIMARY KEY,
@@ -316,15 +317,12 @@ CREATE INDEX tasks_runnable_by_agent ON tasks (assigned_agent, priority_rank DES
 
 CREATE INDEX trigger_fires_by_task ON trigger_fires (task_id);
 
+CREATE INDEX trigger_fires_by_time ON trigger_fires (fired_at);
+
 CREATE INDEX triggers_by_owner ON triggers (owner_agent, created_at);
 
 CREATE TRIGGER blobs_follow_refs AFTER DELETE ON blob_refs
 BEGIN
   DELETE FROM blobs WHERE blob_id = OLD.blob_id
     AND NOT EXISTS (SELECT 1 FROM blob_refs WHERE blob_id = OLD.blob_id);
-END;
-
-CREATE TRIGGER trigger_fires_follow_tasks AFTER DELETE ON tasks
-BEGIN
-  DELETE FROM trigger_fires WHERE task_id = OLD.task_id;
 END;

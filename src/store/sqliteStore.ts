@@ -516,6 +516,13 @@ export class SqliteStore implements Store {
     return this.exclusive(() => this.chats.purge(beforeIso, limit, budgetMs));
   }
 
+  async purgeTriggerKeys(beforeIso: string, limit: number): Promise<PurgeBatch> {
+    return this.exclusive(() => {
+      const deleted = this.triggers.forgetKeys(beforeIso, limit);
+      return { deleted, more: deleted === limit };
+    });
+  }
+
   async insertSchedule(schedule: ScheduleRecord): Promise<void> {
     return this.writes.now(() => this.schedules.insert(schedule));
   }

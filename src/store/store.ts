@@ -165,6 +165,8 @@ export interface Store {
   purgeFinished(beforeIso: string, limit: number, budgetMs: number): Promise<PurgeBatch>;
   /** Deletes up to `limit` chats closed before `beforeIso`, with their messages, likewise. */
   purgeClosedChats(beforeIso: string, limit: number, budgetMs: number): Promise<PurgeBatch>;
+  /** Forgets up to `limit` trigger request keys fired before `beforeIso` whose tasks are gone. */
+  purgeTriggerKeys(beforeIso: string, limit: number): Promise<PurgeBatch>;
   /** A task's dependencies with their current status. */
   dependencyStates(taskId: string): Promise<DependencyState[]>;
   /** Blocked tasks waiting on `taskId`. */

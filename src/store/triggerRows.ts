@@ -70,6 +70,7 @@ export class TriggerTable {
   private readonly firedBefore;
   private readonly recordFire;
   private readonly bump;
+  private readonly forgetOld;
 
   constructor(db: Db) {
     this.insertOne = db.prepare(`INSERT INTO triggers (trigger_id, token_hash, owner_agent,
@@ -87,6 +88,12 @@ export class TriggerTable {
     );
     this.recordFire = db.prepare(
       'INSERT INTO trigger_fires (trigger_id, fire_key, task_id, fired_at) VALUES (?, ?, ?, ?)',
+    );
+    // Bounded like every purge batch: (trigger_id, fire_key) is the table's key.
+    this.forgetOld = db.prepare<[string, number]>(
+      `DELETE FROM trigger_fires WHERE (trigger_id, fire_key) IN (
+        SELECT f.trigger_id, f.fire_key FROM trigger_fires f WHERE f.fired_at < ?
+          AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.task_id = f.task_id) LIMIT ?)`,
     );
     this.bump = db.prepare(
       'UPDATE triggers SET fire_count = fire_count + 1, last_fired_at = ? WHERE trigger_id = ?',
@@ -130,6 +137,14 @@ export class TriggerTable {
   /** The task an earlier firing with this request key made, if any. */
   taskForKey(triggerId: string, fireKey: string): string | undefined {
     return this.firedBefore.get(triggerId, fireKey)?.task_id;
+  }
+
+  /**
+   * Forgets up to `limit` request keys fired before `beforeIso` whose tasks are gone (a key
+   * stays while its task does); how many went.
+   */
+  forgetKeys(beforeIso: string, limit: number): number {
+    return this.forgetOld.run(beforeIso, limit).changes;
   }
 
   markFired(triggerId: string, fireKey: string | undefined, taskId: string, at: string): void {

@@ -2,7 +2,8 @@
  * The retention purge: every so often, deletes finished tasks (COMPLETED, FAILED, CANCELED)
  * last changed more than `retentionDays` ago, with everything they own, and chats closed that
  * long ago with their messages, in small batches so that no single transaction holds the
- * write lock for long. Off when retentionDays is 0.
+ * write lock for long; and trigger request keys whose tasks are gone, FIRE_KEY_DAYS after
+ * their firing. Off when retentionDays is 0.
  */
 import type { Logger } from 'pino';
 import type { Store } from '../store/store';
@@ -19,6 +20,10 @@ const CHAT_BATCH = 50;
  */
 const BATCH_BUDGET_MS = 50;
 const DAY_MS = 86_400_000;
+/** How long a trigger's request key outlives its task: longer than senders retry for. */
+export const FIRE_KEY_DAYS = 3;
+/** Request keys forgotten a batch at most (small rows, one index each). */
+const KEY_BATCH = 1_000;
 
 export class RetentionPurge {
   private timer?: NodeJS.Timeout;
@@ -63,6 +68,9 @@ export class RetentionPurge {
       const chats = await this.batches((budget) =>
         this.store.purgeClosedChats(before, CHAT_BATCH, budget),
       );
+      // Trigger request keys outlive their tasks for FIRE_KEY_DAYS (a sender's retries).
+      const keysBefore = new Date(this.clock().getTime() - FIRE_KEY_DAYS * DAY_MS).toISOString();
+      await this.batches(() => this.store.purgeTriggerKeys(keysBefore, KEY_BATCH));
       if (total > 0 || chats > 0) {
         this.logger.info({ deleted: total, chats, before }, 'retention purge');
       }

@@ -15,6 +15,7 @@ import {
   taskInfo,
   waitForStatus,
 } from '../helpers/arcServer';
+import { FIRE_KEY_DAYS } from '../../src/tasks/retentionPurge';
 
 const seen: WireJson[] = [];
 const inbox = defineAgent({
@@ -209,19 +210,31 @@ test('a blank request key is no key: each request makes its task', async () => {
   expect(second.body.taskId).not.toBe(first.body.taskId);
 });
 
-test("a firing's key is forgotten with its task: a redelivery after the task was deleted makes a new one", async () => {
-  const arcd = await startArcd();
+test("a firing's key outlives its task: a redelivery after the task was deleted is a duplicate, until the purge forgets it", async () => {
+  const arcd = await startArcd({ config: { retentionDays: 7 } });
   const { trigger } = await arcResult(arcd.url, 'trigger.create', {});
   const first = await postTo(trigger.url, '{"n":1}', { 'idempotency-key': 'k1' });
+  const kept = await postTo(trigger.url, '{"n":2}', { 'idempotency-key': 'k2' });
   await waitForStatus(arcd.url, 'echo', first.body.taskId, ['COMPLETED']);
   await arcResult(arcd.url, 'task.delete', { taskId: first.body.taskId });
+  // A sender retrying a request whose answer it lost: still the task it made, gone or not.
   const again = await postTo(trigger.url, '{"n":1}', { 'idempotency-key': 'k1' });
-  expect(again.status).toBe(202);
-  expect(again.body.taskId).not.toBe(first.body.taskId);
-  const db = new Database(arcd.db, { readonly: true });
-  const keys = db.prepare('SELECT task_id FROM trigger_fires').all();
+  expect(again).toMatchObject({
+    status: 200,
+    body: { taskId: first.body.taskId, duplicate: true },
+  });
+  // Past FIRE_KEY_DAYS, the purge forgets the keys of tasks gone (a kept task's stays).
+  const db = new Database(arcd.db);
+  const longAgo = new Date(Date.now() - (FIRE_KEY_DAYS + 1) * 86_400_000).toISOString();
+  db.prepare('UPDATE trigger_fires SET fired_at = ?').run(longAgo);
+  await arcd.server.retention.purge();
+  const keys = db.prepare('SELECT fire_key FROM trigger_fires').all();
   db.close();
-  expect(keys).toEqual([{ task_id: again.body.taskId }]);
+  expect(keys).toEqual([{ fire_key: 'k2' }]);
+  const anew = await postTo(trigger.url, '{"n":1}', { 'idempotency-key': 'k1' });
+  expect(anew.status).toBe(202);
+  expect(anew.body.taskId).not.toBe(first.body.taskId);
+  expect(kept.status).toBe(202);
 });
 
 test('a trigger deleted while a firing of it is stored answers 404 and makes no task', async () => {
