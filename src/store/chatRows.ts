@@ -5,7 +5,7 @@
 import type { Db } from './openDatabase';
 import type { JsonObject, Message, Part, Role } from '../types';
 import { compact, fromJson, optional, toJson } from './rowMapping';
-import { type PurgeBatch, removeWithin } from './taskRemoval';
+import { type PurgeBatch, UNFINISHED, historyShedder, removeWithin } from './taskRemoval';
 
 export type ChatStatus = 'ACTIVE' | 'PAUSED' | 'CLOSED';
 
@@ -59,8 +59,11 @@ export class ChatTables {
   private readonly selectMessages;
   private readonly purgeable;
   private readonly deleteOne;
+  /** A chat's messages, shed a slice at a time before its row goes (the purge's). */
+  private readonly shedMessages;
 
   constructor(private readonly db: Db) {
+    this.shedMessages = historyShedder(db, 'chat_messages', 'chat_id');
     this.insertChat =
       db.prepare(`INSERT OR IGNORE INTO chats (chat_id, assigned_agent, request_agent,
       status, metadata, created_at, updated_at) VALUES (?, ?, ?, 'ACTIVE', ?, ?, ?)`);
@@ -137,7 +140,10 @@ export class ChatTables {
    */
   purge(beforeIso: string, limit: number, budgetMs: number): PurgeBatch {
     const ids = this.purgeable.all(beforeIso, limit).map((row) => row.chat_id);
-    return removeWithin(ids, limit, budgetMs, (chatId) => this.deleteOne.run(chatId).changes);
+    return removeWithin(ids, limit, budgetMs, (chatId, spent) => {
+      if (!this.shedMessages(chatId, spent)) return UNFINISHED; // the next batch goes on
+      return this.deleteOne.run(chatId).changes;
+    });
   }
 
   messages(chatId: string): Message[] {

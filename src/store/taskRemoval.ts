@@ -28,24 +28,51 @@ export interface PurgeBatch {
   more: boolean;
 }
 
+/** What `remove` answers when the budget ran out before the removal was whole. */
+export const UNFINISHED = 'unfinished';
+
 /**
  * Removes `ids` one at a time (`remove` answers how many rows of the kind counted went, a
- * family's children included) until `limit` went or `budgetMs` of work passed: one batch of
- * a purge, whose transaction holds the write lock that long at most, and one removal more.
+ * family's children included, or UNFINISHED when it stopped for `spent`) until `limit` went or
+ * `budgetMs` of work passed: one batch of a purge, whose transaction holds the write lock
+ * that long at most, and one history slice more.
  */
 export function removeWithin(
   ids: readonly string[],
   limit: number,
   budgetMs: number,
-  remove: (id: string) => number,
+  remove: (id: string, spent: () => boolean) => number | typeof UNFINISHED,
 ): PurgeBatch {
   const started = performance.now();
+  const spent = () => performance.now() - started >= budgetMs;
   let deleted = 0;
   for (const id of ids) {
-    deleted += remove(id);
-    if (deleted >= limit || performance.now() - started >= budgetMs) return { deleted, more: true };
+    const went = remove(id, spent);
+    if (went === UNFINISHED) return { deleted, more: true };
+    deleted += went;
+    if (deleted >= limit || spent()) return { deleted, more: true };
   }
   return { deleted, more: false };
+}
+
+/** Rows of a history a slice deletes: one statement's work stays small whatever its size. */
+const SLICE = 2_000;
+
+/**
+ * Deletes an owner's rows of `table` (keyed by `owner` and `seq`) SLICE at a time, until none
+ * are left (true) or `spent` says the budget is (false: the rest waits for the next batch).
+ * A task with a million events (and their deliveries, which follow each event) would
+ * otherwise go in one statement, holding the event loop and the write lock for seconds.
+ */
+export function historyShedder(db: Db, table: string, owner: string) {
+  const slice = db.prepare<[{ id: string; slice: number }]>(
+    `DELETE FROM ${table} WHERE ${owner} = @id AND seq IN (
+      SELECT seq FROM ${table} WHERE ${owner} = @id ORDER BY seq LIMIT @slice)`,
+  );
+  return (id: string, spent: () => boolean): boolean => {
+    while (slice.run({ id, slice: SLICE }).changes === SLICE) if (spent()) return false;
+    return true;
+  };
 }
 
 export class TaskRemoval {
@@ -53,8 +80,20 @@ export class TaskRemoval {
   private readonly deleteChildren;
   private readonly purgeable;
   private readonly owedOf;
+  private readonly familyOf;
+  /** A task's histories, shed a slice at a time before its row goes (the purge's). */
+  private readonly shedders;
 
   constructor(db: Db) {
+    this.familyOf = db.prepare<[string, string], { task_id: string }>(
+      'SELECT task_id FROM tasks WHERE parent_task_id = ? UNION ALL SELECT ?',
+    );
+    this.shedders = [
+      historyShedder(db, 'events', 'task_id'),
+      historyShedder(db, 'messages', 'task_id'),
+      historyShedder(db, 'artifacts', 'task_id'),
+      historyShedder(db, 'checkpoints', 'task_id'),
+    ];
     const family = 'SELECT task_id FROM tasks WHERE task_id = @taskId OR parent_task_id = @taskId';
     this.owedOf = db.prepare<[{ taskId: string }], { deliveries: number; stops: number }>(
       `SELECT
@@ -92,12 +131,17 @@ export class TaskRemoval {
   /**
    * Deletes tasks finished before `beforeIso`, whole families, until `limit` tasks (children
    * counted: a family has up to 33) or `budgetMs` of work have gone: one transaction of the
-   * purge holds the write lock that long at most, and one family more. `more`: it stopped
-   * for its bounds, and others may be waiting.
+   * purge holds the write lock that long at most, and one history slice or task row more.
+   * `more`: it stopped for its bounds, and others (or the rest of one) may be waiting.
    */
   purge(beforeIso: string, limit: number, budgetMs: number): PurgeBatch {
     const ids = this.purgeable.all(beforeIso, limit).map((row) => row.task_id);
-    return removeWithin(ids, limit, budgetMs, (taskId) => {
+    return removeWithin(ids, limit, budgetMs, (taskId, spent) => {
+      // Its histories first, in slices: a batch that runs out of time leaves the family
+      // (finished long ago) without part of its history, and the next batch goes on.
+      for (const { task_id: member } of this.familyOf.all(taskId, taskId)) {
+        for (const shed of this.shedders) if (!shed(member, spent)) return UNFINISHED;
+      }
       const { task, children } = this.deleteFamily(taskId);
       return children + (task ? 1 : 0);
     });

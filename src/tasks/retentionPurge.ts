@@ -12,11 +12,12 @@ import type { Clock } from '../clock';
 
 /** Tasks a batch deletes at most (a multi-agent family whole: up to 32 more). */
 const BATCH = 200;
-/** Fewer chats a batch: each takes all its messages with it, in the same transaction. */
+/** Fewer chats a batch: each takes all its messages with it. */
 const CHAT_BATCH = 50;
 /**
- * A batch's work at most, then it commits (and one family or chat more): the purge runs on
- * the event loop, holding the write lock, and a task's rows (events, files) may be many.
+ * A batch's work at most, then it commits (and one slice of a history, or a row, more): the
+ * purge runs on the event loop, holding the write lock, and a task's rows (events, files) may
+ * be many, so they go a slice at a time, a long history over several batches.
  */
 const BATCH_BUDGET_MS = 50;
 const DAY_MS = 86_400_000;

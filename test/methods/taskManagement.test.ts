@@ -321,6 +321,44 @@ test("the retention purge leaves a task whose agent's stopped hook is owed until
   expect(await arcd.server.retention.purge()).toBe(1);
 });
 
+test("the retention purge sheds a long history a slice at a time, over batches, within each batch's budget", async () => {
+  const arcd = await startArcd({ config: { retentionDays: 7 } });
+  const done = await createTask(arcd.url, 'echo', 'x');
+  await waitForStatus(arcd.url, 'echo', done.taskId, ['COMPLETED']);
+  const longAgo = new Date(Date.now() - 8 * 86_400_000).toISOString();
+  const db = new Database(arcd.db);
+  db.prepare('UPDATE tasks SET updated_at = ? WHERE task_id = ?').run(longAgo, done.taskId);
+  db.prepare(
+    `WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 4500)
+    INSERT INTO events (task_id, seq, event_id, type, data, created_at)
+      SELECT ?, 1000 + i, 'evt-' || i, 'STATUS_CHANGE', '{}', ? FROM n`,
+  ).run(done.taskId, longAgo);
+  const events = () =>
+    (
+      db.prepare('SELECT COUNT(*) AS n FROM events WHERE task_id = ?').get(done.taskId) as {
+        n: number;
+      }
+    ).n;
+  const before = events();
+  const cutoff = new Date(Date.now() - 7 * 86_400_000).toISOString();
+  // No budget at all: one slice of its history a batch, the task itself last.
+  const { store } = arcd.server;
+  expect(await store.purgeFinished(cutoff, 200, 0)).toEqual({ deleted: 0, more: true });
+  expect(events()).toBe(before - 2_000);
+  let batches = 1;
+  for (;;) {
+    batches += 1;
+    const batch = await store.purgeFinished(cutoff, 200, 0);
+    if (batch.deleted > 0) break;
+    expect(batch.more).toBe(true);
+  }
+  db.close();
+  expect(batches).toBe(3);
+  expect((await arcCall(arcd.url, 'task.info', { taskId: done.taskId })).body.error.code).toBe(
+    -42001,
+  );
+});
+
 test('retention purges finished tasks past their age, and only those', async () => {
   const arcd = await startArcd({ agents: [slow], config: { retentionDays: 7 } });
   const old = await createTask(arcd.url, 'echo', 'old');
