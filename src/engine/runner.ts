@@ -474,10 +474,11 @@ export class Runner {
     // (a sweep here does not tell it: turnHere) and before its lease goes (then another
     // process's sweep could take it). Recorded now, the delete lands before any later change
     // of the task: a run again and a second end while the handler winds down owe a row of
-    // their own, which must stay.
+    // their own, which must stay. The turn's end waits for it before the lease goes.
+    let forgetting: Promise<void> | undefined;
     stop.onStop(() => {
       if (!stop.heardTaskEnd || agent?.stoppedAlways) return;
-      this.options.store.forgetOwedStop(task.taskId).catch((error: unknown) => {
+      forgetting = this.options.store.forgetOwedStop(task.taskId).catch((error: unknown) => {
         // Told once more (by the sweep): at least once, as after a crash.
         this.options.logger.warn({ err: error, taskId: task.taskId }, 'owed hook not let go');
       });
@@ -489,6 +490,7 @@ export class Runner {
         return 'owed'; // its end may not be stored: the turn may be owed still
       })
       .then(async (end) => {
+        await forgetting; // committed before the lease goes (another process's sweep)
         this.running.delete(task.taskId);
         this.ending.add(task.taskId);
         const retryAt = this.retriesPlanned.get(task.taskId);
