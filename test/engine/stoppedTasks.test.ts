@@ -140,49 +140,19 @@ test("a multi-agent family canceled: each waiting child's agent hears, the paren
   expect(heard.map((h) => h.taskId).sort()).toEqual([...parent.childTaskIds].sort());
 });
 
-test('canceled, run again and canceled again while its first handler winds down: the second end is told', async () => {
-  let heardFirst!: () => void;
-  const firstHeard = new Promise<void>((resolve) => (heardFirst = resolve));
-  let windDown!: () => void;
-  const woundDown = new Promise<void>((resolve) => (windDown = resolve));
-  const winder = defineAgent({
-    id: 'winder',
-    description: 'works until stopped, then takes its time to let go',
-    async handle(ctx) {
-      await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve));
-      heardFirst();
-      await woundDown;
-    },
-    stopped(task: Task, cause) {
-      heard.push({ taskId: task.taskId, cause, checkpoint: undefined });
-    },
-  });
-  const own = await startArcd({ agents: [winder], bundled: false });
-  const winderOn = { targetAgent: 'winder' };
-  const task = await createTask(own.url, 'winder', 'work', {}, winderOn);
-  await waitForStatus(own.url, 'winder', task.taskId, ['WORKING'], winderOn);
-  await arcResult(own.url, 'task.cancel', { taskId: task.taskId }, winderOn);
-  await firstHeard; // the first end reached the handler: no hook for it
-  // While the handler winds down, the task runs again (it waits for that turn to end) and is
-  // canceled again before it starts: that end was heard by no handler.
-  await arcResult(own.url, 'task.run', { taskId: task.taskId }, winderOn);
-  await arcResult(own.url, 'task.cancel', { taskId: task.taskId }, winderOn);
-  expect(owedStops(own.db)).toBe(1);
-  windDown();
-  await waitFor('the hook', async () => (heard.length > 0 ? true : undefined));
-  await waitFor('no hook owed', async () => (owedStops(own.db) === 0 ? true : undefined));
-  expect(heard.map((h) => [h.taskId, h.cause])).toEqual([[task.taskId, 'canceled']]);
-});
-
-test('an agent with stoppedAlways is told of the end its running turn heard, once the turn has ended', async () => {
-  let windDown!: () => void;
-  const woundDown = new Promise<void>((resolve) => (windDown = resolve));
+/**
+ * A task of agent `id` canceled while its handler works: the handler has heard it by its
+ * signal, and winds down until `windDown` is called.
+ */
+async function canceledWhileWorking(id: string, options: { stoppedAlways?: boolean } = {}) {
   let heardSignal!: () => void;
   const signalHeard = new Promise<void>((resolve) => (heardSignal = resolve));
-  const insistent = defineAgent({
-    id: 'insistent',
-    description: 'works until stopped; wants its hook all the same',
-    stoppedAlways: true,
+  let windDown!: () => void;
+  const woundDown = new Promise<void>((resolve) => (windDown = resolve));
+  const agent = defineAgent({
+    id,
+    description: 'works until stopped, then takes its time to let go',
+    ...options,
     async handle(ctx) {
       await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve));
       heardSignal();
@@ -192,12 +162,30 @@ test('an agent with stoppedAlways is told of the end its running turn heard, onc
       heard.push({ taskId: task.taskId, cause, checkpoint: undefined });
     },
   });
-  const own = await startArcd({ agents: [insistent], bundled: false });
-  const insistentOn = { targetAgent: 'insistent' };
-  const task = await createTask(own.url, 'insistent', 'work', {}, insistentOn);
-  await waitForStatus(own.url, 'insistent', task.taskId, ['WORKING'], insistentOn);
-  await arcResult(own.url, 'task.cancel', { taskId: task.taskId }, insistentOn);
-  await signalHeard;
+  const own = await startArcd({ agents: [agent], bundled: false });
+  const agentOn = { targetAgent: id };
+  const task = await createTask(own.url, id, 'work', {}, agentOn);
+  await waitForStatus(own.url, id, task.taskId, ['WORKING'], agentOn);
+  await arcResult(own.url, 'task.cancel', { taskId: task.taskId }, agentOn);
+  await signalHeard; // the end reached the handler
+  return { own, task, agentOn, windDown };
+}
+
+test('canceled, run again and canceled again while its first handler winds down: the second end is told', async () => {
+  const { own, task, agentOn, windDown } = await canceledWhileWorking('winder');
+  // While the handler winds down, the task runs again (it waits for that turn to end) and is
+  // canceled again before it starts: that end was heard by no handler.
+  await arcResult(own.url, 'task.run', { taskId: task.taskId }, agentOn);
+  await arcResult(own.url, 'task.cancel', { taskId: task.taskId }, agentOn);
+  expect(owedStops(own.db)).toBe(1);
+  windDown();
+  await waitFor('the hook', async () => (heard.length > 0 ? true : undefined));
+  await waitFor('no hook owed', async () => (owedStops(own.db) === 0 ? true : undefined));
+  expect(heard.map((h) => [h.taskId, h.cause])).toEqual([[task.taskId, 'canceled']]);
+});
+
+test('an agent with stoppedAlways is told of the end its running turn heard, once the turn has ended', async () => {
+  const { own, task, windDown } = await canceledWhileWorking('insistent', { stoppedAlways: true });
   expect(owedStops(own.db)).toBe(1); // kept: not let go as the signal was heard
   expect(heard).toEqual([]); // not while the turn is here
   windDown();

@@ -35,18 +35,23 @@ beforeEach(async () => {
 
 afterEach(() => release());
 
+/** The store's next `write` of the task finds it deleted by another process just before. */
+function deletedJustBefore(write: 'insertSubscription' | 'insertNotification', taskId: string) {
+  const { store } = arcd.server;
+  const original = store[write].bind(store) as (...args: unknown[]) => Promise<unknown>;
+  jest.spyOn(store, write).mockImplementationOnce((async (...args: unknown[]) => {
+    const other = new Database(arcd.db);
+    other.prepare('DELETE FROM tasks WHERE task_id = ?').run(taskId);
+    other.close();
+    return original(...args);
+  }) as never);
+}
+
 describe('task.subscribe', () => {
   test('a task deleted while its subscription was being made is not found (-42001)', async () => {
     const task = await createTask(arcd.url, 'echo', 'x');
     await waitForStatus(arcd.url, 'echo', task.taskId, ['COMPLETED']);
-    const { store } = arcd.server;
-    const insert = store.insertSubscription.bind(store);
-    jest.spyOn(store, 'insertSubscription').mockImplementationOnce(async (...args) => {
-      const other = new Database(arcd.db); // another process's task.delete, just before
-      other.prepare('DELETE FROM tasks WHERE task_id = ?').run(task.taskId);
-      other.close();
-      return insert(...args);
-    });
+    deletedJustBefore('insertSubscription', task.taskId);
     const refused = await arcCall(arcd.url, 'task.subscribe', {
       taskId: task.taskId,
       callbackUrl: 'https://hooks.example.com/arc',
@@ -176,14 +181,7 @@ describe('task.subscribe', () => {
 describe('task.notification', () => {
   test('about a task deleted meanwhile is not found (-42001)', async () => {
     const task = await createTask(arcd.url, 'waiter', 'x');
-    const { store } = arcd.server;
-    const insert = store.insertNotification.bind(store);
-    jest.spyOn(store, 'insertNotification').mockImplementationOnce(async (...args) => {
-      const other = new Database(arcd.db); // another process's task.delete, just before
-      other.prepare('DELETE FROM tasks WHERE task_id = ?').run(task.taskId);
-      other.close();
-      return insert(...args);
-    });
+    deletedJustBefore('insertNotification', task.taskId);
     const refused = await arcCall(
       arcd.url,
       'task.notification',

@@ -303,13 +303,22 @@ describe('owed webhook deliveries', () => {
   });
 });
 
-test("the retention purge leaves a task whose agent's stopped hook is owed until it is told", async () => {
+/**
+ * An arcd purging after 7 days, and a finished echo task last changed 8 days ago; the file
+ * open beside it (the caller closes it).
+ */
+async function agedTask() {
   const arcd = await startArcd({ config: { retentionDays: 7 } });
   const done = await createTask(arcd.url, 'echo', 'x');
   await waitForStatus(arcd.url, 'echo', done.taskId, ['COMPLETED']);
   const longAgo = new Date(Date.now() - 8 * 86_400_000).toISOString();
   const db = new Database(arcd.db);
   db.prepare('UPDATE tasks SET updated_at = ? WHERE task_id = ?').run(longAgo, done.taskId);
+  return { arcd, done, db, longAgo };
+}
+
+test("the retention purge leaves a task whose agent's stopped hook is owed until it is told", async () => {
+  const { arcd, done, db } = await agedTask();
   // As a process not hosting the task's agent leaves it when it ends the task.
   db.prepare(
     "INSERT INTO stops_owed (task_id, agent, cause) VALUES (?, 'elsewhere', 'canceled')",
@@ -322,12 +331,7 @@ test("the retention purge leaves a task whose agent's stopped hook is owed until
 });
 
 test("the retention purge sheds a long history a slice at a time, over batches, within each batch's budget", async () => {
-  const arcd = await startArcd({ config: { retentionDays: 7 } });
-  const done = await createTask(arcd.url, 'echo', 'x');
-  await waitForStatus(arcd.url, 'echo', done.taskId, ['COMPLETED']);
-  const longAgo = new Date(Date.now() - 8 * 86_400_000).toISOString();
-  const db = new Database(arcd.db);
-  db.prepare('UPDATE tasks SET updated_at = ? WHERE task_id = ?').run(longAgo, done.taskId);
+  const { arcd, done, db, longAgo } = await agedTask();
   db.prepare(
     `WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 4500)
     INSERT INTO events (task_id, seq, event_id, type, data, created_at)
