@@ -360,11 +360,11 @@ export function loadConfig(
     // environment does not stop a start that overrides it).
     const given = explicit[setting.key];
     const fromEnv = env[setting.env];
-    // An empty flag is the default, as an empty variable is unset: `--host "$HOST"` with HOST
-    // unset must not listen on every interface, nor `--db ""` open a throwaway database.
-    if (given === '') config[setting.key] = DEFAULTS[setting.key];
-    else if (given !== undefined) config[setting.key] = parseValue(setting, flatten(given));
-    else if (fromEnv !== undefined && fromEnv !== '') {
+    // An empty flag is unset, as an empty variable is: `--host "$HOST"` with HOST unset must
+    // not listen on every interface, nor `--db ""` open a throwaway database.
+    if (given !== undefined && given !== '') {
+      config[setting.key] = parseValue(setting, flatten(given));
+    } else if (fromEnv !== undefined && fromEnv !== '') {
       config[setting.key] = parseValue(setting, fromEnv);
     }
   }

@@ -61,12 +61,17 @@ describe('config', () => {
     ]);
   });
 
-  test('an empty explicit value is the default, as an empty variable is unset', () => {
-    const env = { ARCD_HOST: '0.0.0.0', ARCD_PORT: '9000' };
-    expect(loadConfig(env, { host: '', db: '', port: '' })).toMatchObject({
+  test('an empty explicit value is unset, as an empty variable is', () => {
+    expect(loadConfig({}, { host: '', db: '', port: '' })).toMatchObject({
       host: DEFAULTS.host,
       db: DEFAULTS.db,
       port: DEFAULTS.port,
+    });
+    // `--db "$DB"` with DB unset: the environment's file, not a throwaway or a default one.
+    const env = { ARCD_HOST: '0.0.0.0', ARCD_DB: '/srv/arcd.db' };
+    expect(loadConfig(env, { host: '', db: '' })).toMatchObject({
+      host: '0.0.0.0',
+      db: '/srv/arcd.db',
     });
     expect(loadConfig({ ARCD_HOST: '' }).host).toBe(DEFAULTS.host);
   });
