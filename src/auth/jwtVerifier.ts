@@ -12,8 +12,8 @@ import { AuthenticationError, TokenExpiredError } from '../rpc/errors';
 import { RecentMap } from '../recentMap';
 import { type Principal, toPrincipal } from './principal';
 
-/** How long a verified token counts without a new verification, and a JWKS fetched is kept
- * (a key taken off a JWKS stops being honoured within twice this). */
+/** How long a verified token counts without a new verification (a key taken off a JWKS
+ * stops being honoured within this and jose's 10 minutes of keeping a JWKS fetched). */
 export const REUSE_MS = 60_000;
 /** How far a token's `exp`, `nbf` and `iat` may be off this clock: an identity provider's
  * clock a few seconds ahead must not make its fresh tokens "not yet valid". */
@@ -48,10 +48,9 @@ function scopesOf(payload: JWTPayload): string[] {
  * not a public key stops the start with its reason.
  */
 function loadKey(options: JwtOptions): Key {
-  if (options.jwksUrl) {
-    // jose keeps a JWKS 10 minutes by default: a key withdrawn would be honoured that long.
-    return createRemoteJWKSet(new URL(options.jwksUrl), { cacheMaxAge: REUSE_MS });
-  }
+  // jose keeps a fetched JWKS 10 minutes (then fetches it again, and fails calls while it
+  // cannot): an identity provider's short outage goes unnoticed.
+  if (options.jwksUrl) return createRemoteJWKSet(new URL(options.jwksUrl));
   if (options.secret) return new TextEncoder().encode(options.secret);
   const file = options.publicKeyFile as string;
   try {
