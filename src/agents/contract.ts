@@ -171,12 +171,6 @@ export interface AgentDefinition {
    */
   needsCheckpoints?: boolean;
   /**
-   * Called when one of the agent's tasks is canceled or fails by its deadline while no turn of
-   * it runs here (it waits for input, for a retry, in the queue), with the run's last
-   * checkpoint: a chance to let go of what the agent holds for it elsewhere. A running turn is
-   * told by its signal instead. Errors are logged, nothing more.
-   */
-  /**
    * The `stopped` hook must reach the agent: it is told of an end its running turn heard by
    * its signal too (once that turn has ended), and a hook that throws is told again once its
    * hold on the end lapses (the turn lease, `--lease-ms`), for up to a day after the end. For
@@ -184,6 +178,13 @@ export interface AgentDefinition {
    * on the signal, and again from the hook, so a remote down at the time still hears it.
    */
   stoppedAlways?: boolean;
+  /**
+   * Called when one of the agent's tasks is canceled or fails by its deadline while no turn of
+   * it runs here (it waits for input, for a retry, in the queue), with the run's last
+   * checkpoint: a chance to let go of what the agent holds for it elsewhere. A running turn is
+   * told by its signal instead (unless `stoppedAlways`). Errors are logged, and the hook is
+   * not told again (unless `stoppedAlways`).
+   */
   stopped?(
     task: Task,
     cause: StopCause,

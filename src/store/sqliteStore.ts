@@ -425,7 +425,7 @@ export class SqliteStore implements Store {
     limit: number,
   ) {
     // Read first: a write transaction here waits for the writer thread's batches to drain.
-    if (agents.length === 0 || limit <= 0 || !this.stops.anyFor(agents)) return [];
+    if (agents.length === 0 || limit <= 0 || !this.stops.anyFor(agents, nowMs)) return [];
     return this.exclusive(() => this.stops.takeFor(agents, owner, nowMs, until, limit));
   }
 

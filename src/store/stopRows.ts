@@ -2,8 +2,8 @@
  * Stopped hooks owed (migration 0020): a row written with the change that canceled or expired
  * a task, taken under a lease by a process hosting its agent, deleted once told. A row whose
  * task another process's turn still leases is not taken: that turn's handler hears the stop by
- * its signal and deletes the row as its turn ends; if that process dies, its lease lapses and
- * the hook is told.
+ * its signal, and the row is deleted as it hears it (kept for a `stoppedAlways` agent, told
+ * once the turn has ended); if that process dies, its lease lapses and the hook is told.
  */
 import type { StopCause } from '../agents/contract';
 import type { Db } from './openDatabase';
@@ -79,8 +79,11 @@ export class StopTables {
         WHERE task_id = ? AND lease_owner = ?`,
     );
     this.forgetOne = recorder.statement(db, 'DELETE FROM stops_owed WHERE task_id = ?');
-    this.anyOwed = db.prepare<[string], { one: number }>(
-      'SELECT 1 AS one FROM stops_owed WHERE agent IN (SELECT value FROM json_each(?)) LIMIT 1',
+    // Rows another take still holds are not owed now (a failing hook held until its lease
+    // lapses would make every sweep a write).
+    this.anyOwed = db.prepare<[string, number], { one: number }>(
+      `SELECT 1 AS one FROM stops_owed WHERE agent IN (SELECT value FROM json_each(?))
+        AND (lease_until IS NULL OR lease_until < ?) LIMIT 1`,
     );
   }
 
@@ -95,9 +98,12 @@ export class StopTables {
     return row && fromRow(row);
   }
 
-  /** Whether any stop is owed to `agents` (a read: most sweeps find none, and write nothing). */
-  anyFor(agents: string[]): boolean {
-    return this.anyOwed.get(JSON.stringify(agents)) !== undefined;
+  /**
+   * Whether any stop nobody holds at `now` is owed to `agents` (a read: most sweeps find none,
+   * and write nothing).
+   */
+  anyFor(agents: string[], now: number): boolean {
+    return this.anyOwed.get(JSON.stringify(agents), now) !== undefined;
   }
 
   /** Takes up to `limit` owed stops of `agents` that nobody holds. */

@@ -80,3 +80,14 @@ test('a task run again is owed no hook for its earlier end', async () => {
   expect(store.db.prepare('SELECT COUNT(*) AS n FROM stops_owed').get()).toEqual({ n: 0 });
   await store.close();
 });
+
+test('a sweep finding only held stops writes nothing (no transaction) until a hold lapses', async () => {
+  const store = storeWithOwedStops(['t1', 'alpha']);
+  await store.takeOwedStops(['alpha'], 'p1', 1_000, 31_000, 10);
+  const exclusive = jest.spyOn(store as unknown as { exclusive: () => unknown }, 'exclusive');
+  expect(await store.takeOwedStops(['alpha'], 'p2', 2_000, 32_000, 10)).toEqual([]);
+  expect(exclusive).not.toHaveBeenCalled();
+  expect(await store.takeOwedStops(['alpha'], 'p2', 31_001, 61_001, 10)).toHaveLength(1);
+  expect(exclusive).toHaveBeenCalledTimes(1);
+  await store.close();
+});
