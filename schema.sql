@@ -237,7 +237,8 @@ CREATE TABLE trigger_fires (
   trigger_id TEXT NOT NULL REFERENCES triggers (trigger_id) ON DELETE CASCADE,
   fire_key   TEXT NOT NULL,
   task_id    TEXT NOT NULL,
-  fired_at   TEXT NOT NULL,
+  fired_at   TEXT NOT NULL, task_gone INTEGER NOT NULL DEFAULT 0
+  CHECK (task_gone IN (0, 1)),
   PRIMARY KEY (trigger_id, fire_key)
 ) STRICT, WITHOUT ROWID;
 
@@ -317,7 +318,7 @@ CREATE INDEX tasks_runnable_by_agent ON tasks (assigned_agent, priority_rank DES
 
 CREATE INDEX trigger_fires_by_task ON trigger_fires (task_id);
 
-CREATE INDEX trigger_fires_by_time ON trigger_fires (fired_at);
+CREATE INDEX trigger_fires_gone ON trigger_fires (fired_at) WHERE task_gone = 1;
 
 CREATE INDEX triggers_by_owner ON triggers (owner_agent, created_at);
 
@@ -325,4 +326,9 @@ CREATE TRIGGER blobs_follow_refs AFTER DELETE ON blob_refs
 BEGIN
   DELETE FROM blobs WHERE blob_id = OLD.blob_id
     AND NOT EXISTS (SELECT 1 FROM blob_refs WHERE blob_id = OLD.blob_id);
+END;
+
+CREATE TRIGGER trigger_fires_outlive_tasks AFTER DELETE ON tasks
+BEGIN
+  UPDATE trigger_fires SET task_gone = 1 WHERE task_id = OLD.task_id;
 END;

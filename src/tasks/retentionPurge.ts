@@ -2,8 +2,8 @@
  * The retention purge: every so often, deletes finished tasks (COMPLETED, FAILED, CANCELED)
  * last changed more than `retentionDays` ago, with everything they own, and chats closed that
  * long ago with their messages, in small batches so that no single transaction holds the
- * write lock for long; and trigger request keys whose tasks are gone, FIRE_KEY_DAYS after
- * their firing. Off when retentionDays is 0.
+ * write lock for long (off when retentionDays is 0); and, whatever retentionDays is, trigger
+ * request keys whose tasks are gone, FIRE_KEY_DAYS after their firing.
  */
 import type { Logger } from 'pino';
 import type { Store } from '../store/store';
@@ -39,8 +39,8 @@ export class RetentionPurge {
     private readonly retentionDays: number,
   ) {}
 
+  /** Purges now and every `everyMs` (with retention off, only trigger keys of tasks gone). */
   start(everyMs: number): void {
-    if (this.retentionDays <= 0) return;
     void this.purge();
     this.timer = setInterval(() => void this.purge(), everyMs);
   }
@@ -64,12 +64,16 @@ export class RetentionPurge {
   private async purgeAll(): Promise<number> {
     const before = new Date(this.clock().getTime() - this.retentionDays * DAY_MS).toISOString();
     let total = 0;
+    let chats = 0;
     try {
-      total = await this.batches((budget) => this.store.purgeFinished(before, BATCH, budget));
-      const chats = await this.batches((budget) =>
-        this.store.purgeClosedChats(before, CHAT_BATCH, budget),
-      );
-      // Trigger request keys outlive their tasks for FIRE_KEY_DAYS (a sender's retries).
+      if (this.retentionDays > 0) {
+        total = await this.batches((budget) => this.store.purgeFinished(before, BATCH, budget));
+        chats = await this.batches((budget) =>
+          this.store.purgeClosedChats(before, CHAT_BATCH, budget),
+        );
+      }
+      // Trigger request keys outlive their tasks for FIRE_KEY_DAYS (a sender's retries), with
+      // retention off too: task.delete leaves them.
       const keysBefore = new Date(this.clock().getTime() - FIRE_KEY_DAYS * DAY_MS).toISOString();
       await this.batches(() => this.store.purgeTriggerKeys(keysBefore, KEY_BATCH));
       if (total > 0 || chats > 0) {
