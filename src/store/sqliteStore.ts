@@ -508,8 +508,13 @@ export class SqliteStore implements Store {
     });
   }
 
-  async purgeFinished(beforeIso: string, limit: number, budgetMs: number): Promise<PurgeBatch> {
-    return this.exclusive(() => this.removal.purge(beforeIso, limit, budgetMs));
+  async purgeFinished(
+    beforeIso: string,
+    limit: number,
+    budgetMs: number,
+    stopsBeforeIso = '',
+  ): Promise<PurgeBatch> {
+    return this.exclusive(() => this.removal.purge(beforeIso, limit, budgetMs, stopsBeforeIso));
   }
 
   async purgeClosedChats(beforeIso: string, limit: number, budgetMs: number): Promise<PurgeBatch> {

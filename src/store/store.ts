@@ -162,7 +162,13 @@ export interface Store {
   /** Deletes up to `limit` tasks finished before `beforeIso` that no unfinished task waits on
    * and that owe no webhook delivery, multi-agent families whole, in at most about `budgetMs`
    * (see taskRemoval.ts): one batch of the retention purge. */
-  purgeFinished(beforeIso: string, limit: number, budgetMs: number): Promise<PurgeBatch>;
+  purgeFinished(
+    beforeIso: string,
+    limit: number,
+    budgetMs: number,
+    /** An owed `stopped` hook holds a task last changed at or after this (always: ''). */
+    stopsBeforeIso?: string,
+  ): Promise<PurgeBatch>;
   /** Deletes up to `limit` chats closed before `beforeIso`, with their messages, likewise. */
   purgeClosedChats(beforeIso: string, limit: number, budgetMs: number): Promise<PurgeBatch>;
   /** Forgets up to `limit` trigger request keys fired before `beforeIso` whose tasks are gone. */

@@ -15,11 +15,14 @@ import { unfinishedDependentsOf } from './dependencyRows';
 const NEEDED = (alias: string) => `EXISTS (${unfinishedDependentsOf(`${alias}.task_id`)})`;
 /**
  * SQL: the task `alias` names still owes a webhook delivery (pending) or its agent's `stopped`
- * hook (not told yet: a process hosting the agent may not have run since).
+ * hook (not told yet: a process hosting the agent may not have run since). A hook holds it
+ * only while it was last changed at or after @stopsBefore: an agent no process hosts any more
+ * would hold it for ever.
  */
 const OWED = (alias: string) =>
   `(EXISTS (SELECT 1 FROM deliveries owed WHERE owed.task_id = ${alias}.task_id AND owed.status = 'pending')
-    OR EXISTS (SELECT 1 FROM stops_owed stop WHERE stop.task_id = ${alias}.task_id))`;
+    OR (${alias}.updated_at >= @stopsBefore
+      AND EXISTS (SELECT 1 FROM stops_owed stop WHERE stop.task_id = ${alias}.task_id)))`;
 
 /** What one batch of a purge did. */
 export interface PurgeBatch {
@@ -105,14 +108,17 @@ export class TaskRemoval {
     this.deleteChildren = db.prepare<[string]>('DELETE FROM tasks WHERE parent_task_id = ?');
     // Whole families only (no child on its own), every member finished, needed by no
     // unfinished dependent, and owing no webhook delivery and no `stopped` hook.
-    this.purgeable = db.prepare<[string, number], { task_id: string }>(`
+    this.purgeable = db.prepare<
+      [{ before: string; stopsBefore: string; limit: number }],
+      { task_id: string }
+    >(`
       SELECT t.task_id FROM tasks t
-      WHERE t.status IN ('COMPLETED', 'FAILED', 'CANCELED') AND t.updated_at < ?
+      WHERE t.status IN ('COMPLETED', 'FAILED', 'CANCELED') AND t.updated_at < @before
         AND t.parent_task_id IS NULL AND NOT ${NEEDED('t')} AND NOT ${OWED('t')}
         AND NOT EXISTS (SELECT 1 FROM tasks c WHERE c.parent_task_id = t.task_id
           AND (c.status NOT IN ('COMPLETED', 'FAILED', 'CANCELED') OR ${NEEDED('c')}
             OR ${OWED('c')}))
-      ORDER BY t.updated_at LIMIT ?`);
+      ORDER BY t.updated_at LIMIT @limit`);
   }
 
   /**
@@ -132,10 +138,12 @@ export class TaskRemoval {
    * Deletes tasks finished before `beforeIso`, whole families, until `limit` tasks (children
    * counted: a family has up to 33) or `budgetMs` of work have gone: one transaction of the
    * purge holds the write lock that long at most, and one history slice or task row more.
-   * `more`: it stopped for its bounds, and others (or the rest of one) may be waiting.
+   * `more`: it stopped for its bounds, and others (or the rest of one) may be waiting. An owed
+   * `stopped` hook holds a task last changed at or after `stopsBeforeIso` (always: '').
    */
-  purge(beforeIso: string, limit: number, budgetMs: number): PurgeBatch {
-    const ids = this.purgeable.all(beforeIso, limit).map((row) => row.task_id);
+  purge(beforeIso: string, limit: number, budgetMs: number, stopsBeforeIso = ''): PurgeBatch {
+    const query = { before: beforeIso, stopsBefore: stopsBeforeIso, limit };
+    const ids = this.purgeable.all(query).map((row) => row.task_id);
     return removeWithin(ids, limit, budgetMs, (taskId, spent) => {
       // Its histories first, in slices: a batch that runs out of time leaves the family
       // (finished long ago) without part of its history, and the next batch goes on.

@@ -67,7 +67,14 @@ export class RetentionPurge {
     let chats = 0;
     try {
       if (this.retentionDays > 0) {
-        total = await this.batches((budget) => this.store.purgeFinished(before, BATCH, budget));
+        // An owed stopped hook holds its task one retention period more at most: its agent
+        // may be hosted nowhere any more.
+        const stopsBefore = new Date(
+          this.clock().getTime() - 2 * this.retentionDays * DAY_MS,
+        ).toISOString();
+        total = await this.batches((budget) =>
+          this.store.purgeFinished(before, BATCH, budget, stopsBefore),
+        );
         chats = await this.batches((budget) =>
           this.store.purgeClosedChats(before, CHAT_BATCH, budget),
         );
