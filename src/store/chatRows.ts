@@ -141,7 +141,8 @@ export class ChatTables {
   purge(beforeIso: string, limit: number, budgetMs: number): PurgeBatch {
     const ids = this.purgeable.all(beforeIso, limit).map((row) => row.chat_id);
     return removeWithin(ids, limit, budgetMs, (chatId, spent) => {
-      if (!this.shedMessages(chatId, spent)) return UNFINISHED; // the next batch goes on
+      // A closed chat takes no more messages: the next batch goes on where this one stopped.
+      if (!this.shedMessages(chatId, spent).done) return UNFINISHED;
       return this.deleteOne.run(chatId).changes;
     });
   }

@@ -61,20 +61,31 @@ export function removeWithin(
 /** Rows of a history a slice deletes: one statement's work stays small whatever its size. */
 const SLICE = 2_000;
 
+/** What shedding an owner's rows did: `done` when none are left; `deleted`, how many went. */
+export interface Shed {
+  done: boolean;
+  deleted: number;
+}
+
 /**
  * Deletes an owner's rows of `table` (keyed by `owner` and `seq`) SLICE at a time, until none
- * are left (true) or `spent` says the budget is (false: the rest waits for the next batch).
- * A task with a million events (and their deliveries, which follow each event) would
- * otherwise go in one statement, holding the event loop and the write lock for seconds.
+ * are left or `spent` says the budget is (the rest waits for the next batch). A task with a
+ * million events (and their deliveries, which follow each event) would otherwise go in one
+ * statement, holding the event loop and the write lock for seconds.
  */
 export function historyShedder(db: Db, table: string, owner: string) {
   const slice = db.prepare<[{ id: string; slice: number }]>(
     `DELETE FROM ${table} WHERE ${owner} = @id AND seq IN (
       SELECT seq FROM ${table} WHERE ${owner} = @id ORDER BY seq LIMIT @slice)`,
   );
-  return (id: string, spent: () => boolean): boolean => {
-    while (slice.run({ id, slice: SLICE }).changes === SLICE) if (spent()) return false;
-    return true;
+  return (id: string, spent: () => boolean): Shed => {
+    let deleted = 0;
+    for (;;) {
+      const went = slice.run({ id, slice: SLICE }).changes;
+      deleted += went;
+      if (went < SLICE) return { done: true, deleted };
+      if (spent()) return { done: false, deleted };
+    }
   };
 }
 
@@ -84,19 +95,14 @@ export class TaskRemoval {
   private readonly purgeable;
   private readonly owedOf;
   private readonly familyOf;
-  /** A task's histories, shed a slice at a time before its row goes (the purge's). */
-  private readonly shedders;
+  /** A task's events, shed a slice at a time before its row goes (the purge's). */
+  private readonly shedEvents;
 
   constructor(db: Db) {
     this.familyOf = db.prepare<[string, string], { task_id: string }>(
       'SELECT task_id FROM tasks WHERE parent_task_id = ? UNION ALL SELECT ?',
     );
-    this.shedders = [
-      historyShedder(db, 'events', 'task_id'),
-      historyShedder(db, 'messages', 'task_id'),
-      historyShedder(db, 'artifacts', 'task_id'),
-      historyShedder(db, 'checkpoints', 'task_id'),
-    ];
+    this.shedEvents = historyShedder(db, 'events', 'task_id');
     const family = 'SELECT task_id FROM tasks WHERE task_id = @taskId OR parent_task_id = @taskId';
     this.owedOf = db.prepare<[{ taskId: string }], { deliveries: number; stops: number }>(
       `SELECT
@@ -145,10 +151,17 @@ export class TaskRemoval {
     const query = { before: beforeIso, stopsBefore: stopsBeforeIso, limit };
     const ids = this.purgeable.all(query).map((row) => row.task_id);
     return removeWithin(ids, limit, budgetMs, (taskId, spent) => {
-      // Its histories first, in slices: a batch that runs out of time leaves the family
-      // (finished long ago) without part of its history, and the next batch goes on.
-      for (const { task_id: member } of this.familyOf.all(taskId, taskId)) {
-        for (const shed of this.shedders) if (!shed(member, spent)) return UNFINISHED;
+      // Its events first (a task's longest history, with a delivery or more each), in slices:
+      // a batch that runs out of time leaves the family (finished long ago) without its oldest
+      // events, and the next batch goes on. Only events: its messages, artifacts and
+      // checkpoints, which a run again or a dependent reads, go whole with its row.
+      const members = this.familyOf.all(taskId, taskId);
+      for (const [i, { task_id: member }] of members.entries()) {
+        const { done, deleted } = this.shedEvents(member, spent);
+        // Out of time between members once this member shed some (a batch gets somewhere);
+        // after the last, the family goes in this batch.
+        const last = i === members.length - 1;
+        if (!done || (!last && deleted > 0 && spent())) return UNFINISHED;
       }
       const { task, children } = this.deleteFamily(taskId);
       return children + (task ? 1 : 0);

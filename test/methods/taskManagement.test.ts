@@ -332,7 +332,7 @@ test("the retention purge leaves a task whose agent's stopped hook is owed, one 
   expect(await arcd.server.retention.purge()).toBe(1);
 });
 
-test("the retention purge sheds a long history a slice at a time, over batches, within each batch's budget", async () => {
+test("the retention purge sheds a long event history a slice at a time, over batches, within each batch's budget", async () => {
   const { arcd, done, db, longAgo } = await agedTask();
   db.prepare(
     `WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 4500)
@@ -347,7 +347,8 @@ test("the retention purge sheds a long history a slice at a time, over batches, 
     ).n;
   const before = events();
   const cutoff = new Date(Date.now() - 7 * 86_400_000).toISOString();
-  // No budget at all: one slice of its history a batch, the task itself last.
+  // No budget at all: one slice of its events a batch, the task itself (with its messages)
+  // with the last, short one.
   const { store } = arcd.server;
   expect(await store.purgeFinished(cutoff, 200, 0)).toEqual({ deleted: 0, more: true });
   expect(events()).toBe(before - 2_000);

@@ -667,8 +667,15 @@ test('a purge batch is bounded by tasks (families whole), and the purge never ru
   const now = new Date().toISOString();
   // Two tasks asked for: the first family goes whole (four), and the batch stops there.
   expect(await arcd.server.store.purgeFinished(now, 2, 10_000)).toEqual({ deleted: 4, more: true });
-  // A zero time budget stops after each family too.
-  expect(await arcd.server.store.purgeFinished(now, 100, 0)).toEqual({ deleted: 4, more: true });
+  // A zero time budget: a batch sheds one member's events at most, and the family goes whole
+  // in the batch that deletes it.
+  const batches: number[] = [];
+  do {
+    batches.push((await arcd.server.store.purgeFinished(now, 100, 0)).deleted);
+  } while (batches.at(-1) === 0 && batches.length < 10);
+  expect(batches.slice(0, -1).every((deleted) => deleted === 0)).toBe(true);
+  expect(batches.at(-1)).toBe(4);
+  expect(batches.length).toBeGreaterThan(1);
   expect(await arcd.server.store.purgeFinished(now, 100, 0)).toEqual({ deleted: 0, more: false });
   // A purge asked for while one runs joins it.
   const [first, second] = [arcd.server.retention.purge(), arcd.server.retention.purge()];
