@@ -194,30 +194,44 @@ test('an agent with stoppedAlways is told of the end its running turn heard, onc
   expect(heard.map((h) => [h.taskId, h.cause])).toEqual([[task.taskId, 'canceled']]);
 });
 
-test("a stoppedAlways agent's hook that throws is told again once its hold lapses", async () => {
-  let calls = 0;
-  const flaky = defineAgent({
-    id: 'flaky-hook',
-    description: 'asks; its hook fails the first time',
+/**
+ * A `stoppedAlways` agent `id` that asks for input, its hook `stopped`; one of its tasks
+ * canceled while it waits (the lease short, the sweep frequent).
+ */
+async function canceledWhileAsking(
+  id: string,
+  stopped: (task: Task, cause: string) => void,
+  clock?: () => Date,
+) {
+  const agent = defineAgent({
+    id,
+    description: 'asks; its hook as the test says',
     stoppedAlways: true,
     async handle(ctx) {
       await ctx.requestInput('which one?');
     },
-    stopped(task: Task, cause) {
-      calls += 1;
-      if (calls === 1) throw new Error('the other side is down');
-      heard.push({ taskId: task.taskId, cause, checkpoint: undefined });
-    },
+    stopped,
   });
   const own = await startArcd({
-    agents: [flaky],
+    agents: [agent],
     bundled: false,
     config: { leaseMs: 400, pollMs: 100 },
+    ...(clock ? { clock } : {}),
   });
-  const flakyOn = { targetAgent: 'flaky-hook' };
-  const task = await createTask(own.url, 'flaky-hook', 'ask', {}, flakyOn);
-  await waitForStatus(own.url, 'flaky-hook', task.taskId, ['INPUT_REQUIRED'], flakyOn);
-  await arcResult(own.url, 'task.cancel', { taskId: task.taskId }, flakyOn);
+  const agentOn = { targetAgent: id };
+  const task = await createTask(own.url, id, 'ask', {}, agentOn);
+  await waitForStatus(own.url, id, task.taskId, ['INPUT_REQUIRED'], agentOn);
+  await arcResult(own.url, 'task.cancel', { taskId: task.taskId }, agentOn);
+  return { own, task };
+}
+
+test("a stoppedAlways agent's hook that throws is told again once its hold lapses", async () => {
+  let calls = 0;
+  const { own, task } = await canceledWhileAsking('flaky-hook', (task, cause) => {
+    calls += 1;
+    if (calls === 1) throw new Error('the other side is down');
+    heard.push({ taskId: task.taskId, cause, checkpoint: undefined });
+  });
   await waitFor('the hook told again', async () => (heard.length > 0 ? true : undefined));
   await waitFor('no hook owed', async () => (owedStops(own.db) === 0 ? true : undefined));
   expect(calls).toBe(2);
@@ -226,29 +240,15 @@ test("a stoppedAlways agent's hook that throws is told again once its hold lapse
 
 test("a stoppedAlways agent's hook failing a day after its task's end is given up", async () => {
   let calls = 0;
-  const broken = defineAgent({
-    id: 'broken-hook',
-    description: 'asks; its hook always fails',
-    stoppedAlways: true,
-    async handle(ctx) {
-      await ctx.requestInput('which one?');
-    },
-    stopped() {
+  let shiftMs = 0;
+  const { own } = await canceledWhileAsking(
+    'broken-hook',
+    () => {
       calls += 1;
       throw new Error('never works');
     },
-  });
-  let shiftMs = 0;
-  const own = await startArcd({
-    agents: [broken],
-    bundled: false,
-    config: { leaseMs: 400, pollMs: 100 },
-    clock: () => new Date(Date.now() + shiftMs),
-  });
-  const brokenOn = { targetAgent: 'broken-hook' };
-  const task = await createTask(own.url, 'broken-hook', 'ask', {}, brokenOn);
-  await waitForStatus(own.url, 'broken-hook', task.taskId, ['INPUT_REQUIRED'], brokenOn);
-  await arcResult(own.url, 'task.cancel', { taskId: task.taskId }, brokenOn);
+    () => new Date(Date.now() + shiftMs),
+  );
   await waitFor('told again', async () => (calls >= 2 ? true : undefined));
   expect(owedStops(own.db)).toBe(1);
   shiftMs = 25 * 3_600_000;
