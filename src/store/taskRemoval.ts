@@ -4,9 +4,10 @@
  * and their deliveries) through the schema's ON DELETE CASCADE. A finished task that an
  * unfinished task depends on stays until that task has finished; the purge also leaves a task
  * with webhook deliveries still owed (pending) until they are delivered or dead, and one whose
- * agent's `stopped` hook is owed until it is told (task.delete refuses both unless forced). A multi-agent task goes as a family:
- * its children with their parent, once all are finished (a live parent still reads its
- * finished children to settle), never a child alone.
+ * agent's `stopped` hook is owed until it is told or one more retention period has passed
+ * (task.delete refuses both unless forced). A multi-agent task goes as a family: its children
+ * with their parent, once all are finished (a live parent still reads its finished children to
+ * settle), never a child alone.
  */
 import type { Db } from './openDatabase';
 import { unfinishedDependentsOf } from './dependencyRows';
