@@ -415,6 +415,32 @@ test('retention purges chats closed past their age with their messages, and only
   }
 });
 
+test("a closed chat's long history goes a slice a batch, the chat with the last", async () => {
+  const arcd = await startArcd({ config: { retentionDays: 7 } });
+  const { chat } = await arcResult(arcd.url, 'chat.start', { initialMessage: textMessage('hi') });
+  await arcResult(arcd.url, 'chat.end', { chatId: chat.chatId });
+  const longAgo = new Date(Date.now() - 8 * 86_400_000).toISOString();
+  const db = new Database(arcd.db);
+  db.prepare('UPDATE chats SET closed_at = ?, updated_at = ? WHERE chat_id = ?').run(
+    longAgo,
+    longAgo,
+    chat.chatId,
+  );
+  db.prepare(
+    `WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2500)
+    INSERT INTO chat_messages (chat_id, seq, role, parts, timestamp)
+      SELECT ?, 1000 + i, 'user', '[]', ? FROM n`,
+  ).run(chat.chatId, longAgo);
+  db.close();
+  const cutoff = new Date(Date.now() - 7 * 86_400_000).toISOString();
+  const { store } = arcd.server;
+  // No budget: one slice, then the rest with the chat.
+  expect(await store.purgeClosedChats(cutoff, 50, 0)).toEqual({ deleted: 0, more: true });
+  expect(await store.getChat(chat.chatId)).toBeDefined();
+  expect(await store.purgeClosedChats(cutoff, 50, 0)).toEqual({ deleted: 1, more: true });
+  expect(await store.getChat(chat.chatId)).toBeUndefined();
+});
+
 describe('task.run', () => {
   const adder = defineAgent({
     id: 'adder',
