@@ -11,8 +11,10 @@
 import type { ArtifactRecord, TaskRecord } from '../store/records';
 import type { Store } from '../store/store';
 
+/** Made since `task`'s run began; none when it has not begun (run again, ended unstarted). */
 function since(task: TaskRecord, artifacts: ArtifactRecord[]): ArtifactRecord[] {
-  const start = task.startedAt ?? '';
+  const start = task.startedAt;
+  if (start === undefined) return [];
   return artifacts.filter((artifact) => artifact.createdAt >= start);
 }
 
@@ -21,8 +23,10 @@ export async function latestArtifacts(store: Store, task: TaskRecord): Promise<A
   if (!task.childTaskIds) return since(task, artifacts);
   const latest = new Set<string>();
   for (const child of await store.childTasks(task.taskId)) {
+    // Run again and ended before it started (canceled, say): its latest run made nothing.
+    if (child.startedAt === undefined) continue;
     // Only their ids: the parent's copies hold the same parts, read once, above.
-    const made = await store.artifactIdsSince(child.taskId, child.startedAt ?? '');
+    const made = await store.artifactIdsSince(child.taskId, child.startedAt);
     for (const artifactId of made) latest.add(`${child.taskId} ${artifactId}`);
   }
   return artifacts.filter((artifact) =>
