@@ -10,7 +10,7 @@ import { newId } from '../ids';
 import { extended } from '../extended';
 import * as changes from './changes';
 import { isTerminal } from './states';
-import { TASK_EXECUTION_FAILED } from './failureCodes';
+import { TASK_DEADLINE_EXCEEDED, TASK_EXECUTION_FAILED } from './failureCodes';
 
 export interface FinishedChild {
   task: TaskRecord;
@@ -63,6 +63,14 @@ function gatheredBefore(had: ArtifactRecord[], childTaskId: string, artifactId: 
   );
 }
 
+/** Whether the family's last child ended after the parent's deadline. */
+function finishedLate(parent: TaskRecord, children: FinishedChild[]): boolean {
+  if (!parent.deadline) return false;
+  const endedAt = ({ task }: FinishedChild) =>
+    task.completedAt ?? task.failedAt ?? task.canceledAt ?? task.updatedAt;
+  return children.some((child) => endedAt(child) > (parent.deadline as string));
+}
+
 /** `had`: the parent's artifacts now; child artifacts gathered by an earlier finish are not copied again. */
 export function parentFinished(
   parent: TaskRecord,
@@ -111,17 +119,25 @@ export function parentFinished(
   // has nothing to give its dependents.
   const fails =
     failures.length > 0 && (!parent.settings?.allowPartial || failures.length === children.length);
-  const outcome = fails
-    ? changes.failed(
+  const outcome = finishedLate(parent, children)
+    ? // Its last child ended past its deadline (the sweep failed a child of the same deadline
+      // first, say): failed by its deadline, as the sweep would have failed it.
+      changes.failed(
         current,
-        {
-          code: TASK_EXECUTION_FAILED,
-          message: `${failures.length} of ${children.length} child tasks did not complete (first: ${String(failures[0]?.agent)}: ${String(failures[0]?.reason)})`,
-          failures,
-        },
+        { code: TASK_DEADLINE_EXCEEDED, message: 'deadline exceeded', deadline: parent.deadline! },
         at,
       )
-    : changes.completed(current, at);
+    : fails
+      ? changes.failed(
+          current,
+          {
+            code: TASK_EXECUTION_FAILED,
+            message: `${failures.length} of ${children.length} child tasks did not complete (first: ${String(failures[0]?.agent)}: ${String(failures[0]?.reason)})`,
+            failures,
+          },
+          at,
+        )
+      : changes.completed(current, at);
   if (failures.length > 0 && outcome.patch.status === 'COMPLETED') {
     const completion = outcome.events[0];
     if (completion) completion.data = extended(completion.data, { failures });
