@@ -4,8 +4,8 @@
  * contents go through BlobTable (stored once, outside these rows).
  */
 import type { Db } from './openDatabase';
-import type { ArtifactRecord, EventRecord, MessageRecord } from './records';
-import type { EventType, JsonObject, Part, Role } from '../types';
+import type { ArtifactRecord, EventHead, EventRecord, MessageRecord } from './records';
+import type { EventType, JsonObject, JsonValue, Part, Role } from '../types';
 import { compact, fromJson, optional, toJson } from './rowMapping';
 import type { BlobTable } from './blobRows';
 import type { WriteRecorder } from './writeRecorder';
@@ -97,6 +97,17 @@ function fromEventRow(row: EventRow, blobs: BlobTable, size?: Size): EventRecord
   };
 }
 
+/** Events' heads read at once by eventHeads. */
+const HEADS_PAGE = 1_000;
+
+interface EventHeadRow {
+  task_id: string;
+  seq: number;
+  type: string;
+  created_at: string;
+  child: JsonValue | null;
+}
+
 export class HistoryTables {
   private readonly insertMessage;
   private readonly insertArtifact;
@@ -104,6 +115,7 @@ export class HistoryTables {
   private readonly selectMessages;
   private readonly selectArtifacts;
   private readonly selectEvents;
+  private readonly selectEventHeads;
   private readonly selectLastOwn;
   private readonly selectArtifactIdsSince;
 
@@ -136,6 +148,10 @@ export class HistoryTables {
     );
     this.selectEvents = db.prepare<[string, number, number], EventRow>(
       'SELECT * FROM events WHERE task_id = ? AND seq > ? ORDER BY seq LIMIT ?',
+    );
+    this.selectEventHeads = db.prepare<[string, number, number], EventHeadRow>(
+      `SELECT task_id, seq, type, created_at, json_extract(data, '$.childTaskId') AS child
+        FROM events WHERE task_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
     );
     this.selectArtifactIdsSince = db.prepare<[string, string], { artifact_id: string }>(
       'SELECT artifact_id FROM artifacts WHERE task_id = ? AND created_at >= ? ORDER BY seq',
@@ -239,6 +255,28 @@ export class HistoryTables {
   lastOwnEvent(taskId: string, type: EventType): EventRecord | undefined {
     const row = this.selectLastOwn.get(taskId, type);
     return row && fromEventRow(row, this.blobs);
+  }
+
+  /**
+   * Every event of the task, oldest first, as much of each as says who wants it (its type,
+   * and the child it was copied from): read a page at a time (the connection is free between
+   * pages for the caller's writes), its data and files never loaded.
+   */
+  *eventHeads(taskId: string): Generator<EventHead> {
+    for (let after = 0; ;) {
+      const rows = this.selectEventHeads.all(taskId, after, HEADS_PAGE);
+      for (const row of rows) {
+        yield {
+          taskId: row.task_id,
+          seq: row.seq,
+          type: row.type as EventType,
+          data: row.child === null ? {} : { childTaskId: row.child },
+          createdAt: row.created_at,
+        };
+      }
+      if (rows.length < HEADS_PAGE) return;
+      after = (rows[rows.length - 1] as EventHeadRow).seq;
+    }
   }
 
   /** Events after `afterSeq`, oldest first; at most `limit` (-1: all, SQLite's no-limit). */

@@ -167,6 +167,9 @@ export interface EventRecord extends EventDraft {
   createdAt: string;
 }
 
+/** What a subscription's choice of events reads of one (subscriptionWants), and a delivery. */
+export type EventHead = Pick<EventRecord, 'taskId' | 'seq' | 'type' | 'data' | 'createdAt'>;
+
 /**
  * One change to one task, applied atomically: patch the row, add messages and artifacts, and
  * append the events in order (each message/artifact is announced by its own event).

@@ -682,7 +682,7 @@ export class SqliteStore implements Store {
     const queued = await this.exclusive(() => {
       this.subs.addSubscription(subscription);
       return replay
-        ? this.subs.enqueueFor([subscription], this.history.events(subscription.taskId, 0))
+        ? this.subs.enqueueFor([subscription], this.history.eventHeads(subscription.taskId))
         : 0;
     });
     if (queued > 0) this.committed(subscription.taskId, { deliveries: queued });

@@ -3,7 +3,7 @@
  * inside the transaction of the event they announce; sending them is the webhooks' job.
  */
 import type { Db } from './openDatabase';
-import type { EventRecord, NotificationRecord, SubscriptionRecord } from './records';
+import type { EventHead, EventRecord, NotificationRecord, SubscriptionRecord } from './records';
 import { EXTENSION_EVENT_TYPES, type EventType, type JsonObject } from '../types';
 import { newId } from '../ids';
 import { compact, optional } from './rowMapping';
@@ -178,7 +178,7 @@ export class SubscriptionTables {
   }
 
   /** Outbox rows for these subscriptions only (a replay of past events for a new one). */
-  enqueueFor(subscriptions: SubscriptionRecord[], events: EventRecord[]): number {
+  enqueueFor(subscriptions: SubscriptionRecord[], events: Iterable<EventHead>): number {
     let queued = 0;
     for (const event of events) {
       for (const subscription of subscriptions) {

@@ -4,6 +4,7 @@
  */
 import Database from 'better-sqlite3';
 import { defineAgent } from '../../src/agents/contract';
+import { BlobTable } from '../../src/store/blobRows';
 import {
   type Running,
   arcCall,
@@ -57,6 +58,44 @@ describe('task.subscribe', () => {
       callbackUrl: 'https://hooks.example.com/arc',
     });
     expect(refused.body.error).toMatchObject({ code: -42001, details: { taskId: task.taskId } });
+  });
+
+  test("a replay reads each stored event's type, never its data or files", async () => {
+    const file = {
+      type: 'FilePart',
+      content: Buffer.alloc(96 * 1024, 7).toString('base64'), // stored as a blob
+      mimeType: 'application/octet-stream',
+    };
+    const { task } = await arcResult(arcd.url, 'task.create', {
+      initialMessage: { role: 'user', parts: [{ type: 'TextPart', content: 'x' }, file] },
+    });
+    await waitForStatus(arcd.url, 'echo', task.taskId, ['COMPLETED']);
+    // Who reads whole events (data, files put back): the sender may, for its payloads.
+    const readers: string[] = [];
+    const inflate = BlobTable.prototype.inflate;
+    jest.spyOn(BlobTable.prototype, 'inflate').mockImplementation(function (
+      this: BlobTable,
+      ...args: Parameters<BlobTable['inflate']>
+    ) {
+      readers.push(new Error().stack ?? '');
+      return inflate.apply(this, args);
+    });
+    await arcResult(arcd.url, 'task.subscribe', {
+      taskId: task.taskId,
+      callbackUrl: 'https://hooks.example.com/arc',
+      replay: true,
+    });
+    expect(readers.filter((stack) => stack.includes('insertSubscription'))).toEqual([]);
+    // Its default events (TASK_COMPLETED, TASK_FAILED) of the finished task, queued all the same.
+    const db = new Database(arcd.db, { readonly: true });
+    const queued = db
+      .prepare(
+        `SELECT e.type FROM deliveries d JOIN events e
+          ON e.task_id = d.task_id AND e.seq = d.event_seq WHERE d.task_id = ?`,
+      )
+      .all(task.taskId);
+    db.close();
+    expect(queued).toEqual([{ type: 'TASK_COMPLETED' }]);
   });
 
   test('stores the subscription and returns it with a one-time secret', async () => {
