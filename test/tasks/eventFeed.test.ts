@@ -12,7 +12,9 @@ let arcd: Running;
 afterEach(async () => arcd?.close());
 
 async function watchedTask() {
-  arcd = await startArcd({ agents: [holdAgent] });
+  // No look for other processes' commits comes round during a test (every pollMs): what is
+  // read, a commit's gap read, is what each test says.
+  arcd = await startArcd({ agents: [holdAgent], config: { pollMs: 600_000 } });
   const created = await createTask(arcd.url, 'hold', 'first');
   await waitForStatus(arcd.url, 'hold', created.taskId, ['WORKING']);
   const taskId = created.taskId as string;
