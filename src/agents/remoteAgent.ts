@@ -12,7 +12,7 @@
 import { ArcClient, type TaskEvent } from '../client/arcClient';
 import { ArcClientError, ArcTransportError } from '../client/errors';
 import { newId } from '../ids';
-import { ContractError, TurnEndedError } from '../engine/turnContext';
+import { TurnEndedError, neverRetried } from '../engine/turnContext';
 import { isTerminal } from '../tasks/states';
 import {
   type Artifact,
@@ -395,12 +395,10 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
       // A retry of the turn meets the cancel and starts another (RESTARTING).
       // Not for a turn that lost its task (its lease passed to another process, which follows
       // the same remote task on, or a stop it has not heard yet): not this turn's to cancel.
-      // Nor while a retry follows (attempts left, and no contract breach or FinalError, which
-      // the engine never retries): the retry resumes the same remote task, which must live on
-      // for it.
+      // Nor while a retry follows (attempts left, and an error the engine retries): the retry
+      // resumes the same remote task, which must live on for it.
       const maxRetries = (ctx.task as { maxRetries?: number }).maxRetries ?? 0;
-      const final = error instanceof ContractError || error instanceof FinalError;
-      const retried = !final && ctx.attempt <= maxRetries;
+      const retried = !neverRetried(error) && ctx.attempt <= maxRetries;
       if (
         !(error instanceof RemoteTaskEnded) &&
         !(error instanceof RemoteTaskCanceled) &&

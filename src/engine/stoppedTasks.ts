@@ -17,7 +17,7 @@ import type { Clock } from '../clock';
 import type { TaskRecord } from '../store/records';
 import type { OwedStop } from '../store/stopRows';
 import type { Store } from '../store/store';
-import { isTerminal } from '../tasks/states';
+import { endedAt, isTerminal } from '../tasks/states';
 import { runCheckpoint } from './runCheckpoint';
 import { settledWithin } from './settledWithin';
 import { toWireTask } from '../tasks/toWire';
@@ -182,8 +182,7 @@ export class StoppedTasks {
 
   /** A failed hook of a `stoppedAlways` agent is told again for up to RETRY_FOR_MS. */
   private stillRetried(task: TaskRecord): boolean {
-    const endedAt = Date.parse(task.canceledAt ?? task.failedAt ?? task.updatedAt);
-    if (this.deps.clock().getTime() - endedAt < RETRY_FOR_MS) return true;
+    if (this.deps.clock().getTime() - Date.parse(endedAt(task)) < RETRY_FOR_MS) return true;
     this.deps.logger.error(
       { taskId: task.taskId, agent: task.assignedAgent },
       'a stopped hook failed for a day: given up',

@@ -3,7 +3,13 @@
  * sees exactly what a turn before it would have). Each ctx call is validated against the ARC
  * schemas and stored as one event at once, but only while this turn still holds the task.
  */
-import type { ArtifactInput, InputRequest, OutgoingMessage, TurnContext } from '../agents/contract';
+import {
+  type ArtifactInput,
+  FinalError,
+  type InputRequest,
+  type OutgoingMessage,
+  type TurnContext,
+} from '../agents/contract';
 import type { Artifact, JsonObject, JsonValue, Message, Part, Role } from '../types';
 import type { MessageRecord, Mutation, RunOutcome, RunWrites, TaskRecord } from '../store/records';
 import type { Store } from '../store/store';
@@ -21,6 +27,15 @@ import { type PartLimits, checkMessageParts } from '../parts/checkParts';
 
 /** The handler broke the agent contract (bad message, call after the turn ended, …). */
 export class ContractError extends Error {}
+
+/**
+ * Whether a handler's failure is never retried, whatever retries are left: a broken contract
+ * (the handler would break it again, replies and all) or a FinalError (the handler says no
+ * retry can help).
+ */
+export function neverRetried(error: unknown): boolean {
+  return error instanceof ContractError || error instanceof FinalError;
+}
 
 /** The turn no longer holds its task (canceled, or its lease passed to another process). */
 export class TurnEndedError extends Error {}

@@ -5,7 +5,7 @@
  * process (shutdown). It only changes a task this process still holds the lease on.
  */
 import type { Logger } from 'pino';
-import { type AgentDefinition, FinalError, type TurnResult } from '../agents/contract';
+import type { AgentDefinition, TurnResult } from '../agents/contract';
 import type { MessageRecord, Mutation, RunOutcome, RunWrites, TaskRecord } from '../store/records';
 import { LOST_WITH_PROCESS, type RunEnd } from '../store/runRows';
 import type { Store } from '../store/store';
@@ -25,6 +25,7 @@ import {
   type TurnAttempt,
   type TurnState,
   createTurnContext,
+  neverRetried,
   runEndAt,
   runEndFrom,
   toAgentMessage,
@@ -447,10 +448,7 @@ export class TurnExecutor {
       return failure === 'interrupted' ? 'owed' : 'held';
     }
     const errorObject = this.handlerFailed(task, error, failure, 'turn attempt failed');
-    // A broken contract is the handler's code: it would break it again, replies and all. A
-    // FinalError is the handler saying no retry can help.
-    const final = error instanceof ContractError || error instanceof FinalError;
-    const maxRetries = final ? 0 : (task.settings?.maxRetries ?? 0);
+    const maxRetries = neverRetried(error) ? 0 : (task.settings?.maxRetries ?? 0);
     const failures = await this.failedAttempts(task);
     if (failures <= maxRetries) {
       const delay = turnRetryDelayMs(failures, task.settings?.retryDelayMs, this.deps.random);

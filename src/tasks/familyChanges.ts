@@ -9,7 +9,7 @@ import type { ArtifactRecord, Mutation, TaskRecord } from '../store/records';
 import { newId } from '../ids';
 import { extended } from '../extended';
 import * as changes from './changes';
-import { isTerminal } from './states';
+import { endedAt, isTerminal } from './states';
 import { TASK_DEADLINE_EXCEEDED, TASK_EXECUTION_FAILED } from './failureCodes';
 
 export interface FinishedChild {
@@ -65,10 +65,8 @@ function gatheredBefore(had: ArtifactRecord[], childTaskId: string, artifactId: 
 
 /** Whether the family's last child ended after the parent's deadline. */
 function finishedLate(parent: TaskRecord, children: FinishedChild[]): boolean {
-  if (!parent.deadline) return false;
-  const endedAt = ({ task }: FinishedChild) =>
-    task.completedAt ?? task.failedAt ?? task.canceledAt ?? task.updatedAt;
-  return children.some((child) => endedAt(child) > (parent.deadline as string));
+  const deadline = parent.deadline;
+  return deadline !== undefined && children.some(({ task }) => endedAt(task) > deadline);
 }
 
 /** `had`: the parent's artifacts now; child artifacts gathered by an earlier finish are not copied again. */

@@ -3,6 +3,7 @@
  * that may not happen. Pure: no I/O, no clock. Everything that changes a status asks here.
  */
 import type { TaskStatus } from '../types';
+import type { TaskRecord } from '../store/records';
 import {
   type ArcError,
   InvalidTransitionError,
@@ -21,6 +22,16 @@ const NEXT: Record<TaskStatus, readonly TaskStatus[]> = {
 
 export function isTerminal(status: TaskStatus): boolean {
   return NEXT[status].length === 0;
+}
+
+/**
+ * When a finished task ended: its completion, failure or cancel (a run again clears them all),
+ * else its last change.
+ */
+export function endedAt(
+  task: Pick<TaskRecord, 'completedAt' | 'failedAt' | 'canceledAt' | 'updatedAt'>,
+): string {
+  return task.completedAt ?? task.failedAt ?? task.canceledAt ?? task.updatedAt;
 }
 
 export function canTransition(from: TaskStatus, to: TaskStatus): boolean {
