@@ -267,10 +267,10 @@ const ZERO_ALLOWED = new Set<keyof Config>([
   'maxStreamsPerCaller',
 ]);
 
-/** The settings that time a timer: past MAX_TIMER_MS, Node fires it every millisecond. */
 /** The longest wait of a webhook schedule: a century (retries are timed as dates). */
 const MAX_RETRY_WAIT_MS = 100 * 365 * 86_400_000;
 
+/** The settings that time a timer: past MAX_TIMER_MS, Node fires it every millisecond. */
 const TIMED = new Set<keyof Config>([
   'leaseMs',
   'pollMs',

@@ -160,8 +160,9 @@ export interface Store {
     ) => void,
   ): Promise<TaskRecord | undefined>;
   /** Deletes up to `limit` tasks finished before `beforeIso` that no unfinished task waits on
-   * and that owe no webhook delivery, multi-agent families whole, in at most about `budgetMs`
-   * (see taskRemoval.ts): one batch of the retention purge. */
+   * and that owe no webhook delivery nor (since `stopsBeforeIso`) `stopped` hook, multi-agent
+   * families whole, in at most about `budgetMs` (see taskRemoval.ts): one batch of the
+   * retention purge. */
   purgeFinished(
     beforeIso: string,
     limit: number,

@@ -62,16 +62,16 @@ export class RetentionPurge {
   }
 
   private async purgeAll(): Promise<number> {
-    const before = new Date(this.clock().getTime() - this.retentionDays * DAY_MS).toISOString();
+    const now = this.clock().getTime();
+    const daysAgo = (days: number) => new Date(now - days * DAY_MS).toISOString();
+    const before = daysAgo(this.retentionDays);
     let total = 0;
     let chats = 0;
     try {
       if (this.retentionDays > 0) {
         // An owed stopped hook holds its task one retention period more at most: its agent
         // may be hosted nowhere any more.
-        const stopsBefore = new Date(
-          this.clock().getTime() - 2 * this.retentionDays * DAY_MS,
-        ).toISOString();
+        const stopsBefore = daysAgo(2 * this.retentionDays);
         total = await this.batches((budget) =>
           this.store.purgeFinished(before, BATCH, budget, stopsBefore),
         );
@@ -81,7 +81,7 @@ export class RetentionPurge {
       }
       // Trigger request keys outlive their tasks for FIRE_KEY_DAYS (a sender's retries), with
       // retention off too: task.delete leaves them.
-      const keysBefore = new Date(this.clock().getTime() - FIRE_KEY_DAYS * DAY_MS).toISOString();
+      const keysBefore = daysAgo(FIRE_KEY_DAYS);
       await this.batches(() => this.store.purgeTriggerKeys(keysBefore, KEY_BATCH));
       if (total > 0 || chats > 0) {
         this.logger.info({ deleted: total, chats, before }, 'retention purge');
