@@ -57,7 +57,7 @@ export const MAX_UNSENT_BYTES = 16 * 1024 * 1024;
  * With more than REPLAY_UNSENT_BYTES unsent, the next page waits until the reader has taken
  * it all.
  */
-const REPLAY_PAGE = { events: 256, chars: 4 * 1024 * 1024 };
+const REPLAY_PAGE = { events: 256, bytes: 4 * 1024 * 1024 };
 const REPLAY_UNSENT_BYTES = 1024 * 1024;
 
 const ROUTE = /^\/arc\/tasks\/([^/]+)\/events\/?$/;

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import type { Db } from './openDatabase';
 import type { JsonValue } from '../types';
 import type { WriteRecorder } from './writeRecorder';
+import { jsonStringBytes } from './jsonBytes';
 
 /** Contents this long or longer live in the blobs table. */
 export const BLOB_THRESHOLD = 64 * 1024;
@@ -74,10 +75,10 @@ export class BlobTable {
    * content of a file-like part (where swapOut puts references), and only blobs the task
    * stored itself. A caller's data of the same shape (a data part, metadata, a file part nested
    * in a data part's content) naming another task's file stays as sent: read as a reference,
-   * it would have been replaced by whatever file of any task has that hash. `size.chars` grows
-   * by the length of every content put back, when given.
+   * it would have been replaced by whatever file of any task has that hash. `size.bytes` grows
+   * by the bytes of every content put back, as JSON text, when given.
    */
-  inflate<T>(taskId: string, text: string, size?: { chars: number }): T {
+  inflate<T>(taskId: string, text: string, size?: { bytes: number }): T {
     if (!text.includes(REF)) return JSON.parse(text) as T;
     return JSON.parse(text, (_key, value: unknown) => {
       if (!value || typeof value !== 'object' || Array.isArray(value)) return value;
@@ -89,7 +90,7 @@ export class BlobTable {
       const blob = this.selectBlob.get(taskId, ref);
       if (!blob) return value;
       (value as JsonRecord).content = blob.content;
-      if (size) size.chars += blob.content.length;
+      if (size) size.bytes += jsonStringBytes(blob.content);
       return value;
     }) as T;
   }

@@ -9,18 +9,19 @@ import type { EventType, JsonObject, JsonValue, Part, Role } from '../types';
 import { compact, fromJson, optional, toJson } from './rowMapping';
 import type { BlobTable } from './blobRows';
 import type { WriteRecorder } from './writeRecorder';
+import { jsonStringBytes, jsonTextBytes } from './jsonBytes';
 
-/** Characters counted: what a read takes in memory, files put back included. */
+/** Bytes counted: what a read's rows take in the answer's JSON (jsonBytes.ts), files included. */
 interface Size {
-  chars: number;
+  bytes: number;
 }
 
 /**
- * How many characters of parts a read may still take (it counts down): a read that would take
+ * How many bytes of answer a read may still take (it counts down): a read that would take
  * more throws HistoryOverBudget, having held no more than the budget and one row.
  */
 export interface HistoryBudget {
-  chars: number;
+  bytes: number;
 }
 
 export class HistoryOverBudget extends Error {
@@ -59,6 +60,19 @@ interface EventRow {
   type: string;
   data: string;
   created_at: string;
+}
+
+/** Columns holding JSON text, stored as it is written out. */
+const JSON_COLUMNS = new Set(['parts', 'metadata', 'data']);
+
+/** The bytes a history row's text takes in an answer (its files not yet put back). */
+function rowBytes(row: object): number {
+  let bytes = 0;
+  for (const [column, value] of Object.entries(row)) {
+    if (typeof value !== 'string') continue;
+    bytes += JSON_COLUMNS.has(column) ? jsonTextBytes(value) : jsonStringBytes(value);
+  }
+  return bytes;
 }
 
 function fromMessageRow(row: MessageRow, blobs: BlobTable, size?: Size): MessageRecord {
@@ -218,30 +232,30 @@ export class HistoryTables {
   }
 
   /**
-   * A task's rows read one at a time, their stored parts then the files put back counted
-   * against `budget`: none of them if they come to more (HistoryOverBudget).
+   * A task's rows read one at a time, their text then the files put back counted against
+   * `budget`: none of them if they come to more (HistoryOverBudget).
    */
-  private withinBudget<Row extends { parts: string }, T>(
+  private withinBudget<Row extends object, T>(
     statement: { iterate(taskId: string): IterableIterator<Row> },
     taskId: string,
     budget: HistoryBudget,
     map: (row: Row, blobs: BlobTable, size: Size) => T,
   ): T[] {
-    const spend = (chars: number) => {
-      budget.chars -= chars;
-      if (budget.chars < 0) throw new HistoryOverBudget();
+    const spend = (bytes: number) => {
+      budget.bytes -= bytes;
+      if (budget.bytes < 0) throw new HistoryOverBudget();
     };
     const rows: Row[] = [];
     // Leaving the loop by a throw ends the statement's iteration (it is reset).
     for (const row of statement.iterate(taskId)) {
-      spend(row.parts.length);
+      spend(rowBytes(row));
       rows.push(row);
     }
     // Files are read only now: no other statement may run while one is being iterated.
     return rows.map((row) => {
-      const size = { chars: 0 };
+      const size = { bytes: 0 };
       const record = map(row, this.blobs, size);
-      spend(size.chars);
+      spend(size.bytes);
       return record;
     });
   }
@@ -288,31 +302,31 @@ export class HistoryTables {
 
   /**
    * Events after `afterSeq`, oldest first, as many as `budget` allows: at most `events`, and
-   * none after the one whose data (files put back) takes the page past `chars` (one at least,
+   * none after the one whose data (files put back) takes the page past `bytes` (one at least,
    * however large). `more`: another event followed when read.
    */
   eventPage(taskId: string, afterSeq: number, budget: EventBudget): EventPage {
     // The stored text first (rows read one at a time, no more than the budget's worth), then
     // the files they refer to: no other statement may run while one is being iterated.
     const rows: EventRow[] = [];
-    let chars = 0;
+    let bytes = 0;
     let more = false;
     for (const row of this.selectEvents.iterate(taskId, afterSeq, budget.events + 1)) {
-      if (rows.length === budget.events || chars >= budget.chars) {
+      if (rows.length === budget.events || bytes >= budget.bytes) {
         more = true;
         break;
       }
       rows.push(row);
-      chars += row.data.length;
+      bytes += jsonTextBytes(row.data);
     }
     const events: EventRecord[] = [];
-    const size: Size = { chars: 0 };
+    const size: Size = { bytes: 0 };
     for (const row of rows) {
-      if (size.chars >= budget.chars) {
+      if (size.bytes >= budget.bytes) {
         more = true;
         break;
       }
-      size.chars += row.data.length;
+      size.bytes += jsonTextBytes(row.data);
       events.push(fromEventRow(row, this.blobs, size));
     }
     return { events, more };
@@ -321,8 +335,8 @@ export class HistoryTables {
 
 export interface EventBudget {
   events: number;
-  /** Characters of event data, as JSON. */
-  chars: number;
+  /** Bytes of event data, as JSON (UTF-8). */
+  bytes: number;
 }
 
 export interface EventPage {

@@ -44,7 +44,7 @@ import { DependencyLocks } from './dependencyLocks';
 import { unlessDeletedMeanwhile } from './deletedMeanwhile';
 
 /** task.events answers at most this much event data (as JSON), however many were asked for. */
-const EVENTS_ANSWER_CHARS = 8 * 1024 * 1024;
+const EVENTS_ANSWER_BYTES = 8 * 1024 * 1024;
 
 export interface EngineHooks {
   /** A task now owes a turn (created, or resumed by input). */
@@ -115,7 +115,7 @@ export class TaskService {
     private readonly hooks: EngineHooks,
     private readonly partLimits: PartLimits,
     /** The most history (messages and artifacts, in characters) task.info answers. */
-    private readonly maxHistoryChars = Infinity,
+    private readonly maxHistoryBytes = Infinity,
     /** Held on a task run again (and its parent) while its dependents are checked and it restarts. */
     private readonly dependencyLocks = new DependencyLocks(),
   ) {
@@ -689,12 +689,12 @@ export class TaskService {
   ): Promise<Task> {
     const task = await this.getVisible(call, params.taskId);
     // Counted as it is read: a task holding many large files is refused, not read whole.
-    const budget = { chars: this.maxHistoryChars };
+    const budget = { bytes: this.maxHistoryBytes };
     try {
       return await this.withHistory(task, params, undefined, budget);
     } catch (error) {
       if (error instanceof HistoryOverBudget) {
-        throw new HistoryTooLargeError(task.taskId, this.maxHistoryChars);
+        throw new HistoryTooLargeError(task.taskId, this.maxHistoryBytes);
       }
       throw error;
     }
@@ -728,7 +728,7 @@ export class TaskService {
     const task = await this.getVisible(call, params.taskId);
     return this.store.eventPage(task.taskId, params.after ?? 0, {
       events: params.limit ?? 100,
-      chars: EVENTS_ANSWER_CHARS,
+      bytes: EVENTS_ANSWER_BYTES,
     });
   }
 
