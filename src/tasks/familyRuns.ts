@@ -87,6 +87,9 @@ export async function retryFamily(
     );
   const again = (child: TaskRecord) => child.status === 'FAILED' || child.status === 'CANCELED';
   if (!children.some(again)) throw refused(parent);
+  // The children run under the parent's deadline as this write leaves it (planned first): a
+  // child that finished before the parent's deadline last moved still holds the old one.
+  let familyDeadline: string | null = null;
   return store.mutateTasks([
     {
       taskId: parent.taskId,
@@ -97,12 +100,14 @@ export async function retryFamily(
         if (current.status === 'COMPLETED') {
           refuseIfReleasedAtCommit(store, current.taskId, 'run again');
         }
-        return changes.reopened(current, at, { by }, deadline);
+        const change = changes.reopened(current, at, { by }, deadline);
+        familyDeadline = deadline !== undefined ? deadline : (current.deadline ?? null);
+        return change;
       }),
     },
     ...children.map((child) => ({
       taskId: child.taskId,
-      plan: (current: TaskRecord) => changes.retriedInFamily(current, at, by, deadline),
+      plan: (current: TaskRecord) => changes.retriedInFamily(current, at, by, familyDeadline),
     })),
   ]);
 }

@@ -450,6 +450,35 @@ describe('running a failed family again', () => {
     await waitForStatus(arcd.url, 'alpha', parent.childTaskIds[0], ['CANCELED'], on);
   });
 
+  test("a family retried without a deadline runs its children under the parent's current one", async () => {
+    const arcd = await startArcd({ agents: [...agents, flaky], bundled: false });
+    const first = new Date(Date.now() + 60_000).toISOString();
+    const later = new Date(Date.now() + 3_600_000).toISOString();
+    const parent = await family(arcd, 'go hold:alpha', { deadline: first });
+    const [held, failing] = parent.childTaskIds as string[];
+    await waitForStatus(arcd.url, 'flaky-child', failing!, ['FAILED'], child);
+    // The parent's deadline moves while a child has already failed: the live child follows.
+    await arcResult(arcd.url, 'task.update', { taskId: parent.taskId, deadline: later }, on);
+    await arcResult(arcd.url, 'task.cancel', { taskId: held }, on);
+    await waitForStatus(arcd.url, 'alpha', parent.taskId, ['FAILED'], on);
+    expect((await taskInfo(arcd.url, 'flaky-child', failing!, child)).deadline).toBe(first);
+
+    const { task: retried } = await arcResult(
+      arcd.url,
+      'task.retry',
+      { taskId: parent.taskId },
+      on,
+    );
+    expect(retried).toMatchObject({ status: 'WORKING', deadline: later });
+    for (const [taskId, target] of [
+      [held, on],
+      [failing, child],
+    ] as const) {
+      expect((await taskInfo(arcd.url, target.targetAgent, taskId!, target)).deadline).toBe(later);
+    }
+    await arcResult(arcd.url, 'task.cancel', { taskId: parent.taskId }, on);
+  });
+
   test('a family retry is one write: refused whole over a passed deadline, then run under a new one', async () => {
     const arcd = await startArcd({ agents: [...agents, flaky], bundled: false });
     const soon = new Date(Date.now() + 700).toISOString();
