@@ -20,13 +20,24 @@ export function cronProblem(expression: string, timezone: string): string | unde
   } catch {
     return `unknown time zone "${timezone}" (use an IANA name such as Europe/Berlin)`;
   }
+  // croner reads any text with a colon as one date and time (`2030-01-01T09:00`, or a typo
+  // such as `0 9 * * 1:2`): a schedule of it would fire once, then stay active with nothing
+  // next. Only a pattern is taken, or a nickname (`@daily`).
+  const fields = expression.trim().split(/\s+/);
+  const nickname = fields.length === 1 && /^@[a-z]+$/i.test(fields[0] ?? '');
+  if (!nickname && (expression.includes(':') || fields.length < 5 || fields.length > 6)) {
+    return 'invalid cron expression: 5 fields (minute hour day month weekday), or 6 with seconds first';
+  }
+  let cron: Cron;
   try {
     // 5 or 6 fields, as documented: croner's default also takes a 7th, a year, after whose
     // last slot a schedule would stay active with nothing next. (A stored one still runs.)
-    new Cron(expression, { ...OPTIONS, timezone, mode: '5-or-6-parts' });
+    cron = new Cron(expression, { ...OPTIONS, timezone, mode: '5-or-6-parts' });
   } catch (error) {
     return `invalid cron expression: ${(error as Error).message}`;
   }
+  // A day no month has (`0 0 30 2 *`): never fires.
+  if (!cron.nextRun()) return 'invalid cron expression: it never fires (no such day)';
   return undefined;
 }
 

@@ -71,6 +71,16 @@ test('bad expressions and zones are explained', () => {
   // Seconds are a 6th field; a 7th (croner's year) is not taken: past its last slot a
   // schedule would stay active with nothing next.
   expect(cronProblem('0 0 9 * * *', 'UTC')).toBeUndefined();
-  expect(cronProblem('0 0 9 * * * 2027', 'UTC')).toMatch(/invalid cron expression.*5 or 6/);
+  expect(cronProblem('0 0 9 * * * 2027', 'UTC')).toMatch(/invalid cron expression: 5 fields/);
   expect(cronProblem('0 9 * * *', 'Mars/Olympus')).toMatch(/unknown time zone "Mars\/Olympus"/);
+});
+
+test('a date, a colon or a day that never comes is not a schedule; a nickname is', () => {
+  // croner would take each of the first two as one date and time: fired once, then nothing.
+  expect(cronProblem('2030-01-01T09:00:00', 'UTC')).toMatch(/invalid cron expression: 5 fields/);
+  expect(cronProblem('0 9 * * 1:2', 'UTC')).toMatch(/invalid cron expression: 5 fields/);
+  expect(cronProblem('0 0 30 2 *', 'UTC')).toMatch(/never fires/);
+  expect(cronProblem('0 0 29 2 *', 'UTC')).toBeUndefined(); // a leap day comes round
+  expect(cronProblem('@daily', 'UTC')).toBeUndefined();
+  expect(cronProblem('@often', 'UTC')).toMatch(/invalid cron expression/);
 });
