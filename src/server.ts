@@ -274,6 +274,7 @@ export function createServer(
       maxBatch: config.maxBatch,
       authenticator,
       limiter,
+      logger,
     },
     discovery: {
       agents,

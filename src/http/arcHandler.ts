@@ -12,10 +12,11 @@ import type { Logger } from 'pino';
 import type { AuthOutcome, Authenticator } from '../auth/authenticator';
 import { MessageTooLargeError, ParseError } from '../rpc/errors';
 import type { RpcDeps } from '../rpc/arcEnvelope';
-import { answerEarlyError, handleBody } from '../rpc/handleBody';
+import { answerEarlyError, bodyText, handleBody } from '../rpc/handleBody';
+import { asArcError } from '../rpc/asArcError';
 import { arrayElements, spaceEnd } from '../rpc/jsonScan';
 import type { RateLimiter } from './rateLimiter';
-import { type HeaderList, writeAnswer, writeJson } from './writeAnswer';
+import { type HeaderList, writeAnswer } from './writeAnswer';
 
 export interface ArcHandlerOptions {
   deps: RpcDeps;
@@ -117,6 +118,14 @@ function callsIn(raw: Buffer, maxBatch: number): number {
   return calls > maxBatch ? 1 : Math.max(1, calls);
 }
 
+/**
+ * Whether the body was sent as SSE (its Content-Type): the SDK's streaming calls are; its
+ * others accept SSE as well as JSON, and read JSON.
+ */
+function sentAsSse(req: IncomingMessage): boolean {
+  return /text\/event-stream/i.test(req.headers['content-type'] ?? '');
+}
+
 /** `headers` and the rate limit's own (what is left of the caller's budget), if it gave any. */
 function withRateHeaders(headers: HeaderList, rate: { headers: HeaderList }): HeaderList {
   return rate.headers.length > 0 ? [...headers, ...rate.headers] : headers;
@@ -127,7 +136,7 @@ function withRateHeaders(headers: HeaderList, rate: { headers: HeaderList }): He
  * rpc/. Both ways into the route (this one and express's) end here.
  */
 export async function answerBody(
-  options: Pick<ArcHandlerOptions, 'deps' | 'maxBatch' | 'limiter'>,
+  options: Pick<ArcHandlerOptions, 'deps' | 'maxBatch' | 'limiter' | 'logger'>,
   res: ServerResponse,
   raw: Buffer,
   auth: AuthOutcome,
@@ -135,11 +144,38 @@ export async function answerBody(
   headers: HeaderList,
 ): Promise<void> {
   const { deps, maxBatch, limiter } = options;
-  const rate = await limiter.check(auth, req, callsIn(raw, maxBatch));
-  const reply = rate.error
-    ? answerEarlyError(rate.error, raw.toString('utf8'), deps)
-    : await handleBody(raw, deps, { maxBatch }, auth);
-  await writeAnswer(res, reply, withRateHeaders(headers, rate));
+  try {
+    const rate = await limiter.check(auth, req, callsIn(raw, maxBatch));
+    const reply = rate.error
+      ? answerEarlyError(rate.error, bodyText(raw) ?? '', deps)
+      : await handleBody(raw, deps, { maxBatch }, auth, sentAsSse(req));
+    await writeAnswer(res, reply, withRateHeaders(headers, rate));
+  } catch (error) {
+    answerFailure(options, res, error, raw.toString('utf8'), headers);
+  }
+}
+
+/**
+ * A failure outside the dispatcher (an answer that does not serialize, say): logged under an
+ * error id and answered -32603 at HTTP 200 in the caller's envelope, its id echoed, when
+ * nothing has gone out yet; a stream under way is ended.
+ */
+function answerFailure(
+  options: Pick<ArcHandlerOptions, 'deps' | 'logger'>,
+  res: ServerResponse,
+  error: unknown,
+  rawText: string,
+  headers: HeaderList,
+): void {
+  const failure = asArcError(error, options.logger, {}, 'internal error while answering a call');
+  if (res.destroyed) return;
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  writeAnswer(res, answerEarlyError(failure, rawText, options.deps), headers).catch(() =>
+    res.destroy(),
+  );
 }
 
 /** Returns false for requests it does not take; the caller hands those to express. */
@@ -186,9 +222,7 @@ export function createArcHandler(options: ArcHandlerOptions) {
       const error =
         rate?.error ??
         (auth.mode === 'failed' ? auth.error : new MessageTooLargeError(maxBodyBytes));
-      // Sent as SSE (its Content-Type): the SDK's streaming calls are; its others accept SSE
-      // as well as JSON, and read JSON.
-      const sseRequest = /text\/event-stream/i.test(req.headers['content-type'] ?? '');
+      const sseRequest = sentAsSse(req);
       const answer = answerEarlyError(error, raw.prefix.toString('utf8'), deps, { sseRequest });
       const headers = rate ? withRateHeaders(securityHeaders, rate) : securityHeaders;
       await writeAnswer(res, answer, headers);
@@ -203,9 +237,7 @@ export function createArcHandler(options: ArcHandlerOptions) {
     if (inflater === undefined) return false;
     answer(req, inflater, res).catch((error: unknown) => {
       if (res.destroyed) return; // the caller hung up mid-body
-      options.logger.error({ err: error }, 'unhandled HTTP error');
-      if (!res.headersSent) writeJson(res, 500, { error: 'internal error' }, securityHeaders);
-      else res.end();
+      answerFailure(options, res, error, '', securityHeaders);
     });
     return true;
   };

@@ -6,6 +6,7 @@
  * errors with HTTP 200, too.
  */
 import express, { type RequestHandler, type Router } from 'express';
+import type { Logger } from 'pino';
 import type { AuthOutcome, Authenticator } from '../auth/authenticator';
 import { MessageTooLargeError, ParseError } from '../rpc/errors';
 import type { RpcDeps } from '../rpc/arcEnvelope';
@@ -21,6 +22,7 @@ export interface ArcRouteOptions {
   authenticator: Authenticator;
   /** Shared with the plain path: one budget per caller. */
   limiter: RateLimiter;
+  logger: Logger;
 }
 
 interface Locals {

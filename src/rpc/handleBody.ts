@@ -3,6 +3,7 @@
  * then picks the envelope: an array or a `jsonrpc` member means JSON-RPC 2.0, anything else is
  * ARC 1.0. ARC errors always travel with HTTP 200; only "nothing to say" is 204.
  */
+import { isUtf8 } from 'node:buffer';
 import { type ArcError, ParseError } from './errors';
 import { type ArcResponse, type RpcDeps, arcErrorAnswer, handleArcRequest } from './arcEnvelope';
 import { handleJsonRpc, idOf, isJsonRpcBody, isNotification, jsonRpcError } from './jsonRpc';
@@ -36,10 +37,22 @@ export interface BodyLimits {
 
 /**
  * Whether an unparsable body was meant as JSON-RPC: a batch (ARC has none, and a parsed array
- * is JSON-RPC too), or a `"jsonrpc":` member in its first 4 KiB.
+ * is JSON-RPC too), or a `jsonrpc` member of its own, whole before the fault (one inside its
+ * params, a DataPart's say, does not count).
  */
 function looksLikeJsonRpc(text: string): boolean {
-  return /^\s*\[/.test(text) || /"jsonrpc"\s*:/.test(text.slice(0, 4096));
+  return /^\s*\[/.test(text) || prefixBody(text)?.jsonrpc !== undefined;
+}
+
+/**
+ * A body's bytes as text: without a leading byte order mark (RFC 8259 §8.1 lets a parser
+ * ignore one; JSON.parse does not), undefined when they are not UTF-8 (JSON's only encoding:
+ * decoded anyway, a caller's text would be stored altered, U+FFFD in place of its bytes).
+ */
+export function bodyText(raw: Buffer): string | undefined {
+  if (!isUtf8(raw)) return undefined;
+  const bom = raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf;
+  return raw.toString('utf8', bom ? 3 : 0);
 }
 
 function parseQuietly(text: string): unknown {
@@ -110,18 +123,26 @@ function arcAnswer(answer: ArcResponse | SseResult): HttpAnswer {
   return { status: 200, contentType: ARC_CONTENT_TYPE, body: answer };
 }
 
+/**
+ * `sseRequest`: the body was sent as SSE (its Content-Type), as the SDK sends its streaming
+ * calls: an unparsable one is answered as the cut body of one too large is (see streamAskedOf).
+ */
 export async function handleBody(
   raw: Buffer,
   deps: RpcDeps,
   limits: BodyLimits,
   auth: AuthOutcome,
+  sseRequest = false,
 ): Promise<HttpAnswer> {
-  const text = raw.toString('utf8');
+  const text = bodyText(raw);
+  const unparsable = (why: string, readable: string) =>
+    answerEarlyError(new ParseError(why), readable, deps, sseRequest ? { sseRequest } : undefined);
+  if (text === undefined) return unparsable('the body is not UTF-8', raw.toString('utf8'));
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch (error) {
-    return answerEarlyError(new ParseError((error as Error).message), text, deps);
+    return unparsable((error as Error).message, text);
   }
   const exactIds = keepExactIds(body, text);
   if (isJsonRpcBody(body)) {

@@ -482,3 +482,100 @@ test('a rate-limited chat call that asked for a stream gets its error as SSE', a
   expect(text).toMatch(/^event: error\ndata: .*"code":-44007/m);
   expect(text).toMatch(/^event: done\ndata: .*"status":"ERROR"/m);
 });
+
+test('an answer that fails to serialize is an ARC internal error at HTTP 200, its id echoed', async () => {
+  arcd = await startArcd();
+  const { tasks } = arcd.server;
+  // An answer JSON cannot write (a BigInt): the failure comes after the call was dispatched.
+  tasks.info = async () => ({ taskId: 'task-x', size: 1n }) as never;
+  const reply = await post(arcd.url, {
+    ...create('r-1'),
+    method: 'task.info',
+    params: { taskId: 'task-x' },
+  });
+  expect(reply.status).toBe(200);
+  expect(reply.contentType).toBe('application/arc+json');
+  expect(reply.body).toMatchObject({
+    arc: '1.0',
+    id: 'r-1',
+    result: null,
+    error: { code: -32603, details: { errorId: expect.stringMatching(/^err-/) } },
+  });
+  // The server goes on answering.
+  const next = await post(arcd.url, create('r-2'));
+  expect(next.body).toMatchObject({ id: 'r-2', error: null });
+});
+
+/** POSTs `bytes` as they are, with `headers`: the answer's status, type and text. */
+async function postBytes(
+  url: string,
+  bytes: Buffer | string,
+  headers: Record<string, string> = {},
+) {
+  const response = await fetch(`${url}/arc`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/arc+json', ...headers },
+    body: bytes,
+  });
+  return {
+    status: response.status,
+    type: response.headers.get('content-type'),
+    text: await response.text(),
+  };
+}
+
+test('a body opening with a byte order mark is read as JSON (RFC 8259 lets a parser skip it)', async () => {
+  arcd = await startArcd();
+  const bom = Buffer.from([0xef, 0xbb, 0xbf]);
+  const answer = await postBytes(
+    arcd.url,
+    Buffer.concat([bom, Buffer.from(JSON.stringify(create('b-1')))]),
+  );
+  expect(JSON.parse(answer.text)).toMatchObject({
+    id: 'b-1',
+    error: null,
+    result: { type: 'task' },
+  });
+});
+
+test('a body that is not UTF-8 is a parse error, its id echoed, and nothing stored', async () => {
+  arcd = await startArcd();
+  // Latin-1 "café": the caller's text would have been stored as "caf\uFFFD".
+  const text = JSON.stringify(create('l-1')).replace('"content":"l-1"', '"content":"caf\u00e9"');
+  const answer = await postBytes(arcd.url, Buffer.from(text, 'latin1'));
+  expect(answer.status).toBe(200);
+  expect(JSON.parse(answer.text)).toMatchObject({
+    arc: '1.0',
+    id: 'l-1',
+    error: { code: -32700, details: { reason: expect.stringMatching(/UTF-8/) } },
+  });
+  expect(await arcd.server.store.listTasks({ limit: 10 })).toEqual([]);
+});
+
+test('an unparsable ARC body whose params hold a "jsonrpc" key is answered in the ARC envelope', async () => {
+  arcd = await startArcd();
+  const text = JSON.stringify({
+    ...create('j-1'),
+    params: {
+      initialMessage: { role: 'user', parts: [{ type: 'DataPart', content: { jsonrpc: '2.0' } }] },
+    },
+  });
+  const answer = await postBytes(arcd.url, text.slice(0, -2)); // cut: unparsable
+  expect(answer.type).toBe('application/arc+json');
+  // Unparsable: no id is echoed (as JSON-RPC's parse error), but the envelope is ARC's.
+  const reply = JSON.parse(answer.text);
+  expect(reply).toMatchObject({ arc: '1.0', id: null, error: { code: -32700, details: {} } });
+  expect(reply).not.toHaveProperty('jsonrpc');
+});
+
+test('an unparsable chat call sent as SSE gets its parse error as SSE', async () => {
+  arcd = await startArcd();
+  const head =
+    '{"arc":"1.0","id":"s","method":"chat.message","requestAgent":"r","targetAgent":"echo",' +
+    '"params":{"chatId":"chat-1","message":{"role":"user","parts":[{"type":"TextPart",' +
+    '"content":"unfinished';
+  const answer = await postBytes(arcd.url, head, { 'content-type': 'text/event-stream' });
+  expect(answer.type).toMatch(/^text\/event-stream/);
+  expect(answer.text).toMatch(/^event: error\ndata: .*"code":-32700/m);
+  expect(answer.text).toMatch(/^event: done\ndata: .*"chatId":"chat-1".*"status":"ERROR"/m);
+});
