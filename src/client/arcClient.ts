@@ -219,6 +219,15 @@ async function* messagesOf(stream: ReturnType<Got['stream']>) {
   if (refused) throw refused;
 }
 
+/** An event stream's data as its event: data that is none (a proxy's page) is a transport error. */
+function eventOf(data: string, taskId: string): TaskEvent {
+  try {
+    return JSON.parse(data) as TaskEvent;
+  } catch (error) {
+    throw new ArcTransportError(`watch ${taskId}: an event that is not JSON`, { cause: error });
+  }
+}
+
 export class ArcClient {
   private readonly http: Got;
   /** For streams: no total time limit (a watch may wait for hours), only one for silence. */
@@ -434,13 +443,17 @@ export class ArcClient {
     /** The task's events, stored then live; reconnects after a drop and resumes after the last seen. */
     watch: (taskId: string, options: { after?: number; signal?: AbortSignal } = {}) =>
       this.watchEvents(taskId, options),
-    /** Resolves with the task once it reaches COMPLETED, FAILED or CANCELED. */
+    /**
+     * Resolves with the task once it reaches COMPLETED, FAILED or CANCELED; rejects with the
+     * signal's reason once it is aborted first.
+     */
     wait: async (
       agent: string,
       taskId: string,
       options: { signal?: AbortSignal } = {},
     ): Promise<Task> => {
       for await (const event of this.watchEvents(taskId, options)) void event;
+      options.signal?.throwIfAborted();
       return this.task.info(agent, taskId);
     },
   };
@@ -479,7 +492,32 @@ export class ArcClient {
       this.chatStream('chat.message', agent, { chatId, message: toMessage(message) }),
   };
 
+  /**
+   * A streamed chat call. Refused for the rate limit before anything came (the call was not
+   * run), it is made again as call() makes any call again (rateLimitRetries).
+   */
   private async *chatStream(
+    method: string,
+    agent: string,
+    params: object,
+  ): AsyncIterable<ChatChunk> {
+    for (let tried = 0; ; tried += 1) {
+      let yielded = false;
+      try {
+        for await (const chunk of this.chatStreamOnce(method, agent, params)) {
+          yielded = true;
+          yield chunk;
+        }
+        return;
+      } catch (error) {
+        const wait = yielded ? undefined : this.rateLimitRetry(error, tried);
+        if (wait === undefined) throw error;
+        await sleep(wait);
+      }
+    }
+  }
+
+  private async *chatStreamOnce(
     method: string,
     agent: string,
     params: object,
@@ -508,6 +546,9 @@ export class ArcClient {
       // timed out, a gateway's 502, data that is no JSON) as an ArcTransportError.
       if (error instanceof ArcClientError || error instanceof ArcTransportError) throw error;
       throw new ArcTransportError(`${method}: ${(error as Error).message}`, { cause: error });
+    } finally {
+      // got leaves a stream that ended well undestroyed, its listener on the signal kept.
+      stream.destroy();
     }
     throw new ArcTransportError(`${method}: the stream ended before its done event`);
   }
@@ -538,12 +579,18 @@ export class ArcClient {
       let received = 0;
       try {
         for await (const message of messagesOf(stream)) {
-          const event = JSON.parse(message.data) as TaskEvent;
+          if (message.data === '') continue; // an `id:` line alone: no event
+          const event = eventOf(message.data, taskId);
           last = event.sequence;
           received += 1;
           failures = 0;
           limited = 0;
-          if (event.data.childTaskId === undefined) ended = FINAL.has(event.data.status);
+          // As the server ends a stream: on the task's own STATUS_CHANGE to a final status
+          // (its TASK_COMPLETED, say, comes just before it; a child's, in a parent's log, is
+          // not the parent's end).
+          if (event.data.childTaskId === undefined && event.event === 'STATUS_CHANGE') {
+            ended = FINAL.has(event.data.status);
+          }
           yield event;
         }
         limited = 0; // served: the refusals counted are those in a row
@@ -584,8 +631,11 @@ export class ArcClient {
         failures += received > 0 ? 0 : 1;
         if (failures > WATCH_TRIES)
           throw new ArcTransportError(`watch ${taskId}: ${error.message}`, { cause: error });
+      } finally {
+        // got leaves a stream that ended well undestroyed, its listener on the signal kept.
+        stream.destroy();
       }
-      await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** failures, 2_000)));
+      await sleep(Math.min(100 * 2 ** failures, 2_000), options.signal);
     }
   }
 }

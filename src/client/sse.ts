@@ -38,22 +38,33 @@ export async function* readSse(
   maxEventChars = MAX_EVENT_CHARS,
 ): AsyncIterable<SseMessage> {
   const decoder = new TextDecoder();
-  let buffer = '';
+  // An event's text so far, in pieces: joined only once its end has come, so that a large
+  // event in many chunks is not copied and searched again for each one.
+  let pieces: string[] = [];
+  let held = 0;
   let heldCr = false; // a chunk's last CR: the first half of a CRLF, or a line end of its own
-  function* complete(text: string): Generator<SseMessage> {
-    buffer += text.replace(/\r\n?/g, '\n');
-    let cut: number;
-    while ((cut = buffer.indexOf('\n\n')) >= 0) {
-      const message = parseBlock(buffer.slice(0, cut));
-      buffer = buffer.slice(cut + 2);
-      if (message) yield message;
+  function* complete(chunk: string): Generator<SseMessage> {
+    const text = chunk.replace(/\r\n?/g, '\n');
+    if (text === '') return;
+    const afterLineEnd = held > 0 && (pieces[pieces.length - 1] as string).endsWith('\n');
+    if (!text.includes('\n\n') && !(afterLineEnd && text.startsWith('\n'))) {
+      pieces.push(text);
+      held += text.length;
+    } else {
+      let buffer = held > 0 ? pieces.join('') + text : text;
+      let cut: number;
+      while ((cut = buffer.indexOf('\n\n')) >= 0) {
+        const message = parseBlock(buffer.slice(0, cut));
+        buffer = buffer.slice(cut + 2);
+        if (message) yield message;
+      }
+      pieces = buffer === '' ? [] : [buffer];
+      held = buffer.length;
     }
     // A sender that never ends its event (a broken proxy, a hostile server) is not held for
     // ever in memory.
-    if (buffer.length > maxEventChars) {
-      throw new ArcTransportError(
-        `an event stream sent ${buffer.length} characters without an event's end`,
-      );
+    if (held > maxEventChars) {
+      throw new ArcTransportError(`an event stream sent ${held} characters without an event's end`);
     }
   }
   for await (const chunk of chunks) {

@@ -3,6 +3,7 @@
  * errors, chat streams, task.watch resuming through a connection that drops mid-task,
  * task.wait, task.watch through silence and error pages, and verifyWebhook on real deliveries.
  */
+import { getEventListeners } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -588,4 +589,142 @@ test('a call or a watch refused for the rate limit is made again after the wait 
   } finally {
     await new Promise<void>((resolve) => front.close(() => resolve()));
   }
+});
+
+/**
+ * A server in front of the real app: a request `intercept` answers (with SSE text, status
+ * 200) never reaches it; any other is passed on.
+ */
+async function sseFront(
+  intercept: (req: http.IncomingMessage, body: string) => string | undefined,
+) {
+  const target = new URL(arcd.url);
+  const front = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      const text = intercept(req, body);
+      if (text !== undefined) {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        return void res.end(text);
+      }
+      const upstream = http.request(
+        {
+          host: target.hostname,
+          port: target.port,
+          path: req.url,
+          method: req.method,
+          headers: req.headers,
+        },
+        (reply) => {
+          res.writeHead(reply.statusCode ?? 502, reply.headers);
+          reply.pipe(res);
+        },
+      );
+      upstream.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(front.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((resolve) => front.close(() => resolve())),
+  };
+}
+
+const sse = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+
+test('a streamed chat refused for the rate limit before anything came is made again after the wait', async () => {
+  let refusals = 1;
+  const front = await sseFront((req, body) => {
+    if (req.method !== 'POST' || !body.includes('"stream":true') || refusals-- <= 0)
+      return undefined;
+    // As arcd refuses a streamed call: -43005 carrying the rate limit's own code and wait.
+    const error = {
+      code: -43005,
+      message: 'Rate limit exceeded',
+      details: { code: -44007, retryAfterSeconds: 0 },
+    };
+    return sse('error', { chatId: null, error }) + sse('done', { chatId: null, status: 'ERROR' });
+  });
+  try {
+    const patient = new ArcClient({ endpoint: front.url, requestAgent: 'sdk' });
+    const chunks: string[] = [];
+    for await (const chunk of patient.chat.startStream('echo', 'hello')) chunks.push(chunk.delta);
+    expect(chunks.join('')).toContain('hello');
+    expect(refusals).toBe(-1); // refused once, then passed on
+
+    refusals = 1;
+    const eager = new ArcClient({ endpoint: front.url, requestAgent: 'sdk', rateLimitRetries: 0 });
+    const refused = (async () => {
+      for await (const chunk of eager.chat.startStream('echo', 'hello')) void chunk;
+    })();
+    await expect(refused).rejects.toBeInstanceOf(RateLimitError);
+  } finally {
+    await front.close();
+  }
+});
+
+test("a watch ends on the task's final STATUS_CHANGE, as the server does, not on the event before it", async () => {
+  const streams: string[] = [];
+  const event = (sequence: number, name: string) => ({
+    taskId: 'task-1',
+    sequence,
+    event: name,
+    timestamp: new Date().toISOString(),
+    data: { status: 'COMPLETED', message: name },
+  });
+  // The first stream is cut cleanly between TASK_COMPLETED and its STATUS_CHANGE.
+  const front = await sseFront((req) => {
+    if (req.method !== 'GET') return undefined;
+    streams.push(String(req.headers['last-event-id']));
+    return streams.length === 1
+      ? `id: 1\n${sse('TASK_COMPLETED', event(1, 'TASK_COMPLETED'))}`
+      : `id: 2\n${sse('STATUS_CHANGE', event(2, 'STATUS_CHANGE'))}`;
+  });
+  try {
+    const watcher = new ArcClient({ endpoint: front.url, requestAgent: 'sdk' });
+    const seen: string[] = [];
+    for await (const e of watcher.task.watch('task-1')) seen.push(e.event);
+    expect(seen).toEqual(['TASK_COMPLETED', 'STATUS_CHANGE']);
+    expect(streams).toEqual(['0', '1']);
+  } finally {
+    await front.close();
+  }
+});
+
+test('a watch fed data that is not JSON fails with a transport error; an id line alone is no event', async () => {
+  const front = await sseFront((req) =>
+    req.method === 'GET'
+      ? 'id: 7\n\nevent: STATUS_CHANGE\ndata: <html>maintenance</html>\n\n'
+      : undefined,
+  );
+  try {
+    const watcher = new ArcClient({ endpoint: front.url, requestAgent: 'sdk' });
+    const watching = (async () => {
+      for await (const e of watcher.task.watch('task-1')) void e;
+    })();
+    await expect(watching).rejects.toBeInstanceOf(ArcTransportError);
+    await expect(watching).rejects.toThrow(/not JSON/);
+  } finally {
+    await front.close();
+  }
+});
+
+test('task.wait rejects once its signal aborts, and no watch leaves a listener on the signal', async () => {
+  const quiet = await startArcd({ agents: [sleeper] });
+  const patient = new ArcClient({ endpoint: quiet.url, requestAgent: 'sdk' });
+  const task = await patient.task.create('sleeper', 'nap');
+  const waiting = patient.task.wait('sleeper', task.taskId, { signal: AbortSignal.timeout(200) });
+  await expect(waiting).rejects.toMatchObject({ name: 'TimeoutError' });
+
+  const shared = new AbortController();
+  for (let i = 0; i < 3; i += 1) {
+    const echo = await patient.task.create('echo', `n${i}`);
+    expect((await patient.task.wait('echo', echo.taskId, { signal: shared.signal })).status).toBe(
+      'COMPLETED',
+    );
+  }
+  const chunks: string[] = [];
+  for await (const chunk of patient.chat.startStream('echo', 'hi')) chunks.push(chunk.delta);
+  expect(getEventListeners(shared.signal, 'abort')).toEqual([]);
 });

@@ -58,3 +58,13 @@ test('an event that never ends is not held past the bound: the reader throws', a
   const long = 'y'.repeat(9_000);
   expect(await read([`data: ${long}`, '\n\n'])).toEqual([{ event: 'message', data: long }]);
 });
+
+test('the SSE reader reads events cut into one-character chunks', async () => {
+  const text = 'id: 1\ndata: a\n\n\n\nid: 2\ndata: b\ndata: c\n\n';
+  const out: string[] = [];
+  async function* chars() {
+    yield* text.split('');
+  }
+  for await (const message of readSse(chars())) out.push(`${message.id}:${message.data}`);
+  expect(out).toEqual(['1:a', '2:b\nc']);
+});
