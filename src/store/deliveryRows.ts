@@ -33,6 +33,7 @@ interface DeliveryRow {
   delivered_at: string | null;
   created_at: string;
   updated_at: string;
+  host: string;
 }
 
 interface AttemptRow {
@@ -289,6 +290,7 @@ export class DeliveryTables {
       return [
         compact({
           delivery: fromDeliveryRow(row),
+          host: row.host,
           subscription: fromSubscriptionRow(parts),
           event,
           taskAgent: parts.t_agent,

@@ -253,6 +253,12 @@ export interface AttemptRecord {
 /** A claimed delivery with everything needed to send it. */
 export interface DeliveryJob {
   delivery: DeliveryRecord;
+  /**
+   * The receiver's host as the claim counted it (the row's, set from its subscription): the
+   * key of the sender's room per host. A row migrated from 0002 may spell it otherwise than
+   * the URL's `host` (`h:443` for `https://h:443/`).
+   */
+  host: string;
   subscription: SubscriptionRecord;
   event: EventRecord;
   /** The agent the task belongs to: the webhook's `requestAgent`. */

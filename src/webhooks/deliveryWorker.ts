@@ -149,7 +149,8 @@ export class DeliveryWorker {
       // Its lease lapsed while this process still sends it (a slow store write): the attempt
       // under way records it; a second one now would send it twice.
       if (this.inFlight.has(job.delivery.deliveryId)) continue;
-      this.launch(new URL(job.subscription.callbackUrl).host, job);
+      // Counted under the host the claim read the room of: the row's.
+      this.launch(job.host, job);
     }
   }
 

@@ -4,6 +4,10 @@
  * 410, Retry-After, dead deliveries and delivery.retry, and per-host concurrency.
  */
 import { createHmac } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
 import { Webhook } from 'standardwebhooks';
 import {
   type Running,
@@ -16,6 +20,7 @@ import {
   waitForStatus,
 } from '../helpers/arcServer';
 import { type Receiver, startReceiver } from '../helpers/receiver';
+import { holdAgent, say } from '../helpers/heldTasks';
 
 const fast = {
   webhookAllowlist: '127.0.0.1',
@@ -563,5 +568,36 @@ describe('isolation between receivers', () => {
     // The fast one arrived while the slow host, one at a time, had not finished its first.
     expect(slowReceiver.received.length).toBeLessThanOrEqual(1);
     await waitForCount(slowReceiver, 3);
+  });
+
+  test("a host key spelled as migration 0002 wrote it still bounds the host's deliveries at once", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'arcd-host-'));
+    const db = path.join(dir, 'arcd.db');
+    arcd = await startArcd({
+      agents: [holdAgent],
+      config: { ...fast, db, webhookPerHostConcurrency: 1 },
+    });
+    // A receiver that holds each request a while, counting how many it holds at once.
+    let holding = 0;
+    let most = 0;
+    const receiver = await startReceiver(() => {
+      holding += 1;
+      most = Math.max(most, holding);
+      setTimeout(() => (holding -= 1), 300);
+      return { status: 200, delayMs: 300 };
+    });
+    const task = await createTask(arcd.url, 'hold', 'held');
+    await waitForStatus(arcd.url, 'hold', task.taskId, ['WORKING']);
+    for (let i = 0; i < 3; i += 1) {
+      await subscribe('hold', task.taskId, receiver, { events: ['NEW_MESSAGE'], replay: false });
+    }
+    // 0002 wrote `host:port` from the URL's text, not URL.host (`h:443` for https://h:443/).
+    const other = new Database(db);
+    other.prepare("UPDATE subscriptions SET callback_host = 'legacy.example:443'").run();
+    other.close();
+    await arcd.server.store.mutateTask(task.taskId, say('one'));
+    await waitForCount(receiver, 3);
+    expect(most).toBe(1);
+    await receiver.close();
   });
 });
