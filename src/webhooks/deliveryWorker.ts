@@ -215,6 +215,7 @@ export class DeliveryWorker {
       attempt: updated.attempts,
       statusCode: result.statusCode,
       error: result.error,
+      detail: result.detail,
     };
     if (updated.status === 'delivered') logger.debug(context, 'webhook delivered');
     else if (updated.status === 'dead') logger.warn(context, 'webhook delivery is dead');

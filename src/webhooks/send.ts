@@ -11,8 +11,13 @@ import type { GuardedAgents } from './ssrf';
 export interface AttemptResult {
   statusCode?: number;
   latencyMs: number;
-  /** `CODE: message` for transport failures (ERR_WEBHOOK_TIMEOUT, ERR_WEBHOOK_FORBIDDEN_ADDRESS, …). */
+  /**
+   * `CODE: message` for transport failures (ERR_WEBHOOK_TIMEOUT, ERR_WEBHOOK_FORBIDDEN_ADDRESS,
+   * …): stored, and shown to the subscription's owner. A refused address is not named in it.
+   */
   error?: string;
+  /** The failure as it was, for the server's log only (a refused address named). */
+  detail?: string;
   responseBody?: string;
   retryAfter?: string;
 }
@@ -25,8 +30,15 @@ export interface SendOptions {
   userAgent: string;
 }
 
+/**
+ * A failure as its owner is told it. A refusal of the guard names the address the receiver's
+ * name resolved to: told back, it would let any caller map internal names (split-horizon DNS
+ * included) by subscribing to them; the server's log keeps it.
+ */
 function describeError(error: Error & { code?: string }): string {
-  if (/not allowed/i.test(error.message)) return `ERR_WEBHOOK_FORBIDDEN_ADDRESS: ${error.message}`;
+  if (/not allowed/i.test(error.message)) {
+    return 'ERR_WEBHOOK_FORBIDDEN_ADDRESS: the receiver resolves to an address webhooks may not reach';
+  }
   if (error.name === 'TimeoutError' || error.code === 'ETIMEDOUT') {
     return `ERR_WEBHOOK_TIMEOUT: ${error.message}`;
   }
@@ -54,7 +66,7 @@ export function postWebhook(
       resolve({
         ...(statusCode !== undefined ? { statusCode } : {}),
         latencyMs,
-        ...(error ? { error: describeError(error) } : {}),
+        ...(error ? { error: describeError(error), detail: error.message } : {}),
         ...(responseBody ? { responseBody } : {}),
         ...(retryAfter ? { retryAfter } : {}),
       });

@@ -102,7 +102,11 @@ export async function callbackProblem(
   }
   for (const { address } of addresses) {
     const reason = forbiddenReason(address, policy);
-    if (reason) return `${host} resolves to ${reason.replace(`${address} is`, `${address},`)}`;
+    // The kind of address, not the address: told back, it would map internal names for any
+    // caller (the send-time refusal says no more either).
+    const kind =
+      reason && (/^\S+ is (an? [a-z]+ address)$/.exec(reason)?.[1] ?? 'a forbidden address');
+    if (kind) return `${host} resolves to ${kind}`;
   }
   return undefined;
 }

@@ -4,9 +4,6 @@
  * 410, Retry-After, dead deliveries and delivery.retry, and per-host concurrency.
  */
 import { createHmac } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import Database from 'better-sqlite3';
 import { Webhook } from 'standardwebhooks';
 import {
@@ -21,6 +18,7 @@ import {
 } from '../helpers/arcServer';
 import { type Receiver, startReceiver } from '../helpers/receiver';
 import { holdAgent, say } from '../helpers/heldTasks';
+import { tempDbFile } from '../helpers/tempDb';
 
 const fast = {
   webhookAllowlist: '127.0.0.1',
@@ -571,8 +569,7 @@ describe('isolation between receivers', () => {
   });
 
   test("a host key spelled as migration 0002 wrote it still bounds the host's deliveries at once", async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'arcd-host-'));
-    const db = path.join(dir, 'arcd.db');
+    const db = tempDbFile('host-key');
     arcd = await startArcd({
       agents: [holdAgent],
       config: { ...fast, db, webhookPerHostConcurrency: 1 },

@@ -112,9 +112,9 @@ describe('address policy', () => {
   });
 
   test('a host name is judged by what it resolves to', async () => {
-    expect(await callbackProblem('http://localhost:8080/hook', none)).toMatch(
-      /localhost resolves to 127\.0\.0\.1, a loopback address/,
-    );
+    // The kind of address, never the address itself (it would map internal names).
+    const problem = await callbackProblem('http://localhost:8080/hook', none);
+    expect(problem).toBe('localhost resolves to a loopback address');
     expect(await callbackProblem('http://[::1]:8080/hook', none)).toMatch(/loopback/);
   });
 });
@@ -197,6 +197,7 @@ describe('the sender checks the connected address', () => {
       return result.deliveries[0]?.status === 'dead' ? result : undefined;
     });
     expect(deliveries[0].attemptLog[0].error).toMatch(/^ERR_WEBHOOK_FORBIDDEN_ADDRESS/);
+    expect(JSON.stringify(deliveries)).not.toMatch(/127\.0\.0\.1(?!:\d+\/)/); // but in its URL
     expect(receiver.received).toHaveLength(0);
   });
 });
