@@ -13,6 +13,11 @@ import { finishedByChildren, parentFinished, parentReopened, parentStarted } fro
 import { isTerminal } from './states';
 import { SettlingWatch } from './settlingWatch';
 
+/** Whether `now` is the row `read` was (no change since: each moves its sequence or time). */
+function sameVersion(read: TaskRecord, now: TaskRecord | undefined): boolean {
+  return now !== undefined && now.lastSeq === read.lastSeq && now.updatedAt === read.updatedAt;
+}
+
 export class ParentWatch extends SettlingWatch {
   constructor(
     private readonly store: Store,
@@ -86,6 +91,25 @@ export class ParentWatch extends SettlingWatch {
     );
     const had = await this.store.listArtifacts(parentId);
     const at = isoNow(this.clock);
-    await this.store.mutateTask(parentId, (current) => parentFinished(current, finished, at, had));
+    // Settled only on children as they were read: each is read again in the write (and, read
+    // from the database, guarded there against other processes), and a child changed meanwhile
+    // (retried, re-run) leaves the parent as it is. That child's commit settles it again.
+    const now = new Map<string, TaskRecord>();
+    await this.store.mutateTasks([
+      ...children.map((child) => ({
+        taskId: child.taskId,
+        plan: (current: TaskRecord) => {
+          now.set(current.taskId, current);
+          return null;
+        },
+      })),
+      {
+        taskId: parentId,
+        plan: (current: TaskRecord) =>
+          children.every((child) => sameVersion(child, now.get(child.taskId)))
+            ? parentFinished(current, finished, at, had)
+            : null,
+      },
+    ]);
   }
 }

@@ -450,6 +450,40 @@ describe('running a failed family again', () => {
     await waitForStatus(arcd.url, 'alpha', parent.childTaskIds[0], ['CANCELED'], on);
   });
 
+  test('a child retried while its parent is being settled keeps the parent working', async () => {
+    const arcd = await startArcd({ agents: [...agents, flaky], bundled: false });
+    const { store } = arcd.server;
+    // The settling reads the children (all finished, one failed), then the parent's artifacts,
+    // then writes: the failed child is retried in between, as a caller could.
+    let retriedBetween = false;
+    let parentId = '';
+    const listArtifacts = store.listArtifacts.bind(store);
+    store.listArtifacts = async (taskId, budget) => {
+      const read = await listArtifacts(taskId, budget);
+      if (taskId === parentId && !retriedBetween) {
+        retriedBetween = true;
+        const failing = (await store.getTask(parentId))!.childTaskIds![1]!;
+        await arcResult(arcd.url, 'task.retry', { taskId: failing }, child);
+      }
+      return read;
+    };
+    const parent = await family(arcd, 'go');
+    parentId = parent.taskId;
+    await waitForStatus(arcd.url, 'alpha', parent.taskId, ['COMPLETED'], on);
+    expect(retriedBetween).toBe(true);
+    const events = await arcResult(
+      arcd.url,
+      'task.events',
+      { taskId: parent.taskId, limit: 500 },
+      on,
+    );
+    const own = events.events
+      .filter((e: WireJson) => e.event === 'STATUS_CHANGE' && e.data.childTaskId === undefined)
+      .map((e: WireJson) => `${e.data.previousStatus}>${e.data.status}`);
+    // Never FAILED on the child's first failure, which the retry had undone.
+    expect(own).toEqual(['SUBMITTED>WORKING', 'WORKING>COMPLETED']);
+  });
+
   test("a family retried without a deadline runs its children under the parent's current one", async () => {
     const arcd = await startArcd({ agents: [...agents, flaky], bundled: false });
     const first = new Date(Date.now() + 60_000).toISOString();
