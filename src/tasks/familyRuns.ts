@@ -37,7 +37,9 @@ export function refuseIfReleasedAtCommit(store: Store, taskId: string, doing: st
 
 /**
  * `plan` (a retry or rerun of `task`, checked by the caller) written; a child of a parent its
- * children finished reopens the parent in the same transaction. The task's change back.
+ * children finished reopens the parent in the same transaction. The task's change back. The
+ * parent is judged as the write finds it: one read live before could finish meanwhile, and
+ * release its dependents, which a reopening must then be refused under.
  */
 export async function restartTask(
   store: Store,
@@ -46,15 +48,14 @@ export async function restartTask(
   at: string,
   deadline: Deadline,
 ): Promise<AppliedChange | undefined> {
-  const parent = task.parentTaskId ? await store.getTask(task.parentTaskId) : undefined;
-  if (!parent || !isTerminal(parent.status)) return store.mutateTask(task.taskId, plan);
-  if (!finishedByChildren(parent)) throw familyEnded(task, parent);
+  if (!task.parentTaskId) return store.mutateTask(task.taskId, plan);
   const [restarted] = await store.mutateTasks([
     { taskId: task.taskId, plan },
     {
-      taskId: parent.taskId,
+      taskId: task.parentTaskId,
       plan: (current) => {
-        if (!finishedByChildren(current)) return null;
+        if (!isTerminal(current.status)) return null; // live: the child runs again under it
+        if (!finishedByChildren(current)) throw familyEnded(task, current);
         // The tasks its completion released read it as it is: checked again in the write.
         const doing = `reopened by its child ${task.taskId} running again`;
         refuseIfReleasedAtCommit(store, current.taskId, doing);

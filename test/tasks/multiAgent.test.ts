@@ -20,6 +20,8 @@ import {
   waitForStatus,
 } from '../helpers/arcServer';
 import { startReceiver } from '../helpers/receiver';
+import * as changes from '../../src/tasks/changes';
+import type { TaskRecord } from '../../src/store/records';
 
 const worker = (id: string): AgentDefinition =>
   defineAgent({
@@ -482,6 +484,39 @@ describe('running a failed family again', () => {
       .map((e: WireJson) => `${e.data.previousStatus}>${e.data.status}`);
     // Never FAILED on the child's first failure, which the retry had undone.
     expect(own).toEqual(['SUBMITTED>WORKING', 'WORKING>COMPLETED']);
+  });
+
+  test('a child retried as its parent, read live, completes is judged with the parent as the write finds it', async () => {
+    const arcd = await startArcd({ agents: [...agents, flaky], bundled: false });
+    const { store } = arcd.server;
+    const parent = await family(arcd, 'go hold:alpha', { settings: { allowPartial: true } });
+    const [held, failing] = parent.childTaskIds as string[];
+    await waitForStatus(arcd.url, 'flaky-child', failing!, ['FAILED'], child);
+    // The retry reads the parent live; before its write, the held child completes and with it
+    // the parent (a partial completion, which releases dependents). Reads of the parent made
+    // for the retry meanwhile see it as it was.
+    const getTask = store.getTask.bind(store);
+    let armed = true;
+    let finishing = false;
+    let readLive: TaskRecord | undefined;
+    store.getTask = async (taskId) => {
+      if (!armed || finishing || taskId !== parent.taskId) return getTask(taskId);
+      if (!readLive) {
+        readLive = await getTask(taskId);
+        finishing = true;
+        await store.mutateTask(held!, (task) => changes.completed(task, new Date().toISOString()));
+        await waitForStatus(arcd.url, 'alpha', parent.taskId, ['COMPLETED'], on);
+        finishing = false;
+      }
+      return readLive;
+    };
+    await arcResult(arcd.url, 'task.retry', { taskId: failing }, child);
+    armed = false;
+    expect(readLive?.status).toBe('WORKING');
+    // Reopened in the retry's own write (it would have been refused had the completion
+    // released a dependent): never COMPLETED with a child running again.
+    expect((await getTask(parent.taskId))?.status).toBe('WORKING');
+    await waitForStatus(arcd.url, 'alpha', parent.taskId, ['COMPLETED'], on);
   });
 
   test("a family retried without a deadline runs its children under the parent's current one", async () => {
