@@ -31,6 +31,8 @@ export class DependencyTables {
   private readonly unmetOf;
   private readonly noneReleased;
   private readonly noneUnmet;
+  private readonly statusOf;
+  private readonly sameStatus;
 
   constructor(db: Db, recorder: WriteRecorder) {
     this.statesOf = db.prepare<[string], { depends_on: string; status: string }>(`
@@ -49,6 +51,9 @@ export class DependencyTables {
     // between the read on the main connection and the batch's transaction on the writer thread.
     this.noneReleased = recorder.guard(db, `SELECT COUNT(*) FROM (${releasedSql})`);
     this.noneUnmet = recorder.guard(db, `SELECT COUNT(*) FROM (${unmetSql})`);
+    const statusSql = 'SELECT status FROM tasks WHERE task_id = ?';
+    this.statusOf = db.prepare<[string], { status: string }>(statusSql);
+    this.sameStatus = recorder.guard(db, statusSql);
     this.blocked = db.prepare<[string, number], { task_id: string }>(
       'SELECT task_id FROM tasks WHERE blocked = 1 AND task_id > ? ORDER BY task_id LIMIT ?',
     );
@@ -95,6 +100,16 @@ export class DependencyTables {
     const unmet = this.unmetOf.all(taskId).map((row) => row.depends_on);
     if (unmet.length === 0) this.noneUnmet.expect([0], taskId);
     return unmet;
+  }
+
+  /**
+   * Whether task `taskId` is `status` now, for a write being planned on it: when it is, a
+   * batch being recorded checks that it still is at its commit.
+   */
+  statusAtCommit(taskId: string, status: TaskStatus): boolean {
+    if (this.statusOf.get(taskId)?.status !== status) return false;
+    this.sameStatus.expect([status], taskId);
+    return true;
   }
 
   /** Blocked tasks after `after`, in id order (the sweep that catches up after a restart). */

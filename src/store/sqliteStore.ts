@@ -51,7 +51,7 @@ import {
   ScheduleTable,
 } from './scheduleRows';
 import { type TriggerRecord, TriggerTable } from './triggerRows';
-import type { EventType, JsonValue, Message } from '../types';
+import type { EventType, JsonValue, Message, TaskStatus } from '../types';
 import { newId } from '../ids';
 import { isoAt } from '../clock';
 import { extended } from '../extended';
@@ -647,6 +647,10 @@ export class SqliteStore implements Store {
 
   unmetAtCommit(taskId: string): string[] {
     return this.dependencies.unmetAtCommit(taskId);
+  }
+
+  statusAtCommit(taskId: string, status: TaskStatus): boolean {
+    return this.dependencies.statusAtCommit(taskId, status);
   }
 
   async blockedTasks(limit: number, after = ''): Promise<string[]> {

@@ -29,7 +29,7 @@ import type { TriggerRecord } from './triggerRows';
 import type { OwedStop } from './stopRows';
 import type { PurgeBatch } from './taskRemoval';
 import type { StopCause } from '../agents/contract';
-import type { EventType, JsonValue, Message } from '../types';
+import type { EventType, JsonValue, Message, TaskStatus } from '../types';
 
 /**
  * What a commit wrote: its task id, how many outbox rows (deliveries) it queued and, when the
@@ -192,6 +192,12 @@ export interface Store {
    * again).
    */
   unmetAtCommit(taskId: string): string[];
+  /**
+   * Inside a ChangePlan only: whether task `taskId` is `status`, read as the write is planned;
+   * when it is, the write commits only if it still is then (a dependency failed here and run
+   * again elsewhere has it planned again).
+   */
+  statusAtCommit(taskId: string, status: TaskStatus): boolean;
   /** Up to `limit` blocked tasks after `after` ('' = from the first), in id order (catch-up
    * after a restart). */
   blockedTasks(limit: number, after?: string): Promise<string[]>;

@@ -66,7 +66,15 @@ export class DependencyWatch extends SettlingWatch {
       // A dependency deleted since (task.delete, the retention purge) can never complete: a
       // task run again after its dependency was deleted fails rather than runs without it.
       const gone = task.dependencies?.find((id) => !states.some((d) => d.taskId === id));
-      const broken = found ?? (gone ? { taskId: gone, status: 'DELETED' as const } : undefined);
+      // The failed one read again in the write (another process may run it again meanwhile:
+      // its next end settles this one again).
+      const failed = found && this.store.statusAtCommit(found.taskId, found.status);
+      if (found && !failed && !gone) return null;
+      const broken = failed
+        ? found
+        : gone
+          ? { taskId: gone, status: 'DELETED' as const }
+          : undefined;
       if (broken) return changes.dependencyFailed(task, broken, at);
       // Read again in the write: another process may run a dependency again meanwhile (its
       // next completion releases this one).

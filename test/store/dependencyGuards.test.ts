@@ -1,8 +1,8 @@
 /**
- * The dependency checks a write makes as it is planned (`releasedAtCommit`, `unmetAtCommit`)
- * hold at its commit too: with the writer thread, a plan reads on the main connection and its
- * batch commits later on the thread, and another process's write landing in between has the
- * write planned again (the guard in the batch), where the check now sees it.
+ * The dependency checks a write makes as it is planned (`releasedAtCommit`, `unmetAtCommit`,
+ * `statusAtCommit`) hold at its commit too: with the writer thread, a plan reads on the main
+ * connection and its batch commits later on the thread, and another process's write landing in
+ * between has the write planned again (the guard in the batch), where the check now sees it.
  */
 import Database from 'better-sqlite3';
 import { defineAgent } from '../../src/agents/contract';
@@ -102,5 +102,24 @@ test('a guard an earlier write of its own batch fails is planned again on its ow
   const released = await release;
   expect(seen).toEqual([[], [quick]]);
   expect(released?.task.internalStatus).toBeUndefined();
+  other.close();
+});
+
+test("a run again committed between a failure's check and its commit has it planned again", async () => {
+  const { arcd, other, quick, dependent } = await setUp();
+  other.prepare("UPDATE tasks SET status = 'FAILED' WHERE task_id = ?").run(quick);
+  const seen: boolean[] = [];
+  const store = arcd.server.store;
+  const written = await store.mutateTask(dependent, () => {
+    const failed = store.statusAtCommit(quick, 'FAILED');
+    seen.push(failed);
+    if (seen.length === 1) {
+      // Another process runs the failed dependency again now.
+      other.prepare("UPDATE tasks SET status = 'SUBMITTED' WHERE task_id = ?").run(quick);
+    }
+    return failed ? touch(new Date().toISOString()) : null;
+  });
+  expect(seen).toEqual([true, false]);
+  expect(written?.task.internalStatus).toBeUndefined(); // planned again: nothing written
   other.close();
 });

@@ -561,3 +561,32 @@ test('a run again checks the task as it is once its locks are held, not as first
   second.open();
   await waitForStatus(arcd.url, 'reader', d.taskId, ['COMPLETED'], onReader);
 });
+
+test('a failed dependency run again by another process before the write does not fail its dependent', async () => {
+  const db = tempDbFile();
+  const { agent: gateAgent, open } = gate();
+  const here = await startArcd({ db, agents: [gateAgent] });
+  const there = await startArcd({ db, agents: [gateAgent], config: { pollMs: 3_600_000 } });
+  const onGate = { targetAgent: 'gate' };
+  const first = await createTask(here.url, 'gate', 'fail', {}, onGate);
+  const second = await createTask(here.url, 'echo', 'after', { dependencies: [first.taskId] });
+  // The watch reads the dependencies twice (for their locks, then holding them): after its
+  // second read, and before its write, the other process runs the failed one again.
+  const { store } = here.server;
+  const states = store.dependencyStates.bind(store);
+  let reads = 0;
+  store.dependencyStates = async (taskId) => {
+    const read = await states(taskId);
+    if (taskId === second.taskId && read.some((d) => d.status === 'FAILED') && ++reads === 2) {
+      const message = { role: 'user', parts: [{ type: 'TextPart', content: 'pass' }] };
+      await arcResult(there.url, 'task.run', { taskId: first.taskId, message }, onGate);
+    }
+    return read;
+  };
+  open();
+  // Not failed for the failure the run again undid: released by the run's completion instead.
+  const done = await waitForStatus(here.url, 'echo', second.taskId, ['COMPLETED', 'FAILED']);
+  expect(reads).toBe(2);
+  expect(done.status).toBe('COMPLETED');
+  expect((await taskInfo(here.url, 'gate', first.taskId, onGate)).status).toBe('COMPLETED');
+});
