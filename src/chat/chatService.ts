@@ -53,6 +53,9 @@ export function toWireChat(chat: ChatRecord, reply?: Message) {
   };
 }
 
+/** How often a reply being produced looks whether its chat was ended by another process. */
+const CLOSED_LOOK_MS = 1_000;
+
 export class ChatService {
   /** How to stop each reply being produced, with its chat. */
   private readonly active = new Map<(reason: Error) => void, string>();
@@ -147,10 +150,6 @@ export class ChatService {
       ...message,
       timestamp: message.timestamp ? toUtcIso(message.timestamp) : isoNow(this.clock),
     };
-    const appended = await this.store.appendChatMessage(chatId, stamped, isoNow(this.clock));
-    if (!appended) throw new ChatClosedError(chatId); // ended meanwhile
-    let chat = appended;
-    const history = await this.store.listChatMessages(chatId);
     const controller = new AbortController();
     const stopped: { reason?: Error } = {};
     // A stop ends the reply whether or not its handler heeds the signal (a model call that
@@ -167,7 +166,20 @@ export class ChatService {
       this.active.delete(stop);
     };
     const active = this.active;
+    // Known before the message is stored: a chat.end from now on stops this reply, before its
+    // handler starts if it comes first.
     active.set(stop, chatId);
+    let chat: ChatRecord;
+    let history: Message[];
+    try {
+      const appended = await this.store.appendChatMessage(chatId, stamped, isoNow(this.clock));
+      if (!appended) throw new ChatClosedError(chatId); // ended meanwhile
+      chat = appended;
+      history = await this.store.listChatMessages(chatId);
+    } catch (error) {
+      active.delete(stop);
+      throw error;
+    }
     let result: { chat: ChatRecord; reply: Message } | undefined;
     const store = this.store;
     const clock = this.clock;
@@ -177,6 +189,11 @@ export class ChatService {
     const { maxPartBytes, maxMessageBytes } = this.partLimits;
     const maxReplyBytes = Math.min(maxPartBytes, maxMessageBytes);
     const deltas = (async function* () {
+      if (stopped.reason) {
+        // Stopped before it started (its chat ended, its caller gone): its handler never runs.
+        active.delete(stop);
+        throw stopped.reason;
+      }
       let text = '';
       let bytes = 0;
       // The agent's declared time limit for a turn holds for a reply too (-41006), counting
@@ -196,6 +213,7 @@ export class ChatService {
       };
       arm();
       let produced: AsyncIterator<string> | undefined;
+      let lookedAt = Date.now();
       try {
         const reply = handler({
           chatId,
@@ -219,6 +237,14 @@ export class ChatService {
           text += delta;
           disarm();
           yield delta;
+          // Ended by another process (this one's chat.end stops it at once): looked at now and
+          // then, between deltas.
+          if (Date.now() - lookedAt >= CLOSED_LOOK_MS) {
+            lookedAt = Date.now();
+            if ((await store.getChat(chatId))?.status === 'CLOSED') {
+              stop(new ChatClosedError(chatId));
+            }
+          }
           arm();
         }
       } finally {

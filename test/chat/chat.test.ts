@@ -15,6 +15,7 @@ import {
   textMessage,
   waitFor,
 } from '../helpers/arcServer';
+import { tempDbFile } from '../helpers/tempDb';
 
 function rawPost(
   url: string,
@@ -575,4 +576,71 @@ test("a reader slower than the agent's time limit does not count against the age
   expect(events.at(-1)!.event).toBe('done');
   expect(events.at(-1)!.data.status).toBe('ACTIVE');
   expect(events.filter((e) => e.event === 'stream')).toHaveLength(128);
+});
+
+describe('a chat ended around a reply', () => {
+  let calls: string[];
+  const chatty = defineAgent({
+    id: 'chatty',
+    description: 'replies a word every 100 ms, up to 50, until stopped',
+    handle: () => undefined,
+    async *chat(ctx) {
+      calls.push(ctx.text());
+      for (let i = 0; i < 50 && !ctx.signal.aborted; i += 1) {
+        yield `w${i} `;
+        await new Promise((resolve) => setTimeout(resolve, ctx.text() === 'slowly' ? 100 : 0));
+      }
+    },
+  });
+  const on = { targetAgent: 'chatty', requestAgent: 'me' };
+  beforeEach(() => {
+    calls = [];
+  });
+
+  test('a chat ended as a message is stored never runs its handler for it', async () => {
+    const here = await startArcd({ agents: [chatty], bundled: false });
+    await arcResult(
+      here.url,
+      'chat.start',
+      { chatId: 'c-race', initialMessage: textMessage('hi') },
+      on,
+    );
+    // The end lands between the message's store and the reply's start.
+    const { store } = here.server;
+    const list = store.listChatMessages.bind(store);
+    store.listChatMessages = async (chatId) => {
+      const read = await list(chatId);
+      if (read.length === 3) await arcResult(here.url, 'chat.end', { chatId }, on);
+      return read;
+    };
+    const refused = await arcCall(
+      here.url,
+      'chat.message',
+      { chatId: 'c-race', message: textMessage('more') },
+      on,
+    );
+    expect(refused.body.error).toMatchObject({ code: -43002 });
+    expect(calls).toEqual(['hi']);
+  });
+
+  test('a chat ended by another process stops the reply streaming here', async () => {
+    const db = tempDbFile('chat');
+    const here = await startArcd({ db, agents: [chatty], bundled: false });
+    const there = await startArcd({ db, agents: [chatty], bundled: false });
+    const streamed = rawPost(
+      here.url,
+      envelope(
+        'chat.start',
+        { chatId: 'c-far', initialMessage: textMessage('slowly'), stream: true },
+        'chatty',
+      ),
+    );
+    await waitFor('the reply started', async () => (calls.length > 0 ? true : undefined));
+    await arcResult(there.url, 'chat.end', { chatId: 'c-far' }, on);
+    const events = parseSse((await streamed).raw);
+    expect(events.at(-2)?.event).toBe('error');
+    expect(events.at(-2)?.data.error.message).toMatch(/closed/);
+    // Stopped within a look or two, not after its 50 words.
+    expect(events.filter((e) => e.event === 'stream').length).toBeLessThan(50);
+  });
 });
