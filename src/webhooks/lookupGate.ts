@@ -6,8 +6,11 @@
  * bound wait here instead, on no thread; a delivery's timeout counts that wait too. One that
  * waited past MAX_WAIT_MS is answered ETIMEOUT without being looked up: its caller has most
  * likely given up, and a backlog of hopeless lookups must not hold up the ones behind it.
- * Lookups of a name already being looked up (or queued) share that one's answer, so a host
- * whose DNS hangs takes one place at most, however many deliveries to it start meanwhile.
+ * Lookups of a name already being looked up (or queued) share that one's answer, whatever
+ * their options (one question, every address; each caller gets what its options ask of that
+ * list), so a host whose DNS hangs takes one place at most, however many deliveries and
+ * subscribes to it start meanwhile. A queued lookup is answered ETIMEOUT once it has waited
+ * MAX_WAIT_MS, by a timer: a subscribe waiting behind hung names is not held past it.
  */
 import dns from 'node:dns';
 
@@ -19,19 +22,45 @@ export const MAX_WAIT_MS = 30_000;
 type LookupCallback = (error: NodeJS.ErrnoException | null, ...results: unknown[]) => void;
 type Lookup = (hostname: string, options: dns.LookupOptions, callback: LookupCallback) => void;
 
-/** Lookups asked the same question (name and options) get the same answer. */
-function questionOf(hostname: string, options: dns.LookupOptions): string {
-  const { family, hints, all, verbatim, order } = options as dns.LookupOptions & {
-    order?: string;
-  };
-  return [hostname, family, hints, all, verbatim, order].join('\0');
+/** The question every lookup of a name shares: all its addresses, in the resolver's order. */
+const EVERY_ADDRESS: dns.LookupOptions = { all: true, verbatim: true };
+
+/** What `dns.lookup` with `options` answers, taken from the name's whole list. */
+function answerFor(
+  hostname: string,
+  options: dns.LookupOptions,
+  addresses: dns.LookupAddress[],
+  callback: LookupCallback,
+): void {
+  const { family, all, verbatim, order } = options as dns.LookupOptions & { order?: string };
+  const wanted = family === 'IPv4' ? 4 : family === 'IPv6' ? 6 : Number(family ?? 0);
+  let fitting = addresses
+    .filter((entry) => !wanted || entry.family === wanted)
+    .map((entry) => ({ ...entry })); // each caller its own copy (a caller may reorder it)
+  const first = order === 'ipv6first' ? 6 : order === 'ipv4first' || verbatim === false ? 4 : 0;
+  if (first)
+    fitting = [
+      ...fitting.filter((e) => e.family === first),
+      ...fitting.filter((e) => e.family !== first),
+    ];
+  if (all) return callback(null, fitting);
+  const chosen = fitting[0];
+  if (!chosen) {
+    const error: NodeJS.ErrnoException = new Error(`getaddrinfo ENOTFOUND ${hostname}`);
+    error.code = 'ENOTFOUND';
+    return callback(error);
+  }
+  callback(null, chosen.address, chosen.family);
 }
 
 export class LookupGate {
   private running = 0;
   private readonly waiting: Array<{ run: () => void; since: number; expire: () => void }> = [];
-  /** The callers of each question being looked up or queued, the first one's included. */
-  private readonly asking = new Map<string, LookupCallback[]>();
+  /** The callers of each name being looked up or queued, the first one's included. */
+  private readonly asking = new Map<
+    string,
+    Array<{ options: dns.LookupOptions; callback: LookupCallback }>
+  >();
 
   constructor(
     private readonly resolve: Lookup = dns.lookup as unknown as Lookup,
@@ -42,19 +71,18 @@ export class LookupGate {
 
   /** `dns.lookup` as got (`dnsLookup`) and `net.connect` (`lookup`) call it, gated. */
   readonly lookup = (hostname: string, options: dns.LookupOptions, callback: LookupCallback) => {
-    const question = questionOf(hostname, options);
-    const askers = this.asking.get(question);
+    const askers = this.asking.get(hostname);
     if (askers) {
-      askers.push(callback);
+      askers.push({ options, callback });
       return;
     }
-    const callbacks = [callback];
-    this.asking.set(question, callbacks);
-    const answer: LookupCallback = (error, ...results) => {
-      this.asking.delete(question);
-      // Each caller its own copy of an address list (a caller may reorder it).
-      for (const told of callbacks) {
-        told(error, ...results.map((result) => (Array.isArray(result) ? [...result] : result)));
+    const asking = [{ options, callback }];
+    this.asking.set(hostname, asking);
+    const answer: LookupCallback = (error, addresses) => {
+      this.asking.delete(hostname);
+      for (const asker of asking) {
+        if (error) asker.callback(error);
+        else answerFor(hostname, asker.options, addresses as dns.LookupAddress[], asker.callback);
       }
     };
     const run = () => {
@@ -68,18 +96,34 @@ export class LookupGate {
         answer(error, ...results);
       };
       try {
-        this.resolve(hostname, options, finish);
+        this.resolve(hostname, EVERY_ADDRESS, finish);
       } catch (error) {
         finish(error as NodeJS.ErrnoException); // refused at once (a malformed name)
       }
     };
     if (this.running < this.max) return run();
-    const expire = () => {
-      const error: NodeJS.ErrnoException = new Error(`queryA ETIMEOUT ${hostname}`);
-      error.code = 'ETIMEOUT';
-      answer(error);
+    const queued = {
+      run: () => {
+        clearTimeout(timer);
+        run();
+      },
+      since: this.now(),
+      expire: () => {
+        clearTimeout(timer);
+        const error: NodeJS.ErrnoException = new Error(`queryA ETIMEOUT ${hostname}`);
+        error.code = 'ETIMEOUT';
+        answer(error);
+      },
     };
-    this.waiting.push({ run, since: this.now(), expire });
+    // Answered when its wait is up though no place freed (every running lookup hung).
+    const timer = setTimeout(() => {
+      const at = this.waiting.indexOf(queued);
+      if (at < 0) return;
+      this.waiting.splice(at, 1);
+      queued.expire();
+    }, this.maxWaitMs);
+    timer.unref();
+    this.waiting.push(queued);
   };
 
   /** Starts the oldest queued lookup still worth running; answers the expired ones. */
@@ -93,7 +137,7 @@ export class LookupGate {
   /** Every address `hostname` resolves to, in the resolver's order. */
   lookupAll(hostname: string): Promise<dns.LookupAddress[]> {
     return new Promise((resolve, reject) => {
-      this.lookup(hostname, { all: true, verbatim: true }, (error, addresses) => {
+      this.lookup(hostname, EVERY_ADDRESS, (error, addresses) => {
         if (error) reject(error);
         else resolve(addresses as dns.LookupAddress[]);
       });
