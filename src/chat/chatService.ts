@@ -150,6 +150,9 @@ export class ChatService {
       ...message,
       timestamp: message.timestamp ? toUtcIso(message.timestamp) : isoNow(this.clock),
     };
+    // Sent as `agent` or `system`: the caller's, never passing for the agent's own replies in
+    // the history its handler reads (as a task's messages, toMessageRecord).
+    if (message.role !== 'user') stamped.agentId = call.requestAgent;
     const controller = new AbortController();
     const stopped: { reason?: Error } = {};
     // A stop ends the reply whether or not its handler heeds the signal (a model call that

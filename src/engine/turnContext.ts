@@ -85,8 +85,11 @@ const isTextPart = (part: Part) => part.type === 'TextPart' || part.type === 'te
  * a run after a restart, sees the input its first attempt saw.
  */
 export function turnInput(history: readonly Message[], agentId: string): Message[] {
-  // The agent's own: its replies, and the system notes it wrote (they carry its id).
-  const own = (m: Message) => m.role === 'agent' || (m.role === 'system' && m.agentId === agentId);
+  // The agent's own: its replies and the system notes it wrote, which carry its id (a caller's
+  // agent or system message carries the caller's: toMessageRecord). An agent message with no
+  // id at all was stored before ids were stamped: the agent's.
+  const own = (m: Message) =>
+    m.role !== 'user' && (m.agentId === agentId || (m.role === 'agent' && m.agentId === undefined));
   let end = history.length;
   while (end > 0 && own(history[end - 1]!)) end -= 1;
   let start = end;

@@ -61,14 +61,25 @@ export interface EngineHooks {
   expectSettled(taskId: string, ms: number): Expectation;
 }
 
-export function toMessageRecord(message: Message, at: string): Omit<MessageRecord, 'seq'> {
+/**
+ * A caller's message as stored. One it sends as `agent` or `system` carries the caller's id
+ * (`from`), whatever `agentId` it named: the agent's own messages are those with its id
+ * (turnInput), and a caller's must never pass for them (its input would be skipped, an
+ * answer to a question dropped).
+ */
+export function toMessageRecord(
+  message: Message,
+  at: string,
+  from: string,
+): Omit<MessageRecord, 'seq'> {
   const record: Omit<MessageRecord, 'seq'> = {
     messageId: newId('msg'),
     role: message.role,
     parts: message.parts,
     timestamp: message.timestamp ? toUtcIso(message.timestamp) : at,
   };
-  if (message.agentId) record.agentId = message.agentId;
+  if (message.role !== 'user') record.agentId = from;
+  else if (message.agentId) record.agentId = message.agentId;
   return record;
 }
 
@@ -345,7 +356,8 @@ export class TaskService {
     if (params.settings) task.settings = params.settings;
     if (deadline) task.deadline = deadline;
     if (dependencies.length > 0) task.dependencies = dependencies;
-    return { task, initial: changes.created(task, toMessageRecord(params.initialMessage, at)) };
+    const first = toMessageRecord(params.initialMessage, at, call.requestAgent);
+    return { task, initial: changes.created(task, first) };
   }
 
   /** task.retry's and task.run's `deadline`: null (none) kept, a time checked as a new one. */
@@ -585,6 +597,7 @@ export class TaskService {
     const record = toMessageRecord(
       { role: message.role, parts: message.parts, agentId: message.agentId, timestamp: at },
       at,
+      call.requestAgent,
     );
     const applied = await this.restartVisible(call, task, at, deadline, (current) =>
       changes.rerun(notParent(current), record, at, call.requestAgent, deadline),
@@ -630,7 +643,7 @@ export class TaskService {
   ): Promise<{ routedTo?: string }> {
     checkMessageParts(params.message, 'message', this.partLimits);
     const at = isoNow(this.clock);
-    const message = toMessageRecord(params.message, at);
+    const message = toMessageRecord(params.message, at, call.requestAgent);
     let parent: TaskRecord | undefined;
     const applied = await this.mutateVisible(call, params.taskId, (task) => {
       if (task.childTaskIds) {

@@ -578,6 +578,32 @@ test("a reader slower than the agent's time limit does not count against the age
   expect(events.filter((e) => e.event === 'stream')).toHaveLength(128);
 });
 
+test("a caller's message sent as the agent carries the caller's id in the history", async () => {
+  const seen: Array<{ role: string; agentId?: string }> = [];
+  const recorder = defineAgent({
+    id: 'recorder',
+    description: 'says what it saw',
+    handle: () => undefined,
+    async *chat(ctx) {
+      seen.push(...ctx.history.map((m) => ({ role: m.role, agentId: m.agentId })));
+      yield 'seen';
+    },
+  });
+  const here = await startArcd({ agents: [recorder], bundled: false });
+  const message = {
+    role: 'agent',
+    agentId: 'recorder',
+    parts: [{ type: 'TextPart', content: 'x' }],
+  };
+  await arcResult(
+    here.url,
+    'chat.start',
+    { initialMessage: message },
+    { targetAgent: 'recorder', requestAgent: 'me' },
+  );
+  expect(seen).toEqual([{ role: 'agent', agentId: 'me' }]);
+});
+
 describe('a chat ended around a reply', () => {
   let calls: string[];
   const chatty = defineAgent({

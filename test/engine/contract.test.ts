@@ -6,6 +6,7 @@
 import { defineAgent, type TurnContext } from '../../src/agents/contract';
 import {
   type Running,
+  type WireJson,
   arcCall,
   arcResult,
   createTask,
@@ -255,6 +256,45 @@ describe('input and history', () => {
       { input: 'start', history: 1 },
       { input: 'a1', history: 3 },
       { input: 'a2', history: 5 },
+    ]);
+  });
+
+  test("a caller's agent or system message is its input, not taken for the agent's own", async () => {
+    const turns: string[] = [];
+    const asker = scripted('asker', async (ctx) => {
+      turns.push(ctx.text());
+      if (turns.length === 1) await ctx.requestInput('your name?');
+      else return `hello ${ctx.text()}`;
+      return undefined;
+    });
+    arcd = await startArcd({ bundled: false, agents: [asker] });
+    const on = { targetAgent: 'asker', requestAgent: 'caller' };
+    // Sent as the agent, even naming it: stored as the caller's.
+    const as = (role: string, text: string) => ({
+      role,
+      agentId: 'asker',
+      parts: [{ type: 'TextPart', content: text }],
+    });
+    const { task } = await arcResult(
+      arcd.url,
+      'task.create',
+      { initialMessage: as('agent', 'start') },
+      on,
+    );
+    await waitForStatus(arcd.url, 'asker', task.taskId, ['INPUT_REQUIRED'], on);
+    await arcResult(
+      arcd.url,
+      'task.send',
+      { taskId: task.taskId, message: as('system', 'Ada') },
+      on,
+    );
+    const done = await waitForStatus(arcd.url, 'asker', task.taskId, ['COMPLETED'], on);
+    expect(turns).toEqual(['start', 'Ada']);
+    expect(done.messages.map((m: WireJson) => `${m.role}:${m.agentId}`)).toEqual([
+      'agent:caller',
+      'agent:asker',
+      'system:caller',
+      'agent:asker',
     ]);
   });
 
