@@ -53,6 +53,8 @@ export class GroupCommit {
   private flights: Flight[] = [];
   private flightCount = 0;
   private idle: Array<() => void> = [];
+  /** Set by close(): new writes are refused (the connections are about to close). */
+  private closing = false;
   /** Runs one write in a savepoint when called inside the batch's transaction (made once). */
   private readonly inSavepoint;
   private readonly inTransaction;
@@ -67,6 +69,10 @@ export class GroupCommit {
         try {
           return { ok: true, value: this.inSavepoint(entry.work) };
         } catch (error) {
+          // SQLite rolled the whole transaction back (SQLITE_FULL, an I/O error...), not only
+          // the savepoint: the batch fails whole. A later write would run in a transaction of
+          // its own and commit, its caller then told it failed with the rest.
+          if (!db.inTransaction) throw error;
           return { ok: false, error };
         }
       }),
@@ -81,14 +87,29 @@ export class GroupCommit {
     return this.enqueue(work, this.recording);
   }
 
-  /** A write run at once, unless batches are on the writer thread: then after them, in order. */
+  /**
+   * A write run at once, unless writes are queued or batches are on the writer thread: then
+   * after them, in order.
+   */
   now<T>(work: () => T): Promise<T> {
-    if (this.flights.length > 0) return this.enqueue(work, false);
+    if (this.closing || this.flights.length > 0 || this.queue.length > 0) {
+      return this.enqueue(work, false);
+    }
     try {
       return Promise.resolve(work());
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * Refuses writes from now on, and resolves once every write submitted before has been
+   * answered: one let in after would be sent to a thread being closed, or run on a closed
+   * connection, its caller told its outcome is unknown though it never ran.
+   */
+  close(): Promise<void> {
+    this.closing = true;
+    return this.drained();
   }
 
   /** Resolves once every write submitted so far has been answered. */
@@ -108,6 +129,7 @@ export class GroupCommit {
   }
 
   private enqueue<T>(work: () => T, recorded: boolean): Promise<T> {
+    if (this.closing) return Promise.reject(new Error('the store is closed'));
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ work, recorded, resolve: resolve as (value: unknown) => void, reject });
       this.schedule();

@@ -909,7 +909,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
-    await this.writes.drained();
+    await this.writes.close();
     await this.writer?.close();
     await this.checkpointer?.close();
     if (this.db.open) this.db.close();

@@ -64,3 +64,50 @@ test('each caller is answered only after its write is committed', async () => {
   reader.close();
   db.close();
 });
+
+test('a write whose failure rolls back the whole transaction fails the batch: nothing after it commits alone', async () => {
+  const { db, group, insert } = setup();
+  // As SQLITE_FULL or an I/O error may: the whole transaction rolled back, not one statement.
+  db.exec(`CREATE TEMP TRIGGER disk_full BEFORE INSERT ON t WHEN NEW.k = 'full'
+    BEGIN SELECT RAISE(ROLLBACK, 'database or disk is full'); END`);
+  const outcomes = await Promise.allSettled(
+    ['a', 'full', 'c'].map((k, i) => group.record(() => insert.run(k, i))),
+  );
+  // Every caller told it failed, and so it did: none of the batch is stored.
+  expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected', 'rejected']);
+  expect(db.prepare('SELECT k FROM t').all()).toEqual([]);
+  // The next batch runs as usual.
+  await group.record(() => insert.run('d', 4));
+  expect(db.prepare('SELECT k FROM t').all()).toEqual([{ k: 'd' }]);
+  db.close();
+});
+
+test('a write run at once waits for the writes queued before it, in order', async () => {
+  const { db, group, insert } = setup();
+  const order: string[] = [];
+  const queued = group.record(() => {
+    order.push('queued');
+    return insert.run('a', 1);
+  });
+  const direct = group.now(() => {
+    order.push('now');
+    return insert.run('a', 2); // planned after the queued write: sees its row
+  });
+  await queued;
+  // Matched by its message: a SqliteError may come from outside jest's realm (not an Error here).
+  await expect(direct).rejects.toMatchObject({ message: expect.stringMatching(/UNIQUE/) });
+  expect(order).toEqual(['queued', 'now']);
+  db.close();
+});
+
+test('writes submitted once the store is closing are refused; those before it are answered', async () => {
+  const { db, group, insert } = setup();
+  const before = group.record(() => insert.run('a', 1));
+  const closed = group.close();
+  await expect(group.record(() => insert.run('b', 2))).rejects.toThrow(/closed/);
+  await expect(group.now(() => insert.run('c', 3))).rejects.toThrow(/closed/);
+  await before;
+  await closed;
+  expect(db.prepare('SELECT k FROM t').all()).toEqual([{ k: 'a' }]);
+  db.close();
+});
