@@ -306,6 +306,9 @@ export class Runner {
         this.options.registry.get(task.assignedAgent) !== undefined && !this.stillHere(task.taskId);
       const limits = this.agentLimits();
       let claimed: TaskRecord[];
+      // The slots this claim may fill are held while it is under way: a task created meanwhile
+      // does not start in one of them (startNow), which would put one turn past the bound.
+      this.reserved += free;
       try {
         claimed = await store.claimTurns(
           this.owner,
@@ -325,6 +328,8 @@ export class Runner {
           );
         }
         throw error;
+      } finally {
+        this.reserved -= free;
       }
       if (this.stopped) {
         // Claimed while stopping: hand the turns back at once, for a claim elsewhere.

@@ -163,3 +163,67 @@ test("a limited agent's queued turn is claimed when its running one ends, not at
     await waitForStatus(arcd.url, 'limited', task.taskId, ['COMPLETED']);
   }
 });
+
+test('a task created while a claim is under way does not start past the concurrency', async () => {
+  let running = 0;
+  let most = 0;
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let endFirst!: () => void;
+  const firstHeld = new Promise<void>((resolve) => (endFirst = resolve));
+  const holding = async (wait: Promise<void>) => {
+    running += 1;
+    most = Math.max(most, running);
+    await wait;
+    running -= 1;
+  };
+  const holder = defineAgent({ id: 'holder', description: 'waits', handle: () => holding(held) });
+  const limited = defineAgent({
+    id: 'limited',
+    description: 'one at a time, so always claimed',
+    limits: { concurrency: 1 },
+    handle: (ctx) => holding(ctx.text() === 'first' ? firstHeld : held),
+  });
+  arcd = await startArcd({
+    agents: [holder, limited],
+    config: { concurrency: 2, pollMs: 60_000 },
+  });
+  await idleRunner(arcd);
+  const onLimited = { targetAgent: 'limited' };
+  const l1 = await createTask(arcd.url, 'limited', 'first', {}, onLimited);
+  await waitForStatus(arcd.url, 'limited', l1.taskId, ['WORKING'], onLimited);
+  const { store } = arcd.server;
+  const claim = store.claimTurns.bind(store);
+  let claims = 0;
+  store.claimTurns = async (...args) => {
+    claims += 1;
+    return claim(...args);
+  };
+  // Waits for the limited agent's slot: its claim finds nothing it may take.
+  const l2 = await createTask(arcd.url, 'limited', 'second', {}, onLimited);
+  await waitFor('the claim that found nothing', async () => (claims > 0 ? true : undefined));
+  await arcd.server.store.inFlightAnswered();
+  const one = await createTask(arcd.url, 'holder', 'one');
+  await waitForStatus(arcd.url, 'holder', one.taskId, ['WORKING']);
+  // When the first limited turn ends, its slot is claimed for the second; while that claim is
+  // under way, a task is created for the other agent: it may not take the slot too.
+  const meanwhile: string[] = [];
+  store.claimTurns = async (...args) => {
+    if (meanwhile.length === 0)
+      meanwhile.push((await createTask(arcd.url, 'holder', 'two')).taskId);
+    return claim(...args);
+  };
+  endFirst();
+  await waitFor('the claim after the first ended', async () =>
+    meanwhile.length > 0 ? true : undefined,
+  );
+  await waitForStatus(arcd.url, 'limited', l2.taskId, ['WORKING', 'SUBMITTED'], onLimited);
+  await arcd.server.store.inFlightAnswered();
+  expect(most).toBe(2);
+  release();
+  for (const taskId of [l2.taskId, ...meanwhile]) {
+    const target = taskId === l2.taskId ? onLimited : { targetAgent: 'holder' };
+    await waitForStatus(arcd.url, target.targetAgent, taskId, ['COMPLETED'], target);
+  }
+  expect(most).toBe(2);
+});
