@@ -450,37 +450,39 @@ export class TurnExecutor {
     const errorObject = this.handlerFailed(task, error, failure, 'turn attempt failed');
     const maxRetries = neverRetried(error) ? 0 : (task.settings?.maxRetries ?? 0);
     const failures = await this.failedAttempts(task);
-    if (failures <= maxRetries) {
-      const delay = turnRetryDelayMs(failures, task.settings?.retryDelayMs, this.deps.random);
-      const retryAt = this.deps.clock().getTime() + delay;
-      // The retry and the run's end in one transaction: a crash between two writes left the
-      // run `running`, to be closed as `interrupted`, which does not count as a failed attempt.
-      const outcome = failure.outcome === 'timed-out' ? 'timed-out' : 'retrying';
-      const planned = await this.applyHeld(task.taskId, (current, at) =>
-        current.status === 'WORKING'
-          ? withRunEnd(
-              changes.retryLater(current, at, retryAt, errorObject),
-              endAt(at, outcome, errorObject),
-            )
-          : null,
-      );
-      if (planned.written) {
-        this.deps.retryPlanned?.(task.taskId, retryAt);
-        return 'held';
-      }
-      await finishRun(refusedOutcome(planned.task), errorObject);
-      return 'held';
-    }
+    const retryAt =
+      failures <= maxRetries
+        ? this.deps.clock().getTime() +
+          turnRetryDelayMs(failures, task.settings?.retryDelayMs, this.deps.random)
+        : undefined;
     const { code, message } = failure;
-    const failed = await this.applyHeld(task.taskId, (current, at) =>
-      isTerminal(current.status)
-        ? null
-        : withRunEnd(
-            changes.failed(current, { code, message }, at),
-            endAt(at, failure.outcome, errorObject),
-          ),
-    );
-    if (!failed.written) await finishRun(refusedOutcome(failed.task), errorObject);
+    let retrying = false;
+    // The retry and the run's end in one transaction: a crash between two writes left the
+    // run `running`, to be closed as `interrupted`, which does not count as a failed attempt.
+    // A retry due only at or past the task's deadline is not planned: the task fails now,
+    // with the handler's own error, not later by its deadline.
+    const ended = await this.applyHeld(task.taskId, (current, at) => {
+      retrying =
+        retryAt !== undefined &&
+        current.status === 'WORKING' &&
+        (current.deadline === undefined || retryAt < Date.parse(current.deadline));
+      if (retrying) {
+        const outcome = failure.outcome === 'timed-out' ? 'timed-out' : 'retrying';
+        return withRunEnd(
+          changes.retryLater(current, at, retryAt as number, errorObject),
+          endAt(at, outcome, errorObject),
+        );
+      }
+      if (isTerminal(current.status) || (retryAt !== undefined && current.status !== 'WORKING')) {
+        return null;
+      }
+      return withRunEnd(
+        changes.failed(current, { code, message }, at),
+        endAt(at, failure.outcome, errorObject),
+      );
+    });
+    if (ended.written && retrying) this.deps.retryPlanned?.(task.taskId, retryAt as number);
+    if (!ended.written) await finishRun(refusedOutcome(ended.task), errorObject);
     return 'held';
   }
 }

@@ -289,6 +289,28 @@ describe('retries', () => {
     ]);
   });
 
+  test("a retry that would come only past the task's deadline is not planned: it fails now", async () => {
+    arcd = await startArcd();
+    const deadline = new Date(Date.now() + 60_000).toISOString();
+    const task = await createTask(arcd.url, 'flaky', 'always', {
+      settings: { maxRetries: 3, retryDelayMs: 120_000 },
+      deadline,
+    });
+    // Its first attempt's end: planned as a retry, or failed.
+    await waitFor('the first attempt ended', async () => {
+      const runs = await arcd.server.store.listRuns(task.taskId);
+      return runs[0] && runs[0].outcome !== 'running' ? true : undefined;
+    });
+    const failed = await taskInfo(arcd.url, 'flaky', task.taskId);
+    // Failed with the handler's own error, at once: not left waiting to fail by its deadline.
+    expect(failed.status).toBe('FAILED');
+    expect(failed.reason).toMatch(/attempt 1/);
+    expect(failed.error.code).not.toBe(-42011);
+    expect((await arcd.server.store.listRuns(task.taskId)).map((r) => r.outcome)).toEqual([
+      'failed',
+    ]);
+  });
+
   test('a FinalError fails its task at once, whatever retries are left', async () => {
     let calls = 0;
     const refuser = agent('refuser', (ctx) => {
