@@ -394,33 +394,46 @@ export class Runner {
    */
   private async sweepDeadlines(): Promise<void> {
     if (this.stopped) return;
-    const { store, clock, logger } = this.options;
+    const { store, logger } = this.options;
     try {
-      const overdue = await store.overdueTasks(isoNow(clock), DEADLINE_BATCH);
-      for (const taskId of overdue) {
-        const at = isoNow(clock);
-        const applied = await store.mutateTask(taskId, (task: TaskRecord) =>
-          isTerminal(task.status) || !task.deadline || task.deadline > at
-            ? null
-            : changes.failed(
-                task,
-                {
-                  code: TASK_DEADLINE_EXCEEDED,
-                  message: 'deadline exceeded',
-                  deadline: task.deadline,
-                },
-                at,
-              ),
-        );
-        if (applied?.task.status === 'FAILED') {
-          this.running.get(taskId)?.stop.stop(new TurnStopped('deadline', 'deadline exceeded'));
-        }
+      // A batch at a time; another at once after a full one that failed some (more may be
+      // overdue now, not only at the next poll).
+      for (let more = true; more && !this.stopped;) {
+        more = await this.failOverdue();
       }
       const next = await store.nextDeadline();
       if (next !== undefined) this.due.at(Date.parse(next), this.options.pollMs);
     } catch (error) {
       logger.error({ err: error }, 'deadline sweep failed');
     }
+  }
+
+  /** Fails a batch of overdue tasks: whether it was full, and failed some. */
+  private async failOverdue(): Promise<boolean> {
+    const { store, clock } = this.options;
+    const overdue = await store.overdueTasks(isoNow(clock), DEADLINE_BATCH);
+    let failed = 0;
+    for (const taskId of overdue) {
+      const at = isoNow(clock);
+      const applied = await store.mutateTask(taskId, (task: TaskRecord) =>
+        isTerminal(task.status) || !task.deadline || task.deadline > at
+          ? null
+          : changes.failed(
+              task,
+              {
+                code: TASK_DEADLINE_EXCEEDED,
+                message: 'deadline exceeded',
+                deadline: task.deadline,
+              },
+              at,
+            ),
+      );
+      if (applied?.task.status === 'FAILED') {
+        failed += 1;
+        this.running.get(taskId)?.stop.stop(new TurnStopped('deadline', 'deadline exceeded'));
+      }
+    }
+    return overdue.length === DEADLINE_BATCH && failed > 0;
   }
 
   /**

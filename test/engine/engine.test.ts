@@ -457,6 +457,21 @@ describe('timeouts and deadlines', () => {
     }
   });
 
+  test('more tasks overdue at once than a sweep takes are all failed on time', async () => {
+    const hold = agent('holder', (ctx) => untilAborted(ctx), { limits: { concurrency: 1 } });
+    // Polls a minute apart (the first at start): only the deadline's timer acts in the test.
+    arcd = await startArcd({ agents: [hold], config: { pollMs: 60_000 } });
+    const deadline = new Date(Date.now() + 2_000).toISOString();
+    // Past one sweep's batch (100): queued behind the agent's one slot, all due together.
+    const tasks = await Promise.all(
+      Array.from({ length: 130 }, (_, i) => createTask(arcd.url, 'holder', `t${i}`, { deadline })),
+    );
+    await waitFor('every task failed by its deadline', async () => {
+      const infos = await Promise.all(tasks.map((t) => arcd.server.store.getTask(t.taskId)));
+      return infos.every((task) => task?.status === 'FAILED') ? true : undefined;
+    });
+  });
+
   test('a deadline in the past is refused', async () => {
     arcd = await startArcd();
     const reply = await arcCall(arcd.url, 'task.create', {
