@@ -113,7 +113,8 @@ export interface ChatContext {
 export type ChatReply = string | Promise<string> | AsyncIterable<string>;
 
 /** A returned string or message is stored as the agent's final reply before completion. */
-export type TurnResult = void | undefined | OutgoingMessage;
+/** What a handler returns: a final reply, or nothing (undefined, null or ''). */
+export type TurnResult = void | undefined | null | OutgoingMessage;
 
 export interface AgentSkill {
   id: string;
@@ -133,16 +134,31 @@ export interface AgentLimits {
   timeoutMs?: number;
 }
 
+/** The mark of a FinalError (a registered symbol: the same in every copy of this module). */
+const FINAL_ERROR = Symbol.for('arcd.final-error');
+
 /**
  * Thrown by a handler: its task fails now, whatever retries its settings allow. For a failure
  * no retry can mend (input it cannot use, a decision taken elsewhere); any other error is
  * retried as `settings.maxRetries` says.
  */
 export class FinalError extends Error {
+  /** Known by this mark, not by its class alone: an agent may load another copy of this module. */
+  readonly [FINAL_ERROR] = true;
+
   constructor(message: string) {
     super(message);
     this.name = 'FinalError';
   }
+}
+
+/** Whether `error` is a FinalError, from whichever copy of this module it came. */
+export function isFinalError(error: unknown): boolean {
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    (error as Record<symbol, unknown>)[FINAL_ERROR] === true
+  );
 }
 
 /** Why a task ended without its handler running: `stopped`'s cause. */

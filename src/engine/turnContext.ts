@@ -5,7 +5,7 @@
  */
 import {
   type ArtifactInput,
-  FinalError,
+  isFinalError,
   type InputRequest,
   type OutgoingMessage,
   type TurnContext,
@@ -34,7 +34,7 @@ export class ContractError extends Error {}
  * retry can help).
  */
 export function neverRetried(error: unknown): boolean {
-  return error instanceof ContractError || error instanceof FinalError;
+  return error instanceof ContractError || isFinalError(error);
 }
 
 /** The turn no longer holds its task (canceled, or its lease passed to another process). */
@@ -74,6 +74,15 @@ function checkAgentParts(deps: TurnDeps, what: string, parts: Part[]): void {
       : (error as Error).message;
     throw new ContractError(`invalid ${what} from agent: ${why}`);
   }
+}
+
+/** The longest reason an agent may give for asking (as a caller's cancel reason). */
+const MAX_REASON_CHARS = 4096;
+/** A prompt standing in for its reason is cut to this many characters. */
+const DEFAULT_REASON_CHARS = 255;
+
+function shortened(text: string): string {
+  return text.length <= DEFAULT_REASON_CHARS ? text : `${text.slice(0, DEFAULT_REASON_CHARS - 1)}…`;
 }
 
 const isTextPart = (part: Part) => part.type === 'TextPart' || part.type === 'text';
@@ -277,7 +286,16 @@ export function createTurnContext(
     },
     async requestInput(prompt: OutgoingMessage, request: InputRequest = {}) {
       const message = toAgentMessage(deps, agentId, prompt);
-      const reason = request.reason ?? (textOf([message]) || 'input required');
+      if (
+        request.reason !== undefined &&
+        (typeof request.reason !== 'string' || request.reason.length > MAX_REASON_CHARS)
+      ) {
+        throw new ContractError(
+          `an input request's reason is text of at most ${MAX_REASON_CHARS} characters`,
+        );
+      }
+      // By default the prompt's opening words: the whole prompt is its message already.
+      const reason = request.reason ?? (shortened(textOf([message])) || 'input required');
       // The run ends with the pause, in its transaction: a process dying after the pause left
       // the run `running` while the task waited (nothing claims a task waiting for input).
       // A stop or a failure of the handler after this ends it again (RunRows.end).
@@ -291,11 +309,17 @@ export function createTurnContext(
     },
     async checkpoint(data: JsonValue) {
       assertOpen();
-      if (data === undefined) throw new ContractError('a checkpoint needs JSON data');
+      let text: string | undefined;
       try {
-        JSON.stringify(data); // a BigInt or a cycle: the agent's to hear of, not a write failure
+        text = JSON.stringify(data); // a BigInt or a cycle: the agent's to hear of
       } catch (error) {
         throw new ContractError(`a checkpoint must be JSON: ${(error as Error).message}`);
+      }
+      // undefined, a function, a symbol: JSON.stringify writes nothing for them.
+      if (text === undefined) throw new ContractError('a checkpoint needs JSON data');
+      const limit = deps.partLimits?.maxMessageBytes ?? Infinity;
+      if (text.length > limit / 3 && Buffer.byteLength(text) > limit) {
+        throw new ContractError(`a checkpoint passes the message limit (${limit} bytes)`);
       }
       held(
         await deps.store.saveCheckpoint(

@@ -289,18 +289,18 @@ export class TurnExecutor {
       clearTimeout(timer);
       state.finished = true;
       stop.handlerDone();
+      // Nothing to say: undefined, null (a JS handler's "no reply"), or '' (an empty model
+      // output): no message, which a TextPart could not hold anyway.
+      const said = result === undefined || result === null || result === '' ? undefined : result;
       if (state.paused) {
-        if (result !== undefined) {
+        if (said !== undefined) {
           // A reply after asking, returned rather than sent with ctx.reply: the same breach.
           throw new ContractError('the turn asked for input: it must return nothing');
         }
         await finishRun('input-required').catch(notStored);
         return 'held';
       }
-      const reply =
-        result === undefined
-          ? undefined
-          : toAgentMessage(this.deps, agent.id, result as Exclude<TurnResult, void>);
+      const reply = said === undefined ? undefined : toAgentMessage(this.deps, agent.id, said);
       // One transaction: the final reply, COMPLETED, the run's end and the lease let go.
       const completed = await this.applyHeld(
         task.taskId,

@@ -57,6 +57,7 @@ export class RunTables {
   private readonly usageOnTask;
   private readonly insertCheckpoint;
   private readonly selectLastCheckpoint;
+  private readonly deleteEarlierCheckpoints;
   private readonly updateProgress;
 
   constructor(db: Db, recorder: WriteRecorder) {
@@ -90,6 +91,8 @@ export class RunTables {
     this.insertCheckpoint = db.prepare(`INSERT INTO checkpoints (task_id, seq, run_id, data,
       created_at) SELECT @taskId, COALESCE(MAX(seq), 0) + 1, @runId, @data, @at FROM checkpoints
       WHERE task_id = @taskId`);
+    this.deleteEarlierCheckpoints = db.prepare<[string, string]>(`DELETE FROM checkpoints
+      WHERE task_id = ? AND seq < (SELECT MAX(seq) FROM checkpoints WHERE task_id = ?)`);
     this.selectLastCheckpoint = db.prepare<
       [string],
       { task_id: string; seq: number; run_id: string; data: string; created_at: string }
@@ -124,6 +127,9 @@ export class RunTables {
 
   saveCheckpoint(taskId: string, runId: string, data: JsonValue, at: string): void {
     this.insertCheckpoint.run({ taskId, runId, data: JSON.stringify(data), at });
+    // Only the last is ever read (lastCheckpoint): an agent checkpointing at every step of a
+    // long task would keep every copy until the task is deleted.
+    this.deleteEarlierCheckpoints.run(taskId, taskId);
   }
 
   lastCheckpoint(taskId: string): CheckpointRecord | undefined {

@@ -3,6 +3,7 @@
  * with a readable reason and never crash the server or strand a task in WORKING; input sent
  * while a task waits or works joins the history the next turn sees.
  */
+import Database from 'better-sqlite3';
 import { defineAgent, type TurnContext } from '../../src/agents/contract';
 import {
   type Running,
@@ -73,6 +74,21 @@ describe('handlers that break the contract', () => {
       /invalid message from agent: an agent speaks as "agent" or "system"/,
     ],
     [
+      'saves a function as its checkpoint',
+      (ctx) => ctx.checkpoint((() => 1) as never),
+      /a checkpoint needs JSON data/,
+    ],
+    [
+      'saves a checkpoint past the message limit',
+      (ctx) => ctx.checkpoint('x'.repeat(13 * 1024 * 1024)),
+      /a checkpoint passes the message limit \(12582912 bytes\)/,
+    ],
+    [
+      'asks for input with a reason that is not text',
+      (ctx) => ctx.requestInput('what?', { reason: 42 as never }),
+      /an input request's reason is text of at most 4096 characters/,
+    ],
+    [
       'saves a checkpoint that is not JSON',
       (ctx) => ctx.checkpoint({ big: 10n } as never),
       /a checkpoint must be JSON: .*BigInt/,
@@ -119,6 +135,74 @@ describe('handlers that break the contract', () => {
       );
     },
   );
+
+  test('a handler returning null or an empty string completes its task without a reply', async () => {
+    arcd = await startArcd({
+      bundled: false,
+      agents: [scripted('quiet', (ctx) => (ctx.text() === 'null' ? null : ''))],
+    });
+    for (const text of ['null', 'empty']) {
+      const task = await createTask(arcd.url, 'quiet', text);
+      const done = await waitForStatus(arcd.url, 'quiet', task.taskId, ['COMPLETED', 'FAILED']);
+      expect(done.status).toBe('COMPLETED');
+      expect(done.messages).toHaveLength(1); // the caller's only
+    }
+  });
+
+  test('a FinalError from another copy of the contract module is known by its mark', async () => {
+    let calls = 0;
+    arcd = await startArcd({
+      bundled: false,
+      agents: [
+        scripted('elsewhere', () => {
+          calls += 1;
+          // What `new FinalError(...)` of a second copy of src/agents/contract makes.
+          throw Object.assign(new Error('not with this input'), {
+            name: 'FinalError',
+            [Symbol.for('arcd.final-error')]: true,
+          });
+        }),
+      ],
+    });
+    const task = await createTask(arcd.url, 'elsewhere', 'go', {
+      settings: { maxRetries: 3, retryDelayMs: 0 },
+    });
+    const failed = await waitForStatus(arcd.url, 'elsewhere', task.taskId, ['FAILED']);
+    expect(failed.reason).toMatch(/not with this input/);
+    expect(calls).toBe(1);
+  });
+
+  test("an input request without a reason takes its prompt's opening words", async () => {
+    const prompt = 'w'.repeat(1_000);
+    arcd = await startArcd({
+      bundled: false,
+      agents: [scripted('asker', (ctx) => ctx.requestInput(prompt))],
+    });
+    const task = await createTask(arcd.url, 'asker', 'go');
+    const paused = await waitForStatus(arcd.url, 'asker', task.taskId, ['INPUT_REQUIRED']);
+    expect(paused.messages.at(-1).parts[0].content).toBe(prompt);
+    const events = await arcd.server.store.listEvents(task.taskId);
+    const pause = events.find((e) => e.type === 'TASK_PAUSED');
+    expect(pause?.data.reason).toBe(`${'w'.repeat(254)}…`);
+  });
+
+  test('only the last checkpoint of a task is kept', async () => {
+    arcd = await startArcd({
+      bundled: false,
+      agents: [
+        scripted('stepper', async (ctx) => {
+          for (let step = 1; step <= 3; step += 1) await ctx.checkpoint({ step });
+        }),
+      ],
+    });
+    const task = await createTask(arcd.url, 'stepper', 'go');
+    await waitForStatus(arcd.url, 'stepper', task.taskId, ['COMPLETED']);
+    expect((await arcd.server.store.lastCheckpoint(task.taskId))?.data).toEqual({ step: 3 });
+    const db = new Database(arcd.db, { readonly: true });
+    const rows = db.prepare('SELECT seq FROM checkpoints WHERE task_id = ?').all(task.taskId);
+    db.close();
+    expect(rows).toEqual([{ seq: 3 }]);
+  });
 
   test('ctx calls after the handler returned are refused', async () => {
     let saved: TurnContext | undefined;
