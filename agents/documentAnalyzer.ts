@@ -4,7 +4,10 @@
  * completes. Shows the pause/resume contract.
  */
 import { defineAgent } from '../src/agents/contract';
-import { textOf } from '../src/engine/turnContext';
+import { readableText } from '../src/parts/fileParts';
+import type { Message } from '../src/types';
+
+const ID = 'document-analyzer';
 
 function analyse(document: string, focus: string) {
   const words = document.split(/\s+/).filter(Boolean);
@@ -20,23 +23,27 @@ function analyse(document: string, focus: string) {
 }
 
 export default defineAgent({
-  id: 'document-analyzer',
+  id: ID,
   name: 'Document analyzer',
   description:
     'Analyzes a text document; asks once what to focus on, then returns an analysis artifact.',
   skills: [{ id: 'analyze', name: 'Analyze a document', description: 'Counts and focus lines.' }],
   pure: true,
   async handle(ctx) {
-    const asked = ctx.history.some((message) => message.role === 'agent');
-    if (!asked) {
+    // This run's conversation only (task.run gives a finished task a new document): the
+    // question asked, and the document before it, are this run's.
+    const run = ctx.history.slice(ctx.runStart);
+    const own = (message: Message) => message.role === 'agent' && message.agentId === ID;
+    const firstOwn = run.findIndex(own);
+    if (firstOwn < 0) {
       await ctx.requestInput('What should the analysis focus on? Reply with a word or phrase.', {
         reason: 'focus needed',
         requiredInput: { type: 'text', description: 'the topic to look for' },
       });
       return;
     }
-    const firstAgent = ctx.history.findIndex((message) => message.role === 'agent');
-    const document = textOf(ctx.history.slice(0, firstAgent).filter((m) => m.role === 'user'));
+    // Text parts and text-like files (a document sent as a text/plain FilePart) alike.
+    const document = readableText(run.slice(0, firstOwn));
     const focus = ctx.text().trim();
     const analysis = analyse(document, focus);
     await ctx.addArtifact({

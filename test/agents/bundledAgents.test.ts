@@ -187,6 +187,41 @@ describe('document-analyzer', () => {
     expect(completed?.data).toMatchObject({ artifactCount: 1, messageCount: 4 });
     expect(events.filter((e) => e.type === 'TASK_STARTED')).toHaveLength(1);
   });
+
+  test('run again with a new document, it asks again and analyses that one; a text file counts', async () => {
+    const on = { targetAgent: 'document-analyzer' };
+    const task = await createTask(arcd.url, 'document-analyzer', 'alpha beta');
+    await waitForStatus(arcd.url, 'document-analyzer', task.taskId, ['INPUT_REQUIRED'], on);
+    await arcResult(
+      arcd.url,
+      'task.send',
+      { taskId: task.taskId, message: textMessage('alpha') },
+      on,
+    );
+    await waitForStatus(arcd.url, 'document-analyzer', task.taskId, ['COMPLETED'], on);
+    // The second document as a text file: three lines, two about gamma.
+    const file = {
+      type: 'FilePart',
+      mimeType: 'text/plain',
+      content: Buffer.from('gamma one\ngamma two\ndelta').toString('base64'),
+    };
+    const message = { role: 'user', parts: [file] };
+    await arcResult(arcd.url, 'task.run', { taskId: task.taskId, message }, on);
+    await waitForStatus(arcd.url, 'document-analyzer', task.taskId, ['INPUT_REQUIRED'], on);
+    await arcResult(
+      arcd.url,
+      'task.send',
+      { taskId: task.taskId, message: textMessage('gamma') },
+      on,
+    );
+    const done = await waitForStatus(arcd.url, 'document-analyzer', task.taskId, ['COMPLETED'], on);
+    expect(done.artifacts.at(-1).parts[0].content).toMatchObject({
+      focus: 'gamma',
+      words: 5,
+      lines: 3,
+      mentions: ['gamma one', 'gamma two'],
+    });
+  });
 });
 
 describe('slow', () => {
