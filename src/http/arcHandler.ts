@@ -100,6 +100,35 @@ function readBody(req: Readable, max: number, declared: number): Promise<Buffer 
   });
 }
 
+/** Of a body answered before it was read whole, this much more is read (and dropped)… */
+const LINGER_BYTES = 16 * 1024 * 1024;
+/** …for this long at most, before the connection is closed. */
+const LINGER_MS = 2_000;
+
+/**
+ * The rest of a body answered early (too large, its caller's token refused) is read and
+ * dropped, up to LINGER_BYTES or for LINGER_MS, and the connection closed past them. Closed at
+ * once, with the body's bytes unread, the socket would be reset: most clients send a body
+ * whole before they read the answer, and would see the reset, not the answer (-45004, the
+ * token's error). A body that ends in time leaves the connection open for the next request.
+ */
+function lingerThenClose(req: IncomingMessage): void {
+  let dropped = 0;
+  const close = () => {
+    clearTimeout(timer);
+    req.socket.destroy();
+  };
+  const timer = setTimeout(close, LINGER_MS);
+  timer.unref();
+  req.on('data', (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > LINGER_BYTES) close();
+  });
+  req.once('end', () => clearTimeout(timer));
+  req.once('close', () => clearTimeout(timer));
+  req.resume();
+}
+
 /**
  * How many calls a body makes, for the rate limit: a JSON-RPC batch one per element (at most
  * `maxBatch`: a longer one is refused whole), anything else one.
@@ -188,7 +217,7 @@ export function createArcHandler(options: ArcHandlerOptions) {
     res: ServerResponse,
   ): Promise<void> {
     // The token first: a caller it refuses is not worth a whole body (nor the memory to hold
-    // one): what its first bytes say (the id to echo) is read, and the connection closed.
+    // one): what its first bytes say (the id to echo) is read, and the rest dropped.
     // Nothing reads the body meanwhile (it waits in the socket); an error of the request then
     // is met by readBody, which sees it destroyed.
     req.on('error', ignore);
@@ -217,14 +246,14 @@ export function createArcHandler(options: ArcHandlerOptions) {
     if (!Buffer.isBuffer(raw)) {
       // A refused caller's guesses count against its address's budget, however long the body.
       const rate = auth.mode === 'failed' ? await options.limiter.check(auth, req, 1) : undefined;
-      // Close after answering: the rest of an oversize body is not worth reading.
-      res.setHeader('Connection', 'close');
       const error =
         rate?.error ??
         (auth.mode === 'failed' ? auth.error : new MessageTooLargeError(maxBodyBytes));
       const sseRequest = sentAsSse(req);
       const answer = answerEarlyError(error, raw.prefix.toString('utf8'), deps, { sseRequest });
       const headers = rate ? withRateHeaders(securityHeaders, rate) : securityHeaders;
+      if (body !== req) req.unpipe(); // the inflater: what is left is dropped as it comes
+      lingerThenClose(req);
       await writeAnswer(res, answer, headers);
       return;
     }
