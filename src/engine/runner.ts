@@ -379,9 +379,11 @@ export class Runner {
     } catch (error) {
       logger.error({ err: error }, 'lease renewal failed');
       // Past its lease another process may claim the turn: two handlers must not run at once.
+      // A turn whose lease lapses before the next try (a third of a lease away) is stopped
+      // now, while the lease holds: its handler has until then to return.
       for (const turn of this.running.values()) {
-        if (turn.leasedUntil <= now) {
-          const reason = 'its lease could not be renewed before it lapsed';
+        if (turn.leasedUntil <= now + leaseMs / 3) {
+          const reason = 'its lease could not be renewed: it lapses before the next try';
           turn.stop.stop(new TurnStopped('interrupted', reason));
         }
       }

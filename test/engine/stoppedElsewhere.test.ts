@@ -107,20 +107,35 @@ test('a turn another process took over after its lease lapsed, and finished, is 
   );
 });
 
-test('a turn whose lease cannot be renewed is stopped once the lease has lapsed', async () => {
+test('a turn whose lease cannot be renewed is stopped before the lease lapses', async () => {
   const seen: string[] = [];
+  let abortedAt = 0;
+  const timed = defineAgent({
+    id: 'holder',
+    description: 'holds its turn until aborted; notes when',
+    async handle(ctx) {
+      await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve()));
+      abortedAt = Date.now();
+      seen.push(String((ctx.signal.reason as Error).message));
+    },
+  });
   // No poll comes round to claim the lapsed turn again (that would stop it too, as lapsed).
+  // Heartbeats a second apart: the last before the lease lapses has a second to spare.
   const here = await startArcd({
-    agents: [holder(seen)],
-    config: { leaseMs: 300, pollMs: 3_600_000 },
+    agents: [timed],
+    config: { leaseMs: 3_000, pollMs: 3_600_000 },
   });
   jest
     .spyOn(here.server.store, 'renewLeases')
     .mockRejectedValue(Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' }));
   const task = await createTask(here.url, 'holder', 'hold', {}, on);
   await waitForStatus(here.url, 'holder', task.taskId, ['WORKING'], on);
+  const { leaseUntil } = (await here.server.store.getTask(task.taskId))!;
   await waitFor('the handler aborted', async () => (seen.length >= 1 ? seen : undefined));
-  expect(seen[0]).toBe('its lease could not be renewed before it lapsed');
+  expect(seen[0]).toBe('its lease could not be renewed: it lapses before the next try');
+  // Stopped while the lease still held, with time to return before another process may
+  // claim the turn (not once it had lapsed: then two handlers could run at once).
+  expect(abortedAt).toBeLessThan(leaseUntil!);
 });
 
 test('a task canceled and run again by another process within a heartbeat stops the old turn here', async () => {
