@@ -21,6 +21,7 @@
 -- applied: 0020_stops_owed.sql
 -- applied: 0021_run_from.sql
 -- applied: 0022_trigger_fires_outlive_tasks.sql
+-- applied: 0023_stop_cause_lost.sql
 
 CREATE TABLE artifacts (
   artifact_id TEXT PRIMARY KEY,
@@ -182,10 +183,10 @@ CREATE TABLE schedules (
 CREATE TABLE schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT;
 
-CREATE TABLE stops_owed (
+CREATE TABLE "stops_owed" (
   task_id     TEXT PRIMARY KEY REFERENCES tasks (task_id) ON DELETE CASCADE,
   agent       TEXT NOT NULL,
-  cause       TEXT NOT NULL CHECK (cause IN ('canceled', 'deadline')),
+  cause       TEXT NOT NULL CHECK (cause IN ('canceled', 'deadline', 'lost')),
   lease_owner TEXT,
   lease_until INTEGER
 ) STRICT, WITHOUT ROWID;

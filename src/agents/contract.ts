@@ -162,7 +162,11 @@ export function isFinalError(error: unknown): boolean {
 }
 
 /** Why a task ended without its handler running: `stopped`'s cause. */
-export type StopCause = 'canceled' | 'deadline';
+/**
+ * Why a task ended without its handler running: canceled, failed by its deadline, or failed
+ * because the processes running its turn kept stopping (`--lost-turn-limit`).
+ */
+export type StopCause = 'canceled' | 'deadline' | 'lost';
 
 export interface AgentDefinition {
   /** The routing key callers put in `targetAgent`: letters, digits, `.`, `_`, `-`. */

@@ -78,6 +78,7 @@ interface Progress {
 const CANCEL_REASONS: Record<string, string> = {
   canceled: 'canceled upstream: the task was canceled',
   deadline: 'canceled upstream: deadline exceeded',
+  lost: 'canceled upstream: the forwarding task failed, its turns lost too often',
   timeout: 'canceled upstream: the forwarding turn timed out',
 };
 /** A cancel's refusals that say the remote task has nothing left to cancel. */

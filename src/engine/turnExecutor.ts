@@ -32,7 +32,12 @@ import {
   withRunEnd,
 } from './turnContext';
 import { extended } from '../extended';
-import { TASK_DEADLINE_EXCEEDED, TASK_EXECUTION_FAILED, TASK_TIMEOUT } from '../tasks/failureCodes';
+import {
+  LOST_TURNS,
+  TASK_DEADLINE_EXCEEDED,
+  TASK_EXECUTION_FAILED,
+  TASK_TIMEOUT,
+} from '../tasks/failureCodes';
 import { settledWithin } from './settledWithin';
 
 export interface ExecutorDeps {
@@ -193,9 +198,11 @@ export class TurnExecutor {
     return { written, task: applied?.task };
   }
 
-  async failTask(taskId: string, code: number, reason: string) {
+  async failTask(taskId: string, code: number, reason: string, more: JsonObject = {}) {
     return this.applyHeld(taskId, (current, at) =>
-      isTerminal(current.status) ? null : changes.failed(current, { code, message: reason }, at),
+      isTerminal(current.status)
+        ? null
+        : changes.failed(current, extended(more, { code, message: reason }), at),
     );
   }
 
@@ -257,7 +264,10 @@ export class TurnExecutor {
 
     if (await this.lostTooOften(task)) {
       const message = `the process running this turn stopped ${this.deps.lostTurnLimit} times in a row (its handler may be what stops it): not run again`;
-      await this.failTask(task.taskId, TASK_EXECUTION_FAILED, message);
+      // Marked, so that its agent's `stopped` hook is owed (cause `lost`): no handler runs for
+      // it again to let go of what it holds elsewhere.
+      const lost = { [LOST_TURNS]: this.deps.lostTurnLimit ?? 0 };
+      await this.failTask(task.taskId, TASK_EXECUTION_FAILED, message, lost);
       await finishRun('failed', { code: TASK_EXECUTION_FAILED, message });
       return 'held';
     }

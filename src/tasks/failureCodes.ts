@@ -7,5 +7,10 @@
 export const TASK_EXECUTION_FAILED = -42004;
 /** The handler's turn ran past its timeout. */
 export const TASK_TIMEOUT = -42005;
+/**
+ * Set on a failure's `error` when the processes running the task's turn kept stopping
+ * (`--lost-turn-limit`): how many turns were lost in a row. Its code is TASK_EXECUTION_FAILED.
+ */
+export const LOST_TURNS = 'lostTurns';
 /** The task's deadline passed before it finished. */
 export const TASK_DEADLINE_EXCEEDED = -42011;

@@ -4,6 +4,8 @@
  * WORKING, and the interrupted attempts show in the runs; a turn lost with its process
  * --lost-turn-limit times in a row is failed rather than run again.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { arcResult, createTask, taskInfo, waitFor, waitForStatus } from '../helpers/arcServer';
 import { killHard, startChild } from '../helpers/childArcd';
 import { tempDbFile } from '../helpers/tempDb';
@@ -71,6 +73,39 @@ test('a turn whose process dies --lost-turn-limit times in a row is failed, not 
     'interrupted',
     'failed',
   ]);
+  child.process.kill('SIGTERM');
+  expect(await child.exited).toBe(0);
+}, 60_000);
+
+test("a task failed for its lost turns tells its agent's stopped hook (cause lost)", async () => {
+  const db = tempDbFile('engine-lost-hook');
+  const heard = `${db}.heard`;
+  const env = {
+    ARCD_DB: db,
+    ARCD_PORT: '0',
+    ARCD_POLL_MS: '50',
+    ARCD_LEASE_MS: '1000',
+    ARCD_LOST_TURN_LIMIT: '1',
+    ARCD_AGENTS_DIR: path.join(__dirname, '..', 'fixtures', 'agents-stopped'),
+    ARCD_TEST_HEARD: heard,
+  };
+  const on = { targetAgent: 'keeper' };
+  let child = await startChild([], env);
+  const { taskId } = await createTask(child.url, 'keeper', 'hold', {}, on);
+  await waitForStatus(child.url, 'keeper', taskId, ['WORKING'], on);
+  await killHard(child);
+  child = await startChild([], env);
+  const failed = await waitForStatus(child.url, 'keeper', taskId, ['FAILED'], on);
+  expect(failed.error).toMatchObject({ code: -42004, lostTurns: 1 });
+  const told = await waitFor('the hook told', async () =>
+    fs.existsSync(heard) ? fs.readFileSync(heard, 'utf8') : undefined,
+  );
+  expect(
+    told
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line)),
+  ).toEqual([{ taskId, cause: 'lost' }]);
   child.process.kill('SIGTERM');
   expect(await child.exited).toBe(0);
 }, 60_000);
