@@ -200,7 +200,8 @@ export interface AgentDefinition {
   stoppedAlways?: boolean;
   /**
    * Called when one of the agent's tasks is canceled or fails by its deadline while no turn of
-   * it runs here (it waits for input, for a retry, in the queue), with the run's last
+   * it runs here (it waits for input, for a retry, in the queue), or fails because its turns
+   * kept being lost with their process (`lost`: no handler runs for it again), with the run's last
    * checkpoint: a chance to let go of what the agent holds for it elsewhere. A running turn is
    * told by its signal instead (unless `stoppedAlways`). Errors are logged, and the hook is
    * not told again (unless `stoppedAlways`).
