@@ -12,7 +12,12 @@
 import { ArcClient, type TaskEvent } from '../client/arcClient';
 import { ArcClientError, ArcTransportError } from '../client/errors';
 import { newId } from '../ids';
-import { TurnEndedError, neverRetried } from '../engine/turnContext';
+import {
+  MAX_REASON_CHARS,
+  TurnEndedError,
+  isOwnMessage,
+  neverRetried,
+} from '../engine/turnContext';
 import { isTerminal } from '../tasks/states';
 import {
   type Artifact,
@@ -108,16 +113,18 @@ function savedProgress(ctx: TurnContext): Progress | undefined {
   const saved = ctx.lastCheckpoint as (Partial<Progress> & { forwarded?: number }) | undefined;
   if (!saved || typeof saved !== 'object' || saved.ended) return undefined;
   if (typeof saved.remoteTaskId !== 'string' && typeof saved.key !== 'string') return undefined;
-  const sent = saved.sent ?? callerMessages(ctx.history.slice(0, saved.forwarded ?? 1));
+  const sent =
+    saved.sent ??
+    callerMessages(ctx.history.slice(0, saved.forwarded ?? 1), ctx.task.assignedAgent);
   // Saved by a version that did not count: each answer passed on followed a pause, and one
   // saved as it asked has its pause unanswered.
   const pauses = saved.pauses ?? (saved.asked ? sent.length : Math.max(0, sent.length - 1));
   return { key: saved.key ?? '', lastSeq: 0, ...saved, sent, pauses } as Progress;
 }
 
-/** Where the caller's messages (not the agent's) are in `history`. */
-function callerMessages(history: readonly Message[]): number[] {
-  return history.flatMap((m, at) => (m.role === 'agent' ? [] : [at]));
+/** Where the caller's messages (not the agent's, `agentId`'s) are in `history`. */
+function callerMessages(history: readonly Message[], agentId: string): number[] {
+  return history.flatMap((m, at) => (isOwnMessage(m, agentId) ? [] : [at]));
 }
 
 /**
@@ -126,7 +133,7 @@ function callerMessages(history: readonly Message[]): number[] {
  * passed on).
  */
 function conversation(ctx: TurnContext): number[] {
-  return callerMessages(ctx.history).filter((at) => at >= ctx.runStart);
+  return callerMessages(ctx.history, ctx.task.assignedAgent).filter((at) => at >= ctx.runStart);
 }
 
 /** Whether the remote task has ended (a status it sent that is none of ARC's: not ended). */
@@ -285,7 +292,9 @@ export function createRemoteAgent(options: RemoteAgentOptions): AgentDefinition 
             continue;
           }
           const asked: Asked = { parts, before: turn.local };
-          if (typeof data.reason === 'string') asked.reason = data.reason;
+          // Bounded as an agent's own reason is (an older remote gave its whole prompt).
+          if (typeof data.reason === 'string')
+            asked.reason = data.reason.slice(0, MAX_REASON_CHARS);
           if (data.requiredInput !== undefined) asked.requiredInput = data.requiredInput;
           await ctx.checkpoint({
             ...current,

@@ -244,9 +244,12 @@ export class ChatService {
           // then, between deltas.
           if (Date.now() - lookedAt >= CLOSED_LOOK_MS) {
             lookedAt = Date.now();
-            if ((await store.getChat(chatId))?.status === 'CLOSED') {
-              stop(new ChatClosedError(chatId));
-            }
+            // A failed look is no reason to stop (nor the agent's failure): logged, looked again.
+            const now = await store.getChat(chatId).catch((error: unknown) => {
+              logger.warn({ err: error, chatId }, 'looking whether a chat was ended failed');
+              return undefined;
+            });
+            if (now?.status === 'CLOSED') stop(new ChatClosedError(chatId));
           }
           arm();
         }

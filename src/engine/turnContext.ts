@@ -77,7 +77,7 @@ function checkAgentParts(deps: TurnDeps, what: string, parts: Part[]): void {
 }
 
 /** The longest reason an agent may give for asking (as a caller's cancel reason). */
-const MAX_REASON_CHARS = 4096;
+export const MAX_REASON_CHARS = 4096;
 /** A prompt standing in for its reason is cut to this many characters. */
 const DEFAULT_REASON_CHARS = 255;
 
@@ -88,17 +88,24 @@ function shortened(text: string): string {
 const isTextPart = (part: Part) => part.type === 'TextPart' || part.type === 'text';
 
 /**
+ * Whether `agentId` wrote the message: its replies and the system notes it wrote, which carry
+ * its id (a caller's agent or system message carries the caller's: toMessageRecord). An agent
+ * message with no id at all was stored before ids were stamped: the agent's.
+ */
+export function isOwnMessage(m: Message, agentId: string): boolean {
+  return (
+    m.role !== 'user' && (m.agentId === agentId || (m.role === 'agent' && m.agentId === undefined))
+  );
+}
+
+/**
  * The turn's input: the caller's last messages, those after the agent last spoke before them
  * (the whole history on a first turn). The agent's own messages after them (replies of an
  * attempt that failed or was cut short) do not hide them: every attempt at a turn, a retry or
  * a run after a restart, sees the input its first attempt saw.
  */
 export function turnInput(history: readonly Message[], agentId: string): Message[] {
-  // The agent's own: its replies and the system notes it wrote, which carry its id (a caller's
-  // agent or system message carries the caller's: toMessageRecord). An agent message with no
-  // id at all was stored before ids were stamped: the agent's.
-  const own = (m: Message) =>
-    m.role !== 'user' && (m.agentId === agentId || (m.role === 'agent' && m.agentId === undefined));
+  const own = (m: Message) => isOwnMessage(m, agentId);
   let end = history.length;
   while (end > 0 && own(history[end - 1]!)) end -= 1;
   let start = end;

@@ -34,6 +34,7 @@ import {
 import { extended } from '../extended';
 import {
   LOST_TURNS,
+  RETRY_PAST_DEADLINE,
   TASK_DEADLINE_EXCEEDED,
   TASK_EXECUTION_FAILED,
   TASK_TIMEOUT,
@@ -486,8 +487,14 @@ export class TurnExecutor {
       if (isTerminal(current.status) || (retryAt !== undefined && current.status !== 'WORKING')) {
         return null;
       }
+      // A retry the deadline stopped: marked, so that the agent's `stopped` hook is owed (the
+      // handler, told of a failure its settings retry, may hold on to work for that retry).
+      const error: changes.TaskFailure = { code, message };
+      if (retryAt !== undefined && current.deadline !== undefined) {
+        error[RETRY_PAST_DEADLINE] = current.deadline;
+      }
       return withRunEnd(
-        changes.failed(current, { code, message }, at),
+        changes.failed(current, error, at),
         endAt(at, failure.outcome, errorObject),
       );
     });

@@ -113,6 +113,9 @@ const LINGER_MS = 2_000;
  * token's error). A body that ends in time leaves the connection open for the next request.
  */
 function lingerThenClose(req: IncomingMessage): void {
+  // Read whole already (a compressed body, its inflating cut short): nothing to wait for, and
+  // a timer would close the connection under the next request on it.
+  if (req.complete || req.readableEnded) return;
   let dropped = 0;
   const close = () => {
     clearTimeout(timer);
@@ -134,14 +137,15 @@ function lingerThenClose(req: IncomingMessage): void {
  * `maxBatch`: a longer one is refused whole), anything else one.
  */
 function callsIn(raw: Buffer, maxBatch: number): number {
-  let i = 0;
+  // Past a byte order mark, as the body is read (bodyText): else a batch behind one is one call.
+  let i = raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf ? 3 : 0;
   while (
     i < raw.length &&
     (raw[i] === 0x20 || raw[i] === 0x0a || raw[i] === 0x0d || raw[i] === 0x09)
   )
     i += 1;
   if (raw[i] !== 0x5b) return 1; // not '['
-  const text = raw.toString('utf8');
+  const text = raw.toString('utf8', i);
   const calls = arrayElements(text, spaceEnd(text, 0)).length;
   // A batch over --max-batch is refused whole without running any of its calls: one call.
   return calls > maxBatch ? 1 : Math.max(1, calls);
@@ -180,7 +184,7 @@ export async function answerBody(
       : await handleBody(raw, deps, { maxBatch }, auth, sentAsSse(req));
     await writeAnswer(res, reply, withRateHeaders(headers, rate));
   } catch (error) {
-    answerFailure(options, res, error, raw.toString('utf8'), headers);
+    answerFailure(options, res, error, bodyText(raw) ?? raw.toString('utf8'), headers);
   }
 }
 
@@ -250,9 +254,13 @@ export function createArcHandler(options: ArcHandlerOptions) {
         rate?.error ??
         (auth.mode === 'failed' ? auth.error : new MessageTooLargeError(maxBodyBytes));
       const sseRequest = sentAsSse(req);
-      const answer = answerEarlyError(error, raw.prefix.toString('utf8'), deps, { sseRequest });
+      const prefix = bodyText(raw.prefix) ?? raw.prefix.toString('utf8');
+      const answer = answerEarlyError(error, prefix, deps, { sseRequest });
       const headers = rate ? withRateHeaders(securityHeaders, rate) : securityHeaders;
-      if (body !== req) req.unpipe(); // the inflater: what is left is dropped as it comes
+      if (body !== req) {
+        req.unpipe(); // the inflater: what is left is dropped as it comes
+        body.destroy();
+      }
       lingerThenClose(req);
       await writeAnswer(res, answer, headers);
       return;

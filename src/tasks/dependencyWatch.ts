@@ -56,25 +56,21 @@ export class DependencyWatch extends SettlingWatch {
   /** `settle`, holding its dependencies' locks: read again, then decided. */
   private async settleHeld(taskId: string): Promise<void> {
     const states = await this.store.dependencyStates(taskId);
-    const found = states.find(
+    const ended = states.filter(
       (d): d is { taskId: string; status: 'FAILED' | 'CANCELED' } =>
         d.status === 'FAILED' || d.status === 'CANCELED',
     );
-    if (!found && states.some((d) => d.status !== 'COMPLETED')) return;
+    if (ended.length === 0 && states.some((d) => d.status !== 'COMPLETED')) return;
     const at = isoNow(this.clock);
     const applied = await this.store.mutateTask(taskId, (task) => {
       // A dependency deleted since (task.delete, the retention purge) can never complete: a
       // task run again after its dependency was deleted fails rather than runs without it.
       const gone = task.dependencies?.find((id) => !states.some((d) => d.taskId === id));
-      // The failed one read again in the write (another process may run it again meanwhile:
-      // its next end settles this one again).
-      const failed = found && this.store.statusAtCommit(found.taskId, found.status);
-      if (found && !failed && !gone) return null;
-      const broken = failed
-        ? found
-        : gone
-          ? { taskId: gone, status: 'DELETED' as const }
-          : undefined;
+      // Each failed one read again in the write (another process may run one again meanwhile:
+      // its next end settles this one again), the first still so failing it.
+      const failed = ended.find((d) => this.store.statusAtCommit(d.taskId, d.status));
+      if (ended.length > 0 && !failed && !gone) return null;
+      const broken = failed ?? (gone ? { taskId: gone, status: 'DELETED' as const } : undefined);
       if (broken) return changes.dependencyFailed(task, broken, at);
       // Read again in the write: another process may run a dependency again meanwhile (its
       // next completion releases this one).

@@ -12,5 +12,11 @@ export const TASK_TIMEOUT = -42005;
  * (`--lost-turn-limit`): how many turns were lost in a row. Its code is TASK_EXECUTION_FAILED.
  */
 export const LOST_TURNS = 'lostTurns';
+/**
+ * Set on a handler's failure when a retry its settings allowed would have come only at or past
+ * the task's deadline (the deadline, then): the deadline ended it, as its agent's `stopped`
+ * hook is told (cause `deadline`).
+ */
+export const RETRY_PAST_DEADLINE = 'retryPastDeadline';
 /** The task's deadline passed before it finished. */
 export const TASK_DEADLINE_EXCEEDED = -42011;

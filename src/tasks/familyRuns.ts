@@ -49,8 +49,9 @@ export async function restartTask(
   deadline: Deadline,
 ): Promise<AppliedChange | undefined> {
   if (!task.parentTaskId) return store.mutateTask(task.taskId, plan);
-  const [restarted] = await store.mutateTasks([
-    { taskId: task.taskId, plan },
+  // The parent first: a family that ended (canceled, failed by its deadline) is the refusal
+  // to give, before any of the child's own.
+  const [, restarted] = await store.mutateTasks([
     {
       taskId: task.parentTaskId,
       plan: (current) => {
@@ -62,6 +63,7 @@ export async function restartTask(
         return changes.reopened(current, at, { childTaskId: task.taskId }, deadline);
       },
     },
+    { taskId: task.taskId, plan },
   ]);
   return restarted;
 }

@@ -5,7 +5,7 @@
  */
 import type { StopCause } from '../agents/contract';
 import type { EventRecord } from '../store/records';
-import { LOST_TURNS, TASK_DEADLINE_EXCEEDED } from './failureCodes';
+import { LOST_TURNS, RETRY_PAST_DEADLINE, TASK_DEADLINE_EXCEEDED } from './failureCodes';
 
 export function stopCauseOf(events: readonly EventRecord[] | undefined): StopCause | undefined {
   for (const event of events ?? []) {
@@ -14,6 +14,7 @@ export function stopCauseOf(events: readonly EventRecord[] | undefined): StopCau
     const error = event.type === 'TASK_FAILED' ? event.data.error : undefined;
     if (!error || typeof error !== 'object') continue;
     if ((error as { code?: unknown }).code === TASK_DEADLINE_EXCEEDED) return 'deadline';
+    if ((error as Record<string, unknown>)[RETRY_PAST_DEADLINE] !== undefined) return 'deadline';
     if ((error as Record<string, unknown>)[LOST_TURNS] !== undefined) return 'lost';
   }
   return undefined;

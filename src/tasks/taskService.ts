@@ -583,7 +583,8 @@ export class TaskService {
     task: TaskRecord,
     params: { input?: JsonObject; message?: Message; deadline?: string | null },
   ): Promise<Task> {
-    const first = (await this.store.listMessages(task.taskId)).find((m) => m.role !== 'agent');
+    // The task's first message: the caller's, whatever role it was sent as.
+    const [first] = await this.store.listMessages(task.taskId);
     const base = params.message ?? first ?? { role: 'user', parts: [] };
     const message = rerunMessage(base, params.input);
     if (message.parts.length === 0) {

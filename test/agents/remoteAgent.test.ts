@@ -174,6 +174,23 @@ test('input requested remotely is asked locally, and the answer is forwarded', a
   expect(done.messages.at(-1).parts[0].content).toMatch(/Analysis done/);
 });
 
+test("an answer sent as `agent` is the caller's, and forwarded like any other", async () => {
+  const on = { targetAgent: 'remote-document-analyzer' };
+  const task = await createTask(front.url, 'remote-document-analyzer', 'red green\nblue red');
+  await waitForStatus(front.url, 'remote-document-analyzer', task.taskId, ['INPUT_REQUIRED'], on);
+  const message = { role: 'agent', parts: [{ type: 'TextPart', content: 'red' }] };
+  await arcResult(front.url, 'task.send', { taskId: task.taskId, message }, on);
+  const done = await waitForStatus(
+    front.url,
+    'remote-document-analyzer',
+    task.taskId,
+    ['COMPLETED', 'FAILED'],
+    on,
+  );
+  expect(done.status).toBe('COMPLETED');
+  expect(done.artifacts[0].parts[0].content).toMatchObject({ focus: 'red' });
+});
+
 test('a remote failure fails the local task; a local cancel cancels the remote task', async () => {
   const failing = await createTask(front.url, 'remote-flaky', 'no luck');
   const failed = await waitForStatus(front.url, 'remote-flaky', failing.taskId, ['FAILED']);

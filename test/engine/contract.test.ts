@@ -382,6 +382,22 @@ describe('input and history', () => {
     ]);
   });
 
+  test("task.run without a message runs the task's first message again, whatever its role", async () => {
+    const seen: string[] = [];
+    const echoing = scripted('echoing', (ctx) => {
+      seen.push(ctx.text());
+      return `got ${ctx.text()}`;
+    });
+    arcd = await startArcd({ bundled: false, agents: [echoing] });
+    const on = { targetAgent: 'echoing', requestAgent: 'caller' };
+    const initialMessage = { role: 'agent', parts: [{ type: 'TextPart', content: 'first' }] };
+    const { task } = await arcResult(arcd.url, 'task.create', { initialMessage }, on);
+    await waitForStatus(arcd.url, 'echoing', task.taskId, ['COMPLETED'], on);
+    await arcResult(arcd.url, 'task.run', { taskId: task.taskId }, on);
+    await waitFor('the second run', async () => (seen.length === 2 ? true : undefined));
+    expect(seen).toEqual(['first', 'first']);
+  });
+
   test('a turn run again after it replied sees the input its first attempt saw', async () => {
     const seen: string[] = [];
     const replier = scripted('replier', async (ctx) => {

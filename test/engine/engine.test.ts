@@ -290,25 +290,40 @@ describe('retries', () => {
   });
 
   test("a retry that would come only past the task's deadline is not planned: it fails now", async () => {
-    arcd = await startArcd();
+    // Its `stopped` hook is told (cause deadline): a handler failing with retries left may
+    // hold on to work for the retry the deadline now stops (a remote agent's remote task).
+    const heard: string[] = [];
+    const failing = agent(
+      'failing',
+      (ctx) => {
+        throw new Error(`attempt ${ctx.attempt} failed`);
+      },
+      { stopped: (_task, cause) => void heard.push(cause) },
+    );
+    arcd = await startArcd({ agents: [failing] });
     const deadline = new Date(Date.now() + 60_000).toISOString();
-    const task = await createTask(arcd.url, 'flaky', 'always', {
-      settings: { maxRetries: 3, retryDelayMs: 120_000 },
-      deadline,
-    });
+    const task = await createTask(
+      arcd.url,
+      'failing',
+      'always',
+      { settings: { maxRetries: 3, retryDelayMs: 120_000 }, deadline },
+      { targetAgent: 'failing' },
+    );
     // Its first attempt's end: planned as a retry, or failed.
     await waitFor('the first attempt ended', async () => {
       const runs = await arcd.server.store.listRuns(task.taskId);
       return runs[0] && runs[0].outcome !== 'running' ? true : undefined;
     });
-    const failed = await taskInfo(arcd.url, 'flaky', task.taskId);
+    const failed = await taskInfo(arcd.url, 'failing', task.taskId, { targetAgent: 'failing' });
     // Failed with the handler's own error, at once: not left waiting to fail by its deadline.
     expect(failed.status).toBe('FAILED');
     expect(failed.reason).toMatch(/attempt 1/);
-    expect(failed.error.code).not.toBe(-42011);
+    expect(failed.error).toMatchObject({ code: -42004, retryPastDeadline: deadline });
     expect((await arcd.server.store.listRuns(task.taskId)).map((r) => r.outcome)).toEqual([
       'failed',
     ]);
+    await waitFor('the stopped hook', async () => (heard.length > 0 ? true : undefined));
+    expect(heard).toEqual(['deadline']);
   });
 
   test('a FinalError fails its task at once, whatever retries are left', async () => {

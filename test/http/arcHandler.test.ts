@@ -426,6 +426,54 @@ test('a JSON-RPC batch counts one call per element against the rate limit', asyn
   expect(single.status).toBe(204);
 });
 
+test('a batch behind a byte order mark counts one call per element too', async () => {
+  arcd = await startArcd({ config: { rateLimitPerMinute: 5 } });
+  const batch = Array.from({ length: 4 }, (_, i) => ({
+    jsonrpc: '2.0',
+    id: i,
+    method: 'task.info',
+    params: { taskId: 'none' },
+    requestAgent: 'tester',
+    targetAgent: 'echo',
+  }));
+  const bom = Buffer.from([0xef, 0xbb, 0xbf]);
+  const first = await fetch(`${arcd.url}/arc`, {
+    method: 'POST',
+    body: Buffer.concat([bom, Buffer.from(JSON.stringify(batch))]),
+  });
+  expect(((await first.json()) as unknown[]).length).toBe(4);
+  expect(first.headers.get('ratelimit')).toMatch(/remaining=1/);
+});
+
+test('a compressed body answered early leaves its keep-alive connection to the next request', async () => {
+  arcd = await startArcd({ config: { maxBodyBytes: 1024 } });
+  // Small compressed, large inflated: read whole before it is found too large.
+  const big = JSON.stringify({ ...create('gz-1'), pad: 'x'.repeat(100_000) });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const send = (body: Buffer, headers: Record<string, string>) =>
+    new Promise<{ status: number; text: string; socket: unknown }>((resolve, reject) => {
+      const req = http.request(
+        `${arcd.url}/arc`,
+        { method: 'POST', agent, headers: { 'content-type': 'application/arc+json', ...headers } },
+        (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text, socket: req.socket }));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  const early = await send(gzipSync(big), { 'content-encoding': 'gzip' });
+  expect(JSON.parse(early.text).error.code).toBe(-45004);
+  // Past the 2 s a linger would have waited: the same connection still serves.
+  await new Promise((resolve) => setTimeout(resolve, 2_300));
+  const next = await send(Buffer.from(JSON.stringify(create('after'))), {});
+  expect(JSON.parse(next.text)).toMatchObject({ id: 'after', error: null });
+  expect(next.socket).toBe(early.socket);
+  agent.destroy();
+});
+
 /** A JSON-RPC call of task.info for a task that does not exist (answered -42001). */
 const infoCall = (id: number) => ({
   jsonrpc: '2.0',

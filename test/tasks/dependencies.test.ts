@@ -590,3 +590,38 @@ test('a failed dependency run again by another process before the write does not
   expect(done.status).toBe('COMPLETED');
   expect((await taskInfo(here.url, 'gate', first.taskId, onGate)).status).toBe('COMPLETED');
 });
+
+test('two failed dependencies, one run again meanwhile elsewhere: the dependent fails for the other', async () => {
+  const db = tempDbFile();
+  const { agent: gateAgent, open } = gate();
+  const { agent: heldGate } = gate(); // never opened: a run of it there holds
+  const here = await startArcd({ db, agents: [gateAgent] });
+  const there = await startArcd({ db, agents: [heldGate], config: { pollMs: 3_600_000 } });
+  const onGate = { targetAgent: 'gate' };
+  const one = await createTask(here.url, 'gate', 'fail', {}, onGate);
+  const two = await createTask(here.url, 'gate', 'fail', {}, onGate);
+  open();
+  await waitForStatus(here.url, 'gate', one.taskId, ['FAILED'], onGate);
+  await waitForStatus(here.url, 'gate', two.taskId, ['FAILED'], onGate);
+  // The dependent's first settling reads both failed (twice: for their locks, then holding
+  // them); between its second read and its write, the other process runs `one` again.
+  const { store } = here.server;
+  const states = store.dependencyStates.bind(store);
+  let reads = 0;
+  let ranAgain = false;
+  store.dependencyStates = async (taskId) => {
+    const read = await states(taskId);
+    if (!ranAgain && read.length === 2 && ++reads === 2) {
+      ranAgain = true;
+      const message = { role: 'user', parts: [{ type: 'TextPart', content: 'hold' }] };
+      await arcResult(there.url, 'task.run', { taskId: one.taskId, message }, onGate);
+    }
+    return read;
+  };
+  const dependent = await createTask(here.url, 'echo', 'after', {
+    dependencies: [one.taskId, two.taskId],
+  });
+  const failed = await waitForStatus(here.url, 'echo', dependent.taskId, ['FAILED']);
+  expect(ranAgain).toBe(true);
+  expect(failed.error).toMatchObject({ dependency: two.taskId, dependencyStatus: 'FAILED' });
+});
