@@ -532,42 +532,21 @@ test('a call or a watch refused for the rate limit is made again after the wait 
   // refuses them (-44007 naming a wait; HTTP 200 for the call, 429 for the stream).
   let refuse = { call: 1, stream: 3, wait: 0 };
   const refusedAt: string[] = [];
-  const target = new URL(arcd.url);
-  const front = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    req.on('end', () => {
-      const stream = req.method === 'GET';
-      if (stream ? refuse.stream-- > 0 : refuse.call-- > 0) {
-        refusedAt.push(stream ? 'stream' : 'call');
-        const id = stream ? null : (JSON.parse(body) as { id: unknown }).id;
-        const error = {
-          code: -44007,
-          message: 'Rate limit exceeded',
-          details: { retryAfterSeconds: refuse.wait },
-        };
-        res.writeHead(stream ? 429 : 200, { 'content-type': 'application/arc+json' });
-        return void res.end(JSON.stringify({ arc: '1.0', id, result: null, error }));
-      }
-      const upstream = http.request(
-        {
-          host: target.hostname,
-          port: target.port,
-          path: req.url,
-          method: req.method,
-          headers: req.headers,
-        },
-        (reply) => {
-          res.writeHead(reply.statusCode ?? 502, reply.headers);
-          reply.pipe(res);
-        },
-      );
-      upstream.end(body);
-    });
+  const front = await frontOf((req, body) => {
+    const stream = req.method === 'GET';
+    if (!(stream ? refuse.stream-- > 0 : refuse.call-- > 0)) return undefined;
+    refusedAt.push(stream ? 'stream' : 'call');
+    const id = stream ? null : (JSON.parse(body) as { id: unknown }).id;
+    const error = {
+      code: -44007,
+      message: 'Rate limit exceeded',
+      details: { retryAfterSeconds: refuse.wait },
+    };
+    const answer = JSON.stringify({ arc: '1.0', id, result: null, error });
+    return { status: stream ? 429 : 200, type: 'application/arc+json', body: answer };
   });
-  await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
   try {
-    const endpoint = `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
+    const endpoint = front.url;
     const patient = new ArcClient({ endpoint, requestAgent: 'sdk' });
     const created = await patient.task.create('echo', 'limited');
     expect(created.status).toBe('SUBMITTED');
@@ -587,26 +566,37 @@ test('a call or a watch refused for the rate limit is made again after the wait 
       details: { retryAfterSeconds: 120 },
     });
   } finally {
-    await new Promise<void>((resolve) => front.close(() => resolve()));
+    await front.close();
   }
 });
 
+/** An answer a front server gives instead of passing the request on. */
+interface FrontAnswer {
+  status: number;
+  type: string;
+  body: string;
+}
+
 /**
- * A server in front of the real app: a request `intercept` answers (with SSE text, status
- * 200) never reaches it; any other is passed on.
+ * A server in front of the real app: a request `intercept` answers never reaches it (a string
+ * is SSE text, with status 200); any other is passed on.
  */
-async function sseFront(
-  intercept: (req: http.IncomingMessage, body: string) => string | undefined,
+async function frontOf(
+  intercept: (req: http.IncomingMessage, body: string) => FrontAnswer | string | undefined,
 ) {
   const target = new URL(arcd.url);
   const front = http.createServer((req, res) => {
     let body = '';
     req.on('data', (chunk: Buffer) => (body += chunk.toString()));
     req.on('end', () => {
-      const text = intercept(req, body);
-      if (text !== undefined) {
-        res.writeHead(200, { 'content-type': 'text/event-stream' });
-        return void res.end(text);
+      const given = intercept(req, body);
+      if (given !== undefined) {
+        const answer =
+          typeof given === 'string'
+            ? { status: 200, type: 'text/event-stream', body: given }
+            : given;
+        res.writeHead(answer.status, { 'content-type': answer.type });
+        return void res.end(answer.body);
       }
       const upstream = http.request(
         {
@@ -635,7 +625,7 @@ const sse = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.str
 
 test('a streamed chat refused for the rate limit before anything came is made again after the wait', async () => {
   let refusals = 1;
-  const front = await sseFront((req, body) => {
+  const front = await frontOf((req, body) => {
     if (req.method !== 'POST' || !body.includes('"stream":true') || refusals-- <= 0)
       return undefined;
     // As arcd refuses a streamed call: -43005 carrying the rate limit's own code and wait.
@@ -674,7 +664,7 @@ test("a watch ends on the task's final STATUS_CHANGE, as the server does, not on
     data: { status: 'COMPLETED', message: name },
   });
   // The first stream is cut cleanly between TASK_COMPLETED and its STATUS_CHANGE.
-  const front = await sseFront((req) => {
+  const front = await frontOf((req) => {
     if (req.method !== 'GET') return undefined;
     streams.push(String(req.headers['last-event-id']));
     return streams.length === 1
@@ -693,7 +683,7 @@ test("a watch ends on the task's final STATUS_CHANGE, as the server does, not on
 });
 
 test('a watch fed data that is not JSON fails with a transport error; an id line alone is no event', async () => {
-  const front = await sseFront((req) =>
+  const front = await frontOf((req) =>
     req.method === 'GET'
       ? 'id: 7\n\nevent: STATUS_CHANGE\ndata: <html>maintenance</html>\n\n'
       : undefined,

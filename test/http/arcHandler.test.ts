@@ -426,25 +426,6 @@ test('a JSON-RPC batch counts one call per element against the rate limit', asyn
   expect(single.status).toBe(204);
 });
 
-test('a batch behind a byte order mark counts one call per element too', async () => {
-  arcd = await startArcd({ config: { rateLimitPerMinute: 5 } });
-  const batch = Array.from({ length: 4 }, (_, i) => ({
-    jsonrpc: '2.0',
-    id: i,
-    method: 'task.info',
-    params: { taskId: 'none' },
-    requestAgent: 'tester',
-    targetAgent: 'echo',
-  }));
-  const bom = Buffer.from([0xef, 0xbb, 0xbf]);
-  const first = await fetch(`${arcd.url}/arc`, {
-    method: 'POST',
-    body: Buffer.concat([bom, Buffer.from(JSON.stringify(batch))]),
-  });
-  expect(((await first.json()) as unknown[]).length).toBe(4);
-  expect(first.headers.get('ratelimit')).toMatch(/remaining=1/);
-});
-
 test('a compressed body answered early leaves its keep-alive connection to the next request', async () => {
   arcd = await startArcd({ config: { maxBodyBytes: 1024 } });
   // Small compressed, large inflated: read whole before it is found too large.
@@ -482,6 +463,18 @@ const infoCall = (id: number) => ({
   params: { taskId: 'none' },
   requestAgent: 'tester',
   targetAgent: 'echo',
+});
+
+test('a batch behind a byte order mark counts one call per element too', async () => {
+  arcd = await startArcd({ config: { rateLimitPerMinute: 5 } });
+  const batch = [0, 1, 2, 3].map(infoCall);
+  const bom = Buffer.from([0xef, 0xbb, 0xbf]);
+  const first = await fetch(`${arcd.url}/arc`, {
+    method: 'POST',
+    body: Buffer.concat([bom, Buffer.from(JSON.stringify(batch))]),
+  });
+  expect(((await first.json()) as unknown[]).length).toBe(4);
+  expect(first.headers.get('ratelimit')).toMatch(/remaining=1/);
 });
 
 test('a batch refused for the rate limit costs one call of the budget, not all of its calls', async () => {

@@ -331,6 +331,14 @@ test('bad multi-agent requests are refused before anything is stored', async () 
   expect(run.body.error.message).toMatch(/multi-agent parent/);
 });
 
+/** A parent's own status moves (not its children's, mirrored in its log), as `from>to`. */
+async function ownStatusMoves(arcd: Running, taskId: string): Promise<string[]> {
+  const { events } = await arcResult(arcd.url, 'task.events', { taskId, limit: 500 }, on);
+  return events
+    .filter((e: WireJson) => e.event === 'STATUS_CHANGE' && e.data.childTaskId === undefined)
+    .map((e: WireJson) => `${e.data.previousStatus}>${e.data.status}`);
+}
+
 describe('running a failed family again', () => {
   // Fails the first try of each task it runs; later tries complete with an artifact.
   const tried = new Set<string>();
@@ -409,15 +417,7 @@ describe('running a failed family again', () => {
     // alpha's artifact is not gathered a second time; the retried child's is added.
     expect(artifactNames(done)).toEqual(['alpha:alpha says go', 'flaky-child:fixed']);
     expect(done).not.toHaveProperty('error');
-    const events = await arcResult(
-      arcd.url,
-      'task.events',
-      { taskId: parent.taskId, limit: 500 },
-      on,
-    );
-    const own = events.events
-      .filter((e: WireJson) => e.event === 'STATUS_CHANGE' && e.data.childTaskId === undefined)
-      .map((e: WireJson) => `${e.data.previousStatus}>${e.data.status}`);
+    const own = await ownStatusMoves(arcd, parent.taskId);
     expect(own).toEqual([
       'SUBMITTED>WORKING',
       'WORKING>FAILED',
@@ -473,15 +473,7 @@ describe('running a failed family again', () => {
     parentId = parent.taskId;
     await waitForStatus(arcd.url, 'alpha', parent.taskId, ['COMPLETED'], on);
     expect(retriedBetween).toBe(true);
-    const events = await arcResult(
-      arcd.url,
-      'task.events',
-      { taskId: parent.taskId, limit: 500 },
-      on,
-    );
-    const own = events.events
-      .filter((e: WireJson) => e.event === 'STATUS_CHANGE' && e.data.childTaskId === undefined)
-      .map((e: WireJson) => `${e.data.previousStatus}>${e.data.status}`);
+    const own = await ownStatusMoves(arcd, parent.taskId);
     // Never FAILED on the child's first failure, which the retry had undone.
     expect(own).toEqual(['SUBMITTED>WORKING', 'WORKING>COMPLETED']);
   });
