@@ -32,6 +32,9 @@ function unloadable(name: string, names: ReadonlySet<string>): string | undefine
   if (/\.ts$/.test(name) && !isAgentFile(name)) {
     return 'TypeScript is loaded only when arcd itself runs as TypeScript: compile it to .js';
   }
+  // Skipped silently, an agent a user dropped in would just be missing.
+  if (/\.(cts|tsx|jsx)$/.test(name))
+    return 'not a module arcd loads: write it as .js or .cjs (or .ts)';
   return undefined;
 }
 

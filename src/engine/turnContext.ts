@@ -251,7 +251,7 @@ export function createTurnContext(
         (file) =>
           file.partType === 'ImagePart' ||
           file.partType === 'image' ||
-          file.mimeType.startsWith('image/'),
+          file.mimeType.toLowerCase().startsWith('image/'), // media types ignore case
       ),
     async dependencies() {
       const outputs = [];

@@ -49,6 +49,14 @@ describe('agent registry and loader', () => {
     expect(() => loadAgentsFromDir(dir, new AgentRegistry())).toThrow(
       /esm\.mjs: an ES module: write agents as CommonJS/,
     );
+    // Nor skipped silently: a JSX or .cts module the user meant as an agent.
+    for (const name of ['widget.tsx', 'typed.cts', 'view.jsx']) {
+      const alone = fs.mkdtempSync(path.join(os.tmpdir(), 'arcd-agents-'));
+      fs.writeFileSync(path.join(alone, name), 'module.exports = {};');
+      expect(() => loadAgentsFromDir(alone, new AgentRegistry())).toThrow(
+        new RegExp(`${name.replace('.', '\\.')}: not a module arcd loads`),
+      );
+    }
   });
 
   test('one module a name: a source beside its compiled .js is not loaded as well', () => {

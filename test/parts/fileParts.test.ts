@@ -363,3 +363,19 @@ test('text in the charset its mime type names is accepted, and read in it', asyn
   );
   expect(refused.body.error).toMatchObject({ code: -32602 });
 });
+
+test('ctx.images() takes a file whose media type names an image in any case', async () => {
+  const arcd = await startArcd({ agents: [mirror], bundled: false });
+  seen.length = 0;
+  const initialMessage = { role: 'user', parts: [part('FilePart', png, 'Image/PNG', 'shout.png')] };
+  const { task } = await arcResult(
+    arcd.url,
+    'task.create',
+    { initialMessage },
+    { targetAgent: 'mirror' },
+  );
+  await waitForStatus(arcd.url, 'mirror', task.taskId, ['COMPLETED', 'FAILED'], {
+    targetAgent: 'mirror',
+  });
+  expect(seen.at(-1)?.images).toEqual(['shout.png']);
+});
