@@ -279,6 +279,14 @@ export function createTurnContext(
         throw new ContractError(`invalid artifact from agent: ${first?.field} ${first?.message}`);
       }
       checkAgentParts(deps, 'artifact', artifactInput.parts as Part[]);
+      // Its words about itself are held to the message limit too (the parts are, above).
+      const limit = deps.partLimits?.maxMessageBytes ?? Infinity;
+      const about = JSON.stringify([artifactInput.description ?? '', artifactInput.metadata ?? {}]);
+      if (about.length > limit / 3 && Buffer.byteLength(about) > limit) {
+        throw new ContractError(
+          `invalid artifact from agent: its description and metadata pass the message limit (${limit} bytes)`,
+        );
+      }
       // The agent's own object (any keys its schema allows): copied as a spread copies it.
       // eslint-disable-next-line no-restricted-syntax -- the agent's object, see src/extended.ts
       const artifact = {

@@ -74,6 +74,16 @@ describe('handlers that break the contract', () => {
       /invalid message from agent: an agent speaks as "agent" or "system"/,
     ],
     [
+      'adds an artifact whose metadata passes the message limit',
+      (ctx) =>
+        ctx.addArtifact({
+          name: 'big',
+          parts: [{ type: 'TextPart', content: 'small' }],
+          metadata: { notes: 'm'.repeat(13 * 1024 * 1024) },
+        }),
+      /invalid artifact from agent: its description and metadata pass the message limit \(12582912 bytes\)/,
+    ],
+    [
       'saves a function as its checkpoint',
       (ctx) => ctx.checkpoint((() => 1) as never),
       /a checkpoint needs JSON data/,
