@@ -12,7 +12,7 @@ import { type Clock, isoNow } from '../clock';
 import { newId } from '../ids';
 import { asArcError } from '../rpc/asArcError';
 import type { Logger } from 'pino';
-import { textOf } from '../engine/turnContext';
+import { callerAgentId, textOf } from '../engine/turnContext';
 import { toUtcIso } from '../rpc/schemas';
 import { type PartLimits, checkMessageParts } from '../parts/checkParts';
 import {
@@ -150,9 +150,9 @@ export class ChatService {
       ...message,
       timestamp: message.timestamp ? toUtcIso(message.timestamp) : isoNow(this.clock),
     };
-    // Sent as `agent` or `system`: the caller's, never passing for the agent's own replies in
-    // the history its handler reads (as a task's messages, toMessageRecord).
-    if (message.role !== 'user') stamped.agentId = call.requestAgent;
+    // Never passing for the agent's own replies in the history its handler reads.
+    const sentAs = callerAgentId(message, call.requestAgent);
+    if (sentAs) stamped.agentId = sentAs;
     const controller = new AbortController();
     const stopped: { reason?: Error } = {};
     // A stop ends the reply whether or not its handler heeds the signal (a model call that

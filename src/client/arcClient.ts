@@ -206,17 +206,23 @@ function refusalOf(stream: ReturnType<Got['stream']>) {
 
 /**
  * A stream's SSE messages, or its refusal's error (refusalOf): also when reading it failed
- * because the refusal was read to its cap and the stream closed.
+ * because the refusal was read to its cap and the stream closed. The stream is destroyed once
+ * read, however its reading ends: got leaves one that ended well undestroyed, its listener on
+ * the caller's signal kept.
  */
 async function* messagesOf(stream: ReturnType<Got['stream']>) {
   const refusal = refusalOf(stream);
   try {
-    yield* readSse(stream);
-  } catch (error) {
-    throw (await refusal) ?? error;
+    try {
+      yield* readSse(stream);
+    } catch (error) {
+      throw (await refusal) ?? error;
+    }
+    const refused = await refusal;
+    if (refused) throw refused;
+  } finally {
+    stream.destroy();
   }
-  const refused = await refusal;
-  if (refused) throw refused;
 }
 
 /** An event stream's data as its event: data that is none (a proxy's page) is a transport error. */
@@ -546,9 +552,6 @@ export class ArcClient {
       // timed out, a gateway's 502, data that is no JSON) as an ArcTransportError.
       if (error instanceof ArcClientError || error instanceof ArcTransportError) throw error;
       throw new ArcTransportError(`${method}: ${(error as Error).message}`, { cause: error });
-    } finally {
-      // got leaves a stream that ended well undestroyed, its listener on the signal kept.
-      stream.destroy();
     }
     throw new ArcTransportError(`${method}: the stream ended before its done event`);
   }
@@ -631,9 +634,6 @@ export class ArcClient {
         failures += received > 0 ? 0 : 1;
         if (failures > WATCH_TRIES)
           throw new ArcTransportError(`watch ${taskId}: ${error.message}`, { cause: error });
-      } finally {
-        // got leaves a stream that ended well undestroyed, its listener on the signal kept.
-        stream.destroy();
       }
       await sleep(Math.min(100 * 2 ** failures, 2_000), options.signal);
     }

@@ -76,6 +76,17 @@ function checkAgentParts(deps: TurnDeps, what: string, parts: Part[]): void {
   }
 }
 
+/**
+ * The message limit (`--max-message-bytes`) when `text` takes more bytes than it, else
+ * undefined. A text of at most a third of it in characters cannot (3 bytes a character at most
+ * in UTF-8): its bytes are not counted.
+ */
+function passedMessageLimit(deps: TurnDeps, text: string): number | undefined {
+  const limit = deps.partLimits?.maxMessageBytes;
+  if (limit === undefined || text.length <= limit / 3) return undefined;
+  return Buffer.byteLength(text) > limit ? limit : undefined;
+}
+
 /** The longest reason an agent may give for asking (as a caller's cancel reason). */
 export const MAX_REASON_CHARS = 4096;
 /** A prompt standing in for its reason is cut to this many characters. */
@@ -96,6 +107,15 @@ export function isOwnMessage(m: Message, agentId: string): boolean {
   return (
     m.role !== 'user' && (m.agentId === agentId || (m.role === 'agent' && m.agentId === undefined))
   );
+}
+
+/**
+ * The `agentId` a caller's message is stored with: the caller's (`caller`) for one it sends as
+ * `agent` or `system`, whatever id it named, so that it never passes for the agent's own
+ * (isOwnMessage); a `user` message keeps the one it named, if any.
+ */
+export function callerAgentId(message: Message, caller: string): string | undefined {
+  return message.role === 'user' ? message.agentId : caller;
 }
 
 /**
@@ -280,9 +300,9 @@ export function createTurnContext(
       }
       checkAgentParts(deps, 'artifact', artifactInput.parts as Part[]);
       // Its words about itself are held to the message limit too (the parts are, above).
-      const limit = deps.partLimits?.maxMessageBytes ?? Infinity;
       const about = JSON.stringify([artifactInput.description ?? '', artifactInput.metadata ?? {}]);
-      if (about.length > limit / 3 && Buffer.byteLength(about) > limit) {
+      const limit = passedMessageLimit(deps, about);
+      if (limit !== undefined) {
         throw new ContractError(
           `invalid artifact from agent: its description and metadata pass the message limit (${limit} bytes)`,
         );
@@ -332,8 +352,8 @@ export function createTurnContext(
       }
       // undefined, a function, a symbol: JSON.stringify writes nothing for them.
       if (text === undefined) throw new ContractError('a checkpoint needs JSON data');
-      const limit = deps.partLimits?.maxMessageBytes ?? Infinity;
-      if (text.length > limit / 3 && Buffer.byteLength(text) > limit) {
+      const limit = passedMessageLimit(deps, text);
+      if (limit !== undefined) {
         throw new ContractError(`a checkpoint passes the message limit (${limit} bytes)`);
       }
       held(

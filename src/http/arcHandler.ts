@@ -12,7 +12,13 @@ import type { Logger } from 'pino';
 import type { AuthOutcome, Authenticator } from '../auth/authenticator';
 import { MessageTooLargeError, ParseError } from '../rpc/errors';
 import type { RpcDeps } from '../rpc/arcEnvelope';
-import { answerEarlyError, bodyText, handleBody } from '../rpc/handleBody';
+import {
+  answerEarlyError,
+  bodyText,
+  byteOrderMarkLength,
+  handleBody,
+  readableText,
+} from '../rpc/handleBody';
 import { asArcError } from '../rpc/asArcError';
 import { arrayElements, spaceEnd } from '../rpc/jsonScan';
 import type { RateLimiter } from './rateLimiter';
@@ -138,7 +144,7 @@ function lingerThenClose(req: IncomingMessage): void {
  */
 function callsIn(raw: Buffer, maxBatch: number): number {
   // Past a byte order mark, as the body is read (bodyText): else a batch behind one is one call.
-  let i = raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf ? 3 : 0;
+  let i = byteOrderMarkLength(raw);
   while (
     i < raw.length &&
     (raw[i] === 0x20 || raw[i] === 0x0a || raw[i] === 0x0d || raw[i] === 0x09)
@@ -184,7 +190,7 @@ export async function answerBody(
       : await handleBody(raw, deps, { maxBatch }, auth, sentAsSse(req));
     await writeAnswer(res, reply, withRateHeaders(headers, rate));
   } catch (error) {
-    answerFailure(options, res, error, bodyText(raw) ?? raw.toString('utf8'), headers);
+    answerFailure(options, res, error, readableText(raw), headers);
   }
 }
 
@@ -254,8 +260,7 @@ export function createArcHandler(options: ArcHandlerOptions) {
         rate?.error ??
         (auth.mode === 'failed' ? auth.error : new MessageTooLargeError(maxBodyBytes));
       const sseRequest = sentAsSse(req);
-      const prefix = bodyText(raw.prefix) ?? raw.prefix.toString('utf8');
-      const answer = answerEarlyError(error, prefix, deps, { sseRequest });
+      const answer = answerEarlyError(error, readableText(raw.prefix), deps, { sseRequest });
       const headers = rate ? withRateHeaders(securityHeaders, rate) : securityHeaders;
       if (body !== req) {
         req.unpipe(); // the inflater: what is left is dropped as it comes

@@ -51,8 +51,20 @@ function looksLikeJsonRpc(text: string): boolean {
  */
 export function bodyText(raw: Buffer): string | undefined {
   if (!isUtf8(raw)) return undefined;
-  const bom = raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf;
-  return raw.toString('utf8', bom ? 3 : 0);
+  return raw.toString('utf8', byteOrderMarkLength(raw));
+}
+
+/** How many bytes a leading UTF-8 byte order mark takes of `raw`: 3, or 0 without one. */
+export function byteOrderMarkLength(raw: Buffer): number {
+  return raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf ? 3 : 0;
+}
+
+/**
+ * What an early error answer reads a body as, to echo what it can of it: its text (bodyText),
+ * or, for bytes that are not UTF-8, those bytes decoded all the same.
+ */
+export function readableText(raw: Buffer): string {
+  return bodyText(raw) ?? raw.toString('utf8');
 }
 
 function parseQuietly(text: string): unknown {
@@ -137,7 +149,7 @@ export async function handleBody(
   const text = bodyText(raw);
   const unparsable = (why: string, readable: string) =>
     answerEarlyError(new ParseError(why), readable, deps, sseRequest ? { sseRequest } : undefined);
-  if (text === undefined) return unparsable('the body is not UTF-8', raw.toString('utf8'));
+  if (text === undefined) return unparsable('the body is not UTF-8', readableText(raw));
   let body: unknown;
   try {
     body = JSON.parse(text);

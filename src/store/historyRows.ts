@@ -309,6 +309,8 @@ export class HistoryTables {
     // The stored text first (rows read one at a time, no more than the budget's worth), then
     // the files they refer to: no other statement may run while one is being iterated.
     const rows: EventRow[] = [];
+    /** Each row's stored data, in bytes (counted once, for both passes). */
+    const dataBytes: number[] = [];
     let bytes = 0;
     let more = false;
     for (const row of this.selectEvents.iterate(taskId, afterSeq, budget.events + 1)) {
@@ -317,16 +319,18 @@ export class HistoryTables {
         break;
       }
       rows.push(row);
-      bytes += jsonTextBytes(row.data);
+      const data = jsonTextBytes(row.data);
+      dataBytes.push(data);
+      bytes += data;
     }
     const events: EventRecord[] = [];
     const size: Size = { bytes: 0 };
-    for (const row of rows) {
+    for (const [i, row] of rows.entries()) {
       if (size.bytes >= budget.bytes) {
         more = true;
         break;
       }
-      size.bytes += jsonTextBytes(row.data);
+      size.bytes += dataBytes[i] as number;
       events.push(fromEventRow(row, this.blobs, size));
     }
     return { events, more };

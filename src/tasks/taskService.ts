@@ -39,6 +39,7 @@ import { finishedByChildren } from './familyChanges';
 import type { Expectation } from './taskWaiter';
 import { type PartLimits, checkMessageParts } from '../parts/checkParts';
 import type { DirectStart } from '../engine/runner';
+import { callerAgentId } from '../engine/turnContext';
 import { QueueRoom, type Release, releasedAfter } from './queueRoom';
 import { DependencyLocks } from './dependencyLocks';
 import { unlessDeletedMeanwhile } from './deletedMeanwhile';
@@ -62,10 +63,8 @@ export interface EngineHooks {
 }
 
 /**
- * A caller's message as stored. One it sends as `agent` or `system` carries the caller's id
- * (`from`), whatever `agentId` it named: the agent's own messages are those with its id
- * (turnInput), and a caller's must never pass for them (its input would be skipped, an
- * answer to a question dropped).
+ * A caller's message as stored, from caller `from` (its `agentId`: callerAgentId). A caller's
+ * message passing for the agent's own would have its input skipped, an answer dropped.
  */
 export function toMessageRecord(
   message: Message,
@@ -78,8 +77,8 @@ export function toMessageRecord(
     parts: message.parts,
     timestamp: message.timestamp ? toUtcIso(message.timestamp) : at,
   };
-  if (message.role !== 'user') record.agentId = from;
-  else if (message.agentId) record.agentId = message.agentId;
+  const agentId = callerAgentId(message, from);
+  if (agentId) record.agentId = agentId;
   return record;
 }
 
